@@ -1,0 +1,39 @@
+/* The one small HTTP/1.1 client over a unix socket, shared by vaultctl and
+ * the static inject (libcurl cannot be linked statically). */
+#ifndef VAULT_HTTPC_H
+#define VAULT_HTTPC_H
+#include <stddef.h>
+#include "secbuf.h"
+
+#define HTTPC_MAX_BODY (8u * 1024u * 1024u)   /* default response cap */
+
+struct httpc_request {
+	const char *socket_path;
+	const char *method;           /* "GET", "PUT", ... */
+	const char *path;             /* "/v1/secrets/x?version=2", already escaped */
+	const struct secbuf *token;   /* Bearer token or NULL (peer credentials) */
+	const char *content_type;     /* NULL: application/json when body set */
+	const void *body;             /* may be NULL */
+	size_t body_len;
+	int timeout_ms;               /* whole request; <= 0 means 30 s */
+	size_t max_body;              /* 0 means HTTPC_MAX_BODY */
+	int body_fd;                  /* >= 0: stream the response body here instead */
+};
+
+struct httpc_response {
+	int status;
+	char content_type[128];
+	struct secbuf *body;          /* may hold secrets: guarded memory; NULL if streamed */
+};
+
+/* One request on a fresh connection. 0 on any HTTP answer (check status);
+ * -ENOENT / -ECONNREFUSED when nothing listens at socket_path, -EACCES on
+ * socket permission, -ETIMEDOUT, -EPROTO on a malformed response, -EMSGSIZE
+ * over max_body. *ret is untouched on failure; free with httpc_response_free. */
+int httpc_do(const struct httpc_request *req, struct httpc_response **ret);
+void httpc_response_free(struct httpc_response *r);   /* wipes; NULL ok */
+
+/* Percent-encodes a path segment or query value into out. -ENOSPC if small. */
+int httpc_escape(const char *in, char *out, size_t outcap);
+
+#endif

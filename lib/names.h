@@ -1,0 +1,16 @@
+/* The one validator for secret names, used by vaultd's API, the store,
+ * vaultctl and inject (which also uses it for file names in --dir). */
+#ifndef VAULT_NAMES_H
+#define VAULT_NAMES_H
+#include <stdbool.h>
+#include <stddef.h>
+
+#define VAULT_MAX_NAME_LEN 128
+
+/* [A-Za-z0-9][A-Za-z0-9._-]{0,127} and no "..": len is the byte length, so an
+ * embedded NUL (len > strlen) is rejected. */
+bool name_is_valid(const char *s, size_t len);
+/* Convenience for NUL-terminated input. */
+bool name_is_valid_str(const char *s);
+
+#endif

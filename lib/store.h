@@ -1,0 +1,201 @@
+/* The store at the domain level: secrets with versions and stages, tokens,
+ * policies and the audit chain. Backends (SQLite now, etcd later) sit behind
+ * it; nothing here is SQL. Every function is safe to call from many threads. */
+#ifndef VAULT_STORE_H
+#define VAULT_STORE_H
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "audit_chain.h"
+#include "keyring.h"
+#include "names.h"
+#include "secbuf.h"
+
+/* Errors (negative errno values, so callers can also pass -errno through). */
+#define STORE_E_NOTFOUND   (-ENOENT)          /* no such secret/version/token/policy, or soft-deleted */
+#define STORE_E_DESTROYED  (-ENODATA)         /* the version existed but was destroyed */
+#define STORE_E_CONFLICT   (-ECANCELED)       /* check-and-set did not match */
+#define STORE_E_SEALED     (-ENOKEY)          /* keys not loaded */
+#define STORE_E_BADKEY     (-EKEYREJECTED)    /* wrong key file / passphrase, or tampered wrapped key */
+#define STORE_E_NEWER      (-EPROTONOSUPPORT) /* made by a newer schema */
+#define STORE_E_CORRUPT    (-EUCLEAN)         /* not a store, truncated, integrity failure */
+#define STORE_E_EXISTS     (-EEXIST)          /* store_create on an existing path */
+#define STORE_E_TOOBIG     (-EFBIG)           /* value > VAULT_MAX_VALUE_BYTES */
+#define STORE_E_INVAL      (-EINVAL)          /* bad name or argument */
+#define STORE_E_EXPIRED    (-EKEYEXPIRED)     /* token expired or out of uses */
+#define STORE_E_REVOKED    (-EKEYREVOKED)     /* token revoked */
+#define STORE_E_IO         (-EIO)
+
+/* One sentence for an error above, naming the fix where there is one. */
+const char *store_strerror(int err);
+
+#define STORE_DEFAULT_MAX_VERSIONS 10
+#define STORE_ACTOR_MAX 64
+
+struct store;
+
+struct store_info {
+	uint8_t store_id[VAULT_STORE_ID_BYTES];
+	enum kek_kind kek_kind;
+	struct kdf_params kdf;   /* meaningful when kek_kind == KEK_PASSPHRASE */
+	int schema_version;
+	const char *backend;     /* "sqlite" */
+};
+
+/* Creates a new store at path (refuses an existing file: STORE_E_EXISTS) with
+ * a fresh store id, MAC key and DEK 1 wrapped by kek. kdf is stored when kind
+ * is KEK_PASSPHRASE. Returns it unsealed in *ret; close with store_close. */
+int store_create(const char *path, enum kek_kind kind, const struct kdf_params *kdf,
+                 const struct secbuf *kek, struct store **ret);
+/* Opens (and migrates) an existing store; it starts sealed. */
+int store_open(const char *path, struct store **ret);
+void store_close(struct store *s);           /* wipes keys; NULL ok */
+int store_info(struct store *s, struct store_info *ret);
+int store_unseal(struct store *s, const struct secbuf *kek);  /* BADKEY on wrong key */
+void store_seal(struct store *s);            /* wipes keys */
+bool store_is_sealed(struct store *s);
+
+/* KEK rekey: rewraps every key under new_kek; values untouched. */
+int store_rekey(struct store *s, enum kek_kind kind, const struct kdf_params *kdf,
+                const struct secbuf *new_kek);
+/* New DEK for new writes; *ret_key_id is its id. */
+int store_dek_rotate(struct store *s, uint32_t *ret_key_id);
+/* Re-seals up to batch versions still under an older DEK with the active one
+ * (never writing plaintext). *ret_remaining: how many are left. */
+int store_reseal_step(struct store *s, size_t batch, size_t *ret_remaining);
+
+/* ---- secrets ---- */
+struct secret_meta {
+	char name[VAULT_MAX_NAME_LEN + 1];
+	uint64_t current_version;    /* 0 when every version is destroyed */
+	uint64_t previous_version;   /* 0 when there is none */
+	uint64_t versions;           /* versions kept (not pruned) */
+	uint64_t revision;           /* store revision of the last change */
+	int64_t created, updated;    /* unix seconds */
+	char created_by[STORE_ACTOR_MAX], updated_by[STORE_ACTOR_MAX];
+	char *description;           /* owned; "" when unset */
+	char *labels_json;           /* owned; JSON object text, "{}" when unset */
+	int64_t rotation_period;     /* seconds, 0 = none */
+	uint32_t max_versions;
+	bool deleted;                /* soft-deleted */
+};
+void secret_meta_clear(struct secret_meta *m);  /* frees owned strings */
+
+struct secret_meta_list { struct secret_meta *items; size_t n; };
+void secret_meta_list_free(struct secret_meta_list *l);  /* frees items and l; NULL ok */
+
+/* What a write may change besides the value; NULL / -1 leave a field as is. */
+struct secret_meta_update {
+	const char *description;
+	const char *labels_json;     /* must be a JSON object */
+	int64_t rotation_period;     /* -1 = unchanged */
+	int64_t max_versions;        /* -1 = unchanged; 1..1000 */
+};
+#define SECRET_META_UPDATE_NONE { NULL, NULL, -1, -1 }
+
+enum secret_stage { STAGE_CURRENT = 0, STAGE_PREVIOUS = 1, STAGE_VERSION = 2 };
+
+struct secret_value {
+	uint64_t version;
+	int64_t created;
+	struct secbuf *value;        /* owned; secret_value_clear frees */
+};
+void secret_value_clear(struct secret_value *v);
+
+struct secret_version {
+	uint64_t version;
+	int64_t created;
+	char created_by[STORE_ACTOR_MAX];
+	uint32_t key_id;
+	bool destroyed;
+	const char *stage;           /* "current", "previous" or NULL (static string) */
+};
+struct secret_version_list { struct secret_version *items; size_t n; };
+void secret_version_list_free(struct secret_version_list *l);
+
+/* Durable (acknowledged = survives kill -9) new version: becomes current, the
+ * old current becomes previous. cas: -1 none, 0 = must not exist yet,
+ * N = current version must be N (else STORE_E_CONFLICT). Writing a
+ * soft-deleted secret revives it. Prunes beyond max_versions, never touching
+ * current or previous. actor is an audit-style string ("uid=0", "tok=...").*/
+int store_put(struct store *s, const char *name, const uint8_t *value, size_t len,
+              int64_t cas, const struct secret_meta_update *meta, const char *actor,
+              uint64_t *ret_version);
+/* stage STAGE_VERSION uses version; the others ignore it. */
+int store_get(struct store *s, const char *name, enum secret_stage stage, uint64_t version,
+              struct secret_value *ret);
+/* Several secrets from one consistent snapshot. ret_cur[i] (and ret_prev[i]
+ * when ret_prev is non-NULL; version 0 when there is no previous) are filled
+ * for every name. If any name is missing, returns STORE_E_NOTFOUND, fills
+ * missing[i] = true for those, and leaves no values allocated. */
+int store_get_many(struct store *s, const char *const *names, size_t n,
+                   struct secret_value *ret_cur, struct secret_value *ret_prev, bool *missing);
+int store_meta_get(struct store *s, const char *name, struct secret_meta *ret);
+/* Names starting with prefix ("" or NULL = all), sorted; soft-deleted ones
+ * only when include_deleted. Never values. */
+int store_list(struct store *s, const char *prefix, bool include_deleted,
+               struct secret_meta_list **ret);
+int store_history(struct store *s, const char *name, struct secret_version_list **ret);
+/* New version carrying version's value (re-sealed under the new version). */
+int store_rollback(struct store *s, const char *name, uint64_t version, const char *actor,
+                   uint64_t *ret_version);
+int store_delete(struct store *s, const char *name, const char *actor);    /* soft */
+int store_undelete(struct store *s, const char *name, const char *actor);
+/* Wipes the ciphertext of one version (version > 0) or of all (version 0);
+ * with SQLite secure_delete the bytes are overwritten in the file. */
+int store_destroy(struct store *s, const char *name, uint64_t version, const char *actor);
+/* Monotonic counter bumped by every change to any secret (for watch). */
+uint64_t store_revision(struct store *s);
+/* Number of live (not soft-deleted) secrets. */
+int store_count(struct store *s, uint64_t *ret);
+
+/* ---- tokens (only a keyed hash of the token is stored) ---- */
+#define TOKEN_HASH_BYTES 32
+struct store_token {
+	char accessor[AUDIT_ACCESSOR_MAX];
+	uint8_t hash[TOKEN_HASH_BYTES];
+	char *policies_json;         /* owned JSON array of policy names */
+	int64_t created, expires;    /* unix seconds; expires 0 = never */
+	int64_t uses_left;           /* -1 = unlimited */
+	bool revoked;
+	char created_by[STORE_ACTOR_MAX];
+};
+void store_token_clear(struct store_token *t);
+struct store_token_list { struct store_token *items; size_t n; };
+void store_token_list_free(struct store_token_list *l);
+
+/* Keyed BLAKE2b of a token with the store's token subkey. Needs unsealed. */
+int store_token_hash(struct store *s, const char *token, size_t len, uint8_t out[TOKEN_HASH_BYTES]);
+int store_token_put(struct store *s, const struct store_token *t);
+/* Finds the token by hash (compared in constant time), refuses a revoked
+ * (STORE_E_REVOKED) or expired / used-up (STORE_E_EXPIRED) one, and
+ * atomically consumes one use when it has a use count. Fills *ret. */
+int store_token_consume(struct store *s, const uint8_t hash[TOKEN_HASH_BYTES], int64_t now,
+                        struct store_token *ret);
+int store_token_get(struct store *s, const char *accessor, struct store_token *ret);
+int store_token_list(struct store *s, struct store_token_list **ret);
+int store_token_revoke(struct store *s, const char *accessor);
+
+/* ---- policies (documents are JSON text; parsing lives in policy.h) ---- */
+int store_policy_put(struct store *s, const char *name, const char *json);
+int store_policy_get(struct store *s, const char *name, char **ret_json);  /* free() */
+int store_policy_list(struct store *s, char ***ret_names, size_t *ret_n);  /* free each + array */
+int store_policy_delete(struct store *s, const char *name);
+
+/* ---- audit ---- */
+/* Appends n entries in one durable transaction (one fsync for all: group
+ * commit), assigning seq, prev_hash and hash. Needs unsealed. */
+int store_audit_append(struct store *s, struct audit_entry *e, size_t n);
+/* Up to limit entries with seq > since, in order. *ret is malloc'd. */
+int store_audit_read(struct store *s, uint64_t since, size_t limit,
+                     struct audit_entry **ret, size_t *ret_n);
+/* Verifies the whole chain. 0 intact; -EBADMSG with *ret_first_bad. */
+int store_audit_verify(struct store *s, uint64_t *ret_checked, uint64_t *ret_first_bad);
+
+/* ---- backup ---- */
+/* Consistent online snapshot of the whole store (values stay sealed) into a
+ * new file at dest_path (mode 0600). */
+int store_backup(struct store *s, const char *dest_path);
+
+#endif

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds a normal and an ASan+UBSan tree, and runs
+# every test in both. With CI=true a skipped test is a failure.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+./scripts/deps.sh --test
+
+jobs=$(nproc)
+run_tree() { # dir, extra cmake args...
+	local dir=$1; shift
+	cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+	cmake --build "$dir" -j "$jobs"
+	local log="$dir/ctest.log"
+	set +e
+	ctest --test-dir "$dir" --output-on-failure -j "$jobs" --timeout 600 2>&1 | tee "$log"
+	local rc=${PIPESTATUS[0]}
+	set -e
+	if [ "$rc" -ne 0 ]; then
+		echo "test.sh: tests failed in $dir" >&2
+		exit "$rc"
+	fi
+	if [ "${CI:-}" = "true" ] && grep -Eq '\*\*\*(Skipped|Not Run)' "$log"; then
+		echo "test.sh: CI=true and some tests were skipped in $dir:" >&2
+		grep -E '\*\*\*(Skipped|Not Run)' "$log" >&2
+		exit 1
+	fi
+}
+
+run_tree build
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	run_tree build-asan -DVAULT_SANITIZE=ON
+echo "test.sh: all tests passed (normal and sanitizer builds)"
