@@ -5,6 +5,8 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include "args.h"
 #include "secbuf.h"
 
 /* Exit codes: a contract (vaultctl --help and docs list them). */
@@ -19,6 +21,13 @@ enum ctl_exit {
 };
 
 #define CTL_DEFAULT_SOCKET "/run/vaultd.sock"
+#define CTL_ENV_SOCKET "VAULTD_SOCKET"
+#define CTL_ENV_TOKEN "VAULTD_TOKEN"
+/* Tokens are "vd_" + base64url of 32 bytes; a token file is tiny. */
+#define CTL_MAX_TOKEN_BYTES 4096
+#define CTL_TIMEOUT_MS 30000
+#define CTL_BACKUP_TIMEOUT_MS (30 * 60 * 1000)
+#define CTL_MAX_PATH 4096
 
 struct ctl {
 	const char *socket;      /* --socket, else $VAULTD_SOCKET, else default */
@@ -33,8 +42,97 @@ struct ctl {
 int ctl_call(const struct ctl *c, const char *method, const char *path,
              const json_t *body, json_t **ret);
 
+/* ctl_call, except that an HTTP answer with status quiet_status (e.g. 409)
+ * is not printed: the caller handles it. *ret_status (may be NULL) gets the
+ * HTTP status, 0 when vaultd could not be reached. */
+int ctl_call_ex(const struct ctl *c, const char *method, const char *path,
+                const json_t *body, json_t **ret, int quiet_status, int *ret_status);
+
+/* GET path with the response body streamed into fd (GET /v1/sys/backup).
+ * Errors are printed as by ctl_call; *ret_bytes gets the body size. */
+int ctl_call_to_fd(const struct ctl *c, const char *path, int fd, int timeout_ms,
+                   uint64_t *ret_bytes);
+
+/* The exit code for an HTTP error answer (status and error.code). */
+int ctl_exit_for_status(int status, const char *code);
+
+/* "/v1/secrets/<escaped name><suffix>" into buf. -ENOSPC if it does not fit. */
+int ctl_secret_path(const char *name, const char *suffix, char *buf, size_t cap);
+
+/* PUT /v1/secrets/{name}: value (base64 in the body), cas (-1 = none,
+ * 0 = create only, N = current must be N) and metadata (NULL = none; a JSON
+ * object as in docs/api.md). Errors printed as by ctl_call; on success
+ * *ret_version (may be NULL) gets the new version. The compose generator
+ * imports values through this too. */
+int ctl_secret_put(const struct ctl *c, const char *name, const struct secbuf *value,
+                   int64_t cas, const json_t *metadata, uint64_t *ret_version);
+
+/* Prints "vaultctl: <message>" on stderr. Never pass a secret to it. */
+void ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Reads a token file: trailing whitespace removed, must not be empty.
+ * 0 or -errno (message printed). *ret is a new secbuf. */
+int ctl_load_token_file(const char *path, struct secbuf **ret);
+
+/* ---- one command invocation ---- */
+
+/* A copy of the global ctl that the common options (--socket, --token-file,
+ * --json) may change, and the operands. */
+struct ctl_cmd {
+	struct ctl c;
+	struct secbuf *own_token; /* from a --token-file given after the command */
+	const struct cmd_spec *spec;
+	const char *operands[ARGS_MAX_OPERANDS];
+	int n_operands;
+};
+
+/* Handles one command-specific option; returns 0, or an exit code to stop
+ * (after printing a message, e.g. with cmd_usage). */
+typedef int (*cmd_opt_fn)(void *state, int id, const char *arg);
+
+/* CMD_RUN: parsing went well, run the command. */
+#define CMD_RUN (-1)
+
+/* Parses argv (argv[0] is the command) against spec: common options into
+ * x->c, command options through on_opt (may be NULL when spec has none),
+ * operands into x->operands (count checked against the spec). Returns
+ * CMD_RUN, or an exit code when the command must stop now (--help printed:
+ * CTL_OK; usage error: CTL_USAGE). Always call cmd_done afterwards. */
+int cmd_parse(struct ctl_cmd *x, const struct ctl *c, const struct cmd_spec *spec, int argc,
+              char **argv, cmd_opt_fn on_opt, void *state);
+void cmd_done(struct ctl_cmd *x);
+
+/* A secret name operand: valid per lib/names.h, else a usage error naming
+ * the rule. Returns CMD_RUN or CTL_USAGE. */
+int cmd_check_name(const struct cmd_spec *s, const char *name);
+
+/* Subcommand dispatch for the families (token, policy, audit). */
+struct ctl_subcommand {
+	const char *name;
+	int (*fn)(const struct ctl *c, int argc, char **argv);
+	const char *summary;
+};
+int ctl_dispatch_family(const char *family, const struct ctl_subcommand *subs,
+                        const struct ctl *c, int argc, char **argv);
+
 /* Entry points of the command families (ctl/cmd_*.c); argv[0] is the command. */
 int cmd_status(const struct ctl *c, int argc, char **argv);
 int cmd_compose(const struct ctl *c, int argc, char **argv);
+int cmd_unseal(const struct ctl *c, int argc, char **argv);
+int cmd_seal(const struct ctl *c, int argc, char **argv);
+int cmd_set(const struct ctl *c, int argc, char **argv);
+int cmd_get(const struct ctl *c, int argc, char **argv);
+int cmd_list(const struct ctl *c, int argc, char **argv);
+int cmd_history(const struct ctl *c, int argc, char **argv);
+int cmd_rotate(const struct ctl *c, int argc, char **argv);
+int cmd_rollback(const struct ctl *c, int argc, char **argv);
+int cmd_rm(const struct ctl *c, int argc, char **argv);
+int cmd_undelete(const struct ctl *c, int argc, char **argv);
+int cmd_token(const struct ctl *c, int argc, char **argv);
+int cmd_policy(const struct ctl *c, int argc, char **argv);
+int cmd_audit(const struct ctl *c, int argc, char **argv);
+int cmd_backup(const struct ctl *c, int argc, char **argv);
+int cmd_restore(const struct ctl *c, int argc, char **argv);
+int cmd_import_env(const struct ctl *c, int argc, char **argv);
 
 #endif

@@ -31,4 +31,15 @@ int seal_open(const struct secbuf *dek, const uint8_t store_id[VAULT_STORE_ID_BY
               const char *name, uint64_t version, uint32_t key_id,
               const uint8_t *blob, size_t bloblen, struct secbuf **ret_pt);
 
+/* The envelope itself, for other fixed-AD uses (key wrapping in keyring.c):
+ * out (ptlen + SEAL_OVERHEAD bytes) = version byte || nonce || ct || tag under
+ * key (VAULT_KEY_BYTES) and ad. 0 or -EINVAL. */
+int seal_blob(const struct secbuf *key, const uint8_t *ad, size_t adlen, const uint8_t *pt,
+              size_t ptlen, uint8_t *out);
+/* Opens such a blob into pt_out (bloblen - SEAL_OVERHEAD bytes; wiped by
+ * libsodium on failure). 0, -EBADMSG (forged, truncated, unknown version). */
+__attribute__((warn_unused_result))
+int seal_blob_open(const struct secbuf *key, const uint8_t *ad, size_t adlen,
+                   const uint8_t *blob, size_t bloblen, uint8_t *pt_out);
+
 #endif

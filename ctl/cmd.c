@@ -1,0 +1,148 @@
+/* One command invocation: parsing the common options (--socket,
+ * --token-file, --json, --help) and the operands, subcommand dispatch for the
+ * families, and the shared error/token helpers. */
+#include "ctl.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "input.h"
+#include "names.h"
+
+void ctl_err(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("vaultctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+int ctl_load_token_file(const char *path, struct secbuf **ret)
+{
+	struct secbuf *t = NULL;
+	int r = input_read_file(path, CTL_MAX_TOKEN_BYTES, &t);
+	if (r < 0) {
+		ctl_err("cannot read token file %s: %s", path,
+		        r == -EFBIG ? "too large for a token" : strerror(-r));
+		return r;
+	}
+	input_rstrip(t);
+	if (t->len == 0 || memchr(t->data, '\n', t->len)) {
+		ctl_err("token file %s must hold one token (as written by `vaultctl token create "
+		        "--output-file`)",
+		        path);
+		secbuf_free(t);
+		return -EINVAL;
+	}
+	*ret = t;
+	return 0;
+}
+
+static int common_opt(struct ctl_cmd *x, int id, const char *arg)
+{
+	switch (id) {
+	case COMMON_OPT_SOCKET:
+		x->c.socket = arg;
+		return CMD_RUN;
+	case COMMON_OPT_TOKEN_FILE: {
+		struct secbuf *t = NULL;
+		if (ctl_load_token_file(arg, &t) < 0)
+			return CTL_USAGE;
+		secbuf_free(x->own_token);
+		x->own_token = t;
+		x->c.token = t;
+		return CMD_RUN;
+	}
+	case COMMON_OPT_JSON:
+		x->c.json = true;
+		return CMD_RUN;
+	case COMMON_OPT_HELP:
+		cmd_help(x->spec, stdout);
+		return CTL_OK;
+	default:
+		return cmd_usage(x->spec, "internal error: unhandled option %d", id);
+	}
+}
+
+int cmd_parse(struct ctl_cmd *x, const struct ctl *c, const struct cmd_spec *spec, int argc,
+              char **argv, cmd_opt_fn on_opt, void *state)
+{
+	memset(x, 0, sizeof(*x));
+	x->c = *c;
+	x->spec = spec;
+	struct args a;
+	args_init(&a, argc, argv, spec->opts, common_opts);
+	int id;
+	while ((id = args_next(&a)) != ARGS_DONE) {
+		int r;
+		if (id == ARGS_ERROR)
+			return cmd_usage(spec, "%s", a.err);
+		if (id == ARGS_OPERAND) {
+			if (x->n_operands >= spec->max_operands ||
+			    x->n_operands >= ARGS_MAX_OPERANDS)
+				return cmd_usage(spec, "too many arguments");
+			x->operands[x->n_operands++] = a.arg;
+			continue;
+		}
+		if (id >= COMMON_OPT_SOCKET)
+			r = common_opt(x, id, a.arg);
+		else
+			r = on_opt ? on_opt(state, id, a.arg) : cmd_usage(spec, "unexpected option");
+		if (id < COMMON_OPT_SOCKET && r == 0)
+			r = CMD_RUN;
+		if (r != CMD_RUN)
+			return r;
+	}
+	if (x->n_operands < spec->min_operands)
+		return cmd_usage(spec, "missing argument (usage: vaultctl %s %s)", spec->name,
+		                 spec->usage);
+	return CMD_RUN;
+}
+
+void cmd_done(struct ctl_cmd *x)
+{
+	secbuf_free(x->own_token);
+	x->own_token = NULL;
+}
+
+int cmd_check_name(const struct cmd_spec *s, const char *name)
+{
+	if (name_is_valid_str(name))
+		return CMD_RUN;
+	return cmd_usage(s,
+	                 "invalid secret name: names are 1-128 characters of A-Z a-z 0-9 . _ -, "
+	                 "start with a letter or digit and contain no \"..\"");
+}
+
+static void family_help(const char *family, const struct ctl_subcommand *subs, FILE *out)
+{
+	fprintf(out, "Usage: vaultctl %s COMMAND [OPTIONS]\n\nCommands:\n", family);
+	for (const struct ctl_subcommand *s = subs; s->name; s++)
+		fprintf(out, "  %-10s %s\n", s->name, s->summary);
+	fprintf(out, "\nRun `vaultctl %s COMMAND --help` for a command's options.\n", family);
+}
+
+int ctl_dispatch_family(const char *family, const struct ctl_subcommand *subs,
+                        const struct ctl *c, int argc, char **argv)
+{
+	if (argc < 2) {
+		family_help(family, subs, stderr);
+		return CTL_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		family_help(family, subs, stdout);
+		return CTL_OK;
+	}
+	for (const struct ctl_subcommand *s = subs; s->name; s++) {
+		if (strcmp(argv[1], s->name) == 0)
+			return s->fn(c, argc - 1, argv + 1);
+	}
+	fprintf(stderr, "vaultctl %s: unknown command \"%.64s\"\n", family, argv[1]);
+	family_help(family, subs, stderr);
+	return CTL_USAGE;
+}

@@ -1,0 +1,184 @@
+/* Reading secrets into guarded memory: the no-echo terminal prompt (termios
+ * on /dev/tty, restored on signals), stdin until EOF, and files. */
+#include "input.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+static int write_str(int fd, const char *s)
+{
+	size_t len = strlen(s);
+	while (len > 0) {
+		ssize_t n = write(fd, s, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		s += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Signals that would leave the terminal without echo if they killed us. */
+static const int tty_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU};
+#define N_TTY_SIGNALS (sizeof(tty_signals) / sizeof(tty_signals[0]))
+static volatile sig_atomic_t tty_caught;
+
+static void on_tty_signal(int sig) { tty_caught = sig; }
+
+/* Reads one line (up to max bytes) from fd into b. Returns the length, or
+ * -EINTR when a signal arrived, -EFBIG when the line is too long. */
+static ssize_t read_line(int fd, struct secbuf *b, size_t max)
+{
+	size_t len = 0;
+	for (;;) {
+		unsigned char ch;
+		ssize_t n = read(fd, &ch, 1);
+		if (n < 0) {
+			if (errno == EINTR && !tty_caught)
+				continue;
+			return -errno;
+		}
+		if (n == 0 || ch == '\n')
+			return (ssize_t)len;
+		if (len >= max)
+			return -EFBIG;
+		b->data[len++] = ch;
+	}
+}
+
+int input_tty_secret(const char *prompt, size_t max, struct secbuf **ret)
+{
+	int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return -ENXIO;
+	struct termios saved, quiet;
+	if (tcgetattr(fd, &saved) < 0) {
+		close(fd);
+		return -ENXIO;
+	}
+	struct secbuf *b = secbuf_new(max);
+	if (!b) {
+		close(fd);
+		return -ENOMEM;
+	}
+	/* No SA_RESTART: a signal interrupts read() so that we can restore
+	 * echo before acting on it. */
+	struct sigaction sa = {.sa_handler = on_tty_signal}, old[N_TTY_SIGNALS];
+	sigemptyset(&sa.sa_mask);
+	tty_caught = 0;
+	for (size_t i = 0; i < N_TTY_SIGNALS; i++)
+		sigaction(tty_signals[i], &sa, &old[i]);
+
+	quiet = saved;
+	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+	quiet.c_lflag |= ICANON;
+	ssize_t got = -EIO;
+	if (tcsetattr(fd, TCSAFLUSH, &quiet) == 0 && write_str(fd, prompt) == 0)
+		got = read_line(fd, b, max);
+	tcsetattr(fd, TCSAFLUSH, &saved);
+	(void)write_str(fd, "\n"); /* the newline the user typed was not echoed */
+	close(fd);
+
+	for (size_t i = 0; i < N_TTY_SIGNALS; i++)
+		sigaction(tty_signals[i], &old[i], NULL);
+	if (tty_caught) {
+		secbuf_free(b);
+		raise(tty_caught);
+		return -EINTR;
+	}
+	if (got < 0) {
+		secbuf_free(b);
+		return (int)got;
+	}
+	struct secbuf *out = secbuf_dup(b->data, (size_t)got);
+	secbuf_free(b);
+	if (!out)
+		return -ENOMEM;
+	*ret = out;
+	return 0;
+}
+
+int input_read_fd(int fd, size_t max, struct secbuf **ret)
+{
+	/* One guarded buffer of the maximum size (plus one byte to notice an
+	 * oversized input), then an exact-size copy: no realloc leaves pieces
+	 * of the secret in freed memory. */
+	struct secbuf *b = secbuf_new(max + 1);
+	if (!b)
+		return -ENOMEM;
+	size_t len = 0;
+	while (len <= max) {
+		ssize_t n = read(fd, b->data + len, max + 1 - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			int r = -errno;
+			secbuf_free(b);
+			return r;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > max) {
+		secbuf_free(b);
+		return -EFBIG;
+	}
+	struct secbuf *out = secbuf_dup(b->data, len);
+	secbuf_free(b);
+	if (!out)
+		return -ENOMEM;
+	*ret = out;
+	return 0;
+}
+
+int input_read_file(const char *path, size_t max, struct secbuf **ret)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	/* Pipes are fine (--file <(command)); directories are not. */
+	if (S_ISDIR(st.st_mode)) {
+		close(fd);
+		return -EISDIR;
+	}
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max) {
+		close(fd);
+		return -EFBIG;
+	}
+	int r = input_read_fd(fd, max, ret);
+	close(fd);
+	return r;
+}
+
+void input_chomp(struct secbuf *b)
+{
+	if (b->len > 0 && b->data[b->len - 1] == '\n') {
+		b->data[--b->len] = '\0';
+		if (b->len > 0 && b->data[b->len - 1] == '\r')
+			b->data[--b->len] = '\0';
+	}
+}
+
+void input_rstrip(struct secbuf *b)
+{
+	while (b->len > 0 && strchr(" \t\r\n\v\f", b->data[b->len - 1]) && b->data[b->len - 1])
+		b->data[--b->len] = '\0';
+}
+
+bool input_stdin_is_tty(void) { return isatty(STDIN_FILENO) == 1; }

@@ -1,0 +1,34 @@
+/* Reading secrets into guarded memory: a no-echo prompt on /dev/tty, all of
+ * a descriptor (stdin) or a file. Nothing here prints a secret. */
+#ifndef VAULTCTL_INPUT_H
+#define VAULTCTL_INPUT_H
+#include <stdbool.h>
+#include <stddef.h>
+#include "secbuf.h"
+
+/* A passphrase typed at a terminal is short; values may be longer. */
+#define INPUT_MAX_PASSPHRASE 1024
+/* The terminal's line discipline holds at most 4095 bytes per line. */
+#define INPUT_MAX_TTY_LINE 4096
+
+/* Prints prompt on /dev/tty and reads one line with echo off (restored even
+ * when a signal arrives: the signal is re-raised afterwards). The newline is
+ * not kept. -ENXIO when there is no terminal, -EFBIG over max bytes.
+ * *ret is a new secbuf. */
+int input_tty_secret(const char *prompt, size_t max, struct secbuf **ret);
+
+/* Everything until EOF. -EFBIG over max bytes. *ret is a new secbuf. */
+int input_read_fd(int fd, size_t max, struct secbuf **ret);
+/* The whole file (or pipe; symlinks followed; -EISDIR for a directory).
+ * -EFBIG over max. */
+int input_read_file(const char *path, size_t max, struct secbuf **ret);
+
+/* Removes one trailing "\n" or "\r\n" (what a line read leaves). */
+void input_chomp(struct secbuf *b);
+/* Removes all trailing ASCII whitespace (token files). */
+void input_rstrip(struct secbuf *b);
+
+/* True when stdin is a terminal. */
+bool input_stdin_is_tty(void);
+
+#endif

@@ -1,0 +1,942 @@
+/* Integration-test harness: a real vaultd per test directory, requests through
+ * lib/httpc.h or through the curl command (fork/execve, never a shell). */
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "httpc.h"
+#include "hygiene.h"
+#include "secbuf.h"
+
+extern char **environ;
+
+#define START_WAIT_MS 30000  /* ASan builds and Argon2id can be slow */
+#define STOP_WAIT_MS 20000
+#define DEFAULT_TIMEOUT_MS 15000
+#define CURL_MARK "\n@@VDIT@@"
+
+static void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void fatal(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("harness: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(2);
+}
+
+static void pathf(char *out, const char *dir, const char *leaf)
+{
+	int n = snprintf(out, VD_PATH_MAX, "%s/%s", dir, leaf);
+	if (n < 0 || n >= VD_PATH_MAX)
+		fatal("path too long: %s/%s", dir, leaf);
+}
+
+double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+void sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+const char *via_name(enum via via) { return via == VIA_LIB ? "lib" : "curl"; }
+
+const char *bin_path(const char *env, const char *dflt)
+{
+	const char *b = getenv(env);
+	if (b && *b)
+		return b;
+	if (!dflt)
+		fatal("set %s to the program's path (ctest does this)", env);
+	return dflt;
+}
+
+void vd_global_init(void)
+{
+	if (vault_init() < 0)
+		fatal("vault_init failed");
+	signal(SIGPIPE, SIG_IGN);
+	/* A daemon under test must not talk to a real service manager. */
+	unsetenv("NOTIFY_SOCKET");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_PID");
+	unsetenv("CREDENTIALS_DIRECTORY");
+}
+
+int vd_run_suite(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_VERBOSE);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
+
+void vd_need_root(const char *why)
+{
+	if (geteuid() == 0)
+		return;
+	const char *ci = getenv("CI");
+	if (ci && strcmp(ci, "true") == 0) {
+		fprintf(stderr, "FAIL: needs root (%s) and CI=true\n", why);
+		exit(1);
+	}
+	printf("SKIP: needs root (%s)\n", why);
+	exit(77);
+}
+
+/* ---- suite root ---- */
+
+const char *vd_suite_root(void)
+{
+	static char root[VD_PATH_MAX];
+	if (root[0])
+		return root;
+	const char *f = getenv("VDIT_ROOT_FILE");
+	if (f) {
+		size_t n = 0;
+		char *s = slurp(f, &n);
+		if (s) {
+			while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' '))
+				s[--n] = 0;
+			struct stat st;
+			if (n > 0 && n < sizeof(root) && stat(s, &st) == 0 && S_ISDIR(st.st_mode))
+				memcpy(root, s, n + 1);
+			free(s);
+		}
+	}
+	if (!root[0]) { /* run alone, outside ctest's fixture */
+		snprintf(root, sizeof(root), "/tmp/vaultd-it-solo.XXXXXX");
+		if (!mkdtemp(root))
+			fatal("mkdtemp %s: %s", root, strerror(errno));
+		chmod(root, 0711);
+		fprintf(stderr, "harness: no VDIT_ROOT_FILE; using %s\n", root);
+	}
+	return root;
+}
+
+void vd_prepare(struct vd *v, const char *tag)
+{
+	memset(v, 0, sizeof(*v));
+	int n = snprintf(v->dir, sizeof(v->dir), "%s/%s.XXXXXX", vd_suite_root(), tag);
+	if (n < 0 || (size_t)n >= sizeof(v->dir))
+		fatal("test dir name too long");
+	if (!mkdtemp(v->dir))
+		fatal("mkdtemp %s: %s", v->dir, strerror(errno));
+	/* 0711: another uid (nobody) may reach the socket by name, list nothing. */
+	if (chmod(v->dir, 0711) < 0)
+		fatal("chmod %s: %s", v->dir, strerror(errno));
+	pathf(v->store, v->dir, "store.db");
+	pathf(v->key, v->dir, "vaultd.key");
+	pathf(v->sock, v->dir, "vaultd.sock");
+	pathf(v->log, v->dir, "vaultd.log");
+	pathf(v->audit_log, v->dir, "audit.jsonl");
+	v->use_key = true;
+	v->pid = -1;
+}
+
+/* ---- processes ---- */
+
+struct spawn {
+	const char *const *argv;
+	int fd[4];       /* child's 0..3; -1: /dev/null (3: closed) */
+	bool drop;       /* become nobody:nogroup before exec */
+	bool pdeathsig;  /* die with the test process (no stray daemons) */
+};
+
+static pid_t spawn(const struct spawn *sp)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		fatal("fork: %s", strerror(errno));
+	if (pid > 0)
+		return pid;
+	/* Child: only exec set-up from here on. */
+	if (sp->pdeathsig)
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+	int hi[4];
+	for (int i = 0; i < 4; i++) {
+		int src = sp->fd[i];
+		if (src < 0 && i < 3)
+			src = open("/dev/null", O_RDWR | O_CLOEXEC);
+		hi[i] = src < 0 ? -1 : fcntl(src, F_DUPFD_CLOEXEC, 20);
+	}
+	for (int i = 0; i < 4; i++) {
+		if (hi[i] >= 0)
+			dup2(hi[i], i);
+		else if (i == 3)
+			close(3);
+	}
+	if (sp->drop) {
+		if (setgroups(0, NULL) < 0 || setgid(VD_NOBODY) < 0 || setuid(VD_NOBODY) < 0)
+			_exit(126);
+		if (getuid() != VD_NOBODY || geteuid() != VD_NOBODY)
+			_exit(126);
+	}
+	execve(sp->argv[0], (char *const *)sp->argv, environ);
+	_exit(127);
+}
+
+static char *pump(int in_fd, const char *body, size_t blen, int out_fd, size_t *ret_len);
+
+static int wait_exit(pid_t pid)
+{
+	int st;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void mkpipe(int p[2])
+{
+	if (pipe2(p, O_CLOEXEC) < 0)
+		fatal("pipe: %s", strerror(errno));
+}
+
+static void log_tail(const struct vd *v, char *out, size_t cap)
+{
+	size_t n = 0;
+	char *s = slurp(v->log, &n);
+	out[0] = 0;
+	if (!s)
+		return;
+	const char *from = n > cap - 1 ? s + n - (cap - 1) : s;
+	snprintf(out, cap, "%s", from);
+	free(s);
+}
+
+static int open_log(const struct vd *v)
+{
+	int fd = open(v->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0)
+		fatal("open %s: %s", v->log, strerror(errno));
+	return fd;
+}
+
+static void run_init(struct vd *v, const char *const *argv, const char *stdin_text)
+{
+	int in[2] = {-1, -1};
+	int logfd = open_log(v);
+	if (stdin_text)
+		mkpipe(in);
+	struct spawn sp = {.argv = argv, .fd = {in[0], logfd, logfd, -1}};
+	pid_t pid = spawn(&sp);
+	close(logfd);
+	if (stdin_text) {
+		close(in[0]);
+		if (write_all(in[1], stdin_text, strlen(stdin_text)) < 0)
+			fatal("writing passphrase to vaultd init: %s", strerror(errno));
+		close(in[1]);
+	}
+	int rc = wait_exit(pid);
+	if (rc != 0) {
+		char tail[1024];
+		log_tail(v, tail, sizeof(tail));
+		fatal("vaultd init exited %d: %s", rc, tail);
+	}
+}
+
+void vd_init_keyfile(struct vd *v)
+{
+	const char *argv[] = {bin_path("VAULTD_BIN", NULL), "init", "--store", v->store,
+	                      "--key-file", v->key, NULL};
+	run_init(v, argv, NULL);
+	v->use_key = true;
+}
+
+void vd_init_passphrase(struct vd *v, const char *pass)
+{
+	const char *argv[] = {bin_path("VAULTD_BIN", NULL), "init", "--store", v->store,
+	                      "--passphrase-stdin", NULL};
+	run_init(v, argv, pass);
+	v->use_key = false;
+}
+
+int run_cmd(const char *const *argv, const char *stdin_text, char **out)
+{
+	int in[2] = {-1, -1}, o[2];
+	mkpipe(o);
+	if (stdin_text)
+		mkpipe(in);
+	struct spawn sp = {.argv = argv, .fd = {in[0], o[1], o[1], -1}};
+	pid_t pid = spawn(&sp);
+	close(o[1]);
+	if (in[0] >= 0)
+		close(in[0]);
+	size_t n = 0;
+	char *s = pump(in[1], stdin_text, stdin_text ? strlen(stdin_text) : 0, o[0], &n);
+	close(o[0]);
+	int rc = wait_exit(pid);
+	if (out)
+		*out = s;
+	else
+		free(s);
+	return rc;
+}
+
+/* Connects and sends GET /v1/health; any HTTP answer means the daemon serves. */
+static bool answers_http(const struct vd *v)
+{
+	int fd = vd_connect(v);
+	if (fd < 0)
+		return false;
+	static const char req[] = "GET /v1/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+	bool ok = write_all(fd, req, sizeof(req) - 1) == 0 && raw_read_status(fd, 2000) > 0;
+	close(fd);
+	return ok;
+}
+
+void vd_start(struct vd *v)
+{
+	const char *argv[24 + VD_MAX_EXTRA];
+	char uid[32];
+	size_t n = 0;
+	argv[n++] = bin_path("VAULTD_BIN", NULL);
+	argv[n++] = "serve";
+	argv[n++] = "--store";
+	argv[n++] = v->store;
+	argv[n++] = "--socket";
+	argv[n++] = v->sock;
+	argv[n++] = "--audit-log";
+	argv[n++] = v->audit_log;
+	if (v->use_key) {
+		argv[n++] = "--key-file";
+		argv[n++] = v->key;
+	}
+	if (geteuid() != 0) { /* not root: make ourselves the admin */
+		snprintf(uid, sizeof(uid), "%u", (unsigned)geteuid());
+		argv[n++] = "--admin-uid";
+		argv[n++] = uid;
+	}
+	for (size_t i = 0; i < VD_MAX_EXTRA && v->extra[i]; i++)
+		argv[n++] = v->extra[i];
+	argv[n] = NULL;
+
+	int logfd = open_log(v);
+	struct spawn sp = {.argv = argv, .fd = {-1, logfd, logfd, -1}, .pdeathsig = true};
+	v->pid = spawn(&sp);
+	close(logfd);
+	double until = now_ms() + START_WAIT_MS;
+	while (now_ms() < until) {
+		int st;
+		if (waitpid(v->pid, &st, WNOHANG) == v->pid) {
+			char tail[1024];
+			log_tail(v, tail, sizeof(tail));
+			v->pid = -1;
+			fatal("vaultd serve exited during start (status 0x%x): %s", st, tail);
+		}
+		if (answers_http(v))
+			return;
+		sleep_ms(20);
+	}
+	kill(v->pid, SIGKILL);
+	fatal("vaultd did not answer on %s within %d ms", v->sock, START_WAIT_MS);
+}
+
+static int stop_with(struct vd *v, int sig)
+{
+	if (v->pid <= 0)
+		return -1;
+	kill(v->pid, sig);
+	double until = now_ms() + STOP_WAIT_MS;
+	int st = 0;
+	for (;;) {
+		pid_t r = waitpid(v->pid, &st, WNOHANG);
+		if (r == v->pid)
+			break;
+		if (r < 0 && errno != EINTR) {
+			v->pid = -1;
+			return -1;
+		}
+		if (now_ms() > until) {
+			fprintf(stderr, "harness: vaultd %d ignored signal %d for %d ms; killing\n",
+			        (int)v->pid, sig, STOP_WAIT_MS);
+			kill(v->pid, SIGKILL);
+			until = now_ms() + STOP_WAIT_MS;
+			sig = SIGKILL;
+		}
+		sleep_ms(10);
+	}
+	v->pid = -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+void vd_stop(struct vd *v)
+{
+	int rc = stop_with(v, SIGTERM);
+	if (rc > 0)
+		fprintf(stderr, "harness: vaultd exited %d after SIGTERM (log %s)\n", rc, v->log);
+}
+
+int vd_stop_status(struct vd *v) { return stop_with(v, SIGTERM); }
+
+void vd_kill9(struct vd *v) { stop_with(v, SIGKILL); }
+
+bool vd_alive(const struct vd *v) { return v->pid > 0 && kill(v->pid, 0) == 0; }
+
+void vd_up(struct vd *v, const char *tag)
+{
+	vd_prepare(v, tag);
+	vd_init_keyfile(v);
+	vd_start(v);
+}
+
+/* ---- requests ---- */
+
+static void set_body(struct vresp *r, const void *p, size_t len)
+{
+	r->body = malloc(len + 1);
+	if (!r->body)
+		fatal("out of memory");
+	if (len)
+		memcpy(r->body, p, len);
+	r->body[len] = 0;
+	r->len = len;
+}
+
+static void do_lib(const struct vd *v, const struct vreq *q, struct vresp *r)
+{
+	struct secbuf *tok = q->token ? secbuf_dup(q->token, strlen(q->token)) : NULL;
+	struct httpc_request hq = {
+		.socket_path = v->sock,
+		.method = q->method,
+		.path = q->path,
+		.token = tok,
+		.body = q->body,
+		.body_len = q->body ? (q->body_len ? q->body_len : strlen(q->body)) : 0,
+		.timeout_ms = q->timeout_ms > 0 ? q->timeout_ms : DEFAULT_TIMEOUT_MS,
+		.body_fd = -1,
+	};
+	struct httpc_response *hr = NULL;
+	int rc = httpc_do(&hq, &hr);
+	secbuf_free(tok);
+	if (rc < 0) {
+		r->err = rc;
+		set_body(r, "", 0);
+		return;
+	}
+	r->status = hr->status;
+	snprintf(r->ctype, sizeof(r->ctype), "%s", hr->content_type);
+	if (hr->body)
+		set_body(r, hr->body->data, hr->body->len);
+	else
+		set_body(r, "", 0);
+	httpc_response_free(hr);
+}
+
+/* The lib client as nobody: a child drops privileges, asks, and sends the
+ * answer back through a pipe as: status, err, ctype[128], len, body. */
+static void do_lib_nobody(const struct vd *v, const struct vreq *q, struct vresp *r)
+{
+	int p[2];
+	mkpipe(p);
+	pid_t pid = fork();
+	if (pid < 0)
+		fatal("fork: %s", strerror(errno));
+	if (pid == 0) {
+		close(p[0]);
+		if (setgroups(0, NULL) < 0 || setgid(VD_NOBODY) < 0 || setuid(VD_NOBODY) < 0 ||
+		    geteuid() != VD_NOBODY)
+			_exit(126);
+		struct vresp c = {0};
+		do_lib(v, q, &c);
+		int hdr[2] = {c.status, c.err};
+		if (write_all(p[1], hdr, sizeof(hdr)) < 0 || write_all(p[1], c.ctype, sizeof(c.ctype)) < 0 ||
+		    write_all(p[1], &c.len, sizeof(c.len)) < 0 || write_all(p[1], c.body, c.len) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(p[1]);
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+	for (;;) {
+		if (n == cap)
+			buf = realloc(buf, cap *= 2);
+		if (!buf)
+			fatal("out of memory");
+		ssize_t k = read(p[0], buf + n, cap - n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		n += (size_t)k;
+	}
+	close(p[0]);
+	int rc = wait_exit(pid);
+	size_t fixed = 2 * sizeof(int) + sizeof(r->ctype) + sizeof(size_t);
+	size_t blen = 0;
+	if (n >= fixed)
+		memcpy(&blen, buf + fixed - sizeof(size_t), sizeof(size_t));
+	if (rc != 0 || n < fixed || n != fixed + blen) {
+		r->err = rc == 126 ? -EPERM : -EPROTO;
+		set_body(r, "", 0);
+	} else {
+		int hdr[2];
+		memcpy(hdr, buf, sizeof(hdr));
+		r->status = hdr[0];
+		r->err = hdr[1];
+		memcpy(r->ctype, buf + sizeof(hdr), sizeof(r->ctype));
+		r->ctype[sizeof(r->ctype) - 1] = 0;
+		set_body(r, buf + fixed, blen);
+	}
+	free(buf);
+}
+
+/* Writes the body to curl's stdin while draining its stdout (large bodies). */
+static char *pump(int in_fd, const char *body, size_t blen, int out_fd, size_t *ret_len)
+{
+	size_t cap = 8192, n = 0, off = 0;
+	char *out = malloc(cap + 1);
+	if (!out)
+		fatal("out of memory");
+	if (in_fd >= 0)
+		fcntl(in_fd, F_SETFL, O_NONBLOCK);
+	for (;;) {
+		struct pollfd pf[2] = {{out_fd, POLLIN, 0}, {in_fd, POLLOUT, 0}};
+		int nf = in_fd >= 0 ? 2 : 1;
+		if (poll(pf, (nfds_t)nf, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (nf == 2 && (pf[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
+			ssize_t k = off < blen ? write(in_fd, body + off, blen - off) : 0;
+			if (k > 0)
+				off += (size_t)k;
+			if (off >= blen || (k < 0 && errno != EAGAIN && errno != EINTR)) {
+				close(in_fd); /* EOF for curl, or it gave up reading */
+				in_fd = -1;
+			}
+		}
+		if (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			if (n == cap && !(out = realloc(out, (cap *= 2) + 1)))
+				fatal("out of memory");
+			ssize_t k = read(out_fd, out + n, cap - n);
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k <= 0)
+				break;
+			n += (size_t)k;
+		}
+	}
+	if (in_fd >= 0)
+		close(in_fd);
+	out[n] = 0;
+	*ret_len = n;
+	return out;
+}
+
+static void do_curl(const struct vd *v, const struct vreq *q, struct vresp *r)
+{
+	char url[4096], maxt[32], errpath[VD_PATH_MAX];
+	int tmo = q->timeout_ms > 0 ? q->timeout_ms : DEFAULT_TIMEOUT_MS;
+	snprintf(url, sizeof(url), "http://localhost%s", q->path);
+	snprintf(maxt, sizeof(maxt), "%.3f", tmo / 1000.0);
+	pathf(errpath, v->dir, "curl.err");
+	const char *argv[32];
+	size_t a = 0;
+	argv[a++] = bin_path("CURL_BIN", "/usr/bin/curl");
+	argv[a++] = "-sS";
+	argv[a++] = "--path-as-is"; /* send ../ as written: hostile paths reach vaultd */
+	argv[a++] = "--unix-socket";
+	argv[a++] = v->sock;
+	argv[a++] = "-X";
+	argv[a++] = q->method;
+	argv[a++] = "--max-time";
+	argv[a++] = maxt;
+	argv[a++] = "-w";
+	argv[a++] = CURL_MARK "%{http_code} %{content_type}";
+	if (q->token) { /* the token goes through a pipe, never argv */
+		argv[a++] = "-H";
+		argv[a++] = "@/dev/fd/3";
+	}
+	if (q->body) {
+		argv[a++] = "-H";
+		argv[a++] = "Content-Type: application/json";
+		argv[a++] = "--data-binary";
+		argv[a++] = "@-";
+	}
+	argv[a++] = url;
+	argv[a] = NULL;
+
+	int in[2] = {-1, -1}, out[2], tk[2] = {-1, -1};
+	mkpipe(out);
+	if (q->body)
+		mkpipe(in);
+	if (q->token)
+		mkpipe(tk);
+	int errfd = open(errpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	struct spawn sp = {.argv = argv, .fd = {in[0], out[1], errfd, tk[0]}, .drop = q->as_nobody};
+	pid_t pid = spawn(&sp);
+	close(out[1]);
+	if (errfd >= 0)
+		close(errfd);
+	if (in[0] >= 0)
+		close(in[0]);
+	if (tk[0] >= 0) {
+		close(tk[0]);
+		char hdr[512];
+		int n = snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\n", q->token);
+		if (n > 0 && (size_t)n < sizeof(hdr))
+			(void)write_all(tk[1], hdr, (size_t)n);
+		sodium_memzero(hdr, sizeof(hdr));
+		close(tk[1]);
+	}
+	size_t blen = q->body ? (q->body_len ? q->body_len : strlen(q->body)) : 0;
+	size_t n = 0;
+	char *o = pump(in[1], q->body, blen, out[0], &n);
+	close(out[0]);
+	int rc = wait_exit(pid);
+
+	char *mark = NULL;
+	for (char *p = o; (p = memmem(p, n - (size_t)(p - o), CURL_MARK, sizeof(CURL_MARK) - 1));
+	     p++)
+		mark = p;
+	if (!mark) {
+		r->err = rc ? rc : -EPROTO;
+		set_body(r, "", 0);
+	} else {
+		set_body(r, o, (size_t)(mark - o));
+		char tail[256];
+		size_t tl = n - (size_t)(mark - o) - (sizeof(CURL_MARK) - 1);
+		if (tl >= sizeof(tail))
+			tl = sizeof(tail) - 1;
+		memcpy(tail, mark + sizeof(CURL_MARK) - 1, tl);
+		tail[tl] = 0;
+		r->status = atoi(tail);
+		char *sp2 = strchr(tail, ' ');
+		snprintf(r->ctype, sizeof(r->ctype), "%s", sp2 ? sp2 + 1 : "");
+		if (r->status == 0)
+			r->err = rc ? rc : -EPROTO;
+	}
+	sodium_memzero(o, n);
+	free(o);
+}
+
+void vd_do(const struct vd *v, enum via via, const struct vreq *q, struct vresp *r)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->what, sizeof(r->what), "[%s%s] %s %.120s", via_name(via),
+	         q->as_nobody ? " as nobody" : "", q->method, q->path);
+	double t0 = now_ms();
+	if (via == VIA_CURL)
+		do_curl(v, q, r);
+	else if (q->as_nobody)
+		do_lib_nobody(v, q, r);
+	else
+		do_lib(v, q, r);
+	r->ms = now_ms() - t0;
+	if (r->len > 0 && (r->body[0] == '{' || r->body[0] == '['))
+		r->json = json_loadb(r->body, r->len, 0, NULL);
+}
+
+void vd_call(const struct vd *v, enum via via, const char *method, const char *path,
+             const char *token, const char *body, struct vresp *r)
+{
+	struct vreq q = {.method = method, .path = path, .token = token, .body = body};
+	vd_do(v, via, &q, r);
+}
+
+void vresp_clear(struct vresp *r)
+{
+	if (r->body) {
+		sodium_memzero(r->body, r->len);
+		free(r->body);
+	}
+	json_decref(r->json);
+	memset(r, 0, sizeof(*r));
+}
+
+/* ---- common operations ---- */
+
+char *xfmt(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = NULL;
+	int n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		fatal("out of memory");
+	return s;
+}
+
+long long vd_put(const struct vd *v, enum via via, const char *token, const char *name,
+                 const char *plain, const char *extra)
+{
+	char *val = b64s(plain);
+	char *body = xfmt("{\"value\":\"%s\"%s}", val, extra ? extra : "");
+	char *path = xfmt("/v1/secrets/%s", name);
+	struct vresp r;
+	vd_call(v, via, "PUT", path, token, body, &r);
+	long long ver = r.status == 200 ? jint(r.json, "version") : -(long long)r.status;
+	if (r.status != 200)
+		fprintf(stderr, "vd_put %s: HTTP %d %.300s\n", r.what, r.status, r.body);
+	vresp_clear(&r);
+	free(path);
+	sodium_memzero(body, strlen(body));
+	free(body);
+	free(val);
+	return ver;
+}
+
+char *vd_get(const struct vd *v, enum via via, const char *token, const char *what, int *status,
+             long long *version)
+{
+	char *path = xfmt("/v1/secrets/%s", what);
+	struct vresp r;
+	vd_call(v, via, "GET", path, token, NULL, &r);
+	char *val = r.status == 200 ? resp_value(&r) : NULL;
+	if (status)
+		*status = r.status;
+	if (version)
+		*version = jint(r.json, "version");
+	vresp_clear(&r);
+	free(path);
+	return val;
+}
+
+long long vd_revision(const struct vd *v)
+{
+	struct vresp r;
+	vd_call(v, VIA_LIB, "GET", "/v1/sys/status", NULL, NULL, &r);
+	long long rev = r.status == 200 ? jint(r.json, "revision") : -1;
+	vresp_clear(&r);
+	return rev;
+}
+
+/* ---- JSON ---- */
+
+json_t *jget(const json_t *j, const char *path)
+{
+	char seg[256];
+	const char *p = path;
+	json_t *cur = (json_t *)j;
+	while (cur && *p) {
+		const char *e = strchr(p, '/');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+		if (l >= sizeof(seg))
+			return NULL;
+		memcpy(seg, p, l);
+		seg[l] = 0;
+		if (json_is_array(cur)) {
+			char *end;
+			unsigned long i = strtoul(seg, &end, 10);
+			cur = *end ? NULL : json_array_get(cur, i);
+		} else {
+			cur = json_object_get(cur, seg);
+		}
+		p = e ? e + 1 : p + l;
+	}
+	return cur;
+}
+
+const char *jstr(const json_t *j, const char *path) { return json_string_value(jget(j, path)); }
+
+long long jint(const json_t *j, const char *path)
+{
+	json_t *x = jget(j, path);
+	return json_is_integer(x) ? (long long)json_integer_value(x) : -999999;
+}
+
+bool jbool(const json_t *j, const char *path, bool *ret)
+{
+	json_t *x = jget(j, path);
+	if (!json_is_boolean(x))
+		return false;
+	*ret = json_is_true(x);
+	return true;
+}
+
+bool jarr_has(const json_t *j, const char *path, const char *s)
+{
+	json_t *a = jget(j, path), *x;
+	size_t i;
+	if (!json_is_array(a))
+		return false;
+	json_array_foreach(a, i, x)
+	{
+		if (json_is_string(x) && strcmp(json_string_value(x), s) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* ---- values ---- */
+
+char *b64(const void *p, size_t len)
+{
+	size_t cap = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
+	char *out = malloc(cap);
+	if (!out)
+		fatal("out of memory");
+	sodium_bin2base64(out, cap, p, len, sodium_base64_VARIANT_ORIGINAL);
+	return out;
+}
+
+char *b64s(const char *s) { return b64(s, strlen(s)); }
+
+char *unb64(const char *s, size_t *len)
+{
+	size_t sl = strlen(s), n = 0;
+	unsigned char *out = malloc(sl + 1);
+	if (!out)
+		fatal("out of memory");
+	if (sodium_base642bin(out, sl, s, sl, NULL, &n, NULL, sodium_base64_VARIANT_ORIGINAL) != 0) {
+		free(out);
+		return NULL;
+	}
+	out[n] = 0;
+	if (len)
+		*len = n;
+	return (char *)out;
+}
+
+void canary(char *out, size_t cap, const char *tag)
+{
+	unsigned char rnd[8];
+	char hex[17];
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
+	int n = snprintf(out, cap, VD_CANARY "%s-%s", tag, hex);
+	if (n < 0 || (size_t)n >= cap)
+		fatal("canary buffer too small");
+}
+
+char *resp_value(const struct vresp *r)
+{
+	const char *v = jstr(r->json, "value");
+	return v ? unb64(v, NULL) : NULL;
+}
+
+char *slurp(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	size_t cap = 4096, n = 0;
+	char *s = malloc(cap + 1);
+	for (;;) {
+		if (!s)
+			break;
+		if (n == cap) {
+			char *t = realloc(s, (cap *= 2) + 1);
+			if (!t) {
+				free(s);
+				s = NULL;
+				break;
+			}
+			s = t;
+		}
+		ssize_t k = read(fd, s + n, cap - n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			free(s);
+			s = NULL;
+			break;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	close(fd);
+	if (s) {
+		s[n] = 0;
+		if (len)
+			*len = n;
+	}
+	return s;
+}
+
+/* ---- raw connections ---- */
+
+int vd_connect(const struct vd *v)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(v->sock) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, v->sock, strlen(v->sock) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+int write_all(int fd, const void *p, size_t len)
+{
+	const char *c = p;
+	while (len > 0) {
+		ssize_t k = write(fd, c, len);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		c += k;
+		len -= (size_t)k;
+	}
+	return 0;
+}
+
+int raw_read_status(int fd, int timeout_ms)
+{
+	char buf[64];
+	size_t n = 0;
+	double until = now_ms() + timeout_ms;
+	while (n < sizeof(buf) - 1) {
+		int left = (int)(until - now_ms());
+		if (left <= 0)
+			return -ETIMEDOUT;
+		struct pollfd pf = {fd, POLLIN, 0};
+		int pr = poll(&pf, 1, left);
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr <= 0)
+			return pr < 0 ? -errno : -ETIMEDOUT;
+		ssize_t k = read(fd, buf + n, sizeof(buf) - 1 - n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return k < 0 ? -errno : -ECONNRESET;
+		n += (size_t)k;
+		buf[n] = 0;
+		if (n >= 12)
+			break;
+	}
+	int status = 0;
+	if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
+		return -EPROTO;
+	return status;
+}
