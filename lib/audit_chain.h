@@ -35,6 +35,7 @@ void audit_chain_hash(const struct secbuf *key, const struct audit_entry *e,
  * prev_hash must equal expect_prev. Returns 0 when intact, else -EBADMSG with
  * *ret_first_bad = the first sequence number that is changed, missing or out
  * of order. */
+__attribute__((warn_unused_result))
 int audit_chain_verify(const struct secbuf *key, uint64_t first_seq,
                        const uint8_t expect_prev[AUDIT_HASH_BYTES],
                        const struct audit_entry *e, size_t n, uint64_t *ret_first_bad);

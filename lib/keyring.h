@@ -50,7 +50,10 @@ __attribute__((warn_unused_result))
 int key_unwrap(const struct secbuf *kek, const uint8_t store_id[VAULT_STORE_ID_BYTES],
                uint32_t key_id, const uint8_t *in, size_t inlen, struct secbuf **ret);
 
-/* Unwrapped keys by id; all key memory read-only when idle. */
+/* Unwrapped keys by id; key memory is read-only from keyring_add until
+ * keyring_free (never toggled, so concurrent readers need no lock). Not
+ * locked: keyring_add and keyring_free must be serialised against readers by
+ * the owner (the store). */
 struct keyring;
 struct keyring *keyring_new(void);                      /* NULL on ENOMEM */
 void keyring_free(struct keyring *kr);                  /* wipes; NULL ok */
