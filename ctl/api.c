@@ -9,21 +9,11 @@
 
 #include "httpc.h"
 #include "jsonx.h"
+#include "names.h"
+#include "output.h"
 #include "seal.h"
 
 #define CTL_MAX_ERROR_TEXT 200
-
-/* Prints at most CTL_MAX_ERROR_TEXT bytes of text from vaultd with control
- * characters replaced: an answer must not drive the terminal. */
-static void sanitize(const char *in, char *out, size_t cap)
-{
-	size_t j = 0;
-	for (size_t i = 0; in && in[i] && j + 1 < cap && i < CTL_MAX_ERROR_TEXT; i++) {
-		unsigned char ch = (unsigned char)in[i];
-		out[j++] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
-	}
-	out[j] = '\0';
-}
 
 int ctl_exit_for_status(int status, const char *code)
 {
@@ -78,8 +68,9 @@ static void print_http_error(int status, const struct secbuf *body)
 		ctl_err("vaultd is sealed: run `vaultctl unseal`");
 	} else {
 		char msg[CTL_MAX_ERROR_TEXT + 1], cd[64];
-		sanitize(message ? message : "request failed", msg, sizeof(msg));
-		sanitize(code ? code : "", cd, sizeof(cd));
+		/* vaultd's text, cleaned: an answer must not drive the terminal. */
+		out_clean(message ? message : "request failed", msg, sizeof(msg));
+		out_clean(code ? code : "", cd, sizeof(cd));
 		ctl_err("%s (HTTP %d%s%s)%s", msg, status, cd[0] ? " " : "", cd,
 		        fix_for(status, code));
 	}
@@ -222,8 +213,7 @@ int ctl_call_to_fd(const struct ctl *c, const char *path, int fd, int timeout_ms
 		.method = "GET",
 		.path = path,
 		.timeout_ms = timeout_ms,
-		.body_fd = fd,
-		.max_body = SIZE_MAX,
+		.body_fd = fd, /* max_body 0: a stream has no cap */
 	};
 	off_t start = lseek(fd, 0, SEEK_CUR);
 	struct httpc_response *resp = NULL;

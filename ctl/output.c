@@ -20,18 +20,9 @@ struct table {
 
 static char *clean_copy(const char *s)
 {
-	if (!s)
-		s = "";
-	size_t n = strnlen(s, TABLE_MAX_CELL);
+	size_t n = s ? strnlen(s, TABLE_MAX_CELL) : 0;
 	char *out = malloc(n + 1);
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		out[i] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
-	}
-	out[n] = '\0';
-	return out;
+	return out ? (char *)out_clean(s, out, n + 1) : NULL;
 }
 
 /* Display width: UTF-8 continuation bytes take no column. */
@@ -112,6 +103,18 @@ void table_free(struct table *t)
 		free(t->cells[i]);
 	free(t->cells);
 	free(t);
+}
+
+const char *out_clean(const char *in, char *out, size_t cap)
+{
+	size_t j = 0;
+	for (size_t i = 0; in && in[i] && j + 1 < cap; i++) {
+		unsigned char ch = (unsigned char)in[i];
+		out[j++] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
+	}
+	if (cap > 0)
+		out[j] = '\0';
+	return out;
 }
 
 const char *fmt_time(int64_t unix_seconds, char *buf, size_t cap)

@@ -21,6 +21,10 @@ int table_add(struct table *t, const char *const *cells);
 void table_print(const struct table *t, FILE *out);
 void table_free(struct table *t); /* NULL ok */
 
+/* Copies text from vaultd for a terminal: control characters become '?',
+ * cut to fit cap (NUL included). Returns out. */
+const char *out_clean(const char *in, char *out, size_t cap);
+
 /* "2025-11-26T20:13:20Z" (UTC); "-" for 0. buf must hold 32 bytes. */
 const char *fmt_time(int64_t unix_seconds, char *buf, size_t cap);
 

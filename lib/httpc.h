@@ -16,8 +16,9 @@ struct httpc_request {
 	const void *body;             /* may be NULL */
 	size_t body_len;
 	int timeout_ms;               /* whole request; <= 0 means 30 s */
-	size_t max_body;              /* 0 means HTTPC_MAX_BODY */
-	int body_fd;                  /* >= 0: stream the response body here instead */
+	size_t max_body;              /* 0 means HTTPC_MAX_BODY (for body_fd: no cap) */
+	int body_fd;                  /* >= 0: stream the response body here instead;
+	                               * set -1 otherwise (0 is a valid fd) */
 };
 
 struct httpc_response {
@@ -29,7 +30,11 @@ struct httpc_response {
 /* One request on a fresh connection. 0 on any HTTP answer (check status);
  * -ENOENT / -ECONNREFUSED when nothing listens at socket_path, -EACCES on
  * socket permission, -ETIMEDOUT, -EPROTO on a malformed response, -EMSGSIZE
- * over max_body. *ret is untouched on failure; free with httpc_response_free. */
+ * over max_body, -ENAMETOOLONG for a socket path over 107 bytes, -EINVAL for
+ * a method, path or token with spaces or control characters, another -errno
+ * from writing body_fd. Interim 1xx answers are skipped. A streamed body may
+ * be partly written when an error comes. *ret is untouched on failure; free
+ * with httpc_response_free. */
 int httpc_do(const struct httpc_request *req, struct httpc_response **ret);
 void httpc_response_free(struct httpc_response *r);   /* wipes; NULL ok */
 

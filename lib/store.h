@@ -31,8 +31,16 @@
 const char *store_strerror(int err);
 
 #define STORE_DEFAULT_MAX_VERSIONS 10
-#define STORE_ACTOR_MAX 64
+#define STORE_MAX_VERSIONS_LIMIT 1000     /* max_versions is 1..this */
+#define STORE_ACTOR_MAX 64                /* including the NUL */
+#define STORE_DESCRIPTION_MAX 1024        /* bytes of a secret's description */
+#define STORE_LABELS_MAX 4096             /* bytes of a secret's labels JSON */
+#define STORE_POLICY_MAX (64u * 1024u)    /* bytes of a policy document */
+#define STORE_TOKEN_MAX 256               /* bytes of a token store_token_hash takes */
 
+/* Every function below needs an unsealed store (STORE_E_SEALED otherwise)
+ * except store_open/create/close/info/unseal/seal/is_sealed, store_revision
+ * and store_backup (a backup holds only sealed data). */
 struct store;
 
 struct store_info {
@@ -115,14 +123,27 @@ struct secret_version_list { struct secret_version *items; size_t n; };
 void secret_version_list_free(struct secret_version_list *l);
 
 /* Durable (acknowledged = survives kill -9) new version: becomes current, the
- * old current becomes previous. cas: -1 none, 0 = must not exist yet,
- * N = current version must be N (else STORE_E_CONFLICT). Writing a
+ * old current becomes previous. cas: -1 none, 0 = must not exist yet (a
+ * soft-deleted secret counts as absent), N = current version must be N (else
+ * STORE_E_CONFLICT). Version numbers are never reused. Writing a
  * soft-deleted secret revives it. Prunes beyond max_versions, never touching
  * current or previous. actor is an audit-style string ("uid=0", "tok=...").*/
 int store_put(struct store *s, const char *name, const uint8_t *value, size_t len,
               int64_t cas, const struct secret_meta_update *meta, const char *actor,
               uint64_t *ret_version);
-/* stage STAGE_VERSION uses version; the others ignore it. */
+/* Several new versions (one per item, as store_put without cas or meta) in
+ * one durable transaction: one fsync for all, all or nothing. For imports
+ * and bulk loads. */
+struct store_put_item {
+	const char *name;
+	const uint8_t *value;
+	size_t len;
+};
+int store_put_batch(struct store *s, const struct store_put_item *items, size_t n,
+                    const char *actor);
+/* stage STAGE_VERSION uses version; the others ignore it. A stage whose
+ * version was destroyed is STORE_E_DESTROYED; a soft-deleted secret is
+ * STORE_E_NOTFOUND. */
 int store_get(struct store *s, const char *name, enum secret_stage stage, uint64_t version,
               struct secret_value *ret);
 /* Several secrets from one consistent snapshot. ret_cur[i] (and ret_prev[i]
@@ -131,6 +152,7 @@ int store_get(struct store *s, const char *name, enum secret_stage stage, uint64
  * missing[i] = true for those, and leaves no values allocated. */
 int store_get_many(struct store *s, const char *const *names, size_t n,
                    struct secret_value *ret_cur, struct secret_value *ret_prev, bool *missing);
+/* Metadata also of a soft-deleted secret (ret->deleted says so). */
 int store_meta_get(struct store *s, const char *name, struct secret_meta *ret);
 /* Names starting with prefix ("" or NULL = all), sorted; soft-deleted ones
  * only when include_deleted. Never values. */
@@ -140,10 +162,17 @@ int store_history(struct store *s, const char *name, struct secret_version_list 
 /* New version carrying version's value (re-sealed under the new version). */
 int store_rollback(struct store *s, const char *name, uint64_t version, const char *actor,
                    uint64_t *ret_version);
-int store_delete(struct store *s, const char *name, const char *actor);    /* soft */
+/* Soft delete: reads see NOTFOUND until undelete or a new put. NOTFOUND if
+ * absent or already deleted; undelete of a live secret is a no-op. */
+int store_delete(struct store *s, const char *name, const char *actor);
 int store_undelete(struct store *s, const char *name, const char *actor);
 /* Wipes the ciphertext of one version (version > 0) or of all (version 0);
- * with SQLite secure_delete the bytes are overwritten in the file. */
+ * with SQLite secure_delete the bytes are overwritten in the file, and the WAL
+ * is checkpointed and truncated so no older copy stays behind (an error from
+ * that step is returned; calling again completes it). The version rows stay
+ * (history shows them destroyed); stages keep pointing at them, except that
+ * current and previous become 0 once every version is destroyed. Destroying
+ * a destroyed version is a no-op; a soft-deleted secret can be destroyed. */
 int store_destroy(struct store *s, const char *name, uint64_t version, const char *actor);
 /* Monotonic counter bumped by every change to any secret (for watch). */
 uint64_t store_revision(struct store *s);

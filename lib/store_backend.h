@@ -42,6 +42,9 @@ struct be_header {
 struct be_key {
 	uint32_t key_id;
 	uint8_t wrapped[WRAPPED_KEY_BYTES];
+	/* WRAPPED_KEY_BYTES; a reader sets 0 when the stored blob has another
+	 * length, so unwrapping rejects it like any other tampering */
+	size_t wrapped_len;
 };
 
 /* A secret's record. meta.versions is computed by the backend on reads and
@@ -52,12 +55,13 @@ struct be_secret {
 };
 
 /* One version. blob is malloc'd ciphertext (owned by the record; free with
- * be_version_clear), NULL once destroyed. */
+ * be_version_clear); NULL once destroyed, and in lists, which carry no blobs. */
 struct be_version {
 	uint64_t version;
 	int64_t created;
 	char created_by[STORE_ACTOR_MAX];
 	uint32_t key_id;
+	bool destroyed;
 	uint8_t *blob;
 	size_t bloblen;
 };
@@ -81,6 +85,8 @@ struct store_backend {
 	 * fails. */
 	int (*open)(const char *path, struct be **ret);
 	void (*close)(struct be *b); /* NULL ok */
+	/* Removes what create left at path (after a failed create). */
+	void (*remove)(const char *path);
 	int (*schema_version)(struct be *b);
 	/* A consistent snapshot of everything into a new file (mode 0600). */
 	int (*backup)(struct be *b, const char *dest_path);

@@ -2,6 +2,9 @@
 -- lib/store_sqlite.c, which then sets PRAGMA user_version = 1. Values are
 -- ciphertext only (lib/seal.h); nothing in this file ever holds plaintext.
 
+-- 'vltd': store_open refuses an SQLite file that is not a vaultd store.
+PRAGMA application_id = 1986819172;
+
 -- One row: the store's identity, how its KEK is made, the revision counter
 -- for watch and the head of the audit chain (so a dropped tail is noticed).
 CREATE TABLE store (

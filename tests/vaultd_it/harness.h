@@ -5,6 +5,7 @@
 #define VDIT_HARNESS_H
 #include <check.h>
 #include <jansson.h>
+#include <sodium.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

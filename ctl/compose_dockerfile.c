@@ -1,0 +1,409 @@
+/* Follows a Dockerfile's stages to the ENTRYPOINT and CMD of the image it
+ * builds (for services with build: that inject must wrap), and splits
+ * command strings the way compose does. */
+#include "compose_dockerfile.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "compose_images.h"
+
+#define STAGE_NAME_MAX 128
+
+struct stage {
+	char name[STAGE_NAME_MAX];
+	struct cnode *ep, *cmd; /* NULL = unknown (inherited from a base we do not know) */
+	char base[256];         /* for the error message */
+};
+
+struct dfile {
+	struct stage *st;
+	size_t n;
+	struct cnode *shell;      /* SHELL of the current stage */
+	struct cnode *args;       /* mapping NAME -> value for FROM lines */
+	const struct cnode *build_args;
+};
+
+#define FROM_LINE_MAX 1024
+
+/* A global ARG (before the first FROM): its default, unless compose's
+ * build args give the name a value. */
+static int global_arg(struct dfile *d, const char *spec)
+{
+	char name[256];
+	const char *eq = strchr(spec, '=');
+	size_t n = eq ? (size_t)(eq - spec) : strlen(spec);
+	if (n == 0 || n >= sizeof(name))
+		return 0;
+	memcpy(name, spec, n);
+	name[n] = '\0';
+	const char *val = eq ? eq + 1 : NULL;
+	const struct cnode *ba = d->build_args;
+	if (ba && ba->kind == CNODE_MAP && cnode_map_get(ba, name) && cnode_map_get(ba, name)->kind == CNODE_SCALAR)
+		val = cnode_map_get(ba, name)->str;
+	for (size_t i = 0; ba && ba->kind == CNODE_SEQ && i < ba->n; i++) {
+		const struct cnode *it = ba->items[i];
+		if (it->kind == CNODE_SCALAR && strncmp(it->str, name, n) == 0 && it->str[n] == '=')
+			val = it->str + n + 1;
+	}
+	if (!val)
+		return 0;
+	if (!d->args && !(d->args = cnode_new_map()))
+		return -ENOMEM;
+	return cnode_map_set(d->args, name, cnode_new_str(val));
+}
+
+/* $NAME and ${NAME} from the global ARGs; an unknown one stays, so the
+ * image name keeps a '$' and counts as unknown. */
+static void expand_args(const struct dfile *d, const char *in, char *out, size_t cap)
+{
+	size_t o = 0;
+	for (const char *p = in; *p && o + 1 < cap;) {
+		if (*p == '$') {
+			bool brace = p[1] == '{';
+			const char *s = p + 1 + brace;
+			size_t n = 0;
+			while (s[n] == '_' || isalnum((unsigned char)s[n]))
+				n++;
+			char name[256];
+			const struct cnode *v = NULL;
+			if (n > 0 && n < sizeof(name) && (!brace || s[n] == '}')) {
+				memcpy(name, s, n);
+				name[n] = '\0';
+				v = cnode_map_get(d->args, name);
+			}
+			if (v && v->kind == CNODE_SCALAR) {
+				for (const char *c = v->str; *c && o + 1 < cap; c++)
+					out[o++] = *c;
+				p = s + n + brace;
+				continue;
+			}
+		}
+		out[o++] = *p++;
+	}
+	out[o] = '\0';
+}
+
+/* Bases that set no ENTRYPOINT: what their CMD is does not matter once the
+ * Dockerfile sets its own. */
+static bool base_without_entrypoint(const char *image)
+{
+	static const char *const bases[] = {"scratch", "alpine", "debian", "ubuntu", "busybox", "fedora",
+	                                    "centos", "rockylinux", "almalinux", "amazonlinux", "golang",
+	                                    "rust", "gcc", "buildpack-deps", "openjdk", "eclipse-temurin", NULL};
+	char repo[256];
+	snprintf(repo, sizeof(repo), "%s", image);
+	char *p = strpbrk(repo, ":@");
+	if (p)
+		*p = '\0';
+	const char *r = repo;
+	if (strncmp(r, "docker.io/", 10) == 0)
+		r += 10;
+	if (strncmp(r, "library/", 8) == 0)
+		r += 8;
+	for (const char *const *b = bases; *b; b++)
+		if (strcmp(r, *b) == 0)
+			return true;
+	return false;
+}
+
+static struct cnode *seq_of(const char *const *argv)
+{
+	struct cnode *s = cnode_new_seq(true);
+	for (; s && argv && *argv; argv++)
+		if (cnode_seq_append(s, cnode_new_str(*argv)) < 0) {
+			cnode_free(s);
+			return NULL;
+		}
+	return s;
+}
+
+int compose_split_command(const char *s, struct cnode **ret)
+{
+	struct cnode *seq = cnode_new_seq(true);
+	size_t cap = strlen(s) + 1;
+	char *word = malloc(cap);
+	if (!seq || !word) {
+		free(word);
+		cnode_free(seq);
+		return -ENOMEM;
+	}
+	int rc = 0;
+	const char *p = s;
+	while (rc == 0) {
+		while (*p && isspace((unsigned char)*p))
+			p++;
+		if (!*p)
+			break;
+		size_t n = 0;
+		char quote = 0;
+		for (; *p && (quote || !isspace((unsigned char)*p)); p++) {
+			if (quote == '\'') {
+				if (*p == '\'')
+					quote = 0;
+				else
+					word[n++] = *p;
+			} else if (*p == '\\' && p[1] && (!quote || p[1] == '"' || p[1] == '\\')) {
+				word[n++] = *++p;
+			} else if (*p == '"' || (*p == '\'' && !quote)) {
+				quote = quote ? 0 : *p;
+			} else {
+				word[n++] = *p;
+			}
+		}
+		if (quote) {
+			rc = -EINVAL;
+			break;
+		}
+		rc = cnode_seq_append(seq, cnode_new_scalar(word, n, CSTYLE_AUTO));
+	}
+	free(word);
+	if (rc < 0) {
+		cnode_free(seq);
+		return rc;
+	}
+	*ret = seq;
+	return 0;
+}
+
+static int read_text(const char *path, char **ret)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (off_t)COMPOSE_MAX_DOCKERFILE_BYTES) {
+		close(fd);
+		return -EFBIG;
+	}
+	char *buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	size_t got = 0;
+	while (got < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	buf[got] = '\0';
+	*ret = buf;
+	return 0;
+}
+
+/* Exec form (a JSON array of strings) or shell form (wrapped in SHELL). */
+static struct cnode *parse_command(struct dfile *d, const char *arg)
+{
+	if (arg[0] == '[') {
+		json_t *a = json_loads(arg, 0, NULL);
+		if (json_is_array(a)) {
+			struct cnode *s = cnode_new_seq(true);
+			size_t i;
+			json_t *v;
+			json_array_foreach(a, i, v)
+			{
+				if (!s || !json_is_string(v) || cnode_seq_append(s, cnode_new_str(json_string_value(v))) < 0) {
+					cnode_free(s);
+					s = NULL;
+					break;
+				}
+			}
+			json_decref(a);
+			if (s)
+				return s;
+			return NULL;
+		}
+		json_decref(a); /* not JSON: Docker runs it in the shell */
+	}
+	struct cnode *s = d->shell ? cnode_dup(d->shell) : seq_of((const char *const[]){"/bin/sh", "-c", NULL});
+	if (s && cnode_seq_append(s, cnode_new_str(arg)) < 0) {
+		cnode_free(s);
+		s = NULL;
+	}
+	return s;
+}
+
+static void stage_clear(struct stage *s)
+{
+	cnode_free(s->ep);
+	cnode_free(s->cmd);
+	s->ep = s->cmd = NULL;
+}
+
+static int from(struct dfile *d, char *args)
+{
+	char *save = NULL, *image = NULL, *name = NULL;
+	for (char *w = strtok_r(args, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+		if (!image && strncmp(w, "--", 2) == 0)
+			continue; /* --platform=... */
+		if (!image)
+			image = w;
+		else if (strcasecmp(w, "AS") == 0)
+			name = strtok_r(NULL, " \t", &save);
+	}
+	if (!image)
+		return -EINVAL;
+	struct stage *st = realloc(d->st, (d->n + 1) * sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	d->st = st;
+	struct stage *s = &d->st[d->n++];
+	*s = (struct stage){0};
+	snprintf(s->name, sizeof(s->name), "%s", name ? name : "");
+	snprintf(s->base, sizeof(s->base), "%s", image);
+	cnode_free(d->shell);
+	d->shell = NULL;
+	for (size_t i = d->n - 1; i-- > 0;)
+		if (d->st[i].name[0] && strcasecmp(d->st[i].name, image) == 0) {
+			snprintf(s->base, sizeof(s->base), "%s", d->st[i].base);
+			s->ep = d->st[i].ep ? cnode_dup(d->st[i].ep) : NULL;
+			s->cmd = d->st[i].cmd ? cnode_dup(d->st[i].cmd) : NULL;
+			return 0;
+		}
+	const struct compose_image *img = strchr(image, '$') ? NULL : compose_image_find(image);
+	if (img) {
+		s->ep = seq_of(img->entrypoint);
+		s->cmd = seq_of(img->cmd);
+		return s->ep && s->cmd ? 0 : -ENOMEM;
+	}
+	if (!strchr(image, '$') && base_without_entrypoint(image))
+		s->ep = seq_of(NULL);
+	return 0;
+}
+
+static int instruction(struct dfile *d, char *line)
+{
+	while (isspace((unsigned char)*line))
+		line++;
+	char *args = line;
+	while (*args && !isspace((unsigned char)*args))
+		args++;
+	if (*args)
+		*args++ = '\0';
+	while (isspace((unsigned char)*args))
+		args++;
+	size_t n = strlen(args);
+	while (n > 0 && isspace((unsigned char)args[n - 1]))
+		args[--n] = '\0';
+	if (strcasecmp(line, "FROM") == 0) {
+		char expanded[FROM_LINE_MAX];
+		expand_args(d, args, expanded, sizeof(expanded));
+		return from(d, expanded);
+	}
+	if (d->n == 0)
+		return strcasecmp(line, "ARG") == 0 ? global_arg(d, args) : 0;
+	struct stage *s = &d->st[d->n - 1];
+	if (strcasecmp(line, "SHELL") == 0) {
+		struct cnode *sh = parse_command(d, args);
+		cnode_free(d->shell);
+		d->shell = sh;
+	} else if (strcasecmp(line, "ENTRYPOINT") == 0) {
+		stage_clear(s);
+		s->ep = parse_command(d, args);
+		s->cmd = cnode_new_seq(true); /* Docker resets CMD with ENTRYPOINT */
+		if (!s->ep || !s->cmd)
+			return -ENOMEM;
+	} else if (strcasecmp(line, "CMD") == 0) {
+		cnode_free(s->cmd);
+		if (!(s->cmd = parse_command(d, args)))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Joins continuation lines (backslash at the end) and drops comment lines,
+ * calling instruction() for each logical line; stops after the target stage. */
+static int walk(struct dfile *d, char *text, const char *target)
+{
+	char *logical = malloc(strlen(text) + 1);
+	if (!logical)
+		return -ENOMEM;
+	size_t len = 0;
+	int rc = 0;
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line && rc == 0; line = strtok_r(NULL, "\n", &save)) {
+		size_t n = strlen(line);
+		if (n > 0 && line[n - 1] == '\r')
+			line[--n] = '\0';
+		const char *t = line;
+		while (isspace((unsigned char)*t))
+			t++;
+		if (*t == '#' || (*t == '\0' && len == 0))
+			continue;
+		bool more = n > 0 && line[n - 1] == '\\';
+		if (more)
+			line[--n] = '\0';
+		memcpy(logical + len, line, n);
+		len += n;
+		logical[len] = '\0';
+		if (more)
+			continue;
+		/* A new FROM ends the target stage: stop before it. */
+		const char *w = logical;
+		while (isspace((unsigned char)*w))
+			w++;
+		if (target && d->n > 0 && strncasecmp(w, "FROM", 4) == 0 && isspace((unsigned char)w[4]) &&
+		    strcasecmp(d->st[d->n - 1].name, target) == 0) {
+			len = 0;
+			break;
+		}
+		rc = instruction(d, logical);
+		len = 0;
+	}
+	if (rc == 0 && len > 0)
+		rc = instruction(d, logical);
+	free(logical);
+	return rc;
+}
+
+int compose_dockerfile_command(const char *path, const char *target, const struct cnode *args,
+                               struct cnode **ret_ep, struct cnode **ret_cmd, char *err, size_t errcap)
+{
+	char *text = NULL;
+	int rc = read_text(path, &text);
+	if (rc < 0) {
+		snprintf(err, errcap, "cannot read %s: %s", path, strerror(-rc));
+		return rc;
+	}
+	struct dfile d = {.build_args = args};
+	rc = walk(&d, text, target);
+	free(text);
+	struct stage *last = d.n ? &d.st[d.n - 1] : NULL;
+	if (rc == 0 && !last) {
+		snprintf(err, errcap, "%s has no FROM line", path);
+		rc = -EINVAL;
+	} else if (rc == 0 && target && strcasecmp(last->name, target) != 0) {
+		snprintf(err, errcap, "%s has no stage named %s (build.target)", path, target);
+		rc = -EINVAL;
+	} else if (rc == 0 && (!last->ep || !last->cmd)) {
+		snprintf(err, errcap, "%s builds on %s, whose %s we do not know", path, last->base,
+		         last->ep ? "CMD" : "ENTRYPOINT");
+		rc = -ENOENT;
+	} else if (rc < 0) {
+		snprintf(err, errcap, "cannot follow %s: %s", path, strerror(-rc));
+	}
+	if (rc == 0) {
+		*ret_ep = last->ep;
+		*ret_cmd = last->cmd;
+		last->ep = last->cmd = NULL;
+	}
+	for (size_t i = 0; i < d.n; i++)
+		stage_clear(&d.st[i]);
+	free(d.st);
+	cnode_free(d.shell);
+	cnode_free(d.args);
+	return rc;
+}

@@ -1,0 +1,30 @@
+/* The files the compose generator writes: the new compose file and
+ * env_files (atomically, mode kept), the ./secrets directory (0700) with one
+ * file per secret (0600, atomic, never through a symlink), and the
+ * .gitignore entry that keeps that directory out of git. */
+#ifndef VAULTCTL_COMPOSE_FILES_H
+#define VAULTCTL_COMPOSE_FILES_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include "secbuf.h"
+
+/* Writes data to path through a temporary file in the same directory
+ * (O_EXCL|O_NOFOLLOW), fsync, rename, fsync of the directory. 0 or -errno. */
+int compose_write_file(const char *path, const void *data, size_t len, mode_t mode);
+
+/* Creates dir (mode 0700) if needed and opens it; refuses a symlink or a
+ * non-directory, and tightens an existing directory to 0700.
+ * *ret_fd is an O_DIRECTORY descriptor; caller closes. 0 or -errno. */
+int compose_secrets_dir_open(const char *dir, int *ret_fd);
+/* Writes value into dirfd/name (mode 0600) atomically; name must be a valid
+ * secret name (no '/'). A file that already holds exactly value is left
+ * alone (*ret_changed false). 0 or -errno. */
+int compose_secret_file_write(int dirfd, const char *name, const struct secbuf *value, bool *ret_changed);
+
+/* When project_dir/.gitignore exists and does not already ignore
+ * "/<entry>/", appends that line (atomically, mode kept). *ret_added tells
+ * whether it did. 0 or -errno. */
+int compose_gitignore_add(const char *project_dir, const char *entry, bool *ret_added);
+
+#endif

@@ -1,0 +1,826 @@
+/* The migration itself, in the order a reader would do it by hand: read every
+ * service's variables (environment: and env_file:), pick the secret-looking
+ * ones that have a value, name one secret per distinct value, then rewrite
+ * each service (compose_service.c) and the env_files, and warn about any
+ * copy of a value left elsewhere in the file. */
+#include "compose_migrate.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compose_detect.h"
+#include "compose_env.h"
+#include "compose_envnode.h"
+#include "compose_service.h"
+
+#define PATH_MAX_LEN 4096
+#define NOTE_MAX 512
+#define LEFTOVER_MIN_BYTES 4 /* shorter values are found only as whole strings */
+
+struct envcache {
+	char *shown;      /* as env_file: names it */
+	char *path;       /* as we open it */
+	struct envfile *f;
+	bool *drop;       /* per entry: its line goes */
+	bool dropped_any;
+};
+
+struct ctx {
+	struct cnode *root, *services;
+	const struct compose_opts *o;
+	struct compose_plan *p;
+	struct secbuf **values; /* per row while naming: the value found */
+	size_t capvalues;
+	struct envcache *env;
+	size_t nenv;
+	bool *var_used;         /* per --var: matched something */
+	char *err;
+	size_t errcap;
+};
+
+static int fail(struct ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int fail(struct ctx *x, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(x->err, x->errcap, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static int note(struct ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int note(struct ctx *x, const char *fmt, ...)
+{
+	char buf[NOTE_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	char **n = realloc(x->p->notes, (x->p->nnotes + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	x->p->notes = n;
+	if (!(n[x->p->nnotes] = strdup(buf)))
+		return -ENOMEM;
+	x->p->nnotes++;
+	return 0;
+}
+
+/* ---- which variables ---- */
+
+static bool var_flagged(struct ctx *x, const char *svc, const char *var)
+{
+	bool hit = false;
+	for (size_t i = 0; i < x->o->nvars; i++) {
+		const char *v = x->o->vars[i];
+		const char *dot = strrchr(v, '.');
+		if (dot && strcmp(dot + 1, var) == 0 && strlen(svc) == (size_t)(dot - v) &&
+		    strncmp(v, svc, (size_t)(dot - v)) == 0) {
+			x->var_used[i] = true;
+			hit = true;
+		}
+	}
+	return hit;
+}
+
+static bool wanted_name(struct ctx *x, const char *svc, const char *var)
+{
+	bool flagged = var_flagged(x, svc, var);
+	return flagged || compose_name_is_secret(var);
+}
+
+/* VAR_FILE whose VAR we would have migrated: worth a line in the summary. */
+static bool wanted_file_ref(struct ctx *x, const char *svc, const char *var)
+{
+	char stem[COMPOSE_MAX_VAR_NAME];
+	size_t n = strlen(var);
+	if (!compose_name_is_file_ref(var) || n - 5 >= sizeof(stem))
+		return false;
+	memcpy(stem, var, n - 5);
+	stem[n - 5] = '\0';
+	return wanted_name(x, svc, stem);
+}
+
+static int add_row(struct ctx *x, const char *svc, const char *var, const char *source,
+                   enum compose_skip skip, struct secbuf *value)
+{
+	struct compose_plan *p = x->p;
+	struct compose_row *r = realloc(p->rows, (p->nrows + 1) * sizeof(*r));
+	if (!r) {
+		secbuf_free(value);
+		return -ENOMEM;
+	}
+	p->rows = r;
+	if (p->nrows + 1 > x->capvalues) {
+		size_t cap = x->capvalues ? 2 * x->capvalues : 16;
+		struct secbuf **v = realloc(x->values, cap * sizeof(*v));
+		if (!v) {
+			secbuf_free(value);
+			return -ENOMEM;
+		}
+		x->values = v;
+		x->capvalues = cap;
+	}
+	r = &p->rows[p->nrows];
+	*r = (struct compose_row){.skip = skip};
+	r->service = strdup(svc);
+	r->var = strdup(var);
+	r->source = source ? strdup(source) : NULL;
+	x->values[p->nrows] = value;
+	p->nrows++; /* counted before checking so that plan_free frees it all */
+	if (!r->service || !r->var || (source && !r->source))
+		return -ENOMEM;
+	return 0;
+}
+
+/* 0 with *ret (a value) or a skip reason > 0; -ENOMEM. */
+static int classify(const struct env_entry *e, struct secbuf **ret)
+{
+	if (!e->has_value)
+		return SKIP_RUNTIME;
+	struct secbuf *v = NULL;
+	int rc = compose_interpolate(e->value, e->len, &v);
+	if (rc == -ENOENT)
+		return SKIP_RUNTIME;
+	if (rc == -EINVAL)
+		return SKIP_INVALID;
+	if (rc < 0)
+		return rc;
+	if (v->len == 0) {
+		secbuf_free(v);
+		return SKIP_EMPTY;
+	}
+	*ret = v;
+	return SKIP_NONE;
+}
+
+static int environment_rows(struct ctx *x, const char *svc, const struct cnode *env)
+{
+	for (size_t i = 0; i < envnode_count(env); i++) {
+		struct env_entry e;
+		if (!envnode_entry(env, i, &e) || compose_name_is_ours(e.name))
+			continue;
+		if (compose_name_is_file_ref(e.name)) {
+			if (wanted_file_ref(x, svc, e.name)) {
+				int rc = add_row(x, svc, e.name, NULL, SKIP_ALREADY_FILE, NULL);
+				if (rc < 0)
+					return rc;
+			}
+			continue;
+		}
+		struct secbuf *v = NULL;
+		int skip = classify(&e, &v);
+		if (skip < 0)
+			return skip;
+		bool want = wanted_name(x, svc, e.name) ||
+		            (v && compose_value_has_url_password((const char *)v->data, v->len));
+		if (!want) {
+			secbuf_free(v);
+			continue;
+		}
+		int rc = add_row(x, svc, e.name, NULL, (enum compose_skip)skip, v);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* ---- env_file ---- */
+
+static int envcache_get(struct ctx *x, const char *svc, const struct cnode *item, size_t *ret)
+{
+	if (item->kind != CNODE_SCALAR)
+		return fail(x, "service %s: env_file: entries must be paths (strings)", svc);
+	for (size_t i = 0; i < x->nenv; i++)
+		if (strcmp(x->env[i].shown, item->str) == 0) {
+			*ret = i;
+			return 0;
+		}
+	struct envcache *c = realloc(x->env, (x->nenv + 1) * sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	x->env = c;
+	c = &x->env[x->nenv];
+	*c = (struct envcache){0};
+	if (!(c->shown = strdup(item->str)))
+		return -ENOMEM;
+	if (item->str[0] == '/')
+		c->path = strdup(item->str);
+	else if (asprintf(&c->path, "%s/%s", x->o->project_dir, item->str) < 0)
+		c->path = NULL;
+	if (!c->path) {
+		free(c->shown);
+		return -ENOMEM;
+	}
+	x->nenv++;
+	int rc = envfile_load(c->path, &c->f);
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc < 0)
+		return fail(x, "service %s: cannot read env_file %s: %s", svc, c->path,
+		            rc == -EFBIG ? "larger than 1 MiB" : strerror(-rc));
+	if (!(c->drop = calloc(c->f->n ? c->f->n : 1, sizeof(bool))))
+		return -ENOMEM;
+	*ret = x->nenv - 1;
+	return 0;
+}
+
+/* The service's env_files as indexes into the cache, in order. */
+static int service_envfiles(struct ctx *x, const char *svc, const struct cnode *service, size_t *idx,
+                            size_t cap, size_t *ret_n)
+{
+	const struct cnode *ef = cnode_map_get(service, "env_file");
+	size_t n = 0;
+	if (ef && !cnode_is_null(ef)) {
+		size_t count = ef->kind == CNODE_SEQ ? ef->n : 1;
+		if (count > cap)
+			return fail(x, "service %s: more than %zu env_file entries", svc, cap);
+		for (size_t i = 0; i < count; i++) {
+			int rc = envcache_get(x, svc, ef->kind == CNODE_SEQ ? ef->items[i] : ef, &idx[n]);
+			if (rc < 0)
+				return rc;
+			n++;
+		}
+	}
+	*ret_n = n;
+	return 0;
+}
+
+static bool is_dropped(const struct envcache *c, const char *key)
+{
+	for (size_t i = 0; i < c->f->n; i++)
+		if (c->drop[i] && strcmp(c->f->e[i].key, key) == 0)
+			return true;
+	return false;
+}
+
+static bool drop_cb(const char *key, void *ctx)
+{
+	return is_dropped(ctx, key);
+}
+
+#define MAX_ENVFILES 32
+
+/* Marks, in every env_file, the lines whose values move into vaultd: one
+ * service wanting a variable takes it out of the file for all who share it. */
+static int mark_drops(struct ctx *x)
+{
+	for (size_t s = 0; s < x->services->n; s++) {
+		const char *svc = cnode_key(x->services, s)->str;
+		size_t idx[MAX_ENVFILES], n = 0;
+		int rc = service_envfiles(x, svc, cnode_val(x->services, s), idx, MAX_ENVFILES, &n);
+		if (rc < 0)
+			return rc;
+		for (size_t k = 0; k < n; k++) {
+			struct envcache *c = &x->env[idx[k]];
+			for (size_t i = 0; i < c->f->n; i++) {
+				const struct envfile_entry *e = &c->f->e[i];
+				if (e->state != ENVFILE_VALUE || e->value->len == 0 || compose_name_is_ours(e->key) ||
+				    compose_name_is_file_ref(e->key))
+					continue;
+				if (wanted_name(x, svc, e->key) ||
+				    compose_value_has_url_password((const char *)e->value->data, e->value->len)) {
+					c->drop[i] = true;
+					c->dropped_any = true;
+				}
+			}
+		}
+	}
+	return 0;
+}
+
+static int envfile_rows(struct ctx *x, const char *svc, const struct cnode *service)
+{
+	size_t idx[MAX_ENVFILES], n = 0;
+	int rc = service_envfiles(x, svc, service, idx, MAX_ENVFILES, &n);
+	if (rc < 0)
+		return rc;
+	const struct cnode *env = cnode_map_get(service, "environment");
+	/* Each key once, in the order first seen; the last file defining it wins. */
+	for (size_t k = 0; k < n; k++) {
+		const struct envcache *c = &x->env[idx[k]];
+		for (size_t i = 0; i < c->f->n; i++) {
+			const char *key = c->f->e[i].key;
+			bool seen = false;
+			for (size_t kk = 0; kk <= k && !seen; kk++)
+				for (size_t ii = 0; ii < (kk == k ? i : x->env[idx[kk]].f->n) && !seen; ii++)
+					seen = strcmp(x->env[idx[kk]].f->e[ii].key, key) == 0;
+			if (seen || compose_name_is_ours(key) || envnode_find(env, key) >= 0)
+				continue; /* environment: overrides env_file */
+			size_t last = k;
+			for (size_t kk = k + 1; kk < n; kk++)
+				if (envfile_get(x->env[idx[kk]].f, key))
+					last = kk;
+			const struct envcache *lc = &x->env[idx[last]];
+			const struct envfile_entry *e = envfile_get(lc->f, key);
+			if (compose_name_is_file_ref(key)) {
+				if (wanted_file_ref(x, svc, key) && (rc = add_row(x, svc, key, lc->shown, SKIP_ALREADY_FILE, NULL)) < 0)
+					return rc;
+				continue;
+			}
+			if (is_dropped(lc, key) && e->state == ENVFILE_VALUE) {
+				struct secbuf *v = secbuf_dup(e->value->data, e->value->len);
+				if (!v || (rc = add_row(x, svc, key, lc->shown, SKIP_NONE, v)) < 0)
+					return v ? rc : -ENOMEM;
+			} else if (wanted_name(x, svc, key)) {
+				enum compose_skip skip = e->state == ENVFILE_VALUE ? SKIP_EMPTY : SKIP_RUNTIME;
+				if ((rc = add_row(x, svc, key, lc->shown, skip, NULL)) < 0)
+					return rc;
+			}
+		}
+	}
+	return 0;
+}
+
+/* ---- naming ---- */
+
+static int expand_template(const char *tpl, const char *svc, const char *var, char *out, size_t cap)
+{
+	size_t n = 0;
+	for (const char *t = tpl; *t;) {
+		const char *add = NULL;
+		bool lower = false;
+		if (strncmp(t, "{service}", 9) == 0) {
+			add = svc;
+			t += 9;
+		} else if (strncmp(t, "{var}", 5) == 0) {
+			add = var;
+			lower = true;
+			t += 5;
+		}
+		if (add) {
+			for (; *add; add++) {
+				if (n + 1 >= cap)
+					return -ENAMETOOLONG;
+				out[n++] = lower ? (char)tolower((unsigned char)*add) : *add;
+			}
+			continue;
+		}
+		if (n + 1 >= cap)
+			return -ENAMETOOLONG;
+		out[n++] = *t++;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+static int name_secrets(struct ctx *x)
+{
+	struct compose_plan *p = x->p;
+	for (size_t r = 0; r < p->nrows; r++) {
+		struct secbuf *v = x->values[r];
+		if (!v)
+			continue;
+		/* One secret per distinct value, named after its first use. */
+		size_t s;
+		for (s = 0; s < p->nsecrets; s++)
+			if (p->secrets[s].value->len == v->len && sodium_memcmp(p->secrets[s].value->data, v->data, v->len) == 0)
+				break;
+		if (s < p->nsecrets) {
+			p->rows[r].secret = s;
+			secbuf_free(v);
+			x->values[r] = NULL;
+			continue;
+		}
+		char name[VAULT_MAX_NAME_LEN + 2];
+		if (expand_template(x->o->name_template, p->rows[r].service, p->rows[r].var, name, sizeof(name)) < 0 ||
+		    !name_is_valid_str(name))
+			return fail(x,
+			            "--name-template %s gives an invalid secret name for %s.%s: names are 1-128 "
+			            "characters of A-Z a-z 0-9 . _ - and start with a letter or digit",
+			            x->o->name_template, p->rows[r].service, p->rows[r].var);
+		for (s = 0; s < p->nsecrets; s++)
+			if (strcmp(p->secrets[s].name, name) == 0)
+				return fail(x,
+				            "two different values would both be secret %s (%s.%s is one): put {service} "
+				            "and {var} in --name-template",
+				            name, p->rows[r].service, p->rows[r].var);
+		struct compose_secret *ns = realloc(p->secrets, (p->nsecrets + 1) * sizeof(*ns));
+		if (!ns)
+			return -ENOMEM;
+		p->secrets = ns;
+		memcpy(ns[p->nsecrets].name, name, strlen(name) + 1); /* valid: at most 128 bytes */
+		ns[p->nsecrets].value = v;
+		x->values[r] = NULL;
+		p->rows[r].secret = p->nsecrets++;
+	}
+	return 0;
+}
+
+/* ---- rewriting ---- */
+
+static const char *flag_entrypoint(const struct ctx *x, const char *svc)
+{
+	const char *found = NULL;
+	for (size_t i = 0; i < x->o->nentrypoints; i++) {
+		const char *e = x->o->entrypoints[i];
+		const char *eq = strchr(e, '=');
+		if (eq && strlen(svc) == (size_t)(eq - e) && strncmp(e, svc, (size_t)(eq - e)) == 0)
+			found = eq + 1; /* the last one given wins */
+	}
+	return found;
+}
+
+static int set_file_var(struct cnode *env, const struct compose_row *r, const char *path)
+{
+	char fvar[COMPOSE_MAX_VAR_NAME + 8];
+	snprintf(fvar, sizeof(fvar), "%s_FILE", r->var);
+	long at = r->source ? -1 : envnode_find(env, r->var);
+	if (at >= 0 && envnode_find(env, fvar) < 0)
+		return envnode_set_at(env, (size_t)at, fvar, path); /* same place as VAR was */
+	if (at >= 0)
+		envnode_remove(env, (size_t)at);
+	return envnode_put(env, fvar, path);
+}
+
+static int strv_add_unique(char ***v, size_t *n, const char *s)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*v)[i], s) == 0)
+			return 0;
+	char **nv = realloc(*v, (*n + 1) * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	if (!(nv[*n] = strdup(s)))
+		return -ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+static void strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int deliver_row(struct ctx *x, const char *svc, struct cnode *service, struct cnode *env,
+                       struct compose_row *r, char ***files, size_t *nfiles, char ***pairs, size_t *npairs)
+{
+	const char *name = x->p->secrets[r->secret].name;
+	char path[PATH_MAX_LEN];
+	snprintf(path, sizeof(path), "%s/%s", COMPOSE_SECRETS_DIR, name);
+	int rc = 0;
+	switch (r->delivery) {
+	case DELIVER_INJECT_FILE:
+		if ((rc = set_file_var(env, r, path)) == 0)
+			rc = strv_add_unique(files, nfiles, name);
+		break;
+	case DELIVER_DOCKER_SECRET:
+		if ((rc = set_file_var(env, r, path)) == 0)
+			rc = service_add_docker_secret(x->root, svc, service, name, x->o->secrets_dir, x->err, x->errcap);
+		break;
+	case DELIVER_INJECT_ENV: {
+		long at = r->source ? -1 : envnode_find(env, r->var);
+		if (at >= 0)
+			envnode_remove(env, (size_t)at);
+		char pair[COMPOSE_MAX_VAR_NAME + VAULT_MAX_NAME_LEN + 2];
+		snprintf(pair, sizeof(pair), "%s=%s", r->var, name);
+		rc = strv_add_unique(pairs, npairs, pair);
+		break;
+	}
+	default:
+		break;
+	}
+	return rc;
+}
+
+static int rewrite_service(struct ctx *x, const char *svc, struct cnode *service, size_t first, size_t end)
+{
+	bool any = false;
+	for (size_t r = first; r < end; r++)
+		any |= x->p->rows[r].skip == SKIP_NONE;
+	if (!any)
+		return 0;
+	struct service_cmd c;
+	int rc = service_command(svc, service, flag_entrypoint(x, svc), x->o->project_dir, &c);
+	if (rc < 0)
+		return rc;
+	struct cnode *env = service_environment(service);
+	char **files = NULL, **pairs = NULL, *warn = NULL;
+	size_t nfiles = 0, npairs = 0;
+	if (!env)
+		rc = -ENOMEM;
+	for (size_t i = first; i < end && rc == 0; i++) {
+		struct compose_row *r = &x->p->rows[i];
+		if (r->skip != SKIP_NONE)
+			continue;
+		bool reads = service_reads_file(&c, r->var);
+		if (x->o->mode == COMPOSE_MODE_FILES)
+			r->delivery = reads ? DELIVER_DOCKER_SECRET : DELIVER_INJECT_ENV;
+		else
+			r->delivery = reads ? DELIVER_INJECT_FILE : DELIVER_INJECT_ENV;
+		rc = deliver_row(x, svc, service, env, r, &files, &nfiles, &pairs, &npairs);
+	}
+	if (rc == 0 && (nfiles > 0 || npairs > 0))
+		rc = service_wrap_inject(svc, service, &c, x->o, files, nfiles, pairs, npairs, &warn, x->err, x->errcap);
+	if (rc == 0 && warn)
+		rc = note(x, "%s", warn);
+	free(warn);
+	strv_free(files, nfiles);
+	strv_free(pairs, npairs);
+	service_cmd_clear(&c);
+	return rc;
+}
+
+/* Sanitized env_files: written in place when the output replaces the input,
+ * else next to them with a suffix (and the services point at the copy). */
+static int envfile_outputs(struct ctx *x)
+{
+	for (size_t i = 0; i < x->nenv; i++) {
+		struct envcache *c = &x->env[i];
+		if (!c->dropped_any)
+			continue;
+		struct compose_plan *p = x->p;
+		struct compose_file_out *o = realloc(p->envfiles, (p->nenvfiles + 1) * sizeof(*o));
+		if (!o)
+			return -ENOMEM;
+		p->envfiles = o;
+		o = &p->envfiles[p->nenvfiles++];
+		*o = (struct compose_file_out){.in_place = x->o->envfiles_in_place};
+		const char *suffix = o->in_place ? "" : COMPOSE_MIGRATED_SUFFIX;
+		if (asprintf(&o->path, "%s%s", c->path, suffix) < 0 || asprintf(&o->shown, "%s%s", c->shown, suffix) < 0) {
+			o->path = o->shown = NULL;
+			return -ENOMEM;
+		}
+		int rc = envfile_without(c->f, drop_cb, c, &o->text);
+		if (rc < 0)
+			return rc;
+		if (o->in_place)
+			continue;
+		for (size_t s = 0; s < x->services->n; s++) {
+			struct cnode *ef = cnode_map_get(cnode_val(x->services, s), "env_file");
+			size_t count = ef && ef->kind == CNODE_SEQ ? ef->n : (ef ? 1 : 0);
+			for (size_t k = 0; k < count; k++) {
+				struct cnode *item = ef->kind == CNODE_SEQ ? ef->items[k] : ef;
+				if (!cnode_is(item, c->shown))
+					continue;
+				struct cnode *nv = cnode_new_scalar(o->shown, strlen(o->shown), item->style);
+				if (!nv)
+					return -ENOMEM;
+				if (ef->kind == CNODE_SEQ)
+					cnode_seq_replace(ef, k, nv);
+				else if (cnode_map_set(cnode_val(x->services, s), "env_file", nv) < 0)
+					return -ENOMEM;
+			}
+		}
+	}
+	return 0;
+}
+
+/* ---- copies of values left behind ---- */
+
+/* The secret whose value this scalar is (whole, or after "KEY="), or -1. */
+static long scalar_is_value(const struct ctx *x, const struct cnode *n)
+{
+	const char *eq = memchr(n->str, '=', n->len);
+	for (size_t s = 0; s < x->p->nsecrets; s++) {
+		const struct secbuf *v = x->p->secrets[s].value;
+		if (n->len == v->len && sodium_memcmp(n->str, v->data, v->len) == 0)
+			return (long)s;
+		size_t tail = eq ? n->len - (size_t)(eq + 1 - n->str) : 0;
+		if (eq && tail == v->len && sodium_memcmp(eq + 1, v->data, v->len) == 0)
+			return (long)s;
+	}
+	return -1;
+}
+
+static long subtree_value(const struct ctx *x, const struct cnode *n)
+{
+	if (n->kind == CNODE_SCALAR)
+		return scalar_is_value(x, n);
+	size_t slots = n->kind == CNODE_MAP ? 2 * n->n : n->n;
+	for (size_t i = 0; i < slots; i++) {
+		long s = subtree_value(x, n->items[i]);
+		if (s >= 0)
+			return s;
+	}
+	return -1;
+}
+
+/* x-* blocks are only there for anchors, which are expanded now: one that
+ * holds a migrated value is dropped rather than left with the plaintext. */
+static int drop_extension_blocks(struct ctx *x)
+{
+	for (size_t i = 0; i < x->root->n;) {
+		const struct cnode *k = cnode_key(x->root, i);
+		long s = strncmp(k->str, "x-", 2) == 0 ? subtree_value(x, cnode_val(x->root, i)) : -1;
+		if (s < 0) {
+			i++;
+			continue;
+		}
+		int rc = note(x,
+		              "removed the top-level %s block: it held the value of secret %s, and the "
+		              "anchors that used it are expanded in the output",
+		              k->str, x->p->secrets[s].name);
+		if (rc < 0)
+			return rc;
+		cnode_map_remove(x->root, i);
+	}
+	return 0;
+}
+
+static int warn_leftovers(struct ctx *x, const struct cnode *n, const char *where)
+{
+	if (n->kind == CNODE_SCALAR) {
+		for (size_t s = 0; s < x->p->nsecrets; s++) {
+			const struct secbuf *v = x->p->secrets[s].value;
+			bool whole = n->len == v->len && sodium_memcmp(n->str, v->data, v->len) == 0;
+			bool part = v->len >= LEFTOVER_MIN_BYTES && memmem(n->str, n->len, v->data, v->len);
+			if (whole || part)
+				return note(x,
+				            "the value of secret %s still appears in %s (line %d of the input): "
+				            "move it out by hand",
+				            x->p->secrets[s].name, where, n->line);
+		}
+		return 0;
+	}
+	for (size_t i = 0; i < n->n; i++) {
+		char sub[PATH_MAX_LEN];
+		const struct cnode *child = n->kind == CNODE_MAP ? cnode_val(n, i) : n->items[i];
+		if (n->kind == CNODE_MAP)
+			snprintf(sub, sizeof(sub), "%s%s%s", where, *where ? "." : "", cnode_key(n, i)->str);
+		else
+			snprintf(sub, sizeof(sub), "%s[%zu]", where, i);
+		int rc = n->kind == CNODE_MAP ? warn_leftovers(x, cnode_key(n, i), sub) : 0;
+		if (rc == 0)
+			rc = warn_leftovers(x, child, sub);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* ---- the whole migration ---- */
+
+static int check_document(struct ctx *x)
+{
+	if (x->root->kind != CNODE_MAP)
+		return fail(x, "the top level is a %s, not a mapping: this is not a compose file",
+		            x->root->kind == CNODE_SEQ ? "list" : "single value");
+	x->services = cnode_map_get(x->root, "services");
+	if (!x->services || x->services->kind != CNODE_MAP)
+		return fail(x, "no services: mapping at the top level: this is not a compose file (or a "
+		               "version 1 file, which vaultctl does not migrate)");
+	for (size_t s = 0; s < x->services->n; s++)
+		if (cnode_val(x->services, s)->kind != CNODE_MAP)
+			return fail(x, "service %s is not a mapping", cnode_key(x->services, s)->str);
+	const struct cnode *v = cnode_map_get(x->root, "version");
+	if (x->o->mode == COMPOSE_MODE_FILES && v && v->kind == CNODE_SCALAR) {
+		/* secrets: (with long syntax) came with file format 3.1. */
+		char *end;
+		double ver = strtod(v->str, &end);
+		if (end != v->str && ver < 3.1 - 1e-9)
+			return fail(x,
+			            "--mode files needs compose file format 3.1 or later for secrets:, and this "
+			            "file says version %s: use --mode inject, or raise version:",
+			            v->str);
+	}
+	return 0;
+}
+
+static int unmatched_flags(struct ctx *x)
+{
+	int rc = 0;
+	for (size_t i = 0; i < x->o->nvars && rc == 0; i++)
+		if (!x->var_used[i])
+			rc = note(x, "--var %s matched no variable", x->o->vars[i]);
+	for (size_t i = 0; i < x->o->nentrypoints && rc == 0; i++) {
+		const char *e = x->o->entrypoints[i];
+		size_t n = strcspn(e, "=");
+		bool found = false;
+		for (size_t s = 0; s < x->services->n && !found; s++) {
+			const struct cnode *k = cnode_key(x->services, s);
+			found = k->len == n && strncmp(k->str, e, n) == 0;
+		}
+		if (!found)
+			rc = note(x, "--entrypoint %.*s=...: there is no service %.*s", (int)n, e, (int)n, e);
+	}
+	return rc;
+}
+
+static int run(struct ctx *x)
+{
+	int rc = check_document(x);
+	if (rc == 0)
+		rc = mark_drops(x);
+	if (rc < 0)
+		return rc;
+	size_t *first = calloc(x->services->n + 1, sizeof(*first));
+	if (!first)
+		return -ENOMEM;
+	for (size_t s = 0; s < x->services->n && rc == 0; s++) {
+		const char *svc = cnode_key(x->services, s)->str;
+		const struct cnode *service = cnode_val(x->services, s);
+		first[s] = x->p->nrows;
+		rc = environment_rows(x, svc, cnode_map_get(service, "environment"));
+		if (rc == 0)
+			rc = envfile_rows(x, svc, service);
+	}
+	first[x->services->n] = x->p->nrows;
+	if (rc == 0)
+		rc = name_secrets(x);
+	for (size_t s = 0; s < x->services->n && rc == 0; s++)
+		rc = rewrite_service(x, cnode_key(x->services, s)->str, cnode_val(x->services, s), first[s], first[s + 1]);
+	free(first);
+	if (rc == 0)
+		rc = envfile_outputs(x);
+	if (rc == 0)
+		rc = drop_extension_blocks(x);
+	if (rc == 0)
+		rc = warn_leftovers(x, x->root, "");
+	if (rc == 0)
+		rc = unmatched_flags(x);
+	return rc;
+}
+
+int compose_migrate(struct cnode *root, const struct compose_opts *o, struct compose_plan **ret,
+                    char *err, size_t errcap)
+{
+	struct ctx x = {.root = root, .o = o, .err = err, .errcap = errcap};
+	x.p = calloc(1, sizeof(*x.p));
+	x.var_used = calloc(o->nvars ? o->nvars : 1, sizeof(bool));
+	int rc = x.p && x.var_used ? run(&x) : -ENOMEM;
+	if (rc == -ENOMEM)
+		snprintf(err, errcap, "out of memory");
+	for (size_t i = 0; x.p && i < x.p->nrows; i++)
+		secbuf_free(x.values[i]);
+	free(x.values);
+	for (size_t i = 0; i < x.nenv; i++) {
+		free(x.env[i].shown);
+		free(x.env[i].path);
+		envfile_free(x.env[i].f);
+		free(x.env[i].drop);
+	}
+	free(x.env);
+	free(x.var_used);
+	if (rc < 0) {
+		compose_plan_free(x.p);
+		return rc;
+	}
+	*ret = x.p;
+	return 0;
+}
+
+void compose_plan_free(struct compose_plan *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->nrows; i++) {
+		free(p->rows[i].service);
+		free(p->rows[i].var);
+		free(p->rows[i].source);
+	}
+	free(p->rows);
+	for (size_t i = 0; i < p->nsecrets; i++)
+		secbuf_free(p->secrets[i].value);
+	free(p->secrets);
+	for (size_t i = 0; i < p->nenvfiles; i++) {
+		free(p->envfiles[i].path);
+		free(p->envfiles[i].shown);
+		secbuf_free(p->envfiles[i].text);
+	}
+	free(p->envfiles);
+	for (size_t i = 0; i < p->nnotes; i++)
+		free(p->notes[i]);
+	free(p->notes);
+	free(p);
+}
+
+const char *compose_delivery_text(enum compose_delivery d)
+{
+	switch (d) {
+	case DELIVER_INJECT_FILE:
+		return "inject: file, VAR_FILE";
+	case DELIVER_INJECT_ENV:
+		return "inject: env at exec";
+	case DELIVER_DOCKER_SECRET:
+		return "docker secret, VAR_FILE";
+	default:
+		return "-";
+	}
+}
+
+const char *compose_skip_text(enum compose_skip s)
+{
+	switch (s) {
+	case SKIP_EMPTY:
+		return "skipped: empty value";
+	case SKIP_RUNTIME:
+		return "skipped: value comes from the shell or .env at run time";
+	case SKIP_INVALID:
+		return "skipped: a $ reference compose rejects";
+	case SKIP_ALREADY_FILE:
+		return "skipped: already a _FILE variable";
+	default:
+		return "";
+	}
+}

@@ -1,0 +1,46 @@
+/* A .env parser that reads a file exactly as docker-compose 1.29 reads an
+ * env_file (python-dotenv 0.21's grammar, then its ${VAR} interpolation):
+ * comments, blank lines, `export ` prefixes, single and double quotes (both
+ * may span lines; double quotes decode \n \t \" \\ ...), ` #` comments after
+ * unquoted values, empty values, duplicate keys (the last wins). Values live
+ * in guarded memory. */
+#ifndef VAULTCTL_DOTENV_H
+#define VAULTCTL_DOTENV_H
+#include <stdbool.h>
+#include <stddef.h>
+#include "secbuf.h"
+
+#define DOTENV_MAX_BYTES (4u * 1024u * 1024u)
+#define DOTENV_MAX_ENTRIES 10000u
+#define DOTENV_MAX_KEY 1024u
+
+struct dotenv_entry {
+	char *key;            /* as written; malloc'd */
+	struct secbuf *value; /* NULL: a key without '=' (compose takes it from its environment) */
+	unsigned line;        /* line of the last assignment */
+};
+
+struct dotenv {
+	struct dotenv_entry *items; /* unique keys, in order of first appearance */
+	size_t n;
+	unsigned *bad_lines;        /* lines python-dotenv cannot parse (it skips them too) */
+	size_t n_bad;
+};
+
+/* The process environment for ${VAR}: returns the value or NULL. */
+typedef const char *(*dotenv_lookup_fn)(const char *name, void *ctx);
+
+/* Parses buf (len bytes; a UTF-8 BOM is skipped). With interpolate, ${VAR}
+ * and ${VAR:-default} in values are replaced by an earlier key of the file,
+ * else by lookup(VAR) (NULL lookup: an empty environment), else by the
+ * default or "" — as `docker-compose config` does; without it, values stay
+ * as written. -EILSEQ when buf is not UTF-8, -E2BIG over DOTENV_MAX_BYTES or
+ * DOTENV_MAX_ENTRIES, -ENOMEM. *ret is freed with dotenv_free. */
+int dotenv_parse(const void *buf, size_t len, bool interpolate, dotenv_lookup_fn lookup,
+                 void *ctx, struct dotenv **ret);
+void dotenv_free(struct dotenv *d); /* wipes values; NULL ok */
+
+/* The entry for key, or NULL. */
+const struct dotenv_entry *dotenv_find(const struct dotenv *d, const char *key);
+
+#endif

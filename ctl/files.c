@@ -1,0 +1,101 @@
+/* Atomic 0600 files for vaultctl: temp name in the same directory, fsync,
+ * rename (optionally refusing to replace), fsync of the directory. */
+#include "files.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "output.h"
+
+int tmpfile_open(struct tmpfile *t, const char *path)
+{
+	t->fd = -1;
+	t->final_path = path;
+	int n = snprintf(t->tmp, sizeof(t->tmp), "%s" FILES_TMP_SUFFIX, path);
+	if (n < 0 || (size_t)n >= sizeof(t->tmp))
+		return -ENAMETOOLONG;
+	/* mkostemp creates the file 0600 with O_EXCL: no other process can
+	 * have it open, whatever the umask. */
+	int fd = mkostemp(t->tmp, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fchmod(fd, 0600) < 0) {
+		int r = -errno;
+		close(fd);
+		unlink(t->tmp);
+		return r;
+	}
+	t->fd = fd;
+	return 0;
+}
+
+int files_sync_dir(const char *path)
+{
+	char copy[4096];
+	int n = snprintf(copy, sizeof(copy), "%s", path);
+	if (n < 0 || (size_t)n >= sizeof(copy))
+		return -ENAMETOOLONG;
+	int dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	int r = fsync(dfd) < 0 ? -errno : 0;
+	close(dfd);
+	return r;
+}
+
+void tmpfile_abort(struct tmpfile *t)
+{
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+	unlink(t->tmp);
+}
+
+int tmpfile_commit(struct tmpfile *t, bool noreplace)
+{
+	int r = 0;
+	if (t->fd >= 0) {
+		if (fsync(t->fd) < 0)
+			r = -errno;
+		if (close(t->fd) < 0 && r == 0)
+			r = -errno;
+		t->fd = -1;
+	}
+	if (r == 0) {
+		if (noreplace) {
+			r = renameat2(AT_FDCWD, t->tmp, AT_FDCWD, t->final_path, RENAME_NOREPLACE);
+			/* Filesystems without RENAME_NOREPLACE: link() refuses an
+			 * existing name just the same. */
+			if (r < 0 && errno == EINVAL && (r = link(t->tmp, t->final_path)) == 0)
+				unlink(t->tmp);
+		} else {
+			r = rename(t->tmp, t->final_path);
+		}
+		r = r < 0 ? -errno : 0;
+	}
+	if (r < 0) {
+		unlink(t->tmp);
+		return r;
+	}
+	return files_sync_dir(t->final_path);
+}
+
+int files_write_atomic(const char *path, const void *data, size_t len)
+{
+	struct tmpfile t;
+	int r = tmpfile_open(&t, path);
+	if (r < 0)
+		return r;
+	r = out_write_all(t.fd, data, len);
+	if (r < 0) {
+		tmpfile_abort(&t);
+		return r;
+	}
+	return tmpfile_commit(&t, false);
+}

@@ -1,0 +1,31 @@
+/* Files vaultctl writes (token files, backups, restored stores): created
+ * 0600 under a temporary name in the target's directory, fsync'd, then
+ * renamed into place, so a reader never sees a partial file. */
+#ifndef VAULTCTL_FILES_H
+#define VAULTCTL_FILES_H
+#include <stdbool.h>
+#include <stddef.h>
+
+#define FILES_TMP_SUFFIX ".tmp-XXXXXX"
+
+struct tmpfile {
+	int fd;                   /* -1 when closed */
+	char tmp[4096];           /* the temporary path */
+	const char *final_path;
+};
+
+/* Creates "<path>.tmp-XXXXXX" (mode 0600, O_CLOEXEC). 0 or -errno. */
+int tmpfile_open(struct tmpfile *t, const char *path);
+/* fsync, close, rename to the final path (noreplace: fail with -EEXIST if
+ * it exists), fsync the directory. On failure the temp file is removed. */
+int tmpfile_commit(struct tmpfile *t, bool noreplace);
+/* Closes and removes the temp file (after a failure). */
+void tmpfile_abort(struct tmpfile *t);
+
+/* The whole of data into path atomically, mode 0600. 0 or -errno. */
+int files_write_atomic(const char *path, const void *data, size_t len);
+
+/* fsync of the directory that holds path (a rename is durable after it). */
+int files_sync_dir(const char *path);
+
+#endif

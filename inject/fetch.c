@@ -1,0 +1,408 @@
+/* inject <-> vaultd: the bundle request (all secrets, one snapshot, fail
+ * closed on any missing or denied name), the watch long-poll, the token, and
+ * the mapping of every failure to one cause. */
+#include "fetch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "httpc.h"
+#include "jsonx.h"
+#include "msg.h"
+
+#define FETCH_MAX_ERROR_BODY 8192
+#define FETCH_MAX_WATCH_PATH 65536
+
+static enum fetch_status failf(enum fetch_status s, char *err, size_t cap, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static enum fetch_status failf(enum fetch_status s, char *err, size_t cap, const char *fmt, ...)
+{
+	if (err && cap > 0) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, cap, fmt, ap);
+		va_end(ap);
+	}
+	return s;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int64_t ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* A transport error from httpc_do. */
+static enum fetch_status transport(int r, const char *socket, char *err, size_t cap)
+{
+	switch (r) {
+	case -EACCES:
+	case -EPERM:
+		return failf(FETCH_DENIED, err, cap,
+			     "no permission to connect to %s: run as a user of the socket's group "
+			     "or mount it with other permissions",
+			     socket);
+	case -ENOMEM:
+		return failf(FETCH_NOMEM, err, cap, "out of memory");
+	case -EPROTO:
+	case -EMSGSIZE:
+		return failf(FETCH_PROTOCOL, err, cap, "vaultd at %s sent a malformed answer (%s)",
+			     socket, errstr(-r));
+	default:
+		return failf(FETCH_UNREACHABLE, err, cap,
+			     "vaultd is not reachable at %s (%s): is it running, and is the socket "
+			     "mounted into the container?",
+			     socket, errstr(-r));
+	}
+}
+
+/* error.code, error.message and error.names of an error answer, as text. */
+static void describe_error(const struct httpc_response *resp, char *out, size_t cap)
+{
+	snprintf(out, cap, "HTTP %d", resp->status);
+	json_t *o = NULL;
+	if (!resp->body ||
+	    jsonx_parse_object(resp->body->data, resp->body->len, FETCH_MAX_ERROR_BODY, &o, NULL, 0) < 0)
+		return;
+	json_t *e = json_object_get(o, "error");
+	const char *code = NULL, *message = NULL;
+	jsonx_get_string(e, "code", &code);
+	jsonx_get_string(e, "message", &message);
+	size_t off = strlen(out);
+	if (code && off < cap)
+		off += (size_t)snprintf(out + off, cap - off, " %s", code);
+	json_t *names = json_object_get(e, "names");
+	if (json_is_array(names) && json_array_size(names) > 0 && off < cap) {
+		off += (size_t)snprintf(out + off, cap - off, " (");
+		size_t i;
+		json_t *v;
+		json_array_foreach(names, i, v)
+		{
+			if (json_is_string(v) && off < cap)
+				off += (size_t)snprintf(out + off, cap - off, "%s%s", i ? ", " : "",
+							json_string_value(v));
+		}
+		if (off < cap)
+			off += (size_t)snprintf(out + off, cap - off, ")");
+	}
+	if (message && off < cap)
+		snprintf(out + off, cap - off, ": %s", message);
+	json_decref(o);
+}
+
+static enum fetch_status http_error(const struct httpc_response *resp, char *err, size_t cap)
+{
+	char what[512];
+	describe_error(resp, what, sizeof(what));
+	switch (resp->status) {
+	case 401:
+		return failf(FETCH_DENIED, err, cap,
+			     "vaultd refused to authenticate inject (%s): give a token with "
+			     "--token-file or INJECT_TOKEN",
+			     what);
+	case 403:
+		return failf(FETCH_DENIED, err, cap,
+			     "vaultd denied reading the secrets (%s): grant read in a policy", what);
+	case 404:
+		return failf(FETCH_NOT_FOUND, err, cap,
+			     "secret not found (%s): create it with vaultctl set", what);
+	case 503:
+		return failf(FETCH_SEALED, err, cap, "vaultd is sealed (%s): unseal it", what);
+	default:
+		return failf(FETCH_PROTOCOL, err, cap, "unexpected answer from vaultd: %s", what);
+	}
+}
+
+static void entries_free(struct bundle_entry *e, size_t n)
+{
+	for (size_t i = 0; e && i < n; i++) {
+		secbuf_free(e[i].value);
+		secbuf_free(e[i].previous);
+	}
+	free(e);
+}
+
+void bundle_free(struct bundle *b)
+{
+	if (!b)
+		return;
+	entries_free(b->entries, b->n);
+	free(b);
+}
+
+const struct bundle_entry *bundle_find(const struct bundle *b, const char *name)
+{
+	for (size_t i = 0; b && i < b->n; i++)
+		if (strcmp(b->entries[i].name, name) == 0)
+			return &b->entries[i];
+	return NULL;
+}
+
+static int read_version(const json_t *o, uint64_t *ret)
+{
+	int64_t v;
+	if (jsonx_get_int(o, "version", &v) < 0 || v <= 0)
+		return -EINVAL;
+	*ret = (uint64_t)v;
+	return 0;
+}
+
+static int parse_entry(const json_t *secrets, const char *name, bool previous,
+		       struct bundle_entry *e)
+{
+	json_t *s = json_object_get(secrets, name);
+	if (!json_is_object(s) || read_version(s, &e->version) < 0 ||
+	    jsonx_get_b64(s, "value", FETCH_MAX_VALUE, &e->value) < 0)
+		return -EINVAL;
+	if (!previous)
+		return 0;
+	json_t *p = json_object_get(s, "previous");
+	if (!p || json_is_null(p))
+		return 0;
+	if (!json_is_object(p) || read_version(p, &e->previous_version) < 0 ||
+	    jsonx_get_b64(p, "value", FETCH_MAX_VALUE, &e->previous) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+/* The largest bundle answer n values (and their previous versions) can
+ * make: base64 grows 4/3, plus room for names and JSON. */
+static size_t bundle_max_body(size_t n, bool previous)
+{
+	size_t per = (FETCH_MAX_VALUE / 3 + 1) * 4 + 2 * VAULT_MAX_NAME_LEN + 128;
+	return (previous ? 2 : 1) * per * (n ? n : 1) + 4096;
+}
+
+static enum fetch_status parse_bundle(const struct secbuf *body, const char (*names)[VAULT_MAX_NAME_LEN + 1],
+				      size_t n, bool previous, struct bundle **ret, char *err,
+				      size_t cap)
+{
+	json_t *o = NULL;
+	char why[200];
+	if (jsonx_parse_object(body->data, body->len, bundle_max_body(n, previous), &o, why,
+			       sizeof(why)) < 0)
+		return failf(FETCH_PROTOCOL, err, cap, "vaultd's bundle is not valid JSON: %s", why);
+	enum fetch_status st = FETCH_OK;
+	struct bundle *b = calloc(1, sizeof(*b));
+	struct bundle_entry *e = calloc(n ? n : 1, sizeof(*e));
+	int64_t rev = 0;
+	json_t *secrets = json_object_get(o, "secrets");
+	if (!b || !e) {
+		st = FETCH_NOMEM;
+	} else if (jsonx_get_int(o, "revision", &rev) < 0 || rev < 0 || !json_is_object(secrets)) {
+		st = failf(FETCH_PROTOCOL, err, cap, "vaultd's bundle has no revision or secrets");
+	} else {
+		for (size_t i = 0; i < n && st == FETCH_OK; i++) {
+			memcpy(e[i].name, names[i], sizeof(e[i].name));
+			if (parse_entry(secrets, names[i], previous, &e[i]) < 0)
+				st = failf(FETCH_PROTOCOL, err, cap,
+					   "vaultd's bundle has no valid entry for \"%s\"", names[i]);
+		}
+	}
+	json_decref(o);
+	if (st != FETCH_OK) {
+		entries_free(e, n);
+		free(b);
+		return st;
+	}
+	b->revision = (uint64_t)rev;
+	b->n = n;
+	b->entries = e;
+	*ret = b;
+	return FETCH_OK;
+}
+
+static enum fetch_status bundle_once(const struct fetch_target *t, const char *body, size_t body_len,
+				     const char (*names)[VAULT_MAX_NAME_LEN + 1], size_t n,
+				     bool previous, struct bundle **ret, char *err, size_t cap)
+{
+	struct httpc_request rq = {
+	    .socket_path = t->socket,
+	    .method = "POST",
+	    .path = "/v1/bundle",
+	    .token = t->token,
+	    .body = body,
+	    .body_len = body_len,
+	    .timeout_ms = FETCH_TIMEOUT_MS,
+	    .max_body = bundle_max_body(n, previous),
+	    .body_fd = -1,
+	};
+	struct httpc_response *resp = NULL;
+	int r = httpc_do(&rq, &resp);
+	if (r < 0)
+		return transport(r, t->socket, err, cap);
+	enum fetch_status st = resp->status == 200
+				   ? parse_bundle(resp->body, names, n, previous, ret, err, cap)
+				   : http_error(resp, err, cap);
+	httpc_response_free(resp);
+	return st;
+}
+
+/* {"names":[...],"previous":bool}: names only, nothing secret. */
+static char *bundle_request(const char (*names)[VAULT_MAX_NAME_LEN + 1], size_t n, bool previous)
+{
+	json_t *o = json_object();
+	json_t *a = json_array();
+	char *s = NULL;
+	if (o && a) {
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(a, json_string(names[i]));
+		json_object_set(o, "names", a);
+		json_object_set_new(o, "previous", json_boolean(previous));
+		s = json_dumps(o, JSON_COMPACT);
+	}
+	json_decref(a);
+	json_decref(o);
+	return s;
+}
+
+enum fetch_status fetch_bundle(const struct fetch_target *t, const char (*names)[VAULT_MAX_NAME_LEN + 1],
+			       size_t n, bool previous, int wait_ms, struct bundle **ret, char *err,
+			       size_t cap)
+{
+	char *body = bundle_request(names, n, previous);
+	if (!body)
+		return failf(FETCH_NOMEM, err, cap, "out of memory");
+	int64_t deadline = now_ms() + wait_ms;
+	int64_t backoff = FETCH_BACKOFF_FIRST_MS;
+	enum fetch_status st;
+	for (;;) {
+		st = bundle_once(t, body, strlen(body), names, n, previous, ret, err, cap);
+		/* Containers often start before vaultd, or before it is unsealed:
+		 * those two are worth waiting for; everything else is final. */
+		if (st != FETCH_UNREACHABLE && st != FETCH_SEALED)
+			break;
+		int64_t left = deadline - now_ms();
+		if (left <= 0)
+			break;
+		sleep_ms(backoff < left ? backoff : left);
+		backoff = backoff * 2 > FETCH_BACKOFF_MAX_MS ? FETCH_BACKOFF_MAX_MS : backoff * 2;
+	}
+	free(body);
+	return st;
+}
+
+enum fetch_status fetch_watch(const struct fetch_target *t, const char (*names)[VAULT_MAX_NAME_LEN + 1],
+			      size_t n, uint64_t since, int timeout_s, int client_ms,
+			      bool *ret_changed, uint64_t *ret_revision, char *err, size_t cap)
+{
+	/* Names are validated ([A-Za-z0-9._-]): they need no escaping. */
+	char *path = malloc(FETCH_MAX_WATCH_PATH);
+	if (!path)
+		return FETCH_NOMEM;
+	size_t off = (size_t)snprintf(path, FETCH_MAX_WATCH_PATH, "/v1/watch?names=");
+	for (size_t i = 0; i < n && off < FETCH_MAX_WATCH_PATH; i++)
+		off += (size_t)snprintf(path + off, FETCH_MAX_WATCH_PATH - off, "%s%s", i ? "," : "",
+					names[i]);
+	if (off < FETCH_MAX_WATCH_PATH)
+		off += (size_t)snprintf(path + off, FETCH_MAX_WATCH_PATH - off,
+					"&since=%llu&timeout=%d", (unsigned long long)since,
+					timeout_s);
+	if (off >= FETCH_MAX_WATCH_PATH) {
+		free(path);
+		return failf(FETCH_PROTOCOL, err, cap, "watch request too long");
+	}
+	struct httpc_request rq = {.socket_path = t->socket, .method = "GET", .path = path,
+				   .token = t->token, .timeout_ms = client_ms, .body_fd = -1};
+	struct httpc_response *resp = NULL;
+	int r = httpc_do(&rq, &resp);
+	free(path);
+	if (r == -ETIMEDOUT) {
+		*ret_changed = false;
+		return FETCH_OK;
+	}
+	if (r < 0)
+		return transport(r, t->socket, err, cap);
+	enum fetch_status st = FETCH_OK;
+	if (resp->status == 204) {
+		*ret_changed = false;
+	} else if (resp->status == 200) {
+		json_t *o = NULL;
+		int64_t rev;
+		if (jsonx_parse_object(resp->body->data, resp->body->len, HTTPC_MAX_BODY, &o, NULL, 0) < 0 ||
+		    jsonx_get_int(o, "revision", &rev) < 0 || rev < 0) {
+			st = failf(FETCH_PROTOCOL, err, cap, "vaultd's watch answer is malformed");
+		} else {
+			json_t *ch = json_object_get(o, "changed");
+			*ret_changed = json_is_array(ch) && json_array_size(ch) > 0;
+			*ret_revision = (uint64_t)rev;
+		}
+		json_decref(o);
+	} else {
+		st = http_error(resp, err, cap);
+	}
+	httpc_response_free(resp);
+	return st;
+}
+
+int fetch_load_token(const char *path, const char *env_value, struct secbuf **ret)
+{
+	struct secbuf *b = NULL;
+	if (path) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0)
+			return -errno;
+		b = secbuf_new(FETCH_MAX_TOKEN_BYTES + 1);
+		if (!b) {
+			close(fd);
+			return -ENOMEM;
+		}
+		size_t len = 0;
+		int r = 0;
+		for (;;) {
+			ssize_t k = read(fd, b->data + len, b->len - len);
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k < 0)
+				r = -errno;
+			if (k <= 0)
+				break;
+			len += (size_t)k;
+			if (len == b->len) {
+				r = -EFBIG;
+				break;
+			}
+		}
+		close(fd);
+		while (r == 0 && len > 0 && (b->data[len - 1] == '\n' || b->data[len - 1] == '\r' ||
+					     b->data[len - 1] == ' ' || b->data[len - 1] == '\t'))
+			len--;
+		if (r == 0 && len == 0)
+			r = -EINVAL;
+		struct secbuf *t = r == 0 ? secbuf_dup(b->data, len) : NULL;
+		secbuf_free(b);
+		if (r == 0 && !t)
+			r = -ENOMEM;
+		if (r < 0)
+			return r;
+		*ret = t;
+		return 0;
+	}
+	if (!env_value || !*env_value) {
+		*ret = NULL;
+		return 0;
+	}
+	size_t len = strlen(env_value);
+	if (len > FETCH_MAX_TOKEN_BYTES)
+		return -EFBIG;
+	b = secbuf_dup(env_value, len);
+	if (!b)
+		return -ENOMEM;
+	*ret = b;
+	return 0;
+}

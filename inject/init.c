@@ -1,0 +1,126 @@
+/* PID 1 mode, shaped like tini: signals are blocked and collected
+ * synchronously with sigtimedwait, forwarded to the command (or its group),
+ * zombies are reaped after every wake-up, and the exit status is the
+ * command's own or 128 + the signal that killed it. */
+#include "init.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "exec.h"
+#include "exit_codes.h"
+#include "msg.h"
+
+#define INIT_WAKE_MS 1000 /* reap at least this often, whatever happens */
+
+static sigset_t blocked, original;
+
+void init_block_signals(void)
+{
+	sigfillset(&blocked);
+	/* Faults are inject's own and must kill it; SIGTTIN/SIGTTOU are
+	 * ignored below so that inject is never stopped by the terminal. */
+	static const int keep[] = {SIGFPE, SIGILL, SIGSEGV, SIGBUS, SIGABRT, SIGTRAP, SIGSYS,
+				   SIGTTIN, SIGTTOU};
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+		sigdelset(&blocked, keep[i]);
+	sigprocmask(SIG_SETMASK, &blocked, &original);
+	signal(SIGTTIN, SIG_IGN);
+	signal(SIGTTOU, SIG_IGN);
+}
+
+const sigset_t *init_original_mask(void) { return &original; }
+
+int init_exit_status(int ws)
+{
+	/* Emulate what sh and bash do: 128 + the signal number. */
+	if (WIFSIGNALED(ws))
+		return 128 + WTERMSIG(ws);
+	return WEXITSTATUS(ws);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct state {
+	pid_t child;
+	bool exited;
+	int wstatus;
+	int64_t kill_at; /* 0: no grace deadline armed */
+};
+
+/* Waits up to ms for one signal; forwards it unless it is SIGCHLD. */
+static void wait_and_forward_signal(const struct init_opts *o, struct state *s, int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	siginfo_t info;
+	int sig = sigtimedwait(&blocked, &info, &ts);
+	if (sig <= 0 || sig == SIGCHLD || s->exited)
+		return; /* timeout, EINTR, or a child to reap */
+	if (kill(o->group ? -s->child : s->child, sig) < 0 && errno != ESRCH)
+		msg_err("cannot forward signal %d: %s", sig, errstr(errno));
+	if (sig == SIGTERM && o->grace_ms > 0 && s->kill_at == 0)
+		s->kill_at = now_ms() + o->grace_ms;
+}
+
+static void reap_zombies(const struct init_opts *o, struct state *s)
+{
+	int ws;
+	pid_t p;
+	while ((p = waitpid(-1, &ws, WNOHANG)) > 0) {
+		if (p == s->child) {
+			s->exited = true;
+			s->wstatus = ws;
+		} else if (o->reaped) {
+			o->reaped(p, ws, o->ctx);
+		}
+	}
+}
+
+static bool group_gone(pid_t pgid) { return kill(-pgid, 0) < 0 && errno == ESRCH; }
+
+int init_run(const struct init_opts *o)
+{
+	/* Not PID 1 (e.g. under docker's own init): orphans of the command
+	 * still come to us to be reaped, as with tini -s. */
+	if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		msg_warn("cannot become a subreaper: %s", errstr(errno));
+	struct state s = {0};
+	s.child = exec_spawn(o->argv, o->envp, o->creds, &original, true);
+	if (s.child < 0) {
+		msg_err("cannot start %s: %s", o->argv[0], errstr((int)-s.child));
+		return INJECT_EXIT_INTERNAL;
+	}
+	if (o->started)
+		o->started(s.child, o->ctx);
+	for (;;) {
+		int ms = INIT_WAKE_MS;
+		if (s.kill_at) {
+			int64_t left = s.kill_at - now_ms();
+			ms = left <= 0 ? 0 : (left < ms ? (int)left : ms);
+		}
+		if (ms > 0)
+			wait_and_forward_signal(o, &s, ms);
+		reap_zombies(o, &s);
+		if (s.kill_at && now_ms() >= s.kill_at) {
+			/* The grace is over: whatever is left of the group goes. */
+			kill(-s.child, SIGKILL);
+			s.kill_at = 0;
+			continue;
+		}
+		/* After a graceful stop, wait for the rest of the group too (up
+		 * to the deadline); otherwise the command's exit is the end. */
+		if (s.exited && (!s.kill_at || group_gone(s.child)))
+			break;
+	}
+	return init_exit_status(s.wstatus);
+}

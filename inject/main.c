@@ -1,0 +1,283 @@
+/* inject: the container entrypoint. Reads its configuration, fetches every
+ * secret in one request, writes them as files on a tmpfs, drops privileges
+ * and execs the command, or stays PID 1 (--init) and follows rotations
+ * (--watch). Any failure before the command starts is fatal: fail closed. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "env.h"
+#include "exec.h"
+#include "exit_codes.h"
+#include "fetch.h"
+#include "hygiene.h"
+#include "init.h"
+#include "msg.h"
+#include "outputs.h"
+#include "privdrop.h"
+#include "template.h"
+#include "tmpfs_files.h"
+#include "watch.h"
+
+extern char **environ;
+
+#define ERR_MAX 1024
+
+/* Everything main builds, kept in one place so the steps read in order. */
+struct run {
+	struct inject_config cfg;
+	struct secbuf *token;
+	struct fetch_target target;
+	struct template **templates;
+	struct creds creds;
+	struct outputs out;
+	struct bundle *bundle;
+	struct child_env env;
+	struct watch watch;
+};
+
+static int read_config(struct run *r, int argc, char **argv)
+{
+	char err[ERR_MAX];
+	int e = config_parse(&r->cfg, argc, argv, environ, err, sizeof(err));
+	if (e == -ENOMEM) {
+		msg_err("out of memory");
+		return INJECT_EXIT_INTERNAL;
+	}
+	if (e < 0) {
+		msg_err("%s (see inject --help)", err);
+		return INJECT_EXIT_USAGE;
+	}
+	for (size_t i = 0; i < r->cfg.n_envs; i++)
+		msg_warn("--env %s=%s puts a secret into the environment, where it leaks "
+			 "(/proc/PID/environ, docker inspect, child processes, crash reports); "
+			 "prefer --file-env",
+			 r->cfg.envs[i].var, r->cfg.envs[i].name);
+	return 0;
+}
+
+/* The token comes from --token-file or INJECT_TOKEN; the variable's value
+ * is wiped from the environment block either way. */
+static int load_token(struct run *r)
+{
+	int e = fetch_load_token(r->cfg.token_file, getenv(ENV_TOKEN_VAR), &r->token);
+	env_scrub_token();
+	if (e < 0) {
+		msg_err("cannot use the token %s%s: %s", r->cfg.token_file ? "file " : "from ",
+			r->cfg.token_file ? r->cfg.token_file : ENV_TOKEN_VAR,
+			e == -EINVAL ? "it is empty" : errstr(-e));
+		return INJECT_EXIT_TOKEN;
+	}
+	r->target.socket = r->cfg.socket;
+	r->target.token = r->token;
+	return 0;
+}
+
+/* Templates are parsed before anything is fetched: a malformed one must not
+ * cost a request, and the names they use join the bundle. */
+static int load_templates(struct run *r)
+{
+	r->templates = calloc(r->cfg.n_templates + 1, sizeof(*r->templates));
+	if (!r->templates)
+		return INJECT_EXIT_INTERNAL;
+	for (size_t i = 0; i < r->cfg.n_templates; i++) {
+		char err[ERR_MAX];
+		int e = template_load(r->cfg.templates[i].src, &r->templates[i], err, sizeof(err));
+		if (e < 0) {
+			msg_err("template %s: %s", r->cfg.templates[i].src, err);
+			return INJECT_EXIT_TEMPLATE;
+		}
+		const struct template *t = r->templates[i];
+		for (size_t k = 0; k < t->n_segs; k++)
+			if (t->segs[k].is_secret && config_add_name(&r->cfg, t->segs[k].name) < 0) {
+				msg_err("template %s: too many secrets", r->cfg.templates[i].src);
+				return INJECT_EXIT_TEMPLATE;
+			}
+	}
+	return 0;
+}
+
+static int resolve_user(struct run *r)
+{
+	if (!r->cfg.user) {
+		privdrop_self(&r->creds);
+		return 0;
+	}
+	char err[ERR_MAX];
+	int e = privdrop_resolve(r->cfg.user, PRIVDROP_PASSWD_FILE, PRIVDROP_GROUP_FILE, &r->creds,
+				 err, sizeof(err));
+	if (e < 0) {
+		msg_err("%s", err);
+		return e == -ENOENT ? INJECT_EXIT_NO_USER
+				    : e == -EINVAL ? INJECT_EXIT_USAGE : INJECT_EXIT_INTERNAL;
+	}
+	return 0;
+}
+
+static int open_dir(struct run *r)
+{
+	char err[ERR_MAX];
+	r->out.dirfd = -1;
+	int e = files_open_dir(r->cfg.dir, r->cfg.allow_disk, &r->out.dirfd, err, sizeof(err));
+	if (e < 0) {
+		msg_err("%s", err);
+		return e == -EXDEV || e == -EPERM || e == -ELOOP || e == -ENOTDIR
+			   ? INJECT_EXIT_UNSAFE_DIR
+			   : INJECT_EXIT_WRITE;
+	}
+	r->out.cfg = &r->cfg;
+	r->out.templates = r->templates;
+	r->out.uid = r->creds.uid;
+	r->out.gid = r->creds.gid;
+	pthread_mutex_init(&r->out.lock, NULL);
+	return 0;
+}
+
+static int fetch_secrets(struct run *r)
+{
+	static const int exit_for[] = {
+	    [FETCH_OK] = INJECT_EXIT_OK,
+	    [FETCH_UNREACHABLE] = INJECT_EXIT_UNREACHABLE,
+	    [FETCH_SEALED] = INJECT_EXIT_SEALED,
+	    [FETCH_DENIED] = INJECT_EXIT_DENIED,
+	    [FETCH_NOT_FOUND] = INJECT_EXIT_NOT_FOUND,
+	    [FETCH_PROTOCOL] = INJECT_EXIT_PROTOCOL,
+	    [FETCH_NOMEM] = INJECT_EXIT_INTERNAL,
+	};
+	char err[ERR_MAX];
+	enum fetch_status st = fetch_bundle(&r->target, r->cfg.names, r->cfg.n_names, r->cfg.previous,
+					    r->cfg.wait_ms, &r->bundle, err, sizeof(err));
+	if (st != FETCH_OK) {
+		msg_err("%s", err);
+		return exit_for[st];
+	}
+	return 0;
+}
+
+static int write_files(struct run *r)
+{
+	char err[ERR_MAX];
+	int e = outputs_write(&r->out, r->bundle, NULL, err, sizeof(err));
+	if (e < 0) {
+		msg_err("%s", err);
+		outputs_remove_all(&r->out); /* no half-written set left behind */
+		return e == -ELOOP ? INJECT_EXIT_UNSAFE_DIR
+				   : e == -ENOENT ? INJECT_EXIT_TEMPLATE : INJECT_EXIT_WRITE;
+	}
+	return 0;
+}
+
+static int build_env(struct run *r)
+{
+	int e = env_build(environ, &r->cfg, &r->creds, r->bundle, &r->env);
+	if (e == -EINVAL) {
+		msg_err("an --env secret contains a NUL byte and cannot be an environment value: "
+			"use --file-env");
+		return INJECT_EXIT_USAGE;
+	}
+	if (e < 0) {
+		msg_err("cannot build the environment: %s", errstr(-e));
+		return INJECT_EXIT_INTERNAL;
+	}
+	return 0;
+}
+
+/* Exec mode: nothing of inject stays behind. Secrets are freed (wiped), the
+ * directory closed, privileges dropped, then the command replaces us. */
+static int exec_mode(struct run *r)
+{
+	bundle_free(r->bundle);
+	r->bundle = NULL;
+	secbuf_free(r->token);
+	r->token = NULL;
+	close(r->out.dirfd);
+	int e = privdrop_apply(&r->creds);
+	if (e < 0) {
+		msg_err("cannot drop privileges to %s: %s", r->cfg.user, errstr(-e));
+		return INJECT_EXIT_PRIVDROP;
+	}
+	return exec_command(r->cfg.command, r->env.vec);
+}
+
+static void started(pid_t child, void *ctx)
+{
+	struct run *r = ctx;
+	if (!r->cfg.watch)
+		return;
+	r->watch.cfg = &r->cfg;
+	r->watch.target = &r->target;
+	r->watch.out = &r->out;
+	r->watch.current = r->bundle; /* the thread owns it from now on */
+	r->bundle = NULL;
+	r->watch.env = &r->env;
+	r->watch.creds = &r->creds;
+	int e = watch_start(&r->watch, child);
+	if (e < 0)
+		msg_err("--watch: cannot start: %s; files will not follow rotations", errstr(-e));
+}
+
+static void reaped(pid_t pid, int wstatus, void *ctx)
+{
+	struct run *r = ctx;
+	if (r->cfg.watch)
+		watch_reaped(&r->watch, pid, wstatus);
+}
+
+/* --init / --watch: PID 1 until the command exits, then the files go. */
+static int init_mode(struct run *r)
+{
+	if (!r->cfg.watch) {
+		bundle_free(r->bundle);
+		r->bundle = NULL;
+	}
+	struct init_opts o = {
+	    .argv = r->cfg.command,
+	    .envp = r->env.vec,
+	    .creds = &r->creds,
+	    .group = r->cfg.group,
+	    .grace_ms = r->cfg.grace_ms,
+	    .started = started,
+	    .reaped = reaped,
+	    .ctx = r,
+	};
+	int status = init_run(&o);
+	if (!r->cfg.keep)
+		outputs_remove_all(&r->out); /* also stops --watch from writing again */
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	static struct run r;
+	int s;
+	if (vault_init() < 0) {
+		msg_err("cannot initialise libsodium");
+		return INJECT_EXIT_INTERNAL;
+	}
+	if ((s = read_config(&r, argc, argv)))
+		return s;
+	if (r.cfg.action == CONFIG_HELP) {
+		config_usage(stdout);
+		return 0;
+	}
+	if (r.cfg.action == CONFIG_VERSION) {
+		printf("inject %s\n", VAULT_VERSION);
+		return 0;
+	}
+	/* Signals are blocked before any thread exists (--watch) and before
+	 * the first secret is in memory; the command gets the mask back. */
+	if (r.cfg.init)
+		init_block_signals();
+	if ((s = load_token(&r)) || (s = load_templates(&r)) || (s = resolve_user(&r)) ||
+	    (s = open_dir(&r)) || (s = fetch_secrets(&r)) || (s = write_files(&r)) ||
+	    (s = build_env(&r)))
+		return s;
+	if (!r.cfg.init)
+		return exec_mode(&r);
+	s = init_mode(&r);
+	/* exit() rather than return: --watch's thread may still be in a poll. */
+	exit(s);
+}

@@ -1,0 +1,129 @@
+/* What a bundle turns into on the tmpfs. A file is rewritten only when the
+ * version behind it changed, so a --watch rewrite touches only what rotated;
+ * a template is re-rendered when any secret it names changed. */
+#include "outputs.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+
+#include "msg.h"
+#include "tmpfs_files.h"
+
+static void owner_of(const const struct outputs *o, const struct file_spec *f, uid_t *u, gid_t *g)
+{
+	*u = f->has_owner ? f->uid : o->uid;
+	*g = f->has_owner ? f->gid : o->gid;
+}
+
+static int put_file(const struct outputs *o, const struct file_spec *f, const char *file,
+		    const struct secbuf *v, char *err, size_t cap)
+{
+	uid_t u;
+	gid_t g;
+	owner_of(o, f, &u, &g);
+	int r = files_write(o->dirfd, file, v->data, v->len, f->mode, u, g);
+	if (r == -ELOOP)
+		snprintf(err, cap,
+			 "%s/%s exists and is not a regular file (a planted symlink?): refusing "
+			 "to write through it; remove it",
+			 o->cfg->dir, file);
+	else if (r < 0)
+		snprintf(err, cap, "cannot write %s/%s: %s%s", o->cfg->dir, file, errstr(-r),
+			 r == -EPERM ? " (inject needs to run as root to give files to --user)" : "");
+	return r;
+}
+
+static int write_secret(const struct outputs *o, const struct secret_spec *s, const struct bundle_entry *e,
+			const struct bundle_entry *was, char *err, size_t cap)
+{
+	int r = 0;
+	if (!was || was->version != e->version)
+		r = put_file(o, &s->out, s->out.file, e->value, err, cap);
+	if (r < 0 || !o->cfg->previous || (was && was->previous_version == e->previous_version))
+		return r;
+	char prev[VAULT_MAX_NAME_LEN + sizeof(INJECT_PREVIOUS_SUFFIX)];
+	snprintf(prev, sizeof(prev), "%s" INJECT_PREVIOUS_SUFFIX, s->out.file);
+	if (e->previous)
+		return put_file(o, &s->out, prev, e->previous, err, cap);
+	/* No previous version (any more): no stale companion either. */
+	r = files_remove(o->dirfd, prev);
+	if (r < 0)
+		snprintf(err, cap, "cannot remove %s/%s: %s", o->cfg->dir, prev, errstr(-r));
+	return r;
+}
+
+static const struct secbuf *lookup(void *ctx, const char *name)
+{
+	const struct bundle_entry *e = bundle_find(ctx, name);
+	return e ? e->value : NULL;
+}
+
+static bool template_changed(const struct template *t, const struct bundle *b,
+			     const struct bundle *old)
+{
+	if (!old)
+		return true;
+	for (size_t i = 0; i < t->n_segs; i++) {
+		if (!t->segs[i].is_secret)
+			continue;
+		const struct bundle_entry *e = bundle_find(b, t->segs[i].name);
+		const struct bundle_entry *w = bundle_find(old, t->segs[i].name);
+		if (!e || !w || e->version != w->version)
+			return true;
+	}
+	return false;
+}
+
+static int write_template(const struct outputs *o, size_t i, const struct bundle *b, char *err,
+			  size_t cap)
+{
+	const struct template_spec *ts = &o->cfg->templates[i];
+	struct secbuf *out = NULL;
+	char why[256];
+	int r = template_render(o->templates[i], lookup, (void *)b, &out, why, sizeof(why));
+	if (r < 0) {
+		snprintf(err, cap, "template %s: %s", ts->src, why);
+		return r;
+	}
+	r = put_file(o, &ts->out, ts->out.file, out, err, cap);
+	secbuf_free(out);
+	return r;
+}
+
+int outputs_write(const struct outputs *o, const struct bundle *b, const struct bundle *old, char *err,
+		  size_t cap)
+{
+	int r = 0;
+	/* Exclusive against the cleanup at exit (see watch_stop). */
+	flock(o->dirfd, LOCK_EX);
+	for (size_t i = 0; r == 0 && i < o->cfg->n_secrets; i++) {
+		const struct secret_spec *s = &o->cfg->secrets[i];
+		const struct bundle_entry *e = bundle_find(b, s->name);
+		if (!e) {
+			snprintf(err, cap, "no value for %s in vaultd's answer", s->name);
+			r = -ENOENT;
+			break;
+		}
+		r = write_secret(o, s, e, bundle_find(old, s->name), err, cap);
+	}
+	for (size_t i = 0; r == 0 && i < o->cfg->n_templates; i++)
+		if (template_changed(o->templates[i], b, old))
+			r = write_template(o, i, b, err, cap);
+	flock(o->dirfd, LOCK_UN);
+	return r;
+}
+
+void outputs_remove_all(const struct outputs *o)
+{
+	char prev[VAULT_MAX_NAME_LEN + sizeof(INJECT_PREVIOUS_SUFFIX)];
+	for (size_t i = 0; i < o->cfg->n_secrets; i++) {
+		files_remove(o->dirfd, o->cfg->secrets[i].out.file);
+		snprintf(prev, sizeof(prev), "%s" INJECT_PREVIOUS_SUFFIX, o->cfg->secrets[i].out.file);
+		if (o->cfg->previous)
+			files_remove(o->dirfd, prev);
+	}
+	for (size_t i = 0; i < o->cfg->n_templates; i++)
+		files_remove(o->dirfd, o->cfg->templates[i].out.file);
+}

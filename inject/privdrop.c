@@ -1,0 +1,172 @@
+/* Privilege drop: --user resolved to uid, gid, groups and HOME from the
+ * files, then setgroups, setgid, setuid (su-exec's order: groups while we may
+ * still change them, the uid last) and a check that every one of them took. */
+#include "privdrop.h"
+#include "msg.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static int fail(char *err, size_t cap, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int fail(char *err, size_t cap, int code, const char *fmt, ...)
+{
+	if (err && cap > 0) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, cap, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+static bool all_digits(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+static int resolve_user(const char *user, const char *passwd_path, struct creds *c, char *err,
+			size_t cap)
+{
+	struct pw_entry pw;
+	int r;
+	if (all_digits(user)) {
+		unsigned id;
+		if (passwd_parse_id(user, &id) < 0)
+			return fail(err, cap, -EINVAL, "--user %s: not a valid uid", user);
+		c->uid = id;
+		r = passwd_lookup(passwd_path, NULL, c->uid, &pw);
+		if (r == -ENOENT) {
+			/* No entry: the group is the uid's number, not root's. */
+			c->gid = c->uid;
+			snprintf(c->home, sizeof(c->home), "/");
+			return 0;
+		}
+	} else {
+		r = passwd_lookup(passwd_path, user, 0, &pw);
+		if (r == -ENOENT)
+			return fail(err, cap, -ENOENT, "--user %s: no such user in %s", user,
+				    passwd_path);
+	}
+	if (r < 0)
+		return fail(err, cap, r, "cannot read %s: %s", passwd_path, errstr(-r));
+	c->uid = pw.uid;
+	c->gid = pw.gid;
+	memcpy(c->user, pw.name, sizeof(c->user));
+	snprintf(c->home, sizeof(c->home), "%s", pw.home[0] ? pw.home : "/");
+	return 0;
+}
+
+static int resolve_group(const char *group, const char *group_path, gid_t *gid, char *err,
+			 size_t cap)
+{
+	if (all_digits(group)) {
+		unsigned id;
+		if (passwd_parse_id(group, &id) < 0)
+			return fail(err, cap, -EINVAL, "--user ...:%s: not a valid gid", group);
+		*gid = id;
+		return 0;
+	}
+	struct gr_entry gr;
+	int r = group_lookup(group_path, group, 0, &gr);
+	if (r == -ENOENT)
+		return fail(err, cap, -ENOENT, "--user ...:%s: no such group in %s", group,
+			    group_path);
+	if (r < 0)
+		return fail(err, cap, r, "cannot read %s: %s", group_path, errstr(-r));
+	*gid = gr.gid;
+	return 0;
+}
+
+int privdrop_resolve(const char *spec, const char *passwd_path, const char *group_path,
+		     struct creds *ret, char *err, size_t cap)
+{
+	char user[PASSWD_MAX_NAME], group[PASSWD_MAX_NAME];
+	const char *colon = strchr(spec, ':');
+	size_t ul = colon ? (size_t)(colon - spec) : strlen(spec);
+	size_t gl = colon ? strlen(colon + 1) : 0;
+	if (ul == 0 || ul >= sizeof(user) || gl >= sizeof(group) || (colon && gl == 0))
+		return fail(err, cap, -EINVAL, "--user \"%.64s\": expected USER[:GROUP]", spec);
+	memcpy(user, spec, ul);
+	user[ul] = '\0';
+	if (colon)
+		memcpy(group, colon + 1, gl + 1);
+
+	struct creds c = {.drop = true};
+	int r = resolve_user(user, passwd_path, &c, err, cap);
+	if (r < 0)
+		return r;
+	if (colon) {
+		/* An explicit group is the only one, as with su-exec and docker. */
+		r = resolve_group(group, group_path, &c.gid, err, cap);
+		if (r < 0)
+			return r;
+		c.groups[0] = c.gid;
+		c.n_groups = 1;
+	} else if (c.user[0]) {
+		r = group_list_for_user(group_path, c.user, c.gid, c.groups, PASSWD_MAX_GROUPS,
+					&c.n_groups);
+		if (r < 0)
+			return fail(err, cap, r, "cannot read the groups of %s from %s: %s", c.user,
+				    group_path, errstr(-r));
+	} else {
+		c.groups[0] = c.gid;
+		c.n_groups = 1;
+	}
+	*ret = c;
+	return 0;
+}
+
+void privdrop_self(struct creds *ret)
+{
+	struct creds c = {.drop = false, .uid = geteuid(), .gid = getegid()};
+	*ret = c;
+}
+
+static bool same_groups(const struct creds *c)
+{
+	gid_t now[PASSWD_MAX_GROUPS + 1];
+	int n = getgroups(PASSWD_MAX_GROUPS + 1, now);
+	if (n < 0 || (size_t)n != c->n_groups)
+		return false;
+	for (size_t i = 0; i < c->n_groups; i++) {
+		bool found = false;
+		for (int j = 0; j < n && !found; j++)
+			found = now[j] == c->groups[i];
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+int privdrop_apply(const struct creds *c)
+{
+	if (!c->drop)
+		return 0;
+	if (setgroups(c->n_groups, c->groups) < 0)
+		return -errno;
+	if (setgid(c->gid) < 0)
+		return -errno;
+	if (setuid(c->uid) < 0)
+		return -errno;
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+	if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0)
+		return -errno;
+	if (ru != c->uid || eu != c->uid || su != c->uid || rg != c->gid || eg != c->gid ||
+	    sg != c->gid || !same_groups(c))
+		return -EPERM;
+	/* A drop that can be undone is no drop (e.g. capabilities kept). */
+	if (c->uid != 0 && setuid(0) == 0)
+		return -EPERM;
+	return 0;
+}

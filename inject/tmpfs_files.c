@@ -1,0 +1,169 @@
+/* Secret files on a tmpfs: the directory is vetted once; each file is created
+ * under a fresh temp name with O_EXCL|O_NOFOLLOW relative to the directory fd,
+ * so no planted symlink is ever followed and nothing is written outside it. */
+#include "tmpfs_files.h"
+#include "msg.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#define TEMP_PREFIX ".inject-" /* a leading dot: never a valid secret name */
+#define TEMP_RANDOM_BYTES 8
+
+static int fail(char *err, size_t cap, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int fail(char *err, size_t cap, int code, const char *fmt, ...)
+{
+	if (err && cap > 0) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, cap, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+static int check_dir(int fd, const char *path, bool allow_disk, char *err, size_t cap)
+{
+	struct statfs sf;
+	struct stat st;
+	if (fstatfs(fd, &sf) < 0 || fstat(fd, &st) < 0)
+		return fail(err, cap, -errno, "%s: %s", path, errstr(errno));
+	bool memfs = sf.f_type == TMPFS_MAGIC || sf.f_type == RAMFS_MAGIC;
+	if (!memfs && !allow_disk)
+		return fail(err, cap, -EXDEV,
+			    "%s is not a tmpfs or ramfs: secrets would reach the disk; mount one "
+			    "there (docker run --tmpfs %s:mode=0755) or pass --allow-disk",
+			    path, path);
+	if (st.st_mode & S_IWOTH)
+		return fail(err, cap, -EPERM,
+			    "%s is writable by others (mode %04o): anyone could swap the files; "
+			    "mount it with mode=0755 or chmod o-w it",
+			    path, (unsigned)(st.st_mode & 07777));
+	if (st.st_uid != 0 && st.st_uid != geteuid())
+		return fail(err, cap, -EPERM,
+			    "%s belongs to uid %u, not to root or to inject (uid %u): its owner "
+			    "could swap the files",
+			    path, (unsigned)st.st_uid, (unsigned)geteuid());
+	return 0;
+}
+
+int files_open_dir(const char *path, bool allow_disk, int *ret_fd, char *err, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		if (e == ELOOP || e == ENOTDIR) {
+			/* O_NOFOLLOW on a symlink gives ELOOP or ENOTDIR: ask which. */
+			struct stat st;
+			if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+				return fail(err, cap, -ELOOP,
+					    "%s is a symlink: give the real directory", path);
+			return fail(err, cap, -ENOTDIR, "%s is not a directory", path);
+		}
+		return fail(err, cap, -e, "cannot open %s: %s%s", path, errstr(e),
+			    e == ENOENT ? " (mount a tmpfs there)" : "");
+	}
+	int r = check_dir(fd, path, allow_disk, err, cap);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+static int write_all(int fd, const unsigned char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* A target that exists must be a regular file we may replace. */
+static int target_ok(int dirfd, const char *name)
+{
+	struct stat st;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	return S_ISREG(st.st_mode) ? 0 : -ELOOP;
+}
+
+static int create_temp(int dirfd, char *name, size_t cap, mode_t mode)
+{
+	static const char hex[] = "0123456789abcdef";
+	for (int attempt = 0; attempt < 8; attempt++) {
+		unsigned char rnd[TEMP_RANDOM_BYTES];
+		randombytes_buf(rnd, sizeof(rnd));
+		char suffix[2 * TEMP_RANDOM_BYTES + 1];
+		for (size_t i = 0; i < sizeof(rnd); i++) {
+			suffix[2 * i] = hex[rnd[i] >> 4];
+			suffix[2 * i + 1] = hex[rnd[i] & 15];
+		}
+		suffix[sizeof(suffix) - 1] = '\0';
+		snprintf(name, cap, TEMP_PREFIX "%s", suffix);
+		/* Created without group/other bits; the final mode comes with fchmod
+		 * after fchown, so the file is never readable by the wrong owner. */
+		int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+				mode & 0600);
+		if (fd >= 0 || errno != EEXIST)
+			return fd >= 0 ? fd : -errno;
+	}
+	return -EEXIST;
+}
+
+int files_write(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+		uid_t uid, gid_t gid)
+{
+	int r = target_ok(dirfd, name);
+	if (r < 0)
+		return r;
+	char tmp[sizeof(TEMP_PREFIX) + 2 * TEMP_RANDOM_BYTES];
+	int fd = create_temp(dirfd, tmp, sizeof(tmp), S_IRUSR | S_IWUSR);
+	if (fd < 0)
+		return fd;
+	r = write_all(fd, data, len);
+	if (r == 0 && fchown(fd, uid, gid) < 0)
+		r = -errno;
+	if (r == 0 && fchmod(fd, mode) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0 && errno != EINTR)
+		r = -errno;
+	/* Checked again right before the rename: rename never follows a link,
+	 * but a symlink planted meanwhile is still refused, not replaced. */
+	if (r == 0)
+		r = target_ok(dirfd, name);
+	if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
+		r = -errno;
+	if (r < 0)
+		unlinkat(dirfd, tmp, 0);
+	return r;
+}
+
+int files_remove(int dirfd, const char *name)
+{
+	struct stat st;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISREG(st.st_mode))
+		return -ELOOP;
+	if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}

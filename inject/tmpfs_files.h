@@ -1,0 +1,26 @@
+/* The secrets directory: checked once (tmpfs/ramfs, not writable by others,
+ * not a symlink), then every file is written under a temp name with
+ * O_CREAT|O_EXCL|O_NOFOLLOW, given its mode and owner, and renamed into place. */
+#ifndef INJECT_TMPFS_FILES_H
+#define INJECT_TMPFS_FILES_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Opens the directory (O_DIRECTORY|O_NOFOLLOW) and checks it. 0 and *ret_fd;
+ * -ENOENT missing, -ELOOP a symlink, -ENOTDIR, -EXDEV not tmpfs/ramfs (unless
+ * allow_disk), -EPERM writable by others or owned by another user; err says
+ * what and how to fix it. */
+int files_open_dir(const char *path, bool allow_disk, int *ret_fd, char *err, size_t errcap);
+
+/* Writes len bytes as dirfd/name (name: a validated name, never a path),
+ * atomically: readers see the old file or the new one. -ELOOP when name
+ * exists as anything but a regular file (a planted symlink, a directory):
+ * it is left alone. Other -errno from the system calls. */
+int files_write(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+		uid_t uid, gid_t gid);
+
+/* Removes dirfd/name if it is a regular file; a missing file is fine. */
+int files_remove(int dirfd, const char *name);
+
+#endif

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Benchmark: vaultd authenticated+audited+decrypted reads and durable writes
+# (tests/bench/loadgen) against redis-server GET on a unix socket, same run,
+# same machine; prints one table with the ratio. Run as root, once, idle box.
+# Usage: tests/bench/bench_vaultd.sh [BUILD_DIR]   (default: build)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+BUILD=${1:-build}
+VAULTD_BIN=${VAULTD_BIN:-$BUILD/vaultd/vaultd}
+LOADGEN_BIN=${LOADGEN_BIN:-$BUILD/tests/bench/loadgen}
+SECS=${BENCH_SECONDS:-3}
+READ_CONNS=(1 8 50 64)
+WRITE_CONNS=(1 8 64)
+
+for b in "$VAULTD_BIN" "$LOADGEN_BIN"; do
+	[ -x "$b" ] || { echo "bench: $b missing: cmake --build $BUILD --target vaultd loadgen" >&2; exit 1; }
+done
+command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null ||
+	{ echo "bench: needs redis-server and redis-benchmark (scripts/deps.sh --test)" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "bench: run as root (loadgen sets up as admin, then reads as nobody)" >&2; exit 1; }
+
+D=$(mktemp -d /tmp/vaultd-bench.XXXXXX)
+chmod 0711 "$D"
+VPID= RPID=
+cleanup() {
+	[ -n "$VPID" ] && kill -TERM "$VPID" 2>/dev/null && wait "$VPID" 2>/dev/null
+	[ -n "$RPID" ] && kill -TERM "$RPID" 2>/dev/null && wait "$RPID" 2>/dev/null
+	rm -rf "$D"
+}
+trap cleanup EXIT
+
+wait_sock() { # socket, pid, what
+	for _ in $(seq 1 200); do
+		[ -S "$1" ] && return 0
+		kill -0 "$2" 2>/dev/null || { echo "bench: $3 exited; log in $D" >&2; exit 1; }
+		sleep 0.05
+	done
+	echo "bench: $3 did not create $1" >&2
+	exit 1
+}
+
+"$VAULTD_BIN" init --store "$D/store.db" --key-file "$D/vaultd.key" >"$D/init.log" 2>&1
+"$VAULTD_BIN" serve --store "$D/store.db" --socket "$D/vaultd.sock" --key-file "$D/vaultd.key" \
+	--socket-group nogroup --audit-log "$D/audit.jsonl" 2>"$D/vaultd.log" &
+VPID=$!
+wait_sock "$D/vaultd.sock" "$VPID" vaultd
+curl -sf --unix-socket "$D/vaultd.sock" http://localhost/v1/health >/dev/null
+
+redis-server --port 0 --unixsocket "$D/redis.sock" --unixsocketperm 700 --save '' \
+	--appendonly no --daemonize no --logfile "$D/redis.log" &
+RPID=$!
+wait_sock "$D/redis.sock" "$RPID" redis-server
+
+declare -A V_RPS V_P50 V_P99 W_RPS W_P50 W_P99 R_RPS R_P50 R_P99
+field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$2"; }
+
+run_loadgen() { # mode conns -> sets LINE
+	LINE=$("$LOADGEN_BIN" --socket "$D/vaultd.sock" --mode "$1" --conns "$2" --seconds "$SECS") || {
+		echo "bench: loadgen $1 at $2 connections reported errors: $LINE" >&2
+		exit 1
+	}
+	echo "  $LINE" >&2
+}
+
+echo "vaultd reads (token auth as nobody, audited, decrypted), ${SECS}s each:" >&2
+for c in "${READ_CONNS[@]}"; do
+	run_loadgen read "$c"
+	V_RPS[$c]=$(field rps "$LINE"); V_P50[$c]=$(field p50_us "$LINE"); V_P99[$c]=$(field p99_us "$LINE")
+done
+echo "vaultd durable writes (token auth, audited, fsync'd before the answer):" >&2
+for c in "${WRITE_CONNS[@]}"; do
+	run_loadgen write "$c"
+	W_RPS[$c]=$(field rps "$LINE"); W_P50[$c]=$(field p50_us "$LINE"); W_P99[$c]=$(field p99_us "$LINE")
+done
+echo "redis-benchmark GET (32-byte values):" >&2
+for c in 1 8 50; do
+	n=$((c == 1 ? 80000 : 200000))
+	csv=$(redis-benchmark -s "$D/redis.sock" -t set,get -d 32 -c "$c" -n "$n" --csv | grep '^"GET"')
+	echo "  c=$c $csv" >&2
+	IFS=, read -r _ rps _ _ p50 _ p99 _ <<<"$(tr -d '"' <<<"$csv")"
+	R_RPS[$c]=${rps%.*}
+	R_P50[$c]=$(awk -v m="$p50" 'BEGIN{printf "%d", m*1000}')
+	R_P99[$c]=$(awk -v m="$p99" 'BEGIN{printf "%d", m*1000}')
+done
+
+echo
+printf '%-6s | %12s %8s %8s | %12s %8s %8s | %6s\n' conns "vaultd rd/s" "p50 us" "p99 us" \
+	"redis GET/s" "p50 us" "p99 us" ratio
+printf -- '-------+------------------------------+------------------------------+-------\n'
+for c in "${READ_CONNS[@]}"; do
+	if [ -n "${R_RPS[$c]:-}" ]; then
+		ratio=$(awk -v a="${V_RPS[$c]}" -v b="${R_RPS[$c]}" 'BEGIN{printf "%.2f", a/b}')
+		printf '%-6s | %12s %8s %8s | %12s %8s %8s | %6s\n' "$c" "${V_RPS[$c]}" "${V_P50[$c]}" \
+			"${V_P99[$c]}" "${R_RPS[$c]}" "${R_P50[$c]}" "${R_P99[$c]}" "$ratio"
+	else
+		printf '%-6s | %12s %8s %8s | %12s %8s %8s | %6s\n' "$c" "${V_RPS[$c]}" "${V_P50[$c]}" \
+			"${V_P99[$c]}" - - - -
+	fi
+done
+echo
+printf '%-6s | %14s %8s %8s\n' conns "durable wr/s" "p50 us" "p99 us"
+printf -- '-------+---------------------------------\n'
+for c in "${WRITE_CONNS[@]}"; do
+	printf '%-6s | %14s %8s %8s\n' "$c" "${W_RPS[$c]}" "${W_P50[$c]}" "${W_P99[$c]}"
+done
+echo
+r50=$(awk -v a="${V_RPS[50]}" -v b="${R_RPS[50]}" 'BEGIN{printf "%.2f", a/b}')
+best_w=0
+for c in "${WRITE_CONNS[@]}"; do best_w=$(awk -v a="$best_w" -v b="${W_RPS[$c]}" 'BEGIN{print (b>a)?b:a}'); done
+echo "targets: reads at 50 conns >= 0.8x redis GET: ${r50}x $(awk -v r="$r50" 'BEGIN{print (r>=0.8)?"MET":"NOT MET"}');" \
+	"durable writes >= 2000/s: ${best_w}/s $(awk -v w="$best_w" 'BEGIN{print (w>=2000)?"MET":"NOT MET"}')"

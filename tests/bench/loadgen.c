@@ -1,0 +1,422 @@
+/* loadgen: N keep-alive HTTP/1.1 connections to vaultd's unix socket, driven
+ * from one epoll loop; measures authenticated, audited, decrypted secret reads
+ * (or durable writes) per second and p50/p99 latency. Sets up its own secret,
+ * policy and token as admin, then (as root) drops to nobody so that every
+ * request goes through token auth. Benchmark tool, not a test. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_CONNS 1024
+#define RESP_MAX (64 * 1024)     /* a bench response is small */
+#define REQ_MAX 1024
+#define VALUE_BYTES 32           /* like redis-benchmark -d 32 */
+#define TOKEN_MAX 128
+#define NOBODY 65534u
+#define WARMUP_MS 300.0
+
+struct opts {
+	const char *socket;
+	const char *mode;  /* "read" or "write" */
+	int conns;
+	double seconds;
+	bool as_nobody;
+};
+
+struct conn {
+	int fd, id;
+	char *req;         /* sodium_malloc'd: carries the token */
+	size_t req_len, sent;
+	char buf[RESP_MAX];
+	size_t got;
+	double t_start;
+};
+
+struct stats {
+	uint32_t *lat_us;  /* one sample per completed request after warm-up */
+	size_t n, cap;
+	uint64_t ok, errors, reconnects;
+};
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "loadgen: %s: %s\n", what, errno ? strerror(errno) : "failed");
+	exit(1);
+}
+
+static int connect_unix(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t k = write(fd, p, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -1;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* Parses one complete response in buf[0..len): 0 when incomplete, else its
+ * total length; *status, *close_after, and the body's offset and length. */
+static size_t parse_response(const char *buf, size_t len, int *status, bool *close_after,
+                             size_t *body_off, size_t *body_len)
+{
+	const char *end = memmem(buf, len, "\r\n\r\n", 4);
+	if (!end)
+		return 0;
+	size_t hlen = (size_t)(end - buf) + 4;
+	if (sscanf(buf, "HTTP/1.%*d %d", status) != 1)
+		return (size_t)-1;
+	size_t clen = 0;
+	bool have_len = false;
+	*close_after = false;
+	for (const char *p = buf; p < end;) {
+		const char *nl = memmem(p, (size_t)(end - p) + 2, "\r\n", 2);
+		if (!nl)
+			break;
+		if (strncasecmp(p, "Content-Length:", 15) == 0) {
+			clen = strtoul(p + 15, NULL, 10);
+			have_len = true;
+		} else if (strncasecmp(p, "Connection:", 11) == 0 && strstr(p, "close") && strstr(p, "close") < nl) {
+			*close_after = true;
+		}
+		p = nl + 2;
+	}
+	if (!have_len)
+		clen = 0; /* 204 and friends; vaultd sends Content-Length otherwise */
+	if (len < hlen + clen)
+		return 0;
+	*body_off = hlen;
+	*body_len = clen;
+	return hlen + clen;
+}
+
+/* One blocking request on a fresh connection (setup only). Returns the status;
+ * the body (NUL-terminated) in out. */
+static int simple_request(const char *sock, const char *method, const char *path, const char *body,
+                          char *out, size_t outcap)
+{
+	int fd = connect_unix(sock);
+	if (fd < 0)
+		die(sock);
+	char req[REQ_MAX * 2];
+	int n = snprintf(req, sizeof(req),
+	                 "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+	                 "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+	                 method, path, body ? strlen(body) : 0, body ? body : "");
+	if (n < 0 || (size_t)n >= sizeof(req) || write_all(fd, req, (size_t)n) < 0)
+		die("setup request");
+	static char buf[RESP_MAX];
+	size_t got = 0;
+	int status = 0;
+	bool cl;
+	size_t off = 0, blen = 0, total = 0;
+	while (got < sizeof(buf) - 1) {
+		ssize_t k = read(fd, buf + got, sizeof(buf) - 1 - got);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+		total = parse_response(buf, got, &status, &cl, &off, &blen);
+		if (total)
+			break;
+	}
+	close(fd);
+	if (!total || total == (size_t)-1) {
+		fprintf(stderr, "loadgen: no answer to %s %s\n", method, path);
+		exit(1);
+	}
+	size_t c = blen < outcap - 1 ? blen : outcap - 1;
+	memcpy(out, buf + off, c);
+	out[c] = 0;
+	sodium_memzero(buf, sizeof(buf));
+	return status;
+}
+
+/* Secret, policy and token for the run; the token stays in guarded memory. */
+static char *setup(const struct opts *o, char *value_b64, size_t b64cap)
+{
+	unsigned char val[VALUE_BYTES];
+	randombytes_buf(val, sizeof(val));
+	sodium_bin2base64(value_b64, b64cap, val, sizeof(val), sodium_base64_VARIANT_ORIGINAL);
+	char body[512], out[4096];
+	snprintf(body, sizeof(body), "{\"value\":\"%s\"}", value_b64);
+	int st = simple_request(o->socket, "PUT", "/v1/secrets/bench.read", body, out, sizeof(out));
+	if (st != 200) {
+		fprintf(stderr, "loadgen: PUT bench.read: %d %s (run as an admin: root)\n", st, out);
+		exit(1);
+	}
+	st = simple_request(o->socket, "PUT", "/v1/policies/bench",
+	                    "{\"rules\":[{\"names\":\"bench.*\",\"capabilities\":[\"read\",\"write\"]}]}",
+	                    out, sizeof(out));
+	if (st != 200) {
+		fprintf(stderr, "loadgen: PUT policy: %d %s\n", st, out);
+		exit(1);
+	}
+	st = simple_request(o->socket, "POST", "/v1/tokens", "{\"policies\":[\"bench\"],\"ttl\":3600}",
+	                    out, sizeof(out));
+	const char *t = strstr(out, "\"token\":\"");
+	if (st != 201 || !t) {
+		fprintf(stderr, "loadgen: POST token: %d\n", st);
+		exit(1);
+	}
+	t += 9;
+	size_t tl = strcspn(t, "\"");
+	char *token = sodium_malloc(TOKEN_MAX);
+	if (!token || tl >= TOKEN_MAX)
+		die("token");
+	memcpy(token, t, tl);
+	token[tl] = 0;
+	sodium_memzero(out, sizeof(out));
+	return token;
+}
+
+static void drop_to_nobody(void)
+{
+	if (geteuid() != 0)
+		return; /* already not an admin unless configured so */
+	if (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0 || geteuid() != NOBODY)
+		die("dropping to nobody");
+}
+
+static void build_request(struct conn *c, const struct opts *o, const char *token, const char *val)
+{
+	c->req = sodium_malloc(REQ_MAX);
+	if (!c->req)
+		die("sodium_malloc");
+	int n;
+	if (strcmp(o->mode, "read") == 0)
+		n = snprintf(c->req, REQ_MAX,
+		             "GET /v1/secrets/bench.read HTTP/1.1\r\nHost: localhost\r\n"
+		             "Authorization: Bearer %s\r\n\r\n",
+		             token);
+	else
+		n = snprintf(c->req, REQ_MAX,
+		             "PUT /v1/secrets/bench.w-%d HTTP/1.1\r\nHost: localhost\r\n"
+		             "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+		             "Content-Length: %zu\r\n\r\n{\"value\":\"%s\"}",
+		             c->id, token, strlen(val) + 12, val);
+	if (n < 0 || n >= REQ_MAX)
+		die("request too long");
+	c->req_len = (size_t)n;
+}
+
+static void conn_open(struct conn *c, const struct opts *o, int ep)
+{
+	c->fd = connect_unix(o->socket);
+	if (c->fd < 0)
+		die(o->socket);
+	fcntl(c->fd, F_SETFL, O_NONBLOCK);
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET, .data.ptr = c};
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev) < 0)
+		die("epoll_ctl");
+	c->sent = c->got = 0;
+	c->t_start = now_ms();
+}
+
+static void record(struct stats *s, double ms, bool counted)
+{
+	if (!counted)
+		return;
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 65536;
+		s->lat_us = realloc(s->lat_us, s->cap * sizeof(*s->lat_us));
+		if (!s->lat_us)
+			die("realloc");
+	}
+	s->lat_us[s->n++] = (uint32_t)(ms * 1000.0);
+}
+
+/* Sends what is left of the request; reads and completes responses. */
+static void conn_step(struct conn *c, const struct opts *o, int ep, struct stats *s, double t_warm,
+                      const char *expect_b64)
+{
+	for (;;) {
+		if (c->sent < c->req_len) {
+			ssize_t k = write(c->fd, c->req + c->sent, c->req_len - c->sent);
+			if (k < 0 && (errno == EAGAIN || errno == EINTR))
+				return;
+			if (k < 0)
+				goto broken;
+			c->sent += (size_t)k;
+			continue;
+		}
+		ssize_t k = read(c->fd, c->buf + c->got, sizeof(c->buf) - c->got);
+		if (k < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (k <= 0)
+			goto broken;
+		c->got += (size_t)k;
+		int status = 0;
+		bool close_after = false;
+		size_t off = 0, blen = 0;
+		size_t total = parse_response(c->buf, c->got, &status, &close_after, &off, &blen);
+		if (total == 0 && c->got < sizeof(c->buf))
+			continue;
+		if (total == 0 || total == (size_t)-1 || total != c->got)
+			goto broken; /* garbage or pipelined junk: we send one at a time */
+		double t = now_ms();
+		bool good = status == 200;
+		if (good && expect_b64 && !memmem(c->buf + off, blen, expect_b64, strlen(expect_b64)))
+			good = false; /* a read must return the decrypted value */
+		if (good)
+			s->ok += c->t_start >= t_warm;
+		else
+			s->errors++;
+		record(s, t - c->t_start, good && c->t_start >= t_warm);
+		c->got = 0;
+		c->sent = 0;
+		c->t_start = t;
+		if (close_after) {
+			epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+			close(c->fd);
+			s->reconnects++;
+			conn_open(c, o, ep);
+		}
+	}
+broken:
+	s->errors++;
+	epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	s->reconnects++;
+	conn_open(c, o, ep);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: loadgen --socket PATH [--mode read|write] [--conns N] [--seconds S] "
+	                "[--no-drop]\n"
+	                "  as root it sets up a secret, policy and token, then becomes nobody\n"
+	                "  (vaultd must be started with --socket-group nogroup for that).\n");
+	exit(2);
+}
+
+static void parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{"socket", required_argument, NULL, 's'}, {"mode", required_argument, NULL, 'm'},
+		{"conns", required_argument, NULL, 'c'},  {"seconds", required_argument, NULL, 't'},
+		{"no-drop", no_argument, NULL, 'n'},      {NULL, 0, NULL, 0},
+	};
+	*o = (struct opts){.mode = "read", .conns = 1, .seconds = 3, .as_nobody = true};
+	int ch;
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (ch) {
+		case 's': o->socket = optarg; break;
+		case 'm': o->mode = optarg; break;
+		case 'c': o->conns = atoi(optarg); break;
+		case 't': o->seconds = atof(optarg); break;
+		case 'n': o->as_nobody = false; break;
+		default: usage();
+		}
+	}
+	if (!o->socket || o->conns < 1 || o->conns > MAX_CONNS || o->seconds <= 0 ||
+	    (strcmp(o->mode, "read") != 0 && strcmp(o->mode, "write") != 0))
+		usage();
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	parse_opts(argc, argv, &o);
+	if (sodium_init() < 0)
+		die("sodium_init");
+	signal(SIGPIPE, SIG_IGN);
+	char value_b64[64];
+	char *token = setup(&o, value_b64, sizeof(value_b64));
+	if (o.as_nobody)
+		drop_to_nobody();
+
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0)
+		die("epoll_create1");
+	struct conn *cs = calloc((size_t)o.conns, sizeof(*cs));
+	if (!cs)
+		die("calloc");
+	for (int i = 0; i < o.conns; i++) {
+		cs[i].id = i;
+		build_request(&cs[i], &o, token, value_b64);
+	}
+	sodium_free(token);
+	struct stats s = {0};
+	double t0 = now_ms(), t_warm = t0 + WARMUP_MS, t_end = t_warm + o.seconds * 1000.0;
+	for (int i = 0; i < o.conns; i++)
+		conn_open(&cs[i], &o, ep);
+	const char *expect = strcmp(o.mode, "read") == 0 ? value_b64 : NULL;
+	struct epoll_event evs[256];
+	while (now_ms() < t_end) {
+		int n = epoll_wait(ep, evs, 256, 100);
+		if (n < 0 && errno != EINTR)
+			die("epoll_wait");
+		for (int i = 0; i < n; i++)
+			conn_step(evs[i].data.ptr, &o, ep, &s, t_warm, expect);
+	}
+	double secs = (now_ms() - t_warm) / 1000.0;
+	uint32_t p50 = 0, p99 = 0;
+	if (s.n) {
+		qsort(s.lat_us, s.n, sizeof(*s.lat_us), cmp_u32);
+		p50 = s.lat_us[s.n / 2];
+		p99 = s.lat_us[(size_t)((double)s.n * 0.99)];
+	}
+	printf("loadgen mode=%s conns=%d seconds=%.2f ok=%llu errors=%llu reconnects=%llu rps=%.0f "
+	       "p50_us=%u p99_us=%u\n",
+	       o.mode, o.conns, secs, (unsigned long long)s.ok, (unsigned long long)s.errors,
+	       (unsigned long long)s.reconnects, (double)s.ok / secs, p50, p99);
+	for (int i = 0; i < o.conns; i++) {
+		close(cs[i].fd);
+		sodium_free(cs[i].req);
+	}
+	free(cs);
+	free(s.lat_us);
+	return s.errors ? 3 : 0;
+}

@@ -1,0 +1,323 @@
+/* Values as docker-compose 1.29 computes them ($ interpolation, env_file
+ * through python-dotenv 0.21: every expected env_file result below was
+ * printed by dotenv_values on this machine), which names and values look
+ * secret, the official image table and the Dockerfile follower. */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "compose_detect.h"
+#include "compose_dockerfile.h"
+#include "compose_env.h"
+#include "compose_images.h"
+#include "hygiene.h"
+
+/* ---- interpolation ---- */
+
+static const struct {
+	const char *in;
+	int rc;
+	const char *out;
+} interp[] = {
+    {"root", 0, "root"},
+    {"a$$b", 0, "a$b"},
+    {"${DB:-hunter2}", 0, "hunter2"},
+    {"${DB-hunter2}", 0, "hunter2"},
+    {"x${DB:-}y", 0, "xy"},
+    {"${DB:-}", 0, ""},
+    {"p@ss:${DB:-w0rd}!", 0, "p@ss:w0rd!"},
+    {"${DB}", -ENOENT, NULL},
+    {"$DB", -ENOENT, NULL},
+    {"pre-$DB", -ENOENT, NULL},
+    {"${DB:?set it}", -ENOENT, NULL},
+    {"${DB?set it}", -ENOENT, NULL},
+    {"${", -EINVAL, NULL},
+    {"$ ", -EINVAL, NULL},
+    {"${1DB}", -EINVAL, NULL},
+    {"${DB:x}", -EINVAL, NULL},
+};
+
+START_TEST(test_interpolation_is_what_compose_would_compute)
+{
+	struct secbuf *v = NULL;
+	int rc = compose_interpolate(interp[_i].in, strlen(interp[_i].in), &v);
+	ck_assert_msg(rc == interp[_i].rc, "%s: expected %d, got %d", interp[_i].in, interp[_i].rc, rc);
+	if (rc == 0) {
+		ck_assert_str_eq((const char *)v->data, interp[_i].out);
+		ck_assert_uint_eq(v->len, strlen(interp[_i].out));
+	} else {
+		ck_assert_ptr_null(v);
+	}
+	secbuf_free(v);
+}
+END_TEST
+
+START_TEST(test_references_are_told_from_escaped_dollars)
+{
+	ck_assert(compose_has_reference("${A}", 4));
+	ck_assert(compose_has_reference("x$A", 3));
+	ck_assert(!compose_has_reference("a$$b", 4));
+	ck_assert(!compose_has_reference("plain", 5));
+}
+END_TEST
+
+/* ---- env_file ---- */
+
+static const char *const envtext =
+    "# c\n"
+    "A=1 # inline\n"
+    "B=x#notcomment\n"
+    "export C='s3nd mail!'\n"
+    "D=\"x\\ny\"\n"
+    "E=${A}-${UNSET_X:-dflt}\n"
+    "F='${A}'\n"
+    "G=${UNSET_X}\n"
+    "H\n"
+    "I=\n"
+    "J=\"multi\n"
+    "line\"\n"
+    "'K'=k\n"
+    "L = spaced  \n"
+    "M=#hash\n"
+    "N= #c\n";
+
+static const struct {
+	const char *key;
+	enum envfile_value state;
+	const char *value;
+} envwant[] = {
+    {"A", ENVFILE_VALUE, "1"},        {"B", ENVFILE_VALUE, "x#notcomment"},
+    {"C", ENVFILE_VALUE, "s3nd mail!"}, {"D", ENVFILE_VALUE, "x\ny"},
+    {"E", ENVFILE_VALUE, "1-dflt"},   {"F", ENVFILE_VALUE, "1"},
+    {"G", ENVFILE_RUNTIME, NULL},     {"H", ENVFILE_NO_EQUALS, NULL},
+    {"I", ENVFILE_VALUE, ""},         {"J", ENVFILE_VALUE, "multi\nline"},
+    {"K", ENVFILE_VALUE, "k"},        {"L", ENVFILE_VALUE, "spaced"},
+    {"M", ENVFILE_VALUE, "#hash"},    {"N", ENVFILE_VALUE, "#c"},
+};
+
+START_TEST(test_env_file_reads_like_python_dotenv)
+{
+	struct envfile *f = NULL;
+	ck_assert_int_eq(envfile_parse(envtext, strlen(envtext), &f), 0);
+	ck_assert_uint_eq(f->n, sizeof(envwant) / sizeof(envwant[0]));
+	for (size_t i = 0; i < f->n; i++) {
+		ck_assert_str_eq(f->e[i].key, envwant[i].key);
+		ck_assert_msg(f->e[i].state == envwant[i].state, "%s: state %d, expected %d", envwant[i].key,
+		              f->e[i].state, envwant[i].state);
+		if (envwant[i].value)
+			ck_assert_str_eq((const char *)f->e[i].value->data, envwant[i].value);
+	}
+	envfile_free(f);
+}
+END_TEST
+
+static bool drop_b_and_j(const char *key, void *ctx)
+{
+	(void)ctx;
+	return strcmp(key, "B") == 0 || strcmp(key, "J") == 0 || strcmp(key, "C") == 0;
+}
+
+START_TEST(test_env_file_without_some_keys_keeps_every_other_byte)
+{
+	const char *text = "# head\n\nA=1\nB=two # c\nexport C='x'\r\nJ=\"multi\nline\"\nK=k";
+	struct envfile *f = NULL;
+	struct secbuf *out = NULL;
+	ck_assert_int_eq(envfile_parse(text, strlen(text), &f), 0);
+	ck_assert_int_eq(envfile_without(f, drop_b_and_j, NULL, &out), 0);
+	ck_assert_str_eq((const char *)out->data, "# head\n\nA=1\nK=k");
+	ck_assert_uint_eq(out->len, strlen("# head\n\nA=1\nK=k"));
+	secbuf_free(out);
+	envfile_free(f);
+}
+END_TEST
+
+START_TEST(test_env_file_bom_and_last_definition)
+{
+	const char *text = "\xEF\xBB\xBFTOKEN=a\nTOKEN=b\n";
+	struct envfile *f = NULL;
+	ck_assert_int_eq(envfile_parse(text, strlen(text), &f), 0);
+	const struct envfile_entry *e = envfile_get(f, "TOKEN");
+	ck_assert_ptr_nonnull(e);
+	ck_assert_str_eq((const char *)e->value->data, "b");
+	ck_assert_uint_eq(f->n, 2);
+	envfile_free(f);
+}
+END_TEST
+
+START_TEST(test_env_file_over_the_limit_is_refused)
+{
+	char path[] = "/tmp/compose-envfile-XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, COMPOSE_MAX_ENVFILE_BYTES + 1), 0);
+	close(fd);
+	struct envfile *f = NULL;
+	ck_assert_int_eq(envfile_load(path, &f), -EFBIG);
+	ck_assert_ptr_null(f);
+	unlink(path);
+}
+END_TEST
+
+/* ---- detection ---- */
+
+START_TEST(test_secret_looking_names)
+{
+	static const char *const yes[] = {"POSTGRES_PASSWORD", "db_passwd", "SMTP_PASS", "JWT_SECRET",
+	                                  "SECRET_KEY_BASE", "GITHUB_TOKEN", "STRIPE_API_KEY", "MAPS_APIKEY",
+	                                  "GPG_PASSPHRASE", "aws_secret_access_key", NULL};
+	static const char *const no[] = {"POSTGRES_USER", "POSTGRES_PASSWORD_FILE", "TOKEN_PATH", "KEYCLOAK_URL",
+	                                 "SECRETS_DIR", "INJECT_SECRETS", "VAULTD_TOKEN", "KEYBOARD", "MONKEY",
+	                                 "PASSENGER_COUNT", NULL};
+	for (const char *const *n = yes; *n; n++)
+		ck_assert_msg(compose_name_is_secret(*n), "%s should look secret", *n);
+	for (const char *const *n = no; *n; n++)
+		ck_assert_msg(!compose_name_is_secret(*n), "%s should not look secret", *n);
+	ck_assert(compose_name_is_file_ref("MYSQL_PASSWORD_FILE"));
+	ck_assert(!compose_name_is_file_ref("PROFILE"));
+}
+END_TEST
+
+START_TEST(test_urls_with_passwords_are_found)
+{
+	static const char *const yes[] = {"postgres://app:root@db:5432/app", "redis://:pw@redis:6379/0",
+	                                  "amqp://u:p%40ss@mq/vhost", "mongodb+srv://u:p@cluster/db?x=1", NULL};
+	static const char *const no[] = {"postgres://app@db/app", "http://example.com/a:b@c", "https://h:443/",
+	                                 "not a url", "postgres://app:@db/app", "mailto:x@y", NULL};
+	for (const char *const *v = yes; *v; v++)
+		ck_assert_msg(compose_value_has_url_password(*v, strlen(*v)), "%s has a password", *v);
+	for (const char *const *v = no; *v; v++)
+		ck_assert_msg(!compose_value_has_url_password(*v, strlen(*v)), "%s has no password", *v);
+}
+END_TEST
+
+/* ---- images ---- */
+
+START_TEST(test_official_image_references)
+{
+	const struct compose_image *pg = compose_image_find("postgres");
+	ck_assert_ptr_nonnull(pg);
+	ck_assert_ptr_eq(compose_image_find("postgres:16-alpine"), pg);
+	ck_assert_ptr_eq(compose_image_find("docker.io/library/postgres:16@sha256:abcd"), pg);
+	ck_assert_ptr_eq(compose_image_find("library/postgres"), pg);
+	ck_assert_ptr_null(compose_image_find("bitnami/postgresql:16"));
+	ck_assert_ptr_null(compose_image_find("localhost:5000/postgres:16"));
+	ck_assert_ptr_null(compose_image_find("ghcr.io/x/postgres"));
+	ck_assert(compose_image_reads_file(pg, "POSTGRES_PASSWORD"));
+	ck_assert(!compose_image_reads_file(pg, "PGPASSWORD"));
+	ck_assert(!compose_image_reads_file(compose_image_find("redis:7"), "REDIS_PASSWORD"));
+	ck_assert(compose_image_reads_file(compose_image_find("mariadb:11"), "MARIADB_ROOT_PASSWORD"));
+	ck_assert(compose_image_reads_file(compose_image_find("mysql:8"), "MYSQL_ROOT_PASSWORD"));
+	ck_assert(compose_image_reads_file(compose_image_find("mongo:7"), "MONGO_INITDB_ROOT_PASSWORD"));
+}
+END_TEST
+
+START_TEST(test_tag_variants_pick_their_cmd)
+{
+	ck_assert_str_eq(compose_image_find("mariadb:10.5")->cmd[0], "mysqld");
+	ck_assert_str_eq(compose_image_find("mariadb:10.11")->cmd[0], "mariadbd");
+	ck_assert_str_eq(compose_image_find("mariadb")->cmd[0], "mariadbd");
+	ck_assert_str_eq(compose_image_find("wordpress:6-fpm-alpine")->cmd[0], "php-fpm");
+	ck_assert_str_eq(compose_image_find("wordpress:6")->cmd[0], "apache2-foreground");
+}
+END_TEST
+
+/* ---- Dockerfiles ---- */
+
+static char *write_tmp(const char *text)
+{
+	static char path[64];
+	snprintf(path, sizeof(path), "/tmp/compose-dockerfile-XXXXXX");
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return path;
+}
+
+static void expect_cmd(const struct cnode *seq, const char *const *want)
+{
+	size_t n = 0;
+	while (want[n])
+		n++;
+	ck_assert_uint_eq(seq->n, n);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_str_eq(seq->items[i]->str, want[i]);
+}
+
+START_TEST(test_dockerfile_stages_args_and_entrypoint_resets_cmd)
+{
+	char *path = write_tmp("ARG BASE=python\n"
+	                       "FROM ${BASE}:3.12-slim AS build\n"
+	                       "RUN pip install \\\n"
+	                       "    x\n"
+	                       "FROM build AS final\n"
+	                       "# a comment\n"
+	                       "cmd [\"python\", \"-m\", \"app\"]\n");
+	struct cnode *ep = NULL, *cmd = NULL;
+	char err[256] = "";
+	ck_assert_int_eq(compose_dockerfile_command(path, NULL, NULL, &ep, &cmd, err, sizeof(err)), 0);
+	expect_cmd(ep, (const char *const[]){NULL});
+	expect_cmd(cmd, (const char *const[]){"python", "-m", "app", NULL});
+	cnode_free(ep);
+	cnode_free(cmd);
+	/* A build arg from compose overrides the ARG default: an unknown base. */
+	struct cnode *args = cnode_new_map();
+	ck_assert_int_eq(cnode_map_set(args, "BASE", cnode_new_str("example/base")), 0);
+	ck_assert_int_eq(compose_dockerfile_command(path, NULL, args, &ep, &cmd, err, sizeof(err)), -ENOENT);
+	ck_assert_msg(strstr(err, "example/base:3.12-slim"), "got: %s", err);
+	cnode_free(args);
+	unlink(path);
+
+	path = write_tmp("FROM postgres:16 AS db\nENTRYPOINT /start.sh --fast\nFROM alpine AS other\n");
+	ck_assert_int_eq(compose_dockerfile_command(path, "db", NULL, &ep, &cmd, err, sizeof(err)), 0);
+	expect_cmd(ep, (const char *const[]){"/bin/sh", "-c", "/start.sh --fast", NULL});
+	expect_cmd(cmd, (const char *const[]){NULL}); /* ENTRYPOINT reset postgres's CMD */
+	cnode_free(ep);
+	cnode_free(cmd);
+	ck_assert_int_eq(compose_dockerfile_command(path, "nope", NULL, &ep, &cmd, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "no stage named nope"), "got: %s", err);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(test_command_strings_split_like_compose)
+{
+	struct cnode *s = NULL;
+	ck_assert_int_eq(compose_split_command("sh -c 'echo \"a b\"' x\\ y \"q\\\"\"", &s), 0);
+	expect_cmd(s, (const char *const[]){"sh", "-c", "echo \"a b\"", "x y", "q\"", NULL});
+	cnode_free(s);
+	s = NULL;
+	ck_assert_int_eq(compose_split_command("unclosed 'quote", &s), -EINVAL);
+	ck_assert_ptr_null(s);
+}
+END_TEST
+
+int main(void)
+{
+	if (vault_init() != 0)
+		return 1;
+	Suite *s = suite_create("compose_values");
+	TCase *tc = tcase_create("values");
+	tcase_add_loop_test(tc, test_interpolation_is_what_compose_would_compute, 0,
+	                    (int)(sizeof(interp) / sizeof(interp[0])));
+	tcase_add_test(tc, test_references_are_told_from_escaped_dollars);
+	tcase_add_test(tc, test_env_file_reads_like_python_dotenv);
+	tcase_add_test(tc, test_env_file_without_some_keys_keeps_every_other_byte);
+	tcase_add_test(tc, test_env_file_bom_and_last_definition);
+	tcase_add_test(tc, test_env_file_over_the_limit_is_refused);
+	tcase_add_test(tc, test_secret_looking_names);
+	tcase_add_test(tc, test_urls_with_passwords_are_found);
+	tcase_add_test(tc, test_official_image_references);
+	tcase_add_test(tc, test_tag_variants_pick_their_cmd);
+	tcase_add_test(tc, test_dockerfile_stages_args_and_entrypoint_resets_cmd);
+	tcase_add_test(tc, test_command_strings_split_like_compose);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

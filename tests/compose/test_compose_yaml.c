@@ -1,0 +1,252 @@
+/* The compose document tree: what libyaml reads becomes a tree that writes
+ * back the same way (styles, tags, order), aliases and merge keys resolve as
+ * YAML says, and every malformed or hostile input is refused with a message
+ * that names the line. */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compose_doc.h"
+#include "hygiene.h"
+
+static struct cnode *load_ok(const char *text)
+{
+	struct cnode *root = NULL;
+	char err[256] = "";
+	int rc = compose_yaml_load(text, strlen(text), &root, err, sizeof(err));
+	ck_assert_msg(rc == 0, "expected the YAML to load, got %d: %s", rc, err);
+	return root;
+}
+
+static char *emit_ok(const struct cnode *root)
+{
+	char *out = NULL;
+	size_t len = 0;
+	ck_assert_int_eq(compose_yaml_emit(root, NULL, &out, &len), 0);
+	ck_assert_uint_eq(strlen(out), len);
+	return out;
+}
+
+static int load_err(const char *text, char *err, size_t cap)
+{
+	struct cnode *root = NULL;
+	int rc = compose_yaml_load(text, strlen(text), &root, err, cap);
+	ck_assert_msg(rc < 0, "expected a refusal for:\n%s", text);
+	ck_assert_ptr_null(root);
+	return rc;
+}
+
+static const char *const sample =
+    "version: \"3.8\"\n"
+    "services:\n"
+    "  db:\n"
+    "    image: postgres:16\n"
+    "    ports: [\"5432:5432\", 80]\n"
+    "    environment:\n"
+    "      Q: 'yes'\n"
+    "      N: 5432\n"
+    "      E:\n"
+    "    command: >\n"
+    "      postgres -c a=b\n"
+    "    labels: {a: 1, b: \"two\"}\n"
+    "    x-tagged: !!str 123\n"
+    "    healthcheck:\n"
+    "      test: |\n"
+    "        pg_isready\n"
+    "  app:\n"
+    "    environment:\n"
+    "    - A=b\n"
+    "    - \"C=d: e\"\n";
+
+START_TEST(test_writing_what_was_read_gives_the_same_text)
+{
+	struct cnode *root = load_ok(sample);
+	char *once = emit_ok(root);
+	/* Block sequences inside mappings are written without extra indent;
+	 * everything else is as in the source. */
+	ck_assert_str_eq(once, sample);
+	cnode_free(root);
+	root = load_ok(once);
+	char *twice = emit_ok(root);
+	ck_assert_str_eq(twice, once);
+	free(once);
+	free(twice);
+	cnode_free(root);
+}
+END_TEST
+
+START_TEST(test_scalar_styles_and_tags_are_kept)
+{
+	struct cnode *root = load_ok(sample);
+	struct cnode *db = cnode_map_get(cnode_map_get(root, "services"), "db");
+	ck_assert_int_eq(cnode_map_get(cnode_map_get(db, "environment"), "Q")->style, CSTYLE_SINGLE);
+	ck_assert_int_eq(cnode_map_get(cnode_map_get(db, "environment"), "N")->style, CSTYLE_PLAIN);
+	ck_assert(cnode_is_null(cnode_map_get(cnode_map_get(db, "environment"), "E")));
+	ck_assert_int_eq(cnode_map_get(db, "command")->style, CSTYLE_FOLDED);
+	ck_assert_str_eq(cnode_map_get(db, "x-tagged")->tag, "tag:yaml.org,2002:str");
+	ck_assert(cnode_map_get(db, "ports")->flow);
+	cnode_free(root);
+}
+END_TEST
+
+START_TEST(test_aliases_are_copies_and_merge_keys_never_override)
+{
+	const char *text = "x-env: &env\n"
+	                   "  A: from-anchor\n"
+	                   "  B: from-anchor\n"
+	                   "x-more: &more {C: more, A: more}\n"
+	                   "s:\n"
+	                   "  <<: [*env, *more]\n"
+	                   "  B: explicit\n"
+	                   "t: *env\n";
+	struct cnode *root = load_ok(text);
+	struct cnode *s = cnode_map_get(root, "s");
+	ck_assert_uint_eq(s->n, 3);
+	/* Explicit keys win; among merged maps the earlier one wins. */
+	ck_assert(cnode_is(cnode_map_get(s, "A"), "from-anchor"));
+	ck_assert(cnode_is(cnode_map_get(s, "B"), "explicit"));
+	ck_assert(cnode_is(cnode_map_get(s, "C"), "more"));
+	ck_assert_int_lt(cnode_map_find(s, "A"), cnode_map_find(s, "B"));
+	/* A copy: changing t leaves the anchor's other users alone. */
+	struct cnode *t = cnode_map_get(root, "t");
+	ck_assert_int_eq(cnode_map_set(t, "A", cnode_new_str("changed")), 0);
+	ck_assert(cnode_is(cnode_map_get(cnode_map_get(root, "x-env"), "A"), "from-anchor"));
+	char *out = emit_ok(root);
+	ck_assert_ptr_null(strchr(out, '&'));
+	ck_assert_ptr_null(strchr(out, '*'));
+	ck_assert_ptr_null(strstr(out, "<<"));
+	free(out);
+	cnode_free(root);
+}
+END_TEST
+
+START_TEST(test_new_strings_are_quoted_only_when_yaml_would_read_another_type)
+{
+	static const struct {
+		const char *s;
+		bool quoted;
+	} cases[] = {
+	    {"yes", true},  {"off", true},     {"123", true},       {"-1.5", true},      {"null", true},
+	    {"~", true},    {"", true},        {".inf", true},      {"0x1f", true},      {"<<", true},
+	    {"/run/secrets", false}, {"db_password", false}, {"docker-entrypoint.sh", false},
+	    {"--", false},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cnode *root = cnode_new_map();
+		ck_assert_int_eq(cnode_map_set(root, "k", cnode_new_str(cases[i].s)), 0);
+		char *out = emit_ok(root);
+		struct cnode *back = load_ok(out);
+		const struct cnode *v = cnode_map_get(back, "k");
+		ck_assert_msg(cnode_is(v, cases[i].s), "\"%s\" came back as \"%s\"", cases[i].s, v->str);
+		ck_assert_msg((v->style != CSTYLE_PLAIN) == cases[i].quoted, "\"%s\": expected %s, got %s",
+		              cases[i].s, cases[i].quoted ? "quoted" : "plain", out);
+		free(out);
+		cnode_free(back);
+		cnode_free(root);
+	}
+}
+END_TEST
+
+START_TEST(test_malformed_yaml_is_refused_naming_the_line)
+{
+	char err[256];
+	ck_assert_int_eq(load_err("services:\n  a: [1, 2\n", err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "line 3") && strstr(err, "malformed YAML"), "got: %s", err);
+	ck_assert_int_eq(load_err("a: b\n  c: d\n", err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "line 2"), "got: %s", err);
+}
+END_TEST
+
+START_TEST(test_duplicate_keys_are_refused)
+{
+	char err[256];
+	ck_assert_int_eq(load_err("services:\n  a: {}\n  a: {}\n", err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "duplicate key \"a\"") && strstr(err, "line 3"), "got: %s", err);
+}
+END_TEST
+
+START_TEST(test_alias_expansion_stops_at_the_node_limit)
+{
+	char text[1024] = "a: &a [x,x,x,x,x,x,x,x,x,x]\n";
+	const char *prev = "a";
+	static const char *const names[] = {"b", "c", "d", "e", "f", "g"};
+	for (size_t i = 0; i < 6; i++) {
+		char line[128];
+		snprintf(line, sizeof(line), "%s: &%s [*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s]\n", names[i], names[i],
+		         prev, prev, prev, prev, prev, prev, prev, prev, prev, prev);
+		strncat(text, line, sizeof(text) - strlen(text) - 1);
+		prev = names[i];
+	}
+	char err[256];
+	ck_assert_int_eq(load_err(text, err, sizeof(err)), -E2BIG);
+	ck_assert_msg(strstr(err, "after expanding aliases"), "got: %s", err);
+}
+END_TEST
+
+START_TEST(test_deep_nesting_is_refused)
+{
+	char text[512];
+	size_t n = 0;
+	for (int i = 0; i < 100; i++)
+		text[n++] = '[';
+	for (int i = 0; i < 100; i++)
+		text[n++] = ']';
+	text[n] = '\0';
+	char err[256];
+	ck_assert_int_eq(load_err(text, err, sizeof(err)), -E2BIG);
+	ck_assert_msg(strstr(err, "nested deeper"), "got: %s", err);
+}
+END_TEST
+
+START_TEST(test_documents_that_are_not_one_mapping_file_are_refused)
+{
+	char err[256];
+	load_err("", err, sizeof(err));
+	ck_assert_msg(strstr(err, "empty"), "got: %s", err);
+	load_err("a: 1\n---\nb: 2\n", err, sizeof(err));
+	ck_assert_msg(strstr(err, "more than one YAML document"), "got: %s", err);
+	load_err("a: *nowhere\n", err, sizeof(err));
+	ck_assert_msg(strstr(err, "no anchor"), "got: %s", err);
+	load_err("? [a, b]\n: c\n", err, sizeof(err));
+	ck_assert_msg(strstr(err, "key must be a string"), "got: %s", err);
+}
+END_TEST
+
+START_TEST(test_edits_keep_order)
+{
+	struct cnode *root = load_ok("a: 1\nb: 2\nc: 3\n");
+	ck_assert_int_eq(cnode_map_set(root, "b", cnode_new_str("two")), 0);
+	ck_assert_int_eq(cnode_map_set(root, "d", cnode_new_str("four")), 0);
+	cnode_map_remove(root, 0);
+	char *out = emit_ok(root);
+	ck_assert_str_eq(out, "b: two\nc: 3\nd: four\n");
+	free(out);
+	cnode_free(root);
+}
+END_TEST
+
+int main(void)
+{
+	if (vault_init() != 0)
+		return 1;
+	Suite *s = suite_create("compose_yaml");
+	TCase *tc = tcase_create("yaml");
+	tcase_add_test(tc, test_writing_what_was_read_gives_the_same_text);
+	tcase_add_test(tc, test_scalar_styles_and_tags_are_kept);
+	tcase_add_test(tc, test_aliases_are_copies_and_merge_keys_never_override);
+	tcase_add_test(tc, test_new_strings_are_quoted_only_when_yaml_would_read_another_type);
+	tcase_add_test(tc, test_malformed_yaml_is_refused_naming_the_line);
+	tcase_add_test(tc, test_duplicate_keys_are_refused);
+	tcase_add_test(tc, test_alias_expansion_stops_at_the_node_limit);
+	tcase_add_test(tc, test_deep_nesting_is_refused);
+	tcase_add_test(tc, test_documents_that_are_not_one_mapping_file_are_refused);
+	tcase_add_test(tc, test_edits_keep_order);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

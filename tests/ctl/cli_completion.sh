@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The bash completion script: commands, subcommands, options and values.
+set -u
+. "${VT_SUPPORT:-$(dirname "$0")/../support}/vaultd.sh"
+COMPLETION="$(dirname "$0")/../../ctl/vaultctl.bash-completion"
+VT_DIR=$(mktemp -d /tmp/vaultctl-completion.XXXXXX)
+trap 'rm -rf "$VT_DIR"' EXIT
+
+vt_check "the completion script is valid bash" bash -n "$COMPLETION"
+# complete WORDS...: the candidates for the last word.
+complete_words() {
+	bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _vaultctl
+		printf "%s\n" "${COMPREPLY[@]}"' _ "$COMPLETION" "$@" | sort | tr '\n' ' '
+}
+vt_eq "commands" "token " "$(complete_words vaultctl tok)"
+vt_eq "commands after a global option" "rollback rotate " "$(complete_words vaultctl --socket /s ro)"
+vt_eq "token subcommands" "create " "$(complete_words vaultctl token cr)"
+vt_eq "audit subcommands" "tail verify " "$(complete_words vaultctl audit '')"
+vt_eq "command options" "--cas " "$(complete_words vaultctl set x --ca)"
+vt_eq "charset values" "hex " "$(complete_words vaultctl rotate x --charset h)"
+vt_eq "token create options" "--output-file " "$(complete_words vaultctl token create --out)"
+vt_done

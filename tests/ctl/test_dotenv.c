@@ -1,0 +1,199 @@
+/* The .env parser against what docker-compose 1.29 (python-dotenv 0.21)
+ * returns for the same text. Every expected result below was produced by
+ * python-dotenv's dotenv_values on this machine. */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dotenv.h"
+#include "hygiene.h"
+
+struct kv {
+	const char *key;
+	const char *value; /* NULL: a key without '=' */
+};
+
+struct env_case {
+	const char *name;
+	const char *text;
+	struct kv want[12];
+	unsigned bad_lines[4];
+};
+
+static const char *fake_env(const char *name, void *ctx)
+{
+	(void)ctx;
+	return strcmp(name, "HT") == 0 ? "h" : NULL;
+}
+
+static const struct env_case cases[] = {
+	{"basic", "A=1\nB=2", {{"A", "1"}, {"B", "2"}}, {0}},
+	{"comments_and_inline_comments",
+	 "# c\nA=1 # inline\nB=x#notcomment\n  # indented\n",
+	 {{"A", "1"}, {"B", "x#notcomment"}},
+	 {0}},
+	{"blank_lines_and_spaces_around_equals", "\n\n  A=1\n\t\nB = 2\n", {{"A", "1"}, {"B", "2"}}, {0}},
+	{"export_prefix", "export A=1\nexport  B='x y'\nexport\n",
+	 {{"A", "1"}, {"B", "x y"}, {"export", NULL}},
+	 {0}},
+	{"single_quotes_decode_only_backslash_and_quote", "A='a \"b\" \\n c \\' \\\\ d'",
+	 {{"A", "a \"b\" \\n c ' \\ d"}},
+	 {0}},
+	{"double_quotes_decode_escapes", "A=\"l1\\nl2\\t\\\"q\\\" \\\\ \\x \\$\"",
+	 {{"A", "l1\nl2\t\"q\" \\ \\x \\$"}},
+	 {0}},
+	{"quoted_values_span_lines", "A=\"line1\nline2\"\nB='s1\ns2'\nC=3",
+	 {{"A", "line1\nline2"}, {"B", "s1\ns2"}, {"C", "3"}},
+	 {0}},
+	{"comment_after_quoted_value", "A=\"x\" # c\nB='y'   \n", {{"A", "x"}, {"B", "y"}}, {0}},
+	{"empty_values", "A=\nB=''\nC=\"\"\nD\nE= \n",
+	 {{"A", ""}, {"B", ""}, {"C", ""}, {"D", NULL}, {"E", ""}},
+	 {0}},
+	{"duplicate_keys_last_wins_first_position", "A=1\nB=2\nA=3", {{"A", "3"}, {"B", "2"}}, {0}},
+	{"unquoted_trailing_whitespace_dropped", "A=abc   \nB=a b c\t\n",
+	 {{"A", "abc"}, {"B", "a b c"}},
+	 {0}},
+	{"unparsable_lines_skipped", "A=1\n=bad\nB=2\nC=\"x\"junk\nD=4\nE='open\nF=5",
+	 {{"A", "1"}, {"B", "2"}, {"D", "4"}, {"F", "5"}},
+	 {2, 4, 6}},
+	{"interpolation_like_compose",
+	 "A=x\nB=${A}y\nC=${NOPE:-def}\nD='${A}'\nE=${HT}\nF=${A:-z}${}\nG=$A\nH=${A:b}\nI=${B}",
+	 {{"A", "x"},
+	  {"B", "xy"},
+	  {"C", "def"},
+	  {"D", "x"},
+	  {"E", "h"},
+	  {"F", "x"},
+	  {"G", "$A"},
+	  {"H", "${A:b}"},
+	  {"I", "xy"}},
+	 {0}},
+	{"bom_and_crlf_as_text_mode_reads_them", "\xef\xbb\xbf" "A=1\r\nB=\"x\r\ny\"\r\nC=2\rD=3",
+	 {{"A", "1"}, {"B", "x\ny"}, {"C", "2"}, {"D", "3"}},
+	 {0}},
+	{"unclosed_quote_backtracks_to_last_escaped_quote", "A=\"x\\\"\nB=2\n",
+	 {{"A", "x\\"}, {"B", "2"}},
+	 {0}},
+	{"quote_closing_on_next_line_makes_an_error", "A=\"a\\\"b\\\" \nB=\"c\n", {{0}}, {1}},
+	{"single_quoted_keys", "'A B'=1\n'C'=2", {{"A B", "1"}, {"C", "2"}}, {0}},
+	{"hash_right_after_equals_is_a_value", "A= # comment\nB=#x\nC=a  #b #c\n",
+	 {{"A", "# comment"}, {"B", "#x"}, {"C", "a"}},
+	 {0}},
+	{"unicode_whitespace_counts", "A=x\xc2\xa0#c\nB=y\xe2\x80\x83\n", {{"A", "x"}, {"B", "y"}}, {0}},
+	{"bare_key_shadows_environment_in_interpolation", "A\nB=${A:-d}\n",
+	 {{"A", NULL}, {"B", ""}},
+	 {0}},
+	{"escaped_backslash_before_quote", "A=\"a\\\\\"\nB=1\n", {{"A", "a\\"}, {"B", "1"}}, {0}},
+};
+
+START_TEST(test_dotenv_reads_like_docker_compose)
+{
+	const struct env_case *c = &cases[_i];
+	struct dotenv *d = NULL;
+	ck_assert_int_eq(dotenv_parse(c->text, strlen(c->text), true, fake_env, NULL, &d), 0);
+	size_t want_n = 0;
+	while (want_n < 12 && c->want[want_n].key)
+		want_n++;
+	ck_assert_msg(d->n == want_n, "%s: expected %zu keys, got %zu", c->name, want_n, d->n);
+	for (size_t i = 0; i < want_n; i++) {
+		const struct dotenv_entry *e = &d->items[i];
+		ck_assert_msg(strcmp(e->key, c->want[i].key) == 0, "%s: key %zu: expected %s, got %s",
+		              c->name, i, c->want[i].key, e->key);
+		if (!c->want[i].value) {
+			ck_assert_msg(e->value == NULL, "%s: %s should have no value", c->name, e->key);
+			continue;
+		}
+		ck_assert_msg(e->value != NULL, "%s: %s has no value", c->name, e->key);
+		ck_assert_msg(e->value->len == strlen(c->want[i].value) &&
+		                  memcmp(e->value->data, c->want[i].value, e->value->len) == 0,
+		              "%s: %s: expected [%s], got [%.*s]", c->name, e->key, c->want[i].value,
+		              (int)e->value->len, (const char *)e->value->data);
+	}
+	size_t bad_n = 0;
+	while (bad_n < 4 && c->bad_lines[bad_n])
+		bad_n++;
+	ck_assert_msg(d->n_bad == bad_n, "%s: expected %zu bad lines, got %zu", c->name, bad_n,
+	              d->n_bad);
+	for (size_t i = 0; i < bad_n; i++)
+		ck_assert_uint_eq(d->bad_lines[i], c->bad_lines[i]);
+	dotenv_free(d);
+}
+END_TEST
+
+START_TEST(test_without_interpolation_values_stay_as_written)
+{
+	const char *text = "A=x\nB=${A}y\nC=${HT:-d}\n";
+	struct dotenv *d = NULL;
+	ck_assert_int_eq(dotenv_parse(text, strlen(text), false, fake_env, NULL, &d), 0);
+	ck_assert_uint_eq(d->n, 3);
+	ck_assert_str_eq((const char *)d->items[1].value->data, "${A}y");
+	ck_assert_str_eq((const char *)d->items[2].value->data, "${HT:-d}");
+	dotenv_free(d);
+}
+END_TEST
+
+START_TEST(test_invalid_utf8_is_refused)
+{
+	struct dotenv *d = NULL;
+	const char *bad[] = {"A=\xff\n", "A=\xc0\xaf\n", "A=\xed\xa0\x80\n", "A=\xe2\x82\n"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_int_eq(dotenv_parse(bad[i], strlen(bad[i]), true, NULL, NULL, &d), -EILSEQ);
+	ck_assert_ptr_null(d);
+}
+END_TEST
+
+START_TEST(test_values_may_hold_nul_bytes)
+{
+	const char text[] = "A=\"x\0y\"\n";
+	struct dotenv *d = NULL;
+	ck_assert_int_eq(dotenv_parse(text, sizeof(text) - 1, true, NULL, NULL, &d), 0);
+	ck_assert_uint_eq(d->n, 1);
+	ck_assert_uint_eq(d->items[0].value->len, 3);
+	ck_assert_int_eq(memcmp(d->items[0].value->data, "x\0y", 3), 0);
+	dotenv_free(d);
+}
+END_TEST
+
+START_TEST(test_oversized_file_is_refused_before_parsing)
+{
+	struct dotenv *d = NULL;
+	ck_assert_int_eq(dotenv_parse("A=1", DOTENV_MAX_BYTES + 1, true, NULL, NULL, &d), -E2BIG);
+}
+END_TEST
+
+START_TEST(test_find_returns_the_last_value)
+{
+	const char *text = "A=1\nA=2\n";
+	struct dotenv *d = NULL;
+	ck_assert_int_eq(dotenv_parse(text, strlen(text), true, NULL, NULL, &d), 0);
+	const struct dotenv_entry *e = dotenv_find(d, "A");
+	ck_assert_ptr_nonnull(e);
+	ck_assert_str_eq((const char *)e->value->data, "2");
+	ck_assert_uint_eq(e->line, 2);
+	ck_assert_ptr_null(dotenv_find(d, "B"));
+	dotenv_free(d);
+}
+END_TEST
+
+int main(void)
+{
+	if (vault_init() != 0)
+		return 1;
+	Suite *s = suite_create("dotenv");
+	TCase *tc = tcase_create("parse");
+	tcase_add_loop_test(tc, test_dotenv_reads_like_docker_compose, 0,
+	                    (int)(sizeof(cases) / sizeof(cases[0])));
+	tcase_add_test(tc, test_without_interpolation_values_stay_as_written);
+	tcase_add_test(tc, test_invalid_utf8_is_refused);
+	tcase_add_test(tc, test_values_may_hold_nul_bytes);
+	tcase_add_test(tc, test_oversized_file_is_refused_before_parsing);
+	tcase_add_test(tc, test_find_returns_the_last_value);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

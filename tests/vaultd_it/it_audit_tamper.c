@@ -1,0 +1,158 @@
+/* Audit tamper: with vaultd stopped, change, delete or reorder one audit row
+ * with the sqlite3 CLI (table `audit`, schema/001_init.sql); after a restart
+ * GET /v1/audit/verify names the first bad sequence number (lib and curl). */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define BAD_SEQ 5
+
+static struct vd g; /* the pristine store, stopped after the fixture ran */
+static long long g_rows;
+
+static void up(void)
+{
+	vd_up(&g, "tamper");
+	char v[96], n[32];
+	for (int i = 0; i < 6; i++) {
+		canary(v, sizeof(v), "tamper");
+		snprintf(n, sizeof(n), "tamper-%d", i);
+		if (vd_put(&g, VIA_LIB, NULL, n, v, NULL) != 1)
+			exit(2);
+		free(vd_get(&g, VIA_LIB, NULL, n, NULL, NULL));
+	}
+	struct vresp r;
+	vd_call(&g, VIA_LIB, "GET", "/v1/audit?since=0&limit=100000", NULL, NULL, &r);
+	g_rows = (long long)json_array_size(jget(r.json, "entries"));
+	vresp_clear(&r);
+	vd_stop(&g);
+}
+
+static void down(void) {}
+
+static void copy_file(const char *from, const char *to)
+{
+	size_t n = 0;
+	char *s = slurp(from, &n);
+	if (!s)
+		return; /* e.g. no -wal file */
+	int fd = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ck_assert_msg(fd >= 0 && write_all(fd, s, n) == 0 && close(fd) == 0, "copy %s", to);
+	free(s);
+}
+
+/* A copy of the pristine store (and its key) in a fresh directory. */
+static void clone_store(struct vd *v, const char *tag)
+{
+	vd_prepare(v, tag);
+	copy_file(g.key, v->key);
+	copy_file(g.store, v->store);
+	char a[VD_PATH_MAX + 8], b[VD_PATH_MAX + 8];
+	snprintf(a, sizeof(a), "%s-wal", g.store);
+	snprintf(b, sizeof(b), "%s-wal", v->store);
+	copy_file(a, b);
+}
+
+static void sql(const struct vd *v, const char *stmt)
+{
+	char *out = NULL;
+	const char *argv[] = {bin_path("SQLITE3_BIN", "/usr/bin/sqlite3"), "-bail", v->store, stmt, NULL};
+	int rc = run_cmd(argv, NULL, &out);
+	ck_assert_msg(rc == 0, "sqlite3 %s: exit %d: %s", stmt, rc, out);
+	free(out);
+}
+
+static long long sql_int(const struct vd *v, const char *stmt)
+{
+	char *out = NULL;
+	const char *argv[] = {bin_path("SQLITE3_BIN", "/usr/bin/sqlite3"), v->store, stmt, NULL};
+	int rc = run_cmd(argv, NULL, &out);
+	ck_assert_msg(rc == 0, "sqlite3 %s: exit %d: %s", stmt, rc, out);
+	long long x = atoll(out);
+	free(out);
+	return x;
+}
+
+static void expect_verify(const struct vd *v, bool ok, long long first_bad)
+{
+	for (int via = VIA_LIB; via <= VIA_CURL; via++) {
+		struct vresp r;
+		vd_call(v, (enum via)via, "GET", "/v1/audit/verify", NULL, NULL, &r);
+		EXPECT_STATUS(&r, 200);
+		bool got = !ok;
+		ck_assert_msg(jbool(r.json, "ok", &got) && got == ok, "%s: ok should be %s: %s", r.what,
+		              ok ? "true" : "false", r.body);
+		if (!ok)
+			EXPECT_JINT(&r, "first_bad", first_bad);
+		ck_assert_msg(jint(r.json, "checked") >= (ok ? g_rows : 0), "%s: checked", r.what);
+		vresp_clear(&r);
+	}
+}
+
+static void tamper_and_verify(const char *tag, const char *stmt, long long first_bad)
+{
+	struct vd v;
+	clone_store(&v, tag);
+	ck_assert_msg(sql_int(&v, "SELECT count(*) FROM audit") >= BAD_SEQ + 2,
+	              "the pristine store has audit rows to tamper with");
+	if (stmt)
+		sql(&v, stmt);
+	vd_start(&v);
+	expect_verify(&v, stmt == NULL, first_bad);
+	vd_stop(&v);
+}
+
+START_TEST(test_untouched_chain_verifies)
+{
+	tamper_and_verify("tamper-none", NULL, 0);
+}
+END_TEST
+
+START_TEST(test_changed_row_is_the_first_bad)
+{
+	tamper_and_verify("tamper-change", "UPDATE audit SET action = 'secret.other' WHERE seq = 5;", BAD_SEQ);
+}
+END_TEST
+
+START_TEST(test_changed_time_of_a_later_row_is_the_first_bad)
+{
+	tamper_and_verify("tamper-time", "UPDATE audit SET time_ms = time_ms + 1 WHERE seq = 7;", 7);
+}
+END_TEST
+
+START_TEST(test_deleted_row_is_the_first_bad)
+{
+	tamper_and_verify("tamper-delete", "DELETE FROM audit WHERE seq = 5;", BAD_SEQ);
+}
+END_TEST
+
+START_TEST(test_swapped_rows_are_caught_at_the_first)
+{
+	tamper_and_verify("tamper-swap",
+	                  "BEGIN; UPDATE audit SET seq = 1000000 WHERE seq = 5;"
+	                  " UPDATE audit SET seq = 5 WHERE seq = 6;"
+	                  " UPDATE audit SET seq = 6 WHERE seq = 1000000; COMMIT;",
+	                  BAD_SEQ);
+}
+END_TEST
+
+int main(void)
+{
+	vd_global_init();
+	Suite *s = suite_create("vaultd audit tamper");
+	TCase *tc = tcase_create("tamper");
+	tcase_add_unchecked_fixture(tc, up, down);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_untouched_chain_verifies);
+	tcase_add_test(tc, test_changed_row_is_the_first_bad);
+	tcase_add_test(tc, test_changed_time_of_a_later_row_is_the_first_bad);
+	tcase_add_test(tc, test_deleted_row_is_the_first_bad);
+	tcase_add_test(tc, test_swapped_rows_are_caught_at_the_first);
+	suite_add_tcase(s, tc);
+	return vd_run_suite(s);
+}

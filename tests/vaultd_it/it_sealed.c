@@ -1,0 +1,166 @@
+/* A passphrase store served without a key starts sealed: reads and writes
+ * answer 503, health 503; a wrong passphrase fails and leaves it sealed; the
+ * right one unseals. Through the lib client and curl. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+static struct vd g;
+static char g_pass[96];
+
+#define VIA ((enum via)_i)
+
+static void up(void)
+{
+	vd_prepare(&g, "sealed");
+	canary(g_pass, sizeof(g_pass), "passphrase");
+	vd_init_passphrase(&g, g_pass);
+	vd_start(&g); /* no --key-file: sealed */
+}
+
+static void down(void) { vd_stop(&g); }
+
+static void expect_sealed(const struct vd *v, enum via via)
+{
+	static const struct {
+		const char *m, *p, *b;
+	} sealed[] = {
+		{"GET", "/v1/secrets/sl.one", NULL},
+		{"GET", "/v1/secrets/sl.one?version=1", NULL},
+		{"GET", "/v1/secrets", NULL},
+		{"GET", "/v1/secrets/sl.one/versions", NULL},
+		{"PUT", "/v1/secrets/sl.new", "{\"value\":\"eA==\"}"},
+		{"POST", "/v1/secrets/sl.one/rotate", "{\"generate\":{\"length\":8,\"charset\":\"hex\"}}"},
+		{"POST", "/v1/bundle", "{\"names\":[\"sl.one\"]}"},
+	};
+	struct vresp r;
+	vd_call(v, via, "GET", "/v1/health", NULL, NULL, &r);
+	EXPECT_STATUS(&r, 503);
+	EXPECT_JSTR(&r, "status", "sealed");
+	bool b = false;
+	ck_assert_msg(jbool(r.json, "sealed", &b) && b, "%s: sealed true", r.what);
+	vresp_clear(&r);
+	vd_call(v, via, "GET", "/v1/sys/status", NULL, NULL, &r);
+	EXPECT_STATUS(&r, 200);
+	ck_assert_msg(jbool(r.json, "sealed", &b) && b, "%s: status sealed true", r.what);
+	vresp_clear(&r);
+	for (size_t i = 0; i < sizeof(sealed) / sizeof(sealed[0]); i++) {
+		vd_call(v, via, sealed[i].m, sealed[i].p, NULL, sealed[i].b, &r);
+		EXPECT_ERROR(&r, 503, "sealed");
+		ck_assert_msg(!strstr(r.body, VD_CANARY) && !jget(r.json, "value"), "%s: no value",
+		              r.what);
+		vresp_clear(&r);
+	}
+}
+
+static void unseal(const struct vd *v, enum via via, const char *pass, int want)
+{
+	char *body = xfmt("{\"passphrase\":\"%s\"}", pass);
+	struct vresp r;
+	vd_call(v, via, "POST", "/v1/sys/unseal", NULL, body, &r);
+	if (want == 200) {
+		EXPECT_STATUS(&r, 200);
+		bool b = true;
+		ck_assert_msg(jbool(r.json, "sealed", &b) && !b, "%s: sealed false", r.what);
+	} else {
+		EXPECT_ERROR(&r, want, "unseal_failed");
+	}
+	ck_assert_msg(!strstr(r.body, pass), "%s: the passphrase echoed", r.what);
+	vresp_clear(&r);
+	sodium_memzero(body, strlen(body));
+	free(body);
+}
+
+START_TEST(test_sealed_refuses_then_right_passphrase_unseals)
+{
+	const struct vd *v = &g;
+	expect_sealed(v, VIA);
+
+	unseal(v, VIA, "wrong passphrase", 400);
+	struct vresp r;
+	vd_call(v, VIA, "POST", "/v1/sys/unseal", NULL, "{\"passphrase\":\"\"}", &r);
+	EXPECT_STATUS(&r, 400); /* empty: refused, whatever the code */
+	vresp_clear(&r);
+	unsigned char zero[32] = {0};
+	char *bz = b64(zero, sizeof(zero));
+	char *body = xfmt("{\"key\":\"%s\"}", bz);
+	vd_call(v, VIA, "POST", "/v1/sys/unseal", NULL, body, &r);
+	EXPECT_STATUS(&r, 400); /* a key for a passphrase store: refused */
+	vresp_clear(&r);
+	free(body);
+	free(bz);
+	expect_sealed(v, VIA); /* still sealed after the failures */
+
+	unseal(v, VIA, g_pass, 200);
+	vd_call(v, VIA, "GET", "/v1/health", NULL, NULL, &r);
+	EXPECT_STATUS(&r, 200);
+	EXPECT_JSTR(&r, "status", "ok");
+	vresp_clear(&r);
+
+	/* Unsealed it serves: the first pass creates, the second reads it back. */
+	char val[96];
+	canary(val, sizeof(val), "sealed");
+	int st = 0;
+	char *old = vd_get(v, VIA, NULL, "sl.one", &st, NULL);
+	if (_i == VIA_LIB) {
+		ck_assert_msg(st == 404, "sl.one does not exist yet (got %d)", st);
+		ck_assert_int_eq(vd_put(v, VIA, NULL, "sl.one", val, NULL), 1);
+	} else {
+		ck_assert_msg(st == 200 && old && strncmp(old, VD_CANARY "sealed-", 19) == 0,
+		              "sl.one from the first pass survives seal/unseal (got %d)", st);
+		ck_assert_int_eq(vd_put(v, VIA, NULL, "sl.one", val, NULL), 2);
+	}
+	free(old);
+	char *got = vd_get(v, VIA, NULL, "sl.one", NULL, NULL);
+	ck_assert_msg(got && strcmp(got, val) == 0, "read back after unseal");
+	free(got);
+
+	vd_call(v, VIA, "POST", "/v1/sys/seal", NULL, NULL, &r);
+	EXPECT_STATUS(&r, 200);
+	vresp_clear(&r);
+	expect_sealed(v, VIA);
+}
+END_TEST
+
+START_TEST(test_restart_starts_sealed_and_keeps_values)
+{
+	struct vd v;
+	char pass[96], val[96];
+	vd_prepare(&v, "sealed-restart");
+	canary(pass, sizeof(pass), "passphrase2");
+	canary(val, sizeof(val), "sealed-restart");
+	vd_init_passphrase(&v, pass);
+	vd_start(&v);
+	unseal(&v, VIA_LIB, pass, 200);
+	ck_assert_int_eq(vd_put(&v, VIA_LIB, NULL, "sl.keep", val, NULL), 1);
+	ck_assert_int_eq(vd_stop_status(&v), 0);
+
+	vd_start(&v);
+	expect_sealed(&v, VIA_CURL);
+	unseal(&v, VIA_CURL, "nope", 400);
+	expect_sealed(&v, VIA_LIB);
+	unseal(&v, VIA_CURL, pass, 200);
+	char *got = vd_get(&v, VIA_CURL, NULL, "sl.keep", NULL, NULL);
+	ck_assert_msg(got && strcmp(got, val) == 0, "value kept across a restart");
+	free(got);
+	ck_assert_int_eq(vd_stop_status(&v), 0);
+}
+END_TEST
+
+int main(void)
+{
+	vd_global_init();
+	Suite *s = suite_create("vaultd sealed");
+	TCase *tc = tcase_create("passphrase store");
+	tcase_add_unchecked_fixture(tc, up, down);
+	tcase_set_timeout(tc, 90);
+	tcase_add_loop_test(tc, test_sealed_refuses_then_right_passphrase_unseals, VIA_LIB, VIA_CURL + 1);
+	suite_add_tcase(s, tc);
+	TCase *rs = tcase_create("restart");
+	tcase_set_timeout(rs, 90);
+	tcase_add_test(rs, test_restart_starts_sealed_and_keeps_values);
+	suite_add_tcase(s, rs);
+	return vd_run_suite(s);
+}

@@ -1,0 +1,177 @@
+/* POST /v1/bundle: several secrets from one store snapshot, all or nothing.
+ * A denied or missing name fails the whole request and is listed in
+ * error.names, so inject can fail closed with a precise message. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "api.h"
+#include "jsonx.h"
+#include "store.h"
+
+#define BUNDLE_MAX_NAMES 256
+
+/* Validated names of the body; answers 400 and returns negative otherwise. */
+static int bundle_names(struct req *r, const json_t *o, const char **names, size_t *ret_n,
+                        bool *ret_previous)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)o, k, v)
+	{
+		if (strcmp(k, "names") != 0 && strcmp(k, "previous") != 0) {
+			reply_error(r, 400, "bad_request", "unknown field (allowed: names, previous)");
+			return -EINVAL;
+		}
+	}
+	json_t *arr = json_object_get(o, "names");
+	size_t n = json_array_size(arr);
+	if (!json_is_array(arr) || n == 0 || n > BUNDLE_MAX_NAMES) {
+		reply_error(r, 400, "bad_request", "\"names\": an array of 1 to 256 secret names");
+		return -EINVAL;
+	}
+	json_t *bad = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_t *s = json_array_get(arr, i);
+		if (!json_is_string(s)) {
+			json_decref(bad);
+			reply_error(r, 400, "bad_request", "\"names\" must hold strings");
+			return -EINVAL;
+		}
+		names[i] = json_string_value(s);
+		if (!name_is_valid(names[i], json_string_length(s)))
+			json_array_append_new(bad, json_stringn(names[i], json_string_length(s)));
+	}
+	if (json_array_size(bad) > 0) {
+		reply_error_names(r, 400, "bad_name",
+		                  "names are [A-Za-z0-9][A-Za-z0-9._-]{0,127} without \"..\"", bad);
+		return -EINVAL;
+	}
+	json_decref(bad);
+	bool previous = false;
+	if (jsonx_get_bool(o, "previous", &previous) == -EINVAL) {
+		reply_error(r, 400, "bad_request", "\"previous\" must be true or false");
+		return -EINVAL;
+	}
+	*ret_n = n;
+	*ret_previous = previous;
+	return 0;
+}
+
+/* "a,b,c" for the audit entry, cut to fit with a trailing "+". */
+static void audit_names(struct req *r, const char *const *names, size_t n)
+{
+	size_t cap = sizeof(r->audit_name), used = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(names[i]) + (i ? 1 : 0);
+		if (used + len >= cap - 1) {
+			r->audit_name[used < cap - 1 ? used : cap - 2] = '+';
+			r->audit_name[used < cap - 1 ? used + 1 : cap - 1] = '\0';
+			return;
+		}
+		int w = snprintf(r->audit_name + used, cap - used, "%s%s", i ? "," : "", names[i]);
+		used += (size_t)w;
+	}
+}
+
+static json_t *value_json(const struct secret_value *v)
+{
+	struct secbuf *b = b64_encode_secret(v->value->data, v->value->len);
+	if (!b)
+		return NULL;
+	json_t *o = json_object();
+	json_object_set_new(o, "version", json_integer((json_int_t)v->version));
+	/* jansson copies the text into its wiping allocator. */
+	json_object_set_new(o, "value", json_stringn((const char *)b->data, b->len));
+	secbuf_free(b);
+	return o;
+}
+
+static json_t *bundle_doc(uint64_t rev, const char *const *names, size_t n,
+                          const struct secret_value *cur, const struct secret_value *prev)
+{
+	json_t *secrets = json_object();
+	for (size_t i = 0; i < n; i++) {
+		json_t *e = value_json(&cur[i]);
+		if (!e) {
+			json_decref(secrets);
+			return NULL;
+		}
+		if (prev)
+			json_object_set_new(e, "previous",
+			                    prev[i].version && prev[i].value ? value_json(&prev[i])
+			                                                     : json_null());
+		json_object_set_new(secrets, names[i], e);
+	}
+	json_t *doc = json_object();
+	json_object_set_new(doc, "revision", json_integer((json_int_t)rev));
+	json_object_set_new(doc, "secrets", secrets);
+	return doc;
+}
+
+/* Lists names lacking read: 403 with all of them. */
+static int check_read(struct req *r, const char *const *names, size_t n)
+{
+	json_t *denied = json_array();
+	for (size_t i = 0; i < n; i++)
+		if (!auth_allows(r, CAP_READ, names[i]))
+			json_array_append_new(denied, json_string(names[i]));
+	if (json_array_size(denied) == 0) {
+		json_decref(denied);
+		return 0;
+	}
+	reply_error_names(r, 403, "denied", "the token lacks \"read\" on these names", denied);
+	return -EACCES;
+}
+
+static void fetch_and_answer(struct req *r, const char *const *names, size_t n, bool previous)
+{
+	struct secret_value *cur = calloc(n, sizeof(*cur));
+	struct secret_value *prev = previous ? calloc(n, sizeof(*prev)) : NULL;
+	bool *missing = calloc(n, sizeof(*missing));
+	if (!cur || !missing || (previous && !prev)) {
+		free(cur);
+		free(prev);
+		free(missing);
+		reply_error(r, 500, "internal", "out of memory");
+		return;
+	}
+	/* Read first: a watcher given this revision re-checks anything newer. */
+	uint64_t rev = store_revision(r->vd->store);
+	int rc = store_get_many(r->vd->store, names, n, cur, prev, missing);
+	if (rc == STORE_E_NOTFOUND) {
+		json_t *gone = json_array();
+		for (size_t i = 0; i < n; i++)
+			if (missing[i])
+				json_array_append_new(gone, json_string(names[i]));
+		reply_error_names(r, 404, "not_found", "no such secrets", gone);
+	} else if (rc < 0) {
+		reply_store_error(r, rc, "reading a bundle");
+	} else {
+		reply_secret_json(r, 200, bundle_doc(rev, names, n, cur, prev));
+		for (size_t i = 0; i < n; i++) {
+			secret_value_clear(&cur[i]);
+			if (prev)
+				secret_value_clear(&prev[i]);
+		}
+	}
+	free(cur);
+	free(prev);
+	free(missing);
+}
+
+void api_bundle(struct req *r)
+{
+	json_t *o = NULL;
+	if (req_json_body(r, &o) < 0)
+		return;
+	const char *names[BUNDLE_MAX_NAMES];
+	size_t n = 0;
+	bool previous = false;
+	if (bundle_names(r, o, names, &n, &previous) == 0) {
+		audit_names(r, names, n);
+		if (check_read(r, names, n) == 0)
+			fetch_and_answer(r, names, n, previous);
+	}
+	json_decref(o); /* names point into o */
+}

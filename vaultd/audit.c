@@ -1,0 +1,277 @@
+/* Group commit for the audit chain. Request threads queue their entry and
+ * suspend their connection; this writer takes everything queued, appends it
+ * in one store transaction (one fsync for the lot), copies it to
+ * --audit-log, logs the request lines with one write, and resumes the
+ * connections. While sealed the chain key is gone: entries of requests
+ * answered while sealed (never carrying a secret) go to the logs only;
+ * entries of requests answered while unsealed fail with 500 audit_failed. */
+#include "audit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "auth.h"
+#include "http.h"
+#include "log.h"
+#include "store.h"
+#include "vaultd.h"
+
+#define LOG_BATCH_BYTES (256u * 1024u)
+
+static struct vaultd *g_vd;
+static pthread_t g_thread;
+static bool g_running;
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_cond = PTHREAD_COND_INITIALIZER;
+static struct audit_item *g_head, *g_tail;
+static bool g_stop;
+static atomic_bool g_reopen;
+static int g_fd = -1; /* --audit-log; only the writer thread touches it after start */
+static atomic_uint_fast64_t g_failures, g_entries, g_batches;
+
+uint64_t audit_failures(void) { return atomic_load(&g_failures); }
+uint64_t audit_entries(void) { return atomic_load(&g_entries); }
+uint64_t audit_batches(void) { return atomic_load(&g_batches); }
+
+static int open_log(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	return fd < 0 ? -errno : fd;
+}
+
+static void reopen_log(void)
+{
+	if (!g_vd->cfg.audit_log_path)
+		return;
+	int fd = open_log(g_vd->cfg.audit_log_path);
+	if (fd < 0) {
+		log_errno(LOG_ERROR, "audit_log_reopen", fd,
+		          "cannot reopen --audit-log; still writing to the old file");
+		return;
+	}
+	if (g_fd >= 0)
+		close(g_fd);
+	g_fd = fd;
+	log_msg(LOG_INFO, "audit_log_reopened", g_vd->cfg.audit_log_path);
+}
+
+void audit_submit(struct audit_item *it)
+{
+	it->next = NULL;
+	it->chained = false;
+	pthread_mutex_lock(&g_lock);
+	if (g_tail)
+		g_tail->next = it;
+	else
+		g_head = it;
+	g_tail = it;
+	pthread_cond_signal(&g_cond);
+	pthread_mutex_unlock(&g_lock);
+}
+
+void audit_request_reopen(void)
+{
+	atomic_store(&g_reopen, true);
+	pthread_mutex_lock(&g_lock);
+	pthread_cond_signal(&g_cond);
+	pthread_mutex_unlock(&g_lock);
+}
+
+/* Takes up to AUDIT_BATCH_MAX queued items; NULL when told to stop and
+ * nothing is left. */
+static struct audit_item *take_batch(size_t *ret_n)
+{
+	pthread_mutex_lock(&g_lock);
+	while (!g_head && !g_stop && !atomic_load(&g_reopen))
+		pthread_cond_wait(&g_cond, &g_lock);
+	struct audit_item *batch = g_head, *last = NULL;
+	size_t n = 0;
+	for (struct audit_item *it = g_head; it && n < AUDIT_BATCH_MAX; it = it->next) {
+		last = it;
+		n++;
+	}
+	if (last) {
+		g_head = last->next;
+		if (!g_head)
+			g_tail = NULL;
+		last->next = NULL;
+	}
+	pthread_mutex_unlock(&g_lock);
+	*ret_n = n;
+	return n ? batch : NULL;
+}
+
+static bool stop_requested(void)
+{
+	pthread_mutex_lock(&g_lock);
+	bool stop = g_stop && !g_head;
+	pthread_mutex_unlock(&g_lock);
+	return stop;
+}
+
+/* One JSON line of the --audit-log copy. */
+static void write_json_line(const struct audit_entry *e, bool chained, bool ok)
+{
+	char hash[AUDIT_HASH_BYTES * 2 + 1] = "";
+	if (chained)
+		sodium_bin2hex(hash, sizeof(hash), e->hash, AUDIT_HASH_BYTES);
+	json_t *o = json_pack("{sI sI sI sI sI ss ss ss ss si sb ss}", "seq",
+	                      (json_int_t)(chained ? e->seq : 0), "time_ms", (json_int_t)e->time_ms,
+	                      "uid", (json_int_t)e->uid, "gid", (json_int_t)e->gid, "pid",
+	                      (json_int_t)e->pid, "accessor", e->accessor, "action", e->action,
+	                      "name", e->name, "result", ok ? e->result : "audit_failed",
+	                      "status", ok ? e->status : 500, "chained", chained, "hash", hash);
+	/* An entry is bounded (names <= 128 bytes): it fits one line buffer. */
+	char line[2048];
+	size_t len = o ? json_dumpb(o, line, sizeof(line) - 1, JSON_COMPACT) : 0;
+	json_decref(o);
+	if (len == 0 || len >= sizeof(line) - 1)
+		return;
+	line[len++] = '\n';
+	const char *p = line;
+	while (len > 0) {
+		ssize_t w = write(g_fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return; /* the chain is the record; this copy is best effort */
+		p += w;
+		len -= (size_t)w;
+	}
+}
+
+/* Seal once a seal request's entry is in the chain (and before anyone is
+ * told {"sealed":true}). */
+static void seal_if_asked(struct audit_item *batch, bool chained)
+{
+	if (!chained)
+		return;
+	for (struct audit_item *it = batch; it; it = it->next) {
+		if (it->seal_after) {
+			store_seal(g_vd->store);
+			auth_flush();
+			log_msg(LOG_INFO, "sealed", "sealed by request; keys wiped");
+			return;
+		}
+	}
+}
+
+static void process_batch(struct audit_item *batch, size_t n, struct audit_entry *arr,
+                          bool *oks, char *logbuf)
+{
+	size_t i = 0;
+	for (struct audit_item *it = batch; it; it = it->next)
+		arr[i++] = it->e;
+	int rc = store_is_sealed(g_vd->store) ? STORE_E_SEALED
+	                                      : store_audit_append(g_vd->store, arr, n);
+	bool chained = rc == 0;
+	size_t failed = 0;
+	i = 0;
+	for (struct audit_item *it = batch; it; it = it->next, i++) {
+		oks[i] = chained || (rc == STORE_E_SEALED && !it->chain_required);
+		it->chained = chained;
+		if (chained)
+			it->e.seq = arr[i].seq;
+		failed += !oks[i];
+		if (g_fd >= 0)
+			write_json_line(&arr[i], chained, oks[i]);
+	}
+	if (rc < 0 && rc != STORE_E_SEALED)
+		log_errno(LOG_ERROR, "audit_failed", rc,
+		          "audit entries could not be committed; their requests answer 500");
+	atomic_fetch_add(&g_entries, chained ? n : 0);
+	atomic_fetch_add(&g_batches, 1);
+	atomic_fetch_add(&g_failures, failed);
+	seal_if_asked(batch, chained);
+
+	size_t used = 0;
+	bool info = log_enabled(LOG_INFO);
+	i = 0;
+	for (struct audit_item *it = batch, *next; it; it = next, i++) {
+		next = it->next; /* it lives inside the request: gone after http_audited */
+		struct logline line;
+		/* Off the chain, the log line is the only record: always write it. */
+		bool want = info || !chained;
+		http_audited(it->req, oks[i], want ? &line : NULL);
+		if (!want)
+			continue;
+		size_t len;
+		const char *s = logline_finish(&line, &len);
+		if (used + len > LOG_BATCH_BYTES) {
+			log_write_lines(logbuf, used);
+			used = 0;
+		}
+		memcpy(logbuf + used, s, len);
+		used += len;
+	}
+	if (used)
+		log_write_lines(logbuf, used);
+}
+
+static void *writer_main(void *arg)
+{
+	(void)arg;
+	struct audit_entry *arr = calloc(AUDIT_BATCH_MAX, sizeof(*arr));
+	bool *oks = calloc(AUDIT_BATCH_MAX, sizeof(*oks));
+	char *logbuf = malloc(LOG_BATCH_BYTES);
+	if (!arr || !oks || !logbuf) {
+		log_msg(LOG_ERROR, "audit_writer", "out of memory: the audit writer cannot run");
+		abort(); /* no audit, no service: never answer unaudited */
+	}
+	for (;;) {
+		size_t n = 0;
+		struct audit_item *batch = take_batch(&n);
+		if (atomic_exchange(&g_reopen, false))
+			reopen_log();
+		if (batch)
+			process_batch(batch, n, arr, oks, logbuf);
+		else if (stop_requested())
+			break;
+	}
+	free(arr);
+	free(oks);
+	free(logbuf);
+	return NULL;
+}
+
+int audit_start(struct vaultd *vd)
+{
+	g_vd = vd;
+	if (vd->cfg.audit_log_path) {
+		int fd = open_log(vd->cfg.audit_log_path);
+		if (fd < 0)
+			return fd;
+		g_fd = fd;
+	}
+	int rc = pthread_create(&g_thread, NULL, writer_main, NULL);
+	if (rc != 0) {
+		if (g_fd >= 0)
+			close(g_fd);
+		g_fd = -1;
+		return -rc;
+	}
+	g_running = true;
+	return 0;
+}
+
+void audit_stop(void)
+{
+	if (!g_running)
+		return;
+	pthread_mutex_lock(&g_lock);
+	g_stop = true;
+	pthread_cond_signal(&g_cond);
+	pthread_mutex_unlock(&g_lock);
+	pthread_join(g_thread, NULL);
+	g_running = false;
+	if (g_fd >= 0)
+		close(g_fd);
+	g_fd = -1;
+}

@@ -1,0 +1,40 @@
+/* Auditing every request with group commit: request threads queue entries
+ * and suspend; one writer thread appends everything pending in one durable
+ * store transaction (one fsync), copies the entries to --audit-log and the
+ * request lines to the log, then resumes the waiting connections. */
+#ifndef VAULTD_AUDIT_H
+#define VAULTD_AUDIT_H
+#include <stdbool.h>
+#include <stdint.h>
+#include "audit_chain.h"
+
+#define AUDIT_BATCH_MAX 4096 /* entries in one store transaction */
+
+struct vaultd;
+struct req;
+
+struct audit_item {
+	struct audit_entry e;
+	struct req *req;        /* resumed through http_audited() once recorded */
+	bool chain_required;    /* handled unsealed: it may carry a secret, so it
+	                         * cannot fall back to the log-only path */
+	bool seal_after;        /* POST /v1/sys/seal: seal once this is committed */
+	bool chained;           /* out: committed to the store's chain */
+	struct audit_item *next;
+};
+
+/* Opens --audit-log (if any) and starts the writer thread. */
+int audit_start(struct vaultd *vd);
+/* Queues an item; the writer calls http_audited(item->req, ok) later. */
+void audit_submit(struct audit_item *it);
+/* SIGHUP: reopen --audit-log before the next batch. */
+void audit_request_reopen(void);
+/* Writes everything queued, then stops the thread and closes the log. */
+void audit_stop(void);
+
+/* Counters for metrics. */
+uint64_t audit_failures(void);
+uint64_t audit_entries(void);
+uint64_t audit_batches(void);
+
+#endif

@@ -1,0 +1,421 @@
+/* Authentication and authorisation: SO_PEERCRED admins, bearer tokens
+ * (only their keyed hash is looked up), and policy decisions. Unlimited-use
+ * tokens are cached with their parsed policies; any revoke, policy change
+ * or seal invalidates the cache (an epoch keeps a racing insert out). */
+#include "auth.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include "http.h"
+#include "log.h"
+
+#define TOKEN_CACHE_BUCKETS 1024u
+
+struct policy_set {
+	atomic_int ref;
+	size_t n;
+	struct policy *p[AUTH_MAX_POLICIES];
+};
+
+struct token_entry {
+	uint8_t hash[TOKEN_HASH_BYTES];
+	char accessor[AUDIT_ACCESSOR_MAX];
+	int64_t expires;             /* unix seconds, 0 = never */
+	struct policy_set *set;      /* one reference held by the cache */
+	struct token_entry *next;
+};
+
+static struct vaultd *g_vd;
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct token_entry *g_buckets[TOKEN_CACHE_BUCKETS];
+static size_t g_cached;
+/* Bumped by every invalidation; a lookup that started before it must not
+ * put what it found into the cache. */
+static atomic_uint_fast64_t g_epoch;
+
+/* ---- peers ---- */
+
+int peer_from_fd(int fd, struct peer *ret)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0)
+		return -errno;
+	struct peer p = {.pid = uc.pid, .uid = uc.uid, .gid = uc.gid, .known = true};
+	socklen_t glen = sizeof(p.groups);
+	/* Supplementary groups make --admin-gid work for members; a kernel
+	 * without SO_PEERGROUPS (or too many groups) leaves the primary one. */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, p.groups, &glen) == 0)
+		p.n_groups = glen / sizeof(gid_t);
+	*ret = p;
+	return 0;
+}
+
+bool peer_is_admin(const struct vaultd *vd, const struct peer *p)
+{
+	if (!p || !p->known)
+		return false;
+	if (p->uid == 0)
+		return true;
+	for (size_t i = 0; i < vd->cfg.n_admin_uids; i++)
+		if (vd->cfg.admin_uids[i] == p->uid)
+			return true;
+	for (size_t i = 0; i < vd->cfg.n_admin_gids; i++) {
+		if (vd->cfg.admin_gids[i] == p->gid)
+			return true;
+		for (size_t j = 0; j < p->n_groups; j++)
+			if (vd->cfg.admin_gids[i] == p->groups[j])
+				return true;
+	}
+	return false;
+}
+
+/* ---- policy sets ---- */
+
+static struct policy_set *policy_set_ref(struct policy_set *s)
+{
+	if (s)
+		atomic_fetch_add(&s->ref, 1);
+	return s;
+}
+
+void policy_set_unref(struct policy_set *s)
+{
+	if (!s || atomic_fetch_sub(&s->ref, 1) != 1)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		policy_free(s->p[i]);
+	free(s);
+}
+
+/* Loads and parses the named policies. A policy that does not exist (yet)
+ * grants nothing; one that no longer parses is skipped with a warning. */
+static int policy_set_build(struct store *st, const char *policies_json,
+                            struct policy_set **ret)
+{
+	json_t *names = json_loads(policies_json ? policies_json : "[]", 0, NULL);
+	if (!json_is_array(names)) {
+		json_decref(names);
+		return -EINVAL;
+	}
+	struct policy_set *s = calloc(1, sizeof(*s));
+	if (!s) {
+		json_decref(names);
+		return -ENOMEM;
+	}
+	atomic_init(&s->ref, 1);
+	size_t i;
+	json_t *v;
+	int rc = 0;
+	json_array_foreach(names, i, v)
+	{
+		if (s->n == AUTH_MAX_POLICIES || !json_is_string(v))
+			break;
+		char *doc = NULL;
+		int r = store_policy_get(st, json_string_value(v), &doc);
+		if (r == STORE_E_NOTFOUND)
+			continue;
+		if (r < 0) {
+			rc = r;
+			break;
+		}
+		char err[160];
+		if (policy_parse(doc, strlen(doc), NULL, &s->p[s->n], err, sizeof(err)) == 0)
+			s->n++;
+		else
+			log_msg(LOG_WARN, "policy_unusable", err);
+		free(doc);
+	}
+	json_decref(names);
+	if (rc < 0) {
+		policy_set_unref(s);
+		return rc;
+	}
+	*ret = s;
+	return 0;
+}
+
+/* ---- the token cache ---- */
+
+static unsigned bucket_of(const uint8_t hash[TOKEN_HASH_BYTES])
+{
+	/* The hash is keyed BLAKE2b: its bytes are already uniform. */
+	return ((unsigned)hash[0] | (unsigned)hash[1] << 8) % TOKEN_CACHE_BUCKETS;
+}
+
+static void entry_free(struct token_entry *e)
+{
+	policy_set_unref(e->set);
+	sodium_memzero(e, sizeof(*e));
+	free(e);
+}
+
+static void cache_clear_locked(void)
+{
+	for (unsigned b = 0; b < TOKEN_CACHE_BUCKETS; b++) {
+		struct token_entry *e = g_buckets[b];
+		while (e) {
+			struct token_entry *next = e->next;
+			entry_free(e);
+			e = next;
+		}
+		g_buckets[b] = NULL;
+	}
+	g_cached = 0;
+}
+
+/* A live cached entry for hash: copies accessor and takes a set reference. */
+static bool cache_lookup(const uint8_t hash[TOKEN_HASH_BYTES], int64_t now, struct actor *a)
+{
+	bool hit = false;
+	pthread_mutex_lock(&g_lock);
+	struct token_entry **pp = &g_buckets[bucket_of(hash)];
+	for (struct token_entry *e = *pp; e; pp = &e->next, e = e->next) {
+		if (sodium_memcmp(e->hash, hash, TOKEN_HASH_BYTES) != 0)
+			continue;
+		if (e->expires != 0 && now >= e->expires) {
+			*pp = e->next; /* expired: the store will say so */
+			entry_free(e);
+			g_cached--;
+			break;
+		}
+		memcpy(a->accessor, e->accessor, sizeof(a->accessor));
+		a->policies = policy_set_ref(e->set);
+		hit = true;
+		break;
+	}
+	pthread_mutex_unlock(&g_lock);
+	return hit;
+}
+
+static void cache_insert(const uint8_t hash[TOKEN_HASH_BYTES], const struct store_token *t,
+                         struct policy_set *set, uint64_t epoch)
+{
+	struct token_entry *e = calloc(1, sizeof(*e));
+	if (!e)
+		return;
+	memcpy(e->hash, hash, TOKEN_HASH_BYTES);
+	memcpy(e->accessor, t->accessor, sizeof(e->accessor));
+	e->accessor[sizeof(e->accessor) - 1] = '\0';
+	e->expires = t->expires;
+	e->set = policy_set_ref(set);
+	pthread_mutex_lock(&g_lock);
+	if (atomic_load(&g_epoch) != epoch) {
+		/* Revoked or changed while we looked: do not resurrect it. */
+		pthread_mutex_unlock(&g_lock);
+		entry_free(e);
+		return;
+	}
+	if (g_cached >= TOKEN_CACHE_MAX)
+		cache_clear_locked();
+	unsigned b = bucket_of(hash);
+	e->next = g_buckets[b];
+	g_buckets[b] = e;
+	g_cached++;
+	pthread_mutex_unlock(&g_lock);
+}
+
+static void invalidate(void)
+{
+	pthread_mutex_lock(&g_lock);
+	atomic_fetch_add(&g_epoch, 1);
+	cache_clear_locked();
+	pthread_mutex_unlock(&g_lock);
+}
+
+void auth_token_revoked(const char *accessor)
+{
+	(void)accessor; /* revocations are rare: forget everything */
+	invalidate();
+}
+
+void auth_policies_changed(void) { invalidate(); }
+void auth_flush(void) { invalidate(); }
+
+int auth_init(struct vaultd *vd)
+{
+	g_vd = vd;
+	return 0;
+}
+
+void auth_shutdown(void) { invalidate(); }
+
+/* ---- identifying a request ---- */
+
+void actor_clear(struct actor *a)
+{
+	policy_set_unref(a->policies);
+	a->policies = NULL;
+}
+
+static int unauthenticated(struct req *r, const char *msg)
+{
+	reply_error(r, 401, "unauthenticated", msg);
+	return -EACCES;
+}
+
+/* The token text after "Bearer ", or NULL when the header is not one. */
+static char *bearer_token(const char *hdr, size_t *ret_len)
+{
+	if (strncasecmp(hdr, "Bearer ", 7) != 0)
+		return NULL;
+	const char *t = hdr + 7;
+	while (*t == ' ')
+		t++;
+	size_t len = strlen(t);
+	while (len > 0 && (t[len - 1] == ' ' || t[len - 1] == '\t'))
+		len--;
+	*ret_len = len;
+	return (char *)t;
+}
+
+static int token_actor(struct req *r, const struct secbuf *tok)
+{
+	struct store *st = r->vd->store;
+	struct actor *a = &r->actor;
+	uint8_t hash[TOKEN_HASH_BYTES];
+	int rc = store_token_hash(st, (const char *)tok->data, tok->len, hash);
+	if (rc == STORE_E_SEALED) {
+		reply_error(r, 503, "sealed", "vaultd is sealed: tokens cannot be checked until unsealed");
+		return rc;
+	}
+	if (rc < 0) {
+		reply_store_error(r, rc, "hashing a token");
+		return rc;
+	}
+	int64_t now = (int64_t)time(NULL);
+	a->token = true;
+	if (cache_lookup(hash, now, a))
+		goto done;
+
+	uint64_t epoch = atomic_load(&g_epoch);
+	struct store_token t;
+	memset(&t, 0, sizeof(t));
+	rc = store_token_consume(st, hash, now, &t);
+	if (rc == STORE_E_NOTFOUND || rc == STORE_E_EXPIRED || rc == STORE_E_REVOKED)
+		return unauthenticated(r, rc == STORE_E_NOTFOUND
+		                              ? "unknown token"
+		                              : "token expired, used up or revoked");
+	if (rc < 0) {
+		reply_store_error(r, rc, "looking up a token");
+		return rc;
+	}
+	struct policy_set *set = NULL;
+	rc = policy_set_build(st, t.policies_json, &set);
+	if (rc < 0) {
+		store_token_clear(&t);
+		reply_store_error(r, rc, "loading a token's policies");
+		return rc;
+	}
+	memcpy(a->accessor, t.accessor, sizeof(a->accessor));
+	a->accessor[sizeof(a->accessor) - 1] = '\0';
+	a->policies = set;
+	/* Only unlimited tokens: a use count must be consumed in the store. */
+	if (t.uses_left < 0)
+		cache_insert(hash, &t, set, epoch);
+	store_token_clear(&t);
+done:
+	snprintf(a->actor, sizeof(a->actor), "tok=%s", a->accessor);
+	return 0;
+}
+
+int auth_identify(struct req *r)
+{
+	struct actor *a = &r->actor;
+	const char *hdr = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+	                                              MHD_HTTP_HEADER_AUTHORIZATION);
+	if (!hdr) {
+		if (peer_is_admin(r->vd, r->peer)) {
+			a->admin = true;
+			snprintf(a->actor, sizeof(a->actor), "uid=%u", (unsigned)r->peer->uid);
+			return 0;
+		}
+		return unauthenticated(r, "no credentials: send \"Authorization: Bearer vd_...\" "
+		                          "or connect as an admin uid/gid");
+	}
+	size_t len = 0;
+	char *t = bearer_token(hdr, &len);
+	if (!t || len != TOKEN_TEXT_LEN || strncmp(t, TOKEN_PREFIX, 3) != 0) {
+		sodium_memzero((void *)hdr, strlen(hdr));
+		return unauthenticated(r, "malformed token: expected \"Authorization: Bearer vd_...\"");
+	}
+	struct secbuf *tok = secbuf_dup(t, len);
+	/* The header lives in libmicrohttpd's read buffer: wipe it in place. */
+	sodium_memzero((void *)hdr, strlen(hdr));
+	if (!tok) {
+		reply_error(r, 500, "internal", "out of memory");
+		return -ENOMEM;
+	}
+	int rc = token_actor(r, tok);
+	secbuf_free(tok);
+	return rc;
+}
+
+bool auth_allows(const struct req *r, unsigned cap, const char *name)
+{
+	const struct actor *a = &r->actor;
+	if (a->admin)
+		return true;
+	if (!a->token || !a->policies)
+		return false;
+	return policy_allows((const struct policy *const *)a->policies->p, a->policies->n, cap,
+	                     name);
+}
+
+bool auth_any(const struct req *r, unsigned cap)
+{
+	const struct actor *a = &r->actor;
+	if (a->admin)
+		return true;
+	if (!a->token || !a->policies)
+		return false;
+	return policy_any_allow((const struct policy *const *)a->policies->p, a->policies->n, cap);
+}
+
+int auth_require(struct req *r, unsigned cap, const char *name)
+{
+	if (auth_allows(r, cap, name))
+		return 0;
+	char msg[256];
+	if (cap == CAP_ADMIN || !name)
+		snprintf(msg, sizeof(msg), "the token lacks the \"%s\" capability",
+		         policy_cap_name(cap));
+	else
+		snprintf(msg, sizeof(msg), "the token lacks the \"%s\" capability on \"%s\"",
+		         policy_cap_name(cap), name);
+	reply_error(r, 403, "denied", msg);
+	return -EACCES;
+}
+
+/* ---- new tokens ---- */
+
+struct secbuf *auth_new_token(void)
+{
+	uint8_t raw[TOKEN_RAW_BYTES];
+	struct secbuf *t = secbuf_new(TOKEN_TEXT_LEN);
+	if (!t)
+		return NULL;
+	randombytes_buf(raw, sizeof(raw));
+	memcpy(t->data, TOKEN_PREFIX, 3);
+	/* 43 characters plus the NUL that secbuf keeps after len. */
+	sodium_bin2base64((char *)t->data + 3, TOKEN_TEXT_LEN - 3 + 1, raw, sizeof(raw),
+	                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_memzero(raw, sizeof(raw));
+	return t;
+}
+
+void auth_new_accessor(char out[AUDIT_ACCESSOR_MAX])
+{
+	uint8_t raw[16];
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(out, AUDIT_ACCESSOR_MAX, raw, sizeof(raw));
+}

@@ -1,0 +1,421 @@
+/* libmicrohttpd glue: per-connection peer credentials, per-request state in
+ * *con_cls, the body cap, dispatch, and the suspend/resume dance that makes
+ * a response leave only after its audit entry is committed. */
+#include "http.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "api.h"
+#include "log.h"
+#include "metrics.h"
+#include "store.h"
+#include "watch.h"
+
+#define BODY_INITIAL_CAP 4096u
+
+static struct MHD_Daemon *g_mhd;
+static struct vaultd *g_vd;
+static int g_listen_fd = -1;
+static atomic_long g_open_conns;
+static atomic_long g_inflight;
+static atomic_bool g_closing; /* shutting down: refuse new requests */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+long http_open_connections(void) { return atomic_load(&g_open_conns); }
+
+/* ---- connections ---- */
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+	(void)cls;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		/* SO_PEERCRED describes the process that connect()ed; it cannot
+		 * change during the connection, so it is read once here. */
+		struct peer *p = calloc(1, sizeof(*p));
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (p && ci && peer_from_fd(ci->connect_fd, p) < 0)
+			p->known = false;
+		*socket_context = p;
+		atomic_fetch_add(&g_open_conns, 1);
+	} else {
+		free(*socket_context);
+		*socket_context = NULL;
+		atomic_fetch_sub(&g_open_conns, 1);
+	}
+}
+
+/* ---- the request body ---- */
+
+static void body_drop(struct req *r)
+{
+	secbuf_free(r->body);
+	r->body = NULL;
+	r->body_len = 0;
+}
+
+static int body_reserve(struct req *r, size_t need)
+{
+	size_t cap = r->body ? r->body->len : 0;
+	if (need <= cap)
+		return 0;
+	size_t ncap = cap ? cap : BODY_INITIAL_CAP;
+	while (ncap < need)
+		ncap *= 2;
+	if (ncap > VAULTD_MAX_BODY)
+		ncap = VAULTD_MAX_BODY;
+	struct secbuf *nb = secbuf_new(ncap);
+	if (!nb)
+		return -ENOMEM;
+	if (r->body_len)
+		memcpy(nb->data, r->body->data, r->body_len);
+	secbuf_free(r->body);
+	r->body = nb;
+	return 0;
+}
+
+static void body_append(struct req *r, const char *data, size_t n)
+{
+	if (!r->body_too_large && n > VAULTD_MAX_BODY - r->body_len) {
+		r->body_too_large = true;
+		body_drop(r);
+	}
+	if (!r->body_too_large && body_reserve(r, r->body_len + n) == 0) {
+		memcpy(r->body->data + r->body_len, data, n);
+		r->body_len += n;
+	} else if (!r->body_too_large) {
+		r->body_too_large = true; /* out of guarded memory: refuse, do not truncate */
+		body_drop(r);
+	}
+	/* MHD's read buffer held the same bytes (maybe a value): wipe them. */
+	sodium_memzero((void *)data, n);
+}
+
+static bool content_length_over_cap(const char *cl)
+{
+	char *end = NULL;
+	errno = 0;
+	unsigned long long v = strtoull(cl, &end, 10);
+	return errno == ERANGE || (end != cl && v > VAULTD_MAX_BODY);
+}
+
+/* ---- the audit hand-off ---- */
+
+static const char *audit_action(const struct req *r)
+{
+	if (r->route.id != R_NONE)
+		return route_action(r->route.id);
+	if (r->route.status == 400 && r->route.near != R_NONE)
+		return route_action(r->route.near);
+	return "request.rejected";
+}
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	size_t n = strnlen(src, cap - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static void fill_audit_entry(struct req *r)
+{
+	struct audit_entry *e = &r->item.e;
+	memset(e, 0, sizeof(*e));
+	e->time_ms = wall_ms();
+	bool known = r->peer && r->peer->known;
+	e->uid = known ? (int64_t)r->peer->uid : -1;
+	e->gid = known ? (int64_t)r->peer->gid : -1;
+	e->pid = known ? (int64_t)r->peer->pid : -1;
+	copy_str(e->accessor, sizeof(e->accessor), r->actor.accessor);
+	copy_str(e->action, sizeof(e->action), audit_action(r));
+	const char *name = r->audit_name[0] ? r->audit_name : (r->route.has_name ? r->route.name : "");
+	copy_str(e->name, sizeof(e->name), name);
+	copy_str(e->result, sizeof(e->result), r->result ? r->result : "internal");
+	e->status = r->status;
+}
+
+/* Every answer goes out through here: record it, then wait suspended. */
+static void finish(struct req *r)
+{
+	if (!r->resp)
+		reply_error(r, 500, "internal", "the handler produced no answer");
+	fill_audit_entry(r);
+	r->item.req = r;
+	r->item.chain_required = !r->sealed_at_start;
+	r->item.seal_after = r->seal_after_audit && r->status == 200;
+	r->phase = PH_AUDITING;
+	/* Suspend before queueing: the writer may resume us at once. */
+	MHD_suspend_connection(r->conn);
+	audit_submit(&r->item);
+}
+
+static void log_request(const struct req *r, double ms, struct logline *l)
+{
+	const struct audit_entry *e = &r->item.e;
+	logline_start(l, LOG_INFO, "request");
+	logline_str(l, "method", r->method);
+	logline_str(l, "action", e->action);
+	enum route_id id = r->route.id != R_NONE ? r->route.id : r->route.near;
+	logline_str(l, "route", r->route.status == 404 ? "unmatched" : route_pattern(id));
+	if (e->name[0])
+		logline_str(l, "name", e->name);
+	logline_int(l, "status", r->status);
+	logline_str(l, "result", r->result);
+	logline_int(l, "uid", e->uid);
+	logline_int(l, "pid", e->pid);
+	if (e->accessor[0])
+		logline_str(l, "accessor", e->accessor);
+	if (r->item.chained)
+		logline_uint(l, "seq", e->seq);
+	else
+		logline_str(l, "audit", "log-only"); /* sealed: this line is the record */
+	logline_ms(l, "ms", ms);
+}
+
+void http_audited(struct req *r, bool ok, struct logline *line)
+{
+	if (!ok) {
+		/* Replaces (and frees, wiping) any secret-bearing answer. */
+		reply_error(r, 500, "audit_failed",
+		            "the audit entry could not be written; nothing was returned");
+	}
+	double secs = (double)(mono_ns() - r->t0_ns) / 1e9;
+	enum route_id id = r->route.id != R_NONE ? r->route.id : r->route.near;
+	metrics_request(r->route.status == 404 ? R_NONE : id, r->status, secs);
+	if (line)
+		log_request(r, secs * 1000.0, line);
+	r->phase = PH_READY;
+	MHD_resume_connection(r->conn);
+}
+
+void http_watch_fired(struct req *r) { MHD_resume_connection(r->conn); }
+
+/* ---- the access handler ---- */
+
+static void dispatch(struct req *r)
+{
+	r->sealed_at_start = store_is_sealed(r->vd->store);
+	if (r->route.status == 404) {
+		reply_error(r, 404, "not_found", "no such endpoint (see docs/api.md)");
+		return;
+	}
+	if (r->route.status == 405) {
+		char msg[96];
+		snprintf(msg, sizeof(msg), "method not allowed here (allowed: %s)", r->route.allow);
+		reply_error(r, 405, "method_not_allowed", msg);
+		return;
+	}
+	if (r->route.status != 0) {
+		reply_error(r, 400, "bad_name",
+		            "a name is [A-Za-z0-9][A-Za-z0-9._-]{0,127} without \"..\", one path "
+		            "segment");
+		return;
+	}
+	if (r->body_too_large) {
+		reply_error(r, 413, "too_large", "request body over 1 MiB");
+		return;
+	}
+	if (!route_is_public(r->route.id) && auth_identify(r) < 0)
+		return;
+	api_dispatch(r);
+}
+
+static enum MHD_Result first_call(struct MHD_Connection *c, const char *url, const char *method,
+                                  void **con_cls)
+{
+	if (atomic_load(&g_closing))
+		return MHD_NO; /* shutting down: close instead of starting a request */
+	struct req *r = calloc(1, sizeof(*r));
+	if (!r)
+		return MHD_NO; /* closes the connection: nothing better to do */
+	r->vd = g_vd;
+	r->conn = c;
+	r->method = method;
+	r->t0_ns = mono_ns();
+	r->result = "ok";
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	r->peer = ci ? ci->socket_context : NULL;
+	router_parse(method, url, &r->route);
+	*con_cls = r;
+	atomic_fetch_add(&g_inflight, 1);
+
+	/* Cheap checks first: a declared oversized body is refused before a
+	 * byte of it is read (the answer closes the connection). */
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	                                             MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl && content_length_over_cap(cl)) {
+		r->sealed_at_start = store_is_sealed(r->vd->store);
+		reply_error(r, 413, "too_large", "request body over 1 MiB");
+		finish(r);
+	} else if (cl) {
+		unsigned long long n = strtoull(cl, NULL, 10);
+		if (n > 0 && body_reserve(r, (size_t)n) < 0)
+			r->body_too_large = true;
+	}
+	return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+	(void)cls;
+	(void)version;
+	struct req *r = *con_cls;
+	if (!r)
+		return first_call(c, url, method, con_cls);
+
+	switch (r->phase) {
+	case PH_BODY:
+		if (*upload_data_size > 0) {
+			body_append(r, upload_data, *upload_data_size);
+			*upload_data_size = 0;
+			return MHD_YES;
+		}
+		dispatch(r);
+		if (r->phase == PH_WATCHING)
+			return MHD_YES; /* suspended by api_watch */
+		finish(r);
+		return MHD_YES;
+	case PH_WATCHING:
+		api_watch_finish(r);
+		finish(r);
+		return MHD_YES;
+	case PH_READY: {
+		*upload_data_size = 0; /* an early answer: the rest of the body is dropped */
+		enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, r->resp);
+		MHD_destroy_response(r->resp);
+		r->resp = NULL;
+		r->phase = PH_QUEUED;
+		return ret;
+	}
+	case PH_AUDITING:
+	case PH_QUEUED:
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	return MHD_NO;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)c;
+	(void)toe;
+	struct req *r = *con_cls;
+	if (!r)
+		return;
+	*con_cls = NULL;
+	if (r->resp)
+		MHD_destroy_response(r->resp);
+	body_drop(r);
+	actor_clear(&r->actor);
+	watch_free(r->watch);
+	free(r);
+	atomic_fetch_sub(&g_inflight, 1);
+}
+
+/* We decode paths and query values ourselves (router.c, req_query) so that
+ * an encoded NUL is seen as a bad name instead of silently cutting the
+ * string: libmicrohttpd gets an unescaper that changes nothing. */
+static size_t unescape_none(void *cls, struct MHD_Connection *c, char *s)
+{
+	(void)cls;
+	(void)c;
+	return strlen(s);
+}
+
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	char buf[512];
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	size_t n = strlen(buf);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	log_msg(LOG_WARN, "http", buf);
+}
+
+int http_start(struct vaultd *vd, int listen_fd)
+{
+	g_vd = vd;
+	g_listen_fd = listen_fd;
+	unsigned threads = vd->cfg.threads;
+	if (threads == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		threads = n > 1 ? (unsigned)n : 1;
+	}
+	if (threads > VAULTD_MAX_THREADS)
+		threads = VAULTD_MAX_THREADS;
+	struct MHD_OptionItem opts[] = {
+		{MHD_OPTION_LISTEN_SOCKET, listen_fd, NULL},
+		{MHD_OPTION_CONNECTION_LIMIT, (intptr_t)vd->cfg.max_connections, NULL},
+		{MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)vd->cfg.conn_timeout_s, NULL},
+		{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL},
+		{MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, NULL},
+		{MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape_none, NULL},
+		{threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (intptr_t)threads, NULL},
+		{MHD_OPTION_END, 0, NULL},
+	};
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	                 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+	/* The logger goes first so that no message escapes to MHD's own. */
+	g_mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER,
+	                         mhd_logger, NULL, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+	if (!g_mhd)
+		return -EIO;
+	return 0;
+}
+
+void http_quiesce(void)
+{
+	atomic_store(&g_closing, true);
+	if (g_mhd)
+		MHD_quiesce_daemon(g_mhd); /* the socket stays open until http_stop */
+}
+
+bool http_wait_idle(unsigned timeout_ms)
+{
+	uint64_t end = mono_ns() + (uint64_t)timeout_ms * 1000000u;
+	while (atomic_load(&g_inflight) > 0) {
+		if (mono_ns() >= end)
+			return false;
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	return true;
+}
+
+void http_stop(void)
+{
+	if (g_mhd)
+		MHD_stop_daemon(g_mhd);
+	g_mhd = NULL;
+	if (g_listen_fd >= 0)
+		close(g_listen_fd);
+	g_listen_fd = -1;
+}
