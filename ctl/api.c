@@ -43,8 +43,7 @@ static const char *fix_for(int status, const char *code)
 	if (status == 403)
 		return ": the token's policies do not allow this";
 	if (status == 409)
-		return ": someone changed it first; check `vaultctl history NAME` and retry "
-		       "with --cas CURRENT_VERSION";
+		return ": `vaultctl history NAME` shows the current version";
 	if (code && strcmp(code, "unseal_failed") == 0)
 		return ": check the passphrase or key file";
 	if (status == 413)
@@ -93,7 +92,8 @@ static int print_transport_error(const struct ctl *c, int r)
 		        c->socket);
 		return CTL_DENIED;
 	case -ETIMEDOUT:
-		ctl_err("vaultd at %s did not answer in time: is it overloaded or stuck?", c->socket);
+		ctl_err("vaultd at %s did not answer in time: is it overloaded or stuck?",
+		        c->socket);
 		return CTL_UNAVAILABLE;
 	case -ENAMETOOLONG:
 		ctl_err("socket path %s is too long for a unix socket: use a shorter --socket",
@@ -113,7 +113,7 @@ static int print_transport_error(const struct ctl *c, int r)
 
 /* Sends one request; *ret_resp on an HTTP answer, else an exit code. */
 static int api_send(const struct ctl *c, struct httpc_request *req, const json_t *body,
-                struct httpc_response **ret_resp)
+                    struct httpc_response **ret_resp)
 {
 	struct secbuf *payload = NULL;
 	if (body) {
@@ -140,10 +140,10 @@ int ctl_call_ex(const struct ctl *c, const char *method, const char *path, const
                 json_t **ret, int quiet_status, int *ret_status)
 {
 	struct httpc_request req = {
-		.method = method,
-		.path = path,
-		.timeout_ms = CTL_TIMEOUT_MS,
-		.body_fd = -1,
+	    .method = method,
+	    .path = path,
+	    .timeout_ms = CTL_TIMEOUT_MS,
+	    .body_fd = -1,
 	};
 	struct httpc_response *resp = NULL;
 	if (ret_status)
@@ -170,8 +170,8 @@ int ctl_call_ex(const struct ctl *c, const char *method, const char *path, const
 	json_t *o = NULL;
 	if (ret && resp->body && resp->body->len > 0) {
 		char err[160];
-		int r = jsonx_parse_object(resp->body->data, resp->body->len, resp->body->len, &o, err,
-		                           sizeof(err));
+		int r = jsonx_parse_object(resp->body->data, resp->body->len, resp->body->len, &o,
+		                           err, sizeof(err));
 		if (r < 0) {
 			ctl_err("vaultd sent an answer that is not a JSON object (%s)", err);
 			httpc_response_free(resp);
@@ -210,10 +210,10 @@ int ctl_call_to_fd(const struct ctl *c, const char *path, int fd, int timeout_ms
                    uint64_t *ret_bytes)
 {
 	struct httpc_request req = {
-		.method = "GET",
-		.path = path,
-		.timeout_ms = timeout_ms,
-		.body_fd = fd, /* max_body 0: a stream has no cap */
+	    .method = "GET",
+	    .path = path,
+	    .timeout_ms = timeout_ms,
+	    .body_fd = fd, /* max_body 0: a stream has no cap */
 	};
 	off_t start = lseek(fd, 0, SEEK_CUR);
 	struct httpc_response *resp = NULL;
@@ -248,13 +248,32 @@ int ctl_secret_path(const char *name, const char *suffix, char *buf, size_t cap)
 	return 0;
 }
 
-int ctl_secret_put(const struct ctl *c, const char *name, const struct secbuf *value,
-                   int64_t cas, const json_t *metadata, uint64_t *ret_version)
+int ctl_call_secret(const struct ctl *c, const char *method, const char *path, const json_t *body,
+                    json_t **ret, const char *name, const char *what)
+{
+	int status = 0;
+	int rc = ctl_call_ex(c, method, path, body, ret, 404, &status);
+	if (status != 404)
+		return rc;
+	if (what)
+		ctl_err("secret %s has no %s (see `vaultctl history %s`)", name, what, name);
+	else
+		ctl_err("no secret named %s (see `vaultctl list`; deleted ones: `vaultctl list "
+		        "--deleted`)",
+		        name);
+	return rc;
+}
+
+/* PUT /v1/secrets/{name}. A 409 is explained with the name unless
+ * quiet_conflict; then the caller gets CTL_CONFLICT silently. */
+static int secret_put(const struct ctl *c, const char *name, const struct secbuf *value,
+                      int64_t cas, const json_t *metadata, uint64_t *ret_version,
+                      bool quiet_conflict)
 {
 	if (value->len > VAULT_MAX_VALUE_BYTES) {
 		ctl_err("the value for %s is larger than %u KiB, the most vaultd stores", name,
 		        VAULT_MAX_VALUE_BYTES / 1024);
-		return CTL_ERROR;
+		return CTL_USAGE;
 	}
 	char path[256];
 	if (ctl_secret_path(name, NULL, path, sizeof(path)) < 0) {
@@ -264,7 +283,8 @@ int ctl_secret_put(const struct ctl *c, const char *name, const struct secbuf *v
 	struct secbuf *b64 = b64_encode_secret(value->data, value->len);
 	json_t *body = json_object();
 	/* jansson copies the string; hygiene's allocator wipes its copy. */
-	if (!b64 || !body || json_object_set_new(body, "value", json_string((char *)b64->data)) < 0 ||
+	if (!b64 || !body ||
+	    json_object_set_new(body, "value", json_string((char *)b64->data)) < 0 ||
 	    (cas >= 0 && json_object_set_new(body, "cas", json_integer(cas)) < 0) ||
 	    (metadata && json_object_set(body, "metadata", (json_t *)metadata) < 0)) {
 		secbuf_free(b64);
@@ -274,8 +294,17 @@ int ctl_secret_put(const struct ctl *c, const char *name, const struct secbuf *v
 	}
 	secbuf_free(b64);
 	json_t *resp = NULL;
-	int rc = ctl_call(c, "PUT", path, body, &resp);
+	int status = 0;
+	int rc = ctl_call_ex(c, "PUT", path, body, &resp, 409, &status);
 	json_decref(body);
+	if (status == 409 && !quiet_conflict) {
+		if (cas == 0)
+			ctl_err("secret %s already exists (--cas 0 only creates)", name);
+		else
+			ctl_err("secret %s is no longer at version %lld (check-and-set): `vaultctl "
+			        "history %s` shows the current one",
+			        name, (long long)cas, name);
+	}
 	if (rc != CTL_OK)
 		return rc;
 	int64_t v = 0;
@@ -288,4 +317,18 @@ int ctl_secret_put(const struct ctl *c, const char *name, const struct secbuf *v
 	if (ret_version)
 		*ret_version = (uint64_t)v;
 	return CTL_OK;
+}
+
+int ctl_secret_put(const struct ctl *c, const char *name, const struct secbuf *value, int64_t cas,
+                   const json_t *metadata, uint64_t *ret_version)
+{
+	return secret_put(c, name, value, cas, metadata, ret_version, false);
+}
+
+int ctl_secret_create(const struct ctl *c, const char *name, const struct secbuf *value,
+                      const json_t *metadata, uint64_t *ret_version, bool *ret_existed)
+{
+	int rc = secret_put(c, name, value, 0, metadata, ret_version, true);
+	*ret_existed = rc == CTL_CONFLICT;
+	return rc == CTL_CONFLICT ? CTL_OK : rc;
 }

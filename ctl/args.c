@@ -6,7 +6,6 @@
 #include <stdarg.h>
 #include <string.h>
 
-
 void args_init(struct args *a, int argc, char **argv, const struct args_opt *table1,
                const struct args_opt *table2)
 {
@@ -126,13 +125,14 @@ int args_next(struct args *a)
 }
 
 const struct args_opt common_opts[] = {
-	{"socket", 0, true, COMMON_OPT_SOCKET, "PATH",
-	 "vaultd's socket (default $VAULTD_SOCKET, else " "/run/vaultd.sock)"},
-	{"token-file", 0, true, COMMON_OPT_TOKEN_FILE, "FILE",
-	 "read the API token from FILE (default $VAULTD_TOKEN)"},
-	{"json", 0, false, COMMON_OPT_JSON, NULL, "print JSON instead of a table"},
-	{"help", 'h', false, COMMON_OPT_HELP, NULL, "show this help"},
-	{0},
+    {"socket", 0, true, COMMON_OPT_SOCKET, "PATH",
+     "vaultd's socket (default $VAULTD_SOCKET, else "
+     "/run/vaultd.sock)"},
+    {"token-file", 0, true, COMMON_OPT_TOKEN_FILE, "FILE",
+     "read the API token from FILE (default $VAULTD_TOKEN)"},
+    {"json", 0, false, COMMON_OPT_JSON, NULL, "print JSON instead of a table"},
+    {"help", 'h', false, COMMON_OPT_HELP, NULL, "show this help"},
+    {0},
 };
 
 int args_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret)

@@ -12,8 +12,8 @@
 #define ARGS_MAX_OPERANDS 8
 
 struct args_opt {
-	const char *name;     /* long name without "--"; NULL ends a table */
-	char short_name;      /* 0 when there is none */
+	const char *name; /* long name without "--"; NULL ends a table */
+	char short_name;  /* 0 when there is none */
 	bool has_arg;
 	int id;               /* > 0; what args_next returns for it */
 	const char *arg_name; /* for --help: "N", "FILE" */
@@ -30,11 +30,11 @@ enum {
 struct args {
 	int argc;
 	char **argv;
-	int i;                     /* next argv index to look at */
-	const char *cluster;       /* rest of a "-abc" cluster being scanned */
-	bool operands_only;        /* after "--" */
+	int i;               /* next argv index to look at */
+	const char *cluster; /* rest of a "-abc" cluster being scanned */
+	bool operands_only;  /* after "--" */
 	const struct args_opt *tables[2];
-	const char *arg;           /* value of the option just returned, or the operand */
+	const char *arg; /* value of the option just returned, or the operand */
 	char err[ARGS_ERR_MAX];
 };
 
@@ -69,20 +69,19 @@ int args_split_label(const char *s, size_t *ret_key_len, const char **ret_value)
 
 /* What --help prints for one command and what its operands are. */
 struct cmd_spec {
-	const char *name;      /* "get", "token create" */
-	const char *usage;     /* operands and options after the name */
-	const char *summary;   /* one line */
-	const char *details;   /* paragraphs after the options, or NULL */
+	const char *name;    /* "get", "token create" */
+	const char *usage;   /* operands and options after the name */
+	const char *summary; /* one line */
+	const char *details; /* paragraphs after the options, or NULL */
 	const struct args_opt *opts;
 	int min_operands, max_operands;
-	bool json_output;      /* --json is meaningful */
+	bool json_output; /* --json is meaningful */
 };
 
 /* Prints the command's help (usage, summary, options, common options). */
 void cmd_help(const struct cmd_spec *s, FILE *out);
 /* Prints "vaultctl NAME: <message>" and a hint to use --help on stderr;
  * returns the usage exit code so callers can `return cmd_usage(...)`. */
-int cmd_usage(const struct cmd_spec *s, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int cmd_usage(const struct cmd_spec *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

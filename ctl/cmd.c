@@ -91,7 +91,8 @@ int cmd_parse(struct ctl_cmd *x, const struct ctl *c, const struct cmd_spec *spe
 		if (id >= COMMON_OPT_SOCKET)
 			r = common_opt(x, id, a.arg);
 		else
-			r = on_opt ? on_opt(state, id, a.arg) : cmd_usage(spec, "unexpected option");
+			r = on_opt ? on_opt(state, id, a.arg)
+			           : cmd_usage(spec, "unexpected option");
 		if (id < COMMON_OPT_SOCKET && r == 0)
 			r = CMD_RUN;
 		if (r != CMD_RUN)
@@ -113,9 +114,8 @@ int cmd_check_name(const struct cmd_spec *s, const char *name)
 {
 	if (name_is_valid_str(name))
 		return CMD_RUN;
-	return cmd_usage(s,
-	                 "invalid secret name: names are 1-128 characters of A-Z a-z 0-9 . _ -, "
-	                 "start with a letter or digit and contain no \"..\"");
+	return cmd_usage(s, "invalid secret name: names are 1-128 characters of A-Z a-z 0-9 . _ -, "
+	                    "start with a letter or digit and contain no \"..\"");
 }
 
 static void family_help(const char *family, const struct ctl_subcommand *subs, FILE *out)
@@ -126,8 +126,8 @@ static void family_help(const char *family, const struct ctl_subcommand *subs, F
 	fprintf(out, "\nRun `vaultctl %s COMMAND --help` for a command's options.\n", family);
 }
 
-int ctl_dispatch_family(const char *family, const struct ctl_subcommand *subs,
-                        const struct ctl *c, int argc, char **argv)
+int ctl_dispatch_family(const char *family, const struct ctl_subcommand *subs, const struct ctl *c,
+                        int argc, char **argv)
 {
 	if (argc < 2) {
 		family_help(family, subs, stderr);

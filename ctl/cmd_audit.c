@@ -21,20 +21,20 @@ enum { OPT_LINES = 1, OPT_FOLLOW, OPT_STORE, OPT_KEY_FILE, OPT_PASS_STDIN };
 /* ---- tail ---- */
 
 static const struct args_opt tail_opts[] = {
-	{"lines", 'n', true, OPT_LINES, "N", "show the last N entries (default 20)"},
-	{"follow", 'f', false, OPT_FOLLOW, NULL, "keep printing new entries (Ctrl-C stops)"},
-	{0},
+    {"lines", 'n', true, OPT_LINES, "N", "show the last N entries (default 20)"},
+    {"follow", 'f', false, OPT_FOLLOW, NULL, "keep printing new entries (Ctrl-C stops)"},
+    {0},
 };
 
 static const struct cmd_spec tail_spec = {
-	.name = "audit tail",
-	.usage = "[-n N] [--follow] [--json]",
-	.summary = "Show the last audit entries: sequence number, time, actor, action, name, "
-	           "result.",
-	.details = "--json prints one JSON object per line. This command's own reads of the log "
-	           "are not shown.",
-	.opts = tail_opts,
-	.json_output = true,
+    .name = "audit tail",
+    .usage = "[-n N] [--follow] [--json]",
+    .summary = "Show the last audit entries: sequence number, time, actor, action, name, "
+               "result.",
+    .details = "--json prints one JSON object per line. This command's own reads of the log "
+               "are not shown.",
+    .opts = tail_opts,
+    .json_output = true,
 };
 
 struct tail_args {
@@ -169,7 +169,8 @@ static int print_new(const struct ctl *c, uint64_t *since, json_t *ring, size_t 
 			return rc;
 		size_t i, n = json_array_size(arr);
 		json_t *e;
-		json_array_foreach(arr, i, e) {
+		json_array_foreach(arr, i, e)
+		{
 			int64_t seq = json_int_or(e, "seq", 0);
 			if (seq > 0 && (uint64_t)seq > *since)
 				*since = (uint64_t)seq;
@@ -226,21 +227,21 @@ out:
 /* ---- verify ---- */
 
 static const struct args_opt verify_opts[] = {
-	{"store", 0, true, OPT_STORE, "PATH", "verify this store file offline (without vaultd)"},
-	{"key-file", 0, true, OPT_KEY_FILE, "FILE", "with --store: the store's key file"},
-	{"passphrase-stdin", 0, false, OPT_PASS_STDIN, NULL,
-	 "with --store: read the passphrase from stdin"},
-	{0},
+    {"store", 0, true, OPT_STORE, "PATH", "verify this store file offline (without vaultd)"},
+    {"key-file", 0, true, OPT_KEY_FILE, "FILE", "with --store: the store's key file"},
+    {"passphrase-stdin", 0, false, OPT_PASS_STDIN, NULL,
+     "with --store: read the passphrase from stdin"},
+    {0},
 };
 
 static const struct cmd_spec verify_spec = {
-	.name = "audit verify",
-	.usage = "[--store PATH [--key-file FILE | --passphrase-stdin]] [--json]",
-	.summary = "Verify the audit log's keyed hash chain: exit 0 when it is intact, else 1 and "
-	           "the\nfirst sequence number that was changed, dropped or reordered.",
-	.details = "Without --store vaultd verifies its own log (GET /v1/audit/verify).",
-	.opts = verify_opts,
-	.json_output = true,
+    .name = "audit verify",
+    .usage = "[--store PATH [--key-file FILE | --passphrase-stdin]] [--json]",
+    .summary = "Verify the audit log's keyed hash chain: exit 0 when it is intact, else 1 and "
+               "the\nfirst sequence number that was changed, dropped or reordered.",
+    .details = "Without --store vaultd verifies its own log (GET /v1/audit/verify).",
+    .opts = verify_opts,
+    .json_output = true,
 };
 
 struct verify_args {
@@ -264,17 +265,18 @@ static int report(const struct ctl *c, bool ok, uint64_t checked, uint64_t first
 {
 	if (c->json) {
 		json_t *o = ok ? json_pack("{s:b, s:I}", "ok", 1, "checked", (json_int_t)checked)
-		               : json_pack("{s:b, s:I, s:I}", "ok", 0, "checked", (json_int_t)checked,
-		                           "first_bad", (json_int_t)first_bad);
+		               : json_pack("{s:b, s:I, s:I}", "ok", 0, "checked",
+		                           (json_int_t)checked, "first_bad", (json_int_t)first_bad);
 		out_json(o);
 		json_decref(o);
 	} else if (ok) {
 		printf("audit log intact: %llu entries checked\n", (unsigned long long)checked);
 	}
 	if (!ok)
-		ctl_err("audit log broken: entry %llu was changed, removed or reordered (%llu entries "
-		        "checked); keep this store for investigation",
-		        (unsigned long long)first_bad, (unsigned long long)checked);
+		ctl_err(
+		    "audit log broken: entry %llu was changed, removed or reordered (%llu entries "
+		    "checked); keep this store for investigation",
+		    (unsigned long long)first_bad, (unsigned long long)checked);
 	return ok ? CTL_OK : CTL_ERROR;
 }
 
@@ -323,9 +325,9 @@ out:
 }
 
 static const struct ctl_subcommand audit_subs[] = {
-	{"tail", audit_tail, "show the last entries of the audit log"},
-	{"verify", audit_verify, "verify the audit log's hash chain"},
-	{NULL, NULL, NULL},
+    {"tail", audit_tail, "show the last entries of the audit log"},
+    {"verify", audit_verify, "verify the audit log's hash chain"},
+    {NULL, NULL, NULL},
 };
 
 int cmd_audit(const struct ctl *c, int argc, char **argv)

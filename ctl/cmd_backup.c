@@ -31,15 +31,15 @@ static bool has_sqlite_magic(int fd)
 /* ---- backup ---- */
 
 static const struct cmd_spec backup_spec = {
-	.name = "backup",
-	.usage = "FILE",
-	.summary = "Write a consistent online snapshot of vaultd's store to FILE (mode 0600, "
-	           "written to a\ntemporary name and renamed when complete). Values stay "
-	           "encrypted in it; restore it\nwith `vaultctl restore --store PATH FILE` and the "
-	           "same key file or passphrase.",
-	.min_operands = 1,
-	.max_operands = 1,
-	.json_output = true,
+    .name = "backup",
+    .usage = "FILE",
+    .summary = "Write a consistent online snapshot of vaultd's store to FILE (mode 0600, "
+               "written to a\ntemporary name and renamed when complete). Values stay "
+               "encrypted in it; restore it\nwith `vaultctl restore --store PATH FILE` and the "
+               "same key file or passphrase.",
+    .min_operands = 1,
+    .max_operands = 1,
+    .json_output = true,
 };
 
 int cmd_backup(const struct ctl *c, int argc, char **argv)
@@ -87,24 +87,24 @@ out:
 /* ---- restore ---- */
 
 static const struct args_opt restore_opts[] = {
-	{"store", 0, true, OPT_STORE, "PATH", "the new store file to create (must not exist)"},
-	{"key-file", 0, true, OPT_KEY_FILE, "FILE", "the key file of the backed-up store"},
-	{"passphrase-stdin", 0, false, OPT_PASS_STDIN, NULL,
-	 "read the passphrase from stdin instead of the terminal"},
-	{0},
+    {"store", 0, true, OPT_STORE, "PATH", "the new store file to create (must not exist)"},
+    {"key-file", 0, true, OPT_KEY_FILE, "FILE", "the key file of the backed-up store"},
+    {"passphrase-stdin", 0, false, OPT_PASS_STDIN, NULL,
+     "read the passphrase from stdin instead of the terminal"},
+    {0},
 };
 
 static const struct cmd_spec restore_spec = {
-	.name = "restore",
-	.usage = "--store PATH [--key-file FILE | --passphrase-stdin] FILE",
-	.summary = "Restore a backup into a new store file, offline (vaultd need not run). The "
-	           "backup is\ncopied, opened and unsealed with the key file or passphrase before "
-	           "it gets its\nfinal name, so PATH only appears when the key works. Then run "
-	           "`vaultd serve --store PATH`.",
-	.opts = restore_opts,
-	.min_operands = 1,
-	.max_operands = 1,
-	.json_output = true,
+    .name = "restore",
+    .usage = "--store PATH [--key-file FILE | --passphrase-stdin] FILE",
+    .summary = "Restore a backup into a new store file, offline (vaultd need not run). The "
+               "backup is\ncopied, opened and unsealed with the key file or passphrase before "
+               "it gets its\nfinal name, so PATH only appears when the key works. Then run "
+               "`vaultd serve --store PATH`.",
+    .opts = restore_opts,
+    .min_operands = 1,
+    .max_operands = 1,
+    .json_output = true,
 };
 
 struct restore_args {
@@ -189,8 +189,8 @@ static int check_copy(const char *tmp, const struct restore_args *a, uint64_t *r
 	return CTL_OK;
 }
 
-static void restore_report(const struct ctl *c, const char *file, const char *store,
-                           uint64_t count, uint64_t checked, bool audit_ok)
+static void restore_report(const struct ctl *c, const char *file, const char *store, uint64_t count,
+                           uint64_t checked, bool audit_ok)
 {
 	if (c->json) {
 		json_t *o = json_pack("{s:s, s:s, s:I, s:b, s:I}", "backup", file, "store", store,
@@ -205,8 +205,9 @@ static void restore_report(const struct ctl *c, const char *file, const char *st
 	if (audit_ok)
 		printf("audit log intact (%llu entries)\n", (unsigned long long)checked);
 	else
-		fprintf(stderr, "vaultctl: warning: the backup's audit log does not verify; run "
-		                "`vaultctl audit verify --store %s` for the first bad entry\n",
+		fprintf(stderr,
+		        "vaultctl: warning: the backup's audit log does not verify; run "
+		        "`vaultctl audit verify --store %s` for the first bad entry\n",
 		        store);
 	printf("start it with: vaultd serve --store %s ...\n", store);
 }

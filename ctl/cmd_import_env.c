@@ -16,30 +16,30 @@
 enum { OPT_PREFIX = 1, OPT_DRY_RUN, OPT_NO_OVERWRITE, OPT_NO_INTERPOLATE };
 
 static const struct args_opt import_opts[] = {
-	{"prefix", 'p', true, OPT_PREFIX, "P", "prepend P to every name (e.g. app.)"},
-	{"dry-run", 'n', false, OPT_DRY_RUN, NULL, "show the names, write nothing"},
-	{"no-overwrite", 0, false, OPT_NO_OVERWRITE, NULL, "skip secrets that already exist"},
-	{"no-interpolate", 0, false, OPT_NO_INTERPOLATE, NULL,
-	 "keep ${VAR} as written (docker-compose --no-interpolate)"},
-	{0},
+    {"prefix", 'p', true, OPT_PREFIX, "P", "prepend P to every name (e.g. app.)"},
+    {"dry-run", 'n', false, OPT_DRY_RUN, NULL, "show the names, write nothing"},
+    {"no-overwrite", 0, false, OPT_NO_OVERWRITE, NULL, "skip secrets that already exist"},
+    {"no-interpolate", 0, false, OPT_NO_INTERPOLATE, NULL,
+     "keep ${VAR} as written (docker-compose --no-interpolate)"},
+    {0},
 };
 
 static const struct cmd_spec import_spec = {
-	.name = "import-env",
-	.usage = "FILE|- [--prefix P] [--dry-run] [--no-overwrite] [--no-interpolate]",
-	.summary = "Import a .env file: each KEY=value becomes the secret PREFIX + lowercased KEY.",
-	.details = "The file is read exactly as docker compose reads an env_file: # comments, "
-	           "blank lines,\n`export ` prefixes, 'single' and \"double\" quotes (escapes such "
-	           "as \\n in double quotes;\nboth may span lines), ` #` comments after unquoted "
-	           "values, empty values, and the\nlast of duplicate keys wins. ${VAR} and "
-	           "${VAR:-default} are replaced by an earlier key\nor the environment, as compose "
-	           "does (--no-interpolate keeps them). A key without '='\nis skipped (compose "
-	           "would take it from its environment), as are lines compose\ncannot parse. "
-	           "Values are written exactly, without a trailing newline.",
-	.opts = import_opts,
-	.min_operands = 1,
-	.max_operands = 1,
-	.json_output = true,
+    .name = "import-env",
+    .usage = "FILE|- [--prefix P] [--dry-run] [--no-overwrite] [--no-interpolate]",
+    .summary = "Import a .env file: each KEY=value becomes the secret PREFIX + lowercased KEY.",
+    .details = "The file is read exactly as docker compose reads an env_file: # comments, "
+               "blank lines,\n`export ` prefixes, 'single' and \"double\" quotes (escapes such "
+               "as \\n in double quotes;\nboth may span lines), ` #` comments after unquoted "
+               "values, empty values, and the\nlast of duplicate keys wins. ${VAR} and "
+               "${VAR:-default} are replaced by an earlier key\nor the environment, as compose "
+               "does (--no-interpolate keeps them). A key without '='\nis skipped (compose "
+               "would take it from its environment), as are lines compose\ncannot parse. "
+               "Values are written exactly, without a trailing newline.",
+    .opts = import_opts,
+    .min_operands = 1,
+    .max_operands = 1,
+    .json_output = true,
 };
 
 struct import_args {
@@ -91,26 +91,29 @@ static int load(const char *file, const struct import_args *a, struct dotenv **r
 	int r = strcmp(file, "-") == 0 ? input_read_fd(STDIN_FILENO, DOTENV_MAX_BYTES, &text)
 	                               : input_read_file(file, DOTENV_MAX_BYTES, &text);
 	if (r < 0) {
-		ctl_err("cannot read %s: %s", file, r == -EFBIG ? "larger than 4 MiB" : strerror(-r));
+		ctl_err("cannot read %s: %s", file,
+		        r == -EFBIG ? "larger than 4 MiB" : strerror(-r));
 		return r == -ENOENT ? CTL_NOT_FOUND : CTL_ERROR;
 	}
 	r = dotenv_parse(text->data, text->len, !a->no_interpolate, env_lookup, NULL, ret);
 	secbuf_free(text);
 	if (r < 0) {
 		ctl_err("cannot read %s: %s", file,
-		        r == -EILSEQ ? "it is not UTF-8 text"
+		        r == -EILSEQ  ? "it is not UTF-8 text"
 		        : r == -E2BIG ? "too many entries"
 		                      : strerror(-r));
 		return CTL_ERROR;
 	}
 	for (size_t i = 0; i < (*ret)->n_bad; i++)
-		ctl_err("warning: %s line %u cannot be parsed (docker compose skips it too): skipped",
-		        file, (*ret)->bad_lines[i]);
+		ctl_err(
+		    "warning: %s line %u cannot be parsed (docker compose skips it too): skipped",
+		    file, (*ret)->bad_lines[i]);
 	return CTL_OK;
 }
 
 /* Every name checked, and no two keys mapping to the same name. */
-static int check_names(const struct dotenv *d, const char *prefix, char (*names)[VAULT_MAX_NAME_LEN + 1])
+static int check_names(const struct dotenv *d, const char *prefix,
+                       char (*names)[VAULT_MAX_NAME_LEN + 1])
 {
 	int bad = 0;
 	for (size_t i = 0; i < d->n; i++) {
@@ -127,8 +130,8 @@ static int check_names(const struct dotenv *d, const char *prefix, char (*names)
 		memcpy(names[i], buf, strlen(buf) + 1);
 		for (size_t j = 0; j < i; j++) {
 			if (strcmp(names[j], names[i]) == 0) {
-				ctl_err("%s and %s both become the secret %s: rename one", d->items[j].key,
-				        shown, names[i]);
+				ctl_err("%s and %s both become the secret %s: rename one",
+				        d->items[j].key, shown, names[i]);
 				bad++;
 			}
 		}
@@ -145,9 +148,8 @@ static int import_one(const struct ctl *c, const char *name, const struct secbuf
 	*ret_version = 0;
 	if (!no_overwrite)
 		return ctl_secret_put(c, name, value, -1, NULL, ret_version);
-	/* cas 0: create only; a 409 means it exists, which is fine here. */
-	int rc = ctl_secret_put(c, name, value, 0, NULL, ret_version);
-	return rc == CTL_CONFLICT ? CTL_OK : rc;
+	bool existed = false;
+	return ctl_secret_create(c, name, value, NULL, ret_version, &existed);
 }
 
 static int import_all(const struct ctl *c, const struct dotenv *d,
@@ -159,9 +161,11 @@ static int import_all(const struct ctl *c, const struct dotenv *d,
 	for (size_t i = 0; i < d->n && rc == CTL_OK; i++) {
 		const struct dotenv_entry *e = &d->items[i];
 		if (!e->value) {
-			ctl_err("warning: %s (line %u) has no value (docker compose would take it from "
-			        "its environment): skipped",
-			        names[i], e->line);
+			char shown[64];
+			ctl_err(
+			    "warning: %s (line %u) has no value (docker compose would take it from "
+			    "its environment): skipped",
+			    out_clean(e->key, shown, sizeof(shown)), e->line);
 			continue;
 		}
 		uint64_t version = 0;
@@ -170,12 +174,15 @@ static int import_all(const struct ctl *c, const struct dotenv *d,
 		if (rc != CTL_OK)
 			break;
 		done++;
-		const char *what = a->dry_run ? "would be written" : version ? "written" : "exists, skipped";
+		const char *what = a->dry_run ? "would be written"
+		                   : version  ? "written"
+		                              : "exists, skipped";
 		json_array_append_new(out, json_pack("{s:s, s:s, s:I, s:s}", "key", e->key, "name",
 		                                     names[i], "version", (json_int_t)version,
 		                                     "result", what));
 		if (!c->json && version)
-			printf("%s -> %s: version %llu\n", e->key, names[i], (unsigned long long)version);
+			printf("%s -> %s: version %llu\n", e->key, names[i],
+			       (unsigned long long)version);
 		else if (!c->json)
 			printf("%s -> %s: %s\n", e->key, names[i], what);
 	}
@@ -196,7 +203,7 @@ int cmd_import_env(const struct ctl *c, int argc, char **argv)
 	struct import_args a = {0};
 	struct ctl_cmd x;
 	struct dotenv *d = NULL;
-	char (*names)[VAULT_MAX_NAME_LEN + 1] = NULL;
+	char(*names)[VAULT_MAX_NAME_LEN + 1] = NULL;
 	int rc = cmd_parse(&x, c, &import_spec, argc, argv, import_opt, &a);
 	if (rc != CMD_RUN)
 		goto out;

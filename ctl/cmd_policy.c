@@ -28,18 +28,18 @@ static int policy_path(const struct cmd_spec *s, const char *name, char *buf, si
 /* ---- put ---- */
 
 static const struct cmd_spec put_spec = {
-	.name = "policy put",
-	.usage = "NAME FILE|-",
-	.summary = "Create or replace a policy from a JSON file (- = stdin).",
-	.details = "Example document:\n"
-	           "  {\"rules\": [{\"names\": \"app.*\", \"capabilities\": [\"read\", \"list\"]},\n"
-	           "             {\"names\": \"app.root\", \"capabilities\": [\"read\"], "
-	           "\"deny\": true}]}\n"
-	           "Capabilities: read, list, write, rotate, delete, admin. Globs: * and ?. "
-	           "Deny wins.",
-	.min_operands = 2,
-	.max_operands = 2,
-	.json_output = true,
+    .name = "policy put",
+    .usage = "NAME FILE|-",
+    .summary = "Create or replace a policy from a JSON file (- = stdin).",
+    .details = "Example document:\n"
+               "  {\"rules\": [{\"names\": \"app.*\", \"capabilities\": [\"read\", \"list\"]},\n"
+               "             {\"names\": \"app.root\", \"capabilities\": [\"read\"], "
+               "\"deny\": true}]}\n"
+               "Capabilities: read, list, write, rotate, delete, admin. Globs: * and ?. "
+               "Deny wins.",
+    .min_operands = 2,
+    .max_operands = 2,
+    .json_output = true,
 };
 
 static int load_document(const char *file, json_t **ret)
@@ -53,17 +53,20 @@ static int load_document(const char *file, json_t **ret)
 		return CTL_ERROR;
 	}
 	char err[160];
-	r = jsonx_parse_object(text->data, text->len, POLICY_MAX_BYTES, ret, err, sizeof(err));
+	json_t *doc = NULL;
+	r = jsonx_parse_object(text->data, text->len, POLICY_MAX_BYTES, &doc, err, sizeof(err));
 	secbuf_free(text);
 	if (r < 0) {
 		ctl_err("policy %s is not a JSON object: %s", file, err);
 		return CTL_USAGE;
 	}
-	if (!json_is_array(json_object_get(*ret, "rules"))) {
-		json_decref(*ret);
-		ctl_err("policy %s needs a \"rules\" array (see `vaultctl policy put --help`)", file);
+	if (!json_is_array(json_object_get(doc, "rules"))) {
+		json_decref(doc);
+		ctl_err("policy %s needs a \"rules\" array (see `vaultctl policy put --help`)",
+		        file);
 		return CTL_USAGE;
 	}
+	*ret = doc;
 	return CTL_OK;
 }
 
@@ -73,8 +76,8 @@ static int policy_put(const struct ctl *c, int argc, char **argv)
 	json_t *doc = NULL, *resp = NULL;
 	char path[512];
 	int rc = cmd_parse(&x, c, &put_spec, argc, argv, NULL, NULL);
-	if (rc != CMD_RUN || (rc = policy_path(&put_spec, x.operands[0], path, sizeof(path))) !=
-	                         CMD_RUN)
+	if (rc != CMD_RUN ||
+	    (rc = policy_path(&put_spec, x.operands[0], path, sizeof(path))) != CMD_RUN)
 		goto out;
 	if ((rc = load_document(x.operands[1], &doc)) != CTL_OK)
 		goto out;
@@ -95,12 +98,12 @@ out:
 /* ---- get ---- */
 
 static const struct cmd_spec get_spec = {
-	.name = "policy get",
-	.usage = "NAME",
-	.summary = "Print a policy document (JSON, with its name).",
-	.min_operands = 1,
-	.max_operands = 1,
-	.json_output = true,
+    .name = "policy get",
+    .usage = "NAME",
+    .summary = "Print a policy document (JSON, with its name).",
+    .min_operands = 1,
+    .max_operands = 1,
+    .json_output = true,
 };
 
 static int policy_get(const struct ctl *c, int argc, char **argv)
@@ -109,8 +112,8 @@ static int policy_get(const struct ctl *c, int argc, char **argv)
 	json_t *resp = NULL;
 	char path[512];
 	int rc = cmd_parse(&x, c, &get_spec, argc, argv, NULL, NULL);
-	if (rc != CMD_RUN || (rc = policy_path(&get_spec, x.operands[0], path, sizeof(path))) !=
-	                         CMD_RUN)
+	if (rc != CMD_RUN ||
+	    (rc = policy_path(&get_spec, x.operands[0], path, sizeof(path))) != CMD_RUN)
 		goto out;
 	rc = ctl_call(&x.c, "GET", path, NULL, &resp);
 	if (rc == CTL_OK)
@@ -124,10 +127,10 @@ out:
 /* ---- list ---- */
 
 static const struct cmd_spec list_spec = {
-	.name = "policy list",
-	.usage = "[--json]",
-	.summary = "List policy names, one per line.",
-	.json_output = true,
+    .name = "policy list",
+    .usage = "[--json]",
+    .summary = "List policy names, one per line.",
+    .json_output = true,
 };
 
 static int policy_list(const struct ctl *c, int argc, char **argv)
@@ -147,7 +150,8 @@ static int policy_list(const struct ctl *c, int argc, char **argv)
 		} else {
 			size_t i;
 			json_t *p;
-			json_array_foreach(arr, i, p) {
+			json_array_foreach(arr, i, p)
+			{
 				if (json_is_string(p))
 					printf("%s\n", json_string_value(p));
 			}
@@ -161,12 +165,12 @@ static int policy_list(const struct ctl *c, int argc, char **argv)
 /* ---- rm ---- */
 
 static const struct cmd_spec rm_spec = {
-	.name = "policy rm",
-	.usage = "NAME",
-	.summary = "Remove a policy (tokens bound to it lose what it granted).",
-	.min_operands = 1,
-	.max_operands = 1,
-	.json_output = true,
+    .name = "policy rm",
+    .usage = "NAME",
+    .summary = "Remove a policy (tokens bound to it lose what it granted).",
+    .min_operands = 1,
+    .max_operands = 1,
+    .json_output = true,
 };
 
 static int policy_rm(const struct ctl *c, int argc, char **argv)
@@ -175,8 +179,8 @@ static int policy_rm(const struct ctl *c, int argc, char **argv)
 	json_t *resp = NULL;
 	char path[512];
 	int rc = cmd_parse(&x, c, &rm_spec, argc, argv, NULL, NULL);
-	if (rc != CMD_RUN || (rc = policy_path(&rm_spec, x.operands[0], path, sizeof(path))) !=
-	                         CMD_RUN)
+	if (rc != CMD_RUN ||
+	    (rc = policy_path(&rm_spec, x.operands[0], path, sizeof(path))) != CMD_RUN)
 		goto out;
 	rc = ctl_call(&x.c, "DELETE", path, NULL, &resp);
 	if (rc != CTL_OK)
@@ -194,11 +198,11 @@ out:
 }
 
 static const struct ctl_subcommand policy_subs[] = {
-	{"put", policy_put, "create or replace a policy from a JSON file"},
-	{"get", policy_get, "print a policy document"},
-	{"list", policy_list, "list policy names"},
-	{"rm", policy_rm, "remove a policy"},
-	{NULL, NULL, NULL},
+    {"put", policy_put, "create or replace a policy from a JSON file"},
+    {"get", policy_get, "print a policy document"},
+    {"list", policy_list, "list policy names"},
+    {"rm", policy_rm, "remove a policy"},
+    {NULL, NULL, NULL},
 };
 
 int cmd_policy(const struct ctl *c, int argc, char **argv)

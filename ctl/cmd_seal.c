@@ -10,21 +10,21 @@
 enum { OPT_PASS_STDIN = 1, OPT_KEY_FILE };
 
 static const struct args_opt unseal_opts[] = {
-	{"passphrase-stdin", 0, false, OPT_PASS_STDIN, NULL,
-	 "read the passphrase from stdin (one line) instead of the terminal"},
-	{"key-file", 0, true, OPT_KEY_FILE, "FILE",
-	 "unseal a key-file store with this 32-byte key file (mode 0600)"},
-	{0},
+    {"passphrase-stdin", 0, false, OPT_PASS_STDIN, NULL,
+     "read the passphrase from stdin (one line) instead of the terminal"},
+    {"key-file", 0, true, OPT_KEY_FILE, "FILE",
+     "unseal a key-file store with this 32-byte key file (mode 0600)"},
+    {0},
 };
 
 static const struct cmd_spec unseal_spec = {
-	.name = "unseal",
-	.usage = "[--passphrase-stdin | --key-file FILE]",
-	.summary = "Unseal vaultd: it derives the key from the passphrase (asked on the terminal "
-	           "without echo, or read from stdin) or reads it from a key file.",
-	.details = "A wrong passphrase or key exits 4.",
-	.opts = unseal_opts,
-	.json_output = true,
+    .name = "unseal",
+    .usage = "[--passphrase-stdin | --key-file FILE]",
+    .summary = "Unseal vaultd: it derives the key from the passphrase (asked on the terminal "
+               "without echo, or read from stdin) or reads it from a key file.",
+    .details = "A wrong passphrase or key exits 4.",
+    .opts = unseal_opts,
+    .json_output = true,
 };
 
 struct unseal_args {
@@ -105,11 +105,11 @@ out:
 }
 
 static const struct cmd_spec seal_spec = {
-	.name = "seal",
-	.usage = "",
-	.summary = "Seal vaultd: it wipes its keys and refuses secret requests until "
-	           "`vaultctl unseal`.",
-	.json_output = true,
+    .name = "seal",
+    .usage = "",
+    .summary = "Seal vaultd: it wipes its keys and refuses secret requests until "
+               "`vaultctl unseal`.",
+    .json_output = true,
 };
 
 int cmd_seal(const struct ctl *c, int argc, char **argv)

@@ -15,23 +15,23 @@
 enum { OPT_VERSION = 1, OPT_PREVIOUS, OPT_PREFIX, OPT_DELETED };
 
 static const struct args_opt get_opts[] = {
-	{"version", 'v', true, OPT_VERSION, "N", "print version N instead of the current one"},
-	{"previous", 0, false, OPT_PREVIOUS, NULL,
-	 "print the previous version (the one before the last rotation)"},
-	{0},
+    {"version", 'v', true, OPT_VERSION, "N", "print version N instead of the current one"},
+    {"previous", 0, false, OPT_PREVIOUS, NULL,
+     "print the previous version (the one before the last rotation)"},
+    {0},
 };
 
 static const struct cmd_spec get_spec = {
-	.name = "get",
-	.usage = "NAME [--version N | --previous] [--json]",
-	.summary = "Print a secret's value: its exact bytes, with a newline only when stdout is "
-	           "a terminal.",
-	.details = "--json prints vaultd's answer: name, version, stage, created and the value in "
-	           "base64.",
-	.opts = get_opts,
-	.min_operands = 1,
-	.max_operands = 1,
-	.json_output = true,
+    .name = "get",
+    .usage = "NAME [--version N | --previous] [--json]",
+    .summary = "Print a secret's value: its exact bytes, with a newline only when stdout is "
+               "a terminal.",
+    .details = "--json prints vaultd's answer: name, version, stage, created and the value in "
+               "base64.",
+    .opts = get_opts,
+    .min_operands = 1,
+    .max_operands = 1,
+    .json_output = true,
 };
 
 struct get_args {
@@ -64,14 +64,17 @@ int cmd_get(const struct ctl *c, int argc, char **argv)
 		rc = cmd_usage(&get_spec, "use either --version or --previous");
 		goto out;
 	}
-	char query[48] = "";
-	if (g.version)
+	char query[48] = "", what[48] = "";
+	if (g.version) {
 		snprintf(query, sizeof(query), "?version=%llu", (unsigned long long)g.version);
-	else if (g.previous)
+		snprintf(what, sizeof(what), "version %llu", (unsigned long long)g.version);
+	} else if (g.previous) {
 		snprintf(query, sizeof(query), "?stage=previous");
+		snprintf(what, sizeof(what), "previous version");
+	}
 	char path[512];
 	ctl_secret_path(x.operands[0], query, path, sizeof(path));
-	rc = ctl_call(&x.c, "GET", path, NULL, &o);
+	rc = ctl_call_secret(&x.c, "GET", path, NULL, &o, x.operands[0], what[0] ? what : NULL);
 	if (rc != CTL_OK)
 		goto out;
 	if (x.c.json) {
@@ -94,18 +97,18 @@ out:
 /* ---- list ---- */
 
 static const struct args_opt list_opts[] = {
-	{"prefix", 'p', true, OPT_PREFIX, "P", "only names that start with P"},
-	{"deleted", 0, false, OPT_DELETED, NULL, "include deleted secrets"},
-	{0},
+    {"prefix", 'p', true, OPT_PREFIX, "P", "only names that start with P"},
+    {"deleted", 0, false, OPT_DELETED, NULL, "include deleted secrets"},
+    {0},
 };
 
 static const struct cmd_spec list_spec = {
-	.name = "list",
-	.usage = "[--prefix P] [--deleted] [--json]",
-	.summary = "List secrets with their current and previous versions and metadata; never "
-	           "values.",
-	.opts = list_opts,
-	.json_output = true,
+    .name = "list",
+    .usage = "[--prefix P] [--deleted] [--json]",
+    .summary = "List secrets with their current and previous versions and metadata; never "
+               "values.",
+    .opts = list_opts,
+    .json_output = true,
 };
 
 struct list_args {
@@ -134,14 +137,15 @@ static void version_cell(const json_t *o, const char *key, char *buf, size_t cap
 
 static int print_secret_table(const json_t *arr)
 {
-	static const char *const head[] = {"NAME",    "CURRENT",     "PREVIOUS",
-	                                   "UPDATED", "UPDATED_BY",  "DESCRIPTION"};
+	static const char *const head[] = {"NAME",    "CURRENT",    "PREVIOUS",
+	                                   "UPDATED", "UPDATED_BY", "DESCRIPTION"};
 	struct table *t = table_new(6, head);
 	if (!t)
 		return -1;
 	size_t i;
 	json_t *m;
-	json_array_foreach(arr, i, m) {
+	json_array_foreach(arr, i, m)
+	{
 		char cur[24], prev[24], when[32], name[VAULT_MAX_NAME_LEN + 16];
 		version_cell(m, "current_version", cur, sizeof(cur));
 		version_cell(m, "previous_version", prev, sizeof(prev));
@@ -149,7 +153,11 @@ static int print_secret_table(const json_t *arr)
 		bool deleted = json_is_true(json_object_get(m, "deleted"));
 		snprintf(name, sizeof(name), "%s%s", json_str_or(m, "name", "?"),
 		         deleted ? " (deleted)" : "");
-		const char *row[] = {name, cur, prev, when, json_str_or(m, "updated_by", ""),
+		const char *row[] = {name,
+		                     cur,
+		                     prev,
+		                     when,
+		                     json_str_or(m, "updated_by", ""),
 		                     json_str_or(m, "description", "")};
 		if (table_add(t, row) < 0) {
 			table_free(t);
@@ -199,13 +207,13 @@ out:
 /* ---- history ---- */
 
 static const struct cmd_spec history_spec = {
-	.name = "history",
-	.usage = "NAME [--json]",
-	.summary = "List a secret's versions: number, stage (current/previous), creation time "
-	           "and author, and whether the value was destroyed.",
-	.min_operands = 1,
-	.max_operands = 1,
-	.json_output = true,
+    .name = "history",
+    .usage = "NAME [--json]",
+    .summary = "List a secret's versions: number, stage (current/previous), creation time "
+               "and author, and whether the value was destroyed.",
+    .min_operands = 1,
+    .max_operands = 1,
+    .json_output = true,
 };
 
 static int print_history_table(const json_t *arr)
@@ -217,7 +225,8 @@ static int print_history_table(const json_t *arr)
 		return -1;
 	size_t i;
 	json_t *v;
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		char ver[24], when[32];
 		snprintf(ver, sizeof(ver), "%lld", (long long)json_int_or(v, "version", 0));
 		fmt_time(json_int_or(v, "created", 0), when, sizeof(when));
@@ -243,7 +252,7 @@ int cmd_history(const struct ctl *c, int argc, char **argv)
 		goto out;
 	char path[512];
 	ctl_secret_path(x.operands[0], "/versions", path, sizeof(path));
-	rc = ctl_call(&x.c, "GET", path, NULL, &o);
+	rc = ctl_call_secret(&x.c, "GET", path, NULL, &o, x.operands[0], NULL);
 	if (rc != CTL_OK)
 		goto out;
 	json_t *arr = json_object_get(o, "versions");

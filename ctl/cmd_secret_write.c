@@ -28,27 +28,27 @@ enum {
 /* ---- set ---- */
 
 static const struct args_opt set_opts[] = {
-	{"file", 'f', true, OPT_FILE, "FILE", "read the value from FILE (exact bytes; - = stdin)"},
-	{"description", 'd', true, OPT_DESCRIPTION, "TEXT", "set the secret's description"},
-	{"label", 'l', true, OPT_LABEL, "KEY=VALUE", "set a label (repeatable)"},
-	{"cas", 0, true, OPT_CAS, "N",
-	 "check-and-set: write only if the current version is N (0: only if it does not exist)"},
-	{0},
+    {"file", 'f', true, OPT_FILE, "FILE", "read the value from FILE (exact bytes; - = stdin)"},
+    {"description", 'd', true, OPT_DESCRIPTION, "TEXT", "set the secret's description"},
+    {"label", 'l', true, OPT_LABEL, "KEY=VALUE", "set a label (repeatable)"},
+    {"cas", 0, true, OPT_CAS, "N",
+     "check-and-set: write only if the current version is N (0: only if it does not exist)"},
+    {0},
 };
 
 static const struct cmd_spec set_spec = {
-	.name = "set",
-	.usage = "NAME [--file FILE] [--description TEXT] [--label KEY=VALUE]... [--cas N]",
-	.summary = "Write a new version of a secret; it becomes current, the old current becomes "
-	           "previous.",
-	.details = "The value is read from --file, else from stdin when stdin is not a terminal "
-	           "(every byte,\nincluding a trailing newline: use printf '%s'), else asked "
-	           "twice on the terminal\nwithout echo. It is never taken from the command line. "
-	           "A failed --cas exits 6.",
-	.opts = set_opts,
-	.min_operands = 1,
-	.max_operands = 1,
-	.json_output = true,
+    .name = "set",
+    .usage = "NAME [--file FILE] [--description TEXT] [--label KEY=VALUE]... [--cas N]",
+    .summary = "Write a new version of a secret; it becomes current, the old current becomes "
+               "previous.",
+    .details = "The value is read from --file, else from stdin when stdin is not a terminal "
+               "(every byte,\nincluding a trailing newline: use printf '%s'), else asked "
+               "twice on the terminal\nwithout echo. It is never taken from the command line. "
+               "A failed --cas exits 6.",
+    .opts = set_opts,
+    .min_operands = 1,
+    .max_operands = 1,
+    .json_output = true,
 };
 
 struct set_args {
@@ -81,7 +81,8 @@ static int set_opt(void *st, int id, const char *arg)
 		return 0;
 	case OPT_CAS:
 		if (args_parse_u64(arg, 0, INT64_MAX, &v) < 0)
-			return cmd_usage(&set_spec, "--cas needs a version number (0 = create only)");
+			return cmd_usage(&set_spec,
+			                 "--cas needs a version number (0 = create only)");
 		s->cas = (int64_t)v;
 		return 0;
 	default:
@@ -110,8 +111,8 @@ static int set_metadata(const struct set_args *s, json_t **ret)
 			size_t klen;
 			const char *val;
 			args_split_label(s->labels[i], &klen, &val);
-			if (!labels ||
-			    json_object_setn_new(labels, s->labels[i], klen, json_string(val)) < 0) {
+			if (!labels || json_object_setn_new(labels, s->labels[i], klen,
+			                                    json_string(val)) < 0) {
 				json_decref(m);
 				ctl_err("labels must be UTF-8 text");
 				return CTL_USAGE;
@@ -156,25 +157,25 @@ out:
 /* ---- rotate ---- */
 
 static const struct args_opt rotate_opts[] = {
-	{"generate", 'g', true, OPT_GENERATE, "LEN", "let vaultd generate a LEN-character value"},
-	{"charset", 0, true, OPT_CHARSET, "SET",
-	 "characters for --generate: alnum (default), hex, base64url, ascii"},
-	{"file", 'f', true, OPT_FILE, "FILE", "read the new value from FILE (- = stdin)"},
-	{"show", 0, false, OPT_SHOW, NULL, "also print the new value"},
-	{0},
+    {"generate", 'g', true, OPT_GENERATE, "LEN", "let vaultd generate a LEN-character value"},
+    {"charset", 0, true, OPT_CHARSET, "SET",
+     "characters for --generate: alnum (default), hex, base64url, ascii"},
+    {"file", 'f', true, OPT_FILE, "FILE", "read the new value from FILE (- = stdin)"},
+    {"show", 0, false, OPT_SHOW, NULL, "also print the new value"},
+    {0},
 };
 
 static const struct cmd_spec rotate_spec = {
-	.name = "rotate",
-	.usage = "NAME (--generate LEN [--charset SET] | --file FILE | < value) [--show]",
-	.summary = "Make a new current version; the old current becomes previous (consumers may "
-	           "accept both\nduring a rollout). Prints the new version number; the value only "
-	           "with --show.",
-	.details = "Without --generate the value is read like `vaultctl set` reads it.",
-	.opts = rotate_opts,
-	.min_operands = 1,
-	.max_operands = 1,
-	.json_output = true,
+    .name = "rotate",
+    .usage = "NAME (--generate LEN [--charset SET] | --file FILE | < value) [--show]",
+    .summary = "Make a new current version; the old current becomes previous (consumers may "
+               "accept both\nduring a rollout). Prints the new version number; the value only "
+               "with --show.",
+    .details = "Without --generate the value is read like `vaultctl set` reads it.",
+    .opts = rotate_opts,
+    .min_operands = 1,
+    .max_operands = 1,
+    .json_output = true,
 };
 
 struct rotate_args {
@@ -298,7 +299,7 @@ int cmd_rotate(const struct ctl *c, int argc, char **argv)
 		goto out;
 	char path[512];
 	ctl_secret_path(name, "/rotate", path, sizeof(path));
-	rc = ctl_call(&x.c, "POST", path, body, &resp);
+	rc = ctl_call_secret(&x.c, "POST", path, body, &resp, name, NULL);
 	if (rc != CTL_OK)
 		goto out;
 	int64_t version = json_int_or(resp, "version", 0);
@@ -319,13 +320,13 @@ out:
 /* ---- rollback ---- */
 
 static const struct cmd_spec rollback_spec = {
-	.name = "rollback",
-	.usage = "NAME VERSION",
-	.summary = "Make a new version carrying VERSION's value (history is kept: rolling back "
-	           "from 3 to 1\ncreates version 4).",
-	.min_operands = 2,
-	.max_operands = 2,
-	.json_output = true,
+    .name = "rollback",
+    .usage = "NAME VERSION",
+    .summary = "Make a new version carrying VERSION's value (history is kept: rolling back "
+               "from 3 to 1\ncreates version 4).",
+    .min_operands = 2,
+    .max_operands = 2,
+    .json_output = true,
 };
 
 int cmd_rollback(const struct ctl *c, int argc, char **argv)
@@ -342,8 +343,10 @@ int cmd_rollback(const struct ctl *c, int argc, char **argv)
 	}
 	body = json_pack("{s:I}", "version", (json_int_t)v);
 	char path[512];
+	char what[48];
+	snprintf(what, sizeof(what), "version %llu", (unsigned long long)v);
 	ctl_secret_path(x.operands[0], "/rollback", path, sizeof(path));
-	rc = ctl_call(&x.c, "POST", path, body, &resp);
+	rc = ctl_call_secret(&x.c, "POST", path, body, &resp, x.operands[0], what);
 	if (rc != CTL_OK)
 		goto out;
 	if (x.c.json)
@@ -361,22 +364,22 @@ out:
 /* ---- rm ---- */
 
 static const struct args_opt rm_opts[] = {
-	{"destroy", 0, false, OPT_DESTROY, NULL,
-	 "wipe the values for good (every version, or --version N)"},
-	{"version", 'v', true, OPT_VERSION, "N", "with --destroy: only version N"},
-	{0},
+    {"destroy", 0, false, OPT_DESTROY, NULL,
+     "wipe the values for good (every version, or --version N)"},
+    {"version", 'v', true, OPT_VERSION, "N", "with --destroy: only version N"},
+    {0},
 };
 
 static const struct cmd_spec rm_spec = {
-	.name = "rm",
-	.usage = "NAME [--destroy [--version N]]",
-	.summary = "Delete a secret. Without --destroy the deletion is soft: `vaultctl undelete "
-	           "NAME`\nbrings it back. --destroy wipes the stored values; that cannot be "
-	           "undone.",
-	.opts = rm_opts,
-	.min_operands = 1,
-	.max_operands = 1,
-	.json_output = true,
+    .name = "rm",
+    .usage = "NAME [--destroy [--version N]]",
+    .summary = "Delete a secret. Without --destroy the deletion is soft: `vaultctl undelete "
+               "NAME`\nbrings it back. --destroy wipes the stored values; that cannot be "
+               "undone.",
+    .opts = rm_opts,
+    .min_operands = 1,
+    .max_operands = 1,
+    .json_output = true,
 };
 
 struct rm_args {
@@ -413,14 +416,18 @@ int cmd_rm(const struct ctl *c, int argc, char **argv)
 		snprintf(q, sizeof(q), "?destroy=1&version=%llu", (unsigned long long)r.version);
 	else if (r.destroy)
 		snprintf(q, sizeof(q), "?destroy=1");
+	char what[48];
+	snprintf(what, sizeof(what), "version %llu", (unsigned long long)r.version);
 	ctl_secret_path(x.operands[0], q, path, sizeof(path));
-	rc = ctl_call(&x.c, "DELETE", path, NULL, &resp);
+	rc = ctl_call_secret(&x.c, "DELETE", path, NULL, &resp, x.operands[0],
+	                     r.version ? what : NULL);
 	if (rc != CTL_OK)
 		goto out;
 	if (x.c.json)
 		out_json(resp);
 	else if (r.destroy && r.version)
-		printf("%s: version %llu destroyed\n", x.operands[0], (unsigned long long)r.version);
+		printf("%s: version %llu destroyed\n", x.operands[0],
+		       (unsigned long long)r.version);
 	else if (r.destroy)
 		printf("%s: every version destroyed\n", x.operands[0]);
 	else
@@ -435,13 +442,13 @@ out:
 /* ---- undelete ---- */
 
 static const struct cmd_spec undelete_spec = {
-	.name = "undelete",
-	.usage = "NAME",
-	.summary = "Bring back a secret deleted with `vaultctl rm` (not one whose values were "
-	           "destroyed).",
-	.min_operands = 1,
-	.max_operands = 1,
-	.json_output = true,
+    .name = "undelete",
+    .usage = "NAME",
+    .summary = "Bring back a secret deleted with `vaultctl rm` (not one whose values were "
+               "destroyed).",
+    .min_operands = 1,
+    .max_operands = 1,
+    .json_output = true,
 };
 
 int cmd_undelete(const struct ctl *c, int argc, char **argv)
@@ -453,7 +460,7 @@ int cmd_undelete(const struct ctl *c, int argc, char **argv)
 		goto out;
 	char path[512];
 	ctl_secret_path(x.operands[0], "/undelete", path, sizeof(path));
-	rc = ctl_call(&x.c, "POST", path, NULL, &resp);
+	rc = ctl_call_secret(&x.c, "POST", path, NULL, &resp, x.operands[0], NULL);
 	if (rc != CTL_OK)
 		goto out;
 	if (x.c.json)

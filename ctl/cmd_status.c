@@ -6,13 +6,13 @@
 #include "output.h"
 
 static const struct cmd_spec status_spec = {
-	.name = "status",
-	.usage = "[--json]",
-	.summary = "Show whether vaultd is sealed, its version, store backend and number of "
-	           "secrets.",
-	.details = "Exits 0 when vaultd is unsealed and 5 when it is sealed or unreachable.",
-	.max_operands = 0,
-	.json_output = true,
+    .name = "status",
+    .usage = "[--json]",
+    .summary = "Show whether vaultd is sealed, its version, store backend and number of "
+               "secrets.",
+    .details = "Exits 0 when vaultd is unsealed and 5 when it is sealed or unreachable.",
+    .max_operands = 0,
+    .json_output = true,
 };
 
 int cmd_status(const struct ctl *c, int argc, char **argv)

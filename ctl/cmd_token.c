@@ -17,24 +17,23 @@ enum { OPT_POLICY = 1, OPT_TTL, OPT_USES, OPT_OUTPUT_FILE };
 /* ---- create ---- */
 
 static const struct args_opt create_opts[] = {
-	{"policy", 'p', true, OPT_POLICY, "NAME",
-	 "grant this policy (repeatable, or comma-separated)"},
-	{"ttl", 0, true, OPT_TTL, "DURATION", "expire after DURATION (90, 15m, 1h, 7d; 0 = never)"},
-	{"uses", 0, true, OPT_USES, "N", "valid for N requests only (1 = one-use token)"},
-	{"output-file", 'o', true, OPT_OUTPUT_FILE, "FILE",
-	 "write the token to FILE (mode 0600, atomically) instead of stdout"},
-	{0},
+    {"policy", 'p', true, OPT_POLICY, "NAME", "grant this policy (repeatable, or comma-separated)"},
+    {"ttl", 0, true, OPT_TTL, "DURATION", "expire after DURATION (90, 15m, 1h, 7d; 0 = never)"},
+    {"uses", 0, true, OPT_USES, "N", "valid for N requests only (1 = one-use token)"},
+    {"output-file", 'o', true, OPT_OUTPUT_FILE, "FILE",
+     "write the token to FILE (mode 0600, atomically) instead of stdout"},
+    {0},
 };
 
 static const struct cmd_spec create_spec = {
-	.name = "token create",
-	.usage = "--policy NAME... [--ttl DURATION] [--uses N] [--output-file FILE]",
-	.summary = "Create an API token. The token is shown once: printed on stdout (details on "
-	           "stderr),\nor written to --output-file (details on stdout).",
-	.details = "Give it to a client with VAULTD_TOKEN or --token-file (inject: "
-	           "--token-file / INJECT_TOKEN_FILE).",
-	.opts = create_opts,
-	.json_output = true,
+    .name = "token create",
+    .usage = "--policy NAME... [--ttl DURATION] [--uses N] [--output-file FILE]",
+    .summary = "Create an API token. The token is shown once: printed on stdout (details on "
+               "stderr),\nor written to --output-file (details on stdout).",
+    .details = "Give it to a client with VAULTD_TOKEN or --token-file (inject: "
+               "--token-file / INJECT_TOKEN_FILE).",
+    .opts = create_opts,
+    .json_output = true,
 };
 
 struct create_args {
@@ -50,7 +49,8 @@ static int add_policies(struct create_args *a, const char *list)
 	while (*p) {
 		size_t n = strcspn(p, ",");
 		if (n == 0 || n > MAX_POLICY_NAME)
-			return cmd_usage(&create_spec, "--policy needs policy names (a,b or repeated)");
+			return cmd_usage(&create_spec,
+			                 "--policy needs policy names (a,b or repeated)");
 		if (json_array_size(a->policies) >= MAX_POLICIES)
 			return cmd_usage(&create_spec, "at most %d policies", MAX_POLICIES);
 		if (json_array_append_new(a->policies, json_stringn(p, n)) < 0)
@@ -71,8 +71,9 @@ static int create_opt(void *st, int id, const char *arg)
 		return add_policies(a, arg);
 	case OPT_TTL:
 		if (args_parse_duration(arg, &a->ttl) < 0)
-			return cmd_usage(&create_spec,
-			                 "--ttl needs a duration such as 3600, 30m, 1h, 7d (0 = never)");
+			return cmd_usage(
+			    &create_spec,
+			    "--ttl needs a duration such as 3600, 30m, 1h, 7d (0 = never)");
 		return 0;
 	case OPT_USES:
 		if (args_parse_u64(arg, 1, INT32_MAX, &v) < 0)
@@ -94,9 +95,13 @@ static void print_details(FILE *out, const json_t *o)
 	fprintf(out, "accessor: %s\npolicies: ", json_str_or(o, "accessor", "?"));
 	size_t i;
 	json_t *p;
-	json_array_foreach(pol, i, p) fprintf(out, "%s%s", i ? "," : "", json_string_value(p));
+	json_array_foreach(pol, i, p)
+	{
+		fprintf(out, "%s%s", i ? "," : "", json_string_value(p));
+	}
 	int64_t uses = json_int_or(o, "uses", -1);
-	fprintf(out, "\nexpires:  %s\n", fmt_time(json_int_or(o, "expires", 0), when, sizeof(when)));
+	fprintf(out, "\nexpires:  %s\n",
+	        fmt_time(json_int_or(o, "expires", 0), when, sizeof(when)));
 	if (uses > 0)
 		fprintf(out, "uses:     %lld\n", (long long)uses);
 	else
@@ -114,9 +119,10 @@ static int deliver(const struct ctl *c, const struct create_args *a, json_t *o)
 	if (a->output_file) {
 		int r = files_write_atomic(a->output_file, token, strlen(token));
 		if (r < 0) {
-			ctl_err("cannot write %s: %s (the token was created; revoke it with `vaultctl "
-			        "token revoke %s`)",
-			        a->output_file, strerror(-r), json_str_or(o, "accessor", "?"));
+			ctl_err(
+			    "cannot write %s: %s (the token was created; revoke it with `vaultctl "
+			    "token revoke %s`)",
+			    a->output_file, strerror(-r), json_str_or(o, "accessor", "?"));
 			return CTL_ERROR;
 		}
 		json_object_del(o, "token");
@@ -171,26 +177,28 @@ out:
 /* ---- list ---- */
 
 static const struct cmd_spec list_spec = {
-	.name = "token list",
-	.usage = "[--json]",
-	.summary = "List tokens by accessor (never the tokens themselves).",
-	.json_output = true,
+    .name = "token list",
+    .usage = "[--json]",
+    .summary = "List tokens by accessor (never the tokens themselves).",
+    .json_output = true,
 };
 
 static int print_token_table(const json_t *arr)
 {
-	static const char *const head[] = {"ACCESSOR", "POLICIES", "CREATED",
+	static const char *const head[] = {"ACCESSOR", "POLICIES",  "CREATED",
 	                                   "EXPIRES",  "USES_LEFT", "CREATED_BY"};
 	struct table *t = table_new(6, head);
 	if (!t)
 		return -1;
 	size_t i;
 	json_t *tok;
-	json_array_foreach(arr, i, tok) {
+	json_array_foreach(arr, i, tok)
+	{
 		char pol[256] = "", created[32], expires[32], uses[24];
 		size_t j, off = 0;
 		json_t *p;
-		json_array_foreach(json_object_get(tok, "policies"), j, p) {
+		json_array_foreach(json_object_get(tok, "policies"), j, p)
+		{
 			int n = snprintf(pol + off, sizeof(pol) - off, "%s%s", j ? "," : "",
 			                 json_string_value(p) ? json_string_value(p) : "?");
 			if (n < 0 || (size_t)n >= sizeof(pol) - off)
@@ -244,12 +252,12 @@ static int token_list(const struct ctl *c, int argc, char **argv)
 /* ---- revoke ---- */
 
 static const struct cmd_spec revoke_spec = {
-	.name = "token revoke",
-	.usage = "ACCESSOR",
-	.summary = "Revoke a token by its accessor (see `vaultctl token list`).",
-	.min_operands = 1,
-	.max_operands = 1,
-	.json_output = true,
+    .name = "token revoke",
+    .usage = "ACCESSOR",
+    .summary = "Revoke a token by its accessor (see `vaultctl token list`).",
+    .min_operands = 1,
+    .max_operands = 1,
+    .json_output = true,
 };
 
 static int token_revoke(const struct ctl *c, int argc, char **argv)
@@ -279,10 +287,10 @@ out:
 }
 
 static const struct ctl_subcommand token_subs[] = {
-	{"create", token_create, "create a token bound to policies"},
-	{"list", token_list, "list tokens (accessors, policies, expiry, uses left)"},
-	{"revoke", token_revoke, "revoke a token by accessor"},
-	{NULL, NULL, NULL},
+    {"create", token_create, "create a token bound to policies"},
+    {"list", token_list, "list tokens (accessors, policies, expiry, uses left)"},
+    {"revoke", token_revoke, "revoke a token by accessor"},
+    {NULL, NULL, NULL},
 };
 
 int cmd_token(const struct ctl *c, int argc, char **argv)

@@ -14,7 +14,8 @@
 #define COMPOSE_INJECT_PATH "/inject"          /* the static inject binary */
 #define COMPOSE_SOCKET_PATH "/run/vaultd.sock" /* vaultd's socket (inject's default) */
 #define COMPOSE_SECRETS_DIR "/run/secrets"
-#define COMPOSE_TMPFS_OPTS "mode=0700"         /* inject refuses a dir others can write */
+#define COMPOSE_TMPFS_OPTS "mode=0755"         /* inject refuses a dir others can write;
+                                                * the files in it are 0400 */
 /* inject's configuration variables (every flag has an INJECT_* twin). */
 #define COMPOSE_ENV_SECRETS "INJECT_SECRETS"   /* name,name: files in /run/secrets */
 #define COMPOSE_ENV_ENV "INJECT_ENV"           /* VAR=name,...: value into VAR at exec */

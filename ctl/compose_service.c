@@ -426,7 +426,7 @@ int service_wrap_inject(const char *svc, struct cnode *service, const struct ser
 		return rc;
 	if ((rc = add_volume(service, o->socket_host, COMPOSE_SOCKET_PATH)) < 0 ||
 	    (rc = add_volume(service, o->inject_host, COMPOSE_INJECT_PATH)) < 0 ||
-	    (nfiles > 0 && (rc = add_tmpfs(svc, service, note)) < 0)) {
+	    (rc = add_tmpfs(svc, service, note)) < 0) {
 		snprintf(err, errcap, "service %s: its volumes: or tmpfs: is not a list or a string", svc);
 		return rc;
 	}

@@ -34,8 +34,8 @@ bool service_reads_file(const struct service_cmd *c, const char *var);
 
 /* Wraps the service with inject: entrypoint [/inject, --, ep...] (and the
  * image's CMD as command: when it has none), the socket and inject mounts,
- * a tmpfs on /run/secrets when files are written, INJECT_SECRETS += files,
- * INJECT_ENV += env pairs
+ * a tmpfs on /run/secrets (inject opens it even when it only sets env
+ * variables), INJECT_SECRETS += files, INJECT_ENV += env pairs
  * ("VAR=name"). Idempotent. On failure err names the fix. note (may be
  * NULL) gets a malloc'd warning for the user or stays NULL. */
 int service_wrap_inject(const char *svc, struct cnode *service, const struct service_cmd *c,

@@ -30,28 +30,34 @@ enum ctl_exit {
 #define CTL_MAX_PATH 4096
 
 struct ctl {
-	const char *socket;      /* --socket, else $VAULTD_SOCKET, else default */
-	struct secbuf *token;    /* from $VAULTD_TOKEN or --token-file; NULL = peer creds */
-	bool json;               /* --json */
+	const char *socket;   /* --socket, else $VAULTD_SOCKET, else default */
+	struct secbuf *token; /* from $VAULTD_TOKEN or --token-file; NULL = peer creds */
+	bool json;            /* --json */
 };
 
 /* Calls the API. body may be NULL. On a 2xx answer returns CTL_OK and, when
  * ret is non-NULL, the parsed JSON body (NULL for an empty body; caller
  * json_decref's). Otherwise prints one line naming the fix ("vaultd is
  * sealed: run `vaultctl unseal`") and returns the matching exit code. */
-int ctl_call(const struct ctl *c, const char *method, const char *path,
-             const json_t *body, json_t **ret);
+int ctl_call(const struct ctl *c, const char *method, const char *path, const json_t *body,
+             json_t **ret);
 
 /* ctl_call, except that an HTTP answer with status quiet_status (e.g. 409)
  * is not printed: the caller handles it. *ret_status (may be NULL) gets the
  * HTTP status, 0 when vaultd could not be reached. */
-int ctl_call_ex(const struct ctl *c, const char *method, const char *path,
-                const json_t *body, json_t **ret, int quiet_status, int *ret_status);
+int ctl_call_ex(const struct ctl *c, const char *method, const char *path, const json_t *body,
+                json_t **ret, int quiet_status, int *ret_status);
 
 /* GET path with the response body streamed into fd (GET /v1/sys/backup).
  * Errors are printed as by ctl_call; *ret_bytes gets the body size. */
 int ctl_call_to_fd(const struct ctl *c, const char *path, int fd, int timeout_ms,
                    uint64_t *ret_bytes);
+
+/* ctl_call for a secret's endpoints: a 404 is explained with the name
+ * ("no secret named NAME") or, when what is non-NULL, as the missing part
+ * ("secret NAME has no version 3"). */
+int ctl_call_secret(const struct ctl *c, const char *method, const char *path, const json_t *body,
+                    json_t **ret, const char *name, const char *what);
 
 /* The exit code for an HTTP error answer (status and error.code). */
 int ctl_exit_for_status(int status, const char *code);
@@ -64,8 +70,13 @@ int ctl_secret_path(const char *name, const char *suffix, char *buf, size_t cap)
  * object as in docs/api.md). Errors printed as by ctl_call; on success
  * *ret_version (may be NULL) gets the new version. The compose generator
  * imports values through this too. */
-int ctl_secret_put(const struct ctl *c, const char *name, const struct secbuf *value,
-                   int64_t cas, const json_t *metadata, uint64_t *ret_version);
+int ctl_secret_put(const struct ctl *c, const char *name, const struct secbuf *value, int64_t cas,
+                   const json_t *metadata, uint64_t *ret_version);
+
+/* Creates a secret only if it does not exist (cas 0): an existing one is
+ * not an error, *ret_existed says so and nothing is printed. */
+int ctl_secret_create(const struct ctl *c, const char *name, const struct secbuf *value,
+                      const json_t *metadata, uint64_t *ret_version, bool *ret_existed);
 
 /* Prints "vaultctl: <message>" on stderr. Never pass a secret to it. */
 void ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -112,8 +123,8 @@ struct ctl_subcommand {
 	int (*fn)(const struct ctl *c, int argc, char **argv);
 	const char *summary;
 };
-int ctl_dispatch_family(const char *family, const struct ctl_subcommand *subs,
-                        const struct ctl *c, int argc, char **argv);
+int ctl_dispatch_family(const char *family, const struct ctl_subcommand *subs, const struct ctl *c,
+                        int argc, char **argv);
 
 /* Entry points of the command families (ctl/cmd_*.c); argv[0] is the command. */
 int cmd_status(const struct ctl *c, int argc, char **argv);

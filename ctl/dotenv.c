@@ -91,10 +91,10 @@ static size_t ws_len(const unsigned char *s, size_t n, size_t i)
 	if (i + 2 >= n)
 		return 0;
 	unsigned char d = s[i + 1], e = s[i + 2];
-	if ((c == 0xe1 && d == 0x9a && e == 0x80) ||                 /* U+1680 */
+	if ((c == 0xe1 && d == 0x9a && e == 0x80) || /* U+1680 */
 	    (c == 0xe2 && d == 0x80 && (e <= 0x8a || e == 0xa8 || e == 0xa9 || e == 0xaf)) ||
-	    (c == 0xe2 && d == 0x81 && e == 0x9f) ||                 /* U+205F */
-	    (c == 0xe3 && d == 0x80 && e == 0x80))                   /* U+3000 */
+	    (c == 0xe2 && d == 0x81 && e == 0x9f) || /* U+205F */
+	    (c == 0xe3 && d == 0x80 && e == 0x80))   /* U+3000 */
 		return 3;
 	return 0;
 }
@@ -490,8 +490,8 @@ static struct secbuf *interpolated(const struct builder *bl, struct secbuf *v)
 
 /* Sets key to value (taking value; NULL = no value), keeping the key's
  * first position. 0, -ENOMEM or -E2BIG. */
-static int upsert(struct builder *bl, const unsigned char *key, size_t klen,
-                  struct secbuf *value, unsigned line)
+static int upsert(struct builder *bl, const unsigned char *key, size_t klen, struct secbuf *value,
+                  unsigned line)
 {
 	struct dotenv *d = bl->d;
 	char *k = strndup((const char *)key, klen);
@@ -541,8 +541,7 @@ static int note_bad_line(struct dotenv *d, unsigned line)
 }
 
 /* One binding into the result (resolve_variables runs in file order). */
-static int apply(struct builder *bl, const unsigned char *s, const struct binding *b,
-                 bool interp)
+static int apply(struct builder *bl, const unsigned char *s, const struct binding *b, bool interp)
 {
 	if (b->error)
 		return note_bad_line(bl->d, b->line);

@@ -23,7 +23,7 @@ struct dotenv_entry {
 struct dotenv {
 	struct dotenv_entry *items; /* unique keys, in order of first appearance */
 	size_t n;
-	unsigned *bad_lines;        /* lines python-dotenv cannot parse (it skips them too) */
+	unsigned *bad_lines; /* lines python-dotenv cannot parse (it skips them too) */
 	size_t n_bad;
 };
 
@@ -36,8 +36,8 @@ typedef const char *(*dotenv_lookup_fn)(const char *name, void *ctx);
  * default or "" — as `docker-compose config` does; without it, values stay
  * as written. -EILSEQ when buf is not UTF-8, -E2BIG over DOTENV_MAX_BYTES or
  * DOTENV_MAX_ENTRIES, -ENOMEM. *ret is freed with dotenv_free. */
-int dotenv_parse(const void *buf, size_t len, bool interpolate, dotenv_lookup_fn lookup,
-                 void *ctx, struct dotenv **ret);
+int dotenv_parse(const void *buf, size_t len, bool interpolate, dotenv_lookup_fn lookup, void *ctx,
+                 struct dotenv **ret);
 void dotenv_free(struct dotenv *d); /* wipes values; NULL ok */
 
 /* The entry for key, or NULL. */

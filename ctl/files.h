@@ -9,8 +9,8 @@
 #define FILES_TMP_SUFFIX ".tmp-XXXXXX"
 
 struct tmpfile {
-	int fd;                   /* -1 when closed */
-	char tmp[4096];           /* the temporary path */
+	int fd;         /* -1 when closed */
+	char tmp[4096]; /* the temporary path */
 	const char *final_path;
 };
 

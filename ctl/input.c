@@ -32,7 +32,10 @@ static const int tty_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP, SIG
 #define N_TTY_SIGNALS (sizeof(tty_signals) / sizeof(tty_signals[0]))
 static volatile sig_atomic_t tty_caught;
 
-static void on_tty_signal(int sig) { tty_caught = sig; }
+static void on_tty_signal(int sig)
+{
+	tty_caught = sig;
+}
 
 /* Reads one line (up to max bytes) from fd into b. Returns the length, or
  * -EINTR when a signal arrived, -EFBIG when the line is too long. */
@@ -181,4 +184,7 @@ void input_rstrip(struct secbuf *b)
 		b->data[--b->len] = '\0';
 }
 
-bool input_stdin_is_tty(void) { return isatty(STDIN_FILENO) == 1; }
+bool input_stdin_is_tty(void)
+{
+	return isatty(STDIN_FILENO) == 1;
+}

@@ -10,19 +10,20 @@
 #include "input.h"
 #include "keyring.h"
 
-/* Reads the passphrase from stdin or the terminal. Returns an exit code. */
 int keys_read_passphrase(bool from_stdin, struct secbuf **ret)
 {
+	struct secbuf *pass = NULL;
 	int r;
 	if (from_stdin) {
-		r = input_read_fd(STDIN_FILENO, INPUT_MAX_PASSPHRASE, ret);
+		r = input_read_fd(STDIN_FILENO, INPUT_MAX_PASSPHRASE, &pass);
 		if (r == 0)
-			input_chomp(*ret);
+			input_chomp(pass);
 	} else {
-		r = input_tty_secret("Passphrase: ", INPUT_MAX_PASSPHRASE, ret);
+		r = input_tty_secret("Passphrase: ", INPUT_MAX_PASSPHRASE, &pass);
 	}
 	if (r == -ENXIO) {
-		ctl_err("no terminal to ask for the passphrase: use --passphrase-stdin or --key-file");
+		ctl_err(
+		    "no terminal to ask for the passphrase: use --passphrase-stdin or --key-file");
 		return CTL_USAGE;
 	}
 	if (r == -EFBIG) {
@@ -33,11 +34,12 @@ int keys_read_passphrase(bool from_stdin, struct secbuf **ret)
 		ctl_err("cannot read the passphrase: %s", strerror(-r));
 		return CTL_ERROR;
 	}
-	if ((*ret)->len == 0) {
-		secbuf_free(*ret);
+	if (pass->len == 0) {
+		secbuf_free(pass);
 		ctl_err("empty passphrase");
 		return CTL_USAGE;
 	}
+	*ret = pass;
 	return CTL_OK;
 }
 
@@ -48,7 +50,8 @@ int keys_read_key_file(const char *path, struct secbuf **ret)
 	if (r == 0)
 		return CTL_OK;
 	if (r == -EPERM)
-		ctl_err("key file %s is readable by group or others: run `chmod 600 %s`", path, path);
+		ctl_err("key file %s is readable by group or others: run `chmod 600 %s`", path,
+		        path);
 	else if (r == -EINVAL)
 		ctl_err("key file %s must be a regular file of exactly %d bytes", path,
 		        KEYFILE_BYTES);
@@ -56,4 +59,3 @@ int keys_read_key_file(const char *path, struct secbuf **ret)
 		ctl_err("cannot read key file %s: %s", path, strerror(-r));
 	return r == -EACCES ? CTL_DENIED : CTL_ERROR;
 }
-

@@ -15,25 +15,25 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"status", cmd_status, "show whether vaultd is sealed, its version and size"},
-	{"unseal", cmd_unseal, "unseal vaultd with the passphrase or key file"},
-	{"seal", cmd_seal, "seal vaultd (wipes its keys from memory)"},
-	{"set", cmd_set, "write a new version of a secret (value from stdin/prompt/file)"},
-	{"get", cmd_get, "print a secret's value (current, --previous or --version N)"},
-	{"list", cmd_list, "list secrets and their metadata (never values)"},
-	{"history", cmd_history, "list a secret's versions"},
-	{"rotate", cmd_rotate, "make a new current version (generated or from stdin)"},
-	{"rollback", cmd_rollback, "make a new version carrying an old version's value"},
-	{"rm", cmd_rm, "delete a secret (undo with undelete), or --destroy its values"},
-	{"undelete", cmd_undelete, "bring back a deleted secret"},
-	{"token", cmd_token, "create, list and revoke API tokens"},
-	{"policy", cmd_policy, "put, get, list and remove access policies"},
-	{"audit", cmd_audit, "show the audit log, verify its hash chain"},
-	{"backup", cmd_backup, "write a consistent snapshot of the store to a file"},
-	{"restore", cmd_restore, "restore a backup into a new store file (offline)"},
-	{"import-env", cmd_import_env, "import a .env file's variables as secrets"},
-	{"compose", cmd_compose, "move a docker-compose.yml's passwords into vaultd"},
-	{NULL, NULL, NULL},
+    {"status", cmd_status, "show whether vaultd is sealed, its version and size"},
+    {"unseal", cmd_unseal, "unseal vaultd with the passphrase or key file"},
+    {"seal", cmd_seal, "seal vaultd (wipes its keys from memory)"},
+    {"set", cmd_set, "write a new version of a secret (value from stdin/prompt/file)"},
+    {"get", cmd_get, "print a secret's value (current, --previous or --version N)"},
+    {"list", cmd_list, "list secrets and their metadata (never values)"},
+    {"history", cmd_history, "list a secret's versions"},
+    {"rotate", cmd_rotate, "make a new current version (generated or from stdin)"},
+    {"rollback", cmd_rollback, "make a new version carrying an old version's value"},
+    {"rm", cmd_rm, "delete a secret (undo with undelete), or --destroy its values"},
+    {"undelete", cmd_undelete, "bring back a deleted secret"},
+    {"token", cmd_token, "create, list and revoke API tokens"},
+    {"policy", cmd_policy, "put, get, list and remove access policies"},
+    {"audit", cmd_audit, "show the audit log, verify its hash chain"},
+    {"backup", cmd_backup, "write a consistent snapshot of the store to a file"},
+    {"restore", cmd_restore, "restore a backup into a new store file (offline)"},
+    {"import-env", cmd_import_env, "import a .env file's variables as secrets"},
+    {"compose", cmd_compose, "move a docker-compose.yml's passwords into vaultd"},
+    {NULL, NULL, NULL},
 };
 
 static void usage(FILE *out)
@@ -88,7 +88,8 @@ static int global_options(int argc, char **argv, struct ctl *c, struct secbuf **
 		bool sock = strncmp(a, "--socket", 8) == 0 && (a[8] == '\0' || a[8] == '=');
 		bool tokf = strncmp(a, "--token-file", 12) == 0 && (a[12] == '\0' || a[12] == '=');
 		if (!sock && !tokf) {
-			fprintf(stderr, "vaultctl: unknown option %.64s\nRun `vaultctl --help`.\n", a);
+			fprintf(stderr, "vaultctl: unknown option %.64s\nRun `vaultctl --help`.\n",
+			        a);
 			return -CTL_USAGE;
 		}
 		const char *eq = strchr(a, '=');
@@ -146,7 +147,8 @@ int main(int argc, char **argv)
 			usage(stdout);
 			rc = CTL_OK;
 		} else if (!cmd->name) {
-			fprintf(stderr, "vaultctl: unknown command \"%.64s\"\nRun `vaultctl --help`.\n",
+			fprintf(stderr,
+			        "vaultctl: unknown command \"%.64s\"\nRun `vaultctl --help`.\n",
 			        argv[i]);
 			rc = CTL_USAGE;
 		} else {

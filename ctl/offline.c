@@ -12,8 +12,8 @@
 #include "keys.h"
 
 /* The KEK for the store's kind of key. Returns an exit code. */
-static int offline_kek(const char *path, const struct store_info *info,
-                       const struct offline_key *k, struct secbuf **ret)
+static int offline_kek(const char *path, const struct store_info *info, const struct offline_key *k,
+                       struct secbuf **ret)
 {
 	if (info->kek_kind == KEK_KEYFILE) {
 		if (!k->key_file) {
@@ -72,8 +72,8 @@ int offline_open(const char *path, const struct offline_key *k, struct store **r
 	secbuf_free(kek);
 	if (r < 0) {
 		if (r == STORE_E_BADKEY)
-			ctl_err("the %s does not unseal store %s", k->key_file ? "key file" : "passphrase",
-			        path);
+			ctl_err("the %s does not unseal store %s",
+			        k->key_file ? "key file" : "passphrase", path);
 		else
 			ctl_err("cannot unseal store %s: %s", path, store_strerror(r));
 		store_close(s);

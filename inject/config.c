@@ -5,13 +5,14 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include "passwd.h"
 
@@ -464,30 +465,79 @@ enum {
 	OPT_VERSION,
 };
 
-static const struct option options[] = {
-    {"socket", required_argument, NULL, OPT_SOCKET},
-    {"secret", required_argument, NULL, OPT_SECRET},
-    {"dir", required_argument, NULL, OPT_DIR},
-    {"user", required_argument, NULL, OPT_USER},
-    {"file-env", required_argument, NULL, OPT_FILE_ENV},
-    {"template", required_argument, NULL, OPT_TEMPLATE},
-    {"env", required_argument, NULL, OPT_ENV},
-    {"init", no_argument, NULL, OPT_INIT},
-    {"watch", no_argument, NULL, OPT_WATCH},
-    {"group", no_argument, NULL, OPT_GROUP},
-    {"keep", no_argument, NULL, OPT_KEEP},
-    {"previous", no_argument, NULL, OPT_PREVIOUS},
-    {"allow-disk", no_argument, NULL, OPT_ALLOW_DISK},
-    {"reload-signal", required_argument, NULL, OPT_RELOAD_SIGNAL},
-    {"on-change", required_argument, NULL, OPT_ON_CHANGE},
-    {"debounce", required_argument, NULL, OPT_DEBOUNCE},
-    {"grace", required_argument, NULL, OPT_GRACE},
-    {"wait", required_argument, NULL, OPT_WAIT},
-    {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
-    {"help", no_argument, NULL, OPT_HELP},
-    {"version", no_argument, NULL, OPT_VERSION},
-    {NULL, 0, NULL, 0},
+/* Long options only, "--name value" or "--name=value" (and -h). Our own
+ * loop rather than getopt_long: getopt drags glibc's wide-character printf
+ * into the static binary. */
+static const struct option_def {
+	const char *name;
+	bool has_arg;
+	int id;
+} options[] = {
+    {"socket", true, OPT_SOCKET},
+    {"secret", true, OPT_SECRET},
+    {"dir", true, OPT_DIR},
+    {"user", true, OPT_USER},
+    {"file-env", true, OPT_FILE_ENV},
+    {"template", true, OPT_TEMPLATE},
+    {"env", true, OPT_ENV},
+    {"init", false, OPT_INIT},
+    {"watch", false, OPT_WATCH},
+    {"group", false, OPT_GROUP},
+    {"keep", false, OPT_KEEP},
+    {"previous", false, OPT_PREVIOUS},
+    {"allow-disk", false, OPT_ALLOW_DISK},
+    {"reload-signal", true, OPT_RELOAD_SIGNAL},
+    {"on-change", true, OPT_ON_CHANGE},
+    {"debounce", true, OPT_DEBOUNCE},
+    {"grace", true, OPT_GRACE},
+    {"wait", true, OPT_WAIT},
+    {"token-file", true, OPT_TOKEN_FILE},
+    {"help", false, OPT_HELP},
+    {"version", false, OPT_VERSION},
 };
+
+/* Matches argv[*i] against the table. Returns the option id (0: the end of
+ * the options, *i at the command), sets *arg, advances *i; -EINVAL with a
+ * reason on an unknown option or a missing value. */
+static int next_option(int argc, char **argv, int *i, const char **arg, char *err, size_t cap)
+{
+	if (*i >= argc)
+		return 0;
+	const char *a = argv[*i];
+	if (strcmp(a, "--") == 0) {
+		(*i)++;
+		return 0;
+	}
+	if (strcmp(a, "-h") == 0) {
+		(*i)++;
+		return OPT_HELP;
+	}
+	if (a[0] != '-')
+		return 0; /* the command: stop here, as tini does */
+	if (a[1] != '-')
+		return fail(err, cap, "unknown option %.64s", a);
+	const char *name = a + 2, *eq = strchr(name, '=');
+	size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+	for (size_t k = 0; k < sizeof(options) / sizeof(options[0]); k++) {
+		const struct option_def *o = &options[k];
+		if (strlen(o->name) != nlen || strncmp(o->name, name, nlen) != 0)
+			continue;
+		(*i)++;
+		*arg = NULL;
+		if (!o->has_arg) {
+			if (eq)
+				return fail(err, cap, "--%s takes no value", o->name);
+		} else if (eq) {
+			*arg = eq + 1;
+		} else if (*i < argc) {
+			*arg = argv[(*i)++];
+		} else {
+			return fail(err, cap, "--%s needs a value", o->name);
+		}
+		return o->id;
+	}
+	return fail(err, cap, "unknown option --%.*s", (int)(nlen > 64 ? 64 : nlen), name);
+}
 
 static int flag_list(struct inject_config *c, enum list_kind k, bool *seen, const char *flag,
 		     const char *arg, char *err, size_t cap)
@@ -516,12 +566,9 @@ static int flag_duration(const char *flag, const char *arg, int *out, char *err,
 static int read_flags(struct inject_config *c, int argc, char **argv, char *err, size_t cap)
 {
 	bool seen[4] = {false, false, false, false};
-	optind = 0; /* full re-initialisation: config_parse may run more than once */
-	opterr = 0;
-	int o, r = 0;
-	/* "+": stop at the first non-option, the command (tini's convention). */
-	while ((o = getopt_long(argc, argv, "+:h", options, NULL)) != -1) {
-		const char *a = optarg;
+	int i = 1, o, r = 0;
+	const char *a = NULL;
+	while ((o = next_option(argc, argv, &i, &a, err, cap)) != 0) {
 		switch (o) {
 		case OPT_SOCKET:
 			c->socket = a;
@@ -582,26 +629,21 @@ static int read_flags(struct inject_config *c, int argc, char **argv, char *err,
 		case OPT_WAIT:
 			r = flag_duration("wait", a, &c->wait_ms, err, cap);
 			break;
-		case 'h':
 		case OPT_HELP:
 			c->action = CONFIG_HELP;
 			return 0;
 		case OPT_VERSION:
 			c->action = CONFIG_VERSION;
 			return 0;
-		case ':':
-			return fail(err, cap, "%s needs a value", argv[optind - 1]);
 		default:
-			if (optopt && optopt < 256)
-				return fail(err, cap, "unknown option -%c", optopt);
-			return fail(err, cap, "unknown or incomplete option %s", argv[optind - 1]);
+			return o; /* next_option's error */
 		}
 		if (r < 0)
 			return r;
 	}
-	if (optind >= argc)
+	if (i >= argc)
 		return fail(err, cap, "no command given: inject [OPTIONS] -- COMMAND [ARGS...]");
-	c->command = argv + optind;
+	c->command = argv + i;
 	return 0;
 }
 
@@ -741,9 +783,9 @@ void config_free(struct inject_config *c)
 	memset(c, 0, sizeof(*c));
 }
 
-void config_usage(FILE *f)
+void config_usage(int fd)
 {
-	fputs(
+	static const char text[] =
 	    "Usage: inject [OPTIONS] [--] COMMAND [ARGS...]\n"
 	    "Fetch secrets from vaultd, write them as files on a tmpfs, drop privileges,\n"
 	    "then exec COMMAND (default) or run it as PID 1 (--init, --watch).\n"
@@ -787,6 +829,14 @@ void config_usage(FILE *f)
 	    "  68 token file   69 vaultd unreachable   70 internal    71 privilege drop failed\n"
 	    "  73 write failed 75 vaultd sealed 76 protocol error     77 denied/unauthenticated\n"
 	    "  78 unsafe --dir (not tmpfs, writable by others, planted symlink)\n"
-	    "  126 COMMAND not executable       127 COMMAND not found\n",
-	    f);
+	    "  126 COMMAND not executable       127 COMMAND not found\n";
+	size_t off = 0;
+	while (off < sizeof(text) - 1) {
+		ssize_t n = write(fd, text + off, sizeof(text) - 1 - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		off += (size_t)n;
+	}
 }

@@ -6,7 +6,6 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdio.h>
 #include <sys/types.h>
 
 #include "names.h"
@@ -102,6 +101,7 @@ int config_parse_duration_ms(const char *s, int *ret);
 int config_parse_signal(const char *s, int *ret);
 int config_parse_bool(const char *s, bool *ret);
 
-void config_usage(FILE *f);
+/* The --help text, written to fd. */
+void config_usage(int fd);
 
 #endif

@@ -71,56 +71,53 @@ static enum fetch_status transport(int r, const char *socket, char *err, size_t 
 	}
 }
 
-/* error.code, error.message and error.names of an error answer, as text. */
-static void describe_error(const struct httpc_response *resp, char *out, size_t cap)
+/* An error answer as text: "HTTP 404 not_found: message" into what, and
+ * error.names ("a, b") into names (empty when absent). */
+static void describe_error(const struct httpc_response *resp, char *what, size_t wcap, char *names,
+			   size_t ncap)
 {
-	snprintf(out, cap, "HTTP %d", resp->status);
+	snprintf(what, wcap, "HTTP %d", resp->status);
+	names[0] = '\0';
 	json_t *o = NULL;
-	if (!resp->body ||
-	    jsonx_parse_object(resp->body->data, resp->body->len, FETCH_MAX_ERROR_BODY, &o, NULL, 0) < 0)
+	if (!resp->body || jsonx_parse_object(resp->body->data, resp->body->len,
+					      FETCH_MAX_ERROR_BODY, &o, NULL, 0) < 0)
 		return;
 	json_t *e = json_object_get(o, "error");
-	const char *code = NULL, *message = NULL;
+	const char *code = "", *message = "";
 	jsonx_get_string(e, "code", &code);
 	jsonx_get_string(e, "message", &message);
-	size_t off = strlen(out);
-	if (code && off < cap)
-		off += (size_t)snprintf(out + off, cap - off, " %s", code);
-	json_t *names = json_object_get(e, "names");
-	if (json_is_array(names) && json_array_size(names) > 0 && off < cap) {
-		off += (size_t)snprintf(out + off, cap - off, " (");
-		size_t i;
-		json_t *v;
-		json_array_foreach(names, i, v)
-		{
-			if (json_is_string(v) && off < cap)
-				off += (size_t)snprintf(out + off, cap - off, "%s%s", i ? ", " : "",
-							json_string_value(v));
-		}
-		if (off < cap)
-			off += (size_t)snprintf(out + off, cap - off, ")");
+	snprintf(what, wcap, "HTTP %d %s%s%s", resp->status, code, *message ? ": " : "", message);
+	json_t *list = json_object_get(e, "names");
+	size_t i, off = 0;
+	json_t *v;
+	json_array_foreach(list, i, v)
+	{
+		if (json_is_string(v) && off < ncap)
+			off += (size_t)snprintf(names + off, ncap - off, "%s%s", off ? ", " : "",
+						json_string_value(v));
 	}
-	if (message && off < cap)
-		snprintf(out + off, cap - off, ": %s", message);
 	json_decref(o);
 }
 
 static enum fetch_status http_error(const struct httpc_response *resp, char *err, size_t cap)
 {
-	char what[512];
-	describe_error(resp, what, sizeof(what));
+	char what[512], names[512];
+	describe_error(resp, what, sizeof(what), names, sizeof(names));
+	const char *sep = names[0] ? " " : "";
 	switch (resp->status) {
 	case 401:
 		return failf(FETCH_DENIED, err, cap,
-			     "vaultd refused to authenticate inject (%s): give a token with "
-			     "--token-file or INJECT_TOKEN",
+			     "vaultd does not know inject (%s): give a token with --token-file "
+			     "or INJECT_TOKEN, or run inject as an admin uid",
 			     what);
 	case 403:
 		return failf(FETCH_DENIED, err, cap,
-			     "vaultd denied reading the secrets (%s): grant read in a policy", what);
+			     "vaultd denied reading secret%s%s (%s): grant read in a policy",
+			     sep, names, what);
 	case 404:
 		return failf(FETCH_NOT_FOUND, err, cap,
-			     "secret not found (%s): create it with vaultctl set", what);
+			     "secret%s%s not found (%s): create it with vaultctl set", sep, names,
+			     what);
 	case 503:
 		return failf(FETCH_SEALED, err, cap, "vaultd is sealed (%s): unseal it", what);
 	default:
@@ -253,21 +250,19 @@ static enum fetch_status bundle_once(const struct fetch_target *t, const char *b
 	return st;
 }
 
-/* {"names":[...],"previous":bool}: names only, nothing secret. */
+/* {"names":[...],"previous":bool}: names only, nothing secret. Written by
+ * hand: validated names ([A-Za-z0-9._-]) need no JSON escaping, and a
+ * string from json_dumps would belong to the wiping allocator. */
 static char *bundle_request(const char (*names)[VAULT_MAX_NAME_LEN + 1], size_t n, bool previous)
 {
-	json_t *o = json_object();
-	json_t *a = json_array();
-	char *s = NULL;
-	if (o && a) {
-		for (size_t i = 0; i < n; i++)
-			json_array_append_new(a, json_string(names[i]));
-		json_object_set(o, "names", a);
-		json_object_set_new(o, "previous", json_boolean(previous));
-		s = json_dumps(o, JSON_COMPACT);
-	}
-	json_decref(a);
-	json_decref(o);
+	size_t cap = 64 + n * (VAULT_MAX_NAME_LEN + 3);
+	char *s = malloc(cap);
+	if (!s)
+		return NULL;
+	size_t off = (size_t)snprintf(s, cap, "{\"names\":[");
+	for (size_t i = 0; i < n; i++)
+		off += (size_t)snprintf(s + off, cap - off, "%s\"%s\"", i ? "," : "", names[i]);
+	snprintf(s + off, cap - off, "],\"previous\":%s}", previous ? "true" : "false");
 	return s;
 }
 

@@ -3,7 +3,8 @@
  * and execs the command, or stays PID 1 (--init) and follows rotations
  * (--watch). Any failure before the command starts is fatal: fail closed. */
 #include <errno.h>
-#include <stdio.h>
+#include <jansson.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -37,6 +38,7 @@ struct run {
 	struct bundle *bundle;
 	struct child_env env;
 	struct watch watch;
+	pid_t watcher; /* --watch: the watcher process, 0 when none */
 };
 
 static int read_config(struct run *r, int argc, char **argv)
@@ -132,7 +134,6 @@ static int open_dir(struct run *r)
 	r->out.templates = r->templates;
 	r->out.uid = r->creds.uid;
 	r->out.gid = r->creds.gid;
-	pthread_mutex_init(&r->out.lock, NULL);
 	return 0;
 }
 
@@ -207,23 +208,31 @@ static void started(pid_t child, void *ctx)
 	struct run *r = ctx;
 	if (!r->cfg.watch)
 		return;
-	r->watch.cfg = &r->cfg;
-	r->watch.target = &r->target;
-	r->watch.out = &r->out;
-	r->watch.current = r->bundle; /* the thread owns it from now on */
-	r->bundle = NULL;
-	r->watch.env = &r->env;
-	r->watch.creds = &r->creds;
-	int e = watch_start(&r->watch, child);
-	if (e < 0)
-		msg_err("--watch: cannot start: %s; files will not follow rotations", errstr(-e));
+	r->watch = (struct watch){
+	    .cfg = &r->cfg,
+	    .target = &r->target,
+	    .out = &r->out,
+	    .current = r->bundle,
+	    .env = &r->env,
+	    .creds = &r->creds,
+	    .child = child,
+	};
+	pid_t pid = watch_spawn(&r->watch);
+	if (pid < 0)
+		msg_err("--watch: cannot start the watcher: %s; files will not follow rotations",
+			errstr((int)-pid));
+	else
+		r->watcher = pid;
 }
 
 static void reaped(pid_t pid, int wstatus, void *ctx)
 {
 	struct run *r = ctx;
-	if (r->cfg.watch)
-		watch_reaped(&r->watch, pid, wstatus);
+	if (pid != r->watcher || r->watcher == 0)
+		return;
+	r->watcher = 0;
+	msg_err("--watch: the watcher stopped (status %d); files no longer follow rotations",
+		init_exit_status(wstatus));
 }
 
 /* --init / --watch: PID 1 until the command exits, then the files go. */
@@ -244,8 +253,10 @@ static int init_mode(struct run *r)
 	    .ctx = r,
 	};
 	int status = init_run(&o);
+	if (r->watcher > 0)
+		watch_stop(r->watcher, &r->out); /* no rewrite can race the removal */
 	if (!r->cfg.keep)
-		outputs_remove_all(&r->out); /* also stops --watch from writing again */
+		outputs_remove_all(&r->out);
 	return status;
 }
 
@@ -257,18 +268,22 @@ int main(int argc, char **argv)
 		msg_err("cannot initialise libsodium");
 		return INJECT_EXIT_INTERNAL;
 	}
+	/* jansson would read /dev/urandom for its hash seed, which a scratch
+	 * image may not have; libsodium uses getrandom(2). */
+	json_object_seed(randombytes_random() | 1u);
 	if ((s = read_config(&r, argc, argv)))
 		return s;
 	if (r.cfg.action == CONFIG_HELP) {
-		config_usage(stdout);
+		config_usage(STDOUT_FILENO);
 		return 0;
 	}
 	if (r.cfg.action == CONFIG_VERSION) {
-		printf("inject %s\n", VAULT_VERSION);
-		return 0;
+		static const char v[] = "inject " VAULT_VERSION "\n";
+		return write(STDOUT_FILENO, v, sizeof(v) - 1) < 0 ? INJECT_EXIT_INTERNAL : 0;
 	}
-	/* Signals are blocked before any thread exists (--watch) and before
-	 * the first secret is in memory; the command gets the mask back. */
+	/* In --init mode signals are blocked from the start, so none that
+	 * arrives while secrets are fetched is lost; the command gets the
+	 * original mask back. */
 	if (r.cfg.init)
 		init_block_signals();
 	if ((s = load_token(&r)) || (s = load_templates(&r)) || (s = resolve_user(&r)) ||
@@ -277,7 +292,5 @@ int main(int argc, char **argv)
 		return s;
 	if (!r.cfg.init)
 		return exec_mode(&r);
-	s = init_mode(&r);
-	/* exit() rather than return: --watch's thread may still be in a poll. */
-	exit(s);
+	return init_mode(&r);
 }

@@ -11,7 +11,7 @@
 #include "msg.h"
 #include "tmpfs_files.h"
 
-static void owner_of(const const struct outputs *o, const struct file_spec *f, uid_t *u, gid_t *g)
+static void owner_of(const struct outputs *o, const struct file_spec *f, uid_t *u, gid_t *g)
 {
 	*u = f->has_owner ? f->uid : o->uid;
 	*g = f->has_owner ? f->gid : o->gid;

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -50,8 +49,8 @@ static bool skip_line(const char *line)
 
 int passwd_parse_line(char *line, struct pw_entry *ret)
 {
-	char *f[7];
-	if (skip_line(line) || split(line, f, 7) != 7)
+	char *f[8]; /* one more than needed: an extra ':' is malformed */
+	if (skip_line(line) || split(line, f, 8) != 7)
 		return -EINVAL;
 	struct pw_entry e = {0};
 	unsigned uid, gid;
@@ -69,8 +68,8 @@ int passwd_parse_line(char *line, struct pw_entry *ret)
 
 int group_parse_line(char *line, struct gr_entry *ret, char **ret_members)
 {
-	char *f[4];
-	if (skip_line(line) || split(line, f, 4) != 4)
+	char *f[5];
+	if (skip_line(line) || split(line, f, 5) != 4)
 		return -EINVAL;
 	struct gr_entry e = {0};
 	unsigned gid;
@@ -85,36 +84,50 @@ int group_parse_line(char *line, struct gr_entry *ret, char **ret_members)
 }
 
 /* Calls fn on each line of path (without its newline) until fn returns
- * non-zero, which is returned. Over-long lines are skipped whole. */
+ * non-zero, which is returned. Plain read(2), no stdio: the static binary
+ * stays small. Over-long lines and lines with a NUL are skipped whole. */
 static int each_line(const char *path, int (*fn)(char *line, void *ctx), void *ctx)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
-	FILE *f = fdopen(fd, "r");
-	if (!f) {
-		int e = -errno;
+	char *buf = malloc(PASSWD_MAX_LINE + 1);
+	if (!buf) {
 		close(fd);
-		return e;
+		return -ENOMEM;
 	}
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
+	size_t len = 0;
+	bool skipping = false, eof = false;
 	int r = 0;
-	errno = 0;
-	while (r == 0 && (n = getline(&line, &cap, f)) >= 0) {
-		if ((size_t)n > PASSWD_MAX_LINE)
+	while (r == 0 && !(eof && len == 0)) {
+		char *nl = memchr(buf, '\n', len);
+		if (!nl && !eof && len < PASSWD_MAX_LINE) {
+			ssize_t n = read(fd, buf + len, PASSWD_MAX_LINE - len);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				r = -errno;
+				break;
+			}
+			eof = n == 0;
+			len += (size_t)n;
 			continue;
-		if (n > 0 && line[n - 1] == '\n')
-			line[--n] = '\0';
-		if ((size_t)n != strlen(line))
-			continue; /* an embedded NUL: not a line we understand */
-		r = fn(line, ctx);
+		}
+		/* A whole line (or the last one, or a too-long piece). */
+		size_t ll = nl ? (size_t)(nl - buf) : len;
+		bool whole = nl || eof;
+		if (whole && !skipping) {
+			buf[ll] = '\0';
+			if (strlen(buf) == ll)
+				r = fn(buf, ctx);
+		}
+		skipping = !whole;
+		size_t used = nl ? ll + 1 : len;
+		memmove(buf, buf + used, len - used);
+		len -= used;
 	}
-	if (r == 0 && ferror(f))
-		r = -EIO;
-	free(line);
-	fclose(f);
+	free(buf);
+	close(fd);
 	return r;
 }
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -120,11 +121,16 @@ static int conn_open(struct conn *c, const char *path)
 	return 0;
 }
 
-static int conn_send(struct conn *c, const void *buf, size_t len)
+/* Sends head and body with as few system calls as the socket allows: one
+ * sendmsg normally, so the server wakes up once for the whole request. */
+static int conn_send(struct conn *c, const void *head, size_t hlen, const void *body, size_t blen)
 {
-	const unsigned char *p = buf;
-	while (len > 0) {
-		ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
+	struct iovec iov[2] = {{(void *)head, hlen}, {(void *)body, blen}};
+	struct iovec *v = iov;
+	size_t nv = blen > 0 ? 2 : 1;
+	while (nv > 0) {
+		struct msghdr m = {.msg_iov = v, .msg_iovlen = nv};
+		ssize_t n = sendmsg(c->fd, &m, MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -136,8 +142,17 @@ static int conn_send(struct conn *c, const void *buf, size_t len)
 			}
 			return -errno;
 		}
-		p += n;
-		len -= (size_t)n;
+		/* Skip what was sent: whole vectors, then part of one. */
+		size_t sent = (size_t)n;
+		while (nv > 0 && sent >= v->iov_len) {
+			sent -= v->iov_len;
+			v++;
+			nv--;
+		}
+		if (nv > 0) {
+			v->iov_base = (char *)v->iov_base + sent;
+			v->iov_len -= sent;
+		}
 	}
 	return 0;
 }
@@ -558,10 +573,8 @@ static int exchange(struct conn *c, const struct httpc_request *req, struct head
 	int r = build_head(req, &head, &head_len);
 	if (r < 0)
 		return r;
-	r = conn_send(c, head->data, head_len);
+	r = conn_send(c, head->data, head_len, req->body, req->body_len);
 	secbuf_free(head);
-	if (r == 0 && req->body_len > 0)
-		r = conn_send(c, req->body, req->body_len);
 	/* A server may answer (413, 401) and close before reading the whole
 	 * body: EPIPE/ECONNRESET on send is not final, the answer may be there. */
 	if (r < 0 && r != -EPIPE && r != -ECONNRESET)

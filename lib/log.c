@@ -142,6 +142,7 @@ const char *logline_finish(struct logline *l, size_t *ret_len)
 	}
 	if (l->len == 0 || l->buf[l->len - 1] != '\n')
 		l->buf[l->len++] = '\n';
+	l->buf[l->len] = '\0'; /* also a C string */
 	*ret_len = l->len;
 	return l->buf;
 }

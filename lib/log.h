@@ -32,8 +32,8 @@ void logline_str(struct logline *l, const char *key, const char *value); /* NULL
 void logline_int(struct logline *l, const char *key, long long value);
 void logline_uint(struct logline *l, const char *key, unsigned long long value);
 void logline_ms(struct logline *l, const char *key, double ms);          /* 3 decimals */
-/* Finishes the line with '\n' and returns its text and length (for batching
- * many lines into one write). */
+/* Finishes the line with '\n' (NUL-terminated too) and returns its text and
+ * length (for batching many lines into one write). */
 const char *logline_finish(struct logline *l, size_t *ret_len);
 /* Finishes and writes the line with one write(2). */
 void logline_emit(struct logline *l);

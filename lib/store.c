@@ -14,7 +14,7 @@
 #include "seal.h"
 #include "store_backend.h"
 
-#define TX_RETRIES 16          /* optimistic backends: attempts per transaction */
+#define TX_RETRIES 16           /* optimistic backends: attempts per transaction */
 #define AUDIT_VERIFY_CHUNK 1024 /* entries read per step of store_audit_verify */
 #define AUDIT_HEAD_CONTEXT "vaultd/audit-head/v1"
 
@@ -261,7 +261,7 @@ static int bump_revision(struct store *s, struct be_tx *tx, uint64_t *ret_rev)
 
 /* Seals pt for (name, v->version) under the active DEK into v->blob. */
 static int seal_into(struct store *s, const char *name, struct be_version *v, const uint8_t *pt,
-		     size_t len)
+                     size_t len)
 {
 	uint32_t key_id = keyring_active_id(s->kr);
 	const struct secbuf *dek = keyring_get(s->kr, key_id);
@@ -287,7 +287,7 @@ static int seal_into(struct store *s, const char *name, struct be_version *v, co
 /* Opens a version's blob. A blob that does not open under its own
  * coordinates was changed or moved in the file: the store is damaged. */
 static int open_version(struct store *s, const char *name, const struct be_version *v,
-			struct secbuf **ret)
+                        struct secbuf **ret)
 {
 	const struct secbuf *dek = keyring_get(s->kr, v->key_id);
 	if (!dek || v->key_id == KEYRING_MAC_KEY_ID)
@@ -339,7 +339,7 @@ void store_close(struct store *s)
 /* Keyed MAC over the audit head, so a log whose tail was cut cannot be
  * passed off as complete by rewriting the head to an earlier entry. */
 static void audit_head_tag(const struct secbuf *key, uint64_t seq,
-			   const uint8_t hash[AUDIT_HASH_BYTES], uint8_t out[AUDIT_HASH_BYTES])
+                           const uint8_t hash[AUDIT_HASH_BYTES], uint8_t out[AUDIT_HASH_BYTES])
 {
 	crypto_generichash_state st;
 	uint8_t be[8];
@@ -347,7 +347,7 @@ static void audit_head_tag(const struct secbuf *key, uint64_t seq,
 		be[i] = (uint8_t)(seq >> (56 - 8 * i));
 	crypto_generichash_init(&st, key->data, key->len, AUDIT_HASH_BYTES);
 	crypto_generichash_update(&st, (const uint8_t *)AUDIT_HEAD_CONTEXT,
-				  sizeof(AUDIT_HEAD_CONTEXT) - 1);
+	                          sizeof(AUDIT_HEAD_CONTEXT) - 1);
 	crypto_generichash_update(&st, be, sizeof(be));
 	crypto_generichash_update(&st, hash, AUDIT_HASH_BYTES);
 	crypto_generichash_final(&st, out, AUDIT_HASH_BYTES);
@@ -393,7 +393,7 @@ static void keyset_install(struct store *s, struct keyset *k)
 
 /* A new random key, wrapped under kek into *wrapped. */
 static int new_key(const struct secbuf *kek, const uint8_t store_id[VAULT_STORE_ID_BYTES],
-		   uint32_t key_id, struct secbuf **ret, struct be_key *wrapped)
+                   uint32_t key_id, struct secbuf **ret, struct be_key *wrapped)
 {
 	struct secbuf *k = secbuf_new(VAULT_KEY_BYTES);
 	if (!k)
@@ -437,7 +437,7 @@ static int kek_args_ok(enum kek_kind kind, const struct kdf_params *kdf, const s
 
 /* Builds the keys of a new store into k and c (header and wrapped keys). */
 static int create_keys(enum kek_kind kind, const struct kdf_params *kdf, const struct secbuf *kek,
-		       struct keyset *k, struct create_ctx *c)
+                       struct keyset *k, struct create_ctx *c)
 {
 	randombytes_buf(c->h.store_id, sizeof(c->h.store_id));
 	c->h.kek_kind = kind;
@@ -462,7 +462,7 @@ static int create_keys(enum kek_kind kind, const struct kdf_params *kdf, const s
 }
 
 int store_create(const char *path, enum kek_kind kind, const struct kdf_params *kdf,
-		 const struct secbuf *kek, struct store **ret)
+                 const struct secbuf *kek, struct store **ret)
 {
 	if (!path || !ret)
 		return STORE_E_INVAL;
@@ -573,7 +573,7 @@ static int unwrap_all(const struct keys_ctx *c, const struct secbuf *kek, struct
 	for (size_t i = 0; i < c->n; i++) {
 		struct secbuf *key;
 		int r = key_unwrap(kek, c->h.store_id, c->keys[i].key_id, c->keys[i].wrapped,
-				   c->keys[i].wrapped_len, &key);
+		                   c->keys[i].wrapped_len, &key);
 		if (r == -EKEYREJECTED)
 			return STORE_E_BADKEY;
 		if (r == 0)
@@ -652,7 +652,7 @@ static int rekey_body(struct store *s, struct be_tx *tx, void *ctx)
 }
 
 int store_rekey(struct store *s, enum kek_kind kind, const struct kdf_params *kdf,
-		const struct secbuf *new_kek)
+                const struct secbuf *new_kek)
 {
 	if (!s)
 		return STORE_E_INVAL;
@@ -779,8 +779,8 @@ static int meta_update_ok(const struct secret_meta_update *u)
 {
 	if (!u)
 		return 0;
-	if (u->description && strnlen(u->description, STORE_DESCRIPTION_MAX + 1) >
-				      STORE_DESCRIPTION_MAX)
+	if (u->description &&
+	    strnlen(u->description, STORE_DESCRIPTION_MAX + 1) > STORE_DESCRIPTION_MAX)
 		return STORE_E_INVAL;
 	if (u->labels_json) {
 		json_t *o;
@@ -792,7 +792,8 @@ static int meta_update_ok(const struct secret_meta_update *u)
 	}
 	if (u->rotation_period < -1)
 		return STORE_E_INVAL;
-	if (u->max_versions != -1 && (u->max_versions < 1 || u->max_versions > STORE_MAX_VERSIONS_LIMIT))
+	if (u->max_versions != -1 &&
+	    (u->max_versions < 1 || u->max_versions > STORE_MAX_VERSIONS_LIMIT))
 		return STORE_E_INVAL;
 	return 0;
 }
@@ -881,7 +882,7 @@ static int cas_check(const struct be_secret *sec, bool exists, int64_t cas)
 
 /* One new version inside tx: it becomes current, the old current previous. */
 static int put_one(struct store *s, struct be_tx *tx, const struct put_args *a, uint64_t rev,
-		   int64_t now, uint64_t *ret_version)
+                   int64_t now, uint64_t *ret_version)
 {
 	struct be_secret sec = {0};
 	int r = s->ops->secret_get(tx, a->name, &sec);
@@ -961,7 +962,7 @@ static int run_put(struct store *s, const struct put_args *items, size_t n, uint
 }
 
 int store_put(struct store *s, const char *name, const uint8_t *value, size_t len, int64_t cas,
-	      const struct secret_meta_update *meta, const char *actor, uint64_t *ret_version)
+              const struct secret_meta_update *meta, const char *actor, uint64_t *ret_version)
 {
 	struct put_args a = {.name = name, .value = value, .len = len, .cas = cas, .meta = meta};
 	if (!s || text_ok(actor, STORE_ACTOR_MAX, &a.actor) < 0)
@@ -971,7 +972,7 @@ int store_put(struct store *s, const char *name, const uint8_t *value, size_t le
 }
 
 int store_put_batch(struct store *s, const struct store_put_item *items, size_t n,
-		    const char *actor)
+                    const char *actor)
 {
 	if (!s || (!items && n > 0) || text_ok(actor, STORE_ACTOR_MAX, &actor) < 0)
 		return STORE_E_INVAL;
@@ -982,8 +983,11 @@ int store_put_batch(struct store *s, const struct store_put_item *items, size_t 
 		return -ENOMEM;
 	int r = 0;
 	for (size_t i = 0; r == 0 && i < n; i++) {
-		a[i] = (struct put_args){.name = items[i].name, .value = items[i].value,
-					 .len = items[i].len, .cas = -1, .actor = actor};
+		a[i] = (struct put_args){.name = items[i].name,
+		                         .value = items[i].value,
+		                         .len = items[i].len,
+		                         .cas = -1,
+		                         .actor = actor};
 		r = put_args_ok(&a[i]);
 	}
 	if (r == 0)
@@ -1021,8 +1025,11 @@ static int rollback_body(struct store *s, struct be_tx *tx, void *ctx)
 	if (r == 0)
 		r = bump_revision(s, tx, &c->revision);
 	if (r == 0) {
-		struct put_args a = {.name = c->name, .value = pt->data, .len = pt->len, .cas = -1,
-				     .actor = c->actor};
+		struct put_args a = {.name = c->name,
+		                     .value = pt->data,
+		                     .len = pt->len,
+		                     .cas = -1,
+		                     .actor = c->actor};
 		r = put_one(s, tx, &a, c->revision, now_s(), &c->new_version);
 	}
 	secbuf_free(pt);
@@ -1030,7 +1037,7 @@ static int rollback_body(struct store *s, struct be_tx *tx, void *ctx)
 }
 
 int store_rollback(struct store *s, const char *name, uint64_t version, const char *actor,
-		   uint64_t *ret_version)
+                   uint64_t *ret_version)
 {
 	struct rollback_ctx c = {.name = name, .version = version};
 	if (!s || !name_is_valid_str(name) || version == 0 ||
@@ -1116,7 +1123,7 @@ struct destroy_ctx {
 /* Wipes the matching versions' blobs; *ret_changed counts the wiped ones and
  * *ret_left the versions that still hold a value. */
 static int wipe_versions(struct store *s, struct be_tx *tx, const struct destroy_ctx *c,
-			 size_t *ret_changed, size_t *ret_left)
+                         size_t *ret_changed, size_t *ret_left)
 {
 	struct be_version *vs;
 	size_t n, changed = 0, left = 0;
@@ -1219,7 +1226,7 @@ static int get_body(struct store *s, struct be_tx *tx, void *ctx)
 }
 
 int store_get(struct store *s, const char *name, enum secret_stage stage, uint64_t version,
-	      struct secret_value *ret)
+              struct secret_value *ret)
 {
 	if (!s || !ret || !name_is_valid_str(name) ||
 	    (stage != STAGE_CURRENT && stage != STAGE_PREVIOUS && stage != STAGE_VERSION) ||
@@ -1235,7 +1242,8 @@ int store_get(struct store *s, const char *name, enum secret_stage stage, uint64
 		r = open_version(s, name, &c.v, &pt);
 	keys_release(s);
 	if (r == 0)
-		*ret = (struct secret_value){.version = c.v.version, .created = c.v.created, .value = pt};
+		*ret = (struct secret_value){
+		    .version = c.v.version, .created = c.v.created, .value = pt};
 	be_version_clear(&c.v);
 	return r;
 }
@@ -1285,7 +1293,7 @@ static int many_body(struct store *s, struct be_tx *tx, void *ctx)
 
 /* Opens a record into out; version 0 (no previous) gives an empty value. */
 static int many_open(struct store *s, const char *name, const struct be_version *v,
-		     struct secret_value *out)
+                     struct secret_value *out)
 {
 	struct secbuf *pt = NULL;
 	if (v->version > 0) {
@@ -1298,7 +1306,7 @@ static int many_open(struct store *s, const char *name, const struct be_version 
 }
 
 static int many_open_all(struct store *s, struct many_ctx *c, struct secret_value *ret_cur,
-			 struct secret_value *ret_prev)
+                         struct secret_value *ret_prev)
 {
 	size_t i;
 	int r = 0;
@@ -1320,7 +1328,7 @@ static int many_open_all(struct store *s, struct many_ctx *c, struct secret_valu
 }
 
 int store_get_many(struct store *s, const char *const *names, size_t n,
-		   struct secret_value *ret_cur, struct secret_value *ret_prev, bool *missing)
+                   struct secret_value *ret_cur, struct secret_value *ret_prev, bool *missing)
 {
 	if (!s || (n > 0 && (!names || !ret_cur)))
 		return STORE_E_INVAL;
@@ -1393,7 +1401,7 @@ static int list_body(struct store *s, struct be_tx *tx, void *ctx)
 }
 
 int store_list(struct store *s, const char *prefix, bool include_deleted,
-	       struct secret_meta_list **ret)
+               struct secret_meta_list **ret)
 {
 	if (!prefix)
 		prefix = "";
@@ -1457,8 +1465,8 @@ int store_history(struct store *s, const char *name, struct secret_version_list 
 		o->key_id = v->key_id;
 		o->destroyed = v->destroyed;
 		o->stage = v->version == c.sec.meta.current_version    ? "current"
-			   : v->version == c.sec.meta.previous_version ? "previous"
-								       : NULL;
+		           : v->version == c.sec.meta.previous_version ? "previous"
+		                                                       : NULL;
 	}
 	secret_meta_clear(&c.sec.meta);
 	free(c.vs);
@@ -1491,8 +1499,7 @@ int store_count(struct store *s, uint64_t *ret)
 
 /* ---- tokens ---- */
 
-int store_token_hash(struct store *s, const char *token, size_t len,
-		     uint8_t out[TOKEN_HASH_BYTES])
+int store_token_hash(struct store *s, const char *token, size_t len, uint8_t out[TOKEN_HASH_BYTES])
 {
 	if (!s || !token || !out || len == 0 || len > STORE_TOKEN_MAX)
 		return STORE_E_INVAL;
@@ -1500,7 +1507,7 @@ int store_token_hash(struct store *s, const char *token, size_t len,
 	if (r < 0)
 		return r;
 	crypto_generichash(out, TOKEN_HASH_BYTES, (const uint8_t *)token, len, s->token_key->data,
-			   s->token_key->len);
+	                   s->token_key->len);
 	keys_release(s);
 	return 0;
 }
@@ -1582,7 +1589,7 @@ static int token_use_body(struct store *s, struct be_tx *tx, void *ctx)
 }
 
 int store_token_consume(struct store *s, const uint8_t hash[TOKEN_HASH_BYTES], int64_t now,
-			struct store_token *ret)
+                        struct store_token *ret)
 {
 	if (!s || !hash || !ret)
 		return STORE_E_INVAL;
@@ -1768,8 +1775,7 @@ static bool audit_entry_ok(const struct audit_entry *e)
 {
 	return memchr(e->accessor, '\0', sizeof(e->accessor)) &&
 	       memchr(e->action, '\0', sizeof(e->action)) &&
-	       memchr(e->name, '\0', sizeof(e->name)) &&
-	       memchr(e->result, '\0', sizeof(e->result));
+	       memchr(e->name, '\0', sizeof(e->name)) && memchr(e->result, '\0', sizeof(e->result));
 }
 
 struct audit_ctx {
@@ -1841,7 +1847,7 @@ static int audit_read_body(struct store *s, struct be_tx *tx, void *ctx)
 }
 
 int store_audit_read(struct store *s, uint64_t since, size_t limit, struct audit_entry **ret,
-		     size_t *ret_n)
+                     size_t *ret_n)
 {
 	if (!s || !ret || !ret_n)
 		return STORE_E_INVAL;
@@ -1865,7 +1871,7 @@ struct verify_ctx {
 
 /* Where the rows end must be where the MAC'd head says the chain ends. */
 static void verify_head(struct store *s, const struct be_header *h, uint64_t last,
-			const uint8_t last_hash[AUDIT_HASH_BYTES], struct verify_ctx *c)
+                        const uint8_t last_hash[AUDIT_HASH_BYTES], struct verify_ctx *c)
 {
 	uint8_t tag[AUDIT_HASH_BYTES];
 	audit_head_tag(s->audit_key, h->audit_seq, h->audit_hash, tag);

@@ -219,7 +219,15 @@ int store_audit_append(struct store *s, struct audit_entry *e, size_t n);
 /* Up to limit entries with seq > since, in order. *ret is malloc'd. */
 int store_audit_read(struct store *s, uint64_t since, size_t limit,
                      struct audit_entry **ret, size_t *ret_n);
-/* Verifies the whole chain. 0 intact; -EBADMSG with *ret_first_bad. */
+/* Verifies the whole chain. 0 intact; -EBADMSG with *ret_first_bad.
+ * *ret_checked: entries that verified before the first bad one.
+ * The store also keeps the chain head (last seq and hash) under a MAC with
+ * the audit key ("vaultd/audit-head/v1" || u64be(seq) || hash), so a deleted
+ * last entry (or a cut tail with the head rewritten) is reported as the
+ * first missing seq. Limits: whoever can write the file can put back an
+ * older copy of the whole store (log and head together), which nothing
+ * inside the file can reveal; and entries never appended (a crash before
+ * store_audit_append returned) are not there to verify. */
 int store_audit_verify(struct store *s, uint64_t *ret_checked, uint64_t *ret_first_bad);
 
 /* ---- backup ---- */

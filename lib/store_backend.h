@@ -110,7 +110,7 @@ struct store_backend {
 	int (*secret_get)(struct be_tx *tx, const char *name, struct be_secret *ret);
 	int (*secret_put)(struct be_tx *tx, const struct be_secret *sec); /* insert or update */
 	int (*secret_list)(struct be_tx *tx, const char *prefix, bool include_deleted,
-			   struct secret_meta_list **ret);
+	                   struct secret_meta_list **ret);
 	int (*secret_count)(struct be_tx *tx, uint64_t *ret); /* live ones */
 
 	/* The version a stage of a live secret points at (STAGE_VERSION: that
@@ -118,24 +118,24 @@ struct store_backend {
 	 * one lookup. NOTFOUND when the secret is absent or soft-deleted or the
 	 * stage points nowhere. */
 	int (*value_get)(struct be_tx *tx, const char *name, enum secret_stage stage,
-			 uint64_t version, struct be_version *ret);
+	                 uint64_t version, struct be_version *ret);
 	int (*version_get)(struct be_tx *tx, const char *name, uint64_t version,
-			   struct be_version *ret);
+	                   struct be_version *ret);
 	/* Insert or replace; the secret record must exist. */
 	int (*version_put)(struct be_tx *tx, const char *name, const struct be_version *v);
 	int (*version_delete)(struct be_tx *tx, const char *name, uint64_t version);
 	/* All versions of a secret, ascending, without blobs. *ret malloc'd. */
 	int (*version_list)(struct be_tx *tx, const char *name, struct be_version **ret,
-			    size_t *ret_n);
+	                    size_t *ret_n);
 	/* Up to limit versions with a blob sealed under a key other than key_id
 	 * (blobs included), and how many such versions exist in all. */
 	int (*version_stale)(struct be_tx *tx, uint32_t key_id, size_t limit,
-			     struct be_version_ref **ret, size_t *ret_n, uint64_t *ret_total);
+	                     struct be_version_ref **ret, size_t *ret_n, uint64_t *ret_total);
 
 	int (*token_put)(struct be_tx *tx, const struct store_token *t); /* EXISTS on a dup */
 	int (*token_get)(struct be_tx *tx, const char *accessor, struct store_token *ret);
 	int (*token_find)(struct be_tx *tx, const uint8_t hash[TOKEN_HASH_BYTES],
-			  struct store_token *ret);
+	                  struct store_token *ret);
 	/* Writes uses_left and revoked of the token with t->accessor. */
 	int (*token_update)(struct be_tx *tx, const struct store_token *t);
 	int (*token_list)(struct be_tx *tx, struct store_token_list **ret);
@@ -149,7 +149,7 @@ struct store_backend {
 	int (*audit_insert)(struct be_tx *tx, const struct audit_entry *e, size_t n);
 	/* Up to limit entries with seq > since, ascending; *ret malloc'd. */
 	int (*audit_read)(struct be_tx *tx, uint64_t since, size_t limit, struct audit_entry **ret,
-			  size_t *ret_n);
+	                  size_t *ret_n);
 };
 
 extern const struct store_backend store_backend_sqlite;

@@ -15,8 +15,8 @@
 #include "schema.h"
 #include "store_backend.h"
 
-#define BE_READERS 4              /* read connections, opened on demand */
-#define BE_BUSY_TIMEOUT_MS 5000   /* another process (vaultctl) holding a lock */
+#define BE_READERS 4                 /* read connections, opened on demand */
+#define BE_BUSY_TIMEOUT_MS 5000      /* another process (vaultctl) holding a lock */
 #define BE_APPLICATION_ID 1986819172 /* 'vltd', set by schema/001_init.sql */
 #define SQLITE_HEADER_BYTES 100
 #define SQLITE_MAGIC "SQLite format 3"
@@ -59,8 +59,8 @@ enum stmt {
 
 #define SECRET_COLS                                                                                \
 	"s.name, s.current_version, s.previous_version,"                                           \
-	" (SELECT count(*) FROM versions v WHERE v.secret_id = s.id), s.revision, s.created,"     \
-	" s.updated, s.created_by, s.updated_by, s.description, s.labels, s.rotation_period,"     \
+	" (SELECT count(*) FROM versions v WHERE v.secret_id = s.id), s.revision, s.created,"      \
+	" s.updated, s.created_by, s.updated_by, s.description, s.labels, s.rotation_period,"      \
 	" s.max_versions, s.deleted, s.latest_version"
 #define VERSION_COLS "v.version, v.created, v.created_by, v.key_id, v.value IS NULL, v.value"
 #define SECRET_ID "(SELECT id FROM secrets WHERE name = ?1)"
@@ -69,71 +69,71 @@ enum stmt {
 	"seq, time_ms, uid, gid, pid, accessor, action, name, result, status, prev_hash, hash"
 
 static const char *const stmt_sql[ST_COUNT] = {
-	[ST_BEGIN] = "BEGIN",
-	[ST_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
-	[ST_COMMIT] = "COMMIT",
-	[ST_ROLLBACK] = "ROLLBACK",
-	[ST_HEADER_GET] = "SELECT store_id, kek_kind, kdf_opslimit, kdf_memlimit, kdf_salt, revision,"
-			  " audit_seq, audit_hash, audit_tag FROM store WHERE id = 1",
-	[ST_HEADER_PUT] =
-		"INSERT INTO store (id, store_id, kek_kind, kdf_opslimit, kdf_memlimit, kdf_salt,"
-		" revision, audit_seq, audit_hash, audit_tag) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-		" ?8, ?9) ON CONFLICT(id) DO UPDATE SET store_id = excluded.store_id, kek_kind ="
-		" excluded.kek_kind, kdf_opslimit = excluded.kdf_opslimit, kdf_memlimit ="
-		" excluded.kdf_memlimit, kdf_salt = excluded.kdf_salt, revision = excluded.revision,"
-		" audit_seq = excluded.audit_seq, audit_hash = excluded.audit_hash, audit_tag ="
-		" excluded.audit_tag",
-	[ST_KEY_LIST] = "SELECT key_id, wrapped FROM keys ORDER BY key_id",
-	[ST_KEY_PUT] = "INSERT INTO keys (key_id, wrapped) VALUES (?1, ?2)"
-		       " ON CONFLICT(key_id) DO UPDATE SET wrapped = excluded.wrapped",
-	[ST_SECRET_GET] = "SELECT " SECRET_COLS " FROM secrets s WHERE s.name = ?1",
-	[ST_SECRET_PUT] =
-		"INSERT INTO secrets (name, current_version, previous_version, latest_version,"
-		" revision, created, updated, created_by, updated_by, description, labels,"
-		" rotation_period, max_versions, deleted) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-		" ?10, ?11, ?12, ?13, ?14) ON CONFLICT(name) DO UPDATE SET current_version ="
-		" excluded.current_version, previous_version = excluded.previous_version,"
-		" latest_version = excluded.latest_version, revision = excluded.revision, created ="
-		" excluded.created, updated = excluded.updated, created_by = excluded.created_by,"
-		" updated_by = excluded.updated_by, description = excluded.description, labels ="
-		" excluded.labels, rotation_period = excluded.rotation_period, max_versions ="
-		" excluded.max_versions, deleted = excluded.deleted",
-	/* Names are [A-Za-z0-9._-]: every name starting with P sorts in
-	 * [P, P || 0x7f), so the prefix is an index range, not a scan. */
-	[ST_SECRET_LIST] = "SELECT " SECRET_COLS " FROM secrets s WHERE s.name >= ?1 AND s.name < ?2"
-			   " AND (?3 OR s.deleted = 0) ORDER BY s.name",
-	[ST_SECRET_COUNT] = "SELECT count(*) FROM secrets WHERE deleted = 0",
-	[ST_VALUE_GET] = "SELECT " VERSION_COLS " FROM secrets s JOIN versions v ON v.secret_id ="
-			 " s.id WHERE s.name = ?1 AND s.deleted = 0 AND v.version = CASE ?2 WHEN 0"
-			 " THEN s.current_version WHEN 1 THEN s.previous_version ELSE ?3 END",
-	[ST_VERSION_GET] = "SELECT " VERSION_COLS " FROM versions v WHERE v.secret_id = " SECRET_ID
-			   " AND v.version = ?2",
-	[ST_VERSION_PUT] = "INSERT INTO versions (secret_id, version, created, created_by, key_id,"
-			   " value) VALUES (" SECRET_ID ", ?2, ?3, ?4, ?5, ?6) ON CONFLICT(secret_id,"
-			   " version) DO UPDATE SET created = excluded.created, created_by ="
-			   " excluded.created_by, key_id = excluded.key_id, value = excluded.value",
-	[ST_VERSION_DELETE] = "DELETE FROM versions WHERE secret_id = " SECRET_ID " AND version = ?2",
-	[ST_VERSION_LIST] = "SELECT v.version, v.created, v.created_by, v.key_id, v.value IS NULL,"
-			    " NULL FROM versions v WHERE v.secret_id = " SECRET_ID
-			    " ORDER BY v.version",
-	[ST_VERSION_STALE] = "SELECT s.name, " VERSION_COLS " FROM versions v JOIN secrets s ON"
-			     " s.id = v.secret_id WHERE v.key_id != ?1 AND v.value IS NOT NULL"
-			     " LIMIT ?2",
-	[ST_VERSION_STALE_COUNT] =
-		"SELECT count(*) FROM versions WHERE key_id != ?1 AND value IS NOT NULL",
-	[ST_TOKEN_PUT] = "INSERT INTO tokens (" TOKEN_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-	[ST_TOKEN_GET] = "SELECT " TOKEN_COLS " FROM tokens WHERE accessor = ?1",
-	[ST_TOKEN_FIND] = "SELECT " TOKEN_COLS " FROM tokens WHERE hash = ?1",
-	[ST_TOKEN_UPDATE] = "UPDATE tokens SET uses_left = ?2, revoked = ?3 WHERE accessor = ?1",
-	[ST_TOKEN_LIST] = "SELECT " TOKEN_COLS " FROM tokens ORDER BY created, accessor",
-	[ST_POLICY_PUT] = "INSERT INTO policies (name, document) VALUES (?1, ?2)"
-			  " ON CONFLICT(name) DO UPDATE SET document = excluded.document",
-	[ST_POLICY_GET] = "SELECT document FROM policies WHERE name = ?1",
-	[ST_POLICY_LIST] = "SELECT name FROM policies ORDER BY name",
-	[ST_POLICY_DELETE] = "DELETE FROM policies WHERE name = ?1",
-	[ST_AUDIT_INSERT] = "INSERT INTO audit (" AUDIT_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-			    " ?8, ?9, ?10, ?11, ?12)",
-	[ST_AUDIT_READ] = "SELECT " AUDIT_COLS " FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    [ST_BEGIN] = "BEGIN",
+    [ST_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_HEADER_GET] = "SELECT store_id, kek_kind, kdf_opslimit, kdf_memlimit, kdf_salt, revision,"
+                      " audit_seq, audit_hash, audit_tag FROM store WHERE id = 1",
+    [ST_HEADER_PUT] =
+        "INSERT INTO store (id, store_id, kek_kind, kdf_opslimit, kdf_memlimit, kdf_salt,"
+        " revision, audit_seq, audit_hash, audit_tag) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+        " ?8, ?9) ON CONFLICT(id) DO UPDATE SET store_id = excluded.store_id, kek_kind ="
+        " excluded.kek_kind, kdf_opslimit = excluded.kdf_opslimit, kdf_memlimit ="
+        " excluded.kdf_memlimit, kdf_salt = excluded.kdf_salt, revision = excluded.revision,"
+        " audit_seq = excluded.audit_seq, audit_hash = excluded.audit_hash, audit_tag ="
+        " excluded.audit_tag",
+    [ST_KEY_LIST] = "SELECT key_id, wrapped FROM keys ORDER BY key_id",
+    [ST_KEY_PUT] = "INSERT INTO keys (key_id, wrapped) VALUES (?1, ?2)"
+                   " ON CONFLICT(key_id) DO UPDATE SET wrapped = excluded.wrapped",
+    [ST_SECRET_GET] = "SELECT " SECRET_COLS " FROM secrets s WHERE s.name = ?1",
+    [ST_SECRET_PUT] =
+        "INSERT INTO secrets (name, current_version, previous_version, latest_version,"
+        " revision, created, updated, created_by, updated_by, description, labels,"
+        " rotation_period, max_versions, deleted) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+        " ?10, ?11, ?12, ?13, ?14) ON CONFLICT(name) DO UPDATE SET current_version ="
+        " excluded.current_version, previous_version = excluded.previous_version,"
+        " latest_version = excluded.latest_version, revision = excluded.revision, created ="
+        " excluded.created, updated = excluded.updated, created_by = excluded.created_by,"
+        " updated_by = excluded.updated_by, description = excluded.description, labels ="
+        " excluded.labels, rotation_period = excluded.rotation_period, max_versions ="
+        " excluded.max_versions, deleted = excluded.deleted",
+    /* Names are [A-Za-z0-9._-]: every name starting with P sorts in
+     * [P, P || 0x7f), so the prefix is an index range, not a scan. */
+    [ST_SECRET_LIST] = "SELECT " SECRET_COLS " FROM secrets s WHERE s.name >= ?1 AND s.name < ?2"
+                       " AND (?3 OR s.deleted = 0) ORDER BY s.name",
+    [ST_SECRET_COUNT] = "SELECT count(*) FROM secrets WHERE deleted = 0",
+    [ST_VALUE_GET] = "SELECT " VERSION_COLS " FROM secrets s JOIN versions v ON v.secret_id ="
+                     " s.id WHERE s.name = ?1 AND s.deleted = 0 AND v.version = CASE ?2 WHEN 0"
+                     " THEN s.current_version WHEN 1 THEN s.previous_version ELSE ?3 END",
+    [ST_VERSION_GET] = "SELECT " VERSION_COLS " FROM versions v WHERE v.secret_id = " SECRET_ID
+                       " AND v.version = ?2",
+    [ST_VERSION_PUT] = "INSERT INTO versions (secret_id, version, created, created_by, key_id,"
+                       " value) VALUES (" SECRET_ID ", ?2, ?3, ?4, ?5, ?6) ON CONFLICT(secret_id,"
+                       " version) DO UPDATE SET created = excluded.created, created_by ="
+                       " excluded.created_by, key_id = excluded.key_id, value = excluded.value",
+    [ST_VERSION_DELETE] = "DELETE FROM versions WHERE secret_id = " SECRET_ID " AND version = ?2",
+    [ST_VERSION_LIST] =
+        "SELECT v.version, v.created, v.created_by, v.key_id, v.value IS NULL,"
+        " NULL FROM versions v WHERE v.secret_id = " SECRET_ID " ORDER BY v.version",
+    [ST_VERSION_STALE] = "SELECT s.name, " VERSION_COLS " FROM versions v JOIN secrets s ON"
+                         " s.id = v.secret_id WHERE v.key_id != ?1 AND v.value IS NOT NULL"
+                         " LIMIT ?2",
+    [ST_VERSION_STALE_COUNT] =
+        "SELECT count(*) FROM versions WHERE key_id != ?1 AND value IS NOT NULL",
+    [ST_TOKEN_PUT] = "INSERT INTO tokens (" TOKEN_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [ST_TOKEN_GET] = "SELECT " TOKEN_COLS " FROM tokens WHERE accessor = ?1",
+    [ST_TOKEN_FIND] = "SELECT " TOKEN_COLS " FROM tokens WHERE hash = ?1",
+    [ST_TOKEN_UPDATE] = "UPDATE tokens SET uses_left = ?2, revoked = ?3 WHERE accessor = ?1",
+    [ST_TOKEN_LIST] = "SELECT " TOKEN_COLS " FROM tokens ORDER BY created, accessor",
+    [ST_POLICY_PUT] = "INSERT INTO policies (name, document) VALUES (?1, ?2)"
+                      " ON CONFLICT(name) DO UPDATE SET document = excluded.document",
+    [ST_POLICY_GET] = "SELECT document FROM policies WHERE name = ?1",
+    [ST_POLICY_LIST] = "SELECT name FROM policies ORDER BY name",
+    [ST_POLICY_DELETE] = "DELETE FROM policies WHERE name = ?1",
+    [ST_AUDIT_INSERT] = "INSERT INTO audit (" AUDIT_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+                        " ?8, ?9, ?10, ?11, ?12)",
+    [ST_AUDIT_READ] = "SELECT " AUDIT_COLS " FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
 };
 
 /* ---- connections, transactions ---- */
@@ -224,8 +224,8 @@ static int conn_configure(struct conn *c, bool reader)
 	sqlite3_db_config(c->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
 	sqlite3_db_config(c->db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, NULL);
 	return conn_exec(c, reader ? "PRAGMA query_only = ON; PRAGMA cell_size_check = ON"
-				   : "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;"
-				     " PRAGMA synchronous = FULL; PRAGMA cell_size_check = ON");
+	                           : "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;"
+	                             " PRAGMA synchronous = FULL; PRAGMA cell_size_check = ON");
 }
 
 /* Connections check nothing here; be_open validates the file first. Each
@@ -235,6 +235,9 @@ static int conn_open(struct conn *c, const char *path, bool reader)
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
 	int rc = sqlite3_open_v2(path, &c->db, flags, NULL);
 	int r = sq_err(rc);
+	/* "unable to open" hides the reason: report the system's errno */
+	if ((rc & 0xff) == SQLITE_CANTOPEN && c->db && sqlite3_system_errno(c->db) > 0)
+		r = -sqlite3_system_errno(c->db);
 	if (r == 0)
 		r = conn_configure(c, reader);
 	if (r < 0)
@@ -246,7 +249,7 @@ static int conn_stmt(struct conn *c, enum stmt id, sqlite3_stmt **ret)
 {
 	if (!c->st[id]) {
 		int rc = sqlite3_prepare_v3(c->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
-					    &c->st[id], NULL);
+		                            &c->st[id], NULL);
 		if (rc != SQLITE_OK)
 			return sq_err(rc) < 0 ? sq_err(rc) : STORE_E_IO;
 	}
@@ -850,9 +853,10 @@ static int key_list(struct be_tx *tx, struct be_key **ret, size_t *ret_n)
 			break;
 		}
 		keys[n].key_id = (uint32_t)id;
-		keys[n].wrapped_len = col_fixed(st, 1, keys[n].wrapped, sizeof(keys[n].wrapped)) == 0
-					      ? sizeof(keys[n].wrapped)
-					      : 0;
+		keys[n].wrapped_len =
+		    col_fixed(st, 1, keys[n].wrapped, sizeof(keys[n].wrapped)) == 0
+		        ? sizeof(keys[n].wrapped)
+		        : 0;
 		n++;
 	}
 	if (r < 0) {
@@ -900,7 +904,8 @@ static int read_secret(sqlite3_stmt *st, struct be_secret *ret)
 		r = col_strdup(st, 10, &m->labels_json);
 	m->rotation_period = sqlite3_column_int64(st, 11);
 	int64_t maxv = sqlite3_column_int64(st, 12);
-	m->max_versions = maxv < 1 || maxv > UINT32_MAX ? STORE_DEFAULT_MAX_VERSIONS : (uint32_t)maxv;
+	m->max_versions =
+	    maxv < 1 || maxv > UINT32_MAX ? STORE_DEFAULT_MAX_VERSIONS : (uint32_t)maxv;
 	m->deleted = sqlite3_column_int64(st, 13) != 0;
 	s.latest_version = col_u64(st, 14);
 	if (r < 0) {
@@ -963,7 +968,7 @@ static int meta_list_push(struct secret_meta_list *l, size_t *cap, struct secret
 }
 
 static int secret_list(struct be_tx *tx, const char *prefix, bool include_deleted,
-		       struct secret_meta_list **ret)
+                       struct secret_meta_list **ret)
 {
 	char hi[VAULT_MAX_NAME_LEN + 2];
 	int n = snprintf(hi, sizeof(hi), "%s\x7f", prefix);
@@ -1052,8 +1057,8 @@ static int read_version(sqlite3_stmt *st, int i0, struct be_version *ret)
 	return 0;
 }
 
-static int value_get(struct be_tx *tx, const char *name, enum secret_stage stage,
-		     uint64_t version, struct be_version *ret)
+static int value_get(struct be_tx *tx, const char *name, enum secret_stage stage, uint64_t version,
+                     struct be_version *ret)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	struct binder b;
@@ -1067,8 +1072,7 @@ static int value_get(struct be_tx *tx, const char *name, enum secret_stage stage
 	return r < 0 ? r : read_version(st, 0, ret);
 }
 
-static int version_get(struct be_tx *tx, const char *name, uint64_t version,
-		       struct be_version *ret)
+static int version_get(struct be_tx *tx, const char *name, uint64_t version, struct be_version *ret)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	struct binder b;
@@ -1112,8 +1116,7 @@ static int version_delete(struct be_tx *tx, const char *name, uint64_t version)
 	return r;
 }
 
-static int version_list(struct be_tx *tx, const char *name, struct be_version **ret,
-			size_t *ret_n)
+static int version_list(struct be_tx *tx, const char *name, struct be_version **ret, size_t *ret_n)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	struct binder b;
@@ -1157,7 +1160,7 @@ static void ref_list_free(struct be_version_ref *refs, size_t n)
 }
 
 static int version_stale(struct be_tx *tx, uint32_t key_id, size_t limit,
-			 struct be_version_ref **ret, size_t *ret_n, uint64_t *ret_total)
+                         struct be_version_ref **ret, size_t *ret_n, uint64_t *ret_total)
 {
 	uint64_t total;
 	int r = count_query(tx, ST_VERSION_STALE_COUNT, key_id, &total);
@@ -1248,7 +1251,7 @@ static int token_get(struct be_tx *tx, const char *accessor, struct store_token 
 }
 
 static int token_find(struct be_tx *tx, const uint8_t hash[TOKEN_HASH_BYTES],
-		      struct store_token *ret)
+                      struct store_token *ret)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	struct binder b;
@@ -1435,7 +1438,7 @@ static void read_audit(sqlite3_stmt *st, struct audit_entry *e)
 }
 
 static int audit_read(struct be_tx *tx, uint64_t since, size_t limit, struct audit_entry **ret,
-		      size_t *ret_n)
+                      size_t *ret_n)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	struct binder b;
@@ -1549,40 +1552,40 @@ static int be_purge_residue(struct be *b)
 }
 
 const struct store_backend store_backend_sqlite = {
-	.name = "sqlite",
-	.create = be_create,
-	.open = be_open,
-	.close = be_close,
-	.remove = be_remove,
-	.schema_version = be_schema_version,
-	.backup = be_backup,
-	.purge_residue = be_purge_residue,
-	.begin = be_begin,
-	.commit = be_commit,
-	.abort = be_abort,
-	.header_get = header_get,
-	.header_put = header_put,
-	.key_list = key_list,
-	.key_put = key_put,
-	.secret_get = secret_get,
-	.secret_put = secret_put,
-	.secret_list = secret_list,
-	.secret_count = secret_count,
-	.value_get = value_get,
-	.version_get = version_get,
-	.version_put = version_put,
-	.version_delete = version_delete,
-	.version_list = version_list,
-	.version_stale = version_stale,
-	.token_put = token_put,
-	.token_get = token_get,
-	.token_find = token_find,
-	.token_update = token_update,
-	.token_list = token_list,
-	.policy_put = policy_put,
-	.policy_get = policy_get,
-	.policy_list = policy_list,
-	.policy_delete = policy_delete,
-	.audit_insert = audit_insert,
-	.audit_read = audit_read,
+    .name = "sqlite",
+    .create = be_create,
+    .open = be_open,
+    .close = be_close,
+    .remove = be_remove,
+    .schema_version = be_schema_version,
+    .backup = be_backup,
+    .purge_residue = be_purge_residue,
+    .begin = be_begin,
+    .commit = be_commit,
+    .abort = be_abort,
+    .header_get = header_get,
+    .header_put = header_put,
+    .key_list = key_list,
+    .key_put = key_put,
+    .secret_get = secret_get,
+    .secret_put = secret_put,
+    .secret_list = secret_list,
+    .secret_count = secret_count,
+    .value_get = value_get,
+    .version_get = version_get,
+    .version_put = version_put,
+    .version_delete = version_delete,
+    .version_list = version_list,
+    .version_stale = version_stale,
+    .token_put = token_put,
+    .token_get = token_get,
+    .token_find = token_find,
+    .token_update = token_update,
+    .token_list = token_list,
+    .policy_put = policy_put,
+    .policy_get = policy_get,
+    .policy_list = policy_list,
+    .policy_delete = policy_delete,
+    .audit_insert = audit_insert,
+    .audit_read = audit_read,
 };

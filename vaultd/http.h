@@ -73,6 +73,11 @@ long http_open_connections(void);
 /* ---- answers (reply.c); each replaces any earlier answer of r ---- */
 void reply_json(struct req *r, int status, json_t *o);        /* steals o */
 void reply_secret_json(struct req *r, int status, json_t *o); /* steals o; guarded body */
+/* A guarded body buffer of len bytes (plus a NUL) from a pool of wiped,
+ * reused blocks; give it to reply_respbuf or free it with respbuf_free. */
+struct secbuf *respbuf_new(size_t len);
+void respbuf_free(struct secbuf *b);
+void reply_respbuf(struct req *r, int status, struct secbuf *b, const char *content_type);
 /* Takes b (a finished body in guarded memory), wiped when MHD is done. */
 void reply_secbuf(struct req *r, int status, struct secbuf *b, const char *content_type);
 void reply_text(struct req *r, int status, char *text, size_t len, const char *content_type);

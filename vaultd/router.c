@@ -120,8 +120,8 @@ bool accessor_is_valid(const char *s, size_t len)
 		return false;
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '-'))
+		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		if (!alnum && (i == 0 || (c != '_' && c != '-')))
 			return false;
 	}
 	return true;
@@ -257,7 +257,6 @@ int router_parse(const char *method, const char *path, struct route *ret)
 		if (check_collection_name(ret, segs, n) != 0)
 			return ret->status;
 		memset(ret, 0, sizeof(*ret));
-		ret->has_name = false;
 		return set_error(ret, 404, "not_found");
 	}
 	if (hit->param != P_NONE && take_param(ret, &segs[param_idx], hit->param) != 0) {

@@ -74,7 +74,7 @@ bool route_is_public(enum route_id id);
  * escape, -ENAMETOOLONG when out is too small. */
 int url_decode(const char *in, size_t inlen, char *out, size_t outcap, size_t *ret_len);
 
-/* Token accessors: [A-Za-z0-9_-]{1,47}. */
+/* Token accessors: [A-Za-z0-9][A-Za-z0-9_-]{0,46}. */
 bool accessor_is_valid(const char *s, size_t len);
 
 #endif

@@ -1,2 +1,535 @@
-/* placeholder while the suite is written */
-int main(void) { return 0; }
+/* The migration on documents in memory (env_files and Dockerfiles in a temp
+ * project directory): which variables move, how they are named and
+ * delivered, what the rewritten services look like, that no value is left in
+ * the output, that a second run changes nothing, and the refusals. */
+#include <check.h>
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "compose_doc.h"
+#include "compose_migrate.h"
+#include "hygiene.h"
+
+struct run {
+	char dir[64];
+	struct cnode *root;
+	struct compose_plan *plan;
+	char *yaml;
+	char err[512];
+	int rc;
+};
+
+static struct run *run_new(void)
+{
+	struct run *r = calloc(1, sizeof(*r));
+	ck_assert_ptr_nonnull(r);
+	snprintf(r->dir, sizeof(r->dir), "/tmp/compose-migrate-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(r->dir));
+	return r;
+}
+
+static void put_file(const struct run *r, const char *name, const char *text)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/%s", r->dir, name);
+	char *slash = strrchr(path, '/');
+	*slash = '\0';
+	mkdir(path, 0755);
+	*slash = '/';
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static struct compose_opts opts(const struct run *r, enum compose_mode mode)
+{
+	return (struct compose_opts){
+	    .mode = mode,
+	    .name_template = COMPOSE_DEFAULT_TEMPLATE,
+	    .project_dir = r->dir,
+	    .socket_host = "/run/vaultd.sock",
+	    .inject_host = "/usr/local/bin/inject",
+	    .secrets_dir = COMPOSE_DEFAULT_SECRETS_DIR,
+	};
+}
+
+/* Loads text, migrates it with o, and writes the result into r->yaml. */
+static int migrate(struct run *r, const char *text, const struct compose_opts *o)
+{
+	cnode_free(r->root);
+	compose_plan_free(r->plan);
+	free(r->yaml);
+	r->root = NULL;
+	r->plan = NULL;
+	r->yaml = NULL;
+	r->err[0] = '\0';
+	ck_assert_int_eq(compose_yaml_load(text, strlen(text), &r->root, r->err, sizeof(r->err)), 0);
+	r->rc = compose_migrate(r->root, o, &r->plan, r->err, sizeof(r->err));
+	if (r->rc == 0) {
+		size_t len;
+		ck_assert_int_eq(compose_yaml_emit(r->root, NULL, &r->yaml, &len), 0);
+	}
+	return r->rc;
+}
+
+static void migrate_ok(struct run *r, const char *text, const struct compose_opts *o)
+{
+	int rc = migrate(r, text, o);
+	ck_assert_msg(rc == 0, "migration failed (%d): %s", rc, r->err);
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void run_free(struct run *r)
+{
+	ck_assert_int_eq(nftw(r->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+	cnode_free(r->root);
+	compose_plan_free(r->plan);
+	free(r->yaml);
+	free(r);
+}
+
+static const struct compose_row *row(const struct run *r, const char *svc, const char *var)
+{
+	for (size_t i = 0; i < r->plan->nrows; i++)
+		if (strcmp(r->plan->rows[i].service, svc) == 0 && strcmp(r->plan->rows[i].var, var) == 0)
+			return &r->plan->rows[i];
+	ck_abort_msg("no summary row for %s.%s", svc, var);
+	return NULL;
+}
+
+static const char *secret_of(const struct run *r, const char *svc, const char *var)
+{
+	const struct compose_row *w = row(r, svc, var);
+	ck_assert_msg(w->skip == SKIP_NONE, "%s.%s was skipped (%d)", svc, var, w->skip);
+	return r->plan->secrets[w->secret].name;
+}
+
+static const char *value_of(const struct run *r, const char *svc, const char *var)
+{
+	const struct compose_row *w = row(r, svc, var);
+	return (const char *)r->plan->secrets[w->secret].value->data;
+}
+
+/* services.<svc>.<key>... by dotted path (no dots in the keys used here). */
+static const struct cnode *at(const struct run *r, const char *path)
+{
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%s", path);
+	const struct cnode *n = r->root;
+	for (char *save = NULL, *k = strtok_r(buf, ".", &save); k && n; k = strtok_r(NULL, ".", &save))
+		n = cnode_map_get(n, k);
+	return n;
+}
+
+static void no_plaintext(const struct run *r, const char *const *values)
+{
+	for (; *values; values++)
+		ck_assert_msg(!strstr(r->yaml, *values), "\"%s\" is still in the output:\n%s", *values, r->yaml);
+}
+
+/* A second migration of the output gives the same text and finds nothing new. */
+static void second_run_changes_nothing(struct run *r, const struct compose_opts *o)
+{
+	char *first = strdup(r->yaml);
+	migrate_ok(r, first, o);
+	ck_assert_str_eq(r->yaml, first);
+	ck_assert_uint_eq(r->plan->nsecrets, 0);
+	free(first);
+}
+
+static const char *const stack =
+    "services:\n"
+    "  db:\n"
+    "    image: postgres:16\n"
+    "    environment:\n"
+    "      POSTGRES_USER: app\n"
+    "      POSTGRES_PASSWORD: pg-s3cret\n"
+    "  mysql:\n"
+    "    image: mysql:8\n"
+    "    environment:\n"
+    "      - MYSQL_ROOT_PASSWORD=r00t-pw\n"
+    "      - MYSQL_DATABASE=shop\n"
+    "  cache:\n"
+    "    image: redis:7\n"
+    "    environment:\n"
+    "      REDIS_PASSWORD: ${REDIS_PASSWORD:-}\n";
+
+START_TEST(test_list_and_map_environments_both_migrate_in_inject_mode)
+{
+	struct run *r = run_new();
+	struct compose_opts o = opts(r, COMPOSE_MODE_INJECT);
+	migrate_ok(r, stack, &o);
+	ck_assert_str_eq(secret_of(r, "db", "POSTGRES_PASSWORD"), "db_postgres_password");
+	ck_assert_str_eq(secret_of(r, "mysql", "MYSQL_ROOT_PASSWORD"), "mysql_mysql_root_password");
+	ck_assert_str_eq(value_of(r, "mysql", "MYSQL_ROOT_PASSWORD"), "r00t-pw");
+	ck_assert_int_eq(row(r, "db", "POSTGRES_PASSWORD")->delivery, DELIVER_INJECT_FILE);
+	ck_assert_int_eq(row(r, "cache", "REDIS_PASSWORD")->skip, SKIP_EMPTY);
+	/* Map form stays a map, list form a list; VAR_FILE takes VAR's place. */
+	ck_assert(cnode_is(at(r, "services.db.environment.POSTGRES_PASSWORD_FILE"), "/run/secrets/db_postgres_password"));
+	ck_assert_ptr_null(at(r, "services.db.environment.POSTGRES_PASSWORD"));
+	ck_assert_int_eq(cnode_map_find(at(r, "services.db.environment"), "POSTGRES_PASSWORD_FILE"), 1);
+	const struct cnode *menv = at(r, "services.mysql.environment");
+	ck_assert_int_eq(menv->kind, CNODE_SEQ);
+	ck_assert(cnode_is(menv->items[0], "MYSQL_ROOT_PASSWORD_FILE=/run/secrets/mysql_mysql_root_password"));
+	ck_assert(cnode_is(menv->items[2], "INJECT_SECRETS=mysql_mysql_root_password"));
+	/* inject wraps the official entrypoint and keeps the image's CMD. */
+	const struct cnode *ep = at(r, "services.db.entrypoint");
+	ck_assert_uint_eq(ep->n, 3);
+	ck_assert(cnode_is(ep->items[0], "/inject") && cnode_is(ep->items[1], "--") &&
+	          cnode_is(ep->items[2], "docker-entrypoint.sh"));
+	ck_assert(cnode_is(at(r, "services.db.command")->items[0], "postgres"));
+	ck_assert(cnode_is(at(r, "services.mysql.command")->items[0], "mysqld"));
+	ck_assert_ptr_nonnull(strstr(r->yaml, "/run/vaultd.sock:/run/vaultd.sock:ro"));
+	ck_assert_ptr_nonnull(strstr(r->yaml, "/usr/local/bin/inject:/inject:ro"));
+	ck_assert_ptr_nonnull(strstr(r->yaml, "/run/secrets:mode=0755"));
+	/* The skipped service is untouched. */
+	ck_assert_ptr_null(at(r, "services.cache.entrypoint"));
+	no_plaintext(r, (const char *const[]){"pg-s3cret", "r00t-pw", NULL});
+	second_run_changes_nothing(r, &o);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_files_mode_uses_compose_secrets_for_images_that_read_file_vars)
+{
+	struct run *r = run_new();
+	struct compose_opts o = opts(r, COMPOSE_MODE_FILES);
+	const char *text = "version: '3.8'\n"
+	                   "services:\n"
+	                   "  db:\n"
+	                   "    image: postgres:16\n"
+	                   "    environment: {POSTGRES_PASSWORD: root}\n"
+	                   "    secrets: [other]\n"
+	                   "  app:\n"
+	                   "    image: example/app\n"
+	                   "    entrypoint: /app/run --port 80\n"
+	                   "    environment: {API_TOKEN: tok-123456}\n"
+	                   "secrets:\n"
+	                   "  other: {file: ./other.txt}\n";
+	migrate_ok(r, text, &o);
+	ck_assert_int_eq(row(r, "db", "POSTGRES_PASSWORD")->delivery, DELIVER_DOCKER_SECRET);
+	ck_assert(cnode_is(at(r, "secrets.db_postgres_password.file"), "./secrets/db_postgres_password"));
+	ck_assert(cnode_is(at(r, "secrets.other.file"), "./other.txt"));
+	const struct cnode *list = at(r, "services.db.secrets");
+	ck_assert_uint_eq(list->n, 2);
+	ck_assert(cnode_is(cnode_map_get(list->items[1], "source"), "db_postgres_password"));
+	ck_assert(cnode_is(cnode_map_get(list->items[1], "target"), "db_postgres_password"));
+	ck_assert_ptr_null(at(r, "services.db.entrypoint")); /* no inject needed */
+	/* An image that reads no VAR_FILE still goes through inject. */
+	ck_assert_int_eq(row(r, "app", "API_TOKEN")->delivery, DELIVER_INJECT_ENV);
+	ck_assert(cnode_is(at(r, "services.app.environment.INJECT_ENV"), "API_TOKEN=app_api_token"));
+	const struct cnode *ep = at(r, "services.app.entrypoint");
+	ck_assert_uint_eq(ep->n, 5);
+	ck_assert(cnode_is(ep->items[2], "/app/run") && cnode_is(ep->items[4], "80"));
+	/* inject opens /run/secrets even when it only sets variables. */
+	ck_assert(cnode_is(at(r, "services.app.tmpfs")->items[0], "/run/secrets:mode=0755"));
+	no_plaintext(r, (const char *const[]){"root", "tok-123456", NULL});
+	second_run_changes_nothing(r, &o);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_one_secret_per_distinct_value)
+{
+	struct run *r = run_new();
+	struct compose_opts o = opts(r, COMPOSE_MODE_INJECT);
+	const char *text = "services:\n"
+	                   "  db:\n"
+	                   "    image: postgres\n"
+	                   "    environment: [POSTGRES_PASSWORD=shared-pw]\n"
+	                   "  api:\n"
+	                   "    image: node:20\n"
+	                   "    environment: {DB_PASSWORD: shared-pw, JWT_SECRET: other}\n";
+	migrate_ok(r, text, &o);
+	ck_assert_uint_eq(r->plan->nsecrets, 2);
+	ck_assert_str_eq(secret_of(r, "api", "DB_PASSWORD"), "db_postgres_password");
+	ck_assert(cnode_is(at(r, "services.api.environment.INJECT_ENV"),
+	                   "DB_PASSWORD=db_postgres_password,JWT_SECRET=api_jwt_secret"));
+	ck_assert(cnode_is(at(r, "services.api.command")->items[0], "node"));
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_skips_empty_runtime_and_already_file_values)
+{
+	struct run *r = run_new();
+	struct compose_opts o = opts(r, COMPOSE_MODE_INJECT);
+	const char *text = "services:\n"
+	                   "  db:\n"
+	                   "    image: postgres\n"
+	                   "    environment:\n"
+	                   "      POSTGRES_PASSWORD_FILE: /run/secrets/pg\n"
+	                   "      A_TOKEN: ${A_TOKEN}\n"
+	                   "      B_TOKEN: $B_TOKEN\n"
+	                   "      C_TOKEN:\n"
+	                   "      D_TOKEN: ''\n"
+	                   "      E_TOKEN: ${E:-dflt-value}\n"
+	                   "      F_TOKEN: a$$b\n"
+	                   "      G_TOKEN: 12345\n"
+	                   "      INJECT_SECRETS: pg\n"
+	                   "      VAULTD_TOKEN: vd_x\n";
+	migrate_ok(r, text, &o);
+	ck_assert_int_eq(row(r, "db", "POSTGRES_PASSWORD_FILE")->skip, SKIP_ALREADY_FILE);
+	ck_assert_int_eq(row(r, "db", "A_TOKEN")->skip, SKIP_RUNTIME);
+	ck_assert_int_eq(row(r, "db", "B_TOKEN")->skip, SKIP_RUNTIME);
+	ck_assert_int_eq(row(r, "db", "C_TOKEN")->skip, SKIP_RUNTIME);
+	ck_assert_int_eq(row(r, "db", "D_TOKEN")->skip, SKIP_EMPTY);
+	ck_assert_str_eq(value_of(r, "db", "E_TOKEN"), "dflt-value");
+	ck_assert_str_eq(value_of(r, "db", "F_TOKEN"), "a$b");
+	ck_assert_str_eq(value_of(r, "db", "G_TOKEN"), "12345");
+	ck_assert_uint_eq(r->plan->nrows, 8); /* INJECT_* and VAULTD_* are ours */
+	/* Skipped variables stay as they were. */
+	ck_assert(cnode_is(at(r, "services.db.environment.A_TOKEN"), "${A_TOKEN}"));
+	ck_assert(cnode_is(at(r, "services.db.environment.POSTGRES_PASSWORD_FILE"), "/run/secrets/pg"));
+	ck_assert(cnode_is(at(r, "services.db.environment.INJECT_SECRETS"), "pg"));
+	no_plaintext(r, (const char *const[]){"dflt-value", "12345", NULL});
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_anchors_merge_keys_and_their_extension_blocks)
+{
+	struct run *r = run_new();
+	struct compose_opts o = opts(r, COMPOSE_MODE_INJECT);
+	const char *text = "x-db-env: &dbenv\n"
+	                   "  POSTGRES_USER: app\n"
+	                   "  POSTGRES_PASSWORD: anchored-pw\n"
+	                   "x-labels: &labels {team: shop}\n"
+	                   "services:\n"
+	                   "  primary:\n"
+	                   "    image: postgres:16\n"
+	                   "    labels: *labels\n"
+	                   "    environment: *dbenv\n"
+	                   "  replica:\n"
+	                   "    image: postgres:16\n"
+	                   "    environment:\n"
+	                   "      <<: *dbenv\n"
+	                   "      POSTGRES_DB: replica\n";
+	migrate_ok(r, text, &o);
+	ck_assert_uint_eq(r->plan->nsecrets, 1);
+	ck_assert_str_eq(secret_of(r, "replica", "POSTGRES_PASSWORD"), "primary_postgres_password");
+	ck_assert(cnode_is(at(r, "services.replica.environment.POSTGRES_DB"), "replica"));
+	/* The extension block that held the value goes; the other stays. */
+	ck_assert_ptr_null(at(r, "x-db-env"));
+	ck_assert_ptr_nonnull(at(r, "x-labels"));
+	ck_assert_uint_ge(r->plan->nnotes, 1);
+	ck_assert_ptr_nonnull(strstr(r->plan->notes[0], "x-db-env"));
+	no_plaintext(r, (const char *const[]){"anchored-pw", NULL});
+	second_run_changes_nothing(r, &o);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_env_file_values_move_and_the_file_is_copied_without_them)
+{
+	struct run *r = run_new();
+	put_file(r, "app.env", "# app\nLOG=info\nexport API_KEY='k-987654'\nSESSION_SECRET=\"s e c\"\nEMPTY_TOKEN=\n");
+	put_file(r, "over.env", "DB_PASSWORD=from-file\n");
+	struct compose_opts o = opts(r, COMPOSE_MODE_INJECT);
+	const char *text = "services:\n"
+	                   "  app:\n"
+	                   "    image: python:3.12\n"
+	                   "    env_file: [app.env, over.env]\n"
+	                   "    environment: {DB_PASSWORD: from-environment}\n"
+	                   "  other:\n"
+	                   "    image: python:3.12\n"
+	                   "    env_file: app.env\n";
+	migrate_ok(r, text, &o);
+	ck_assert_str_eq(value_of(r, "app", "API_KEY"), "k-987654");
+	ck_assert_str_eq(value_of(r, "app", "SESSION_SECRET"), "s e c");
+	ck_assert_str_eq(value_of(r, "app", "DB_PASSWORD"), "from-environment"); /* environment: wins */
+	ck_assert_str_eq(row(r, "app", "API_KEY")->source, "app.env");
+	ck_assert_int_eq(row(r, "app", "EMPTY_TOKEN")->skip, SKIP_EMPTY);
+	ck_assert_str_eq(secret_of(r, "other", "API_KEY"), "app_api_key");
+	ck_assert(cnode_is(at(r, "services.other.env_file"), "app.env.migrated"));
+	ck_assert(cnode_is(at(r, "services.app.env_file")->items[0], "app.env.migrated"));
+	ck_assert_uint_eq(r->plan->nenvfiles, 2);
+	const struct compose_file_out *f = &r->plan->envfiles[0];
+	ck_assert(!f->in_place);
+	ck_assert_ptr_nonnull(strstr(f->path, "/app.env.migrated"));
+	ck_assert_str_eq((const char *)f->text->data, "# app\nLOG=info\nEMPTY_TOKEN=\n");
+	ck_assert_str_eq((const char *)r->plan->envfiles[1].text->data, "");
+	/* In place when the output replaces the input. */
+	o.envfiles_in_place = true;
+	migrate_ok(r, text, &o);
+	ck_assert(r->plan->envfiles[0].in_place);
+	ck_assert(cnode_is(at(r, "services.other.env_file"), "app.env"));
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_urls_with_passwords_and_var_flags)
+{
+	struct run *r = run_new();
+	char *vars[] = {"app.PLAIN_SETTING", "app.NOT_THERE"};
+	char *eps[] = {"app=[\"/bin/app\", \"serve\"]", "ghost=/x"};
+	struct compose_opts o = opts(r, COMPOSE_MODE_INJECT);
+	o.vars = vars;
+	o.nvars = 2;
+	o.entrypoints = eps;
+	o.nentrypoints = 2;
+	const char *text = "services:\n"
+	                   "  app:\n"
+	                   "    image: example/app:1\n"
+	                   "    command: [--verbose]\n"
+	                   "    environment:\n"
+	                   "      DATABASE_URL: postgres://app:url-pw@db/app\n"
+	                   "      PUBLIC_URL: https://example.com/\n"
+	                   "      PLAIN_SETTING: not-really-secret\n";
+	migrate_ok(r, text, &o);
+	ck_assert_str_eq(value_of(r, "app", "DATABASE_URL"), "postgres://app:url-pw@db/app");
+	ck_assert_str_eq(value_of(r, "app", "PLAIN_SETTING"), "not-really-secret");
+	ck_assert(cnode_is(at(r, "services.app.environment.PUBLIC_URL"), "https://example.com/"));
+	const struct cnode *ep = at(r, "services.app.entrypoint");
+	ck_assert(cnode_is(ep->items[2], "/bin/app") && cnode_is(ep->items[3], "serve"));
+	ck_assert(cnode_is(at(r, "services.app.command")->items[0], "--verbose"));
+	bool var_note = false, ep_note = false;
+	for (size_t i = 0; i < r->plan->nnotes; i++) {
+		var_note |= strstr(r->plan->notes[i], "--var app.NOT_THERE") != NULL;
+		ep_note |= strstr(r->plan->notes[i], "no service ghost") != NULL;
+	}
+	ck_assert(var_note && ep_note);
+	no_plaintext(r, (const char *const[]){"url-pw", "not-really-secret", NULL});
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_build_services_are_wrapped_from_their_dockerfile)
+{
+	struct run *r = run_new();
+	put_file(r, "worker/Dockerfile", "FROM python:3.12-slim\nCMD [\"python\", \"-m\", \"worker\"]\n");
+	struct compose_opts o = opts(r, COMPOSE_MODE_INJECT);
+	const char *text = "services:\n"
+	                   "  worker:\n"
+	                   "    build: ./worker\n"
+	                   "    image: example/worker\n"
+	                   "    user: '1000:1000'\n"
+	                   "    environment: {QUEUE_TOKEN: q-tok-42, POSTGRES_PASSWORD: x-pw-1}\n";
+	migrate_ok(r, text, &o);
+	ck_assert(cnode_is(at(r, "services.worker.entrypoint")->items[1], "--"));
+	ck_assert_uint_eq(at(r, "services.worker.entrypoint")->n, 2);
+	ck_assert(cnode_is(at(r, "services.worker.command")->items[2], "worker"));
+	/* Built images are not the official postgres: no VAR_FILE promise. */
+	ck_assert_int_eq(row(r, "worker", "POSTGRES_PASSWORD")->delivery, DELIVER_INJECT_ENV);
+	ck_assert(cnode_is(at(r, "services.worker.tmpfs")->items[0], "/run/secrets:mode=0755,uid=1000,gid=1000"));
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_numeric_user_owns_the_tmpfs)
+{
+	struct run *r = run_new();
+	struct compose_opts o = opts(r, COMPOSE_MODE_INJECT);
+	migrate_ok(r, "services:\n  db:\n    image: postgres\n    user: '999:998'\n    environment: [POSTGRES_PASSWORD=pw-999]\n", &o);
+	ck_assert(cnode_is(at(r, "services.db.tmpfs")->items[0], "/run/secrets:mode=0755,uid=999,gid=998"));
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_unknown_image_without_entrypoint_is_refused_naming_the_service)
+{
+	struct run *r = run_new();
+	struct compose_opts o = opts(r, COMPOSE_MODE_INJECT);
+	ck_assert_int_eq(migrate(r, "services:\n  shop:\n    image: example/shop\n    environment: [API_KEY=k-1]\n", &o),
+	                 -EINVAL);
+	ck_assert_msg(strstr(r->err, "service shop") && strstr(r->err, "--entrypoint shop=CMD"), "got: %s", r->err);
+	ck_assert_ptr_null(r->plan);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_documents_that_cannot_be_migrated_are_refused)
+{
+	struct run *r = run_new();
+	struct compose_opts o = opts(r, COMPOSE_MODE_INJECT);
+	ck_assert_int_eq(migrate(r, "- a\n- b\n", &o), -EINVAL);
+	ck_assert_msg(strstr(r->err, "not a mapping"), "got: %s", r->err);
+	ck_assert_int_eq(migrate(r, "version: '3'\n", &o), -EINVAL);
+	ck_assert_msg(strstr(r->err, "no services:"), "got: %s", r->err);
+	ck_assert_int_eq(migrate(r, "services:\n  a: [1]\n", &o), -EINVAL);
+	ck_assert_msg(strstr(r->err, "service a is not a mapping"), "got: %s", r->err);
+	ck_assert_int_eq(migrate(r, "services:\n  a:\n    image: postgres\n    env_file: missing.env\n", &o), -EINVAL);
+	ck_assert_msg(strstr(r->err, "missing.env"), "got: %s", r->err);
+	o.mode = COMPOSE_MODE_FILES;
+	ck_assert_int_eq(migrate(r, "version: '2.4'\nservices:\n  a: {image: postgres, environment: [POSTGRES_PASSWORD=x]}\n", &o),
+	                 -EINVAL);
+	ck_assert_msg(strstr(r->err, "3.1"), "got: %s", r->err);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_name_template_collisions_and_invalid_names_are_refused)
+{
+	struct run *r = run_new();
+	struct compose_opts o = opts(r, COMPOSE_MODE_INJECT);
+	const char *text = "services:\n"
+	                   "  a: {image: postgres, environment: [POSTGRES_PASSWORD=one]}\n"
+	                   "  b: {image: postgres, environment: [POSTGRES_PASSWORD=two]}\n";
+	o.name_template = "{var}";
+	ck_assert_int_eq(migrate(r, text, &o), -EINVAL);
+	ck_assert_msg(strstr(r->err, "both be secret postgres_password"), "got: %s", r->err);
+	o.name_template = "../{service}";
+	ck_assert_int_eq(migrate(r, text, &o), -EINVAL);
+	ck_assert_msg(strstr(r->err, "invalid secret name"), "got: %s", r->err);
+	o.name_template = "prod.{service}.{var}";
+	migrate_ok(r, text, &o);
+	ck_assert_str_eq(secret_of(r, "b", "POSTGRES_PASSWORD"), "prod.b.postgres_password");
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_leftover_copies_of_a_value_are_reported)
+{
+	struct run *r = run_new();
+	struct compose_opts o = opts(r, COMPOSE_MODE_INJECT);
+	migrate_ok(r,
+	           "services:\n  cache:\n    image: redis\n    command: redis-server --requirepass c4che-pw\n"
+	           "    environment: [REDIS_PASSWORD=c4che-pw]\n",
+	           &o);
+	bool found = false;
+	for (size_t i = 0; i < r->plan->nnotes; i++)
+		found |= strstr(r->plan->notes[i], "services.cache.command") != NULL;
+	ck_assert_msg(found, "expected a note about services.cache.command");
+	run_free(r);
+}
+END_TEST
+
+int main(void)
+{
+	if (vault_init() != 0)
+		return 1;
+	Suite *s = suite_create("compose_migrate");
+	TCase *tc = tcase_create("migrate");
+	tcase_add_test(tc, test_list_and_map_environments_both_migrate_in_inject_mode);
+	tcase_add_test(tc, test_files_mode_uses_compose_secrets_for_images_that_read_file_vars);
+	tcase_add_test(tc, test_one_secret_per_distinct_value);
+	tcase_add_test(tc, test_skips_empty_runtime_and_already_file_values);
+	tcase_add_test(tc, test_anchors_merge_keys_and_their_extension_blocks);
+	tcase_add_test(tc, test_env_file_values_move_and_the_file_is_copied_without_them);
+	tcase_add_test(tc, test_urls_with_passwords_and_var_flags);
+	tcase_add_test(tc, test_build_services_are_wrapped_from_their_dockerfile);
+	tcase_add_test(tc, test_numeric_user_owns_the_tmpfs);
+	tcase_add_test(tc, test_unknown_image_without_entrypoint_is_refused_naming_the_service);
+	tcase_add_test(tc, test_documents_that_cannot_be_migrated_are_refused);
+	tcase_add_test(tc, test_name_template_collisions_and_invalid_names_are_refused);
+	tcase_add_test(tc, test_leftover_copies_of_a_value_are_reported);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

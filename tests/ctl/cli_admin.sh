@@ -77,7 +77,7 @@ printf 'other-secret' | vc set other >/dev/null
 vc_run token create --policy app --ttl 1h
 expect "token create prints the token" 0 '^vd_'
 TOKEN=$OUT
-vt_check "token details go to stderr" bash -c "[[ '$ERR' == *accessor:* && '$ERR' == *expires:* ]]"
+matches "token details go to stderr" "$ERR" 'accessor: .*expires: '
 VAULTD_TOKEN=$TOKEN vc_run get app.db
 expect "a token's policy allows read" 0
 vt_eq "read through a token" "app-secret" "$OUT"
@@ -90,6 +90,16 @@ expect "list through a token shows only allowed names" 0 'app\.db'
 not_in "list through a token hides other names" "other" "$OUT"
 VAULTD_TOKEN=$TOKEN vc_run token list
 expect "a non-admin token cannot list tokens" 4
+VAULTD_TOKEN=$TOKEN vc_run policy list
+expect "a non-admin token cannot list policies" 4 '' 'policies do not allow'
+VAULTD_TOKEN=$TOKEN vc_run audit tail
+expect "a non-admin token cannot read the audit log" 4
+VAULTD_TOKEN=$TOKEN vc_run seal
+expect "a non-admin token cannot seal" 4
+vc_run status
+expect "still unsealed after the refused seal" 0 'sealed: +no'
+VAULTD_TOKEN=$TOKEN vc_in x set app.new
+expect "a read-only token cannot write" 4
 
 vc_run token create --policy app --uses 1 --output-file "$VT_DIR/one.token"
 expect "token create --output-file" 0 'accessor: '

@@ -23,7 +23,7 @@ sleep 0.2 # let it read what was written; stdin stays open, so it is still runni
 vt_check "vaultctl set is still running (stdin held open)" kill -0 "$PID"
 CMDLINE=$(tr '\0' ' ' <"/proc/$PID/cmdline")
 ENVIRON=$(tr '\0' '\n' <"/proc/$PID/environ")
-vt_check "the cmdline read is vaultctl's" bash -c "[[ '$CMDLINE' == *'set argv.test'* ]]"
+matches "the cmdline read is vaultctl's" "$CMDLINE" 'vaultctl set argv\.test'
 not_in "the value is not in /proc/<pid>/cmdline during set" "$SECRET" "$CMDLINE"
 not_in "the value is not in /proc/<pid>/environ during set" "$SECRET" "$ENVIRON"
 exec 3>&-
@@ -94,13 +94,13 @@ PY
 }
 SHOWN=$(tty_set tty.secret "$SECRET" "$SECRET")
 vt_eq "prompted set succeeds" "0" "$?"
-vt_check "the prompt was shown" bash -c "[[ '$SHOWN' == *'Value for tty.secret'* && '$SHOWN' == *'Repeat the value'* ]]"
+matches "the prompt was shown, twice" "$SHOWN" 'Value for tty\.secret: .*Repeat the value: '
 not_in "the typed value is not echoed" "$SECRET" "$SHOWN"
 vc_run get tty.secret
 vt_eq "the typed value was stored without its newline" "$SECRET" "$OUT"
 SHOWN=$(tty_set tty.other "$SECRET" "different")
 vt_eq "mismatched answers are a usage error" "2" "$?"
-vt_check "mismatch is explained" bash -c "[[ '$SHOWN' == *'differ'* ]]"
+matches "mismatch is explained" "$SHOWN" 'the two values differ'
 not_in "the mismatch message does not show the value" "$SECRET" "$SHOWN"
 vc_run get tty.other
 expect "nothing was written after a mismatch" 3

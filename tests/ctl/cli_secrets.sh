@@ -109,7 +109,7 @@ expect "rotate --generate prints the new version" 0 '^rot: version 2 \(previous 
 vc_run get rot
 V2=$OUT
 vt_eq "generated value has the asked length" "24" "${#V2}"
-vt_check "generated alnum value" bash -c "[[ '$V2' =~ ^[A-Za-z0-9]{24}$ ]]"
+matches "generated alnum value" "$V2" '^[A-Za-z0-9]{24}$'
 vc_in 'value-three' rotate rot
 expect "rotate with a value from stdin" 0 '^rot: version 3 \(previous 2\)$'
 not_in "rotate does not print the value" "value-three" "$OUT"
@@ -128,7 +128,7 @@ vt_eq "after rollback, previous is version 3" "value-three" "$OUT"
 vc_run rotate rot --generate 16 --charset hex --show
 expect "rotate --show prints the value" 0 '^rot: version 5 \(previous 4\)'
 SHOWN=$(sed -n 2p "$VT_DIR/out")
-vt_check "shown value is 16 hex characters" bash -c "[[ '$SHOWN' =~ ^[0-9a-f]{16}$ ]]"
+matches "shown value is 16 hex characters" "$SHOWN" '^[0-9a-f]{16}$'
 vc_run get rot
 vt_eq "--show printed the stored value" "$SHOWN" "$OUT"
 vc_run rotate rot --generate 10 --json

@@ -40,6 +40,14 @@ expect() {
 	fi
 }
 
+# matches DESC STRING REGEX
+matches() {
+	if [[ "$2" =~ $3 ]]; then echo "ok - $1"; else
+		echo "FAIL - $1: [${2:0:300}] does not match /$3/"
+		VT_FAILS=$((VT_FAILS + 1))
+	fi
+}
+
 # not_in DESC NEEDLE HAYSTACK: the needle (a secret) must not appear.
 not_in() {
 	if [[ "$3" == *"$2"* ]]; then

@@ -14,10 +14,10 @@
 enum { O_FLAG = 1, O_VALUE, O_OTHER };
 
 static const struct args_opt opts[] = {
-	{"flag", 'f', false, O_FLAG, NULL, "a flag"},
-	{"value", 'v', true, O_VALUE, "X", "takes a value"},
-	{"other", 'o', false, O_OTHER, NULL, "another flag"},
-	{0},
+    {"flag", 'f', false, O_FLAG, NULL, "a flag"},
+    {"value", 'v', true, O_VALUE, "X", "takes a value"},
+    {"other", 'o', false, O_OTHER, NULL, "another flag"},
+    {0},
 };
 
 /* Runs the scanner over a NULL-terminated argv; records "id:arg" tokens. */
@@ -45,11 +45,11 @@ static void scan(char **argv, char *out, size_t cap)
 	}
 }
 
-#define SCAN(expect, ...)                                                                     \
-	do {                                                                                  \
-		char *argv_[] = {"cmd", __VA_ARGS__, NULL};                                   \
-		char got_[1024];                                                              \
-		scan(argv_, got_, sizeof(got_));                                              \
+#define SCAN(expect, ...)                                                                          \
+	do {                                                                                       \
+		char *argv_[] = {"cmd", __VA_ARGS__, NULL};                                        \
+		char got_[1024];                                                                   \
+		scan(argv_, got_, sizeof(got_));                                                   \
 		ck_assert_msg(strcmp(got_, expect) == 0, "expected [%s], got [%s]", expect, got_); \
 	} while (0)
 
@@ -160,13 +160,13 @@ END_TEST
 /* ---- cmd_parse ---- */
 
 static const struct cmd_spec spec = {
-	.name = "demo",
-	.usage = "NAME [--flag]",
-	.summary = "a demo command",
-	.opts = opts,
-	.min_operands = 1,
-	.max_operands = 2,
-	.json_output = true,
+    .name = "demo",
+    .usage = "NAME [--flag]",
+    .summary = "a demo command",
+    .opts = opts,
+    .min_operands = 1,
+    .max_operands = 2,
+    .json_output = true,
 };
 
 static int seen_flag;

@@ -29,63 +29,81 @@ static const char *fake_env(const char *name, void *ctx)
 }
 
 static const struct env_case cases[] = {
-	{"basic", "A=1\nB=2", {{"A", "1"}, {"B", "2"}}, {0}},
-	{"comments_and_inline_comments",
-	 "# c\nA=1 # inline\nB=x#notcomment\n  # indented\n",
-	 {{"A", "1"}, {"B", "x#notcomment"}},
-	 {0}},
-	{"blank_lines_and_spaces_around_equals", "\n\n  A=1\n\t\nB = 2\n", {{"A", "1"}, {"B", "2"}}, {0}},
-	{"export_prefix", "export A=1\nexport  B='x y'\nexport\n",
-	 {{"A", "1"}, {"B", "x y"}, {"export", NULL}},
-	 {0}},
-	{"single_quotes_decode_only_backslash_and_quote", "A='a \"b\" \\n c \\' \\\\ d'",
-	 {{"A", "a \"b\" \\n c ' \\ d"}},
-	 {0}},
-	{"double_quotes_decode_escapes", "A=\"l1\\nl2\\t\\\"q\\\" \\\\ \\x \\$\"",
-	 {{"A", "l1\nl2\t\"q\" \\ \\x \\$"}},
-	 {0}},
-	{"quoted_values_span_lines", "A=\"line1\nline2\"\nB='s1\ns2'\nC=3",
-	 {{"A", "line1\nline2"}, {"B", "s1\ns2"}, {"C", "3"}},
-	 {0}},
-	{"comment_after_quoted_value", "A=\"x\" # c\nB='y'   \n", {{"A", "x"}, {"B", "y"}}, {0}},
-	{"empty_values", "A=\nB=''\nC=\"\"\nD\nE= \n",
-	 {{"A", ""}, {"B", ""}, {"C", ""}, {"D", NULL}, {"E", ""}},
-	 {0}},
-	{"duplicate_keys_last_wins_first_position", "A=1\nB=2\nA=3", {{"A", "3"}, {"B", "2"}}, {0}},
-	{"unquoted_trailing_whitespace_dropped", "A=abc   \nB=a b c\t\n",
-	 {{"A", "abc"}, {"B", "a b c"}},
-	 {0}},
-	{"unparsable_lines_skipped", "A=1\n=bad\nB=2\nC=\"x\"junk\nD=4\nE='open\nF=5",
-	 {{"A", "1"}, {"B", "2"}, {"D", "4"}, {"F", "5"}},
-	 {2, 4, 6}},
-	{"interpolation_like_compose",
-	 "A=x\nB=${A}y\nC=${NOPE:-def}\nD='${A}'\nE=${HT}\nF=${A:-z}${}\nG=$A\nH=${A:b}\nI=${B}",
-	 {{"A", "x"},
-	  {"B", "xy"},
-	  {"C", "def"},
-	  {"D", "x"},
-	  {"E", "h"},
-	  {"F", "x"},
-	  {"G", "$A"},
-	  {"H", "${A:b}"},
-	  {"I", "xy"}},
-	 {0}},
-	{"bom_and_crlf_as_text_mode_reads_them", "\xef\xbb\xbf" "A=1\r\nB=\"x\r\ny\"\r\nC=2\rD=3",
-	 {{"A", "1"}, {"B", "x\ny"}, {"C", "2"}, {"D", "3"}},
-	 {0}},
-	{"unclosed_quote_backtracks_to_last_escaped_quote", "A=\"x\\\"\nB=2\n",
-	 {{"A", "x\\"}, {"B", "2"}},
-	 {0}},
-	{"quote_closing_on_next_line_makes_an_error", "A=\"a\\\"b\\\" \nB=\"c\n", {{0}}, {1}},
-	{"single_quoted_keys", "'A B'=1\n'C'=2", {{"A B", "1"}, {"C", "2"}}, {0}},
-	{"hash_right_after_equals_is_a_value", "A= # comment\nB=#x\nC=a  #b #c\n",
-	 {{"A", "# comment"}, {"B", "#x"}, {"C", "a"}},
-	 {0}},
-	{"unicode_whitespace_counts", "A=x\xc2\xa0#c\nB=y\xe2\x80\x83\n", {{"A", "x"}, {"B", "y"}}, {0}},
-	{"bare_key_shadows_environment_in_interpolation", "A\nB=${A:-d}\n",
-	 {{"A", NULL}, {"B", ""}},
-	 {0}},
-	{"escaped_backslash_before_quote", "A=\"a\\\\\"\nB=1\n", {{"A", "a\\"}, {"B", "1"}}, {0}},
+    {"basic", "A=1\nB=2", {{"A", "1"}, {"B", "2"}}, {0}},
+    {"comments_and_inline_comments",
+     "# c\nA=1 # inline\nB=x#notcomment\n  # indented\n",
+     {{"A", "1"}, {"B", "x#notcomment"}},
+     {0}},
+    {"blank_lines_and_spaces_around_equals",
+     "\n\n  A=1\n\t\nB = 2\n",
+     {{"A", "1"}, {"B", "2"}},
+     {0}},
+    {"export_prefix",
+     "export A=1\nexport  B='x y'\nexport\n",
+     {{"A", "1"}, {"B", "x y"}, {"export", NULL}},
+     {0}},
+    {"single_quotes_decode_only_backslash_and_quote",
+     "A='a \"b\" \\n c \\' \\\\ d'",
+     {{"A", "a \"b\" \\n c ' \\ d"}},
+     {0}},
+    {"double_quotes_decode_escapes",
+     "A=\"l1\\nl2\\t\\\"q\\\" \\\\ \\x \\$\"",
+     {{"A", "l1\nl2\t\"q\" \\ \\x \\$"}},
+     {0}},
+    {"quoted_values_span_lines",
+     "A=\"line1\nline2\"\nB='s1\ns2'\nC=3",
+     {{"A", "line1\nline2"}, {"B", "s1\ns2"}, {"C", "3"}},
+     {0}},
+    {"comment_after_quoted_value", "A=\"x\" # c\nB='y'   \n", {{"A", "x"}, {"B", "y"}}, {0}},
+    {"empty_values",
+     "A=\nB=''\nC=\"\"\nD\nE= \n",
+     {{"A", ""}, {"B", ""}, {"C", ""}, {"D", NULL}, {"E", ""}},
+     {0}},
+    {"duplicate_keys_last_wins_first_position", "A=1\nB=2\nA=3", {{"A", "3"}, {"B", "2"}}, {0}},
+    {"unquoted_trailing_whitespace_dropped",
+     "A=abc   \nB=a b c\t\n",
+     {{"A", "abc"}, {"B", "a b c"}},
+     {0}},
+    {"unparsable_lines_skipped",
+     "A=1\n=bad\nB=2\nC=\"x\"junk\nD=4\nE='open\nF=5",
+     {{"A", "1"}, {"B", "2"}, {"D", "4"}, {"F", "5"}},
+     {2, 4, 6}},
+    {"interpolation_like_compose",
+     "A=x\nB=${A}y\nC=${NOPE:-def}\nD='${A}'\nE=${HT}\nF=${A:-z}${}\nG=$A\nH=${A:b}\nI=${B}",
+     {{"A", "x"},
+      {"B", "xy"},
+      {"C", "def"},
+      {"D", "x"},
+      {"E", "h"},
+      {"F", "x"},
+      {"G", "$A"},
+      {"H", "${A:b}"},
+      {"I", "xy"}},
+     {0}},
+    {"bom_and_crlf_as_text_mode_reads_them",
+     "\xef\xbb\xbf"
+     "A=1\r\nB=\"x\r\ny\"\r\nC=2\rD=3",
+     {{"A", "1"}, {"B", "x\ny"}, {"C", "2"}, {"D", "3"}},
+     {0}},
+    {"unclosed_quote_backtracks_to_last_escaped_quote",
+     "A=\"x\\\"\nB=2\n",
+     {{"A", "x\\"}, {"B", "2"}},
+     {0}},
+    {"quote_closing_on_next_line_makes_an_error", "A=\"a\\\"b\\\" \nB=\"c\n", {{0}}, {1}},
+    {"single_quoted_keys", "'A B'=1\n'C'=2", {{"A B", "1"}, {"C", "2"}}, {0}},
+    {"hash_right_after_equals_is_a_value",
+     "A= # comment\nB=#x\nC=a  #b #c\n",
+     {{"A", "# comment"}, {"B", "#x"}, {"C", "a"}},
+     {0}},
+    {"unicode_whitespace_counts",
+     "A=x\xc2\xa0#c\nB=y\xe2\x80\x83\n",
+     {{"A", "x"}, {"B", "y"}},
+     {0}},
+    {"bare_key_shadows_environment_in_interpolation",
+     "A\nB=${A:-d}\n",
+     {{"A", NULL}, {"B", ""}},
+     {0}},
+    {"escaped_backslash_before_quote", "A=\"a\\\\\"\nB=1\n", {{"A", "a\\"}, {"B", "1"}}, {0}},
 };
 
 START_TEST(test_dotenv_reads_like_docker_compose)
@@ -99,17 +117,19 @@ START_TEST(test_dotenv_reads_like_docker_compose)
 	ck_assert_msg(d->n == want_n, "%s: expected %zu keys, got %zu", c->name, want_n, d->n);
 	for (size_t i = 0; i < want_n; i++) {
 		const struct dotenv_entry *e = &d->items[i];
-		ck_assert_msg(strcmp(e->key, c->want[i].key) == 0, "%s: key %zu: expected %s, got %s",
-		              c->name, i, c->want[i].key, e->key);
+		ck_assert_msg(strcmp(e->key, c->want[i].key) == 0,
+		              "%s: key %zu: expected %s, got %s", c->name, i, c->want[i].key,
+		              e->key);
 		if (!c->want[i].value) {
-			ck_assert_msg(e->value == NULL, "%s: %s should have no value", c->name, e->key);
+			ck_assert_msg(e->value == NULL, "%s: %s should have no value", c->name,
+			              e->key);
 			continue;
 		}
 		ck_assert_msg(e->value != NULL, "%s: %s has no value", c->name, e->key);
 		ck_assert_msg(e->value->len == strlen(c->want[i].value) &&
 		                  memcmp(e->value->data, c->want[i].value, e->value->len) == 0,
-		              "%s: %s: expected [%s], got [%.*s]", c->name, e->key, c->want[i].value,
-		              (int)e->value->len, (const char *)e->value->data);
+		              "%s: %s: expected [%s], got [%.*s]", c->name, e->key,
+		              c->want[i].value, (int)e->value->len, (const char *)e->value->data);
 	}
 	size_t bad_n = 0;
 	while (bad_n < 4 && c->bad_lines[bad_n])
@@ -139,7 +159,8 @@ START_TEST(test_invalid_utf8_is_refused)
 	struct dotenv *d = NULL;
 	const char *bad[] = {"A=\xff\n", "A=\xc0\xaf\n", "A=\xed\xa0\x80\n", "A=\xe2\x82\n"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ck_assert_int_eq(dotenv_parse(bad[i], strlen(bad[i]), true, NULL, NULL, &d), -EILSEQ);
+		ck_assert_int_eq(dotenv_parse(bad[i], strlen(bad[i]), true, NULL, NULL, &d),
+		                 -EILSEQ);
 	ck_assert_ptr_null(d);
 }
 END_TEST

@@ -46,7 +46,7 @@ static inline void fixture_dirs(void)
 {
 	memset(&F, 0, sizeof(F));
 	ck_assert_int_lt(snprintf(F.dir, sizeof(F.dir), "/tmp/vault-store-test.XXXXXX"),
-			 (int)sizeof(F.dir));
+	                 (int)sizeof(F.dir));
 	ck_assert_ptr_nonnull(mkdtemp(F.dir));
 	test_path(F.db, F.dir, "store.db");
 	test_path(F.keyfile, F.dir, "kek.key");
@@ -105,29 +105,29 @@ static inline uint64_t put_str(struct store *s, const char *name, const char *va
 
 /* Asserts that a stage holds exactly the text want (and its version). */
 static inline void assert_value(struct store *s, const char *name, enum secret_stage stage,
-				uint64_t version, const char *want, uint64_t want_version)
+                                uint64_t version, const char *want, uint64_t want_version)
 {
 	struct secret_value v = {0};
 	int r = store_get(s, name, stage, version, &v);
 	ck_assert_msg(r == 0, "get %s stage %d v%llu: %s", name, (int)stage,
-		      (unsigned long long)version, store_strerror(r));
+	              (unsigned long long)version, store_strerror(r));
 	ck_assert_ptr_nonnull(v.value);
 	ck_assert_uint_eq(v.value->len, strlen(want));
 	ck_assert_msg(memcmp(v.value->data, want, v.value->len) == 0,
-		      "get %s: value differs from the one written", name);
+	              "get %s: value differs from the one written", name);
 	if (want_version)
 		ck_assert_uint_eq(v.version, want_version);
 	secret_value_clear(&v);
 }
 
 static inline void assert_get_fails(struct store *s, const char *name, enum secret_stage stage,
-				    uint64_t version, int want)
+                                    uint64_t version, int want)
 {
 	struct secret_value v = {0};
 	int r = store_get(s, name, stage, version, &v);
 	ck_assert_msg(r == want, "get %s stage %d v%llu: want %d (%s), got %d (%s)", name,
-		      (int)stage, (unsigned long long)version, want, store_strerror(want), r,
-		      store_strerror(r));
+	              (int)stage, (unsigned long long)version, want, store_strerror(want), r,
+	              store_strerror(r));
 	ck_assert_ptr_null(v.value);
 }
 

@@ -26,7 +26,7 @@ static void assert_open_fails(const char *path, int want)
 	struct store *s = (struct store *)0x1;
 	int r = store_open(path, &s);
 	ck_assert_msg(r == want, "open %s: want %d (%s), got %d (%s)", path, want,
-		      store_strerror(want), r, store_strerror(r));
+	              store_strerror(want), r, store_strerror(r));
 	ck_assert_ptr_eq(s, (struct store *)0x1);
 }
 
@@ -125,9 +125,9 @@ START_TEST(test_foreign_sqlite_database_is_corrupt)
 	test_path(path, F.dir, "other.db");
 	sqlite3 *h;
 	ck_assert_int_eq(sqlite3_open(path, &h), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(h, "CREATE TABLE t (x); PRAGMA user_version = 1", NULL, NULL,
-				      NULL),
-			 SQLITE_OK);
+	ck_assert_int_eq(
+	    sqlite3_exec(h, "CREATE TABLE t (x); PRAGMA user_version = 1", NULL, NULL, NULL),
+	    SQLITE_OK);
 	sqlite3_close(h);
 	assert_open_fails(path, STORE_E_CORRUPT);
 }
@@ -157,15 +157,15 @@ START_TEST(test_damaged_pages_give_errors_not_crashes)
 	int r = store_open(F.db, &F.s);
 	if (r == 0) {
 		r = store_unseal(F.s, F.kek);
-		ck_assert_msg(r == 0 || r == STORE_E_BADKEY || r == STORE_E_CORRUPT,
-			      "unseal: %d", r);
+		ck_assert_msg(r == 0 || r == STORE_E_BADKEY || r == STORE_E_CORRUPT, "unseal: %d",
+		              r);
 		for (int i = 0; r == 0 && i < 50; i++) {
 			char name[16];
 			snprintf(name, sizeof(name), "s%d", i);
 			struct secret_value v = {0};
 			int g = store_get(F.s, name, STAGE_CURRENT, 0, &v);
 			ck_assert_msg(g == 0 || g == STORE_E_CORRUPT || g == STORE_E_NOTFOUND,
-				      "get: %d", g);
+			              "get: %d", g);
 			if (g == 0)
 				ck_assert_mem_eq(v.value->data, "value", 5);
 			secret_value_clear(&v);
@@ -232,9 +232,9 @@ static uint8_t *version_blob(const char *name, uint64_t version, size_t *len)
 {
 	char sql[256];
 	snprintf(sql, sizeof(sql),
-		 "SELECT value FROM versions WHERE version = %llu AND secret_id ="
-		 " (SELECT id FROM secrets WHERE name = '%s')",
-		 (unsigned long long)version, name);
+	         "SELECT value FROM versions WHERE version = %llu AND secret_id ="
+	         " (SELECT id FROM secrets WHERE name = '%s')",
+	         (unsigned long long)version, name);
 	return raw_blob(F.db, sql, len);
 }
 
@@ -381,7 +381,7 @@ static __attribute__((noreturn)) void crash_child(int fd, int round)
 		crash_value(val, sizeof(val), round, i);
 		struct ack a = {.index = i};
 		if (store_put(s, "crash", (const uint8_t *)val, strlen(val), -1, &u, "child",
-			      &a.version) != 0)
+		              &a.version) != 0)
 			_exit(3);
 		if (write(fd, &a, sizeof(a)) != (ssize_t)sizeof(a))
 			_exit(4);
@@ -435,7 +435,7 @@ static size_t crash_round(int round, uint32_t max_us)
 	int status;
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert_msg(WIFSIGNALED(status), "child exited by itself with %d",
-		      WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	              WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	struct ack *acks;
 	size_t n = read_acks(p[0], &acks);
 	close(p[0]);

@@ -252,9 +252,9 @@ static void raw_set_wrapped(uint32_t key_id, const uint8_t *blob, size_t len)
 	sqlite3 *h;
 	sqlite3_stmt *st;
 	ck_assert_int_eq(sqlite3_open_v2(F.db, &h, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_prepare_v2(h, "UPDATE keys SET wrapped = ?1 WHERE key_id = ?2", -1,
-					    &st, NULL),
-			 SQLITE_OK);
+	ck_assert_int_eq(
+	    sqlite3_prepare_v2(h, "UPDATE keys SET wrapped = ?1 WHERE key_id = ?2", -1, &st, NULL),
+	    SQLITE_OK);
 	sqlite3_bind_blob(st, 1, blob, (int)len, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 2, key_id);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);

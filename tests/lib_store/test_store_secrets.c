@@ -2,6 +2,7 @@
  * rollback, pruning, soft delete/undelete, destroy, lists, history, metadata,
  * bundles (get_many), revisions and concurrent use. */
 #include <pthread.h>
+#include <time.h>
 
 #include "store_test.h"
 
@@ -39,8 +40,7 @@ END_TEST
 
 START_TEST(test_put_rejects_invalid_names)
 {
-	static const char *const bad[] = {"", "../x", "a..b", "a/b", ".hidden", "-x", "a b",
-					  "x\n"};
+	static const char *const bad[] = {"", "../x", "a..b", "a/b", ".hidden", "-x", "a b", "x\n"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int r = store_put(F.s, bad[i], (const uint8_t *)"v", 1, -1, NULL, "t", NULL);
 		ck_assert_msg(r == STORE_E_INVAL, "name '%s': want INVAL, got %d", bad[i], r);
@@ -49,7 +49,7 @@ START_TEST(test_put_rejects_invalid_names)
 	memset(longname, 'a', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
 	ck_assert_int_eq(store_put(F.s, longname, (const uint8_t *)"v", 1, -1, NULL, "t", NULL),
-			 STORE_E_INVAL);
+	                 STORE_E_INVAL);
 	longname[VAULT_MAX_NAME_LEN] = '\0';
 	ck_assert_int_eq(store_put(F.s, longname, (const uint8_t *)"v", 1, -1, NULL, "t", NULL), 0);
 }
@@ -87,7 +87,7 @@ START_TEST(test_put_rejects_overlong_actor)
 	memset(actor, 'u', sizeof(actor) - 1);
 	actor[sizeof(actor) - 1] = '\0';
 	ck_assert_int_eq(store_put(F.s, "a", (const uint8_t *)"v", 1, -1, NULL, actor, NULL),
-			 STORE_E_INVAL);
+	                 STORE_E_INVAL);
 }
 END_TEST
 
@@ -97,7 +97,7 @@ START_TEST(test_cas_zero_creates_only_new_secrets)
 	ck_assert_int_eq(store_put(F.s, "c", (const uint8_t *)"x", 1, 0, NULL, "t", &v), 0);
 	ck_assert_uint_eq(v, 1);
 	ck_assert_int_eq(store_put(F.s, "c", (const uint8_t *)"y", 1, 0, NULL, "t", &v),
-			 STORE_E_CONFLICT);
+	                 STORE_E_CONFLICT);
 	assert_value(F.s, "c", STAGE_CURRENT, 0, "x", 1);
 }
 END_TEST
@@ -118,7 +118,7 @@ START_TEST(test_cas_stale_version_conflicts)
 	put_str(F.s, "c", "2");
 	uint64_t v = 77;
 	ck_assert_int_eq(store_put(F.s, "c", (const uint8_t *)"3", 1, 1, NULL, "t", &v),
-			 STORE_E_CONFLICT);
+	                 STORE_E_CONFLICT);
 	ck_assert_uint_eq(v, 77); /* output untouched on failure */
 	assert_value(F.s, "c", STAGE_CURRENT, 0, "2", 2);
 }
@@ -127,7 +127,7 @@ END_TEST
 START_TEST(test_cas_on_missing_secret_conflicts)
 {
 	ck_assert_int_eq(store_put(F.s, "c", (const uint8_t *)"3", 1, 1, NULL, "t", NULL),
-			 STORE_E_CONFLICT);
+	                 STORE_E_CONFLICT);
 }
 END_TEST
 
@@ -409,7 +409,8 @@ START_TEST(test_history_shows_stages_and_actors)
 {
 	put_str(F.s, "h", "1");
 	put_str(F.s, "h", "2");
-	ck_assert_int_eq(store_put(F.s, "h", (const uint8_t *)"3", 1, -1, NULL, "tok=abc", NULL), 0);
+	ck_assert_int_eq(store_put(F.s, "h", (const uint8_t *)"3", 1, -1, NULL, "tok=abc", NULL),
+	                 0);
 	struct secret_version_list *h;
 	ck_assert_int_eq(store_history(F.s, "h", &h), 0);
 	ck_assert_uint_eq(h->n, 3);
@@ -426,9 +427,9 @@ END_TEST
 START_TEST(test_metadata_is_written_and_kept)
 {
 	struct secret_meta_update u = {.description = "postgres superuser",
-				       .labels_json = "{\"app\":\"pg\"}",
-				       .rotation_period = 86400,
-				       .max_versions = 5};
+	                               .labels_json = "{\"app\":\"pg\"}",
+	                               .rotation_period = 86400,
+	                               .max_versions = 5};
 	ck_assert_int_eq(store_put(F.s, "m", (const uint8_t *)"1", 1, -1, &u, "uid=0", NULL), 0);
 	put_str(F.s, "m", "2"); /* no update: fields stay */
 	struct secret_meta m;
@@ -463,17 +464,17 @@ START_TEST(test_bad_metadata_is_refused)
 	struct secret_meta_update u = SECRET_META_UPDATE_NONE;
 	u.labels_json = "[1,2]";
 	ck_assert_int_eq(store_put(F.s, "m", (const uint8_t *)"1", 1, -1, &u, "t", NULL),
-			 STORE_E_INVAL);
+	                 STORE_E_INVAL);
 	u.labels_json = "{\"a\":1,\"a\":2}";
 	ck_assert_int_eq(store_put(F.s, "m", (const uint8_t *)"1", 1, -1, &u, "t", NULL),
-			 STORE_E_INVAL);
+	                 STORE_E_INVAL);
 	u = (struct secret_meta_update)SECRET_META_UPDATE_NONE;
 	u.max_versions = 0;
 	ck_assert_int_eq(store_put(F.s, "m", (const uint8_t *)"1", 1, -1, &u, "t", NULL),
-			 STORE_E_INVAL);
+	                 STORE_E_INVAL);
 	u.max_versions = STORE_MAX_VERSIONS_LIMIT + 1;
 	ck_assert_int_eq(store_put(F.s, "m", (const uint8_t *)"1", 1, -1, &u, "t", NULL),
-			 STORE_E_INVAL);
+	                 STORE_E_INVAL);
 	assert_get_fails(F.s, "m", STAGE_CURRENT, 0, STORE_E_NOTFOUND);
 }
 END_TEST
@@ -576,9 +577,9 @@ END_TEST
 
 START_TEST(test_put_batch_writes_all_in_one_go)
 {
-	struct store_put_item items[3] = {
-		{"x", (const uint8_t *)"1", 1}, {"y", (const uint8_t *)"2", 1},
-		{"x", (const uint8_t *)"3", 1}};
+	struct store_put_item items[3] = {{"x", (const uint8_t *)"1", 1},
+	                                  {"y", (const uint8_t *)"2", 1},
+	                                  {"x", (const uint8_t *)"3", 1}};
 	uint64_t r0 = store_revision(F.s);
 	ck_assert_int_eq(store_put_batch(F.s, items, 3, "import"), 0);
 	ck_assert_uint_eq(store_revision(F.s), r0 + 1);
@@ -591,7 +592,7 @@ END_TEST
 START_TEST(test_put_batch_is_all_or_nothing)
 {
 	struct store_put_item items[2] = {{"ok", (const uint8_t *)"1", 1},
-					  {"../bad", (const uint8_t *)"2", 1}};
+	                                  {"../bad", (const uint8_t *)"2", 1}};
 	ck_assert_int_eq(store_put_batch(F.s, items, 2, "import"), STORE_E_INVAL);
 	assert_get_fails(F.s, "ok", STAGE_CURRENT, 0, STORE_E_NOTFOUND);
 }
@@ -603,10 +604,33 @@ START_TEST(test_value_moved_to_another_secret_fails_to_open)
 	put_str(F.s, "b", "beta");
 	/* An attacker with write access to the file swaps ciphertexts. */
 	raw_exec(F.db, "UPDATE versions SET value = (SELECT v.value FROM versions v JOIN secrets s"
-		       " ON s.id = v.secret_id WHERE s.name = 'a') WHERE secret_id ="
-		       " (SELECT id FROM secrets WHERE name = 'b')");
+	               " ON s.id = v.secret_id WHERE s.name = 'a') WHERE secret_id ="
+	               " (SELECT id FROM secrets WHERE name = 'b')");
 	assert_get_fails(F.s, "b", STAGE_CURRENT, 0, STORE_E_CORRUPT);
 	assert_value(F.s, "a", STAGE_CURRENT, 0, "alpha", 1);
+}
+END_TEST
+
+START_TEST(test_reads_do_not_wait_for_a_writer)
+{
+	put_str(F.s, "r", "readable");
+	/* Another writer holds the write lock (as during its fsync): reads
+	 * must still answer at once from the last committed snapshot, while
+	 * a write waits (busy timeout) behind it. */
+	sqlite3 *h;
+	ck_assert_int_eq(sqlite3_open_v2(F.db, &h, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(h, "BEGIN IMMEDIATE; INSERT INTO policies VALUES ('x', '{}')",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < 20; i++)
+		assert_value(F.s, "r", STAGE_CURRENT, 0, "readable", 1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	ck_assert_msg(s < 1.0, "20 reads took %.2f s behind a writer", s);
+	ck_assert_int_eq(sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
 }
 END_TEST
 
@@ -628,7 +652,8 @@ static void *writer_main(void *arg)
 	for (int i = 1; i <= w->rounds; i++) {
 		snprintf(val, sizeof(val), "%d-%d", w->id, i);
 		uint64_t v;
-		if (store_put(F.s, name, (const uint8_t *)val, strlen(val), -1, NULL, "t", &v) != 0 ||
+		if (store_put(F.s, name, (const uint8_t *)val, strlen(val), -1, NULL, "t", &v) !=
+		        0 ||
 		    v != (uint64_t)i)
 			w->errors++;
 	}
@@ -656,9 +681,9 @@ START_TEST(test_concurrent_writers_and_readers)
 	struct worker w[2 * THREADS];
 	for (int i = 0; i < 2 * THREADS; i++) {
 		w[i] = (struct worker){.id = i, .rounds = rounds};
-		ck_assert_int_eq(pthread_create(&th[i], NULL, i < THREADS ? writer_main : reader_main,
-						&w[i]),
-				 0);
+		ck_assert_int_eq(
+		    pthread_create(&th[i], NULL, i < THREADS ? writer_main : reader_main, &w[i]),
+		    0);
 	}
 	for (int i = 0; i < 2 * THREADS; i++) {
 		pthread_join(th[i], NULL);
@@ -740,6 +765,7 @@ static Suite *secrets_suite(void)
 	tcase_add_test(tc, test_put_batch_writes_all_in_one_go);
 	tcase_add_test(tc, test_put_batch_is_all_or_nothing);
 	tcase_add_test(tc, test_concurrent_writers_and_readers);
+	tcase_add_test(tc, test_reads_do_not_wait_for_a_writer);
 	suite_add_tcase(s, tc);
 	return s;
 }

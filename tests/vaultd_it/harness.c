@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <grp.h>
 #include <limits.h>
 #include <poll.h>
@@ -89,12 +90,21 @@ void vd_global_init(void)
 	unsetenv("CREDENTIALS_DIRECTORY");
 }
 
+/* Daemons stopped by fixtures cannot fail a test themselves: a bad exit is
+ * counted here and fails the suite in vd_run_suite. */
+static int g_bad_exits;
+
 int vd_run_suite(Suite *s)
 {
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_VERBOSE);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
+	if (g_bad_exits) {
+		printf("FAIL: %d vaultd process(es) stopped by a fixture did not exit 0 on SIGTERM\n",
+		       g_bad_exits);
+		return 1;
+	}
 	return failed == 0 ? 0 : 1;
 }
 
@@ -166,6 +176,7 @@ void vd_prepare(struct vd *v, const char *tag)
 struct spawn {
 	const char *const *argv;
 	int fd[4];       /* child's 0..3; -1: /dev/null (3: closed) */
+	const char *fd3_text; /* else fd 3 is a pipe holding this (< 4 KiB) */
 	bool drop;       /* become nobody:nogroup before exec */
 	bool pdeathsig;  /* die with the test process (no stray daemons) */
 };
@@ -180,6 +191,12 @@ static pid_t spawn(const struct spawn *sp)
 	/* Child: only exec set-up from here on. */
 	if (sp->pdeathsig)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (sp->drop) {
+		if (setgroups(0, NULL) < 0 || setgid(VD_NOBODY) < 0 || setuid(VD_NOBODY) < 0)
+			_exit(126);
+		if (getuid() != VD_NOBODY || geteuid() != VD_NOBODY)
+			_exit(126);
+	}
 	int hi[4];
 	for (int i = 0; i < 4; i++) {
 		int src = sp->fd[i];
@@ -187,17 +204,20 @@ static pid_t spawn(const struct spawn *sp)
 			src = open("/dev/null", O_RDWR | O_CLOEXEC);
 		hi[i] = src < 0 ? -1 : fcntl(src, F_DUPFD_CLOEXEC, 20);
 	}
+	if (sp->fd3_text) {
+		/* Made here, after the drop: a pipe created by root cannot be
+		 * reopened through /dev/fd by nobody. It fits the pipe buffer. */
+		int p[2];
+		if (pipe2(p, O_CLOEXEC) < 0 || write(p[1], sp->fd3_text, strlen(sp->fd3_text)) < 0)
+			_exit(125);
+		close(p[1]);
+		hi[3] = p[0];
+	}
 	for (int i = 0; i < 4; i++) {
 		if (hi[i] >= 0)
 			dup2(hi[i], i);
 		else if (i == 3)
 			close(3);
-	}
-	if (sp->drop) {
-		if (setgroups(0, NULL) < 0 || setgid(VD_NOBODY) < 0 || setuid(VD_NOBODY) < 0)
-			_exit(126);
-		if (getuid() != VD_NOBODY || geteuid() != VD_NOBODY)
-			_exit(126);
 	}
 	execve(sp->argv[0], (char *const *)sp->argv, environ);
 	_exit(127);
@@ -301,6 +321,22 @@ int run_cmd(const char *const *argv, const char *stdin_text, char **out)
 	return rc;
 }
 
+pid_t run_bg(const char *const *argv, int *ret_in, int *ret_out)
+{
+	int in[2], o[2];
+	mkpipe(in);
+	mkpipe(o);
+	struct spawn sp = {.argv = argv, .fd = {in[0], o[1], o[1], -1}, .pdeathsig = true};
+	pid_t pid = spawn(&sp);
+	close(in[0]);
+	close(o[1]);
+	*ret_in = in[1];
+	*ret_out = o[0];
+	return pid;
+}
+
+int wait_pid(pid_t pid) { return wait_exit(pid); }
+
 /* Connects and sends GET /v1/health; any HTTP answer means the daemon serves. */
 static bool answers_http(const struct vd *v)
 {
@@ -391,8 +427,10 @@ static int stop_with(struct vd *v, int sig)
 void vd_stop(struct vd *v)
 {
 	int rc = stop_with(v, SIGTERM);
-	if (rc > 0)
+	if (rc > 0) {
 		fprintf(stderr, "harness: vaultd exited %d after SIGTERM (log %s)\n", rc, v->log);
+		g_bad_exits++;
+	}
 }
 
 int vd_stop_status(struct vd *v) { return stop_with(v, SIGTERM); }
@@ -586,29 +624,28 @@ static void do_curl(const struct vd *v, const struct vreq *q, struct vresp *r)
 	argv[a++] = url;
 	argv[a] = NULL;
 
-	int in[2] = {-1, -1}, out[2], tk[2] = {-1, -1};
+	int in[2] = {-1, -1}, out[2];
 	mkpipe(out);
 	if (q->body)
 		mkpipe(in);
-	if (q->token)
-		mkpipe(tk);
+	char hdr[512] = "";
+	if (q->token) {
+		int hn = snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\n", q->token);
+		if (hn < 0 || (size_t)hn >= sizeof(hdr))
+			fatal("token too long for the test harness");
+	}
 	int errfd = open(errpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	struct spawn sp = {.argv = argv, .fd = {in[0], out[1], errfd, tk[0]}, .drop = q->as_nobody};
+	struct spawn sp = {.argv = argv,
+	                   .fd = {in[0], out[1], errfd, -1},
+	                   .fd3_text = q->token ? hdr : NULL,
+	                   .drop = q->as_nobody};
 	pid_t pid = spawn(&sp);
+	sodium_memzero(hdr, sizeof(hdr));
 	close(out[1]);
 	if (errfd >= 0)
 		close(errfd);
 	if (in[0] >= 0)
 		close(in[0]);
-	if (tk[0] >= 0) {
-		close(tk[0]);
-		char hdr[512];
-		int n = snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\n", q->token);
-		if (n > 0 && (size_t)n < sizeof(hdr))
-			(void)write_all(tk[1], hdr, (size_t)n);
-		sodium_memzero(hdr, sizeof(hdr));
-		close(tk[1]);
-	}
 	size_t blen = q->body ? (q->body_len ? q->body_len : strlen(q->body)) : 0;
 	size_t n = 0;
 	char *o = pump(in[1], q->body, blen, out[0], &n);
@@ -874,6 +911,59 @@ char *slurp(const char *path, size_t *len)
 			*len = n;
 	}
 	return s;
+}
+
+/* ---- canary scan ---- */
+
+size_t vd_scan_file(const char *path, bool loud)
+{
+	static const char *const pat[] = {VD_CANARY, VD_CANARY_B64};
+	size_t n = 0, hits = 0;
+	char *s = slurp(path, &n);
+	if (!s) {
+		fprintf(stderr, "scan: cannot read %s: %s\n", path, strerror(errno));
+		return 1; /* could not prove it clean */
+	}
+	for (size_t k = 0; k < 2; k++) {
+		const size_t pl = strlen(pat[k]);
+		for (const char *p = s; n >= pl && (p = memmem(p, n - (size_t)(p - s), pat[k], pl)); p++) {
+			if (loud && hits < 5)
+				printf("PLAINTEXT%s FOUND: %s at offset %zu: %.40s\n", k ? " (base64)" : "", path,
+				       (size_t)(p - s), p);
+			hits++;
+		}
+	}
+	free(s);
+	return hits;
+}
+
+static size_t g_scan_hits, g_scan_files, g_scan_stores;
+
+static int scan_visit(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)ftw;
+	if (type != FTW_F || !S_ISREG(st->st_mode))
+		return 0;
+	g_scan_files++;
+	const char *base = strrchr(path, '/');
+	if (base && strcmp(base + 1, "store.db") == 0)
+		g_scan_stores++;
+	g_scan_hits += vd_scan_file(path, true);
+	return 0;
+}
+
+size_t vd_scan_dir(const char *dir, size_t *files, size_t *stores)
+{
+	g_scan_hits = g_scan_files = g_scan_stores = 0;
+	if (nftw(dir, scan_visit, 16, FTW_PHYS) < 0) {
+		fprintf(stderr, "scan: walking %s: %s\n", dir, strerror(errno));
+		return 1;
+	}
+	if (files)
+		*files = g_scan_files;
+	if (stores)
+		*stores = g_scan_stores;
+	return g_scan_hits;
 }
 
 /* ---- raw connections ---- */

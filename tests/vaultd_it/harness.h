@@ -16,6 +16,8 @@
 /* Every plaintext value the tests store starts with this; the canary test
  * scans the whole suite directory for it after all tests have run. */
 #define VD_CANARY "VDIT-CANARY-"
+/* base64 of VD_CANARY: every encoded canary value starts with it. */
+#define VD_CANARY_B64 "VkRJVC1DQU5BUlkt"
 #define VD_NOBODY 65534u /* uid and gid of nobody/nogroup on Debian */
 
 struct vd {
@@ -81,6 +83,10 @@ void vd_up(struct vd *v, const char *tag);
  * stdout and stderr go to *out (malloc'd) when out is non-NULL. Exit status. */
 int run_cmd(const char *const *argv, const char *stdin_text, char **out);
 const char *bin_path(const char *env, const char *dflt);
+/* Starts argv in the background with pipes to its stdin and from its stdout
+ * (and stderr); the caller closes them and reaps with wait_pid. */
+pid_t run_bg(const char *const *argv, int *ret_in, int *ret_out);
+int wait_pid(pid_t pid); /* exit status, 128+signal if killed */
 
 /* ---- requests ---- */
 /* Never aborts: a transport failure leaves status 0 and err set. */
@@ -125,6 +131,14 @@ double now_ms(void);
 void sleep_ms(int ms);
 /* Reads a whole file (malloc'd, NUL-terminated), NULL on error. */
 char *slurp(const char *path, size_t *len);
+
+/* ---- canary scan ---- */
+/* Occurrences of VD_CANARY or VD_CANARY_B64 in one file (printed when loud);
+ * an unreadable file counts as one. */
+size_t vd_scan_file(const char *path, bool loud);
+/* The same over every regular file under dir; *files and *stores (store.db
+ * files) are counted when non-NULL. */
+size_t vd_scan_dir(const char *dir, size_t *files, size_t *stores);
 
 /* ---- raw connections (idle watchers, keep-alive) ---- */
 int vd_connect(const struct vd *v);   /* -errno on failure */

@@ -2,6 +2,7 @@
  * with the sqlite3 CLI (table `audit`, schema/001_init.sql); after a restart
  * GET /v1/audit/verify names the first bad sequence number (lib and curl). */
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +142,79 @@ START_TEST(test_swapped_rows_are_caught_at_the_first)
 }
 END_TEST
 
+/* Reads from fd until want shows up (or timeout_ms passes). */
+static bool read_until(int fd, const char *want, int timeout_ms)
+{
+	char buf[4096];
+	size_t n = 0;
+	double until = now_ms() + timeout_ms;
+	while (now_ms() < until && n < sizeof(buf) - 1) {
+		struct pollfd pf = {fd, POLLIN, 0};
+		if (poll(&pf, 1, 100) <= 0)
+			continue;
+		ssize_t k = read(fd, buf + n, sizeof(buf) - 1 - n);
+		if (k <= 0)
+			return false;
+		n += (size_t)k;
+		buf[n] = 0;
+		if (strstr(buf, want))
+			return true;
+	}
+	return false;
+}
+
+/* Fail closed: while another process holds the store's write lock, no audit
+ * entry can be written, so a read must fail and return no value. */
+START_TEST(test_unwritable_audit_fails_the_read_and_returns_no_value)
+{
+	struct vd v;
+	vd_up(&v, "audit-locked");
+	char val[96];
+	canary(val, sizeof(val), "locked");
+	ck_assert_int_eq(vd_put(&v, VIA_LIB, NULL, "locked.one", val, NULL), 1);
+	const char *argv[] = {bin_path("SQLITE3_BIN", "/usr/bin/sqlite3"), v.store, NULL};
+	int in = -1, out = -1;
+	pid_t lock = run_bg(argv, &in, &out);
+	static const char take[] = "BEGIN IMMEDIATE;\nSELECT 'locked-now';\n";
+	ck_assert_int_eq(write_all(in, take, sizeof(take) - 1), 0);
+	ck_assert_msg(read_until(out, "locked-now", 10000), "sqlite3 took the write lock");
+	for (int via = VIA_LIB; via <= VIA_CURL; via++) {
+		struct vreq q = {.method = "GET", .path = "/v1/secrets/locked.one", .timeout_ms = 60000};
+		struct vresp r;
+		vd_do(&v, (enum via)via, &q, &r);
+		EXPECT_ERROR(&r, 500, "audit_failed");
+		ck_assert_msg(!jget(r.json, "value") && !strstr(r.body, VD_CANARY) &&
+		                  !strstr(r.body, VD_CANARY_B64),
+		              "%s: no value without an audit entry", r.what);
+		vresp_clear(&r);
+	}
+	close(in); /* sqlite3 exits and rolls back: the lock is gone */
+	close(out);
+	wait_pid(lock);
+	char *got = vd_get(&v, VIA_LIB, NULL, "locked.one", NULL, NULL);
+	ck_assert_msg(got && strcmp(got, val) == 0, "reads work again once the audit can be written");
+	free(got);
+	struct vresp r;
+	vd_call(&v, VIA_LIB, "GET", "/metrics", NULL, NULL, &r);
+	EXPECT_STATUS(&r, 200);
+	/* The sample line of the audit-failure counter (any name with audit_fail). */
+	long long fails = -1;
+	for (const char *p = r.body; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		const char *e = strchr(p, '\n'), *sp = strchr(p, ' ');
+		const char *hit = strstr(p, "audit_fail");
+		if (*p != '#' && hit && sp && (!e || (hit < e && sp < e)))
+			fails = atoll(sp + 1);
+	}
+	ck_assert_msg(fails >= 2, "metrics count the 2 audit failures, got %lld", fails);
+	vresp_clear(&r);
+	vd_call(&v, VIA_LIB, "GET", "/v1/audit/verify", NULL, NULL, &r);
+	bool ok = false;
+	ck_assert_msg(jbool(r.json, "ok", &ok) && ok, "chain intact after failed appends: %s", r.body);
+	vresp_clear(&r);
+	vd_stop(&v);
+}
+END_TEST
+
 int main(void)
 {
 	vd_global_init();
@@ -154,5 +228,9 @@ int main(void)
 	tcase_add_test(tc, test_deleted_row_is_the_first_bad);
 	tcase_add_test(tc, test_swapped_rows_are_caught_at_the_first);
 	suite_add_tcase(s, tc);
+	TCase *fc = tcase_create("fail closed");
+	tcase_set_timeout(fc, 120);
+	tcase_add_test(fc, test_unwritable_audit_fails_the_read_and_returns_no_value);
+	suite_add_tcase(s, fc);
 	return vd_run_suite(s);
 }

@@ -2,6 +2,7 @@
  * vaultd, through the lib client and curl: 401 without a valid token, 403
  * without the capability, deny beats allow, expiry, use counts, revocation,
  * and every denial in the audit. Needs root (to become nobody). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,8 @@ static void up(void)
 	         "{\"names\":\"app.root\",\"capabilities\":[\"read\"],\"deny\":true}]}");
 	admin_ok("PUT", "/v1/policies/allowroot",
 	         "{\"rules\":[{\"names\":\"app.root\",\"capabilities\":[\"read\"]}]}");
+	admin_ok("PUT", "/v1/policies/adm",
+	         "{\"rules\":[{\"names\":\"*\",\"capabilities\":[\"admin\"]}]}");
 	admin_ok("PUT", "/v1/policies/writer",
 	         "{\"rules\":[{\"names\":\"app.*\",\"capabilities\":[\"write\",\"read\"]}]}");
 }
@@ -290,6 +293,45 @@ START_TEST(test_one_use_token_works_once)
 }
 END_TEST
 
+struct racer {
+	enum via via;
+	const char *token;
+	int status;
+	pthread_t th;
+};
+
+static void *racer_main(void *arg)
+{
+	struct racer *r = arg;
+	struct vresp resp;
+	r->status = as_nobody(r->via, "GET", "/v1/secrets/app.one", r->token, NULL, &resp);
+	vresp_clear(&resp);
+	return NULL;
+}
+
+/* Uses are counted atomically: 12 concurrent requests on a 5-use token. */
+START_TEST(test_use_count_holds_under_concurrent_use)
+{
+	enum { RACERS = 12, USES = 5 };
+	struct tok t = mk_token("[\"reader\"]", ",\"uses\":5");
+	struct racer rs[RACERS];
+	for (int i = 0; i < RACERS; i++) {
+		rs[i] = (struct racer){.via = VIA, .token = t.token};
+		ck_assert_int_eq(pthread_create(&rs[i].th, NULL, racer_main, &rs[i]), 0);
+	}
+	int ok = 0, unauth = 0;
+	for (int i = 0; i < RACERS; i++) {
+		pthread_join(rs[i].th, NULL);
+		ok += rs[i].status == 200;
+		unauth += rs[i].status == 401;
+	}
+	ck_assert_msg(ok == USES && unauth == RACERS - USES,
+	              "a %d-use token used %d times at once: %d answered 200, %d 401", USES, RACERS, ok,
+	              unauth);
+	tok_free(&t);
+}
+END_TEST
+
 START_TEST(test_revoked_token_is_401)
 {
 	struct tok t = mk_token("[\"reader\"]", NULL);
@@ -342,6 +384,59 @@ START_TEST(test_every_denial_is_audited_with_actor_and_name)
 }
 END_TEST
 
+START_TEST(test_admin_capability_token_may_administer_but_not_read)
+{
+	struct tok t = mk_token("[\"adm\"]", NULL);
+	expect_as_nobody(VIA, "GET", "/v1/audit?since=0&limit=1", t.token, NULL, 200, NULL);
+	expect_as_nobody(VIA, "GET", "/v1/tokens", t.token, NULL, 200, NULL);
+	expect_as_nobody(VIA, "GET", "/v1/policies", t.token, NULL, 200, NULL);
+	struct vresp r;
+	as_nobody(VIA, "POST", "/v1/tokens", t.token, "{\"policies\":[\"reader\"],\"uses\":1}", &r);
+	EXPECT_STATUS(&r, 201);
+	ck_assert_msg(jstr(r.json, "token") != NULL, "%s: a token", r.what);
+	vresp_clear(&r);
+	/* admin covers tokens, policies, audit, seal, backup: not secret values. */
+	expect_as_nobody(VIA, "GET", "/v1/secrets/app.one", t.token, NULL, 403, "denied");
+	tok_free(&t);
+}
+END_TEST
+
+/* --admin-uid / --admin-gid make nobody an admin by peer credentials alone. */
+START_TEST(test_admin_uid_and_gid_flags_make_nobody_an_admin)
+{
+	static const char *flags[] = {"--admin-uid", "--admin-gid"};
+	for (int f = 0; f < 2; f++) {
+		struct vd v;
+		vd_prepare(&v, "auth-adminflag");
+		v.extra[0] = "--socket-group";
+		v.extra[1] = "nogroup";
+		v.extra[2] = flags[f];
+		v.extra[3] = "65534";
+		vd_init_keyfile(&v);
+		vd_start(&v);
+		for (int via = VIA_LIB; via <= VIA_CURL; via++) {
+			struct vreq q = {.method = "GET", .path = "/v1/tokens", .as_nobody = true};
+			struct vresp r;
+			vd_do(&v, (enum via)via, &q, &r);
+			ck_assert_msg(r.status == 200, "%s with %s 65534: admin, got %d %s", r.what, flags[f],
+			              r.status, r.body);
+			vresp_clear(&r);
+			char val[96];
+			canary(val, sizeof(val), "adminflag");
+			char *b = b64s(val);
+			char *body = xfmt("{\"value\":\"%s\"}", b);
+			struct vreq put = {.method = "PUT", .path = "/v1/secrets/af.one", .body = body, .as_nobody = true};
+			vd_do(&v, (enum via)via, &put, &r);
+			EXPECT_STATUS(&r, 200);
+			vresp_clear(&r);
+			free(body);
+			free(b);
+		}
+		ck_assert_int_eq(vd_stop_status(&v), 0);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	vd_global_init();
@@ -358,9 +453,15 @@ int main(void)
 		test_one_use_token_works_once,
 		test_revoked_token_is_401,
 		test_every_denial_is_audited_with_actor_and_name,
+		test_admin_capability_token_may_administer_but_not_read,
+		test_use_count_holds_under_concurrent_use,
 	};
 	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
 		tcase_add_loop_test(tc, tests[i], VIA_LIB, VIA_CURL + 1);
 	suite_add_tcase(s, tc);
+	TCase *flags = tcase_create("admin flags");
+	tcase_set_timeout(flags, 60);
+	tcase_add_test(flags, test_admin_uid_and_gid_flags_make_nobody_an_admin);
+	suite_add_tcase(s, flags);
 	return vd_run_suite(s);
 }

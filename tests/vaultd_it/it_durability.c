@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -38,6 +39,10 @@ START_TEST(test_acknowledged_writes_survive_kill9)
 		ck_assert_int_eq(vd_put(&v, VIA, NULL, name, multi[k], NULL), k + 1);
 	}
 	vd_kill9(&v); /* right after the last acknowledgement */
+	char wal[VD_PATH_MAX + 8];
+	snprintf(wal, sizeof(wal), "%s-wal", v.store);
+	ck_assert_msg(access(wal, F_OK) == 0, "kill -9 leaves the WAL (%s)", wal);
+	ck_assert_msg(vd_scan_dir(v.dir, NULL, NULL) == 0, "no plaintext in the db/WAL left by kill -9");
 	vd_start(&v);
 	for (int i = 0; i < N; i++) {
 		snprintf(name, sizeof(name), "dur-%s-%d", via_name(VIA), i);

@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -443,6 +445,58 @@ START_TEST(test_destroy_one_version_then_all)
 }
 END_TEST
 
+START_TEST(test_max_versions_prunes_old_but_keeps_current_and_previous)
+{
+	char name[64], val[96], path[160];
+	nm(name, sizeof(name), VIA, "prune");
+	canary(val, sizeof(val), "prune");
+	ck_assert_int_eq(vd_put(&g, VIA, NULL, name, val, ",\"metadata\":{\"max_versions\":3}"), 1);
+	for (int v = 2; v <= 6; v++)
+		ck_assert_int_eq(vd_put(&g, VIA, NULL, name, val, NULL), v);
+	struct vresp r;
+	snprintf(path, sizeof(path), "/v1/secrets/%s/versions", name);
+	vd_call(&g, VIA, "GET", path, NULL, NULL, &r);
+	EXPECT_STATUS(&r, 200);
+	json_t *vs = jget(r.json, "versions");
+	ck_assert_msg(json_array_size(vs) == 3, "%s: 3 versions kept, got %zu", r.what, json_array_size(vs));
+	for (size_t i = 0; i < json_array_size(vs); i++)
+		ck_assert_msg(jint(json_array_get(vs, i), "version") >= 4, "%s: old versions pruned", r.what);
+	vresp_clear(&r);
+	snprintf(path, sizeof(path), "/v1/secrets/%s?version=1", name);
+	vd_call(&g, VIA, "GET", path, NULL, NULL, &r);
+	ck_assert_msg(r.status == 404 || r.status == 410, "%s: pruned version gone, got %d", r.what, r.status);
+	vresp_clear(&r);
+	char q[128];
+	snprintf(q, sizeof(q), "%s?stage=previous", name);
+	long long ver = 0;
+	char *got = vd_get(&g, VIA, NULL, q, NULL, &ver);
+	ck_assert_msg(got && ver == 5, "previous (5) kept by pruning");
+	free(got);
+}
+END_TEST
+
+START_TEST(test_rollback_to_a_destroyed_version_is_410)
+{
+	char name[64], v1[96], path[160];
+	nm(name, sizeof(name), VIA, "rbdestroyed");
+	canary(v1, sizeof(v1), "rbd");
+	ck_assert_int_eq(vd_put(&g, VIA, NULL, name, v1, NULL), 1);
+	ck_assert_int_eq(vd_put(&g, VIA, NULL, name, v1, NULL), 2);
+	struct vresp r;
+	snprintf(path, sizeof(path), "/v1/secrets/%s?destroy=1&version=1", name);
+	vd_call(&g, VIA, "DELETE", path, NULL, NULL, &r);
+	EXPECT_STATUS(&r, 200);
+	vresp_clear(&r);
+	snprintf(path, sizeof(path), "/v1/secrets/%s/rollback", name);
+	vd_call(&g, VIA, "POST", path, NULL, "{\"version\":1}", &r);
+	EXPECT_ERROR(&r, 410, "destroyed");
+	vresp_clear(&r);
+	long long ver = 0;
+	free(vd_get(&g, VIA, NULL, name, NULL, &ver));
+	ck_assert_int_eq(ver, 2);
+}
+END_TEST
+
 /* ---- bundle ---- */
 
 START_TEST(test_bundle_returns_all_or_names_the_missing)
@@ -663,10 +717,19 @@ START_TEST(test_audit_lists_a_linked_chain_and_verifies)
 	free(vd_get(&g, VIA, NULL, name, NULL, NULL));
 
 	struct vresp r;
+	/* Paging: since is exclusive; "next" continues without a gap or overlap. */
 	vd_call(&g, VIA, "GET", "/v1/audit?since=0&limit=3", NULL, NULL, &r);
 	EXPECT_STATUS(&r, 200);
 	ck_assert_msg(json_array_size(jget(r.json, "entries")) == 3, "%s: limit=3 gives 3", r.what);
-	ck_assert_msg(jint(r.json, "next") > jint(r.json, "entries/2/seq"), "%s: next", r.what);
+	EXPECT_JINT(&r, "entries/0/seq", 1);
+	long long last = jint(r.json, "entries/2/seq"), next = jint(r.json, "next");
+	vresp_clear(&r);
+	char *p2 = xfmt("/v1/audit?since=%lld&limit=2", next);
+	vd_call(&g, VIA, "GET", p2, NULL, NULL, &r);
+	free(p2);
+	EXPECT_STATUS(&r, 200);
+	ck_assert_msg(json_array_size(jget(r.json, "entries")) == 2, "%s: limit=2 gives 2", r.what);
+	EXPECT_JINT(&r, "entries/0/seq", last + 1);
 	vresp_clear(&r);
 
 	vd_call(&g, VIA, "GET", "/v1/audit?since=0&limit=100000", NULL, NULL, &r);
@@ -748,6 +811,25 @@ START_TEST(test_backup_is_a_consistent_sqlite_snapshot_without_plaintext)
 	ck_assert_msg(rc == 0 && strncmp(out, "ok", 2) == 0, "backup integrity_check: %s", out);
 	free(out);
 	free(path);
+}
+END_TEST
+
+/* ---- plaintext on disk while the daemon runs ---- */
+
+START_TEST(test_live_db_wal_shm_and_logs_hold_no_plaintext)
+{
+	char name[64], val[96];
+	nm(name, sizeof(name), VIA, "ondisk");
+	canary(val, sizeof(val), "ondisk");
+	ck_assert_int_eq(vd_put(&g, VIA, NULL, name, val, NULL), 1);
+	free(vd_get(&g, VIA, NULL, name, NULL, NULL));
+	char wal[VD_PATH_MAX + 8];
+	snprintf(wal, sizeof(wal), "%s-wal", g.store);
+	ck_assert_msg(access(wal, F_OK) == 0, "the store runs in WAL mode (%s)", wal);
+	size_t files = 0;
+	size_t hits = vd_scan_dir(g.dir, &files, NULL);
+	ck_assert_msg(hits == 0, "%zu plaintext or base64 canary hit(s) under %s (see above)", hits, g.dir);
+	ck_assert_msg(files >= 4, "scanned the store, its WAL, and the logs (%zu files)", files);
 }
 END_TEST
 
@@ -842,6 +924,126 @@ START_TEST(test_sigterm_exits_0_and_removes_the_socket)
 }
 END_TEST
 
+START_TEST(test_second_daemon_on_a_live_socket_refuses_and_the_first_serves_on)
+{
+	struct vd v, w;
+	vd_up(&v, "livesock");
+	vd_prepare(&w, "livesock2");
+	vd_init_keyfile(&w);
+	const char *argv[] = {bin_path("VAULTD_BIN", NULL), "serve", "--store", w.store, "--socket",
+	                      v.sock, "--key-file", w.key, NULL};
+	int in = -1, out = -1;
+	pid_t pid = run_bg(argv, &in, &out);
+	close(in);
+	int st = 0;
+	double until = now_ms() + 15000;
+	pid_t r = 0;
+	while ((r = waitpid(pid, &st, WNOHANG)) == 0 && now_ms() < until)
+		sleep_ms(20);
+	if (r == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+	char msg[1024] = "";
+	ssize_t n = read(out, msg, sizeof(msg) - 1);
+	msg[n > 0 ? n : 0] = 0;
+	close(out);
+	ck_assert_msg(r == pid, "a second vaultd on a live socket must exit, it kept running");
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) != 0, "it exits non-zero (status 0x%x)", st);
+	ck_assert_msg(strstr(msg, v.sock) != NULL, "its message names the socket: %s", msg);
+	struct vresp rr;
+	vd_call(&v, VIA_CURL, "GET", "/v1/health", NULL, NULL, &rr);
+	EXPECT_STATUS(&rr, 200);
+	vresp_clear(&rr);
+	ck_assert_int_eq(vd_stop_status(&v), 0);
+}
+END_TEST
+
+START_TEST(test_sighup_reopens_the_audit_log)
+{
+	struct vd v;
+	vd_up(&v, "sighup");
+	char val[96], moved[VD_PATH_MAX + 8];
+	canary(val, sizeof(val), "hup");
+	ck_assert_int_eq(vd_put(&v, VIA_LIB, NULL, "hup.before", val, NULL), 1);
+	snprintf(moved, sizeof(moved), "%s.1", v.audit_log);
+	ck_assert_int_eq(rename(v.audit_log, moved), 0);
+	ck_assert_int_eq(kill(v.pid, SIGHUP), 0);
+	sleep_ms(300);
+	ck_assert_int_eq(vd_put(&v, VIA_CURL, NULL, "hup.after", val, NULL), 1);
+	char *now = NULL;
+	for (int i = 0; i < 100 && !(now && strstr(now, "hup.after")); i++) {
+		free(now);
+		sleep_ms(20);
+		now = slurp(v.audit_log, NULL);
+	}
+	ck_assert_msg(now && strstr(now, "hup.after"), "after SIGHUP new entries go to a new %s", v.audit_log);
+	free(now);
+	char *old = slurp(moved, NULL);
+	ck_assert_msg(old && strstr(old, "hup.before") && !strstr(old, "hup.after"),
+	              "the rotated file keeps the old entries only");
+	free(old);
+	ck_assert_msg(vd_alive(&v), "SIGHUP does not stop vaultd");
+	ck_assert_int_eq(vd_stop_status(&v), 0);
+}
+END_TEST
+
+/* The sealed blob of one version, read with the sqlite3 CLI (hex), or NULL. */
+static char *blob_hex(const struct vd *v, const char *name, int version)
+{
+	char *q = xfmt("SELECT hex(v.value) FROM versions v JOIN secrets s ON s.id = v.secret_id "
+	               "WHERE s.name = '%s' AND v.version = %d;",
+	               name, version);
+	const char *argv[] = {bin_path("SQLITE3_BIN", "/usr/bin/sqlite3"), v->store, q, NULL};
+	char *out = NULL;
+	int rc = run_cmd(argv, NULL, &out);
+	free(q);
+	out[strcspn(out, "\n")] = 0;
+	if (rc != 0 || strlen(out) < 64) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* Is the (hex-given) byte string anywhere in the file? */
+static bool file_has(const char *path, const char *hex)
+{
+	size_t hl = strlen(hex) / 2, n = 0;
+	unsigned char *bin = malloc(hl);
+	sodium_hex2bin(bin, hl, hex, strlen(hex), NULL, &hl, NULL);
+	char *s = slurp(path, &n);
+	bool has = s && memmem(s, n, bin, hl) != NULL;
+	free(s);
+	free(bin);
+	return has;
+}
+
+START_TEST(test_destroy_overwrites_the_ciphertext_in_the_file)
+{
+	struct vd v;
+	vd_up(&v, "wipe");
+	char val[96];
+	canary(val, sizeof(val), "wipe");
+	ck_assert_int_eq(vd_put(&v, VIA_LIB, NULL, "wipe.one", val, NULL), 1);
+	ck_assert_int_eq(vd_put(&v, VIA_LIB, NULL, "wipe.one", val, NULL), 2);
+	char *h1 = blob_hex(&v, "wipe.one", 1), *h2 = blob_hex(&v, "wipe.one", 2);
+	ck_assert_msg(h1 && h2, "sealed blobs of versions 1 and 2 visible to sqlite3");
+	struct vresp r;
+	vd_call(&v, VIA_CURL, "DELETE", "/v1/secrets/wipe.one?destroy=1&version=1", NULL, NULL, &r);
+	EXPECT_STATUS(&r, 200);
+	vresp_clear(&r);
+	ck_assert_int_eq(vd_stop_status(&v), 0); /* checkpoints the WAL into the file */
+	char wal[VD_PATH_MAX + 8];
+	snprintf(wal, sizeof(wal), "%s-wal", v.store);
+	ck_assert_msg(file_has(v.store, h2), "version 2's blob is in the file (the search works)");
+	ck_assert_msg(!file_has(v.store, h1) && !file_has(wal, h1),
+	              "destroyed version 1's ciphertext is still in %s", v.store);
+	free(h1);
+	free(h2);
+}
+END_TEST
+
 static TCase *loop_case(const char *name, const TTest *t)
 {
 	TCase *tc = tcase_create(name);
@@ -868,12 +1070,15 @@ int main(void)
 		test_rollback_makes_a_new_version_with_the_old_value,
 		test_delete_is_soft_and_undelete_restores,
 		test_destroy_one_version_then_all,
+		test_max_versions_prunes_old_but_keeps_current_and_previous,
+		test_rollback_to_a_destroyed_version_is_410,
 		test_bundle_returns_all_or_names_the_missing,
 		test_watch_answers_now_without_since_and_at_once_for_older_revisions,
 		test_policies_put_get_list_delete,
 		test_tokens_create_list_show_revoke,
 		test_audit_lists_a_linked_chain_and_verifies,
 		test_backup_is_a_consistent_sqlite_snapshot_without_plaintext,
+		test_live_db_wal_shm_and_logs_hold_no_plaintext,
 	};
 	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
 		tcase_add_loop_test(tc, tests[i], VIA_LIB, VIA_CURL + 1);
@@ -882,6 +1087,9 @@ int main(void)
 	TCase *proc = tcase_create("process");
 	tcase_set_timeout(proc, 60);
 	tcase_add_test(proc, test_sigterm_exits_0_and_removes_the_socket);
+	tcase_add_test(proc, test_second_daemon_on_a_live_socket_refuses_and_the_first_serves_on);
+	tcase_add_test(proc, test_sighup_reopens_the_audit_log);
+	tcase_add_test(proc, test_destroy_overwrites_the_ciphertext_in_the_file);
 	suite_add_tcase(s, proc);
 	return vd_run_suite(s);
 }

@@ -1,8 +1,8 @@
 /* The integration suite's fixture: `setup ROOTFILE` makes the directory all
  * vaultd_it tests write under; `canary ROOTFILE` runs after all of them and
- * proves no plaintext canary value reached any file there (db, wal, logs). */
+ * proves no canary value, plain or base64, reached any file there (db, wal,
+ * shm, daemon logs, audit logs, backups). */
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -12,8 +12,6 @@
 #include <unistd.h>
 
 #include "harness.h"
-
-static size_t g_files, g_stores, g_hits;
 
 static int setup(const char *rootfile)
 {
@@ -33,38 +31,6 @@ static int setup(const char *rootfile)
 	return 0;
 }
 
-/* Counts the canary prefix in one regular file, printing where it is. */
-static size_t scan_file(const char *path, bool loud)
-{
-	size_t n = 0, hits = 0;
-	char *s = slurp(path, &n);
-	if (!s) {
-		fprintf(stderr, "it_fixture: cannot read %s: %s\n", path, strerror(errno));
-		return 1; /* unreadable counts as a failure: we could not prove it clean */
-	}
-	const size_t cl = strlen(VD_CANARY);
-	for (const char *p = s; n >= cl && (p = memmem(p, n - (size_t)(p - s), VD_CANARY, cl)); p++) {
-		if (loud && hits < 3)
-			printf("PLAINTEXT FOUND: %s at offset %zu: %.40s\n", path, (size_t)(p - s), p);
-		hits++;
-	}
-	free(s);
-	return hits;
-}
-
-static int visit(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)ftw;
-	if (type != FTW_F || !S_ISREG(st->st_mode))
-		return 0;
-	g_files++;
-	const char *base = strrchr(path, '/');
-	if (base && strcmp(base + 1, "store.db") == 0)
-		g_stores++;
-	g_hits += scan_file(path, true);
-	return 0;
-}
-
 static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
 	(void)st;
@@ -74,22 +40,26 @@ static int rm_one(const char *path, const struct stat *st, int type, struct FTW 
 	return unlink(path) < 0 ? -1 : 0;
 }
 
-/* The scanner must be able to fail: a planted canary has to be found. */
+/* The scanner must be able to fail: planted canaries, plain and base64, have
+ * to be found. */
 static int scanner_self_test(const char *root)
 {
 	char probe[VD_PATH_MAX], val[96];
 	snprintf(probe, sizeof(probe), "%s/scanner-probe.bin", root);
 	canary(val, sizeof(val), "probe");
+	char *enc = b64s(val);
 	int fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || write_all(fd, "\0\0xx", 4) < 0 || write_all(fd, val, strlen(val)) < 0) {
+	if (fd < 0 || write_all(fd, "\0\0xx", 4) < 0 || write_all(fd, val, strlen(val)) < 0 ||
+	    write_all(fd, " ", 1) < 0 || write_all(fd, enc, strlen(enc)) < 0) {
 		fprintf(stderr, "it_fixture: cannot write probe %s\n", probe);
 		return -1;
 	}
 	close(fd);
-	size_t hits = scan_file(probe, false);
+	free(enc);
+	size_t hits = vd_scan_file(probe, false);
 	unlink(probe);
-	if (hits != 1) {
-		fprintf(stderr, "it_fixture: scanner self-test found %zu hits in a probe with one\n", hits);
+	if (hits != 2) {
+		fprintf(stderr, "it_fixture: scanner self-test found %zu hits in a probe with two\n", hits);
 		return -1;
 	}
 	return 0;
@@ -101,18 +71,15 @@ static int canary_scan(const char *rootfile)
 	const char *root = vd_suite_root();
 	if (scanner_self_test(root) < 0)
 		return 1;
-	g_files = g_stores = g_hits = 0;
-	if (nftw(root, visit, 16, FTW_PHYS) < 0) {
-		fprintf(stderr, "it_fixture: walking %s: %s\n", root, strerror(errno));
-		return 1;
-	}
-	printf("scanned %zu files (%zu stores) under %s: %zu plaintext hit(s)\n", g_files, g_stores,
-	       root, g_hits);
-	if (g_stores == 0) {
+	size_t files = 0, stores = 0;
+	size_t hits = vd_scan_dir(root, &files, &stores);
+	printf("scanned %zu files (%zu stores) under %s: %zu plaintext hit(s)\n", files, stores, root,
+	       hits);
+	if (stores == 0) {
 		printf("FAIL: no store under %s: the integration tests did not run\n", root);
 		return 1;
 	}
-	if (g_hits > 0) {
+	if (hits > 0) {
 		printf("FAIL: plaintext canary values on disk; kept %s\n", root);
 		return 1;
 	}

@@ -170,6 +170,23 @@ START_TEST(test_rotate_and_delete_wake_watchers)
 }
 END_TEST
 
+START_TEST(test_creating_a_watched_name_wakes_the_watcher)
+{
+	char name[64];
+	snprintf(name, sizeof(name), "w-%s-born", via_name(VIA));
+	struct watcher w;
+	watch_start(&w, VIA, name, vd_revision(&g), 20);
+	sleep_ms(PARK_MS);
+	double t0 = now_ms();
+	put_new(name);
+	pthread_join(w.th, NULL);
+	EXPECT_STATUS(&w.r, 200);
+	ck_assert_msg(jarr_has(w.r.json, "changed", name), "%s: created %s: %s", w.r.what, name, w.r.body);
+	ck_assert_msg(w.done_ms - t0 < 2000, "%s: woke in %.0f ms", w.r.what, w.done_ms - t0);
+	vresp_clear(&w.r);
+}
+END_TEST
+
 #define IDLE 200
 
 START_TEST(test_200_idle_watchers_do_not_block_other_requests)
@@ -242,6 +259,7 @@ int main(void)
 		test_timeout_answers_204_without_body,
 		test_unrelated_change_does_not_wake_and_any_listed_name_does,
 		test_rotate_and_delete_wake_watchers,
+		test_creating_a_watched_name_wakes_the_watcher,
 	};
 	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
 		tcase_add_loop_test(tc, tests[i], VIA_LIB, VIA_CURL + 1);

@@ -1,0 +1,230 @@
+/* bench_store: figures for the value envelope and the SQLite store, printed
+ * as a Markdown table. Not a test; run it by hand on an idle machine:
+ *   build/tests/bench/bench_store [DIR]   (DIR for the temp store, default /tmp) */
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hygiene.h"
+#include "keyring.h"
+#include "seal.h"
+#include "store.h"
+
+#define VALUE_BYTES 64
+#define SEAL_OPS 200000
+#define PUT_SECONDS 3.0
+#define BATCH_ITEMS 100
+#define BULK_SECRETS 100000
+#define GET_OPS 200000
+#define GET_THREADS 2
+#define PATH_CAP 512
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what, int r)
+{
+	fprintf(stderr, "bench_store: %s: %s (%d)\n", what, store_strerror(r), r);
+	exit(1);
+}
+
+static void row(const char *what, double value, const char *unit)
+{
+	printf("| %-58s | %12.0f %-7s |\n", what, value, unit);
+}
+
+/* seal_value + seal_open as the store uses them (seal_open returns a new
+ * guarded secbuf: sodium_malloc's guard pages are part of the cost). */
+static void bench_seal(void)
+{
+	struct secbuf *dek = secbuf_new(VAULT_KEY_BYTES);
+	uint8_t sid[VAULT_STORE_ID_BYTES], pt[VALUE_BYTES], blob[VALUE_BYTES + SEAL_OVERHEAD];
+	randombytes_buf(dek->data, dek->len);
+	randombytes_buf(sid, sizeof(sid));
+	randombytes_buf(pt, sizeof(pt));
+	double t0 = now_s();
+	for (int i = 0; i < SEAL_OPS; i++) {
+		struct secbuf *out;
+		if (seal_value(dek, sid, "db_password", 7, 1, pt, sizeof(pt), blob, sizeof(blob)) ||
+		    seal_open(dek, sid, "db_password", 7, 1, blob, sizeof(blob), &out))
+			die("seal", -EIO);
+		secbuf_free(out);
+	}
+	row("seal+open 64 B value (seal_value + seal_open into a secbuf)",
+	    (now_s() - t0) / SEAL_OPS * 1e9, "ns/op");
+	uint8_t back[VALUE_BYTES];
+	t0 = now_s();
+	for (int i = 0; i < SEAL_OPS; i++)
+		if (seal_blob(dek, sid, sizeof(sid), pt, sizeof(pt), blob) ||
+		    seal_blob_open(dek, sid, sizeof(sid), blob, sizeof(blob), back))
+			die("seal_blob", -EIO);
+	row("  of which the AEAD alone (seal_blob + seal_blob_open)",
+	    (now_s() - t0) / SEAL_OPS * 1e9, "ns/op");
+	secbuf_free(dek);
+}
+
+static void bench_put(struct store *s)
+{
+	uint8_t v[VALUE_BYTES];
+	randombytes_buf(v, sizeof(v));
+	int n = 0;
+	double t0 = now_s(), t;
+	while ((t = now_s()) - t0 < PUT_SECONDS) {
+		int r = store_put(s, "bench_put", v, sizeof(v), -1, NULL, "bench", NULL);
+		if (r < 0)
+			die("store_put", r);
+		n++;
+	}
+	row("durable put, one per transaction (store_put)", n / (t - t0), "ops/s");
+
+	struct store_put_item items[BATCH_ITEMS];
+	char names[BATCH_ITEMS][32];
+	for (int i = 0; i < BATCH_ITEMS; i++) {
+		snprintf(names[i], sizeof(names[i]), "bench_batch_%d", i);
+		items[i] = (struct store_put_item){names[i], v, sizeof(v)};
+	}
+	n = 0;
+	t0 = now_s();
+	while ((t = now_s()) - t0 < PUT_SECONDS) {
+		int r = store_put_batch(s, items, BATCH_ITEMS, "bench");
+		if (r < 0)
+			die("store_put_batch", r);
+		n += BATCH_ITEMS;
+	}
+	row("durable put, 100 per transaction (store_put_batch)", n / (t - t0), "ops/s");
+}
+
+static double bulk_load(struct store *s)
+{
+	struct store_put_item *items = calloc(BULK_SECRETS, sizeof(*items));
+	char(*names)[24] = calloc(BULK_SECRETS, sizeof(*names));
+	uint8_t v[VALUE_BYTES];
+	if (!items || !names)
+		die("calloc", -ENOMEM);
+	for (int i = 0; i < BULK_SECRETS; i++) {
+		snprintf(names[i], sizeof(names[i]), "secret-%06d", i);
+		items[i] = (struct store_put_item){names[i], v, sizeof(v)};
+	}
+	randombytes_buf(v, sizeof(v));
+	double t0 = now_s();
+	int r = store_put_batch(s, items, BULK_SECRETS, "bench");
+	double t = now_s() - t0;
+	if (r < 0)
+		die("bulk load", r);
+	free(items);
+	free(names);
+	return BULK_SECRETS / t;
+}
+
+struct getter {
+	struct store *s;
+	int ops;
+};
+
+static void *getter_main(void *arg)
+{
+	struct getter *g = arg;
+	char name[24];
+	for (int i = 0; i < g->ops; i++) {
+		snprintf(name, sizeof(name), "secret-%06u",
+		         (unsigned)randombytes_uniform(BULK_SECRETS));
+		struct secret_value v;
+		int r = store_get(g->s, name, STAGE_CURRENT, 0, &v);
+		if (r < 0)
+			die("store_get", r);
+		secret_value_clear(&v);
+	}
+	return NULL;
+}
+
+static double bench_get(struct store *s, int threads)
+{
+	pthread_t th[GET_THREADS];
+	struct getter g[GET_THREADS];
+	double t0 = now_s();
+	for (int i = 0; i < threads; i++) {
+		g[i] = (struct getter){s, GET_OPS / threads};
+		pthread_create(&th[i], NULL, getter_main, &g[i]);
+	}
+	for (int i = 0; i < threads; i++)
+		pthread_join(th[i], NULL);
+	return GET_OPS / (now_s() - t0);
+}
+
+static off_t file_size(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? st.st_size : 0;
+}
+
+static void cleanup(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			unlinkat(dirfd(d), e->d_name, 0);
+	closedir(d);
+	rmdir(dir);
+}
+
+static struct store *new_store(const char *dir, const char *name, const struct secbuf *kek,
+                               char *path, size_t cap)
+{
+	snprintf(path, cap, "%s/%s", dir, name);
+	struct store *s;
+	int r = store_create(path, KEK_KEYFILE, NULL, kek, &s);
+	if (r < 0)
+		die("store_create", r);
+	return s;
+}
+
+int main(int argc, char **argv)
+{
+	if (vault_init() < 0)
+		die("vault_init", -EIO);
+	char dir[PATH_CAP], db[PATH_CAP + 16], keyf[PATH_CAP + 16];
+	snprintf(dir, sizeof(dir), "%s/bench-store.XXXXXX", argc > 1 ? argv[1] : "/tmp");
+	if (!mkdtemp(dir))
+		die("mkdtemp", -errno);
+	snprintf(keyf, sizeof(keyf), "%s/kek", dir);
+	struct secbuf *kek;
+	int r = kek_generate_keyfile(keyf);
+	if (r == 0)
+		r = kek_from_keyfile(keyf, &kek);
+	if (r < 0)
+		die("key file", r);
+
+	printf("| %-58s | %20s |\n", "benchmark", "result");
+	printf("|%s|%s|\n", "------------------------------------------------------------",
+	       "----------------------");
+	bench_seal();
+	struct store *s = new_store(dir, "put.db", kek, db, sizeof(db));
+	bench_put(s);
+	store_close(s);
+
+	/* a fresh store holding only the 100k secrets, for gets and size */
+	s = new_store(dir, "bulk.db", kek, db, sizeof(db));
+	row("bulk load of 100k secrets (one store_put_batch)", bulk_load(s), "rows/s");
+	row("get by name, 100k secrets, 1 thread (store_get)", bench_get(s, 1), "ops/s");
+	row("get by name, 100k secrets, 2 threads (store_get)", bench_get(s, GET_THREADS), "ops/s");
+	store_close(s); /* checkpoints the WAL into the file and removes it */
+	row("DB size per 1k secrets (64 B values, 1 version each)",
+	    (double)file_size(db) / (BULK_SECRETS / 1000.0) / 1024.0, "KiB");
+	secbuf_free(kek);
+	cleanup(dir);
+	return 0;
+}

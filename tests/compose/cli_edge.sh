@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The edge-case fixture through the real binary, in both modes: anchors and
+# merge keys, one value shared by three services (one secret), list and map
+# environments, an env_file shared by two services, a ${VAR:-default}, and a
+# service already on _FILE. Each output passes docker-compose config, defines
+# every secret it uses, holds no original value, and is a fixed point.
+set -u
+. "$(dirname "$0")/lib_compose.sh"
+need_compose
+vt_setup
+vt_start
+
+VALUES=("Sh4red-Pa55" "tok-c0mm0n-42" "d3fault-s3ss10n")
+
+for mode in inject files; do
+	P=$VT_DIR/edge-$mode
+	copy_fixture edge "$P"
+	cd "$P" || vt_die "no project dir"
+	out=$("$V" compose migrate -f docker-compose.yml -o docker-compose.yml --mode "$mode" --import 2>&1)
+	vt_eq "$mode: migrate exits 0" 0 "$?"
+	echo "$out"
+	compose_ok "$P/docker-compose.yml"
+	refs_ok "$P/docker-compose.yml"
+	no_plaintext "$P" "^(secrets/|legacy_pg\.txt$)" "${VALUES[@]}"
+
+	vt_eq "$mode: three distinct values, three secrets" 3 \
+		"$(grep -oE '(db_postgres_password|api_session_secret|api_api_token) ' <<<"$out" | sort -u | wc -l)"
+	vt_check "$mode: the shared value is one secret for db, db-replica and mysql" \
+		grep -q "mysql .*MARIADB_ROOT_PASSWORD .*db_postgres_password" <<<"$out"
+	vt_check "$mode: the service already on _FILE is skipped" \
+		grep -q "legacy .*POSTGRES_PASSWORD_FILE .*skipped: already a _FILE variable" <<<"$out"
+	vt_check "$mode: the x- block that held a value is gone" grep -q "removed the top-level x-db-env" <<<"$out"
+	vt_check "$mode: the other x- block stays" grep -q "^x-common:" docker-compose.yml
+	vt_check "$mode: the shared env_file keeps its other lines" grep -qx "LOG_LEVEL=debug" common.env
+	cfg=$(docker-compose -f docker-compose.yml config 2>/dev/null)
+	vt_check "$mode: the merged replica keeps its own POSTGRES_DB" grep -q "POSTGRES_DB: replica" <<<"$cfg"
+	vt_check "$mode: the pre-existing secret is kept" grep -q "file: $P/legacy_pg.txt" <<<"$cfg"
+	vt_check "$mode: jobs gets API_TOKEN from the env_file's secret" grep -q "INJECT_ENV: API_TOKEN=api_api_token" <<<"$cfg"
+	if [ "$mode" = files ]; then
+		vt_eq "files: one exported file for the shared value" "db_postgres_password" "$(ls secrets)"
+		vt_check "files: the second import finds the values already there" \
+			grep -q "imported into vaultd: 0 new secret(s), 3 already there" <<<"$out"
+	fi
+
+	before=$(snapshot "$P")
+	"$V" compose migrate -f docker-compose.yml -o docker-compose.yml --mode "$mode" --import >/dev/null 2>&1
+	vt_eq "$mode: second migrate exits 0" 0 "$?"
+	vt_eq "$mode: second migrate changes no file" "$before" "$(snapshot "$P")"
+done
+
+value_is db_postgres_password "Sh4red-Pa55"
+value_is api_session_secret "d3fault-s3ss10n"
+value_is_curl api_api_token "tok-c0mm0n-42"
+
+vt_done

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# What goes wrong gets a clear message, its own exit code, and nothing
+# written: malformed YAML, a non-mapping root, an unknown image without an
+# entrypoint, bad usage, a value missing from vaultd, a conflicting value
+# already in vaultd, vaultd unreachable, `compose secrets` of a missing name.
+set -u
+. "$(dirname "$0")/lib_compose.sh"
+vt_setup
+vt_start
+
+P=$VT_DIR/proj
+copy_fixture stack "$P"
+cd "$P" || vt_die "no project dir"
+
+# expect CODE "PATTERN" DESCRIPTION ARGS...: exit CODE, stderr matches, nothing changed in $P.
+expect() {
+	local code=$1 pattern=$2 what=$3
+	shift 3
+	local before err rc
+	before=$(snapshot "$P")
+	err=$("$V" "$@" 2>&1 >/dev/null)
+	rc=$?
+	vt_eq "$what: exit $code" "$code" "$rc"
+	if grep -qE -- "$pattern" <<<"$err"; then echo "ok - $what: says \"$pattern\""; else
+		echo "FAIL - $what: message [$err] lacks [$pattern]"; VT_FAILS=$((VT_FAILS + 1)); fi
+	vt_eq "$what: nothing written" "$before" "$(snapshot "$P")"
+}
+
+printf 'services:\n  db:\n    image: postgres\n    environment: [POSTGRES_PASSWORD=x\n' >bad.yml
+expect 1 "bad.yml: line [0-9]+: column [0-9]+: malformed YAML.*nothing written" "malformed YAML" \
+	compose migrate -f bad.yml -o bad.yml
+printf -- '- services\n- db\n' >list.yml
+expect 1 "list.yml: the top level is a list, not a mapping" "non-mapping root" \
+	compose migrate -f list.yml -o list.yml
+printf 'services:\n  shop:\n    image: example/shop:2\n    environment: [API_KEY=k-123]\n' >shop.yml
+expect 1 "service shop: cannot wrap its entrypoint.*--entrypoint shop=CMD" "unknown image without entrypoint" \
+	compose migrate -f shop.yml -o shop.yml
+printf 'services:\n  db: {image: postgres, environment: [POSTGRES_PASSWORD=a]}\n  db2: {image: postgres, environment: [POSTGRES_PASSWORD=b]}\n' >two.yml
+expect 1 "both be secret postgres_password" "names that collide" \
+	compose migrate -f two.yml -o two.yml --name-template '{var}'
+printf 'services: {}\nservices: {}\n' >dup.yml
+expect 1 "line 2: duplicate key \"services\"" "duplicate keys" compose migrate -f dup.yml -o dup.yml
+
+# Usage errors: exit 2.
+expect 2 "-f FILE is required" "missing -f" compose migrate -o x.yml
+expect 2 "--mode is inject or files" "unknown mode" compose migrate -f docker-compose.yml --mode swarm
+expect 2 "same directory as -f" "-o elsewhere" compose migrate -f docker-compose.yml -o "$VT_DIR/elsewhere.yml"
+expect 2 "--var takes SERVICE.VAR" "malformed --var" compose migrate -f docker-compose.yml --var nodot
+expect 2 "unknown command" "unknown subcommand" compose frobnicate
+
+# files mode exports from vaultd: a value it does not hold stops everything.
+expect 3 "secret db_postgres_password is not in vaultd: run with --import" "files mode, value not in vaultd" \
+	compose migrate -f docker-compose.yml -o docker-compose.yml --mode files --entrypoint app=/bin/app
+
+# --import refuses to overwrite another value, before writing anything anywhere.
+printf 'not-root' | "$V" set db_postgres_password >/dev/null || vt_die "cannot set up the conflict"
+expect 6 "secret db_postgres_password already exists in vaultd with another value" "import conflict" \
+	compose migrate -f docker-compose.yml -o docker-compose.yml --import --entrypoint app=/bin/app
+vt_eq "the conflicting import stored nothing else" "" \
+	"$("$V" list --json | python3 -c 'import json,sys; print(" ".join(s["name"] for s in json.load(sys.stdin)["secrets"] if s["name"] != "db_postgres_password"))')"
+value_is db_postgres_password "not-root"
+
+# vaultd unreachable: exit 5.
+expect 5 "cannot reach vaultd" "vaultd unreachable" \
+	--socket "$VT_DIR/nothing.sock" compose migrate -f docker-compose.yml -o docker-compose.yml --import --entrypoint app=/bin/app
+
+# compose secrets of a name vaultd does not have: exit 3, no directory made.
+expect 3 "not_found|not found|no such" "compose secrets of a missing name" \
+	compose secrets db_postgres_password no_such_secret --dir ./exported
+vt_check "compose secrets made no directory" test ! -e exported
+expect 2 "invalid secret name" "compose secrets of an invalid name" compose secrets ../x
+
+vt_done

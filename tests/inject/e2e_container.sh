@@ -1,0 +1,319 @@
+#!/usr/bin/env bash
+# inject as PID 1 of a container made by hand: `unshare --pid --mount --fork`,
+# a minimal root filesystem holding only the static inject, a static busybox,
+# /etc/passwd and /etc/group, a tmpfs on /run/secrets and the socket of a real
+# vaultd bind-mounted in. Covers files/modes/owners, _FILE variables, the
+# privilege drop, unsafe directories, fail-closed fetches, exit statuses,
+# signal forwarding, zombie reaping, cleanup in --init and --watch rotation.
+# Root only: skips outside CI (exit 77), fails inside it.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+
+# The whole test runs in a private mount namespace: nothing it mounts is
+# visible outside, and everything is gone when it ends.
+if [ -z "${E2E_IN_NS:-}" ] && [ "$(id -u)" -eq 0 ]; then
+	exec unshare --mount --propagation private env E2E_IN_NS=1 bash "$0" "$@"
+fi
+
+. "$HERE/../support/vaultd.sh"
+vt_need_root "container e2e: unshare, chroot, tmpfs mounts"
+: "${INJECT_BIN:?set INJECT_BIN}"
+BUSYBOX=${BUSYBOX:-/bin/busybox}
+need() { # a tool the test cannot run without: skip outside CI, fail in CI
+	if [ "${CI:-}" = "true" ]; then vt_die "$1"; fi
+	echo "SKIP: $1"
+	exit 77
+}
+[ -x "$BUSYBOX" ] || need "no static busybox at $BUSYBOX (apt-get install busybox-static)"
+file -L "$INJECT_BIN" | grep -q 'statically linked' ||
+	need "$INJECT_BIN is not statically linked (the sanitizer build cannot run in a bare rootfs)"
+
+vt_setup
+# The socket lives in its own directory, and the directory is what gets
+# bind-mounted: a restarted vaultd's new socket then shows up inside too.
+mkdir -p "$VT_DIR/sock"
+VT_SOCK=$VT_DIR/sock/vaultd.sock
+export VAULTD_SOCKET=$VT_SOCK
+vt_start
+
+# ---- the container's root filesystem ----
+ROOT=$VT_DIR/rootfs
+mkdir -p "$ROOT"/{bin,etc,run/secrets,proc,tmp,data,home/app}
+chmod 1777 "$ROOT/tmp"
+cp "$INJECT_BIN" "$ROOT/inject"
+cp "$BUSYBOX" "$ROOT/bin/busybox"
+for a in sh id cat ls stat echo sleep env seq grep wc kill true printf touch test readlink; do
+	ln -s busybox "$ROOT/bin/$a"
+done
+cat >"$ROOT/etc/passwd" <<'EOF'
+root:x:0:0:root:/root:/bin/sh
+app:x:1000:1000:App:/home/app:/bin/sh
+nobody:x:65534:65534:nobody:/nonexistent:/bin/false
+EOF
+cat >"$ROOT/etc/group" <<'EOF'
+root:x:0:
+app:x:1000:
+extra:x:2000:app
+nogroup:x:65534:
+EOF
+printf 'not executable\n' >"$ROOT/bin/notexec"
+chmod 0644 "$ROOT/bin/notexec"
+mount -t tmpfs -o mode=0755,size=4m tmpfs "$ROOT/run/secrets" || vt_die "cannot mount a tmpfs"
+mkdir -p "$ROOT/run/vaultd"
+mount --bind "$VT_DIR/sock" "$ROOT/run/vaultd" || vt_die "cannot bind-mount the socket"
+trap 'umount "$ROOT/run/secrets" "$ROOT/run/vaultd" 2>/dev/null; vt_cleanup' EXIT
+SECRETS=$ROOT/run/secrets
+
+put() { # name value
+	local b64
+	b64=$(printf '%s' "$2" | base64 -w0)
+	vt_curl PUT "/v1/secrets/$1" -d "{\"value\":\"$b64\"}" | tail -1 | grep -q 'HTTP 200' ||
+		vt_die "cannot set secret $1"
+}
+
+rotate() { # name value: vaultctl rotate when it exists, else the API
+	if [ -n "${VAULTCTL_BIN:-}" ] && [ -x "$VAULTCTL_BIN" ]; then
+		printf '%s' "$2" | "$VAULTCTL_BIN" --socket "$VT_SOCK" rotate "$1" >/dev/null ||
+			vt_die "vaultctl rotate $1 failed"
+	else
+		local b64
+		b64=$(printf '%s' "$2" | base64 -w0)
+		vt_curl POST "/v1/secrets/$1/rotate" -d "{\"value\":\"$b64\"}" | tail -1 |
+			grep -q 'HTTP 200' || vt_die "cannot rotate $1"
+	fi
+}
+
+# inject ARGS... as PID 1 of a new PID namespace, chrooted into the rootfs.
+in_container() {
+	unshare --pid --fork --mount-proc="$ROOT/proc" \
+		chroot "$ROOT" /inject --socket /run/vaultd/vaultd.sock --wait 2 "$@"
+}
+
+# The same in the background: BG_PID is unshare's pid, INJECT_PID (after
+# wait_started) inject's pid on this side, CHILD_PID the command's.
+bg_container() {
+	unshare --pid --fork --mount-proc="$ROOT/proc" \
+		chroot "$ROOT" /inject --socket /run/vaultd/vaultd.sock --wait 2 "$@" \
+		>"$OUT" 2>"$ERR" &
+	BG_PID=$!
+}
+
+children() { cat "/proc/$1/task/$1/children" 2>/dev/null; }
+
+wait_started() { # until inject runs and has started the command
+	local i
+	INJECT_PID="" CHILD_PID=""
+	for i in $(seq 1 200); do
+		INJECT_PID=$(children "$BG_PID" | awk '{print $1}')
+		[ -n "$INJECT_PID" ] && CHILD_PID=$(children "$INJECT_PID" | awk '{print $1}')
+		[ -n "$CHILD_PID" ] && return 0
+		sleep 0.025
+	done
+	vt_die "inject did not start its command"
+}
+
+clean_secrets() { rm -rf "${SECRETS:?}"/* "${SECRETS:?}"/.[!.]* 2>/dev/null || true; }
+OUT=$VT_DIR/out
+ERR=$VT_DIR/err
+
+put db hunter2
+put api 'k3y with spaces'
+put w v1
+
+# ---- files, modes, owners, _FILE variables; inject is PID 1 ----
+clean_secrets
+in_container --secret db --secret api:api.txt:0440:0:2000 --file-env DB_PASSWORD=db -- \
+	sh -c 'echo "pid=$$"; cat /run/secrets/db; echo; cat /run/secrets/api.txt; echo;
+	       stat -c "%a %u %g %n" /run/secrets/db /run/secrets/api.txt; echo "file=$DB_PASSWORD_FILE";
+	       echo "token=${INJECT_TOKEN-unset}"' >"$OUT" 2>"$ERR"
+vt_eq "exec mode: the command runs as PID 1" "pid=1" "$(sed -n 1p "$OUT")"
+vt_eq "secret file holds the value" "hunter2" "$(sed -n 2p "$OUT")"
+vt_eq "value with spaces kept exactly" "k3y with spaces" "$(sed -n 3p "$OUT")"
+vt_eq "default mode 0400, owner = inject's user" "400 0 0 /run/secrets/db" "$(sed -n 4p "$OUT")"
+vt_eq "per-secret FILE:MODE:UID:GID" "440 0 2000 /run/secrets/api.txt" "$(sed -n 5p "$OUT")"
+vt_eq "--file-env sets VAR_FILE" "file=/run/secrets/db" "$(sed -n 6p "$OUT")"
+vt_eq "no token in the command's environment" "token=unset" "$(sed -n 7p "$OUT")"
+vt_eq "only the requested files, no temp files" "api.txt db" "$(ls -A "$SECRETS" | tr '\n' ' ' | sed 's/ $//')"
+
+clean_secrets
+INJECT_SECRETS=db INJECT_FILE_ENV=PGPASS=db in_container --user app -- \
+	sh -c 'stat -c "%a %u %g" /run/secrets/db; cat /run/secrets/db; echo; echo "$PGPASS_FILE"' \
+	>"$OUT" 2>"$ERR"
+vt_eq "INJECT_SECRETS: file owned by the --user" "400 1000 1000" "$(sed -n 1p "$OUT")"
+vt_eq "the dropped user can read its secret" "hunter2" "$(sed -n 2p "$OUT")"
+vt_eq "INJECT_FILE_ENV sets VAR_FILE" "/run/secrets/db" "$(sed -n 3p "$OUT")"
+
+clean_secrets
+in_container --env API_KEY=api -- sh -c 'echo "$API_KEY"; ls -A /run/secrets | wc -l' \
+	>"$OUT" 2>"$ERR"
+vt_eq "--env puts the value into the environment" "k3y with spaces" "$(sed -n 1p "$OUT")"
+vt_eq "--env writes no file" 0 "$(sed -n 2p "$OUT")"
+vt_check "--env warns that env vars leak" grep -q "warning: --env API_KEY=api" "$ERR"
+
+# ---- privilege drop: ids, groups and HOME as id shows them ----
+check_user() { # spec, expected id output, expected HOME
+	clean_secrets
+	in_container --user "$1" --secret db -- sh -c 'id; echo "HOME=$HOME"' >"$OUT" 2>"$ERR"
+	local rc=$?
+	vt_eq "--user $1: exit 0" 0 "$rc"
+	vt_eq "--user $1: id" "$2" "$(sed -n 1p "$OUT")"
+	vt_eq "--user $1: HOME" "HOME=$3" "$(sed -n 2p "$OUT")"
+}
+check_user 1000 "uid=1000(app) gid=1000(app) groups=1000(app),2000(extra)" /home/app
+check_user app "uid=1000(app) gid=1000(app) groups=1000(app),2000(extra)" /home/app
+check_user 1000:1000 "uid=1000(app) gid=1000(app) groups=1000(app)" /home/app
+check_user nobody "uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)" /nonexistent
+check_user nobody:nogroup "uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)" /nonexistent
+check_user 4242 "uid=4242 gid=4242 groups=4242" /
+
+clean_secrets
+rm -f "$ROOT/tmp/ran"
+in_container --user ghost --secret db -- touch /tmp/ran >"$OUT" 2>"$ERR"
+vt_eq "unknown user: exit 67" 67 "$?"
+vt_check "unknown user: the command never ran" test ! -e "$ROOT/tmp/ran"
+vt_check "unknown user: the message names it" grep -q "ghost" "$ERR"
+in_container --user app:ghosts --secret db -- touch /tmp/ran >"$OUT" 2>"$ERR"
+vt_eq "unknown group: exit 67" 67 "$?"
+
+# ---- unsafe directories ----
+rm -f "$ROOT/tmp/ran"
+in_container --dir /data --secret db -- touch /tmp/ran >"$OUT" 2>"$ERR"
+vt_eq "non-tmpfs --dir: exit 78" 78 "$?"
+vt_check "non-tmpfs --dir: the command never ran" test ! -e "$ROOT/tmp/ran"
+vt_check "non-tmpfs --dir: nothing written" test ! -e "$ROOT/data/db"
+vt_check "non-tmpfs --dir: the message says why" grep -q "not a tmpfs" "$ERR"
+in_container --dir /data --allow-disk --secret db -- cat /data/db >"$OUT" 2>"$ERR"
+vt_eq "--allow-disk accepts it" "hunter2" "$(cat "$OUT")"
+
+clean_secrets
+cp "$ROOT/etc/passwd" "$VT_DIR/passwd.before"
+ln -s /etc/passwd "$SECRETS/db"
+in_container --secret db -- touch /tmp/ran >"$OUT" 2>"$ERR"
+vt_eq "planted symlink: exit 78" 78 "$?"
+vt_check "planted symlink: the command never ran" test ! -e "$ROOT/tmp/ran"
+vt_check "planted symlink: its target is untouched" cmp -s "$ROOT/etc/passwd" "$VT_DIR/passwd.before"
+vt_check "planted symlink: left as it was" test -L "$SECRETS/db"
+vt_check "planted symlink: no temp file left" test "$(ls -A "$SECRETS" | wc -l)" -eq 1
+
+chmod 0777 "$SECRETS"
+clean_secrets
+in_container --secret db -- touch /tmp/ran >"$OUT" 2>"$ERR"
+vt_eq "--dir writable by others: exit 78" 78 "$?"
+chmod 0755 "$SECRETS"
+
+# ---- fail closed ----
+clean_secrets
+in_container --secret db --secret nosuch -- touch /tmp/ran >"$OUT" 2>"$ERR"
+vt_eq "missing secret: exit 66" 66 "$?"
+vt_check "missing secret: the command never ran" test ! -e "$ROOT/tmp/ran"
+vt_check "missing secret: no file written" test ! -e "$SECRETS/db"
+vt_check "missing secret: the message names it" grep -q "nosuch" "$ERR"
+vt_eq "missing secret: one line on stderr" 1 "$(wc -l <"$ERR")"
+
+unshare --pid --fork --mount-proc="$ROOT/proc" chroot "$ROOT" \
+	/inject --socket /run/vaultd/nothing.sock --wait 0.3 --secret db -- touch /tmp/ran >"$OUT" 2>"$ERR"
+vt_eq "daemon unreachable: exit 69" 69 "$?"
+vt_check "daemon unreachable: the command never ran" test ! -e "$ROOT/tmp/ran"
+
+in_container --secret 'bad/name' -- touch /tmp/ran >"$OUT" 2>"$ERR"
+vt_eq "bad secret name: exit 64" 64 "$?"
+printf 'x = {{ secret "db" \n' >"$ROOT/tmp/bad.tmpl"
+in_container --template /tmp/bad.tmpl:out.conf -- touch /tmp/ran >"$OUT" 2>"$ERR"
+vt_eq "malformed template: exit 65" 65 "$?"
+vt_check "nothing ran on any failure" test ! -e "$ROOT/tmp/ran"
+
+# ---- exit statuses pass through, in exec and --init mode ----
+for code in 0 1 2 127 255; do
+	in_container --secret db -- sh -c "exit $code" >/dev/null 2>&1
+	vt_eq "exec mode: exit $code passes through" "$code" "$?"
+	in_container --init --secret db -- sh -c "exit $code" >/dev/null 2>&1
+	vt_eq "--init: exit $code passes through" "$code" "$?"
+done
+in_container --secret db -- /bin/no-such-command >/dev/null 2>"$ERR"
+vt_eq "command not found: 127" 127 "$?"
+in_container --secret db -- /bin/notexec >/dev/null 2>"$ERR"
+vt_eq "command not executable: 126" 126 "$?"
+in_container --init --secret db -- no-such-command >/dev/null 2>"$ERR"
+vt_eq "--init, command not found: 127" 127 "$?"
+
+# ---- --init: PID 1, the command's parent, files removed at exit ----
+clean_secrets
+in_container --init --secret db --secret api:api.txt -- \
+	sh -c 'echo "ppid=$PPID"; ls /run/secrets | tr "\n" " "' >"$OUT" 2>"$ERR"
+vt_eq "--init: inject is the command's parent, PID 1" "ppid=1" "$(sed -n 1p "$OUT")"
+vt_eq "--init: files exist while the command runs" "api.txt db " "$(sed -n 2p "$OUT")"
+vt_eq "--init: files are gone after exit" "" "$(ls -A "$SECRETS")"
+in_container --init --keep --secret db -- true
+vt_check "--init --keep: files stay" test -f "$SECRETS/db"
+
+# ---- signals: forwarded, and 128 + signal returned ----
+set -m # own process groups for background jobs: SIGINT is not ignored in them
+signal_case() { # signal name, number
+	bg_container --init --secret db -- sleep 30
+	wait_started
+	kill -"$1" "$INJECT_PID"
+	wait "$BG_PID"
+	vt_eq "SIG$1 forwarded: exit 128+$2" "$((128 + $2))" "$?"
+}
+signal_case TERM 15
+signal_case INT 2
+signal_case USR1 10
+set +m
+
+# ---- zombies: 50 orphaned grandchildren are reaped ----
+in_container --init --secret db -- sh -c '
+	for i in $(seq 1 50); do sh -c "sleep 0.2 &"; done
+	sleep 1.5
+	z=0; s=0
+	for f in /proc/[0-9]*/stat; do
+		read -r l <"$f" || continue
+		case "$l" in *") Z "*) z=$((z + 1)) ;; *") S "*) s=$((s + 1)) ;; esac
+	done
+	echo "zombies=$z sleeping=$s"' >"$OUT" 2>"$ERR"
+vt_eq "50 orphaned grandchildren leave no zombies" "zombies=0" "$(awk '{print $1}' "$OUT")"
+vt_check "the zombie count could see processes" grep -q 'sleeping=[1-9]' "$OUT"
+
+# ---- --watch: rewrite within 1 s of a rotation, one SIGHUP per burst ----
+clean_secrets
+rm -f "$ROOT/tmp/hups"
+set -m
+bg_container --watch --debounce 1 --secret w -- sh -c '
+	n=0; trap "n=\$((n + 1)); echo \$n >/tmp/hups" HUP
+	while :; do sleep 0.05; done'
+set +m
+wait_started
+vt_eq "--watch: first value written" v1 "$(cat "$SECRETS/w" 2>/dev/null)"
+sleep 0.3
+t0=$(date +%s%N)
+rotate w v2
+seen=""
+for i in $(seq 1 100); do
+	if [ "$(cat "$SECRETS/w" 2>/dev/null)" = v2 ]; then seen=$(date +%s%N); break; fi
+	sleep 0.01
+done
+[ -n "$seen" ] || seen=$(date +%s%N)
+ms=$(((seen - t0) / 1000000))
+vt_check "--watch: file rewritten within 1 s of the rotation (${ms} ms)" test "$ms" -le 1000
+vt_eq "--watch: new value" v2 "$(cat "$SECRETS/w")"
+sleep 1.6
+vt_eq "--watch: one SIGHUP for one rotation" 1 "$(cat "$ROOT/tmp/hups" 2>/dev/null)"
+rotate w v3
+rotate w v4
+rotate w v5
+sleep 2.5
+vt_eq "--watch: a burst of 3 rotations gives exactly one more SIGHUP" 2 "$(cat "$ROOT/tmp/hups" 2>/dev/null)"
+vt_eq "--watch: the last value of the burst" v5 "$(cat "$SECRETS/w")"
+vt_stop # vaultd goes away: the command must live on
+sleep 1
+vt_check "--watch: the command survives vaultd stopping" kill -0 "$CHILD_PID"
+vt_eq "--watch: the files stay when vaultd is away" v5 "$(cat "$SECRETS/w")"
+vt_start
+rotate w v6
+for i in $(seq 1 100); do [ "$(cat "$SECRETS/w")" = v6 ] && break; sleep 0.05; done
+vt_eq "--watch: follows rotations again once vaultd is back" v6 "$(cat "$SECRETS/w")"
+kill -TERM "$INJECT_PID"
+wait "$BG_PID"
+vt_eq "--watch: SIGTERM forwarded, 143" 143 "$?"
+vt_eq "--watch: files removed at exit" "" "$(ls -A "$SECRETS")"
+
+vt_done

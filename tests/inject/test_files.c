@@ -1,0 +1,350 @@
+/* The secrets directory and its files: tmpfs/ramfs only (unless allowed),
+ * not writable by others, no symlinked directory; atomic writes with the
+ * given mode and owner; a planted symlink is refused and never followed;
+ * outputs (secret, .previous, template) and the command's environment. */
+#include <sys/stat.h>
+
+#include "config.h"
+#include "env.h"
+#include "inject_test.h"
+#include "outputs.h"
+#include "tmpfs_files.h"
+
+static char SHM[64]; /* a tmpfs directory */
+static char DISK[64];
+
+static void setup(void)
+{
+	make_dir_in("/dev/shm", SHM, sizeof(SHM));
+	make_dir_in("/tmp", DISK, sizeof(DISK));
+}
+
+static void teardown(void)
+{
+	remove_dir(SHM);
+	remove_dir(DISK);
+}
+
+static int open_dir(const char *path, bool allow_disk, char *err, size_t cap)
+{
+	int fd = -1;
+	int r = files_open_dir(path, allow_disk, &fd, err, cap);
+	if (r == 0)
+		close(fd);
+	return r;
+}
+
+START_TEST(test_tmpfs_dir_is_accepted)
+{
+	char err[512];
+	ck_assert_int_eq(open_dir(SHM, false, err, sizeof(err)), 0);
+}
+END_TEST
+
+START_TEST(test_disk_dir_is_refused_unless_allowed)
+{
+	char err[512] = "";
+	ck_assert_int_eq(open_dir(DISK, false, err, sizeof(err)), -EXDEV);
+	ck_assert_msg(strstr(err, "not a tmpfs") && strstr(err, "--allow-disk"), "err: %s", err);
+	ck_assert_int_eq(open_dir(DISK, true, err, sizeof(err)), 0);
+}
+END_TEST
+
+START_TEST(test_dir_writable_by_others_is_refused)
+{
+	char err[512] = "";
+	ck_assert_int_eq(chmod(SHM, 0777), 0);
+	ck_assert_int_eq(open_dir(SHM, false, err, sizeof(err)), -EPERM);
+	ck_assert_ptr_nonnull(strstr(err, "writable by others"));
+	ck_assert_int_eq(chmod(SHM, 01777), 0); /* sticky does not make it safe */
+	ck_assert_int_eq(open_dir(SHM, false, err, sizeof(err)), -EPERM);
+	ck_assert_int_eq(chmod(SHM, 0775), 0);
+	ck_assert_int_eq(open_dir(SHM, false, err, sizeof(err)), 0);
+}
+END_TEST
+
+START_TEST(test_symlinked_or_missing_or_file_dir_is_refused)
+{
+	char link[128], file[128], missing[128], err[512];
+	snprintf(link, sizeof(link), "%s/link", DISK);
+	snprintf(file, sizeof(file), "%s/file", SHM);
+	snprintf(missing, sizeof(missing), "%s/missing", SHM);
+	ck_assert_int_eq(symlink(SHM, link), 0);
+	write_text(file, "x");
+	ck_assert_int_eq(open_dir(link, true, err, sizeof(err)), -ELOOP);
+	ck_assert_int_eq(open_dir(file, true, err, sizeof(err)), -ENOTDIR);
+	ck_assert_int_eq(open_dir(missing, true, err, sizeof(err)), -ENOENT);
+}
+END_TEST
+
+static int dir_fd(void)
+{
+	int fd = -1;
+	char err[256];
+	ck_assert_int_eq(files_open_dir(SHM, false, &fd, err, sizeof(err)), 0);
+	return fd;
+}
+
+static size_t count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	ck_assert_ptr_nonnull(d);
+	size_t n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.' || strncmp(e->d_name, ".inject-", 8) == 0;
+	closedir(d);
+	return n;
+}
+
+START_TEST(test_write_sets_content_mode_and_owner_and_leaves_no_temp)
+{
+	int fd = dir_fd();
+	ck_assert_int_eq(files_write(fd, "db", "hunter2", 7, 0440, geteuid(), getegid()), 0);
+	char path[128], buf[64];
+	snprintf(path, sizeof(path), "%s/db", SHM);
+	ck_assert_int_eq(read_text(path, buf, sizeof(buf)), 7);
+	ck_assert_str_eq(buf, "hunter2");
+	struct stat st;
+	ck_assert_int_eq(lstat(path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0440);
+	ck_assert(S_ISREG(st.st_mode));
+	/* Replacing keeps it atomic: still one entry, new content. */
+	ck_assert_int_eq(files_write(fd, "db", "new", 3, 0400, geteuid(), getegid()), 0);
+	ck_assert_int_eq(read_text(path, buf, sizeof(buf)), 3);
+	ck_assert_int_eq(lstat(path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0400);
+	ck_assert_uint_eq(count_entries(SHM), 1);
+	if (geteuid() == 0) {
+		ck_assert_int_eq(files_write(fd, "owned", "x", 1, 0400, 1000, 1001), 0);
+		snprintf(path, sizeof(path), "%s/owned", SHM);
+		ck_assert_int_eq(lstat(path, &st), 0);
+		ck_assert_uint_eq(st.st_uid, 1000);
+		ck_assert_uint_eq(st.st_gid, 1001);
+	}
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_planted_symlink_is_refused_and_not_followed)
+{
+	char victim[128], link[128], buf[64];
+	snprintf(victim, sizeof(victim), "%s/victim", DISK);
+	snprintf(link, sizeof(link), "%s/db", SHM);
+	write_text(victim, "original");
+	ck_assert_int_eq(symlink(victim, link), 0);
+	int fd = dir_fd();
+	ck_assert_int_eq(files_write(fd, "db", "evil", 4, 0400, geteuid(), getegid()), -ELOOP);
+	ck_assert_int_eq(read_text(victim, buf, sizeof(buf)), 8);
+	ck_assert_str_eq(buf, "original");
+	struct stat st;
+	ck_assert_int_eq(lstat(link, &st), 0);
+	ck_assert(S_ISLNK(st.st_mode)); /* left alone, not replaced */
+	ck_assert_uint_eq(count_entries(SHM), 1); /* and no temp file left */
+	/* A dangling link and a directory are refused as well. */
+	char dangling[128], sub[128];
+	snprintf(dangling, sizeof(dangling), "%s/dang", SHM);
+	snprintf(sub, sizeof(sub), "%s/sub", SHM);
+	ck_assert_int_eq(symlink("/nonexistent/x", dangling), 0);
+	ck_assert_int_eq(mkdir(sub, 0700), 0);
+	ck_assert_int_eq(files_write(fd, "dang", "x", 1, 0400, geteuid(), getegid()), -ELOOP);
+	ck_assert_int_eq(files_write(fd, "sub", "x", 1, 0400, geteuid(), getegid()), -ELOOP);
+	ck_assert_int_eq(access("/nonexistent/x", F_OK), -1);
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_remove_takes_files_only)
+{
+	int fd = dir_fd();
+	char link[128];
+	snprintf(link, sizeof(link), "%s/l", SHM);
+	ck_assert_int_eq(symlink("/etc/passwd", link), 0);
+	ck_assert_int_eq(files_write(fd, "f", "x", 1, 0400, geteuid(), getegid()), 0);
+	ck_assert_int_eq(files_remove(fd, "f"), 0);
+	ck_assert_int_eq(files_remove(fd, "f"), 0); /* already gone: fine */
+	ck_assert_int_eq(files_remove(fd, "l"), -ELOOP);
+	struct stat st;
+	ck_assert_int_eq(lstat(link, &st), 0);
+	close(fd);
+}
+END_TEST
+
+/* ---- outputs and environment ---- */
+
+static struct inject_config C;
+
+static int parse(char *const *env, char **argv)
+{
+	int argc = 0;
+	while (argv[argc])
+		argc++;
+	char err[512];
+	int r = config_parse(&C, argc, argv, env, err, sizeof(err));
+	ck_assert_msg(r == 0, "config: %s", err);
+	return r;
+}
+
+static struct bundle *make_bundle(uint64_t rev, size_t n, const char *const *names,
+				  const char *const *values, const uint64_t *versions,
+				  const char *const *prev)
+{
+	struct bundle *b = calloc(1, sizeof(*b));
+	b->entries = calloc(n, sizeof(*b->entries));
+	b->n = n;
+	b->revision = rev;
+	for (size_t i = 0; i < n; i++) {
+		snprintf(b->entries[i].name, sizeof(b->entries[i].name), "%s", names[i]);
+		b->entries[i].value = secbuf_dup(values[i], strlen(values[i]));
+		b->entries[i].version = versions[i];
+		if (prev && prev[i]) {
+			b->entries[i].previous = secbuf_dup(prev[i], strlen(prev[i]));
+			b->entries[i].previous_version = versions[i] - 1;
+		}
+	}
+	return b;
+}
+
+START_TEST(test_outputs_write_secret_previous_and_template_then_only_changes)
+{
+	char tpl[128], argdir[160], argtpl[200];
+	snprintf(tpl, sizeof(tpl), "%s/t.tmpl", DISK);
+	write_text(tpl, "pass={{ secret \"a\" }}\n");
+	snprintf(argdir, sizeof(argdir), "%s", SHM);
+	snprintf(argtpl, sizeof(argtpl), "%s:conf", tpl);
+	char *argv[] = {"inject", "--dir", argdir, "--previous", "--secret", "a:a.txt:0440",
+			"--secret", "b", "--template", argtpl, "true", NULL};
+	parse((char *const[]){NULL}, argv);
+	struct template *t = NULL;
+	char err[512];
+	ck_assert_int_eq(template_load(tpl, &t, err, sizeof(err)), 0);
+	struct outputs o = {.cfg = &C, .templates = &t, .uid = geteuid(), .gid = getegid()};
+	ck_assert_int_eq(files_open_dir(SHM, false, &o.dirfd, err, sizeof(err)), 0);
+
+	const char *names[] = {"a", "b"};
+	struct bundle *b1 = make_bundle(1, 2, names, (const char *[]){"one", "bee"},
+					(uint64_t[]){1, 1}, NULL);
+	ck_assert_int_eq(outputs_write(&o, b1, NULL, err, sizeof(err)), 0);
+	char path[200], buf[64];
+	snprintf(path, sizeof(path), "%s/a.txt", SHM);
+	ck_assert_int_eq(read_text(path, buf, sizeof(buf)), 3);
+	snprintf(path, sizeof(path), "%s/conf", SHM);
+	read_text(path, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "pass=one\n");
+	snprintf(path, sizeof(path), "%s/a.txt.previous", SHM);
+	ck_assert_int_eq(access(path, F_OK), -1); /* no previous version yet */
+
+	/* a rotates: a.txt, a.txt.previous and conf change; b is untouched. */
+	char bpath[200];
+	snprintf(bpath, sizeof(bpath), "%s/b", SHM);
+	struct stat before, after;
+	ck_assert_int_eq(stat(bpath, &before), 0);
+	struct bundle *b2 = make_bundle(2, 2, names, (const char *[]){"two", "bee"},
+					(uint64_t[]){2, 1}, (const char *[]){"one", NULL});
+	ck_assert_int_eq(outputs_write(&o, b2, b1, err, sizeof(err)), 0);
+	ck_assert_int_eq(read_text(path, buf, sizeof(buf)), 3);
+	ck_assert_str_eq(buf, "one");
+	struct stat pst;
+	ck_assert_int_eq(stat(path, &pst), 0);
+	ck_assert_uint_eq(pst.st_mode & 0777, 0440);
+	snprintf(path, sizeof(path), "%s/conf", SHM);
+	read_text(path, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "pass=two\n");
+	ck_assert_int_eq(stat(bpath, &after), 0);
+	ck_assert_uint_eq(before.st_ino, after.st_ino);
+
+	outputs_remove_all(&o);
+	ck_assert_uint_eq(count_entries(SHM), 0);
+	bundle_free(b1);
+	bundle_free(b2);
+	template_free(t);
+	close(o.dirfd);
+	config_free(&C);
+}
+END_TEST
+
+static const char *env_get(char **vec, const char *name)
+{
+	size_t n = strlen(name);
+	const char *found = NULL;
+	for (; *vec; vec++)
+		if (strncmp(*vec, name, n) == 0 && (*vec)[n] == '=') {
+			ck_assert_msg(found == NULL, "%s set twice", name);
+			found = *vec + n + 1;
+		}
+	return found;
+}
+
+START_TEST(test_env_scrubs_token_sets_file_vars_values_and_home)
+{
+	char *argv[] = {"inject", "--dir", "/run/secrets", "--secret", "pg:pw.txt", "--file-env",
+			"POSTGRES_PASSWORD=pg", "--env", "API_KEY=api", "true", NULL};
+	char *const base[] = {"PATH=/bin", "INJECT_TOKEN=vd_secret", "POSTGRES_PASSWORD_FILE=/old",
+			      "API_KEY=old", "HOME=/root", NULL};
+	parse(base, argv);
+	struct bundle *b = make_bundle(1, 2, (const char *[]){"pg", "api"},
+				       (const char *[]){"pgval", "apival"}, (uint64_t[]){1, 1}, NULL);
+	struct creds cr = {.drop = true, .uid = 1000, .gid = 1000};
+	snprintf(cr.home, sizeof(cr.home), "/home/app");
+	struct child_env e;
+	ck_assert_int_eq(env_build(base, &C, &cr, b, &e), 0);
+	ck_assert_ptr_null(env_get(e.vec, "INJECT_TOKEN"));
+	ck_assert_str_eq(env_get(e.vec, "PATH"), "/bin");
+	ck_assert_str_eq(env_get(e.vec, "POSTGRES_PASSWORD_FILE"), "/run/secrets/pw.txt");
+	ck_assert_str_eq(env_get(e.vec, "API_KEY"), "apival");
+	ck_assert_str_eq(env_get(e.vec, "HOME"), "/home/app");
+	ck_assert_ptr_null(env_get(e.vec, "POSTGRES_PASSWORD"));
+
+	struct child_env e2;
+	ck_assert_int_eq(env_with(&e, "INJECT_CHANGED", "pg,api", &e2), 0);
+	ck_assert_str_eq(env_get(e2.vec, "INJECT_CHANGED"), "pg,api");
+	ck_assert_str_eq(env_get(e2.vec, "PATH"), "/bin");
+	env_free(&e2);
+	env_free(&e);
+
+	/* Without --user, HOME is inherited. */
+	struct creds self = {.drop = false};
+	ck_assert_int_eq(env_build(base, &C, &self, b, &e), 0);
+	ck_assert_str_eq(env_get(e.vec, "HOME"), "/root");
+	env_free(&e);
+	bundle_free(b);
+	config_free(&C);
+}
+END_TEST
+
+START_TEST(test_env_value_with_nul_is_refused)
+{
+	char *argv[] = {"inject", "--env", "K=k", "true", NULL};
+	parse((char *const[]){NULL}, argv);
+	struct bundle *b = make_bundle(1, 1, (const char *[]){"k"}, (const char *[]){"x"},
+				       (uint64_t[]){1}, NULL);
+	secbuf_free(b->entries[0].value);
+	b->entries[0].value = secbuf_dup("a\0b", 3);
+	struct creds self = {.drop = false};
+	struct child_env e;
+	ck_assert_int_eq(env_build((char *const[]){NULL}, &C, &self, b, &e), -EINVAL);
+	bundle_free(b);
+	config_free(&C);
+}
+END_TEST
+
+static Suite *files_suite(void)
+{
+	Suite *s = suite_create("inject-files");
+	TCase *t = tcase_create("files");
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, test_tmpfs_dir_is_accepted);
+	tcase_add_test(t, test_disk_dir_is_refused_unless_allowed);
+	tcase_add_test(t, test_dir_writable_by_others_is_refused);
+	tcase_add_test(t, test_symlinked_or_missing_or_file_dir_is_refused);
+	tcase_add_test(t, test_write_sets_content_mode_and_owner_and_leaves_no_temp);
+	tcase_add_test(t, test_planted_symlink_is_refused_and_not_followed);
+	tcase_add_test(t, test_remove_takes_files_only);
+	tcase_add_test(t, test_outputs_write_secret_previous_and_template_then_only_changes);
+	tcase_add_test(t, test_env_scrubs_token_sets_file_vars_values_and_home);
+	tcase_add_test(t, test_env_value_with_nul_is_refused);
+	suite_add_tcase(s, t);
+	return s;
+}
+
+int main(void) { return run_suite(files_suite()); }

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# vaultd smoke test: init, serve, health, a secret written and read back with
+# curl, seal -> 503, and SIGTERM -> exit 0 with the socket removed.
+set -uo pipefail
+. "$(dirname "$0")/../support/vaultd.sh"
+
+vt_setup
+vt_check "init wrote a 0600 key file" test "$(stat -c %a "$VT_KEY")" = 600
+vt_start --audit-log "$VT_DIR/audit.jsonl"
+vt_eq "socket mode is 0660" 660 "$(stat -c %a "$VT_SOCK")"
+
+out=$(vt_curl GET /v1/health)
+vt_eq "health answers 200 when unsealed" "HTTP 200" "$(tail -1 <<<"$out")"
+vt_eq "health body" '{"status":"ok","sealed":false}' "$(head -1 <<<"$out")"
+
+value="smoke-$RANDOM-$RANDOM"
+b64=$(printf %s "$value" | base64 -w0)
+out=$(vt_curl PUT /v1/secrets/smoke.db -H 'Content-Type: application/json' \
+	--data-binary "{\"value\":\"$b64\"}")
+vt_eq "put answers 200" "HTTP 200" "$(tail -1 <<<"$out")"
+vt_eq "put names version 1" '{"name":"smoke.db","version":1}' "$(head -1 <<<"$out")"
+
+out=$(vt_curl GET /v1/secrets/smoke.db)
+vt_eq "get answers 200" "HTTP 200" "$(tail -1 <<<"$out")"
+got=$(head -1 <<<"$out" | sed -n 's/.*"value":"\([^"]*\)".*/\1/p' | base64 -d)
+vt_eq "get returns the value written" "$value" "$got"
+
+out=$(vt_curl POST /v1/sys/seal)
+vt_eq "seal answers 200" "HTTP 200" "$(tail -1 <<<"$out")"
+out=$(vt_curl GET /v1/secrets/smoke.db)
+vt_eq "a read while sealed is 503" "HTTP 503" "$(tail -1 <<<"$out")"
+vt_check "the 503 carries no value" bash -c "! grep -q '$b64' <<<'$out'"
+out=$(vt_curl GET /v1/health)
+vt_eq "health is 503 while sealed" "HTTP 503" "$(tail -1 <<<"$out")"
+
+vt_check "the value is in no file on disk" bash -c "! grep -rqa -- '$value' '$VT_DIR'"
+
+kill -TERM "$VT_PID"
+wait "$VT_PID"
+status=$?
+VT_PID=
+vt_eq "SIGTERM exits 0" 0 "$status"
+vt_check "the socket is removed" test ! -e "$VT_SOCK"
+vt_check "the log says stopped" grep -q 'event=stopped' "$VT_LOG"
+vt_done
