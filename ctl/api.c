@@ -53,27 +53,38 @@ static const char *fix_for(int status, const char *code)
 	return "";
 }
 
-static void print_http_error(int status, const struct secbuf *body)
+/* An error answer's code and message, cleaned for a terminal (vaultd's
+ * text must not drive it); empty strings when the body is not ours. */
+struct http_error {
+	int status;
+	char code[64];
+	char message[CTL_MAX_ERROR_TEXT + 1];
+};
+
+static void parse_http_error(int status, const struct secbuf *body, struct http_error *e)
 {
 	json_t *o = NULL;
-	const char *code = NULL, *message = NULL;
+	const char *code = "", *message = "";
+	e->status = status;
 	if (body && body->len > 0 &&
 	    jsonx_parse_object(body->data, body->len, body->len, &o, NULL, 0) == 0) {
-		json_t *e = json_object_get(o, "error");
-		(void)jsonx_get_string(e, "code", &code);
-		(void)jsonx_get_string(e, "message", &message);
+		json_t *err = json_object_get(o, "error");
+		(void)jsonx_get_string(err, "code", &code);
+		(void)jsonx_get_string(err, "message", &message);
 	}
-	if (status == 503 && (!code || strcmp(code, "sealed") == 0)) {
-		ctl_err("vaultd is sealed: run `vaultctl unseal`");
-	} else {
-		char msg[CTL_MAX_ERROR_TEXT + 1], cd[64];
-		/* vaultd's text, cleaned: an answer must not drive the terminal. */
-		out_clean(message ? message : "request failed", msg, sizeof(msg));
-		out_clean(code ? code : "", cd, sizeof(cd));
-		ctl_err("%s (HTTP %d%s%s)%s", msg, status, cd[0] ? " " : "", cd,
-		        fix_for(status, code));
-	}
+	out_clean(code, e->code, sizeof(e->code));
+	out_clean(message, e->message, sizeof(e->message));
 	json_decref(o);
+}
+
+static void print_http_error(const struct http_error *e)
+{
+	if (e->status == 503 && (!e->code[0] || strcmp(e->code, "sealed") == 0)) {
+		ctl_err("vaultd is sealed: run `vaultctl unseal`");
+		return;
+	}
+	ctl_err("%s (HTTP %d%s%s)%s", e->message[0] ? e->message : "request failed", e->status,
+	        e->code[0] ? " " : "", e->code, fix_for(e->status, e->code));
 }
 
 static int print_transport_error(const struct ctl *c, int r)
@@ -154,18 +165,12 @@ int ctl_call_ex(const struct ctl *c, const char *method, const char *path, const
 	if (ret_status)
 		*ret_status = resp->status;
 	if (resp->status < 200 || resp->status > 299) {
-		const char *code = NULL;
-		json_t *o = NULL;
-		if (resp->body && resp->body->len > 0 &&
-		    jsonx_parse_object(resp->body->data, resp->body->len, resp->body->len, &o, NULL,
-		                       0) == 0)
-			(void)jsonx_get_string(json_object_get(o, "error"), "code", &code);
-		rc = ctl_exit_for_status(resp->status, code);
-		json_decref(o);
-		if (resp->status != quiet_status)
-			print_http_error(resp->status, resp->body);
+		struct http_error e;
+		parse_http_error(resp->status, resp->body, &e);
 		httpc_response_free(resp);
-		return rc;
+		if (e.status != quiet_status)
+			print_http_error(&e);
+		return ctl_exit_for_status(e.status, e.code);
 	}
 	json_t *o = NULL;
 	if (ret && resp->body && resp->body->len > 0) {
@@ -191,14 +196,14 @@ int ctl_call(const struct ctl *c, const char *method, const char *path, const js
 }
 
 /* Reads back a small error body that was streamed into fd. */
-static struct secbuf *read_back(int fd, uint64_t len)
+static struct secbuf *read_back(int fd, off_t start, uint64_t len)
 {
 	if (len == 0 || len > 65536)
 		return NULL;
 	struct secbuf *b = secbuf_new((size_t)len);
 	if (!b)
 		return NULL;
-	ssize_t n = pread(fd, b->data, (size_t)len, 0);
+	ssize_t n = pread(fd, b->data, (size_t)len, start < 0 ? 0 : start);
 	if (n != (ssize_t)len) {
 		secbuf_free(b);
 		return NULL;
@@ -224,12 +229,13 @@ int ctl_call_to_fd(const struct ctl *c, const char *path, int fd, int timeout_ms
 	uint64_t bytes = (start >= 0 && end >= start) ? (uint64_t)(end - start) : 0;
 	if (resp->status < 200 || resp->status > 299) {
 		/* The error document went to fd (or into resp->body): show it. */
-		struct secbuf *eb = resp->body ? NULL : read_back(fd, bytes);
-		print_http_error(resp->status, resp->body ? resp->body : eb);
-		rc = ctl_exit_for_status(resp->status, NULL);
+		struct secbuf *eb = resp->body ? NULL : read_back(fd, start, bytes);
+		struct http_error e;
+		parse_http_error(resp->status, resp->body ? resp->body : eb, &e);
 		secbuf_free(eb);
 		httpc_response_free(resp);
-		return rc;
+		print_http_error(&e);
+		return ctl_exit_for_status(e.status, e.code);
 	}
 	httpc_response_free(resp);
 	*ret_bytes = bytes;

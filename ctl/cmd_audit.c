@@ -283,7 +283,7 @@ static int report(const struct ctl *c, bool ok, uint64_t checked, uint64_t first
 static int verify_offline(const struct ctl *c, const struct verify_args *v)
 {
 	struct store *s = NULL;
-	int rc = offline_open(v->store, &v->key, &s);
+	int rc = offline_open(v->store, NULL, &v->key, &s);
 	if (rc != CTL_OK)
 		return rc;
 	uint64_t checked = 0, first_bad = 0;

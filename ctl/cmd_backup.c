@@ -168,7 +168,7 @@ static int check_copy(const char *tmp, const struct restore_args *a, uint64_t *r
                       uint64_t *ret_checked, bool *ret_audit_ok)
 {
 	struct store *s = NULL;
-	int rc = offline_open(tmp, &a->key, &s);
+	int rc = offline_open(tmp, a->store, &a->key, &s);
 	if (rc != CTL_OK)
 		return rc;
 	uint64_t count = 0, checked = 0, bad = 0;

@@ -22,8 +22,8 @@
 #include "output.h"
 #include "seal.h"
 
-#define OUTPUT_HEADER                                                                          \
-	"# Written by `vaultctl compose migrate`: passwords come from vaultd, not from\n"           \
+#define OUTPUT_HEADER                                                                              \
+	"# Written by `vaultctl compose migrate`: passwords come from vaultd, not from\n"          \
 	"# environment variables. Comments of the original file are not carried over.\n"
 
 enum {
@@ -36,19 +36,26 @@ enum {
 	OPT_ENTRYPOINT,
 	OPT_SECRETS_DIR,
 	OPT_INJECT_BIN,
+	OPT_DRY_RUN,
 	OPT_DIR,
 };
 
 static const struct args_opt migrate_opts[] = {
     {"file", 'f', true, OPT_FILE, "FILE", "the compose file to migrate (required)"},
-    {"output", 'o', true, OPT_OUTPUT, "OUT", "write the new compose file here (same directory; default: stdout)"},
-    {"mode", 0, true, OPT_MODE, "MODE", "inject (default: vaultd serves at run time) or files (Docker secrets)"},
+    {"output", 'o', true, OPT_OUTPUT, "OUT",
+     "write the new compose file here (same directory; default: stdout)"},
+    {"mode", 0, true, OPT_MODE, "MODE",
+     "inject (default: vaultd serves at run time) or files (Docker secrets)"},
     {"import", 0, false, OPT_IMPORT, NULL, "store the values found in vaultd"},
     {"var", 0, true, OPT_VAR, "SERVICE.VAR", "also migrate this variable (repeatable)"},
     {"name-template", 0, true, OPT_TEMPLATE, "T", "secret names, default '{service}_{var}'"},
-    {"entrypoint", 0, true, OPT_ENTRYPOINT, "SERVICE=CMD", "what SERVICE's image runs, for inject to wrap"},
-    {"secrets-dir", 0, true, OPT_SECRETS_DIR, "DIR", "files mode: where the secret files go (./secrets)"},
+    {"entrypoint", 0, true, OPT_ENTRYPOINT, "SERVICE=CMD",
+     "what SERVICE's image runs, for inject to wrap"},
+    {"secrets-dir", 0, true, OPT_SECRETS_DIR, "DIR",
+     "files mode: where the secret files go (./secrets)"},
     {"inject-bin", 0, true, OPT_INJECT_BIN, "PATH", "host path of the static inject binary"},
+    {"dry-run", 'n', false, OPT_DRY_RUN, NULL,
+     "print the summary only: write nothing, import nothing"},
     {0},
 };
 
@@ -56,9 +63,10 @@ static const struct cmd_spec migrate_spec = {
     .name = "compose migrate",
     .usage = "-f FILE [-o OUT] [--mode inject|files] [--import] [--var SERVICE.VAR]... "
              "[--name-template T] [--entrypoint SERVICE=CMD]...",
-    .summary = "Rewrite a compose file so that no password is an environment variable: each "
-               "secret-looking variable (*PASSWORD*, *PASSWD*, *SECRET*, *TOKEN*, *_KEY, *APIKEY*, "
-               "a URL with a password, every --var) becomes a vaultd secret, one per distinct value.",
+    .summary =
+        "Rewrite a compose file so that no password is an environment variable: each "
+        "secret-looking variable (*PASSWORD*, *PASSWD*, *SECRET*, *TOKEN*, *_KEY, *APIKEY*, "
+        "a URL with a password, every --var) becomes a vaultd secret, one per distinct value.",
     .details =
         "--mode inject: inject (mounted read-only with vaultd's socket) wraps the entrypoint, "
         "writes the secrets on a tmpfs at /run/secrets and sets VAR_FILE for images that read it, "
@@ -70,7 +78,8 @@ static const struct cmd_spec migrate_spec = {
         "and variables that already have VAR_FILE. The output is a complete compose file, not an "
         "override (an override cannot remove a variable); comments are not carried over. "
         "Running it on its own output changes nothing. An env_file that held a migrated value is "
-        "rewritten in place when OUT is FILE, else copied without it to <env_file>.migrated.\n"
+        "rewritten in place when OUT is FILE, else copied without it to <env_file>.migrated "
+        "(also when the YAML goes to stdout).\n"
         "With --import, a secret that already exists with another value is a conflict (exit 6); "
         "the same value is left alone. Malformed YAML or a service whose entrypoint is unknown "
         "(inject needs it): exit 1, nothing written.",
@@ -98,7 +107,7 @@ struct migrate_args {
 	struct secbuf *own_token;
 	const char *file, *out, *template, *secrets_dir, *inject_bin;
 	enum compose_mode mode;
-	bool import;
+	bool import, dry_run;
 	char **vars, **entrypoints;
 	size_t nvars, nentrypoints;
 	const char **names; /* compose secrets */
@@ -114,7 +123,8 @@ static void margs_free(struct migrate_args *m)
 }
 
 /* Options both subcommands accept; CMD_RUN to go on, else an exit code. */
-static int common_option(struct migrate_args *m, const struct cmd_spec *spec, int id, const char *arg)
+static int common_option(struct migrate_args *m, const struct cmd_spec *spec, int id,
+                         const char *arg)
 {
 	switch (id) {
 	case COMMON_OPT_SOCKET:
@@ -153,7 +163,8 @@ static int migrate_option(struct migrate_args *m, int id, const char *arg)
 		else if (strcmp(arg, "files") == 0)
 			m->mode = COMPOSE_MODE_FILES;
 		else
-			return cmd_usage(&migrate_spec, "--mode is inject or files, not \"%.32s\"", arg);
+			return cmd_usage(&migrate_spec, "--mode is inject or files, not \"%.32s\"",
+			                 arg);
 		break;
 	case OPT_IMPORT:
 		m->import = true;
@@ -161,7 +172,8 @@ static int migrate_option(struct migrate_args *m, int id, const char *arg)
 	case OPT_VAR: {
 		const char *dot = strrchr(arg, '.');
 		if (!dot || dot == arg || !dot[1])
-			return cmd_usage(&migrate_spec, "--var takes SERVICE.VAR, e.g. --var app.DB_URL");
+			return cmd_usage(&migrate_spec,
+			                 "--var takes SERVICE.VAR, e.g. --var app.DB_URL");
 		m->vars[m->nvars++] = (char *)arg;
 		break;
 	}
@@ -171,8 +183,9 @@ static int migrate_option(struct migrate_args *m, int id, const char *arg)
 	case OPT_ENTRYPOINT: {
 		const char *eq = strchr(arg, '=');
 		if (!eq || eq == arg || !eq[1])
-			return cmd_usage(&migrate_spec, "--entrypoint takes SERVICE=CMD, e.g. --entrypoint "
-			                                "app=/usr/local/bin/app");
+			return cmd_usage(&migrate_spec,
+			                 "--entrypoint takes SERVICE=CMD, e.g. --entrypoint "
+			                 "app=/usr/local/bin/app");
 		m->entrypoints[m->nentrypoints++] = (char *)arg;
 		break;
 	}
@@ -181,6 +194,9 @@ static int migrate_option(struct migrate_args *m, int id, const char *arg)
 		break;
 	case OPT_INJECT_BIN:
 		m->inject_bin = arg;
+		break;
+	case OPT_DRY_RUN:
+		m->dry_run = true;
 		break;
 	case OPT_DIR:
 		m->secrets_dir = arg;
@@ -191,7 +207,8 @@ static int migrate_option(struct migrate_args *m, int id, const char *arg)
 	return CMD_RUN;
 }
 
-static int parse(struct migrate_args *m, const struct ctl *c, const struct cmd_spec *spec, int argc, char **argv)
+static int parse(struct migrate_args *m, const struct ctl *c, const struct cmd_spec *spec, int argc,
+                 char **argv)
 {
 	m->c = *c;
 	m->template = COMPOSE_DEFAULT_TEMPLATE;
@@ -213,7 +230,9 @@ static int parse(struct migrate_args *m, const struct ctl *c, const struct cmd_s
 		else if (id == ARGS_OPERAND && spec == &secrets_spec)
 			m->names[m->nnames++] = a.arg;
 		else if (id == ARGS_OPERAND)
-			r = cmd_usage(spec, "unexpected argument \"%.64s\" (the compose file goes after -f)", a.arg);
+			r = cmd_usage(
+			    spec, "unexpected argument \"%.64s\" (the compose file goes after -f)",
+			    a.arg);
 		else if (id >= COMMON_OPT_SOCKET)
 			r = common_option(m, spec, id, a.arg);
 		else
@@ -232,7 +251,8 @@ static int read_input(const char *path, struct secbuf **ret, struct stat *ret_st
 		return CTL_ERROR;
 	}
 	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (off_t)COMPOSE_MAX_FILE_BYTES) {
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size > (off_t)COMPOSE_MAX_FILE_BYTES) {
 		ctl_err("%s: not a regular file of at most %u bytes", path, COMPOSE_MAX_FILE_BYTES);
 		close(fd);
 		return CTL_ERROR;
@@ -283,7 +303,8 @@ static int socket_host(const char *sock, char *out, size_t cap)
 		snprintf(abs, sizeof(abs), "%s", sock);
 	} else {
 		char cwd[PATH_MAX];
-		if (!getcwd(cwd, sizeof(cwd)) || snprintf(abs, sizeof(abs), "%s/%s", cwd, sock) >= (int)sizeof(abs))
+		if (!getcwd(cwd, sizeof(cwd)) ||
+		    snprintf(abs, sizeof(abs), "%s/%s", cwd, sock) >= (int)sizeof(abs))
 			return -ENAMETOOLONG;
 	}
 	if (strpbrk(abs, "$:}"))
@@ -322,7 +343,8 @@ static int describe(const struct compose_plan *p, size_t s, const char *file, js
 		if (p->rows[r].skip != SKIP_NONE || p->rows[r].secret != s)
 			continue;
 		char desc[512];
-		snprintf(desc, sizeof(desc), "from %s: %s.%s", file, p->rows[r].service, p->rows[r].var);
+		snprintf(desc, sizeof(desc), "from %s: %s.%s", file, p->rows[r].service,
+		         p->rows[r].var);
 		json_t *m = json_pack("{s:s}", "description", desc);
 		if (!m)
 			return -ENOMEM;
@@ -336,7 +358,8 @@ static int describe(const struct compose_plan *p, size_t s, const char *file, js
 /* Stores every value: absent secrets are created (cas 0); one that exists
  * with the same value is left alone; another value is a conflict, found
  * before anything is written. */
-static int import_values(const struct ctl *c, const struct compose_plan *p, const char *file, size_t *ret_new)
+static int import_values(const struct ctl *c, const struct compose_plan *p, const char *file,
+                         size_t *ret_new)
 {
 	bool *missing = calloc(p->nsecrets + 1, sizeof(bool));
 	if (!missing)
@@ -355,7 +378,8 @@ static int import_values(const struct ctl *c, const struct compose_plan *p, cons
 			break;
 		const struct secbuf *v = p->secrets[s].value;
 		if (cur->len != v->len || sodium_memcmp(cur->data, v->data, v->len) != 0) {
-			ctl_err("secret %s already exists in vaultd with another value: remove it, choose "
+			ctl_err("secret %s already exists in vaultd with another value: remove it, "
+			        "choose "
 			        "another --name-template, or drop --import",
 			        p->secrets[s].name);
 			conflicts++;
@@ -388,7 +412,8 @@ static int import_values(const struct ctl *c, const struct compose_plan *p, cons
 static bool uses_docker_secret(const struct compose_plan *p, size_t s)
 {
 	for (size_t r = 0; r < p->nrows; r++)
-		if (p->rows[r].skip == SKIP_NONE && p->rows[r].secret == s && p->rows[r].delivery == DELIVER_DOCKER_SECRET)
+		if (p->rows[r].skip == SKIP_NONE && p->rows[r].secret == s &&
+		    p->rows[r].delivery == DELIVER_DOCKER_SECRET)
 			return true;
 	return false;
 }
@@ -413,8 +438,9 @@ static int write_secret_files(const char *base_dir, const char *dir, char *const
                               struct secbuf *const *values, size_t n, FILE *report)
 {
 	char full[PATH_MAX];
-	if ((dir[0] == '/' ? snprintf(full, sizeof(full), "%s", dir)
-	                   : snprintf(full, sizeof(full), "%s/%s", base_dir, dir)) >= (int)sizeof(full)) {
+	if ((dir[0] == '/'
+	         ? snprintf(full, sizeof(full), "%s", dir)
+	         : snprintf(full, sizeof(full), "%s/%s", base_dir, dir)) >= (int)sizeof(full)) {
 		ctl_err("secrets directory path too long");
 		return CTL_ERROR;
 	}
@@ -422,7 +448,9 @@ static int write_secret_files(const char *base_dir, const char *dir, char *const
 	int r = compose_secrets_dir_open(full, &dfd);
 	if (r < 0) {
 		ctl_err("cannot use %s as the secrets directory: %s", full,
-		        r == -ELOOP ? "it is a symlink" : r == -EPERM ? "it belongs to another user" : strerror(-r));
+		        r == -ELOOP   ? "it is a symlink"
+		        : r == -EPERM ? "it belongs to another user"
+		                      : strerror(-r));
 		return CTL_ERROR;
 	}
 	size_t changed = 0;
@@ -441,7 +469,8 @@ static int write_secret_files(const char *base_dir, const char *dir, char *const
 	fprintf(report, "secrets directory %s: %zu file(s) written, mode 0600\n", dir, changed);
 	char entry[PATH_MAX];
 	bool added = false;
-	if (gitignore_entry(dir, entry, sizeof(entry)) && (r = compose_gitignore_add(base_dir, entry, &added)) < 0) {
+	if (gitignore_entry(dir, entry, sizeof(entry)) &&
+	    (r = compose_gitignore_add(base_dir, entry, &added)) < 0) {
 		ctl_err("cannot update %s/.gitignore: %s", base_dir, strerror(-r));
 		return CTL_ERROR;
 	}
@@ -487,13 +516,17 @@ static void summary(const struct compose_plan *p, const struct migrate_args *m, 
 		const char *name = row->skip == SKIP_NONE ? p->secrets[row->secret].name : "-";
 		switch (row->delivery) {
 		case DELIVER_INJECT_FILE:
-			snprintf(how, sizeof(how), "inject: %s/%s, %s_FILE", COMPOSE_SECRETS_DIR, name, row->var);
+			snprintf(how, sizeof(how), "inject: %s/%s, %s_FILE", COMPOSE_SECRETS_DIR,
+			         name, row->var);
 			break;
 		case DELIVER_DOCKER_SECRET:
-			snprintf(how, sizeof(how), "compose secret %s/%s, %s_FILE", m->secrets_dir, name, row->var);
+			snprintf(how, sizeof(how), "compose secret %s/%s, %s_FILE", m->secrets_dir,
+			         name, row->var);
 			break;
 		case DELIVER_INJECT_ENV:
-			snprintf(how, sizeof(how), "inject: %s set at exec (image reads no %s_FILE)", row->var, row->var);
+			snprintf(how, sizeof(how),
+			         "inject: %s set at exec (image reads no %s_FILE)", row->var,
+			         row->var);
 			break;
 		default:
 			snprintf(how, sizeof(how), "%s", compose_skip_text(row->skip));
@@ -535,28 +568,31 @@ static void migration_free(struct migration *g)
 
 /* -o must sit next to -f: compose resolves relative paths from the file's
  * directory, and the secrets directory lives there too. */
-static int check_output(const struct migrate_args *m, const char *project, const struct stat *in_st, bool *in_place)
+static int check_output(const struct migrate_args *m, const char *project, const struct stat *in_st,
+                        bool *in_place)
 {
 	*in_place = false;
 	if (!m->out || strcmp(m->out, "-") == 0)
 		return CTL_OK;
 	char outdir[PATH_MAX];
 	if (dir_of(m->out, outdir, sizeof(outdir)) < 0 || strcmp(outdir, project) != 0)
-		return cmd_usage(&migrate_spec,
-		                 "-o %s must be in the same directory as -f %s (compose resolves relative "
-		                 "paths from the file's directory)",
-		                 m->out, m->file);
+		return cmd_usage(
+		    &migrate_spec,
+		    "-o %s must be in the same directory as -f %s (compose resolves relative "
+		    "paths from the file's directory)",
+		    m->out, m->file);
 	struct stat st;
 	if (stat(m->out, &st) == 0) {
 		if (!S_ISREG(st.st_mode))
-			return cmd_usage(&migrate_spec, "-o %s exists and is not a regular file", m->out);
+			return cmd_usage(&migrate_spec, "-o %s exists and is not a regular file",
+			                 m->out);
 		*in_place = st.st_dev == in_st->st_dev && st.st_ino == in_st->st_ino;
 	}
 	return CTL_OK;
 }
 
-static int plan_migration(struct migrate_args *m, struct migration *g, struct stat *in_st, char *project,
-                          size_t projcap, bool *in_place)
+static int plan_migration(struct migrate_args *m, struct migration *g, struct stat *in_st,
+                          char *project, size_t projcap, bool *in_place)
 {
 	int rc = read_input(m->file, &g->input, in_st);
 	if (rc != CTL_OK)
@@ -568,7 +604,8 @@ static int plan_migration(struct migrate_args *m, struct migration *g, struct st
 	if ((rc = check_output(m, project, in_st, in_place)) != CTL_OK)
 		return rc;
 	char err[512], sock[PATH_MAX + 32];
-	if (compose_yaml_load((const char *)g->input->data, g->input->len, &g->root, err, sizeof(err)) < 0) {
+	if (compose_yaml_load((const char *)g->input->data, g->input->len, &g->root, err,
+	                      sizeof(err)) < 0) {
 		ctl_err("%s: %s; nothing written", m->file, err);
 		return CTL_ERROR;
 	}
@@ -615,7 +652,8 @@ static int export_values(const struct ctl *c, struct migration *g)
 			continue;
 		int rc = fetch_value(c, g->plan->secrets[s].name, true, &g->exports[s]);
 		if (rc == CTL_NOT_FOUND)
-			ctl_err("secret %s is not in vaultd: run with --import (or `vaultctl set %s`); nothing "
+			ctl_err("secret %s is not in vaultd: run with --import (or `vaultctl set "
+			        "%s`); nothing "
 			        "written",
 			        g->plan->secrets[s].name, g->plan->secrets[s].name);
 		if (rc != CTL_OK)
@@ -637,7 +675,9 @@ static int write_outputs(const struct migrate_args *m, struct migration *g, cons
 			names[s] = (char *)p->secrets[s].name;
 			any |= g->exports[s] != NULL;
 		}
-		int rc = any ? write_secret_files(project, m->secrets_dir, names, g->exports, p->nsecrets, report) : CTL_OK;
+		int rc = any ? write_secret_files(project, m->secrets_dir, names, g->exports,
+		                                  p->nsecrets, report)
+		             : CTL_OK;
 		free(names);
 		if (rc != CTL_OK)
 			return rc;
@@ -674,6 +714,13 @@ static int compose_migrate_cmd(const struct ctl *c, int argc, char **argv)
 	bool in_place = false;
 	size_t added = 0;
 	rc = plan_migration(&m, &g, &in_st, project, sizeof(project), &in_place);
+	if (rc == CTL_OK && m.dry_run) {
+		summary(g.plan, &m, stdout);
+		printf("dry run: nothing written, nothing imported\n");
+		migration_free(&g);
+		margs_free(&m);
+		return CTL_OK;
+	}
 	if (rc == CTL_OK && m.import && g.plan->nsecrets > 0)
 		rc = import_values(&m.c, g.plan, m.file, &added);
 	if (rc == CTL_OK && m.mode == COMPOSE_MODE_FILES)
@@ -683,11 +730,13 @@ static int compose_migrate_cmd(const struct ctl *c, int argc, char **argv)
 	if (rc == CTL_OK) {
 		summary(g.plan, &m, report);
 		if (m.import)
-			fprintf(report, "imported into vaultd: %zu new secret(s), %zu already there\n", added,
-			        g.plan->nsecrets - added);
+			fprintf(report,
+			        "imported into vaultd: %zu new secret(s), %zu already there\n",
+			        added, g.plan->nsecrets - added);
 		else if (g.plan->nsecrets > 0 && m.mode == COMPOSE_MODE_INJECT)
-			fprintf(report, "not imported: run again with --import, or store each secret with "
-			                "`vaultctl set NAME`, before starting the containers\n");
+			fprintf(report,
+			        "not imported: run again with --import, or store each secret with "
+			        "`vaultctl set NAME`, before starting the containers\n");
 	}
 	migration_free(&g);
 	margs_free(&m);
@@ -758,7 +807,8 @@ static int compose_secrets_cmd(const struct ctl *c, int argc, char **argv)
 	if (rc == CTL_OK && !getcwd(cwd, sizeof(cwd)))
 		rc = CTL_ERROR;
 	if (rc == CTL_OK)
-		rc = write_secret_files(cwd, m.secrets_dir, (char *const *)m.names, values, m.nnames, stderr);
+		rc = write_secret_files(cwd, m.secrets_dir, (char *const *)m.names, values,
+		                        m.nnames, stderr);
 	if (rc == CTL_OK)
 		rc = print_secrets_block(m.secrets_dir, m.names, m.nnames);
 	for (size_t i = 0; values && i < m.nnames; i++)

@@ -36,7 +36,8 @@ bool compose_name_is_file_ref(const char *name)
 
 bool compose_name_is_secret(const char *name)
 {
-	static const char *const contains[] = {"PASSWORD", "PASSWD", "PASSPHRASE", "SECRET", "TOKEN", "APIKEY", NULL};
+	static const char *const contains[] = {"PASSWORD", "PASSWD", "PASSPHRASE", "SECRET",
+	                                       "TOKEN",    "APIKEY", NULL};
 	static const char *const suffixes[] = {"_KEY", "_PASS", NULL};
 	static const char *const places[] = {"_FILE", "_PATH", "_DIR", "_FILENAME", NULL};
 	char up[NAME_CMP_MAX];
@@ -60,7 +61,8 @@ static size_t scheme_len(const char *v, size_t len)
 	size_t i = 0;
 	if (len == 0 || !isalpha((unsigned char)v[0]))
 		return 0;
-	while (i < len && (isalnum((unsigned char)v[i]) || v[i] == '+' || v[i] == '-' || v[i] == '.'))
+	while (i < len &&
+	       (isalnum((unsigned char)v[i]) || v[i] == '+' || v[i] == '-' || v[i] == '.'))
 		i++;
 	return i;
 }

@@ -157,7 +157,8 @@ int cnode_map_insert(struct cnode *map, size_t i, struct cnode *key, struct cnod
 		cnode_free(val);
 		return -ENOMEM;
 	}
-	memmove(&map->items[2 * i + 2], &map->items[2 * i], (2 * (map->n - i)) * sizeof(*map->items));
+	memmove(&map->items[2 * i + 2], &map->items[2 * i],
+	        (2 * (map->n - i)) * sizeof(*map->items));
 	map->items[2 * i] = key;
 	map->items[2 * i + 1] = val;
 	map->n++;
@@ -181,7 +182,8 @@ void cnode_map_remove(struct cnode *map, size_t i)
 {
 	cnode_free(map->items[2 * i]);
 	cnode_free(map->items[2 * i + 1]);
-	memmove(&map->items[2 * i], &map->items[2 * i + 2], (2 * (map->n - i - 1)) * sizeof(*map->items));
+	memmove(&map->items[2 * i], &map->items[2 * i + 2],
+	        (2 * (map->n - i - 1)) * sizeof(*map->items));
 	map->n--;
 }
 

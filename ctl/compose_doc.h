@@ -26,15 +26,15 @@ enum cnode_style {
 
 struct cnode {
 	enum cnode_kind kind;
-	char *tag;               /* explicit tag as written (resolved URI) or NULL */
-	int style;               /* scalars: enum cnode_style */
-	bool flow;               /* collections: written [..] / {..} */
-	int line;                /* 1-based line in the source, 0 for new nodes */
-	char *str;               /* scalar text, NUL-terminated (wiped on free) */
-	size_t len;              /* scalar length in bytes */
-	struct cnode **items;    /* seq: n items; map: keys at 2i, values at 2i+1 */
-	size_t n;                /* seq: items; map: pairs */
-	size_t cap;              /* allocated slots in items */
+	char *tag;            /* explicit tag as written (resolved URI) or NULL */
+	int style;            /* scalars: enum cnode_style */
+	bool flow;            /* collections: written [..] / {..} */
+	int line;             /* 1-based line in the source, 0 for new nodes */
+	char *str;            /* scalar text, NUL-terminated (wiped on free) */
+	size_t len;           /* scalar length in bytes */
+	struct cnode **items; /* seq: n items; map: keys at 2i, values at 2i+1 */
+	size_t n;             /* seq: items; map: pairs */
+	size_t cap;           /* allocated slots in items */
 };
 
 /* Constructors: NULL on ENOMEM. The tree owns every node; free the root. */
@@ -63,8 +63,14 @@ int cnode_map_set(struct cnode *map, const char *key, struct cnode *val);
 int cnode_map_insert(struct cnode *map, size_t i, struct cnode *key, struct cnode *val);
 /* Removes pair i and frees it. */
 void cnode_map_remove(struct cnode *map, size_t i);
-static inline struct cnode *cnode_key(const struct cnode *map, size_t i) { return map->items[2 * i]; }
-static inline struct cnode *cnode_val(const struct cnode *map, size_t i) { return map->items[2 * i + 1]; }
+static inline struct cnode *cnode_key(const struct cnode *map, size_t i)
+{
+	return map->items[2 * i];
+}
+static inline struct cnode *cnode_val(const struct cnode *map, size_t i)
+{
+	return map->items[2 * i + 1];
+}
 
 /* Sequence helpers: append / insert / remove (taking ownership). */
 int cnode_seq_append(struct cnode *seq, struct cnode *item);

@@ -27,8 +27,8 @@ struct stage {
 struct dfile {
 	struct stage *st;
 	size_t n;
-	struct cnode *shell;      /* SHELL of the current stage */
-	struct cnode *args;       /* mapping NAME -> value for FROM lines */
+	struct cnode *shell; /* SHELL of the current stage */
+	struct cnode *args;  /* mapping NAME -> value for FROM lines */
 	const struct cnode *build_args;
 };
 
@@ -47,7 +47,8 @@ static int global_arg(struct dfile *d, const char *spec)
 	name[n] = '\0';
 	const char *val = eq ? eq + 1 : NULL;
 	const struct cnode *ba = d->build_args;
-	if (ba && ba->kind == CNODE_MAP && cnode_map_get(ba, name) && cnode_map_get(ba, name)->kind == CNODE_SCALAR)
+	if (ba && ba->kind == CNODE_MAP && cnode_map_get(ba, name) &&
+	    cnode_map_get(ba, name)->kind == CNODE_SCALAR)
 		val = cnode_map_get(ba, name)->str;
 	for (size_t i = 0; ba && ba->kind == CNODE_SEQ && i < ba->n; i++) {
 		const struct cnode *it = ba->items[i];
@@ -96,9 +97,10 @@ static void expand_args(const struct dfile *d, const char *in, char *out, size_t
  * Dockerfile sets its own. */
 static bool base_without_entrypoint(const char *image)
 {
-	static const char *const bases[] = {"scratch", "alpine", "debian", "ubuntu", "busybox", "fedora",
-	                                    "centos", "rockylinux", "almalinux", "amazonlinux", "golang",
-	                                    "rust", "gcc", "buildpack-deps", "openjdk", "eclipse-temurin", NULL};
+	static const char *const bases[] = {
+	    "scratch", "alpine",         "debian",    "ubuntu",          "busybox", "fedora",
+	    "centos",  "rockylinux",     "almalinux", "amazonlinux",     "golang",  "rust",
+	    "gcc",     "buildpack-deps", "openjdk",   "eclipse-temurin", NULL};
 	char repo[256];
 	snprintf(repo, sizeof(repo), "%s", image);
 	char *p = strpbrk(repo, ":@");
@@ -180,7 +182,8 @@ static int read_text(const char *path, char **ret)
 	if (fd < 0)
 		return -errno;
 	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (off_t)COMPOSE_MAX_DOCKERFILE_BYTES) {
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size > (off_t)COMPOSE_MAX_DOCKERFILE_BYTES) {
 		close(fd);
 		return -EFBIG;
 	}
@@ -215,7 +218,8 @@ static struct cnode *parse_command(struct dfile *d, const char *arg)
 			json_t *v;
 			json_array_foreach(a, i, v)
 			{
-				if (!s || !json_is_string(v) || cnode_seq_append(s, cnode_new_str(json_string_value(v))) < 0) {
+				if (!s || !json_is_string(v) ||
+				    cnode_seq_append(s, cnode_new_str(json_string_value(v))) < 0) {
 					cnode_free(s);
 					s = NULL;
 					break;
@@ -228,7 +232,8 @@ static struct cnode *parse_command(struct dfile *d, const char *arg)
 		}
 		json_decref(a); /* not JSON: Docker runs it in the shell */
 	}
-	struct cnode *s = d->shell ? cnode_dup(d->shell) : seq_of((const char *const[]){"/bin/sh", "-c", NULL});
+	struct cnode *s =
+	    d->shell ? cnode_dup(d->shell) : seq_of((const char *const[]){"/bin/sh", "-c", NULL});
 	if (s && cnode_seq_append(s, cnode_new_str(arg)) < 0) {
 		cnode_free(s);
 		s = NULL;
@@ -334,7 +339,8 @@ static int walk(struct dfile *d, char *text, const char *target)
 	size_t len = 0;
 	int rc = 0;
 	char *save = NULL;
-	for (char *line = strtok_r(text, "\n", &save); line && rc == 0; line = strtok_r(NULL, "\n", &save)) {
+	for (char *line = strtok_r(text, "\n", &save); line && rc == 0;
+	     line = strtok_r(NULL, "\n", &save)) {
 		size_t n = strlen(line);
 		if (n > 0 && line[n - 1] == '\r')
 			line[--n] = '\0';
@@ -355,8 +361,8 @@ static int walk(struct dfile *d, char *text, const char *target)
 		const char *w = logical;
 		while (isspace((unsigned char)*w))
 			w++;
-		if (target && d->n > 0 && strncasecmp(w, "FROM", 4) == 0 && isspace((unsigned char)w[4]) &&
-		    strcasecmp(d->st[d->n - 1].name, target) == 0) {
+		if (target && d->n > 0 && strncasecmp(w, "FROM", 4) == 0 &&
+		    isspace((unsigned char)w[4]) && strcasecmp(d->st[d->n - 1].name, target) == 0) {
 			len = 0;
 			break;
 		}
@@ -370,7 +376,8 @@ static int walk(struct dfile *d, char *text, const char *target)
 }
 
 int compose_dockerfile_command(const char *path, const char *target, const struct cnode *args,
-                               struct cnode **ret_ep, struct cnode **ret_cmd, char *err, size_t errcap)
+                               struct cnode **ret_ep, struct cnode **ret_cmd, char *err,
+                               size_t errcap)
 {
 	char *text = NULL;
 	int rc = read_text(path, &text);

@@ -17,7 +17,8 @@
  * NULL); with the ARG defaults before the first FROM they expand $NAME and
  * ${NAME} in FROM lines, as docker build does. */
 int compose_dockerfile_command(const char *path, const char *target, const struct cnode *args,
-                               struct cnode **ret_ep, struct cnode **ret_cmd, char *err, size_t errcap);
+                               struct cnode **ret_ep, struct cnode **ret_cmd, char *err,
+                               size_t errcap);
 
 /* Splits a command string the way compose does (shlex: quotes and
  * backslashes, no expansion) into a new sequence. -EINVAL on an unclosed quote. */

@@ -52,9 +52,9 @@ static bool in_list(const char *s, const char *const *list)
 static bool reads_as_non_string(const char *s, size_t len)
 {
 	static const char *const words[] = {
-	    "", "~", "null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE",
-	    "yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF",
-	    "y", "Y", "n", "N", "<<", "=", NULL,
+	    "",      "~",   "null", "Null", "NULL", "true", "True", "TRUE", "false", "False",
+	    "FALSE", "yes", "Yes",  "YES",  "no",   "No",   "NO",   "on",   "On",    "ON",
+	    "off",   "Off", "OFF",  "y",    "Y",    "n",    "N",    "<<",   "=",     NULL,
 	};
 	if (strlen(s) != len || in_list(s, words))
 		return true;
@@ -99,12 +99,13 @@ static int emit_node(yaml_emitter_t *e, const struct cnode *n)
 	int ok;
 	switch (n->kind) {
 	case CNODE_SCALAR:
-		ok = yaml_scalar_event_initialize(&ev, NULL, tag, (const yaml_char_t *)n->str, (int)n->len, implicit,
-		                                  implicit, emit_style(n));
+		ok = yaml_scalar_event_initialize(&ev, NULL, tag, (const yaml_char_t *)n->str,
+		                                  (int)n->len, implicit, implicit, emit_style(n));
 		return ok ? emit_event(e, &ev) : -ENOMEM;
 	case CNODE_SEQ:
 		ok = yaml_sequence_start_event_initialize(&ev, NULL, tag, implicit,
-		                                          n->flow ? YAML_FLOW_SEQUENCE_STYLE : YAML_BLOCK_SEQUENCE_STYLE);
+		                                          n->flow ? YAML_FLOW_SEQUENCE_STYLE
+		                                                  : YAML_BLOCK_SEQUENCE_STYLE);
 		if (!ok || emit_event(e, &ev) < 0)
 			return -EINVAL;
 		for (size_t i = 0; i < n->n; i++)
@@ -114,7 +115,8 @@ static int emit_node(yaml_emitter_t *e, const struct cnode *n)
 		return emit_event(e, &ev);
 	case CNODE_MAP:
 		ok = yaml_mapping_start_event_initialize(&ev, NULL, tag, implicit,
-		                                         n->flow ? YAML_FLOW_MAPPING_STYLE : YAML_BLOCK_MAPPING_STYLE);
+		                                         n->flow ? YAML_FLOW_MAPPING_STYLE
+		                                                 : YAML_BLOCK_MAPPING_STYLE);
 		if (!ok || emit_event(e, &ev) < 0)
 			return -EINVAL;
 		for (size_t i = 0; i < 2 * n->n; i++)

@@ -203,15 +203,34 @@ static int quoted_value(struct scan *sc, char q, struct vbuf *b)
 					out = e;
 			} else {
 				switch (e) {
-				case '\\': case '\'': case '"': out = e; break;
-				case 'a': out = '\a'; break;
-				case 'b': out = '\b'; break;
-				case 'f': out = '\f'; break;
-				case 'n': out = '\n'; break;
-				case 'r': out = '\r'; break;
-				case 't': out = '\t'; break;
-				case 'v': out = '\v'; break;
-				default: break;
+				case '\\':
+				case '\'':
+				case '"':
+					out = e;
+					break;
+				case 'a':
+					out = '\a';
+					break;
+				case 'b':
+					out = '\b';
+					break;
+				case 'f':
+					out = '\f';
+					break;
+				case 'n':
+					out = '\n';
+					break;
+				case 'r':
+					out = '\r';
+					break;
+				case 't':
+					out = '\t';
+					break;
+				case 'v':
+					out = '\v';
+					break;
+				default:
+					break;
 				}
 			}
 			if (out) {
@@ -355,7 +374,8 @@ static int parse_binding(struct envfile *f, struct scan *sc, size_t start)
 {
 	const char *s = sc->s;
 	struct vbuf raw = {0};
-	if (sc->len - sc->pos >= 7 && memcmp(s + sc->pos, "export", 6) == 0 && is_blank(s[sc->pos + 6])) {
+	if (sc->len - sc->pos >= 7 && memcmp(s + sc->pos, "export", 6) == 0 &&
+	    is_blank(s[sc->pos + 6])) {
 		sc->pos += 6;
 		skip_blank(sc);
 	}
@@ -369,8 +389,8 @@ static int parse_binding(struct envfile *f, struct scan *sc, size_t start)
 		keylen = (size_t)(q - key);
 		sc->pos = (size_t)(q - s) + 1;
 	} else {
-		while (sc->pos < sc->len && s[sc->pos] != '=' && s[sc->pos] != '#' && s[sc->pos] != ' ' &&
-		       s[sc->pos] != '\t' && !is_eol(s[sc->pos]))
+		while (sc->pos < sc->len && s[sc->pos] != '=' && s[sc->pos] != '#' &&
+		       s[sc->pos] != ' ' && s[sc->pos] != '\t' && !is_eol(s[sc->pos]))
 			sc->pos++;
 		keylen = (size_t)(s + sc->pos - key);
 		if (keylen == 0)
@@ -456,7 +476,8 @@ int envfile_load(const char *path, struct envfile **ret)
 	if (fd < 0)
 		return -errno;
 	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (off_t)COMPOSE_MAX_ENVFILE_BYTES) {
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size > (off_t)COMPOSE_MAX_ENVFILE_BYTES) {
 		int rc = S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;
 		close(fd);
 		return rc;

@@ -22,20 +22,20 @@ int compose_interpolate(const char *s, size_t len, struct secbuf **ret);
 bool compose_has_reference(const char *s, size_t len);
 
 enum envfile_value {
-	ENVFILE_VALUE = 0,   /* value known (possibly empty) */
-	ENVFILE_NO_EQUALS,   /* "KEY" alone: passed through from the environment */
-	ENVFILE_RUNTIME,     /* a ${VAR} with no default the file does not define */
+	ENVFILE_VALUE = 0, /* value known (possibly empty) */
+	ENVFILE_NO_EQUALS, /* "KEY" alone: passed through from the environment */
+	ENVFILE_RUNTIME,   /* a ${VAR} with no default the file does not define */
 };
 
 struct envfile_entry {
 	char *key;
 	enum envfile_value state;
-	struct secbuf *value;  /* when state == ENVFILE_VALUE */
-	size_t start, end;     /* the entry's bytes in the file, newline included */
+	struct secbuf *value; /* when state == ENVFILE_VALUE */
+	size_t start, end;    /* the entry's bytes in the file, newline included */
 };
 
 struct envfile {
-	struct secbuf *text;   /* the whole file */
+	struct secbuf *text; /* the whole file */
 	struct envfile_entry *e;
 	size_t n;
 };

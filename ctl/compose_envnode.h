@@ -8,7 +8,7 @@
 
 struct env_entry {
 	char name[256];
-	bool has_value;   /* false: "KEY" alone or KEY: null (from the shell) */
+	bool has_value;    /* false: "KEY" alone or KEY: null (from the shell) */
 	const char *value; /* points into the tree; valid until the next edit */
 	size_t len;
 };

@@ -36,7 +36,8 @@ static void tmp_name(const char *base, char *out, size_t cap)
 {
 	unsigned char r[6];
 	randombytes_buf(r, sizeof(r));
-	snprintf(out, cap, ".%.200s.tmp-%02x%02x%02x%02x%02x%02x", base, r[0], r[1], r[2], r[3], r[4], r[5]);
+	snprintf(out, cap, ".%.200s.tmp-%02x%02x%02x%02x%02x%02x", base, r[0], r[1], r[2], r[3],
+	         r[4], r[5]);
 }
 
 /* dirfd/base <- data via a temporary name; the rename is made durable. */
@@ -44,10 +45,12 @@ static int write_at(int dirfd, const char *base, const void *data, size_t len, m
 {
 	char tmp[TMP_NAME_MAX];
 	tmp_name(base, tmp, sizeof(tmp));
-	int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 07777);
+	int fd =
+	    openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 07777);
 	if (fd < 0)
 		return -errno;
-	int rc = fchmod(fd, mode & 07777) < 0 ? -errno : 0; /* umask must not loosen or tighten it */
+	int rc =
+	    fchmod(fd, mode & 07777) < 0 ? -errno : 0; /* umask must not loosen or tighten it */
 	if (rc == 0)
 		rc = write_all(fd, data, len);
 	if (rc == 0 && fsync(fd) < 0)
@@ -125,14 +128,16 @@ static bool same_content(int dirfd, const char *name, const struct secbuf *value
 				break;
 			got += (size_t)n;
 		}
-		same = b && got == value->len && sodium_memcmp(b->data, value->data, value->len) == 0;
+		same =
+		    b && got == value->len && sodium_memcmp(b->data, value->data, value->len) == 0;
 		secbuf_free(b);
 	}
 	close(fd);
 	return same;
 }
 
-int compose_secret_file_write(int dirfd, const char *name, const struct secbuf *value, bool *ret_changed)
+int compose_secret_file_write(int dirfd, const char *name, const struct secbuf *value,
+                              bool *ret_changed)
 {
 	if (strchr(name, '/') || name[0] == '.' || name[0] == '\0')
 		return -EINVAL;

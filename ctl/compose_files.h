@@ -20,7 +20,8 @@ int compose_secrets_dir_open(const char *dir, int *ret_fd);
 /* Writes value into dirfd/name (mode 0600) atomically; name must be a valid
  * secret name (no '/'). A file that already holds exactly value is left
  * alone (*ret_changed false). 0 or -errno. */
-int compose_secret_file_write(int dirfd, const char *name, const struct secbuf *value, bool *ret_changed);
+int compose_secret_file_write(int dirfd, const char *name, const struct secbuf *value,
+                              bool *ret_changed);
 
 /* When project_dir/.gitignore exists and does not already ignore
  * "/<entry>/", appends that line (atomically, mode kept). *ret_added tells

@@ -13,24 +13,45 @@
 #define LIST(...) ((const char *const[]){__VA_ARGS__, NULL})
 #define EMPTY ((const char *const[]){NULL})
 
-static const char *const postgres_files[] = {
-    "POSTGRES_PASSWORD", "POSTGRES_USER", "POSTGRES_DB", "POSTGRES_INITDB_ARGS", NULL};
-static const char *const mysql_files[] = {
-    "MYSQL_ROOT_PASSWORD", "MYSQL_ROOT_HOST", "MYSQL_DATABASE", "MYSQL_USER", "MYSQL_PASSWORD", NULL};
-static const char *const mariadb_files[] = {
-    "MARIADB_ROOT_PASSWORD", "MARIADB_ROOT_PASSWORD_HASH", "MARIADB_ROOT_HOST", "MARIADB_DATABASE",
-    "MARIADB_USER", "MARIADB_PASSWORD", "MARIADB_PASSWORD_HASH", "MYSQL_ROOT_PASSWORD", "MYSQL_ROOT_HOST",
-    "MYSQL_DATABASE", "MYSQL_USER", "MYSQL_PASSWORD", NULL};
-static const char *const mongo_files[] = {"MONGO_INITDB_ROOT_USERNAME", "MONGO_INITDB_ROOT_PASSWORD", NULL};
+static const char *const postgres_files[] = {"POSTGRES_PASSWORD", "POSTGRES_USER", "POSTGRES_DB",
+                                             "POSTGRES_INITDB_ARGS", NULL};
+static const char *const mysql_files[] = {"MYSQL_ROOT_PASSWORD", "MYSQL_ROOT_HOST",
+                                          "MYSQL_DATABASE",      "MYSQL_USER",
+                                          "MYSQL_PASSWORD",      NULL};
+static const char *const mariadb_files[] = {"MARIADB_ROOT_PASSWORD",
+                                            "MARIADB_ROOT_PASSWORD_HASH",
+                                            "MARIADB_ROOT_HOST",
+                                            "MARIADB_DATABASE",
+                                            "MARIADB_USER",
+                                            "MARIADB_PASSWORD",
+                                            "MARIADB_PASSWORD_HASH",
+                                            "MYSQL_ROOT_PASSWORD",
+                                            "MYSQL_ROOT_HOST",
+                                            "MYSQL_DATABASE",
+                                            "MYSQL_USER",
+                                            "MYSQL_PASSWORD",
+                                            NULL};
+static const char *const mongo_files[] = {"MONGO_INITDB_ROOT_USERNAME",
+                                          "MONGO_INITDB_ROOT_PASSWORD", NULL};
 static const char *const wordpress_files[] = {
-    "WORDPRESS_DB_HOST", "WORDPRESS_DB_USER", "WORDPRESS_DB_PASSWORD", "WORDPRESS_DB_NAME",
-    "WORDPRESS_AUTH_KEY", "WORDPRESS_SECURE_AUTH_KEY", "WORDPRESS_LOGGED_IN_KEY", "WORDPRESS_NONCE_KEY",
-    "WORDPRESS_AUTH_SALT", "WORDPRESS_SECURE_AUTH_SALT", "WORDPRESS_LOGGED_IN_SALT", "WORDPRESS_NONCE_SALT",
-    "WORDPRESS_TABLE_PREFIX", "WORDPRESS_DEBUG", NULL};
-static const char *const nextcloud_files[] = {
-    "NEXTCLOUD_ADMIN_PASSWORD", "NEXTCLOUD_ADMIN_USER", "MYSQL_DATABASE", "MYSQL_PASSWORD", "MYSQL_USER",
-    "POSTGRES_DB", "POSTGRES_PASSWORD", "POSTGRES_USER", "REDIS_HOST_PASSWORD", "SMTP_PASSWORD",
-    "OBJECTSTORE_S3_KEY", "OBJECTSTORE_S3_SECRET", NULL};
+    "WORDPRESS_DB_HOST",          "WORDPRESS_DB_USER",        "WORDPRESS_DB_PASSWORD",
+    "WORDPRESS_DB_NAME",          "WORDPRESS_AUTH_KEY",       "WORDPRESS_SECURE_AUTH_KEY",
+    "WORDPRESS_LOGGED_IN_KEY",    "WORDPRESS_NONCE_KEY",      "WORDPRESS_AUTH_SALT",
+    "WORDPRESS_SECURE_AUTH_SALT", "WORDPRESS_LOGGED_IN_SALT", "WORDPRESS_NONCE_SALT",
+    "WORDPRESS_TABLE_PREFIX",     "WORDPRESS_DEBUG",          NULL};
+static const char *const nextcloud_files[] = {"NEXTCLOUD_ADMIN_PASSWORD",
+                                              "NEXTCLOUD_ADMIN_USER",
+                                              "MYSQL_DATABASE",
+                                              "MYSQL_PASSWORD",
+                                              "MYSQL_USER",
+                                              "POSTGRES_DB",
+                                              "POSTGRES_PASSWORD",
+                                              "POSTGRES_USER",
+                                              "REDIS_HOST_PASSWORD",
+                                              "SMTP_PASSWORD",
+                                              "OBJECTSTORE_S3_KEY",
+                                              "OBJECTSTORE_S3_SECRET",
+                                              NULL};
 static const char *const joomla_files[] = {"JOOMLA_DB_PASSWORD", NULL};
 /* elasticsearch's docker-entrypoint.sh: "for VAR_NAME_FILE in
  * ELASTIC_PASSWORD_FILE KEYSTORE_PASSWORD_FILE". */
@@ -71,8 +92,8 @@ static const struct compose_image images[] = {
     {"nextcloud", NULL, LIST("/entrypoint.sh"), LIST("apache2-foreground"), nextcloud_files},
     {"joomla", tag_fpm, LIST("/entrypoint.sh"), LIST("php-fpm"), joomla_files},
     {"joomla", NULL, LIST("/entrypoint.sh"), LIST("apache2-foreground"), joomla_files},
-    {"elasticsearch", NULL, LIST("/bin/tini", "--", "/usr/local/bin/docker-entrypoint.sh"), LIST("eswrapper"),
-     elasticsearch_files},
+    {"elasticsearch", NULL, LIST("/bin/tini", "--", "/usr/local/bin/docker-entrypoint.sh"),
+     LIST("eswrapper"), elasticsearch_files},
     /* No _FILE support, but a known entrypoint for inject to wrap. */
     {"redis", NULL, LIST("docker-entrypoint.sh"), LIST("redis-server"), EMPTY},
     {"rabbitmq", NULL, LIST("docker-entrypoint.sh"), LIST("rabbitmq-server"), EMPTY},
@@ -92,7 +113,8 @@ static const struct compose_image images[] = {
  * none). False when ref is not on Docker Hub's library. */
 static bool split_ref(const char *ref, char *repo, size_t repocap, char *tag, size_t tagcap)
 {
-	static const char *const hubs[] = {"docker.io/", "index.docker.io/", "registry-1.docker.io/", NULL};
+	static const char *const hubs[] = {"docker.io/", "index.docker.io/",
+	                                   "registry-1.docker.io/", NULL};
 	char buf[IMAGE_REF_MAX];
 	if (snprintf(buf, sizeof(buf), "%s", ref) >= (int)sizeof(buf))
 		return false;
@@ -115,7 +137,8 @@ static bool split_ref(const char *ref, char *repo, size_t repocap, char *tag, si
 		*colon = '\0';
 		t = colon + 1;
 	}
-	return snprintf(repo, repocap, "%s", name) < (int)repocap && snprintf(tag, tagcap, "%s", t) < (int)tagcap;
+	return snprintf(repo, repocap, "%s", name) < (int)repocap &&
+	       snprintf(tag, tagcap, "%s", t) < (int)tagcap;
 }
 
 const struct compose_image *compose_image_find(const char *ref)

@@ -7,11 +7,11 @@
 #include <stdbool.h>
 
 struct compose_image {
-	const char *repo;                  /* official repository name: "postgres" */
+	const char *repo;                   /* official repository name: "postgres" */
 	bool (*tag_match)(const char *tag); /* NULL: every tag; else a variant */
-	const char *const *entrypoint;     /* NULL-terminated; may be empty */
-	const char *const *cmd;            /* NULL-terminated; may be empty */
-	const char *const *file_vars;      /* variables read from VAR_FILE */
+	const char *const *entrypoint;      /* NULL-terminated; may be empty */
+	const char *const *cmd;             /* NULL-terminated; may be empty */
+	const char *const *file_vars;       /* variables read from VAR_FILE */
 };
 
 /* The entry for an image reference ("postgres", "postgres:16-alpine",

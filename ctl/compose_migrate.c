@@ -23,10 +23,10 @@
 #define LEFTOVER_MIN_BYTES 4 /* shorter values are found only as whole strings */
 
 struct envcache {
-	char *shown;      /* as env_file: names it */
-	char *path;       /* as we open it */
+	char *shown; /* as env_file: names it */
+	char *path;  /* as we open it */
 	struct envfile *f;
-	bool *drop;       /* per entry: its line goes */
+	bool *drop; /* per entry: its line goes */
 	bool dropped_any;
 };
 
@@ -38,7 +38,7 @@ struct ctx {
 	size_t capvalues;
 	struct envcache *env;
 	size_t nenv;
-	bool *var_used;         /* per --var: matched something */
+	bool *var_used; /* per --var: matched something */
 	char *err;
 	size_t errcap;
 };
@@ -233,8 +233,8 @@ static int envcache_get(struct ctx *x, const char *svc, const struct cnode *item
 }
 
 /* The service's env_files as indexes into the cache, in order. */
-static int service_envfiles(struct ctx *x, const char *svc, const struct cnode *service, size_t *idx,
-                            size_t cap, size_t *ret_n)
+static int service_envfiles(struct ctx *x, const char *svc, const struct cnode *service,
+                            size_t *idx, size_t cap, size_t *ret_n)
 {
 	const struct cnode *ef = cnode_map_get(service, "env_file");
 	size_t n = 0;
@@ -243,7 +243,8 @@ static int service_envfiles(struct ctx *x, const char *svc, const struct cnode *
 		if (count > cap)
 			return fail(x, "service %s: more than %zu env_file entries", svc, cap);
 		for (size_t i = 0; i < count; i++) {
-			int rc = envcache_get(x, svc, ef->kind == CNODE_SEQ ? ef->items[i] : ef, &idx[n]);
+			int rc = envcache_get(x, svc, ef->kind == CNODE_SEQ ? ef->items[i] : ef,
+			                      &idx[n]);
 			if (rc < 0)
 				return rc;
 			n++;
@@ -282,11 +283,13 @@ static int mark_drops(struct ctx *x)
 			struct envcache *c = &x->env[idx[k]];
 			for (size_t i = 0; i < c->f->n; i++) {
 				const struct envfile_entry *e = &c->f->e[i];
-				if (e->state != ENVFILE_VALUE || e->value->len == 0 || compose_name_is_ours(e->key) ||
+				if (e->state != ENVFILE_VALUE || e->value->len == 0 ||
+				    compose_name_is_ours(e->key) ||
 				    compose_name_is_file_ref(e->key))
 					continue;
 				if (wanted_name(x, svc, e->key) ||
-				    compose_value_has_url_password((const char *)e->value->data, e->value->len)) {
+				    compose_value_has_url_password((const char *)e->value->data,
+				                                   e->value->len)) {
 					c->drop[i] = true;
 					c->dropped_any = true;
 				}
@@ -310,7 +313,8 @@ static int envfile_rows(struct ctx *x, const char *svc, const struct cnode *serv
 			const char *key = c->f->e[i].key;
 			bool seen = false;
 			for (size_t kk = 0; kk <= k && !seen; kk++)
-				for (size_t ii = 0; ii < (kk == k ? i : x->env[idx[kk]].f->n) && !seen; ii++)
+				for (size_t ii = 0;
+				     ii < (kk == k ? i : x->env[idx[kk]].f->n) && !seen; ii++)
 					seen = strcmp(x->env[idx[kk]].f->e[ii].key, key) == 0;
 			if (seen || compose_name_is_ours(key) || envnode_find(env, key) >= 0)
 				continue; /* environment: overrides env_file */
@@ -321,7 +325,9 @@ static int envfile_rows(struct ctx *x, const char *svc, const struct cnode *serv
 			const struct envcache *lc = &x->env[idx[last]];
 			const struct envfile_entry *e = envfile_get(lc->f, key);
 			if (compose_name_is_file_ref(key)) {
-				if (wanted_file_ref(x, svc, key) && (rc = add_row(x, svc, key, lc->shown, SKIP_ALREADY_FILE, NULL)) < 0)
+				if (wanted_file_ref(x, svc, key) &&
+				    (rc = add_row(x, svc, key, lc->shown, SKIP_ALREADY_FILE,
+				                  NULL)) < 0)
 					return rc;
 				continue;
 			}
@@ -330,7 +336,8 @@ static int envfile_rows(struct ctx *x, const char *svc, const struct cnode *serv
 				if (!v || (rc = add_row(x, svc, key, lc->shown, SKIP_NONE, v)) < 0)
 					return v ? rc : -ENOMEM;
 			} else if (wanted_name(x, svc, key)) {
-				enum compose_skip skip = e->state == ENVFILE_VALUE ? SKIP_EMPTY : SKIP_RUNTIME;
+				enum compose_skip skip =
+				    e->state == ENVFILE_VALUE ? SKIP_EMPTY : SKIP_RUNTIME;
 				if ((rc = add_row(x, svc, key, lc->shown, skip, NULL)) < 0)
 					return rc;
 			}
@@ -381,7 +388,8 @@ static int name_secrets(struct ctx *x)
 		/* One secret per distinct value, named after its first use. */
 		size_t s;
 		for (s = 0; s < p->nsecrets; s++)
-			if (p->secrets[s].value->len == v->len && sodium_memcmp(p->secrets[s].value->data, v->data, v->len) == 0)
+			if (p->secrets[s].value->len == v->len &&
+			    sodium_memcmp(p->secrets[s].value->data, v->data, v->len) == 0)
 				break;
 		if (s < p->nsecrets) {
 			p->rows[r].secret = s;
@@ -390,16 +398,20 @@ static int name_secrets(struct ctx *x)
 			continue;
 		}
 		char name[VAULT_MAX_NAME_LEN + 2];
-		if (expand_template(x->o->name_template, p->rows[r].service, p->rows[r].var, name, sizeof(name)) < 0 ||
+		if (expand_template(x->o->name_template, p->rows[r].service, p->rows[r].var, name,
+		                    sizeof(name)) < 0 ||
 		    !name_is_valid_str(name))
-			return fail(x,
-			            "--name-template %s gives an invalid secret name for %s.%s: names are 1-128 "
-			            "characters of A-Z a-z 0-9 . _ - and start with a letter or digit",
-			            x->o->name_template, p->rows[r].service, p->rows[r].var);
+			return fail(
+			    x,
+			    "--name-template %s gives an invalid secret name for %s.%s: names are "
+			    "1-128 "
+			    "characters of A-Z a-z 0-9 . _ - and start with a letter or digit",
+			    x->o->name_template, p->rows[r].service, p->rows[r].var);
 		for (s = 0; s < p->nsecrets; s++)
 			if (strcmp(p->secrets[s].name, name) == 0)
 				return fail(x,
-				            "two different values would both be secret %s (%s.%s is one): put {service} "
+				            "two different values would both be secret %s (%s.%s "
+				            "is one): put {service} "
 				            "and {var} in --name-template",
 				            name, p->rows[r].service, p->rows[r].var);
 		struct compose_secret *ns = realloc(p->secrets, (p->nsecrets + 1) * sizeof(*ns));
@@ -463,7 +475,8 @@ static void strv_free(char **v, size_t n)
 }
 
 static int deliver_row(struct ctx *x, const char *svc, struct cnode *service, struct cnode *env,
-                       struct compose_row *r, char ***files, size_t *nfiles, char ***pairs, size_t *npairs)
+                       struct compose_row *r, char ***files, size_t *nfiles, char ***pairs,
+                       size_t *npairs)
 {
 	const char *name = x->p->secrets[r->secret].name;
 	char path[PATH_MAX_LEN];
@@ -476,7 +489,8 @@ static int deliver_row(struct ctx *x, const char *svc, struct cnode *service, st
 		break;
 	case DELIVER_DOCKER_SECRET:
 		if ((rc = set_file_var(env, r, path)) == 0)
-			rc = service_add_docker_secret(x->root, svc, service, name, x->o->secrets_dir, x->err, x->errcap);
+			rc = service_add_docker_secret(x->root, svc, service, name,
+			                               x->o->secrets_dir, x->err, x->errcap);
 		break;
 	case DELIVER_INJECT_ENV: {
 		long at = r->source ? -1 : envnode_find(env, r->var);
@@ -493,7 +507,8 @@ static int deliver_row(struct ctx *x, const char *svc, struct cnode *service, st
 	return rc;
 }
 
-static int rewrite_service(struct ctx *x, const char *svc, struct cnode *service, size_t first, size_t end)
+static int rewrite_service(struct ctx *x, const char *svc, struct cnode *service, size_t first,
+                           size_t end)
 {
 	bool any = false;
 	for (size_t r = first; r < end; r++)
@@ -521,7 +536,8 @@ static int rewrite_service(struct ctx *x, const char *svc, struct cnode *service
 		rc = deliver_row(x, svc, service, env, r, &files, &nfiles, &pairs, &npairs);
 	}
 	if (rc == 0 && (nfiles > 0 || npairs > 0))
-		rc = service_wrap_inject(svc, service, &c, x->o, files, nfiles, pairs, npairs, &warn, x->err, x->errcap);
+		rc = service_wrap_inject(svc, service, &c, x->o, files, nfiles, pairs, npairs,
+		                         &warn, x->err, x->errcap);
 	if (rc == 0 && warn)
 		rc = note(x, "%s", warn);
 	free(warn);
@@ -547,7 +563,8 @@ static int envfile_outputs(struct ctx *x)
 		o = &p->envfiles[p->nenvfiles++];
 		*o = (struct compose_file_out){.in_place = x->o->envfiles_in_place};
 		const char *suffix = o->in_place ? "" : COMPOSE_MIGRATED_SUFFIX;
-		if (asprintf(&o->path, "%s%s", c->path, suffix) < 0 || asprintf(&o->shown, "%s%s", c->shown, suffix) < 0) {
+		if (asprintf(&o->path, "%s%s", c->path, suffix) < 0 ||
+		    asprintf(&o->shown, "%s%s", c->shown, suffix) < 0) {
 			o->path = o->shown = NULL;
 			return -ENOMEM;
 		}
@@ -563,12 +580,14 @@ static int envfile_outputs(struct ctx *x)
 				struct cnode *item = ef->kind == CNODE_SEQ ? ef->items[k] : ef;
 				if (!cnode_is(item, c->shown))
 					continue;
-				struct cnode *nv = cnode_new_scalar(o->shown, strlen(o->shown), item->style);
+				struct cnode *nv =
+				    cnode_new_scalar(o->shown, strlen(o->shown), item->style);
 				if (!nv)
 					return -ENOMEM;
 				if (ef->kind == CNODE_SEQ)
 					cnode_seq_replace(ef, k, nv);
-				else if (cnode_map_set(cnode_val(x->services, s), "env_file", nv) < 0)
+				else if (cnode_map_set(cnode_val(x->services, s), "env_file", nv) <
+				         0)
 					return -ENOMEM;
 			}
 		}
@@ -612,15 +631,17 @@ static int drop_extension_blocks(struct ctx *x)
 {
 	for (size_t i = 0; i < x->root->n;) {
 		const struct cnode *k = cnode_key(x->root, i);
-		long s = strncmp(k->str, "x-", 2) == 0 ? subtree_value(x, cnode_val(x->root, i)) : -1;
+		long s =
+		    strncmp(k->str, "x-", 2) == 0 ? subtree_value(x, cnode_val(x->root, i)) : -1;
 		if (s < 0) {
 			i++;
 			continue;
 		}
-		int rc = note(x,
-		              "removed the top-level %s block: it held the value of secret %s, and the "
-		              "anchors that used it are expanded in the output",
-		              k->str, x->p->secrets[s].name);
+		int rc =
+		    note(x,
+		         "removed the top-level %s block: it held the value of secret %s, and the "
+		         "anchors that used it are expanded in the output",
+		         k->str, x->p->secrets[s].name);
 		if (rc < 0)
 			return rc;
 		cnode_map_remove(x->root, i);
@@ -633,11 +654,14 @@ static int warn_leftovers(struct ctx *x, const struct cnode *n, const char *wher
 	if (n->kind == CNODE_SCALAR) {
 		for (size_t s = 0; s < x->p->nsecrets; s++) {
 			const struct secbuf *v = x->p->secrets[s].value;
-			bool whole = n->len == v->len && sodium_memcmp(n->str, v->data, v->len) == 0;
-			bool part = v->len >= LEFTOVER_MIN_BYTES && memmem(n->str, n->len, v->data, v->len);
+			bool whole =
+			    n->len == v->len && sodium_memcmp(n->str, v->data, v->len) == 0;
+			bool part =
+			    v->len >= LEFTOVER_MIN_BYTES && memmem(n->str, n->len, v->data, v->len);
 			if (whole || part)
 				return note(x,
-				            "the value of secret %s still appears in %s (line %d of the input): "
+				            "the value of secret %s still appears in %s (line %d "
+				            "of the input): "
 				            "move it out by hand",
 				            x->p->secrets[s].name, where, n->line);
 		}
@@ -647,7 +671,8 @@ static int warn_leftovers(struct ctx *x, const struct cnode *n, const char *wher
 		char sub[PATH_MAX_LEN];
 		const struct cnode *child = n->kind == CNODE_MAP ? cnode_val(n, i) : n->items[i];
 		if (n->kind == CNODE_MAP)
-			snprintf(sub, sizeof(sub), "%s%s%s", where, *where ? "." : "", cnode_key(n, i)->str);
+			snprintf(sub, sizeof(sub), "%s%s%s", where, *where ? "." : "",
+			         cnode_key(n, i)->str);
 		else
 			snprintf(sub, sizeof(sub), "%s[%zu]", where, i);
 		int rc = n->kind == CNODE_MAP ? warn_leftovers(x, cnode_key(n, i), sub) : 0;
@@ -668,11 +693,13 @@ static int check_document(struct ctx *x)
 		            x->root->kind == CNODE_SEQ ? "list" : "single value");
 	x->services = cnode_map_get(x->root, "services");
 	if (!x->services || x->services->kind != CNODE_MAP)
-		return fail(x, "no services: mapping at the top level: this is not a compose file (or a "
-		               "version 1 file, which vaultctl does not migrate)");
+		return fail(
+		    x, "no services: mapping at the top level: this is not a compose file (or a "
+		       "version 1 file, which vaultctl does not migrate)");
 	for (size_t s = 0; s < x->services->n; s++)
 		if (cnode_val(x->services, s)->kind != CNODE_MAP)
-			return fail(x, "service %s is not a mapping", cnode_key(x->services, s)->str);
+			return fail(x, "service %s is not a mapping",
+			            cnode_key(x->services, s)->str);
 	const struct cnode *v = cnode_map_get(x->root, "version");
 	if (x->o->mode == COMPOSE_MODE_FILES && v && v->kind == CNODE_SCALAR) {
 		/* secrets: (with long syntax) came with file format 3.1. */
@@ -680,7 +707,8 @@ static int check_document(struct ctx *x)
 		double ver = strtod(v->str, &end);
 		if (end != v->str && ver < 3.1 - 1e-9)
 			return fail(x,
-			            "--mode files needs compose file format 3.1 or later for secrets:, and this "
+			            "--mode files needs compose file format 3.1 or later for "
+			            "secrets:, and this "
 			            "file says version %s: use --mode inject, or raise version:",
 			            v->str);
 	}
@@ -702,7 +730,8 @@ static int unmatched_flags(struct ctx *x)
 			found = k->len == n && strncmp(k->str, e, n) == 0;
 		}
 		if (!found)
-			rc = note(x, "--entrypoint %.*s=...: there is no service %.*s", (int)n, e, (int)n, e);
+			rc = note(x, "--entrypoint %.*s=...: there is no service %.*s", (int)n, e,
+			          (int)n, e);
 	}
 	return rc;
 }
@@ -729,7 +758,8 @@ static int run(struct ctx *x)
 	if (rc == 0)
 		rc = name_secrets(x);
 	for (size_t s = 0; s < x->services->n && rc == 0; s++)
-		rc = rewrite_service(x, cnode_key(x->services, s)->str, cnode_val(x->services, s), first[s], first[s + 1]);
+		rc = rewrite_service(x, cnode_key(x->services, s)->str, cnode_val(x->services, s),
+		                     first[s], first[s + 1]);
 	free(first);
 	if (rc == 0)
 		rc = envfile_outputs(x);

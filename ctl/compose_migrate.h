@@ -14,17 +14,18 @@
 #define COMPOSE_INJECT_PATH "/inject"          /* the static inject binary */
 #define COMPOSE_SOCKET_PATH "/run/vaultd.sock" /* vaultd's socket (inject's default) */
 #define COMPOSE_SECRETS_DIR "/run/secrets"
-#define COMPOSE_TMPFS_OPTS "mode=0755"         /* inject refuses a dir others can write;
-                                                * the files in it are 0400 */
+#define COMPOSE_TMPFS_OPTS                                                                         \
+	"mode=0755" /* inject refuses a dir others can write;                                      \
+	             * the files in it are 0400 */
 /* inject's configuration variables (every flag has an INJECT_* twin). */
-#define COMPOSE_ENV_SECRETS "INJECT_SECRETS"   /* name,name: files in /run/secrets */
-#define COMPOSE_ENV_ENV "INJECT_ENV"           /* VAR=name,...: value into VAR at exec */
+#define COMPOSE_ENV_SECRETS "INJECT_SECRETS" /* name,name: files in /run/secrets */
+#define COMPOSE_ENV_ENV "INJECT_ENV"         /* VAR=name,...: value into VAR at exec */
 /* Host side of the mounts, overridable when compose runs. */
 #define COMPOSE_DEFAULT_SOCKET_HOST "${VAULTD_SOCKET:-/run/vaultd.sock}"
 #define COMPOSE_DEFAULT_INJECT_HOST "${VAULTD_INJECT:-/usr/local/bin/inject}"
 #define COMPOSE_DEFAULT_TEMPLATE "{service}_{var}"
 #define COMPOSE_DEFAULT_SECRETS_DIR "./secrets"
-#define COMPOSE_MIGRATED_SUFFIX ".migrated"    /* sanitized env_file copies */
+#define COMPOSE_MIGRATED_SUFFIX ".migrated" /* sanitized env_file copies */
 
 enum compose_mode { COMPOSE_MODE_INJECT = 0, COMPOSE_MODE_FILES };
 
@@ -45,20 +46,20 @@ enum compose_skip {
 
 struct compose_row { /* one line of the summary */
 	char *service, *var;
-	char *source;                  /* NULL: environment:, else the env_file as written */
+	char *source; /* NULL: environment:, else the env_file as written */
 	enum compose_skip skip;
 	enum compose_delivery delivery;
-	size_t secret;                 /* index into plan->secrets when delivered */
+	size_t secret; /* index into plan->secrets when delivered */
 };
 
 struct compose_secret {
 	char name[VAULT_MAX_NAME_LEN + 1];
-	struct secbuf *value;          /* the value found in the file */
+	struct secbuf *value; /* the value found in the file */
 };
 
-struct compose_file_out {          /* a sanitized env_file to write */
-	char *path;                    /* as the process opens it */
-	char *shown;                   /* as the compose file names it */
+struct compose_file_out { /* a sanitized env_file to write */
+	char *path;       /* as the process opens it */
+	char *shown;      /* as the compose file names it */
 	struct secbuf *text;
 	bool in_place;
 };
@@ -70,22 +71,22 @@ struct compose_plan {
 	size_t nsecrets;
 	struct compose_file_out *envfiles;
 	size_t nenvfiles;
-	char **notes;                  /* warnings for the user, in order */
+	char **notes; /* warnings for the user, in order */
 	size_t nnotes;
 };
 
 struct compose_opts {
 	enum compose_mode mode;
-	const char *name_template;     /* {service} and {var} (lowercased) */
-	char *const *vars;             /* --var SERVICE.VAR */
+	const char *name_template; /* {service} and {var} (lowercased) */
+	char *const *vars;         /* --var SERVICE.VAR */
 	size_t nvars;
-	char *const *entrypoints;      /* --entrypoint SERVICE=CMD */
+	char *const *entrypoints; /* --entrypoint SERVICE=CMD */
 	size_t nentrypoints;
-	const char *project_dir;       /* env_file and build paths are relative to it */
-	const char *socket_host;       /* host side of the socket mount */
-	const char *inject_host;       /* host side of the inject mount */
-	const char *secrets_dir;       /* files mode: "./secrets" (relative to project_dir) */
-	bool envfiles_in_place;        /* rewrite env_files themselves (output replaces input) */
+	const char *project_dir; /* env_file and build paths are relative to it */
+	const char *socket_host; /* host side of the socket mount */
+	const char *inject_host; /* host side of the inject mount */
+	const char *secrets_dir; /* files mode: "./secrets" (relative to project_dir) */
+	bool envfiles_in_place;  /* rewrite env_files themselves (output replaces input) */
 };
 
 /* Rewrites root in place and describes what it did in *ret (free with

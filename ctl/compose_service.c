@@ -55,7 +55,8 @@ static int parse_flag_command(const char *s, struct cnode **ret)
 	json_t *v;
 	json_array_foreach(a, i, v)
 	{
-		if (!seq || !json_is_string(v) || cnode_seq_append(seq, cnode_new_str(json_string_value(v))) < 0) {
+		if (!seq || !json_is_string(v) ||
+		    cnode_seq_append(seq, cnode_new_str(json_string_value(v))) < 0) {
 			cnode_free(seq);
 			seq = NULL;
 			break;
@@ -99,7 +100,8 @@ static void from_build(const struct cnode *build, const char *project_dir, struc
 	if (!context)
 		context = ".";
 	if (strstr(context, "://") || strchr(context, '$') || strchr(dockerfile, '$')) {
-		snprintf(c->why, sizeof(c->why), "its build context %s is not a local directory", context);
+		snprintf(c->why, sizeof(c->why), "its build context %s is not a local directory",
+		         context);
 		return;
 	}
 	char path[4096];
@@ -114,7 +116,8 @@ static void from_build(const struct cnode *build, const char *project_dir, struc
 		snprintf(c->why, sizeof(c->why), "the path of its Dockerfile is too long");
 		return;
 	}
-	if (compose_dockerfile_command(path, target, args, &c->ep, &c->cmd, c->why, sizeof(c->why)) == 0)
+	if (compose_dockerfile_command(path, target, args, &c->ep, &c->cmd, c->why,
+	                               sizeof(c->why)) == 0)
 		c->from = "its Dockerfile";
 }
 
@@ -147,11 +150,13 @@ int service_command(const char *svc, const struct cnode *service, const char *fl
 		argv = NULL;
 	} else if (flag_cmd) {
 		if (parse_flag_command(flag_cmd, &c.ep) < 0)
-			snprintf(c.why, sizeof(c.why), "--entrypoint %s=... is not a command line or a JSON list", svc);
+			snprintf(c.why, sizeof(c.why),
+			         "--entrypoint %s=... is not a command line or a JSON list", svc);
 		c.from = "--entrypoint";
 	} else if (ep && !cnode_is_null(ep)) {
 		if (as_argv(ep, &c.ep) < 0)
-			snprintf(c.why, sizeof(c.why), "its entrypoint: is neither a string nor a list of strings");
+			snprintf(c.why, sizeof(c.why),
+			         "its entrypoint: is neither a string nor a list of strings");
 		c.from = "entrypoint: in the file";
 	} else if (build) {
 		from_build(build, project_dir, &c);
@@ -162,7 +167,8 @@ int service_command(const char *svc, const struct cnode *service, const char *fl
 		if (!c.ep || !c.cmd)
 			rc = -ENOMEM;
 	} else {
-		snprintf(c.why, sizeof(c.why), "its image %s is not an official image whose entrypoint vaultctl knows",
+		snprintf(c.why, sizeof(c.why),
+		         "its image %s is not an official image whose entrypoint vaultctl knows",
 		         ref ? ref : "(none)");
 	}
 	cnode_free(argv);
@@ -295,7 +301,8 @@ static bool numeric_user(const char *u, char *uid, char *gid, size_t cap)
 	if (colon)
 		*colon = '\0';
 	const char *g = colon ? colon + 1 : buf;
-	if (!*buf || strspn(buf, "0123456789") != strlen(buf) || !*g || strspn(g, "0123456789") != strlen(g))
+	if (!*buf || strspn(buf, "0123456789") != strlen(buf) || !*g ||
+	    strspn(g, "0123456789") != strlen(g))
 		return false;
 	snprintf(uid, cap, "%s", buf);
 	snprintf(gid, cap, "%s", g);
@@ -311,13 +318,14 @@ static int add_tmpfs(const char *svc, struct cnode *service, char **note)
 	const struct cnode *user = cnode_map_get(service, "user");
 	int n;
 	if (user && user->kind == CNODE_SCALAR && numeric_user(user->str, uid, gid, sizeof(uid))) {
-		n = snprintf(spec, sizeof(spec), "%s:%s,uid=%s,gid=%s", COMPOSE_SECRETS_DIR, COMPOSE_TMPFS_OPTS, uid,
-		             gid);
+		n = snprintf(spec, sizeof(spec), "%s:%s,uid=%s,gid=%s", COMPOSE_SECRETS_DIR,
+		             COMPOSE_TMPFS_OPTS, uid, gid);
 	} else {
 		n = snprintf(spec, sizeof(spec), "%s:%s", COMPOSE_SECRETS_DIR, COMPOSE_TMPFS_OPTS);
 		if (user && user->kind == CNODE_SCALAR && note && !*note &&
 		    asprintf(note,
-		             "service %s runs as user \"%s\": inject must be able to write %s; use a numeric "
+		             "service %s runs as user \"%s\": inject must be able to write %s; use "
+		             "a numeric "
 		             "user: (uid[:gid]) or move it to INJECT_USER so inject drops to it",
 		             svc, user->str, COMPOSE_SECRETS_DIR) < 0)
 			*note = NULL;
@@ -332,7 +340,8 @@ static int add_tmpfs(const char *svc, struct cnode *service, char **note)
 
 /* Adds each item to a comma-separated list variable; with pairs, an item
  * "VAR=name" replaces an existing "VAR=..." item. */
-static int merge_list_var(struct cnode *env, const char *var, char *const *items, size_t n, bool pairs)
+static int merge_list_var(struct cnode *env, const char *var, char *const *items, size_t n,
+                          bool pairs)
 {
 	if (n == 0)
 		return 0;
@@ -351,7 +360,8 @@ static int merge_list_var(struct cnode *env, const char *var, char *const *items
 		bool found = false;
 		while (*p && !found) {
 			size_t len = strcspn(p, ",");
-			if (len >= keylen && strncmp(p, items[i], keylen) == 0 && (pairs || len == keylen))
+			if (len >= keylen && strncmp(p, items[i], keylen) == 0 &&
+			    (pairs || len == keylen))
 				found = true;
 			else
 				p += len + (p[len] == ',');
@@ -366,8 +376,8 @@ static int merge_list_var(struct cnode *env, const char *var, char *const *items
 				return -ENAMETOOLONG;
 		} else if (!found) {
 			size_t used = strlen(out);
-			if (snprintf(out + used, sizeof(out) - used, "%s%s", used ? "," : "", items[i]) >=
-			    (int)(sizeof(out) - used))
+			if (snprintf(out + used, sizeof(out) - used, "%s%s", used ? "," : "",
+			             items[i]) >= (int)(sizeof(out) - used))
 				return -ENAMETOOLONG;
 		}
 	}
@@ -381,8 +391,10 @@ static int wrap_entrypoint(const char *svc, struct cnode *service, const struct 
 		return 0;
 	if (!c->ep) {
 		snprintf(err, errcap,
-		         "service %s: cannot wrap its entrypoint with inject: %s; pass --entrypoint %s=CMD "
-		         "(the image's ENTRYPOINT, as `docker image inspect` shows it) or set entrypoint: "
+		         "service %s: cannot wrap its entrypoint with inject: %s; pass "
+		         "--entrypoint %s=CMD "
+		         "(the image's ENTRYPOINT, as `docker image inspect` shows it) or set "
+		         "entrypoint: "
 		         "in the file",
 		         svc, c->why, svc);
 		return -EINVAL;
@@ -409,10 +421,11 @@ static int wrap_entrypoint(const char *svc, struct cnode *service, const struct 
 		return cnode_map_set(service, "command", copy);
 	}
 	if (c->cmd == NULL && note && !*note &&
-	    asprintf(note,
-	             "service %s has no command: and Docker ignores the image's CMD once entrypoint: is "
-	             "set; add command: if the image needs its CMD",
-	             svc) < 0)
+	    asprintf(
+	        note,
+	        "service %s has no command: and Docker ignores the image's CMD once entrypoint: is "
+	        "set; add command: if the image needs its CMD",
+	        svc) < 0)
 		*note = NULL;
 	return 0;
 }
@@ -427,7 +440,8 @@ int service_wrap_inject(const char *svc, struct cnode *service, const struct ser
 	if ((rc = add_volume(service, o->socket_host, COMPOSE_SOCKET_PATH)) < 0 ||
 	    (rc = add_volume(service, o->inject_host, COMPOSE_INJECT_PATH)) < 0 ||
 	    (rc = add_tmpfs(svc, service, note)) < 0) {
-		snprintf(err, errcap, "service %s: its volumes: or tmpfs: is not a list or a string", svc);
+		snprintf(err, errcap,
+		         "service %s: its volumes: or tmpfs: is not a list or a string", svc);
 		return rc;
 	}
 	struct cnode *env = service_environment(service);
@@ -435,8 +449,8 @@ int service_wrap_inject(const char *svc, struct cnode *service, const struct ser
 		return -ENOMEM;
 	if ((rc = merge_list_var(env, COMPOSE_ENV_SECRETS, files, nfiles, false)) < 0 ||
 	    (rc = merge_list_var(env, COMPOSE_ENV_ENV, env_pairs, nenv, true)) < 0) {
-		snprintf(err, errcap, "service %s: %s or %s would be too long", svc, COMPOSE_ENV_SECRETS,
-		         COMPOSE_ENV_ENV);
+		snprintf(err, errcap, "service %s: %s or %s would be too long", svc,
+		         COMPOSE_ENV_SECRETS, COMPOSE_ENV_ENV);
 		return rc;
 	}
 	return 0;
@@ -446,7 +460,8 @@ static bool service_has_secret(const struct cnode *list, const char *name)
 {
 	for (size_t i = 0; i < list->n; i++) {
 		const struct cnode *it = list->items[i];
-		if (cnode_is(it, name) || (it->kind == CNODE_MAP && cnode_is(cnode_map_get(it, "source"), name)))
+		if (cnode_is(it, name) ||
+		    (it->kind == CNODE_MAP && cnode_is(cnode_map_get(it, "source"), name)))
 			return true;
 	}
 	return false;

@@ -12,12 +12,12 @@
 #define SERVICE_WHY_MAX 512
 
 struct service_cmd {
-	struct cnode *ep;            /* what inject execs (the part after "/inject --"); NULL unknown */
-	struct cnode *cmd;           /* CMD to set when the service has no command:; NULL: leave */
-	bool wrapped;                /* entrypoint: already starts with /inject */
-	const char *from;            /* where ep came from, for the summary */
+	struct cnode *ep;  /* what inject execs (the part after "/inject --"); NULL unknown */
+	struct cnode *cmd; /* CMD to set when the service has no command:; NULL: leave */
+	bool wrapped;      /* entrypoint: already starts with /inject */
+	const char *from;  /* where ep came from, for the summary */
 	const struct compose_image *img; /* official image, NULL otherwise (or with build:) */
-	char why[SERVICE_WHY_MAX];   /* when ep is NULL: why it is unknown */
+	char why[SERVICE_WHY_MAX];       /* when ep is NULL: why it is unknown */
 };
 
 /* Works out what the service runs. flag_cmd is the --entrypoint value for

@@ -67,15 +67,17 @@ static int next_event(struct loader *l, yaml_event_t *ev)
 	int line = (int)p->problem_mark.line + 1;
 	int col = (int)p->problem_mark.column + 1;
 	if (p->context)
-		return fail(l, -EINVAL, line, "column %d: malformed YAML: %s %s", col, p->problem ? p->problem : "error",
-		            p->context);
-	return fail(l, -EINVAL, line, "column %d: malformed YAML: %s", col, p->problem ? p->problem : "error");
+		return fail(l, -EINVAL, line, "column %d: malformed YAML: %s %s", col,
+		            p->problem ? p->problem : "error", p->context);
+	return fail(l, -EINVAL, line, "column %d: malformed YAML: %s", col,
+	            p->problem ? p->problem : "error");
 }
 
 static int count_nodes(struct loader *l, size_t add, int line)
 {
 	if (add > COMPOSE_MAX_NODES - l->nodes)
-		return fail(l, -E2BIG, line, "more than %u YAML nodes after expanding aliases", COMPOSE_MAX_NODES);
+		return fail(l, -E2BIG, line, "more than %u YAML nodes after expanding aliases",
+		            COMPOSE_MAX_NODES);
 	l->nodes += add;
 	return 0;
 }
@@ -156,8 +158,9 @@ static int load_scalar(struct loader *l, yaml_event_t *ev, struct cnode **ret)
 	int rc = count_nodes(l, 1, line);
 	if (rc < 0)
 		return rc;
-	struct cnode *n = cnode_new_scalar((const char *)ev->data.scalar.value, ev->data.scalar.length,
-	                                   scalar_style(ev->data.scalar.style));
+	struct cnode *n =
+	    cnode_new_scalar((const char *)ev->data.scalar.value, ev->data.scalar.length,
+	                     scalar_style(ev->data.scalar.style));
 	if (!n)
 		return fail(l, -ENOMEM, 0, "out of memory");
 	n->line = line;
@@ -192,7 +195,8 @@ static int load_seq(struct loader *l, yaml_event_t *start, unsigned depth, struc
 	int rc = count_nodes(l, 1, line);
 	if (rc < 0)
 		return rc;
-	struct cnode *seq = cnode_new_seq(start->data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE);
+	struct cnode *seq =
+	    cnode_new_seq(start->data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE);
 	if (!seq)
 		return fail(l, -ENOMEM, 0, "out of memory");
 	seq->line = line;
@@ -230,10 +234,12 @@ static bool is_merge_key(const struct cnode *k)
 
 /* Adds src's pairs whose keys map lacks, at position *at (merge keys never
  * override explicit keys, and earlier merges win over later ones). */
-static int merge_one(struct loader *l, struct cnode *map, size_t *at, const struct cnode *src, int line)
+static int merge_one(struct loader *l, struct cnode *map, size_t *at, const struct cnode *src,
+                     int line)
 {
 	if (src->kind != CNODE_MAP)
-		return fail(l, -EINVAL, line, "a merge key (<<) needs a mapping or a list of mappings");
+		return fail(l, -EINVAL, line,
+		            "a merge key (<<) needs a mapping or a list of mappings");
 	for (size_t i = 0; i < src->n; i++) {
 		const struct cnode *k = cnode_key(src, i);
 		if (cnode_map_find(map, k->str) >= 0)
@@ -297,7 +303,8 @@ static int load_map(struct loader *l, yaml_event_t *start, unsigned depth, struc
 		if ((rc = load_node(l, &ev, depth + 1, &k)) < 0)
 			goto out;
 		if (k->kind != CNODE_SCALAR) {
-			rc = fail(l, -EINVAL, k->line, "a mapping key must be a string, not a list or mapping");
+			rc = fail(l, -EINVAL, k->line,
+			          "a mapping key must be a string, not a list or mapping");
 			cnode_free(k);
 			goto out;
 		}
@@ -314,12 +321,14 @@ static int load_map(struct loader *l, yaml_event_t *start, unsigned depth, struc
 				goto out;
 			}
 			merges = m;
-			merges[nmerges++] = (struct merge){.at = map->n, .value = v, .line = k->line};
+			merges[nmerges++] =
+			    (struct merge){.at = map->n, .value = v, .line = k->line};
 			cnode_free(k);
 			continue;
 		}
 		if (cnode_map_find(map, k->str) >= 0) {
-			rc = fail(l, -EINVAL, k->line, "duplicate key \"%.64s\" in one mapping: keep one", k->str);
+			rc = fail(l, -EINVAL, k->line,
+			          "duplicate key \"%.64s\" in one mapping: keep one", k->str);
 			cnode_free(k);
 			cnode_free(v);
 			goto out;
@@ -347,7 +356,8 @@ static int load_node(struct loader *l, yaml_event_t *ev, unsigned depth, struct 
 	int rc;
 	const yaml_char_t *anchor = NULL;
 	if (depth > COMPOSE_MAX_DEPTH) {
-		rc = fail(l, -E2BIG, (int)ev->start_mark.line + 1, "nested deeper than %u levels", COMPOSE_MAX_DEPTH);
+		rc = fail(l, -E2BIG, (int)ev->start_mark.line + 1, "nested deeper than %u levels",
+		          COMPOSE_MAX_DEPTH);
 		event_wipe_delete(ev);
 		return rc;
 	}
@@ -408,7 +418,8 @@ static int load_document(struct loader *l, struct cnode **ret)
 		return rc;
 	if (ev.type == YAML_STREAM_END_EVENT) {
 		yaml_event_delete(&ev);
-		return fail(l, -EINVAL, 0, "the file is empty: a compose file is a mapping with services:");
+		return fail(l, -EINVAL, 0,
+		            "the file is empty: a compose file is a mapping with services:");
 	}
 	yaml_event_delete(&ev); /* DOCUMENT_START */
 	if ((rc = next_event(l, &ev)) < 0)
@@ -416,9 +427,11 @@ static int load_document(struct loader *l, struct cnode **ret)
 	struct cnode *root = NULL;
 	if ((rc = load_node(l, &ev, 0, &root)) < 0)
 		return rc;
-	if ((rc = expect(l, YAML_DOCUMENT_END_EVENT, "unexpected content after the document")) < 0 ||
+	if ((rc = expect(l, YAML_DOCUMENT_END_EVENT, "unexpected content after the document")) <
+	        0 ||
 	    (rc = expect(l, YAML_STREAM_END_EVENT,
-	                 "more than one YAML document (---): a compose file holds exactly one")) < 0) {
+	                 "more than one YAML document (---): a compose file holds exactly one")) <
+	        0) {
 		cnode_free(root);
 		return rc;
 	}

@@ -41,29 +41,31 @@ static int offline_kek(const char *path, const struct store_info *info, const st
 	return CTL_OK;
 }
 
-int offline_open(const char *path, const struct offline_key *k, struct store **ret)
+int offline_open(const char *path, const char *shown, const struct offline_key *k,
+                 struct store **ret)
 {
+	const char *name = shown ? shown : path;
 	/* store_open must not create a store where there is none. */
 	struct stat st;
 	if (stat(path, &st) < 0) {
-		ctl_err("no store at %s: %s", path, strerror(errno));
+		ctl_err("no store at %s: %s", name, strerror(errno));
 		return errno == ENOENT ? CTL_NOT_FOUND : CTL_ERROR;
 	}
 	struct store *s = NULL;
 	int r = store_open(path, &s);
 	if (r < 0) {
-		ctl_err("cannot open store %s: %s", path, store_strerror(r));
+		ctl_err("cannot open store %s: %s", name, store_strerror(r));
 		return CTL_ERROR;
 	}
 	struct store_info info;
 	r = store_info(s, &info);
 	if (r < 0) {
-		ctl_err("cannot read store %s: %s", path, store_strerror(r));
+		ctl_err("cannot read store %s: %s", name, store_strerror(r));
 		store_close(s);
 		return CTL_ERROR;
 	}
 	struct secbuf *kek = NULL;
-	int rc = offline_kek(path, &info, k, &kek);
+	int rc = offline_kek(name, &info, k, &kek);
 	if (rc != CTL_OK) {
 		store_close(s);
 		return rc;
@@ -73,9 +75,9 @@ int offline_open(const char *path, const struct offline_key *k, struct store **r
 	if (r < 0) {
 		if (r == STORE_E_BADKEY)
 			ctl_err("the %s does not unseal store %s",
-			        k->key_file ? "key file" : "passphrase", path);
+			        k->key_file ? "key file" : "passphrase", name);
 		else
-			ctl_err("cannot unseal store %s: %s", path, store_strerror(r));
+			ctl_err("cannot unseal store %s: %s", name, store_strerror(r));
 		store_close(s);
 		return r == STORE_E_BADKEY ? CTL_DENIED : CTL_ERROR;
 	}

@@ -12,8 +12,10 @@ struct offline_key {
 
 /* Opens the existing store at path and unseals it with what k says (the
  * store records whether it wants a key file or a passphrase). Prints its
- * own errors; returns a vaultctl exit code (4 when the key does not unseal
- * it). *ret is open and unsealed on CTL_OK; close with store_close. */
-int offline_open(const char *path, const struct offline_key *k, struct store **ret);
+ * own errors, naming the store as shown (NULL: path); returns a vaultctl
+ * exit code (4 when the key does not unseal it). *ret is open and unsealed
+ * on CTL_OK; close with store_close. */
+int offline_open(const char *path, const char *shown, const struct offline_key *k,
+                 struct store **ret);
 
 #endif

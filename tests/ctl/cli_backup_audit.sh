@@ -31,12 +31,13 @@ expect "backup into a missing directory" 1 '' 'no/such/dir'
 vc_run restore --store "$VT_DIR/restored.db" --key-file "$VT_KEY" "$VT_DIR/backup.db"
 expect "restore" 0 'restored .* 3 secrets; the key unseals it'
 vt_eq "the restored store is 0600" "600" "$(stat -c %a "$VT_DIR/restored.db")"
+vt_check "restore leaves no temporary or WAL file" bash -c "! ls '$VT_DIR'/restored.db?* 2>/dev/null"
 vc_run restore --store "$VT_DIR/restored.db" --key-file "$VT_KEY" "$VT_DIR/backup.db"
 expect "restore never overwrites a store" 1 '' 'already exists'
 head -c 32 /dev/urandom >"$VT_DIR/wrong.key"
 chmod 600 "$VT_DIR/wrong.key"
 vc_run restore --store "$VT_DIR/r2.db" --key-file "$VT_DIR/wrong.key" "$VT_DIR/backup.db"
-expect "restore with the wrong key" 4 '' 'does not unseal'
+expect "restore with the wrong key" 4 '' "key file does not unseal store $VT_DIR/r2.db\$"
 vt_check "nothing is left after a failed restore" bash -c "! ls '$VT_DIR'/r2.db* 2>/dev/null"
 echo "not a database" >"$VT_DIR/junk"
 vc_run restore --store "$VT_DIR/r3.db" --key-file "$VT_KEY" "$VT_DIR/junk"
