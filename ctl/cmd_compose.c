@@ -61,28 +61,27 @@ static const struct args_opt migrate_opts[] = {
 
 static const struct cmd_spec migrate_spec = {
     .name = "compose migrate",
-    .usage = "-f FILE [-o OUT] [--mode inject|files] [--import] [--var SERVICE.VAR]... "
-             "[--name-template T] [--entrypoint SERVICE=CMD]...",
-    .summary =
-        "Rewrite a compose file so that no password is an environment variable: each "
-        "secret-looking variable (*PASSWORD*, *PASSWD*, *SECRET*, *TOKEN*, *_KEY, *APIKEY*, "
-        "a URL with a password, every --var) becomes a vaultd secret, one per distinct value.",
+    .usage = "-f FILE [-o OUT] [--mode inject|files] [--import] [--var SERVICE.VAR]...\n"
+             "       [--name-template T] [--entrypoint SERVICE=CMD]... [--dry-run]",
+    .summary = "Rewrite a compose file so that no password is an environment variable: each\n"
+               "secret-looking variable (*PASSWORD*, *PASSWD*, *SECRET*, *TOKEN*, *_KEY, *APIKEY*,\n"
+               "a URL with a password, every --var) becomes a vaultd secret, one per distinct value.",
     .details =
-        "--mode inject: inject (mounted read-only with vaultd's socket) wraps the entrypoint, "
-        "writes the secrets on a tmpfs at /run/secrets and sets VAR_FILE for images that read it, "
-        "or VAR itself at exec for images that do not.\n"
-        "--mode files: the values are exported to ./secrets/<name> (0700/0600, added to "
-        ".gitignore) and given to containers as compose secrets with VAR_FILE; images that read "
-        "no VAR_FILE still go through inject.\n"
-        "Skipped: empty values, ${VAR} with no default (a ${VAR:-default} counts as its default) "
-        "and variables that already have VAR_FILE. The output is a complete compose file, not an "
-        "override (an override cannot remove a variable); comments are not carried over. "
-        "Running it on its own output changes nothing. An env_file that held a migrated value is "
-        "rewritten in place when OUT is FILE, else copied without it to <env_file>.migrated "
-        "(also when the YAML goes to stdout).\n"
-        "With --import, a secret that already exists with another value is a conflict (exit 6); "
-        "the same value is left alone. Malformed YAML or a service whose entrypoint is unknown "
-        "(inject needs it): exit 1, nothing written.",
+        "--mode inject: inject (mounted read-only with vaultd's socket) wraps the entrypoint,\n"
+        "writes the secrets on a tmpfs at /run/secrets and sets VAR_FILE for images that read\n"
+        "it, or VAR itself at exec for images that do not.\n"
+        "--mode files: the values are exported to ./secrets/<name> (0700/0600, added to\n"
+        ".gitignore) and given to containers as compose secrets with VAR_FILE; images that\n"
+        "read no VAR_FILE still go through inject.\n\n"
+        "Skipped: empty values, ${VAR} with no default (a ${VAR:-default} counts as its\n"
+        "default) and variables that already have VAR_FILE. The output is a complete compose\n"
+        "file, not an override (an override cannot remove a variable); comments are not\n"
+        "carried over. Running it on its own output changes nothing. An env_file that held a\n"
+        "migrated value is rewritten in place when OUT is FILE, else copied without it to\n"
+        "<env_file>.migrated (also when the YAML goes to stdout).\n\n"
+        "With --import, a secret that already exists with another value is a conflict (exit\n"
+        "6); the same value is left alone. Malformed YAML or a service whose entrypoint is\n"
+        "unknown (inject needs it): exit 1, nothing written. docs/docker.md walks through it.",
     .opts = migrate_opts,
 };
 
@@ -94,8 +93,8 @@ static const struct args_opt secrets_opts[] = {
 static const struct cmd_spec secrets_spec = {
     .name = "compose secrets",
     .usage = "NAME... [--dir ./secrets]",
-    .summary = "Export secrets from vaultd to DIR/NAME (directory 0700, files 0600, written "
-               "atomically; DIR is added to .gitignore when there is one) and print the top-level "
+    .summary = "Export secrets from vaultd to DIR/NAME (directory 0700, files 0600, written\n"
+               "atomically; DIR is added to .gitignore when there is one) and print the top-level\n"
                "secrets: block that gives them to compose.",
     .details = "Add `secrets: [NAME]` to each service that needs NAME; it appears at "
                "/run/secrets/NAME in the container.",

@@ -13,6 +13,15 @@ P=$VT_DIR/stack
 copy_fixture stack "$P"
 cd "$P" || vt_die "no project dir"
 
+# --dry-run: the summary, and nothing written or imported.
+before=$(snapshot "$P")
+out=$("$V" compose migrate -f docker-compose.yml -o docker-compose.yml --import --dry-run \
+	--entrypoint app=/usr/local/bin/shop 2>&1)
+vt_eq "dry run exits 0" 0 "$?"
+vt_check "dry run prints the summary" grep -q "db .*POSTGRES_PASSWORD .*db_postgres_password" <<<"$out"
+vt_eq "dry run writes nothing" "$before" "$(snapshot "$P")"
+vt_eq "dry run imports nothing" 0 "$("$V" list --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["secrets"]))')"
+
 out=$("$V" compose migrate -f docker-compose.yml -o docker-compose.yml --import \
 	--entrypoint app=/usr/local/bin/shop 2>&1)
 rc=$?

@@ -69,7 +69,8 @@ static int migrate(struct run *r, const char *text, const struct compose_opts *o
 	r->plan = NULL;
 	r->yaml = NULL;
 	r->err[0] = '\0';
-	ck_assert_int_eq(compose_yaml_load(text, strlen(text), &r->root, r->err, sizeof(r->err)), 0);
+	ck_assert_int_eq(compose_yaml_load(text, strlen(text), &r->root, r->err, sizeof(r->err)),
+	                 0);
 	r->rc = compose_migrate(r->root, o, &r->plan, r->err, sizeof(r->err));
 	if (r->rc == 0) {
 		size_t len;
@@ -104,7 +105,8 @@ static void run_free(struct run *r)
 static const struct compose_row *row(const struct run *r, const char *svc, const char *var)
 {
 	for (size_t i = 0; i < r->plan->nrows; i++)
-		if (strcmp(r->plan->rows[i].service, svc) == 0 && strcmp(r->plan->rows[i].var, var) == 0)
+		if (strcmp(r->plan->rows[i].service, svc) == 0 &&
+		    strcmp(r->plan->rows[i].var, var) == 0)
 			return &r->plan->rows[i];
 	ck_abort_msg("no summary row for %s.%s", svc, var);
 	return NULL;
@@ -129,7 +131,8 @@ static const struct cnode *at(const struct run *r, const char *path)
 	char buf[256];
 	snprintf(buf, sizeof(buf), "%s", path);
 	const struct cnode *n = r->root;
-	for (char *save = NULL, *k = strtok_r(buf, ".", &save); k && n; k = strtok_r(NULL, ".", &save))
+	for (char *save = NULL, *k = strtok_r(buf, ".", &save); k && n;
+	     k = strtok_r(NULL, ".", &save))
 		n = cnode_map_get(n, k);
 	return n;
 }
@@ -137,7 +140,8 @@ static const struct cnode *at(const struct run *r, const char *path)
 static void no_plaintext(const struct run *r, const char *const *values)
 {
 	for (; *values; values++)
-		ck_assert_msg(!strstr(r->yaml, *values), "\"%s\" is still in the output:\n%s", *values, r->yaml);
+		ck_assert_msg(!strstr(r->yaml, *values), "\"%s\" is still in the output:\n%s",
+		              *values, r->yaml);
 }
 
 /* A second migration of the output gives the same text and finds nothing new. */
@@ -150,22 +154,21 @@ static void second_run_changes_nothing(struct run *r, const struct compose_opts 
 	free(first);
 }
 
-static const char *const stack =
-    "services:\n"
-    "  db:\n"
-    "    image: postgres:16\n"
-    "    environment:\n"
-    "      POSTGRES_USER: app\n"
-    "      POSTGRES_PASSWORD: pg-s3cret\n"
-    "  mysql:\n"
-    "    image: mysql:8\n"
-    "    environment:\n"
-    "      - MYSQL_ROOT_PASSWORD=r00t-pw\n"
-    "      - MYSQL_DATABASE=shop\n"
-    "  cache:\n"
-    "    image: redis:7\n"
-    "    environment:\n"
-    "      REDIS_PASSWORD: ${REDIS_PASSWORD:-}\n";
+static const char *const stack = "services:\n"
+                                 "  db:\n"
+                                 "    image: postgres:16\n"
+                                 "    environment:\n"
+                                 "      POSTGRES_USER: app\n"
+                                 "      POSTGRES_PASSWORD: pg-s3cret\n"
+                                 "  mysql:\n"
+                                 "    image: mysql:8\n"
+                                 "    environment:\n"
+                                 "      - MYSQL_ROOT_PASSWORD=r00t-pw\n"
+                                 "      - MYSQL_DATABASE=shop\n"
+                                 "  cache:\n"
+                                 "    image: redis:7\n"
+                                 "    environment:\n"
+                                 "      REDIS_PASSWORD: ${REDIS_PASSWORD:-}\n";
 
 START_TEST(test_list_and_map_environments_both_migrate_in_inject_mode)
 {
@@ -178,12 +181,15 @@ START_TEST(test_list_and_map_environments_both_migrate_in_inject_mode)
 	ck_assert_int_eq(row(r, "db", "POSTGRES_PASSWORD")->delivery, DELIVER_INJECT_FILE);
 	ck_assert_int_eq(row(r, "cache", "REDIS_PASSWORD")->skip, SKIP_EMPTY);
 	/* Map form stays a map, list form a list; VAR_FILE takes VAR's place. */
-	ck_assert(cnode_is(at(r, "services.db.environment.POSTGRES_PASSWORD_FILE"), "/run/secrets/db_postgres_password"));
+	ck_assert(cnode_is(at(r, "services.db.environment.POSTGRES_PASSWORD_FILE"),
+	                   "/run/secrets/db_postgres_password"));
 	ck_assert_ptr_null(at(r, "services.db.environment.POSTGRES_PASSWORD"));
-	ck_assert_int_eq(cnode_map_find(at(r, "services.db.environment"), "POSTGRES_PASSWORD_FILE"), 1);
+	ck_assert_int_eq(cnode_map_find(at(r, "services.db.environment"), "POSTGRES_PASSWORD_FILE"),
+	                 1);
 	const struct cnode *menv = at(r, "services.mysql.environment");
 	ck_assert_int_eq(menv->kind, CNODE_SEQ);
-	ck_assert(cnode_is(menv->items[0], "MYSQL_ROOT_PASSWORD_FILE=/run/secrets/mysql_mysql_root_password"));
+	ck_assert(cnode_is(menv->items[0],
+	                   "MYSQL_ROOT_PASSWORD_FILE=/run/secrets/mysql_mysql_root_password"));
 	ck_assert(cnode_is(menv->items[2], "INJECT_SECRETS=mysql_mysql_root_password"));
 	/* inject wraps the official entrypoint and keeps the image's CMD. */
 	const struct cnode *ep = at(r, "services.db.entrypoint");
@@ -221,7 +227,8 @@ START_TEST(test_files_mode_uses_compose_secrets_for_images_that_read_file_vars)
 	                   "  other: {file: ./other.txt}\n";
 	migrate_ok(r, text, &o);
 	ck_assert_int_eq(row(r, "db", "POSTGRES_PASSWORD")->delivery, DELIVER_DOCKER_SECRET);
-	ck_assert(cnode_is(at(r, "secrets.db_postgres_password.file"), "./secrets/db_postgres_password"));
+	ck_assert(
+	    cnode_is(at(r, "secrets.db_postgres_password.file"), "./secrets/db_postgres_password"));
 	ck_assert(cnode_is(at(r, "secrets.other.file"), "./other.txt"));
 	const struct cnode *list = at(r, "services.db.secrets");
 	ck_assert_uint_eq(list->n, 2);
@@ -230,7 +237,8 @@ START_TEST(test_files_mode_uses_compose_secrets_for_images_that_read_file_vars)
 	ck_assert_ptr_null(at(r, "services.db.entrypoint")); /* no inject needed */
 	/* An image that reads no VAR_FILE still goes through inject. */
 	ck_assert_int_eq(row(r, "app", "API_TOKEN")->delivery, DELIVER_INJECT_ENV);
-	ck_assert(cnode_is(at(r, "services.app.environment.INJECT_ENV"), "API_TOKEN=app_api_token"));
+	ck_assert(
+	    cnode_is(at(r, "services.app.environment.INJECT_ENV"), "API_TOKEN=app_api_token"));
 	const struct cnode *ep = at(r, "services.app.entrypoint");
 	ck_assert_uint_eq(ep->n, 5);
 	ck_assert(cnode_is(ep->items[2], "/app/run") && cnode_is(ep->items[4], "80"));
@@ -293,7 +301,8 @@ START_TEST(test_skips_empty_runtime_and_already_file_values)
 	ck_assert_uint_eq(r->plan->nrows, 8); /* INJECT_* and VAULTD_* are ours */
 	/* Skipped variables stay as they were. */
 	ck_assert(cnode_is(at(r, "services.db.environment.A_TOKEN"), "${A_TOKEN}"));
-	ck_assert(cnode_is(at(r, "services.db.environment.POSTGRES_PASSWORD_FILE"), "/run/secrets/pg"));
+	ck_assert(
+	    cnode_is(at(r, "services.db.environment.POSTGRES_PASSWORD_FILE"), "/run/secrets/pg"));
 	ck_assert(cnode_is(at(r, "services.db.environment.INJECT_SECRETS"), "pg"));
 	no_plaintext(r, (const char *const[]){"dflt-value", "12345", NULL});
 	run_free(r);
@@ -336,7 +345,9 @@ END_TEST
 START_TEST(test_env_file_values_move_and_the_file_is_copied_without_them)
 {
 	struct run *r = run_new();
-	put_file(r, "app.env", "# app\nLOG=info\nexport API_KEY='k-987654'\nSESSION_SECRET=\"s e c\"\nEMPTY_TOKEN=\n");
+	put_file(
+	    r, "app.env",
+	    "# app\nLOG=info\nexport API_KEY='k-987654'\nSESSION_SECRET=\"s e c\"\nEMPTY_TOKEN=\n");
 	put_file(r, "over.env", "DB_PASSWORD=from-file\n");
 	struct compose_opts o = opts(r, COMPOSE_MODE_INJECT);
 	const char *text = "services:\n"
@@ -350,7 +361,8 @@ START_TEST(test_env_file_values_move_and_the_file_is_copied_without_them)
 	migrate_ok(r, text, &o);
 	ck_assert_str_eq(value_of(r, "app", "API_KEY"), "k-987654");
 	ck_assert_str_eq(value_of(r, "app", "SESSION_SECRET"), "s e c");
-	ck_assert_str_eq(value_of(r, "app", "DB_PASSWORD"), "from-environment"); /* environment: wins */
+	ck_assert_str_eq(value_of(r, "app", "DB_PASSWORD"),
+	                 "from-environment"); /* environment: wins */
 	ck_assert_str_eq(row(r, "app", "API_KEY")->source, "app.env");
 	ck_assert_int_eq(row(r, "app", "EMPTY_TOKEN")->skip, SKIP_EMPTY);
 	ck_assert_str_eq(secret_of(r, "other", "API_KEY"), "app_api_key");
@@ -410,7 +422,8 @@ END_TEST
 START_TEST(test_build_services_are_wrapped_from_their_dockerfile)
 {
 	struct run *r = run_new();
-	put_file(r, "worker/Dockerfile", "FROM python:3.12-slim\nCMD [\"python\", \"-m\", \"worker\"]\n");
+	put_file(r, "worker/Dockerfile",
+	         "FROM python:3.12-slim\nCMD [\"python\", \"-m\", \"worker\"]\n");
 	struct compose_opts o = opts(r, COMPOSE_MODE_INJECT);
 	const char *text = "services:\n"
 	                   "  worker:\n"
@@ -424,7 +437,8 @@ START_TEST(test_build_services_are_wrapped_from_their_dockerfile)
 	ck_assert(cnode_is(at(r, "services.worker.command")->items[2], "worker"));
 	/* Built images are not the official postgres: no VAR_FILE promise. */
 	ck_assert_int_eq(row(r, "worker", "POSTGRES_PASSWORD")->delivery, DELIVER_INJECT_ENV);
-	ck_assert(cnode_is(at(r, "services.worker.tmpfs")->items[0], "/run/secrets:mode=0755,uid=1000,gid=1000"));
+	ck_assert(cnode_is(at(r, "services.worker.tmpfs")->items[0],
+	                   "/run/secrets:mode=0755,uid=1000,gid=1000"));
 	run_free(r);
 }
 END_TEST
@@ -433,8 +447,12 @@ START_TEST(test_numeric_user_owns_the_tmpfs)
 {
 	struct run *r = run_new();
 	struct compose_opts o = opts(r, COMPOSE_MODE_INJECT);
-	migrate_ok(r, "services:\n  db:\n    image: postgres\n    user: '999:998'\n    environment: [POSTGRES_PASSWORD=pw-999]\n", &o);
-	ck_assert(cnode_is(at(r, "services.db.tmpfs")->items[0], "/run/secrets:mode=0755,uid=999,gid=998"));
+	migrate_ok(r,
+	           "services:\n  db:\n    image: postgres\n    user: '999:998'\n    environment: "
+	           "[POSTGRES_PASSWORD=pw-999]\n",
+	           &o);
+	ck_assert(cnode_is(at(r, "services.db.tmpfs")->items[0],
+	                   "/run/secrets:mode=0755,uid=999,gid=998"));
 	run_free(r);
 }
 END_TEST
@@ -443,9 +461,13 @@ START_TEST(test_unknown_image_without_entrypoint_is_refused_naming_the_service)
 {
 	struct run *r = run_new();
 	struct compose_opts o = opts(r, COMPOSE_MODE_INJECT);
-	ck_assert_int_eq(migrate(r, "services:\n  shop:\n    image: example/shop\n    environment: [API_KEY=k-1]\n", &o),
-	                 -EINVAL);
-	ck_assert_msg(strstr(r->err, "service shop") && strstr(r->err, "--entrypoint shop=CMD"), "got: %s", r->err);
+	ck_assert_int_eq(
+	    migrate(r,
+	            "services:\n  shop:\n    image: example/shop\n    environment: [API_KEY=k-1]\n",
+	            &o),
+	    -EINVAL);
+	ck_assert_msg(strstr(r->err, "service shop") && strstr(r->err, "--entrypoint shop=CMD"),
+	              "got: %s", r->err);
 	ck_assert_ptr_null(r->plan);
 	run_free(r);
 }
@@ -461,10 +483,15 @@ START_TEST(test_documents_that_cannot_be_migrated_are_refused)
 	ck_assert_msg(strstr(r->err, "no services:"), "got: %s", r->err);
 	ck_assert_int_eq(migrate(r, "services:\n  a: [1]\n", &o), -EINVAL);
 	ck_assert_msg(strstr(r->err, "service a is not a mapping"), "got: %s", r->err);
-	ck_assert_int_eq(migrate(r, "services:\n  a:\n    image: postgres\n    env_file: missing.env\n", &o), -EINVAL);
+	ck_assert_int_eq(
+	    migrate(r, "services:\n  a:\n    image: postgres\n    env_file: missing.env\n", &o),
+	    -EINVAL);
 	ck_assert_msg(strstr(r->err, "missing.env"), "got: %s", r->err);
 	o.mode = COMPOSE_MODE_FILES;
-	ck_assert_int_eq(migrate(r, "version: '2.4'\nservices:\n  a: {image: postgres, environment: [POSTGRES_PASSWORD=x]}\n", &o),
+	ck_assert_int_eq(migrate(r,
+	                         "version: '2.4'\nservices:\n  a: {image: postgres, environment: "
+	                         "[POSTGRES_PASSWORD=x]}\n",
+	                         &o),
 	                 -EINVAL);
 	ck_assert_msg(strstr(r->err, "3.1"), "got: %s", r->err);
 	run_free(r);
@@ -496,7 +523,8 @@ START_TEST(test_leftover_copies_of_a_value_are_reported)
 	struct run *r = run_new();
 	struct compose_opts o = opts(r, COMPOSE_MODE_INJECT);
 	migrate_ok(r,
-	           "services:\n  cache:\n    image: redis\n    command: redis-server --requirepass c4che-pw\n"
+	           "services:\n  cache:\n    image: redis\n    command: redis-server --requirepass "
+	           "c4che-pw\n"
 	           "    environment: [REDIS_PASSWORD=c4che-pw]\n",
 	           &o);
 	bool found = false;

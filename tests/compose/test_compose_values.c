@@ -44,7 +44,8 @@ START_TEST(test_interpolation_is_what_compose_would_compute)
 {
 	struct secbuf *v = NULL;
 	int rc = compose_interpolate(interp[_i].in, strlen(interp[_i].in), &v);
-	ck_assert_msg(rc == interp[_i].rc, "%s: expected %d, got %d", interp[_i].in, interp[_i].rc, rc);
+	ck_assert_msg(rc == interp[_i].rc, "%s: expected %d, got %d", interp[_i].in, interp[_i].rc,
+	              rc);
 	if (rc == 0) {
 		ck_assert_str_eq((const char *)v->data, interp[_i].out);
 		ck_assert_uint_eq(v->len, strlen(interp[_i].out));
@@ -66,36 +67,35 @@ END_TEST
 
 /* ---- env_file ---- */
 
-static const char *const envtext =
-    "# c\n"
-    "A=1 # inline\n"
-    "B=x#notcomment\n"
-    "export C='s3nd mail!'\n"
-    "D=\"x\\ny\"\n"
-    "E=${A}-${UNSET_X:-dflt}\n"
-    "F='${A}'\n"
-    "G=${UNSET_X}\n"
-    "H\n"
-    "I=\n"
-    "J=\"multi\n"
-    "line\"\n"
-    "'K'=k\n"
-    "L = spaced  \n"
-    "M=#hash\n"
-    "N= #c\n";
+static const char *const envtext = "# c\n"
+                                   "A=1 # inline\n"
+                                   "B=x#notcomment\n"
+                                   "export C='s3nd mail!'\n"
+                                   "D=\"x\\ny\"\n"
+                                   "E=${A}-${UNSET_X:-dflt}\n"
+                                   "F='${A}'\n"
+                                   "G=${UNSET_X}\n"
+                                   "H\n"
+                                   "I=\n"
+                                   "J=\"multi\n"
+                                   "line\"\n"
+                                   "'K'=k\n"
+                                   "L = spaced  \n"
+                                   "M=#hash\n"
+                                   "N= #c\n";
 
 static const struct {
 	const char *key;
 	enum envfile_value state;
 	const char *value;
 } envwant[] = {
-    {"A", ENVFILE_VALUE, "1"},        {"B", ENVFILE_VALUE, "x#notcomment"},
+    {"A", ENVFILE_VALUE, "1"},          {"B", ENVFILE_VALUE, "x#notcomment"},
     {"C", ENVFILE_VALUE, "s3nd mail!"}, {"D", ENVFILE_VALUE, "x\ny"},
-    {"E", ENVFILE_VALUE, "1-dflt"},   {"F", ENVFILE_VALUE, "1"},
-    {"G", ENVFILE_RUNTIME, NULL},     {"H", ENVFILE_NO_EQUALS, NULL},
-    {"I", ENVFILE_VALUE, ""},         {"J", ENVFILE_VALUE, "multi\nline"},
-    {"K", ENVFILE_VALUE, "k"},        {"L", ENVFILE_VALUE, "spaced"},
-    {"M", ENVFILE_VALUE, "#hash"},    {"N", ENVFILE_VALUE, "#c"},
+    {"E", ENVFILE_VALUE, "1-dflt"},     {"F", ENVFILE_VALUE, "1"},
+    {"G", ENVFILE_RUNTIME, NULL},       {"H", ENVFILE_NO_EQUALS, NULL},
+    {"I", ENVFILE_VALUE, ""},           {"J", ENVFILE_VALUE, "multi\nline"},
+    {"K", ENVFILE_VALUE, "k"},          {"L", ENVFILE_VALUE, "spaced"},
+    {"M", ENVFILE_VALUE, "#hash"},      {"N", ENVFILE_VALUE, "#c"},
 };
 
 START_TEST(test_env_file_reads_like_python_dotenv)
@@ -105,8 +105,8 @@ START_TEST(test_env_file_reads_like_python_dotenv)
 	ck_assert_uint_eq(f->n, sizeof(envwant) / sizeof(envwant[0]));
 	for (size_t i = 0; i < f->n; i++) {
 		ck_assert_str_eq(f->e[i].key, envwant[i].key);
-		ck_assert_msg(f->e[i].state == envwant[i].state, "%s: state %d, expected %d", envwant[i].key,
-		              f->e[i].state, envwant[i].state);
+		ck_assert_msg(f->e[i].state == envwant[i].state, "%s: state %d, expected %d",
+		              envwant[i].key, f->e[i].state, envwant[i].state);
 		if (envwant[i].value)
 			ck_assert_str_eq((const char *)f->e[i].value->data, envwant[i].value);
 	}
@@ -165,12 +165,28 @@ END_TEST
 
 START_TEST(test_secret_looking_names)
 {
-	static const char *const yes[] = {"POSTGRES_PASSWORD", "db_passwd", "SMTP_PASS", "JWT_SECRET",
-	                                  "SECRET_KEY_BASE", "GITHUB_TOKEN", "STRIPE_API_KEY", "MAPS_APIKEY",
-	                                  "GPG_PASSPHRASE", "aws_secret_access_key", NULL};
-	static const char *const no[] = {"POSTGRES_USER", "POSTGRES_PASSWORD_FILE", "TOKEN_PATH", "KEYCLOAK_URL",
-	                                 "SECRETS_DIR", "INJECT_SECRETS", "VAULTD_TOKEN", "KEYBOARD", "MONKEY",
-	                                 "PASSENGER_COUNT", NULL};
+	static const char *const yes[] = {"POSTGRES_PASSWORD",
+	                                  "db_passwd",
+	                                  "SMTP_PASS",
+	                                  "JWT_SECRET",
+	                                  "SECRET_KEY_BASE",
+	                                  "GITHUB_TOKEN",
+	                                  "STRIPE_API_KEY",
+	                                  "MAPS_APIKEY",
+	                                  "GPG_PASSPHRASE",
+	                                  "aws_secret_access_key",
+	                                  NULL};
+	static const char *const no[] = {"POSTGRES_USER",
+	                                 "POSTGRES_PASSWORD_FILE",
+	                                 "TOKEN_PATH",
+	                                 "KEYCLOAK_URL",
+	                                 "SECRETS_DIR",
+	                                 "INJECT_SECRETS",
+	                                 "VAULTD_TOKEN",
+	                                 "KEYBOARD",
+	                                 "MONKEY",
+	                                 "PASSENGER_COUNT",
+	                                 NULL};
 	for (const char *const *n = yes; *n; n++)
 		ck_assert_msg(compose_name_is_secret(*n), "%s should look secret", *n);
 	for (const char *const *n = no; *n; n++)
@@ -182,14 +198,22 @@ END_TEST
 
 START_TEST(test_urls_with_passwords_are_found)
 {
-	static const char *const yes[] = {"postgres://app:root@db:5432/app", "redis://:pw@redis:6379/0",
-	                                  "amqp://u:p%40ss@mq/vhost", "mongodb+srv://u:p@cluster/db?x=1", NULL};
-	static const char *const no[] = {"postgres://app@db/app", "http://example.com/a:b@c", "https://h:443/",
-	                                 "not a url", "postgres://app:@db/app", "mailto:x@y", NULL};
+	static const char *const yes[] = {"postgres://app:root@db:5432/app",
+	                                  "redis://:pw@redis:6379/0", "amqp://u:p%40ss@mq/vhost",
+	                                  "mongodb+srv://u:p@cluster/db?x=1", NULL};
+	static const char *const no[] = {"postgres://app@db/app",
+	                                 "http://example.com/a:b@c",
+	                                 "https://h:443/",
+	                                 "not a url",
+	                                 "postgres://app:@db/app",
+	                                 "mailto:x@y",
+	                                 NULL};
 	for (const char *const *v = yes; *v; v++)
-		ck_assert_msg(compose_value_has_url_password(*v, strlen(*v)), "%s has a password", *v);
+		ck_assert_msg(compose_value_has_url_password(*v, strlen(*v)), "%s has a password",
+		              *v);
 	for (const char *const *v = no; *v; v++)
-		ck_assert_msg(!compose_value_has_url_password(*v, strlen(*v)), "%s has no password", *v);
+		ck_assert_msg(!compose_value_has_url_password(*v, strlen(*v)), "%s has no password",
+		              *v);
 }
 END_TEST
 
@@ -208,9 +232,11 @@ START_TEST(test_official_image_references)
 	ck_assert(compose_image_reads_file(pg, "POSTGRES_PASSWORD"));
 	ck_assert(!compose_image_reads_file(pg, "PGPASSWORD"));
 	ck_assert(!compose_image_reads_file(compose_image_find("redis:7"), "REDIS_PASSWORD"));
-	ck_assert(compose_image_reads_file(compose_image_find("mariadb:11"), "MARIADB_ROOT_PASSWORD"));
+	ck_assert(
+	    compose_image_reads_file(compose_image_find("mariadb:11"), "MARIADB_ROOT_PASSWORD"));
 	ck_assert(compose_image_reads_file(compose_image_find("mysql:8"), "MYSQL_ROOT_PASSWORD"));
-	ck_assert(compose_image_reads_file(compose_image_find("mongo:7"), "MONGO_INITDB_ROOT_PASSWORD"));
+	ck_assert(
+	    compose_image_reads_file(compose_image_find("mongo:7"), "MONGO_INITDB_ROOT_PASSWORD"));
 }
 END_TEST
 
@@ -258,7 +284,8 @@ START_TEST(test_dockerfile_stages_args_and_entrypoint_resets_cmd)
 	                       "cmd [\"python\", \"-m\", \"app\"]\n");
 	struct cnode *ep = NULL, *cmd = NULL;
 	char err[256] = "";
-	ck_assert_int_eq(compose_dockerfile_command(path, NULL, NULL, &ep, &cmd, err, sizeof(err)), 0);
+	ck_assert_int_eq(compose_dockerfile_command(path, NULL, NULL, &ep, &cmd, err, sizeof(err)),
+	                 0);
 	expect_cmd(ep, (const char *const[]){NULL});
 	expect_cmd(cmd, (const char *const[]){"python", "-m", "app", NULL});
 	cnode_free(ep);
@@ -266,18 +293,22 @@ START_TEST(test_dockerfile_stages_args_and_entrypoint_resets_cmd)
 	/* A build arg from compose overrides the ARG default: an unknown base. */
 	struct cnode *args = cnode_new_map();
 	ck_assert_int_eq(cnode_map_set(args, "BASE", cnode_new_str("example/base")), 0);
-	ck_assert_int_eq(compose_dockerfile_command(path, NULL, args, &ep, &cmd, err, sizeof(err)), -ENOENT);
+	ck_assert_int_eq(compose_dockerfile_command(path, NULL, args, &ep, &cmd, err, sizeof(err)),
+	                 -ENOENT);
 	ck_assert_msg(strstr(err, "example/base:3.12-slim"), "got: %s", err);
 	cnode_free(args);
 	unlink(path);
 
-	path = write_tmp("FROM postgres:16 AS db\nENTRYPOINT /start.sh --fast\nFROM alpine AS other\n");
-	ck_assert_int_eq(compose_dockerfile_command(path, "db", NULL, &ep, &cmd, err, sizeof(err)), 0);
+	path = write_tmp(
+	    "FROM postgres:16 AS db\nENTRYPOINT /start.sh --fast\nFROM alpine AS other\n");
+	ck_assert_int_eq(compose_dockerfile_command(path, "db", NULL, &ep, &cmd, err, sizeof(err)),
+	                 0);
 	expect_cmd(ep, (const char *const[]){"/bin/sh", "-c", "/start.sh --fast", NULL});
 	expect_cmd(cmd, (const char *const[]){NULL}); /* ENTRYPOINT reset postgres's CMD */
 	cnode_free(ep);
 	cnode_free(cmd);
-	ck_assert_int_eq(compose_dockerfile_command(path, "nope", NULL, &ep, &cmd, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(
+	    compose_dockerfile_command(path, "nope", NULL, &ep, &cmd, err, sizeof(err)), -EINVAL);
 	ck_assert_msg(strstr(err, "no stage named nope"), "got: %s", err);
 	unlink(path);
 }

@@ -38,27 +38,26 @@ static int load_err(const char *text, char *err, size_t cap)
 	return rc;
 }
 
-static const char *const sample =
-    "version: \"3.8\"\n"
-    "services:\n"
-    "  db:\n"
-    "    image: postgres:16\n"
-    "    ports: [\"5432:5432\", 80]\n"
-    "    environment:\n"
-    "      Q: 'yes'\n"
-    "      N: 5432\n"
-    "      E:\n"
-    "    command: >\n"
-    "      postgres -c a=b\n"
-    "    labels: {a: 1, b: \"two\"}\n"
-    "    x-tagged: !!str 123\n"
-    "    healthcheck:\n"
-    "      test: |\n"
-    "        pg_isready\n"
-    "  app:\n"
-    "    environment:\n"
-    "    - A=b\n"
-    "    - \"C=d: e\"\n";
+static const char *const sample = "version: \"3.8\"\n"
+                                  "services:\n"
+                                  "  db:\n"
+                                  "    image: postgres:16\n"
+                                  "    ports: [\"5432:5432\", 80]\n"
+                                  "    environment:\n"
+                                  "      Q: 'yes'\n"
+                                  "      N: 5432\n"
+                                  "      E:\n"
+                                  "    command: >\n"
+                                  "      postgres -c a=b\n"
+                                  "    labels: {a: 1, b: \"two\"}\n"
+                                  "    x-tagged: !!str 123\n"
+                                  "    healthcheck:\n"
+                                  "      test: |\n"
+                                  "        pg_isready\n"
+                                  "  app:\n"
+                                  "    environment:\n"
+                                  "    - A=b\n"
+                                  "    - \"C=d: e\"\n";
 
 START_TEST(test_writing_what_was_read_gives_the_same_text)
 {
@@ -81,7 +80,8 @@ START_TEST(test_scalar_styles_and_tags_are_kept)
 {
 	struct cnode *root = load_ok(sample);
 	struct cnode *db = cnode_map_get(cnode_map_get(root, "services"), "db");
-	ck_assert_int_eq(cnode_map_get(cnode_map_get(db, "environment"), "Q")->style, CSTYLE_SINGLE);
+	ck_assert_int_eq(cnode_map_get(cnode_map_get(db, "environment"), "Q")->style,
+	                 CSTYLE_SINGLE);
 	ck_assert_int_eq(cnode_map_get(cnode_map_get(db, "environment"), "N")->style, CSTYLE_PLAIN);
 	ck_assert(cnode_is_null(cnode_map_get(cnode_map_get(db, "environment"), "E")));
 	ck_assert_int_eq(cnode_map_get(db, "command")->style, CSTYLE_FOLDED);
@@ -128,9 +128,19 @@ START_TEST(test_new_strings_are_quoted_only_when_yaml_would_read_another_type)
 		const char *s;
 		bool quoted;
 	} cases[] = {
-	    {"yes", true},  {"off", true},     {"123", true},       {"-1.5", true},      {"null", true},
-	    {"~", true},    {"", true},        {".inf", true},      {"0x1f", true},      {"<<", true},
-	    {"/run/secrets", false}, {"db_password", false}, {"docker-entrypoint.sh", false},
+	    {"yes", true},
+	    {"off", true},
+	    {"123", true},
+	    {"-1.5", true},
+	    {"null", true},
+	    {"~", true},
+	    {"", true},
+	    {".inf", true},
+	    {"0x1f", true},
+	    {"<<", true},
+	    {"/run/secrets", false},
+	    {"db_password", false},
+	    {"docker-entrypoint.sh", false},
 	    {"--", false},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -139,9 +149,11 @@ START_TEST(test_new_strings_are_quoted_only_when_yaml_would_read_another_type)
 		char *out = emit_ok(root);
 		struct cnode *back = load_ok(out);
 		const struct cnode *v = cnode_map_get(back, "k");
-		ck_assert_msg(cnode_is(v, cases[i].s), "\"%s\" came back as \"%s\"", cases[i].s, v->str);
-		ck_assert_msg((v->style != CSTYLE_PLAIN) == cases[i].quoted, "\"%s\": expected %s, got %s",
-		              cases[i].s, cases[i].quoted ? "quoted" : "plain", out);
+		ck_assert_msg(cnode_is(v, cases[i].s), "\"%s\" came back as \"%s\"", cases[i].s,
+		              v->str);
+		ck_assert_msg((v->style != CSTYLE_PLAIN) == cases[i].quoted,
+		              "\"%s\": expected %s, got %s", cases[i].s,
+		              cases[i].quoted ? "quoted" : "plain", out);
 		free(out);
 		cnode_free(back);
 		cnode_free(root);
@@ -174,8 +186,9 @@ START_TEST(test_alias_expansion_stops_at_the_node_limit)
 	static const char *const names[] = {"b", "c", "d", "e", "f", "g"};
 	for (size_t i = 0; i < 6; i++) {
 		char line[128];
-		snprintf(line, sizeof(line), "%s: &%s [*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s]\n", names[i], names[i],
-		         prev, prev, prev, prev, prev, prev, prev, prev, prev, prev);
+		snprintf(line, sizeof(line), "%s: &%s [*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s]\n",
+		         names[i], names[i], prev, prev, prev, prev, prev, prev, prev, prev, prev,
+		         prev);
 		strncat(text, line, sizeof(text) - strlen(text) - 1);
 		prev = names[i];
 	}
