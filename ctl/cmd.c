@@ -81,7 +81,7 @@ int cmd_parse(struct ctl_cmd *x, const struct ctl *c, const struct cmd_spec *spe
 		int r;
 		if (id == ARGS_ERROR)
 			return cmd_usage(spec, "%s", a.err);
-		if (id == ARGS_OPERAND) {
+		if (id == ARGS_OPERAND && spec->max_operands != CMD_ANY_OPERANDS) {
 			if (x->n_operands >= spec->max_operands ||
 			    x->n_operands >= ARGS_MAX_OPERANDS)
 				return cmd_usage(spec, "too many arguments");

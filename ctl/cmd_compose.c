@@ -3,7 +3,6 @@
  * nothing written), import into vaultd, fetch what files mode exports, then
  * write secrets, env_files and the compose file, then print the summary. */
 #include <errno.h>
-#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <sodium.h>
@@ -17,6 +16,8 @@
 #include "compose_files.h"
 #include "compose_migrate.h"
 #include "ctl.h"
+#include "files.h"
+#include "input.h"
 #include "jsonx.h"
 #include "names.h"
 #include "output.h"
@@ -102,8 +103,7 @@ static const struct cmd_spec secrets_spec = {
 };
 
 struct migrate_args {
-	struct ctl c;
-	struct secbuf *own_token;
+	struct ctl_cmd x; /* the common options */
 	const char *file, *out, *template, *secrets_dir, *inject_bin;
 	enum compose_mode mode;
 	bool import, dry_run;
@@ -115,41 +115,20 @@ struct migrate_args {
 
 static void margs_free(struct migrate_args *m)
 {
-	secbuf_free(m->own_token);
+	cmd_done(&m->x);
 	free(m->vars);
 	free(m->entrypoints);
 	free(m->names);
 }
 
-/* Options both subcommands accept; CMD_RUN to go on, else an exit code. */
-static int common_option(struct migrate_args *m, const struct cmd_spec *spec, int id,
-                         const char *arg)
+static int migrate_opt(void *st, int id, const char *arg)
 {
+	struct migrate_args *m = st;
 	switch (id) {
-	case COMMON_OPT_SOCKET:
-		m->c.socket = arg;
-		return CMD_RUN;
-	case COMMON_OPT_TOKEN_FILE: {
-		struct secbuf *t = NULL;
-		if (ctl_load_token_file(arg, &t) < 0)
-			return CTL_USAGE;
-		secbuf_free(m->own_token);
-		m->own_token = m->c.token = t;
-		return CMD_RUN;
-	}
-	case COMMON_OPT_JSON:
-		return cmd_usage(spec, "--json is not supported here");
-	case COMMON_OPT_HELP:
-		cmd_help(spec, stdout);
-		return CTL_OK;
-	default:
-		return cmd_usage(spec, "unexpected option");
-	}
-}
-
-static int migrate_option(struct migrate_args *m, int id, const char *arg)
-{
-	switch (id) {
+	case ARGS_OPERAND:
+		return cmd_usage(&migrate_spec,
+		                 "unexpected argument \"%.64s\" (the compose file goes after -f)",
+		                 arg);
 	case OPT_FILE:
 		m->file = arg;
 		break;
@@ -197,22 +176,29 @@ static int migrate_option(struct migrate_args *m, int id, const char *arg)
 	case OPT_DRY_RUN:
 		m->dry_run = true;
 		break;
-	case OPT_DIR:
-		m->secrets_dir = arg;
-		break;
 	default:
 		return cmd_usage(&migrate_spec, "unexpected option");
 	}
-	return CMD_RUN;
+	return 0;
 }
 
+static int secrets_opt(void *st, int id, const char *arg)
+{
+	struct migrate_args *m = st;
+	if (id == ARGS_OPERAND)
+		m->names[m->nnames++] = arg;
+	else /* OPT_DIR */
+		m->secrets_dir = arg;
+	return 0;
+}
+
+/* cmd_parse for both subcommands; neither prints JSON. */
 static int parse(struct migrate_args *m, const struct ctl *c, const struct cmd_spec *spec, int argc,
                  char **argv)
 {
-	m->c = *c;
 	m->template = COMPOSE_DEFAULT_TEMPLATE;
 	m->secrets_dir = COMPOSE_DEFAULT_SECRETS_DIR;
-	/* Each repeatable option can occur at most argc times. */
+	/* Each repeatable option or operand can occur at most argc times. */
 	m->vars = calloc((size_t)argc + 1, sizeof(*m->vars));
 	m->entrypoints = calloc((size_t)argc + 1, sizeof(*m->entrypoints));
 	m->names = calloc((size_t)argc + 1, sizeof(*m->names));
@@ -220,23 +206,10 @@ static int parse(struct migrate_args *m, const struct ctl *c, const struct cmd_s
 		ctl_err("out of memory");
 		return CTL_ERROR;
 	}
-	struct args a;
-	args_init(&a, argc, argv, spec->opts, common_opts);
-	int id, r = CMD_RUN;
-	while (r == CMD_RUN && (id = args_next(&a)) != ARGS_DONE) {
-		if (id == ARGS_ERROR)
-			r = cmd_usage(spec, "%s", a.err);
-		else if (id == ARGS_OPERAND && spec == &secrets_spec)
-			m->names[m->nnames++] = a.arg;
-		else if (id == ARGS_OPERAND)
-			r = cmd_usage(
-			    spec, "unexpected argument \"%.64s\" (the compose file goes after -f)",
-			    a.arg);
-		else if (id >= COMMON_OPT_SOCKET)
-			r = common_option(m, spec, id, a.arg);
-		else
-			r = migrate_option(m, id, a.arg);
-	}
+	int r = cmd_parse(&m->x, c, spec, argc, argv,
+	                  spec == &secrets_spec ? secrets_opt : migrate_opt, m);
+	if (r == CMD_RUN && m->x.c.json)
+		r = cmd_usage(spec, "--json is not supported here");
 	return r;
 }
 
@@ -244,38 +217,13 @@ static int parse(struct migrate_args *m, const struct ctl *c, const struct cmd_s
 
 static int read_input(const char *path, struct secbuf **ret, struct stat *ret_st)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		ctl_err("cannot open %s: %s", path, strerror(errno));
-		return CTL_ERROR;
-	}
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    st.st_size > (off_t)COMPOSE_MAX_FILE_BYTES) {
-		ctl_err("%s: not a regular file of at most %u bytes", path, COMPOSE_MAX_FILE_BYTES);
-		close(fd);
-		return CTL_ERROR;
-	}
 	/* The file holds the very passwords we are moving: guarded memory. */
-	struct secbuf *b = secbuf_new((size_t)st.st_size);
-	size_t got = 0;
-	while (b && got < b->len) {
-		ssize_t n = read(fd, b->data + got, b->len - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	if (!b || got != b->len) {
-		secbuf_free(b);
-		ctl_err("cannot read %s", path);
-		return CTL_ERROR;
-	}
-	*ret = b;
-	*ret_st = st;
-	return CTL_OK;
+	int r = input_read_regular(path, COMPOSE_MAX_FILE_BYTES, ret, ret_st);
+	if (r == -EINVAL || r == -EFBIG)
+		ctl_err("%s: not a regular file of at most %u bytes", path, COMPOSE_MAX_FILE_BYTES);
+	else if (r < 0)
+		ctl_err("cannot open %s: %s", path, strerror(-r));
+	return r < 0 ? CTL_ERROR : CTL_OK;
 }
 
 /* The directory a path is in, made absolute. */
@@ -489,7 +437,7 @@ static int write_envfiles(const struct compose_plan *p, FILE *report)
 			orig[strlen(orig) - strlen(COMPOSE_MIGRATED_SUFFIX)] = '\0';
 		struct stat st;
 		mode_t mode = stat(orig, &st) == 0 ? (st.st_mode & 0777) : 0600;
-		int r = compose_write_file(o->path, o->text->data, o->text->len, mode);
+		int r = files_write_atomic(o->path, o->text->data, o->text->len, mode);
 		if (r < 0) {
 			ctl_err("cannot write %s: %s", o->path, strerror(-r));
 			return CTL_ERROR;
@@ -608,8 +556,8 @@ static int plan_migration(struct migrate_args *m, struct migration *g, struct st
 		ctl_err("%s: %s; nothing written", m->file, err);
 		return CTL_ERROR;
 	}
-	if (socket_host(m->c.socket, sock, sizeof(sock)) < 0) {
-		ctl_err("the socket path %s cannot be used in a volume: spec", m->c.socket);
+	if (socket_host(m->x.c.socket, sock, sizeof(sock)) < 0) {
+		ctl_err("the socket path %s cannot be used in a volume: spec", m->x.c.socket);
 		return CTL_USAGE;
 	}
 	char inject[PATH_MAX + 32];
@@ -686,7 +634,7 @@ static int write_outputs(const struct migrate_args *m, struct migration *g, cons
 		return rc;
 	if (!m->out || strcmp(m->out, "-") == 0)
 		return out_write_all(STDOUT_FILENO, g->yaml, g->yaml_len) == 0 ? CTL_OK : CTL_ERROR;
-	int r = compose_write_file(m->out, g->yaml, g->yaml_len, in_st->st_mode & 0777);
+	int r = files_write_atomic(m->out, g->yaml, g->yaml_len, in_st->st_mode & 0777);
 	if (r < 0) {
 		ctl_err("cannot write %s: %s", m->out, strerror(-r));
 		return CTL_ERROR;
@@ -721,9 +669,9 @@ static int compose_migrate_cmd(const struct ctl *c, int argc, char **argv)
 		return CTL_OK;
 	}
 	if (rc == CTL_OK && m.import && g.plan->nsecrets > 0)
-		rc = import_values(&m.c, g.plan, m.file, &added);
+		rc = import_values(&m.x.c, g.plan, m.file, &added);
 	if (rc == CTL_OK && m.mode == COMPOSE_MODE_FILES)
-		rc = export_values(&m.c, &g);
+		rc = export_values(&m.x.c, &g);
 	if (rc == CTL_OK)
 		rc = write_outputs(&m, &g, project, &in_st, report);
 	if (rc == CTL_OK) {
@@ -801,7 +749,7 @@ static int compose_secrets_cmd(const struct ctl *c, int argc, char **argv)
 	rc = values ? CTL_OK : CTL_ERROR;
 	/* Every value first: a missing one means nothing is written. */
 	for (size_t i = 0; i < m.nnames && rc == CTL_OK; i++)
-		rc = fetch_value(&m.c, m.names[i], false, &values[i]);
+		rc = fetch_value(&m.x.c, m.names[i], false, &values[i]);
 	char cwd[PATH_MAX];
 	if (rc == CTL_OK && !getcwd(cwd, sizeof(cwd)))
 		rc = CTL_ERROR;

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "ctl.h"
 #include "dotenv.h"
@@ -88,8 +87,7 @@ static bool secret_name(const char *prefix, const char *key, char *out, size_t c
 static int load(const char *file, const struct import_args *a, struct dotenv **ret)
 {
 	struct secbuf *text = NULL;
-	int r = strcmp(file, "-") == 0 ? input_read_fd(STDIN_FILENO, DOTENV_MAX_BYTES, &text)
-	                               : input_read_file(file, DOTENV_MAX_BYTES, &text);
+	int r = input_read_path(file, DOTENV_MAX_BYTES, &text);
 	if (r < 0) {
 		ctl_err("cannot read %s: %s", file,
 		        r == -EFBIG ? "larger than 4 MiB" : strerror(-r));

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "ctl.h"
 #include "httpc.h"
@@ -45,8 +44,7 @@ static const struct cmd_spec put_spec = {
 static int load_document(const char *file, json_t **ret)
 {
 	struct secbuf *text = NULL;
-	int r = strcmp(file, "-") == 0 ? input_read_fd(STDIN_FILENO, POLICY_MAX_BYTES, &text)
-	                               : input_read_file(file, POLICY_MAX_BYTES, &text);
+	int r = input_read_path(file, POLICY_MAX_BYTES, &text);
 	if (r < 0) {
 		ctl_err("cannot read policy %s: %s", file,
 		        r == -EFBIG ? "larger than 1 MiB" : strerror(-r));

@@ -117,7 +117,7 @@ static int deliver(const struct ctl *c, const struct create_args *a, json_t *o)
 		return CTL_ERROR;
 	}
 	if (a->output_file) {
-		int r = files_write_atomic(a->output_file, token, strlen(token));
+		int r = files_write_atomic(a->output_file, token, strlen(token), 0600);
 		if (r < 0) {
 			ctl_err(
 			    "cannot write %s: %s (the token was created; revoke it with `vaultctl "

@@ -5,16 +5,14 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "compose_images.h"
+#include "input.h"
 
 #define STAGE_NAME_MAX 128
 
@@ -173,37 +171,6 @@ int compose_split_command(const char *s, struct cnode **ret)
 		return rc;
 	}
 	*ret = seq;
-	return 0;
-}
-
-static int read_text(const char *path, char **ret)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    st.st_size > (off_t)COMPOSE_MAX_DOCKERFILE_BYTES) {
-		close(fd);
-		return -EFBIG;
-	}
-	char *buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	size_t got = 0;
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	close(fd);
-	buf[got] = '\0';
-	*ret = buf;
 	return 0;
 }
 
@@ -379,15 +346,15 @@ int compose_dockerfile_command(const char *path, const char *target, const struc
                                struct cnode **ret_ep, struct cnode **ret_cmd, char *err,
                                size_t errcap)
 {
-	char *text = NULL;
-	int rc = read_text(path, &text);
+	struct secbuf *text = NULL; /* ARG defaults may be private */
+	int rc = input_read_regular(path, COMPOSE_MAX_DOCKERFILE_BYTES, &text, NULL);
 	if (rc < 0) {
 		snprintf(err, errcap, "cannot read %s: %s", path, strerror(-rc));
 		return rc;
 	}
 	struct dfile d = {.build_args = args};
-	rc = walk(&d, text, target);
-	free(text);
+	rc = walk(&d, (char *)text->data, target);
+	secbuf_free(text);
 	struct stage *last = d.n ? &d.st[d.n - 1] : NULL;
 	if (rc == 0 && !last) {
 		snprintf(err, errcap, "%s has no FROM line", path);

@@ -1,17 +1,12 @@
-/* The files the compose generator writes: the new compose file and
- * env_files (atomically, mode kept), the ./secrets directory (0700) with one
- * file per secret (0600, atomic, never through a symlink), and the
+/* The files the compose generator writes besides the compose file and
+ * env_files (files_write_atomic, mode kept): the ./secrets directory (0700)
+ * with one file per secret (0600, atomic, never through a symlink), and the
  * .gitignore entry that keeps that directory out of git. */
 #ifndef VAULTCTL_COMPOSE_FILES_H
 #define VAULTCTL_COMPOSE_FILES_H
 #include <stdbool.h>
 #include <stddef.h>
-#include <sys/types.h>
 #include "secbuf.h"
-
-/* Writes data to path through a temporary file in the same directory
- * (O_EXCL|O_NOFOLLOW), fsync, rename, fsync of the directory. 0 or -errno. */
-int compose_write_file(const char *path, const void *data, size_t len, mode_t mode);
 
 /* Creates dir (mode 0700) if needed and opens it; refuses a symlink or a
  * non-directory, and tightens an existing directory to 0700.

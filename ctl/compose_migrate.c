@@ -14,19 +14,22 @@
 #include <string.h>
 
 #include "compose_detect.h"
-#include "compose_env.h"
 #include "compose_envnode.h"
+#include "compose_interp.h"
 #include "compose_service.h"
+#include "dotenv.h"
+#include "input.h"
 
 #define PATH_MAX_LEN 4096
 #define NOTE_MAX 512
 #define LEFTOVER_MIN_BYTES 4 /* shorter values are found only as whole strings */
 
 struct envcache {
-	char *shown; /* as env_file: names it */
-	char *path;  /* as we open it */
-	struct envfile *f;
-	bool *drop; /* per entry: its line goes */
+	char *shown;         /* as env_file: names it */
+	char *path;          /* as we open it */
+	struct secbuf *text; /* the file as read */
+	struct dotenv *f;    /* read as compose reads it: no environment known */
+	bool *drop;          /* per key (f->items): its lines go */
 	bool dropped_any;
 };
 
@@ -220,12 +223,18 @@ static int envcache_get(struct ctx *x, const char *svc, const struct cnode *item
 		return -ENOMEM;
 	}
 	x->nenv++;
-	int rc = envfile_load(c->path, &c->f);
+	int rc = input_read_regular(c->path, COMPOSE_MAX_ENVFILE_BYTES, &c->text, NULL);
+	if (rc == 0)
+		rc = dotenv_parse(c->text->data, c->text->len, true, NULL, NULL, &c->f);
 	if (rc == -ENOMEM)
 		return rc;
 	if (rc < 0)
 		return fail(x, "service %s: cannot read env_file %s: %s", svc, c->path,
-		            rc == -EFBIG ? "larger than 1 MiB" : strerror(-rc));
+		            rc == -EFBIG    ? "larger than 1 MiB"
+		            : rc == -EINVAL ? "not a regular file"
+		            : rc == -EILSEQ ? "it is not UTF-8 text"
+		            : rc == -E2BIG  ? "too many entries"
+		                            : strerror(-rc));
 	if (!(c->drop = calloc(c->f->n ? c->f->n : 1, sizeof(bool))))
 		return -ENOMEM;
 	*ret = x->nenv - 1;
@@ -256,15 +265,15 @@ static int service_envfiles(struct ctx *x, const char *svc, const struct cnode *
 
 static bool is_dropped(const struct envcache *c, const char *key)
 {
-	for (size_t i = 0; i < c->f->n; i++)
-		if (c->drop[i] && strcmp(c->f->e[i].key, key) == 0)
-			return true;
-	return false;
+	const struct dotenv_entry *e = dotenv_find(c->f, key);
+	return e && c->drop[e - c->f->items];
 }
 
-static bool drop_cb(const char *key, void *ctx)
+/* A value the file itself settles: present, and no ${VAR} left to the
+ * environment compose runs in. */
+static bool known_value(const struct dotenv_entry *e)
 {
-	return is_dropped(ctx, key);
+	return e->value && !e->needs_env;
 }
 
 #define MAX_ENVFILES 32
@@ -282,8 +291,8 @@ static int mark_drops(struct ctx *x)
 		for (size_t k = 0; k < n; k++) {
 			struct envcache *c = &x->env[idx[k]];
 			for (size_t i = 0; i < c->f->n; i++) {
-				const struct envfile_entry *e = &c->f->e[i];
-				if (e->state != ENVFILE_VALUE || e->value->len == 0 ||
+				const struct dotenv_entry *e = &c->f->items[i];
+				if (!known_value(e) || e->value->len == 0 ||
 				    compose_name_is_ours(e->key) ||
 				    compose_name_is_file_ref(e->key))
 					continue;
@@ -310,20 +319,18 @@ static int envfile_rows(struct ctx *x, const char *svc, const struct cnode *serv
 	for (size_t k = 0; k < n; k++) {
 		const struct envcache *c = &x->env[idx[k]];
 		for (size_t i = 0; i < c->f->n; i++) {
-			const char *key = c->f->e[i].key;
+			const char *key = c->f->items[i].key;
 			bool seen = false;
-			for (size_t kk = 0; kk <= k && !seen; kk++)
-				for (size_t ii = 0;
-				     ii < (kk == k ? i : x->env[idx[kk]].f->n) && !seen; ii++)
-					seen = strcmp(x->env[idx[kk]].f->e[ii].key, key) == 0;
+			for (size_t kk = 0; kk < k && !seen; kk++)
+				seen = dotenv_find(x->env[idx[kk]].f, key) != NULL;
 			if (seen || compose_name_is_ours(key) || envnode_find(env, key) >= 0)
 				continue; /* environment: overrides env_file */
 			size_t last = k;
 			for (size_t kk = k + 1; kk < n; kk++)
-				if (envfile_get(x->env[idx[kk]].f, key))
+				if (dotenv_find(x->env[idx[kk]].f, key))
 					last = kk;
 			const struct envcache *lc = &x->env[idx[last]];
-			const struct envfile_entry *e = envfile_get(lc->f, key);
+			const struct dotenv_entry *e = dotenv_find(lc->f, key);
 			if (compose_name_is_file_ref(key)) {
 				if (wanted_file_ref(x, svc, key) &&
 				    (rc = add_row(x, svc, key, lc->shown, SKIP_ALREADY_FILE,
@@ -331,13 +338,13 @@ static int envfile_rows(struct ctx *x, const char *svc, const struct cnode *serv
 					return rc;
 				continue;
 			}
-			if (is_dropped(lc, key) && e->state == ENVFILE_VALUE) {
+			if (is_dropped(lc, key) && known_value(e)) {
 				struct secbuf *v = secbuf_dup(e->value->data, e->value->len);
 				if (!v || (rc = add_row(x, svc, key, lc->shown, SKIP_NONE, v)) < 0)
 					return v ? rc : -ENOMEM;
 			} else if (wanted_name(x, svc, key)) {
 				enum compose_skip skip =
-				    e->state == ENVFILE_VALUE ? SKIP_EMPTY : SKIP_RUNTIME;
+				    known_value(e) ? SKIP_EMPTY : SKIP_RUNTIME;
 				if ((rc = add_row(x, svc, key, lc->shown, skip, NULL)) < 0)
 					return rc;
 			}
@@ -568,7 +575,7 @@ static int envfile_outputs(struct ctx *x)
 			o->path = o->shown = NULL;
 			return -ENOMEM;
 		}
-		int rc = envfile_without(c->f, drop_cb, c, &o->text);
+		int rc = dotenv_without(c->f, c->text->data, c->text->len, c->drop, &o->text);
 		if (rc < 0)
 			return rc;
 		if (o->in_place)
@@ -787,7 +794,8 @@ int compose_migrate(struct cnode *root, const struct compose_opts *o, struct com
 	for (size_t i = 0; i < x.nenv; i++) {
 		free(x.env[i].shown);
 		free(x.env[i].path);
-		envfile_free(x.env[i].f);
+		dotenv_free(x.env[i].f);
+		secbuf_free(x.env[i].text);
 		free(x.env[i].drop);
 	}
 	free(x.env);

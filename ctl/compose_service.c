@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "compose_dockerfile.h"
-#include "compose_env.h"
+#include "compose_interp.h"
 #include "compose_envnode.h"
 
 #define MOUNT_SPEC_MAX 1024

@@ -103,10 +103,14 @@ typedef int (*cmd_opt_fn)(void *state, int id, const char *arg);
 
 /* CMD_RUN: parsing went well, run the command. */
 #define CMD_RUN (-1)
+/* spec->max_operands for commands that take any number of operands: each
+ * goes to on_opt with id ARGS_OPERAND, none into x->operands. */
+#define CMD_ANY_OPERANDS (-1)
 
 /* Parses argv (argv[0] is the command) against spec: common options into
  * x->c, command options through on_opt (may be NULL when spec has none),
- * operands into x->operands (count checked against the spec). Returns
+ * operands into x->operands (count checked against the spec; see
+ * CMD_ANY_OPERANDS). Returns
  * CMD_RUN, or an exit code when the command must stop now (--help printed:
  * CTL_OK; usage error: CTL_USAGE). Always call cmd_done afterwards. */
 int cmd_parse(struct ctl_cmd *x, const struct ctl *c, const struct cmd_spec *spec, int argc,

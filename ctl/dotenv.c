@@ -1,7 +1,9 @@
 /* .env files read the way docker-compose 1.29 reads an env_file: it calls
  * python-dotenv 0.21 (dotenv/parser.py, then resolve_variables in
  * dotenv/main.py). Each rule below names the regular expression it mirrors,
- * including its backtracking where that decides the result. */
+ * including its backtracking where that decides the result. The parser
+ * works on the text as Python's text mode delivers it; where each
+ * assignment stood is mapped back to the caller's bytes at the end. */
 #include "dotenv.h"
 
 #include <errno.h>
@@ -115,6 +117,7 @@ struct binding {
 	enum vkind vk;
 	size_t vstart, vlen;
 	unsigned line;
+	size_t start, end; /* from the start of the key's line to after the line break */
 };
 
 struct parser {
@@ -254,6 +257,9 @@ static int parse_binding(struct parser *p, struct binding *b)
 	if (p->pos >= p->n)
 		return 0;
 	b->line = p->line;
+	b->start = p->pos;
+	while (b->start > 0 && p->s[b->start - 1] != '\n')
+		b->start--; /* only whitespace since the last binding: that line is ours */
 	/* (?:export[^\S\r\n]+)? */
 	if (p->n - p->pos > 6 && memcmp(p->s + p->pos, "export", 6) == 0) {
 		size_t after = skip_hws(p, p->pos + 6);
@@ -271,6 +277,7 @@ static int parse_binding(struct parser *p, struct binding *b)
 	}
 	if (parse_line_end(p) < 0)
 		goto error;
+	b->end = p->pos;
 	return 1;
 error:
 	/* [^\r\n]*(?:\r|\n|\r\n)? from where the failure happened. */
@@ -375,13 +382,41 @@ static struct secbuf *raw_value(const unsigned char *s, const struct binding *b)
 	return out;
 }
 
+/* ---- where bindings stand in the caller's bytes ---- */
+
+/* normalise() dropped a BOM and the "\n" of each "\r\n": walking both texts
+ * side by side turns an offset in the parsed text back into one in the
+ * caller's buffer. Offsets are asked for in increasing order. */
+struct origmap {
+	const unsigned char *in;
+	size_t n;
+	size_t orig, norm; /* the same place in both */
+};
+
+static void origmap_init(struct origmap *m, const unsigned char *in, size_t n)
+{
+	bool bom = n >= 3 && in[0] == 0xef && in[1] == 0xbb && in[2] == 0xbf;
+	*m = (struct origmap){.in = in, .n = n, .orig = bom ? 3 : 0};
+}
+
+static size_t origmap_to(struct origmap *m, size_t norm)
+{
+	while (m->norm < norm && m->orig < m->n) {
+		bool crlf = m->in[m->orig] == '\r' && m->orig + 1 < m->n && m->in[m->orig + 1] == '\n';
+		m->orig += crlf ? 2 : 1;
+		m->norm++;
+	}
+	return m->orig;
+}
+
 /* ---- the result: unique keys, the last value wins ---- */
 
 struct builder {
 	struct dotenv *d;
-	size_t cap;
+	size_t cap, cap_spans;
 	dotenv_lookup_fn lookup;
 	void *ctx;
+	struct origmap map;
 };
 
 const struct dotenv_entry *dotenv_find(const struct dotenv *d, const char *key)
@@ -393,14 +428,16 @@ const struct dotenv_entry *dotenv_find(const struct dotenv *d, const char *key)
 }
 
 /* What ${name} resolves to: an earlier key of the file first (a key without
- * a value counts as present and empty), then the environment. */
+ * a value counts as present and empty), then the environment. *needs_env is
+ * set when the key it took needs the environment itself. */
 static bool resolve(const struct builder *bl, const char *name, const unsigned char **ret,
-                    size_t *ret_len)
+                    size_t *ret_len, bool *needs_env)
 {
 	const struct dotenv_entry *e = dotenv_find(bl->d, name);
 	if (e) {
 		*ret = e->value ? e->value->data : (const unsigned char *)"";
 		*ret_len = e->value ? e->value->len : 0;
+		*needs_env |= e->needs_env;
 		return true;
 	}
 	const char *env = bl->lookup ? bl->lookup(name, bl->ctx) : NULL;
@@ -412,9 +449,10 @@ static bool resolve(const struct builder *bl, const char *name, const unsigned c
 }
 
 /* One match of \$\{(?P<name>[^\}:]*)(?::-(?P<default>[^\}]*))?\} at s[i]:
- * returns its end, or 0 when there is none here. */
+ * returns its end, or 0 when there is none here. *has_def: the default
+ * group matched (perhaps empty). */
 static size_t match_var(const unsigned char *s, size_t n, size_t i, size_t *name_end,
-                        size_t *def_start, size_t *def_end)
+                        size_t *def_start, size_t *def_end, bool *has_def)
 {
 	if (s[i] != '$' || i + 1 >= n || s[i + 1] != '{')
 		return 0;
@@ -423,6 +461,7 @@ static size_t match_var(const unsigned char *s, size_t n, size_t i, size_t *name
 		j++;
 	*name_end = j;
 	*def_start = *def_end = 0;
+	*has_def = false;
 	if (j < n && s[j] == '}')
 		return j + 1;
 	if (j + 1 < n && s[j] == ':' && s[j + 1] == '-') {
@@ -432,6 +471,7 @@ static size_t match_var(const unsigned char *s, size_t n, size_t i, size_t *name
 		if (k < n) {
 			*def_start = j + 2;
 			*def_end = k;
+			*has_def = true;
 			return k + 1;
 		}
 	}
@@ -440,13 +480,18 @@ static size_t match_var(const unsigned char *s, size_t n, size_t i, size_t *name
 
 #define DOTENV_MAX_VAR_NAME 1024
 
-/* Interpolates v into out (NULL: only measure). Returns the length. */
-static size_t interpolate(const struct builder *bl, const struct secbuf *v, unsigned char *out)
+/* Interpolates v into out (NULL: only measure, and set *needs_env when a
+ * reference is found nowhere and has no default). Returns the length. */
+static size_t interpolate(const struct builder *bl, const struct secbuf *v, unsigned char *out,
+                          bool *needs_env)
 {
 	const unsigned char *s = v->data;
 	size_t n = v->len, o = 0, i = 0;
+	bool env = false;
 	while (i < n) {
-		size_t ne, ds, de, end = match_var(s, n, i, &ne, &ds, &de);
+		size_t ne, ds, de;
+		bool has_def;
+		size_t end = match_var(s, n, i, &ne, &ds, &de, &has_def);
 		if (end == 0) {
 			if (out)
 				out[o] = s[i];
@@ -462,36 +507,39 @@ static size_t interpolate(const struct builder *bl, const struct secbuf *v, unsi
 		if (nl <= DOTENV_MAX_VAR_NAME && !memchr(s + i + 2, '\0', nl)) {
 			memcpy(name, s + i + 2, nl);
 			name[nl] = '\0';
-			found = resolve(bl, name, &rep, &rlen);
+			found = resolve(bl, name, &rep, &rlen, &env);
 		}
-		if (!found && de > ds) {
+		if (!found && has_def) {
 			rep = s + ds;
 			rlen = de - ds;
 		} else if (!found) {
 			rlen = 0;
+			env = true;
 		}
 		if (out && rlen)
 			memcpy(out + o, rep, rlen);
 		o += rlen;
 		i = end;
 	}
+	if (!out)
+		*needs_env = env;
 	return o;
 }
 
-static struct secbuf *interpolated(const struct builder *bl, struct secbuf *v)
+static struct secbuf *interpolated(const struct builder *bl, struct secbuf *v, bool *needs_env)
 {
-	size_t n = interpolate(bl, v, NULL);
+	size_t n = interpolate(bl, v, NULL, needs_env);
 	struct secbuf *out = secbuf_new(n);
 	if (out)
-		interpolate(bl, v, out->data);
+		interpolate(bl, v, out->data, NULL);
 	secbuf_free(v);
 	return out;
 }
 
 /* Sets key to value (taking value; NULL = no value), keeping the key's
- * first position. 0, -ENOMEM or -E2BIG. */
+ * first position; *ret_index is its place in items. 0, -ENOMEM or -E2BIG. */
 static int upsert(struct builder *bl, const unsigned char *key, size_t klen, struct secbuf *value,
-                  unsigned line)
+                  bool needs_env, unsigned line, size_t *ret_index)
 {
 	struct dotenv *d = bl->d;
 	char *k = strndup((const char *)key, klen);
@@ -499,12 +547,13 @@ static int upsert(struct builder *bl, const unsigned char *key, size_t klen, str
 		secbuf_free(value);
 		return -ENOMEM;
 	}
+	struct dotenv_entry e = {.key = k, .value = value, .line = line, .needs_env = needs_env};
 	for (size_t i = 0; i < d->n; i++) {
 		if (strcmp(d->items[i].key, k) == 0) {
-			free(k);
+			free(d->items[i].key);
 			secbuf_free(d->items[i].value);
-			d->items[i].value = value;
-			d->items[i].line = line;
+			d->items[i] = e;
+			*ret_index = i;
 			return 0;
 		}
 	}
@@ -524,7 +573,26 @@ static int upsert(struct builder *bl, const unsigned char *key, size_t klen, str
 		d->items = it;
 		bl->cap = cap;
 	}
-	d->items[d->n++] = (struct dotenv_entry){.key = k, .value = value, .line = line};
+	*ret_index = d->n;
+	d->items[d->n++] = e;
+	return 0;
+}
+
+/* Where the binding for items[index] stands, in the caller's bytes. */
+static int add_span(struct builder *bl, size_t index, const struct binding *b)
+{
+	struct dotenv *d = bl->d;
+	if (d->n_spans == bl->cap_spans) {
+		size_t cap = bl->cap_spans ? bl->cap_spans * 2 : 16;
+		struct dotenv_span *sp = realloc(d->spans, cap * sizeof(*sp));
+		if (!sp)
+			return -ENOMEM;
+		d->spans = sp;
+		bl->cap_spans = cap;
+	}
+	size_t start = origmap_to(&bl->map, b->start);
+	d->spans[d->n_spans++] =
+	    (struct dotenv_span){.entry = index, .start = start, .end = origmap_to(&bl->map, b->end)};
 	return 0;
 }
 
@@ -548,14 +616,17 @@ static int apply(struct builder *bl, const unsigned char *s, const struct bindin
 	if (!b->has_key)
 		return 0; /* a comment */
 	struct secbuf *v = NULL;
+	bool needs_env = false;
 	if (b->vk != V_NONE) {
 		v = raw_value(s, b);
 		if (v && interp)
-			v = interpolated(bl, v);
+			v = interpolated(bl, v, &needs_env);
 		if (!v)
 			return -ENOMEM;
 	}
-	return upsert(bl, s + b->kstart, b->klen, v, b->line);
+	size_t index;
+	int r = upsert(bl, s + b->kstart, b->klen, v, needs_env, b->line, &index);
+	return r < 0 ? r : add_span(bl, index, b);
 }
 
 int dotenv_parse(const void *buf, size_t len, bool interp, dotenv_lookup_fn lookup, void *ctx,
@@ -573,6 +644,7 @@ int dotenv_parse(const void *buf, size_t len, bool interp, dotenv_lookup_fn look
 		return -ENOMEM;
 	}
 	struct builder bl = {.d = d, .lookup = lookup, .ctx = ctx};
+	origmap_init(&bl.map, buf, len);
 	struct parser p = {.s = text->data, .n = text->len, .line = 1};
 	struct binding b;
 	int r = 0;
@@ -596,6 +668,33 @@ void dotenv_free(struct dotenv *d)
 		secbuf_free(d->items[i].value);
 	}
 	free(d->items);
+	free(d->spans);
 	free(d->bad_lines);
 	free(d);
+}
+
+/* ---- rewriting ---- */
+
+int dotenv_without(const struct dotenv *d, const void *text, size_t len, const bool *drop,
+                   struct secbuf **ret)
+{
+	const unsigned char *t = text;
+	struct secbuf *out = secbuf_new(len);
+	if (!out)
+		return -ENOMEM;
+	size_t pos = 0, o = 0;
+	for (size_t i = 0; i < d->n_spans; i++) {
+		const struct dotenv_span *sp = &d->spans[i];
+		if (!drop[sp->entry])
+			continue;
+		memcpy(out->data + o, t + pos, sp->start - pos);
+		o += sp->start - pos;
+		pos = sp->end;
+	}
+	memcpy(out->data + o, t + pos, len - pos);
+	o += len - pos;
+	out->len = o; /* shorter than allocated; secbuf_free wipes the whole region */
+	out->data[o] = '\0';
+	*ret = out;
+	return 0;
 }

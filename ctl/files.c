@@ -1,10 +1,11 @@
-/* Atomic 0600 files for vaultctl: temp name in the same directory, fsync,
- * rename (optionally refusing to replace), fsync of the directory. */
+/* Atomic files for vaultctl: temp name in the same directory, fsync, rename
+ * (optionally refusing to replace), fsync of the directory. */
 #include "files.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,7 @@ int tmpfile_open(struct tmpfile *t, const char *path)
 
 int files_sync_dir(const char *path)
 {
-	char copy[4096];
+	char copy[FILES_PATH_MAX];
 	int n = snprintf(copy, sizeof(copy), "%s", path);
 	if (n < 0 || (size_t)n >= sizeof(copy))
 		return -ENAMETOOLONG;
@@ -86,16 +87,47 @@ int tmpfile_commit(struct tmpfile *t, bool noreplace)
 	return files_sync_dir(t->final_path);
 }
 
-int files_write_atomic(const char *path, const void *data, size_t len)
+#define FILES_TMP_NAME_MAX 300
+
+int files_write_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode)
 {
-	struct tmpfile t;
-	int r = tmpfile_open(&t, path);
-	if (r < 0)
-		return r;
-	r = out_write_all(t.fd, data, len);
-	if (r < 0) {
-		tmpfile_abort(&t);
-		return r;
+	unsigned char r[6];
+	char tmp[FILES_TMP_NAME_MAX];
+	randombytes_buf(r, sizeof(r));
+	snprintf(tmp, sizeof(tmp), ".%.200s.tmp-%02x%02x%02x%02x%02x%02x", name, r[0], r[1], r[2],
+	         r[3], r[4], r[5]);
+	int fd =
+	    openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 07777);
+	if (fd < 0)
+		return -errno;
+	int rc =
+	    fchmod(fd, mode & 07777) < 0 ? -errno : 0; /* umask must not loosen or tighten it */
+	if (rc == 0)
+		rc = out_write_all(fd, data, len);
+	if (rc == 0 && fsync(fd) < 0)
+		rc = -errno;
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
+		rc = -errno;
+	if (rc < 0) {
+		unlinkat(dirfd, tmp, 0);
+		return rc;
 	}
-	return tmpfile_commit(&t, false);
+	return fsync(dirfd) < 0 ? -errno : 0;
+}
+
+int files_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char d[FILES_PATH_MAX], b[FILES_PATH_MAX];
+	int n = snprintf(d, sizeof(d), "%s", path);
+	if (n < 0 || (size_t)n >= sizeof(d))
+		return -ENAMETOOLONG;
+	memcpy(b, d, (size_t)n + 1);
+	int dirfd = open(dirname(d), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return -errno;
+	int rc = files_write_at(dirfd, basename(b), data, len, mode);
+	close(dirfd);
+	return rc;
 }

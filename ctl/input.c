@@ -144,29 +144,63 @@ int input_read_fd(int fd, size_t max, struct secbuf **ret)
 	return 0;
 }
 
-int input_read_file(const char *path, size_t max, struct secbuf **ret)
+/* Opens path for reading whole: -EISDIR for a directory, -EINVAL for
+ * anything but a regular file when regular_only, -EFBIG for a regular file
+ * over max. 0 with *ret_fd and *st, or -errno. */
+static int open_whole(const char *path, size_t max, bool regular_only, struct stat *st,
+                      int *ret_fd)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		int r = -errno;
+	int r = 0;
+	if (fstat(fd, st) < 0)
+		r = -errno;
+	else if (S_ISDIR(st->st_mode))
+		r = regular_only ? -EINVAL : -EISDIR;
+	else if (regular_only && !S_ISREG(st->st_mode))
+		r = -EINVAL;
+	else if (S_ISREG(st->st_mode) && (uint64_t)st->st_size > max)
+		r = -EFBIG;
+	if (r < 0) {
 		close(fd);
 		return r;
 	}
-	/* Pipes are fine (--file <(command)); directories are not. */
-	if (S_ISDIR(st.st_mode)) {
-		close(fd);
-		return -EISDIR;
-	}
-	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max) {
-		close(fd);
-		return -EFBIG;
-	}
-	int r = input_read_fd(fd, max, ret);
+	*ret_fd = fd;
+	return 0;
+}
+
+static int read_whole(const char *path, size_t max, bool regular_only, struct secbuf **ret,
+                      struct stat *ret_st)
+{
+	struct stat st;
+	int fd = -1;
+	int r = open_whole(path, max, regular_only, &st, &fd);
+	if (r < 0)
+		return r;
+	r = input_read_fd(fd, max, ret);
 	close(fd);
+	if (r == 0 && ret_st)
+		*ret_st = st;
 	return r;
+}
+
+int input_read_file(const char *path, size_t max, struct secbuf **ret)
+{
+	/* Pipes are fine (--file <(command)); directories are not. */
+	return read_whole(path, max, false, ret, NULL);
+}
+
+int input_read_path(const char *path, size_t max, struct secbuf **ret)
+{
+	if (strcmp(path, "-") == 0)
+		return input_read_fd(STDIN_FILENO, max, ret);
+	return input_read_file(path, max, ret);
+}
+
+int input_read_regular(const char *path, size_t max, struct secbuf **ret, struct stat *ret_st)
+{
+	return read_whole(path, max, true, ret, ret_st);
 }
 
 void input_chomp(struct secbuf *b)

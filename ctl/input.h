@@ -1,9 +1,11 @@
 /* Reading secrets into guarded memory: a no-echo prompt on /dev/tty, all of
- * a descriptor (stdin) or a file. Nothing here prints a secret. */
+ * a descriptor (stdin) or a file (every file vaultctl reads whole comes
+ * through here). Nothing here prints a secret. */
 #ifndef VAULTCTL_INPUT_H
 #define VAULTCTL_INPUT_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include "secbuf.h"
 
 /* A passphrase typed at a terminal is short; values may be longer. */
@@ -22,6 +24,11 @@ int input_read_fd(int fd, size_t max, struct secbuf **ret);
 /* The whole file (or pipe; symlinks followed; -EISDIR for a directory).
  * -EFBIG over max. */
 int input_read_file(const char *path, size_t max, struct secbuf **ret);
+/* input_read_file for a path or "-" (stdin). */
+int input_read_path(const char *path, size_t max, struct secbuf **ret);
+/* The whole of a regular file (symlinks followed): -EINVAL for anything
+ * else, -EFBIG over max. *ret_st (may be NULL) gets its fstat. */
+int input_read_regular(const char *path, size_t max, struct secbuf **ret, struct stat *ret_st);
 
 /* Removes one trailing "\n" or "\r\n" (what a line read leaves). */
 void input_chomp(struct secbuf *b);

@@ -14,21 +14,10 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "msg.h"
 #include "passwd.h"
 
 #define MAX_FIELDS 5
-
-static int fail(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t cap, const char *fmt, ...)
-{
-	if (err && cap > 0) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, cap, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
 
 /* ---- small parsers ---- */
 
@@ -143,15 +132,15 @@ static int split_fields(const char *s, char *buf, size_t cap, char *fields[MAX_F
 
 /* FILE[:MODE[:UID:GID]] from fields[0..n), into out. what/spec for messages. */
 static int parse_file_fields(char *const *f, size_t n, const char *deflt, struct file_spec *out,
-			     const char *spec, char *err, size_t cap)
+                             const char *spec, char *err, size_t cap)
 {
 	struct file_spec o = {.mode = INJECT_DEFAULT_MODE};
 	const char *file = (n >= 1 && f[0][0]) ? f[0] : deflt;
 	if (!file || !name_is_valid_str(file))
-		return fail(err, cap,
-			    "\"%s\": file name \"%s\" is not a valid name "
-			    "([A-Za-z0-9][A-Za-z0-9._-]{0,127}, no \"..\", no \"/\")",
-			    spec, file ? file : "");
+		return errf(err, cap, -EINVAL,
+		            "\"%s\": file name \"%s\" is not a valid name "
+		            "([A-Za-z0-9][A-Za-z0-9._-]{0,127}, no \"..\", no \"/\")",
+		            spec, file ? file : "");
 	memcpy(o.file, file, strlen(file) + 1);
 	if (n >= 2 && f[1][0]) {
 		char *end;
@@ -159,17 +148,19 @@ static int parse_file_fields(char *const *f, size_t n, const char *deflt, struct
 		errno = 0;
 		unsigned long m = strtoul(f[1], &end, 8);
 		if (ml > 4 || *end || errno || m > 0777 || !isdigit((unsigned char)f[1][0]))
-			return fail(err, cap,
-				    "\"%s\": mode \"%s\" must be octal, at most 0777 (e.g. 0440)",
-				    spec, f[1]);
+			return errf(err, cap, -EINVAL,
+			            "\"%s\": mode \"%s\" must be octal, at most 0777 (e.g. 0440)",
+			            spec, f[1]);
 		o.mode = (mode_t)m;
 	}
 	if (n == 3)
-		return fail(err, cap, "\"%s\": give both UID and GID (FILE:MODE:UID:GID)", spec);
+		return errf(err, cap, -EINVAL, "\"%s\": give both UID and GID (FILE:MODE:UID:GID)",
+		            spec);
 	if (n >= 4 && (f[2][0] || f[3][0])) {
 		unsigned u, g;
 		if (passwd_parse_id(f[2], &u) < 0 || passwd_parse_id(f[3], &g) < 0)
-			return fail(err, cap, "\"%s\": UID and GID must both be numbers", spec);
+			return errf(err, cap, -EINVAL, "\"%s\": UID and GID must both be numbers",
+			            spec);
 		o.has_owner = true;
 		o.uid = (uid_t)u;
 		o.gid = (gid_t)g;
@@ -184,13 +175,13 @@ int config_parse_secret_spec(const char *s, struct secret_spec *ret, char *err, 
 	char *f[MAX_FIELDS];
 	size_t n;
 	if (split_fields(s, buf, sizeof(buf), f, &n) < 0)
-		return fail(err, cap,
-			    "secret \"%.64s\": expected NAME[:FILE[:MODE[:UID:GID]]]", s);
+		return errf(err, cap, -EINVAL,
+		            "secret \"%.64s\": expected NAME[:FILE[:MODE[:UID:GID]]]", s);
 	if (!name_is_valid_str(f[0]))
-		return fail(err, cap,
-			    "secret \"%.64s\": \"%.64s\" is not a valid secret name "
-			    "([A-Za-z0-9][A-Za-z0-9._-]{0,127}, no \"..\")",
-			    s, f[0]);
+		return errf(err, cap, -EINVAL,
+		            "secret \"%.64s\": \"%.64s\" is not a valid secret name "
+		            "([A-Za-z0-9][A-Za-z0-9._-]{0,127}, no \"..\")",
+		            s, f[0]);
 	struct secret_spec o = {0};
 	memcpy(o.name, f[0], strlen(f[0]) + 1);
 	int r = parse_file_fields(f + 1, n - 1, o.name, &o.out, s, err, cap);
@@ -206,10 +197,11 @@ int config_parse_template_spec(const char *s, struct template_spec *ret, char *e
 	char *f[MAX_FIELDS];
 	size_t n;
 	if (split_fields(s, buf, sizeof(buf), f, &n) < 0 || n < 2 || !f[0][0] || !f[1][0])
-		return fail(err, cap, "template \"%.64s\": expected SRC:DST[:MODE[:UID:GID]]", s);
+		return errf(err, cap, -EINVAL,
+		            "template \"%.64s\": expected SRC:DST[:MODE[:UID:GID]]", s);
 	struct template_spec o = {0};
 	if (strlen(f[0]) >= sizeof(o.src))
-		return fail(err, cap, "template \"%.64s\": source path too long", s);
+		return errf(err, cap, -EINVAL, "template \"%.64s\": source path too long", s);
 	memcpy(o.src, f[0], strlen(f[0]) + 1);
 	int r = parse_file_fields(f + 1, n - 1, NULL, &o.out, s, err, cap);
 	if (r < 0)
@@ -222,11 +214,13 @@ int config_parse_env_map(const char *s, struct env_map *ret, char *err, size_t c
 {
 	const char *eq = strchr(s, '=');
 	if (!eq || !var_is_valid(s, (size_t)(eq - s)))
-		return fail(err, cap,
-			    "\"%.64s\": expected VAR=NAME with VAR a variable name ([A-Za-z_][A-Za-z0-9_]*)",
-			    s);
+		return errf(err, cap, -EINVAL,
+		            "\"%.64s\": expected VAR=NAME with VAR a variable name "
+		            "([A-Za-z_][A-Za-z0-9_]*)",
+		            s);
 	if (!name_is_valid_str(eq + 1))
-		return fail(err, cap, "\"%.64s\": \"%.64s\" is not a valid secret name", s, eq + 1);
+		return errf(err, cap, -EINVAL, "\"%.64s\": \"%.64s\" is not a valid secret name", s,
+		            eq + 1);
 	struct env_map o = {0};
 	memcpy(o.var, s, (size_t)(eq - s));
 	memcpy(o.name, eq + 1, strlen(eq + 1) + 1);
@@ -236,17 +230,35 @@ int config_parse_env_map(const char *s, struct env_map *ret, char *err, size_t c
 
 /* ---- lists ---- */
 
+/* Makes room for one more element in *arr (n used, *cap allocated): the
+ * lists start empty and grow, so a usual call touches little memory. */
+static int reserve(void *arr, size_t *cap, size_t n, size_t elem)
+{
+	void **a = arr;
+	if (n < *cap)
+		return 0;
+	size_t nc = *cap ? *cap * 2 : 8;
+	void *p = realloc(*a, nc * elem);
+	if (!p)
+		return -ENOMEM;
+	*a = p;
+	*cap = nc;
+	return 0;
+}
+
 static int add_secret(struct inject_config *c, const char *spec, char *err, size_t cap)
 {
 	if (c->n_secrets == INJECT_MAX_SECRETS)
-		return fail(err, cap, "more than %d secrets", INJECT_MAX_SECRETS);
+		return errf(err, cap, -EINVAL, "more than %d secrets", INJECT_MAX_SECRETS);
 	struct secret_spec s;
 	int r = config_parse_secret_spec(spec, &s, err, cap);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < c->n_secrets; i++)
 		if (strcmp(c->secrets[i].name, s.name) == 0)
-			return fail(err, cap, "secret \"%s\" is listed twice", s.name);
+			return errf(err, cap, -EINVAL, "secret \"%s\" is listed twice", s.name);
+	if (reserve(&c->secrets, &c->cap_secrets, c->n_secrets, sizeof(s)) < 0)
+		return -ENOMEM;
 	c->secrets[c->n_secrets++] = s;
 	return 0;
 }
@@ -254,34 +266,39 @@ static int add_secret(struct inject_config *c, const char *spec, char *err, size
 static int add_template(struct inject_config *c, const char *spec, char *err, size_t cap)
 {
 	if (c->n_templates == INJECT_MAX_TEMPLATES)
-		return fail(err, cap, "more than %d templates", INJECT_MAX_TEMPLATES);
+		return errf(err, cap, -EINVAL, "more than %d templates", INJECT_MAX_TEMPLATES);
 	struct template_spec t;
 	int r = config_parse_template_spec(spec, &t, err, cap);
 	if (r < 0)
 		return r;
+	if (reserve(&c->templates, &c->cap_templates, c->n_templates, sizeof(t)) < 0)
+		return -ENOMEM;
 	c->templates[c->n_templates++] = t;
 	return 0;
 }
 
-static int add_map(struct env_map *list, size_t *n, const char *spec, char *err, size_t cap)
+static int add_map(struct env_map **list, size_t *n, size_t *alloc, const char *spec, char *err,
+                   size_t cap)
 {
 	if (*n == INJECT_MAX_ENV_MAPS)
-		return fail(err, cap, "more than %d variables", INJECT_MAX_ENV_MAPS);
+		return errf(err, cap, -EINVAL, "more than %d variables", INJECT_MAX_ENV_MAPS);
 	struct env_map m;
 	int r = config_parse_env_map(spec, &m, err, cap);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < *n; i++)
-		if (strcmp(list[i].var, m.var) == 0)
-			return fail(err, cap, "variable %s is mapped twice", m.var);
-	list[(*n)++] = m;
+		if (strcmp((*list)[i].var, m.var) == 0)
+			return errf(err, cap, -EINVAL, "variable %s is mapped twice", m.var);
+	if (reserve(list, alloc, *n, sizeof(m)) < 0)
+		return -ENOMEM;
+	(*list)[(*n)++] = m;
 	return 0;
 }
 
 enum list_kind { LIST_SECRETS, LIST_TEMPLATES, LIST_FILE_ENV, LIST_ENV };
 
 static int add_item(struct inject_config *c, enum list_kind k, const char *item, char *err,
-		    size_t cap)
+                    size_t cap)
 {
 	switch (k) {
 	case LIST_SECRETS:
@@ -289,16 +306,16 @@ static int add_item(struct inject_config *c, enum list_kind k, const char *item,
 	case LIST_TEMPLATES:
 		return add_template(c, item, err, cap);
 	case LIST_FILE_ENV:
-		return add_map(c->file_envs, &c->n_file_envs, item, err, cap);
+		return add_map(&c->file_envs, &c->n_file_envs, &c->cap_file_envs, item, err, cap);
 	case LIST_ENV:
-		return add_map(c->envs, &c->n_envs, item, err, cap);
+		return add_map(&c->envs, &c->n_envs, &c->cap_envs, item, err, cap);
 	}
 	return -EINVAL;
 }
 
 /* An INJECT_* list: items separated by commas and/or whitespace. */
 static int add_list(struct inject_config *c, enum list_kind k, const char *var, const char *v,
-		    char *err, size_t cap)
+                    char *err, size_t cap)
 {
 	char item[INJECT_MAX_SPEC_LEN];
 	const char *p = v;
@@ -309,16 +326,18 @@ static int add_list(struct inject_config *c, enum list_kind k, const char *var, 
 		if (len == 0)
 			break;
 		if (len >= sizeof(item))
-			return fail(err, cap, "%s: an item is longer than %d bytes", var,
-				    INJECT_MAX_SPEC_LEN - 1);
+			return errf(err, cap, -EINVAL, "%s: an item is longer than %d bytes", var,
+			            INJECT_MAX_SPEC_LEN - 1);
 		memcpy(item, p, len);
 		item[len] = '\0';
 		int r = add_item(c, k, item, err, cap);
+		if (r == -ENOMEM)
+			return r;
 		if (r < 0) {
 			/* Say where the bad item came from. */
 			char why[512];
 			snprintf(why, sizeof(why), "%s", err ? err : "");
-			return fail(err, cap, "%s: %s", var, why);
+			return errf(err, cap, -EINVAL, "%s: %s", var, why);
 		}
 		p += len;
 	}
@@ -356,13 +375,13 @@ static int set_on_change(struct inject_config *c, const char *cmd, char *err, si
 	for (char *save = NULL, *w = strtok_r(c->on_change_buf, " \t\n", &save); w;
 	     w = strtok_r(NULL, " \t\n", &save)) {
 		if (n == INJECT_MAX_ON_CHANGE_ARGS)
-			return fail(err, cap, "--on-change: more than %d words",
-				    INJECT_MAX_ON_CHANGE_ARGS);
+			return errf(err, cap, -EINVAL, "--on-change: more than %d words",
+			            INJECT_MAX_ON_CHANGE_ARGS);
 		c->on_change[n++] = w;
 	}
 	c->on_change[n] = NULL;
 	if (n == 0)
-		return fail(err, cap, "--on-change: empty command");
+		return errf(err, cap, -EINVAL, "--on-change: empty command");
 	return 0;
 }
 
@@ -381,8 +400,8 @@ static int env_bool(char *const *envp, const char *var, bool *out, char *err, si
 {
 	const char *v = env_lookup(envp, var);
 	if (v && config_parse_bool(v, out) < 0)
-		return fail(err, cap, "%s=\"%.32s\": expected 1/0, true/false, yes/no or on/off",
-			    var, v);
+		return errf(err, cap, -EINVAL,
+		            "%s=\"%.32s\": expected 1/0, true/false, yes/no or on/off", var, v);
 	return 0;
 }
 
@@ -390,12 +409,16 @@ static int env_duration(char *const *envp, const char *var, int *out, char *err,
 {
 	const char *v = env_lookup(envp, var);
 	if (v && config_parse_duration_ms(v, out) < 0)
-		return fail(err, cap, "%s=\"%.32s\": expected seconds, e.g. 30 or 0.5 (at most %d)",
-			    var, v, INJECT_MAX_DURATION_MS / 1000);
+		return errf(err, cap, -EINVAL,
+		            "%s=\"%.32s\": expected seconds, e.g. 30 or 0.5 (at most %d)", var, v,
+		            INJECT_MAX_DURATION_MS / 1000);
 	return 0;
 }
 
-static const char *nonempty(const char *s) { return s && *s ? s : NULL; }
+static const char *nonempty(const char *s)
+{
+	return s && *s ? s : NULL;
+}
 
 static int read_env(struct inject_config *c, char *const *envp, char *err, size_t cap)
 {
@@ -412,9 +435,9 @@ static int read_env(struct inject_config *c, char *const *envp, char *err, size_
 		const char *var;
 		enum list_kind kind;
 	} lists[] = {{"INJECT_SECRETS", LIST_SECRETS},
-		     {"INJECT_TEMPLATES", LIST_TEMPLATES},
-		     {"INJECT_FILE_ENV", LIST_FILE_ENV},
-		     {"INJECT_ENV", LIST_ENV}};
+	             {"INJECT_TEMPLATES", LIST_TEMPLATES},
+	             {"INJECT_FILE_ENV", LIST_FILE_ENV},
+	             {"INJECT_ENV", LIST_ENV}};
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
 		if ((v = env_lookup(envp, lists[i].var)) &&
 		    (r = add_list(c, lists[i].kind, lists[i].var, v, err, cap)) < 0)
@@ -431,8 +454,8 @@ static int read_env(struct inject_config *c, char *const *envp, char *err, size_
 		return r;
 	if ((v = nonempty(env_lookup(envp, "INJECT_RELOAD_SIGNAL"))) &&
 	    config_parse_signal(v, &c->reload_signal) < 0)
-		return fail(err, cap, "INJECT_RELOAD_SIGNAL=\"%.32s\": not a signal (e.g. HUP, USR1)",
-			    v);
+		return errf(err, cap, -EINVAL,
+		            "INJECT_RELOAD_SIGNAL=\"%.32s\": not a signal (e.g. HUP, USR1)", v);
 	if ((v = nonempty(env_lookup(envp, "INJECT_ON_CHANGE"))) &&
 	    (r = set_on_change(c, v, err, cap)) < 0)
 		return r;
@@ -515,7 +538,7 @@ static int next_option(int argc, char **argv, int *i, const char **arg, char *er
 	if (a[0] != '-')
 		return 0; /* the command: stop here, as tini does */
 	if (a[1] != '-')
-		return fail(err, cap, "unknown option %.64s", a);
+		return errf(err, cap, -EINVAL, "unknown option %.64s", a);
 	const char *name = a + 2, *eq = strchr(name, '=');
 	size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
 	for (size_t k = 0; k < sizeof(options) / sizeof(options[0]); k++) {
@@ -526,31 +549,33 @@ static int next_option(int argc, char **argv, int *i, const char **arg, char *er
 		*arg = NULL;
 		if (!o->has_arg) {
 			if (eq)
-				return fail(err, cap, "--%s takes no value", o->name);
+				return errf(err, cap, -EINVAL, "--%s takes no value", o->name);
 		} else if (eq) {
 			*arg = eq + 1;
 		} else if (*i < argc) {
 			*arg = argv[(*i)++];
 		} else {
-			return fail(err, cap, "--%s needs a value", o->name);
+			return errf(err, cap, -EINVAL, "--%s needs a value", o->name);
 		}
 		return o->id;
 	}
-	return fail(err, cap, "unknown option --%.*s", (int)(nlen > 64 ? 64 : nlen), name);
+	return errf(err, cap, -EINVAL, "unknown option --%.*s", (int)(nlen > 64 ? 64 : nlen), name);
 }
 
 static int flag_list(struct inject_config *c, enum list_kind k, bool *seen, const char *flag,
-		     const char *arg, char *err, size_t cap)
+                     const char *arg, char *err, size_t cap)
 {
 	if (!*seen) {
 		clear_list(c, k); /* the flags replace what the variable gave */
 		*seen = true;
 	}
 	int r = add_item(c, k, arg, err, cap);
+	if (r == -ENOMEM)
+		return r;
 	if (r < 0) {
 		char why[512];
 		snprintf(why, sizeof(why), "%s", err ? err : "");
-		return fail(err, cap, "--%s: %s", flag, why);
+		return errf(err, cap, -EINVAL, "--%s: %s", flag, why);
 	}
 	return 0;
 }
@@ -558,8 +583,9 @@ static int flag_list(struct inject_config *c, enum list_kind k, bool *seen, cons
 static int flag_duration(const char *flag, const char *arg, int *out, char *err, size_t cap)
 {
 	if (config_parse_duration_ms(arg, out) < 0)
-		return fail(err, cap, "--%s \"%.32s\": expected seconds, e.g. 30 or 0.5 (at most %d)",
-			    flag, arg, INJECT_MAX_DURATION_MS / 1000);
+		return errf(err, cap, -EINVAL,
+		            "--%s \"%.32s\": expected seconds, e.g. 30 or 0.5 (at most %d)", flag,
+		            arg, INJECT_MAX_DURATION_MS / 1000);
 	return 0;
 }
 
@@ -614,8 +640,9 @@ static int read_flags(struct inject_config *c, int argc, char **argv, char *err,
 			break;
 		case OPT_RELOAD_SIGNAL:
 			if (config_parse_signal(a, &c->reload_signal) < 0)
-				r = fail(err, cap, "--reload-signal \"%.32s\": not a signal (e.g. HUP, USR1)",
-					 a);
+				r = errf(err, cap, -EINVAL,
+				         "--reload-signal \"%.32s\": not a signal (e.g. HUP, USR1)",
+				         a);
 			break;
 		case OPT_ON_CHANGE:
 			r = set_on_change(c, a, err, cap);
@@ -642,7 +669,8 @@ static int read_flags(struct inject_config *c, int argc, char **argv, char *err,
 			return r;
 	}
 	if (i >= argc)
-		return fail(err, cap, "no command given: inject [OPTIONS] -- COMMAND [ARGS...]");
+		return errf(err, cap, -EINVAL,
+		            "no command given: inject [OPTIONS] -- COMMAND [ARGS...]");
 	c->command = argv + i;
 	return 0;
 }
@@ -666,6 +694,8 @@ int config_add_name(struct inject_config *c, const char *name)
 			return 0;
 	if (c->n_names == INJECT_MAX_NAMES)
 		return -E2BIG;
+	if (reserve(&c->names, &c->cap_names, c->n_names, sizeof(*c->names)) < 0)
+		return -ENOMEM;
 	memcpy(c->names[c->n_names++], name, strlen(name) + 1);
 	return 0;
 }
@@ -675,7 +705,8 @@ static int check_collisions(const struct inject_config *c, char *err, size_t cap
 {
 	size_t per = c->previous ? 2 : 1;
 	size_t n = c->n_secrets * per + c->n_templates;
-	char(*files)[VAULT_MAX_NAME_LEN + sizeof(INJECT_PREVIOUS_SUFFIX)] = calloc(n + 1, sizeof(*files));
+	char(*files)[VAULT_MAX_NAME_LEN + sizeof(INJECT_PREVIOUS_SUFFIX)] =
+	    calloc(n + 1, sizeof(*files));
 	if (!files)
 		return -ENOMEM;
 	size_t k = 0;
@@ -683,17 +714,19 @@ static int check_collisions(const struct inject_config *c, char *err, size_t cap
 		snprintf(files[k++], sizeof(files[0]), "%s", c->secrets[i].out.file);
 		if (c->previous)
 			snprintf(files[k++], sizeof(files[0]), "%s" INJECT_PREVIOUS_SUFFIX,
-				 c->secrets[i].out.file);
+			         c->secrets[i].out.file);
 	}
 	for (size_t i = 0; i < c->n_templates; i++)
 		snprintf(files[k++], sizeof(files[0]), "%s", c->templates[i].out.file);
 	int r = 0;
 	for (size_t i = 0; i < k && r == 0; i++) {
 		if (!name_is_valid_str(files[i]))
-			r = fail(err, cap, "file name \"%s\" is too long (with --previous)", files[i]);
+			r = errf(err, cap, -EINVAL,
+			         "file name \"%s\" is too long (with --previous)", files[i]);
 		for (size_t j = i + 1; j < k && r == 0; j++)
 			if (strcmp(files[i], files[j]) == 0)
-				r = fail(err, cap, "two outputs would write the file \"%s\"", files[i]);
+				r = errf(err, cap, -EINVAL,
+				         "two outputs would write the file \"%s\"", files[i]);
 	}
 	free(files);
 	return r;
@@ -707,7 +740,9 @@ static int finish(struct inject_config *c, char *err, size_t cap)
 		if (find_secret(c, c->file_envs[i].name) >= 0)
 			continue;
 		if (c->n_secrets == INJECT_MAX_SECRETS)
-			return fail(err, cap, "more than %d secrets", INJECT_MAX_SECRETS);
+			return errf(err, cap, -EINVAL, "more than %d secrets", INJECT_MAX_SECRETS);
+		if (reserve(&c->secrets, &c->cap_secrets, c->n_secrets, sizeof(*c->secrets)) < 0)
+			return -ENOMEM;
 		struct secret_spec *s = &c->secrets[c->n_secrets++];
 		memset(s, 0, sizeof(*s));
 		memcpy(s->name, c->file_envs[i].name, sizeof(s->name));
@@ -715,39 +750,42 @@ static int finish(struct inject_config *c, char *err, size_t cap)
 		s->out.mode = INJECT_DEFAULT_MODE;
 	}
 	for (size_t i = 0; i < c->n_secrets; i++)
-		config_add_name(c, c->secrets[i].name);
+		if (config_add_name(c, c->secrets[i].name) == -ENOMEM)
+			return -ENOMEM;
 	for (size_t i = 0; i < c->n_envs; i++)
-		config_add_name(c, c->envs[i].name);
+		if (config_add_name(c, c->envs[i].name) == -ENOMEM)
+			return -ENOMEM;
 	int r = check_collisions(c, err, cap);
 	if (r < 0)
 		return r;
 	if (c->watch)
 		c->init = true; /* --watch stays alive to rewrite files: it is --init too */
 	if (c->on_change[0] && !c->watch)
-		return fail(err, cap, "--on-change needs --watch");
+		return errf(err, cap, -EINVAL, "--on-change needs --watch");
 	if (c->reload_signal && c->on_change[0])
-		return fail(err, cap, "give --reload-signal or --on-change, not both");
+		return errf(err, cap, -EINVAL, "give --reload-signal or --on-change, not both");
 	if (!c->reload_signal)
 		c->reload_signal = SIGHUP;
 	if (c->grace_ms > 0 && !c->init)
-		return fail(err, cap, "--grace needs --init or --watch");
+		return errf(err, cap, -EINVAL, "--grace needs --init or --watch");
 	if (c->group && !c->init)
-		return fail(err, cap, "--group needs --init or --watch");
+		return errf(err, cap, -EINVAL, "--group needs --init or --watch");
 	if (c->keep && !c->init)
-		return fail(err, cap, "--keep needs --init or --watch (exec mode always keeps files)");
+		return errf(err, cap, -EINVAL,
+		            "--keep needs --init or --watch (exec mode always keeps files)");
 	if (c->n_secrets == 0 && c->n_envs == 0 && c->n_templates == 0)
-		return fail(err, cap,
-			    "no secrets requested: give --secret, --file-env, --env or --template "
-			    "(or INJECT_SECRETS)");
+		return errf(err, cap, -EINVAL,
+		            "no secrets requested: give --secret, --file-env, --env or --template "
+		            "(or INJECT_SECRETS)");
 	if (!c->socket || !c->socket[0])
 		c->socket = INJECT_DEFAULT_SOCKET;
 	if (!c->dir[0])
-		return fail(err, cap, "--dir must not be empty");
+		return errf(err, cap, -EINVAL, "--dir must not be empty");
 	return 0;
 }
 
 int config_parse(struct inject_config *c, int argc, char **argv, char *const *envp, char *err,
-		 size_t cap)
+                 size_t cap)
 {
 	memset(c, 0, sizeof(*c));
 	if (err && cap)
@@ -755,13 +793,6 @@ int config_parse(struct inject_config *c, int argc, char **argv, char *const *en
 	c->dir = INJECT_DEFAULT_DIR;
 	c->wait_ms = INJECT_DEFAULT_WAIT_MS;
 	c->debounce_ms = INJECT_DEFAULT_DEBOUNCE_MS;
-	c->secrets = calloc(INJECT_MAX_SECRETS, sizeof(*c->secrets));
-	c->templates = calloc(INJECT_MAX_TEMPLATES, sizeof(*c->templates));
-	c->file_envs = calloc(INJECT_MAX_ENV_MAPS, sizeof(*c->file_envs));
-	c->envs = calloc(INJECT_MAX_ENV_MAPS, sizeof(*c->envs));
-	c->names = calloc(INJECT_MAX_NAMES, sizeof(*c->names));
-	if (!c->secrets || !c->templates || !c->file_envs || !c->envs || !c->names)
-		return -ENOMEM;
 	int r = read_env(c, envp, err, cap);
 	if (r == 0)
 		r = read_flags(c, argc, argv, err, cap);
@@ -789,47 +820,57 @@ void config_usage(int fd)
 	    "Usage: inject [OPTIONS] [--] COMMAND [ARGS...]\n"
 	    "Fetch secrets from vaultd, write them as files on a tmpfs, drop privileges,\n"
 	    "then exec COMMAND (default) or run it as PID 1 (--init, --watch).\n"
-	    "Every option has an environment variable; an option overrides it.\n"
+	    "Every option has an environment variable [in brackets]; an option wins.\n"
 	    "\n"
-	    "  --socket PATH          vaultd socket          INJECT_SOCKET, VAULTD_SOCKET\n"
-	    "                         (default " INJECT_DEFAULT_SOCKET ")\n"
-	    "  --secret NAME[:FILE[:MODE[:UID:GID]]]  fetch NAME into DIR/FILE\n"
-	    "                         (repeatable)           INJECT_SECRETS=a,b:b.txt:0440:0:999\n"
-	    "  --dir DIR              where files go (default " INJECT_DEFAULT_DIR "); must be\n"
-	    "                         tmpfs/ramfs, not writable by others   INJECT_DIR\n"
-	    "  --allow-disk           accept a DIR that is not tmpfs/ramfs  INJECT_ALLOW_DISK=1\n"
-	    "  --user USER[:GROUP]    run COMMAND as USER (name or id)      INJECT_USER\n"
-	    "  --file-env VAR=NAME    set VAR_FILE=DIR/<file of NAME>       INJECT_FILE_ENV\n"
-	    "  --env VAR=NAME         put the VALUE in VAR (leaks: avoid)   INJECT_ENV\n"
-	    "  --template SRC:DST[:MODE[:UID:GID]]  render SRC into DIR/DST, replacing\n"
-	    "                         {{ secret \"NAME\" }}                 INJECT_TEMPLATES\n"
-	    "  --previous             also write FILE.previous (the previous version)\n"
-	    "                                                INJECT_PREVIOUS=1\n"
-	    "  --token-file FILE      authenticate with this token   INJECT_TOKEN_FILE, INJECT_TOKEN\n"
-	    "                         (default: the caller's peer credentials)\n"
-	    "  --wait SECONDS         wait for vaultd to come up/unseal (default 30)  INJECT_WAIT\n"
+	    "  --socket PATH          vaultd's socket (default /run/vaultd.sock)\n"
+	    "                         [INJECT_SOCKET, else VAULTD_SOCKET]\n"
+	    "  --secret NAME[:FILE[:MODE[:UID:GID]]]\n"
+	    "                         fetch NAME into DIR/FILE; repeatable. FILE defaults\n"
+	    "                         to NAME, MODE to 0400, owner to the --user\n"
+	    "                         [INJECT_SECRETS=a,b:b.txt:0440:0:999]\n"
+	    "  --dir DIR              where files go (default /run/secrets): a tmpfs or\n"
+	    "                         ramfs not writable by others [INJECT_DIR]\n"
+	    "  --allow-disk           accept a DIR that is not tmpfs/ramfs\n"
+	    "                         [INJECT_ALLOW_DISK=1]\n"
+	    "  --user USER[:GROUP]    run COMMAND as USER, a name or a number [INJECT_USER]\n"
+	    "  --file-env VAR=NAME    set VAR_FILE=DIR/FILE of NAME [INJECT_FILE_ENV]\n"
+	    "  --env VAR=NAME         put NAME's value in VAR (env vars leak: avoid)\n"
+	    "                         [INJECT_ENV]\n"
+	    "  --template SRC:DST[:MODE[:UID:GID]]\n"
+	    "                         render SRC into DIR/DST; {{ secret \"NAME\" }} is\n"
+	    "                         replaced by the value [INJECT_TEMPLATES]\n"
+	    "  --previous             also write FILE.previous, the previous version\n"
+	    "                         [INJECT_PREVIOUS=1]\n"
+	    "  --token-file FILE      authenticate with a token (default: peer credentials)\n"
+	    "                         [INJECT_TOKEN_FILE, or the token in INJECT_TOKEN]\n"
+	    "  --wait SECONDS         wait this long for vaultd to be up and unsealed\n"
+	    "                         (default 30) [INJECT_WAIT]\n"
 	    "  --init                 stay PID 1: forward signals, reap zombies, remove the\n"
-	    "                         files at exit               INJECT_INIT=1\n"
-	    "  --group                forward signals to COMMAND's process group  INJECT_GROUP=1\n"
-	    "  --grace SECONDS        after forwarding SIGTERM, SIGKILL the group when it runs\n"
-	    "                         out (default: never)        INJECT_GRACE\n"
-	    "  --keep                 keep the files when COMMAND exits (--init)  INJECT_KEEP=1\n"
-	    "  --watch                --init, and rewrite files when secrets change  INJECT_WATCH=1\n"
-	    "  --reload-signal SIG    signal COMMAND after a rewrite (default HUP)\n"
-	    "                                                INJECT_RELOAD_SIGNAL\n"
-	    "  --on-change CMD        run CMD (split on blanks, no shell) instead\n"
-	    "                                                INJECT_ON_CHANGE\n"
-	    "  --debounce SECONDS     changes within this window give one reload (default 1)\n"
-	    "                                                INJECT_DEBOUNCE\n"
-	    "  -h, --help             this text      --version   the version\n"
+	    "                         files when COMMAND exits [INJECT_INIT=1]\n"
+	    "  --group                forward signals to COMMAND's process group\n"
+	    "                         [INJECT_GROUP=1]\n"
+	    "  --grace SECONDS        SIGKILL the group this long after a forwarded SIGTERM\n"
+	    "                         (default: never) [INJECT_GRACE]\n"
+	    "  --keep                 keep the files when COMMAND exits [INJECT_KEEP=1]\n"
+	    "  --watch                --init, and rewrite the files when secrets change\n"
+	    "                         [INJECT_WATCH=1]\n"
+	    "  --reload-signal SIG    then signal COMMAND (default HUP)\n"
+	    "                         [INJECT_RELOAD_SIGNAL]\n"
+	    "  --on-change CMD        or run CMD instead (split on blanks, no shell)\n"
+	    "                         [INJECT_ON_CHANGE]\n"
+	    "  --debounce SECONDS     changes within this window give one reload\n"
+	    "                         (default 1) [INJECT_DEBOUNCE]\n"
+	    "  -h, --help             this text\n"
+	    "  --version              inject's version\n"
 	    "\n"
-	    "Exit status: COMMAND's own (exec mode), or COMMAND's status / 128+signal\n"
-	    "(--init). inject's own failures (COMMAND never started):\n"
-	    "  64 usage        65 template      66 secret not found   67 unknown user/group\n"
-	    "  68 token file   69 vaultd unreachable   70 internal    71 privilege drop failed\n"
-	    "  73 write failed 75 vaultd sealed 76 protocol error     77 denied/unauthenticated\n"
-	    "  78 unsafe --dir (not tmpfs, writable by others, planted symlink)\n"
-	    "  126 COMMAND not executable       127 COMMAND not found\n";
+	    "Exit status: COMMAND's own; with --init its status or 128+signal.\n"
+	    "When inject fails, COMMAND never starts, and the status says why:\n"
+	    "  64 usage             65 template          66 secret not found\n"
+	    "  67 unknown user      68 token file        69 vaultd unreachable\n"
+	    "  70 internal          71 privilege drop    73 cannot write a file\n"
+	    "  75 vaultd sealed     76 protocol error    77 denied/unauthenticated\n"
+	    "  78 unsafe --dir (not tmpfs/ramfs, writable by others, planted symlink)\n"
+	    "  126 COMMAND not executable                127 COMMAND not found\n";
 	size_t off = 0;
 	while (off < sizeof(text) - 1) {
 		ssize_t n = write(fd, text + off, sizeof(text) - 1 - off);

@@ -56,7 +56,7 @@ enum config_action { CONFIG_RUN, CONFIG_HELP, CONFIG_VERSION };
 
 struct inject_config {
 	enum config_action action;
-	const char *socket;     /* points into argv or the environment */
+	const char *socket; /* points into argv or the environment */
 	const char *dir;
 	const char *user;       /* NULL: keep inject's own ids */
 	const char *token_file; /* NULL: INJECT_TOKEN or peer credentials */
@@ -77,6 +77,8 @@ struct inject_config {
 	/* Every name to fetch, unique: secrets, --env names, template names. */
 	char (*names)[VAULT_MAX_NAME_LEN + 1];
 	size_t n_names;
+	/* Allocated lengths of the lists above (they grow as items come). */
+	size_t cap_secrets, cap_file_envs, cap_envs, cap_templates, cap_names;
 
 	char *const *command; /* NULL-terminated, points into argv */
 };
@@ -85,7 +87,7 @@ struct inject_config {
  * I/O. 0, or -EINVAL with a one-line reason in err (naming the flag or
  * variable), -ENOMEM. cfg is zeroed first; free with config_free(). */
 int config_parse(struct inject_config *cfg, int argc, char **argv, char *const *envp, char *err,
-		 size_t errcap);
+                 size_t errcap);
 void config_free(struct inject_config *cfg);
 
 /* Adds a name to fetch (template names), once. 0, -EINVAL (bad name), -E2BIG. */
@@ -94,8 +96,7 @@ int config_add_name(struct inject_config *cfg, const char *name);
 /* The parts, exposed for the unit tests. Each returns 0 or -EINVAL (with a
  * reason in err) and writes *ret only on success. */
 int config_parse_secret_spec(const char *s, struct secret_spec *ret, char *err, size_t errcap);
-int config_parse_template_spec(const char *s, struct template_spec *ret, char *err,
-			       size_t errcap);
+int config_parse_template_spec(const char *s, struct template_spec *ret, char *err, size_t errcap);
 int config_parse_env_map(const char *s, struct env_map *ret, char *err, size_t errcap);
 int config_parse_duration_ms(const char *s, int *ret);
 int config_parse_signal(const char *s, int *ret);

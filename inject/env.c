@@ -28,7 +28,8 @@ static bool overridden(const char *entry, const struct inject_config *cfg, const
 			return true;
 	for (size_t i = 0; i < cfg->n_file_envs; i++) {
 		size_t n = strlen(cfg->file_envs[i].var);
-		if (strncmp(entry, cfg->file_envs[i].var, n) == 0 && strncmp(entry + n, "_FILE=", 6) == 0)
+		if (strncmp(entry, cfg->file_envs[i].var, n) == 0 &&
+		    strncmp(entry + n, "_FILE=", 6) == 0)
 			return true;
 	}
 	return false;
@@ -44,10 +45,10 @@ static const char *file_of(const struct inject_config *cfg, const char *name)
 
 /* Appends the concatenation of parts and then vlen bytes of val at *off in
  * buf, NUL-terminated, and records its start in vec. env_build sized buf. */
-static void put(struct secbuf *buf, size_t *off, char **vec, size_t *n, const char *const parts[],
-		const void *val, size_t vlen)
+static void put(char *buf, size_t *off, char **vec, size_t *n, const char *const parts[],
+                const void *val, size_t vlen)
 {
-	char *start = (char *)buf->data + *off;
+	char *start = buf + *off;
 	size_t len = 0;
 	for (size_t i = 0; parts[i]; i++) {
 		size_t l = strlen(parts[i]);
@@ -63,14 +64,14 @@ static void put(struct secbuf *buf, size_t *off, char **vec, size_t *n, const ch
 }
 
 int env_build(char *const *base, const struct inject_config *cfg, const struct creds *cr,
-	      const struct bundle *b, struct child_env *ret)
+              const struct bundle *b, struct child_env *ret)
 {
 	size_t nbase = 0, need = 0;
 	while (base && base[nbase])
 		nbase++;
 	for (size_t i = 0; i < cfg->n_file_envs; i++)
 		need += strlen(cfg->file_envs[i].var) + sizeof("_FILE=/") + strlen(cfg->dir) +
-			VAULT_MAX_NAME_LEN;
+		        VAULT_MAX_NAME_LEN;
 	for (size_t i = 0; i < cfg->n_envs; i++) {
 		const struct bundle_entry *e = bundle_find(b, cfg->envs[i].name);
 		if (!e)
@@ -83,10 +84,15 @@ int env_build(char *const *base, const struct inject_config *cfg, const struct c
 		need += sizeof("HOME=") + strlen(cr->home);
 	size_t total = nbase + cfg->n_file_envs + cfg->n_envs + 2;
 	char **vec = calloc(total, sizeof(char *));
-	struct secbuf *added = secbuf_new(need + 1);
-	if (!vec || !added) {
+	/* Guarded memory only when a value is among the strings: a secbuf
+	 * costs system calls that paths and HOME do not need. */
+	struct secbuf *added = cfg->n_envs > 0 ? secbuf_new(need + 1) : NULL;
+	char *plain = cfg->n_envs > 0 ? NULL : malloc(need + 1);
+	char *buf = added ? (char *)added->data : plain;
+	if (!vec || !buf) {
 		free(vec);
 		secbuf_free(added);
+		free(plain);
 		return -ENOMEM;
 	}
 	size_t n = 0, off = 0;
@@ -96,21 +102,22 @@ int env_build(char *const *base, const struct inject_config *cfg, const struct c
 	for (size_t i = 0; i < cfg->n_file_envs; i++) {
 		/* config_parse gave every --file-env name a file. */
 		const char *file = file_of(cfg, cfg->file_envs[i].name);
-		put(added, &off, vec, &n,
+		put(buf, &off, vec, &n,
 		    (const char *const[]){cfg->file_envs[i].var, "_FILE=", cfg->dir, "/",
-					  file ? file : "", NULL},
+		                          file ? file : "", NULL},
 		    NULL, 0);
 	}
 	for (size_t i = 0; i < cfg->n_envs; i++) {
 		const struct bundle_entry *e = bundle_find(b, cfg->envs[i].name);
-		put(added, &off, vec, &n, (const char *const[]){cfg->envs[i].var, "=", NULL},
+		put(buf, &off, vec, &n, (const char *const[]){cfg->envs[i].var, "=", NULL},
 		    e->value->data, e->value->len);
 	}
 	if (cr->drop)
-		put(added, &off, vec, &n, (const char *const[]){"HOME=", cr->home, NULL}, NULL, 0);
+		put(buf, &off, vec, &n, (const char *const[]){"HOME=", cr->home, NULL}, NULL, 0);
 	vec[n] = NULL;
 	ret->vec = vec;
 	ret->added = added;
+	ret->plain = plain;
 	return 0;
 }
 
@@ -120,8 +127,10 @@ void env_free(struct child_env *e)
 		return;
 	free(e->vec);
 	secbuf_free(e->added);
+	free(e->plain);
 	e->vec = NULL;
 	e->added = NULL;
+	e->plain = NULL;
 }
 
 int env_with(const struct child_env *e, const char *name, const char *value, struct child_env *ret)
@@ -146,6 +155,7 @@ int env_with(const struct child_env *e, const char *name, const char *value, str
 	vec[k] = NULL;
 	ret->vec = vec;
 	ret->added = add;
+	ret->plain = NULL;
 	return 0;
 }
 

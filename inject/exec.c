@@ -25,14 +25,15 @@ static int status_for(int err)
 	/* As sh and tini: 127 when nothing was found, 126 when something was
 	 * found and could not be run. */
 	return (err == ENOENT || err == ENOTDIR) ? INJECT_EXIT_NO_COMMAND
-						 : INJECT_EXIT_NOT_EXECUTABLE;
+	                                         : INJECT_EXIT_NOT_EXECUTABLE;
 }
 
 static void report(const char *cmd, int err)
 {
 	const char *why = strerrordesc_np(err);
 	msg_raw((const char *const[]){"inject: cannot execute ", cmd, ": ", why ? why : "error",
-				      err == ENOENT ? " (not found in PATH or the image)" : "", NULL});
+	                              err == ENOENT ? " (not found in PATH or the image)" : "",
+	                              NULL});
 }
 
 int exec_command(char *const argv[], char *const envp[])
@@ -71,7 +72,7 @@ int exec_command(char *const argv[], char *const envp[])
 }
 
 static void child(char *const argv[], char *const envp[], const struct creds *cr,
-		  const sigset_t *mask, bool new_group)
+                  const sigset_t *mask, bool new_group)
 {
 	if (new_group) {
 		setpgid(0, 0);
@@ -86,15 +87,15 @@ static void child(char *const argv[], char *const envp[], const struct creds *cr
 	int r = privdrop_apply(cr);
 	if (r < 0) {
 		const char *why = strerrordesc_np(-r);
-		msg_raw((const char *const[]){"inject: cannot drop privileges: ", why ? why : "error",
-					      NULL});
+		msg_raw((const char *const[]){
+		    "inject: cannot drop privileges: ", why ? why : "error", NULL});
 		_exit(INJECT_EXIT_PRIVDROP);
 	}
 	_exit(exec_command(argv, envp));
 }
 
 pid_t exec_spawn(char *const argv[], char *const envp[], const struct creds *cr,
-		 const sigset_t *mask, bool new_group)
+                 const sigset_t *mask, bool new_group)
 {
 	pid_t pid = fork();
 	if (pid < 0)

@@ -20,6 +20,6 @@ int exec_command(char *const argv[], char *const envp[]);
  * leader (and takes the terminal), drops to cr and execs. The child _exits
  * 126/127, or 71 when the privilege drop fails. The pid, or -errno. */
 pid_t exec_spawn(char *const argv[], char *const envp[], const struct creds *cr,
-		 const sigset_t *mask, bool new_group);
+                 const sigset_t *mask, bool new_group);
 
 #endif

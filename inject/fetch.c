@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +22,7 @@
 #define FETCH_MAX_WATCH_PATH 65536
 
 static enum fetch_status failf(enum fetch_status s, char *err, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static enum fetch_status failf(enum fetch_status s, char *err, size_t cap, const char *fmt, ...)
 {
 	if (err && cap > 0) {
@@ -54,33 +55,33 @@ static enum fetch_status transport(int r, const char *socket, char *err, size_t 
 	case -EACCES:
 	case -EPERM:
 		return failf(FETCH_DENIED, err, cap,
-			     "no permission to connect to %s: run as a user of the socket's group "
-			     "or mount it with other permissions",
-			     socket);
+		             "no permission to connect to %s: run as a user of the socket's group "
+		             "or mount it with other permissions",
+		             socket);
 	case -ENOMEM:
 		return failf(FETCH_NOMEM, err, cap, "out of memory");
 	case -EPROTO:
 	case -EMSGSIZE:
 		return failf(FETCH_PROTOCOL, err, cap, "vaultd at %s sent a malformed answer (%s)",
-			     socket, errstr(-r));
+		             socket, errstr(-r));
 	default:
 		return failf(FETCH_UNREACHABLE, err, cap,
-			     "vaultd is not reachable at %s (%s): is it running, and is the socket "
-			     "mounted into the container?",
-			     socket, errstr(-r));
+		             "vaultd is not reachable at %s (%s): is it running, and is the socket "
+		             "mounted into the container?",
+		             socket, errstr(-r));
 	}
 }
 
 /* An error answer as text: "HTTP 404 not_found: message" into what, and
  * error.names ("a, b") into names (empty when absent). */
 static void describe_error(const struct httpc_response *resp, char *what, size_t wcap, char *names,
-			   size_t ncap)
+                           size_t ncap)
 {
 	snprintf(what, wcap, "HTTP %d", resp->status);
 	names[0] = '\0';
 	json_t *o = NULL;
 	if (!resp->body || jsonx_parse_object(resp->body->data, resp->body->len,
-					      FETCH_MAX_ERROR_BODY, &o, NULL, 0) < 0)
+	                                      FETCH_MAX_ERROR_BODY, &o, NULL, 0) < 0)
 		return;
 	json_t *e = json_object_get(o, "error");
 	const char *code = "", *message = "";
@@ -94,7 +95,7 @@ static void describe_error(const struct httpc_response *resp, char *what, size_t
 	{
 		if (json_is_string(v) && off < ncap)
 			off += (size_t)snprintf(names + off, ncap - off, "%s%s", off ? ", " : "",
-						json_string_value(v));
+			                        json_string_value(v));
 	}
 	json_decref(o);
 }
@@ -107,17 +108,17 @@ static enum fetch_status http_error(const struct httpc_response *resp, char *err
 	switch (resp->status) {
 	case 401:
 		return failf(FETCH_DENIED, err, cap,
-			     "vaultd does not know inject (%s): give a token with --token-file "
-			     "or INJECT_TOKEN, or run inject as an admin uid",
-			     what);
+		             "vaultd does not know inject (%s): give a token with --token-file "
+		             "or INJECT_TOKEN, or run inject as an admin uid",
+		             what);
 	case 403:
 		return failf(FETCH_DENIED, err, cap,
-			     "vaultd denied reading secret%s%s (%s): grant read in a policy",
-			     sep, names, what);
+		             "vaultd denied reading secret%s%s (%s): grant read in a policy", sep,
+		             names, what);
 	case 404:
 		return failf(FETCH_NOT_FOUND, err, cap,
-			     "secret%s%s not found (%s): create it with vaultctl set", sep, names,
-			     what);
+		             "secret%s%s not found (%s): create it with vaultctl set", sep, names,
+		             what);
 	case 503:
 		return failf(FETCH_SEALED, err, cap, "vaultd is sealed (%s): unseal it", what);
 	default:
@@ -125,20 +126,36 @@ static enum fetch_status http_error(const struct httpc_response *resp, char *err
 	}
 }
 
-static void entries_free(struct bundle_entry *e, size_t n)
+struct bundle *bundle_new(size_t n, size_t bytes)
 {
-	for (size_t i = 0; e && i < n; i++) {
-		secbuf_free(e[i].value);
-		secbuf_free(e[i].previous);
+	struct bundle *b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	b->entries = calloc(n ? n : 1, sizeof(*b->entries));
+	b->arena = secbuf_new(bytes);
+	if (!b->entries || !b->arena) {
+		bundle_free(b);
+		return NULL;
 	}
-	free(e);
+	b->n = n;
+	return b;
+}
+
+unsigned char *bundle_take(struct bundle *b, size_t *off, size_t len)
+{
+	if (len > b->arena->len - *off)
+		return NULL;
+	unsigned char *p = b->arena->data + *off;
+	*off += len;
+	return p;
 }
 
 void bundle_free(struct bundle *b)
 {
 	if (!b)
 		return;
-	entries_free(b->entries, b->n);
+	free(b->entries);
+	secbuf_free(b->arena); /* every value, wiped at once */
 	free(b);
 }
 
@@ -159,21 +176,116 @@ static int read_version(const json_t *o, uint64_t *ret)
 	return 0;
 }
 
-static int parse_entry(const json_t *secrets, const char *name, bool previous,
-		       struct bundle_entry *e)
+/* The decoded size of padded standard base64, or -1 when it cannot be. */
+static ssize_t b64_size(const char *s, size_t len)
 {
-	json_t *s = json_object_get(secrets, name);
-	if (!json_is_object(s) || read_version(s, &e->version) < 0 ||
-	    jsonx_get_b64(s, "value", FETCH_MAX_VALUE, &e->value) < 0)
+	if (len % 4 != 0)
+		return -1;
+	size_t pad = 0;
+	while (pad < 2 && pad < len && s[len - 1 - pad] == '=')
+		pad++;
+	size_t n = len / 4 * 3 - pad;
+	return n > FETCH_MAX_VALUE ? -1 : (ssize_t)n;
+}
+
+/* The "value" of o, its size, and how many arena bytes it needs. */
+static int value_of(const json_t *o, const char **s, size_t *len, size_t *bin)
+{
+	json_t *v = json_object_get(o, "value");
+	if (!json_is_string(v))
 		return -EINVAL;
-	if (!previous)
+	*s = json_string_value(v);
+	*len = json_string_length(v);
+	ssize_t n = b64_size(*s, *len);
+	if (n < 0)
+		return -EINVAL;
+	*bin = (size_t)n;
+	return 0;
+}
+
+/* The version object for an entry: s itself, or its "previous" (NULL when
+ * there is none). -EINVAL when malformed. */
+static int stage_of(const json_t *s, bool previous, const json_t **ret)
+{
+	if (!previous) {
+		*ret = s;
 		return 0;
+	}
 	json_t *p = json_object_get(s, "previous");
-	if (!p || json_is_null(p))
+	if (!p || json_is_null(p)) {
+		*ret = NULL;
 		return 0;
-	if (!json_is_object(p) || read_version(p, &e->previous_version) < 0 ||
-	    jsonx_get_b64(p, "value", FETCH_MAX_VALUE, &e->previous) < 0)
+	}
+	if (!json_is_object(p))
 		return -EINVAL;
+	*ret = p;
+	return 0;
+}
+
+/* Pass one: checks every entry and sums the arena size. */
+static int measure(const json_t *secrets, const char (*names)[VAULT_MAX_NAME_LEN + 1], size_t n,
+                   bool previous, size_t *total, size_t *bad)
+{
+	*total = 0;
+	for (size_t i = 0; i < n; i++) {
+		*bad = i;
+		json_t *s = json_object_get(secrets, names[i]);
+		if (!json_is_object(s))
+			return -EINVAL;
+		for (int k = 0; k < (previous ? 2 : 1); k++) {
+			const json_t *o;
+			const char *str;
+			size_t len, bin;
+			uint64_t ver;
+			if (stage_of(s, k == 1, &o) < 0)
+				return -EINVAL;
+			if (!o)
+				continue;
+			if (read_version(o, &ver) < 0 || value_of(o, &str, &len, &bin) < 0)
+				return -EINVAL;
+			*total += bin;
+		}
+	}
+	return 0;
+}
+
+/* Pass two: decodes each value into its slice of the arena. */
+static int decode_into(struct bundle *b, const json_t *secrets,
+                       const char (*names)[VAULT_MAX_NAME_LEN + 1], bool previous)
+{
+	size_t off = 0;
+	for (size_t i = 0; i < b->n; i++) {
+		struct bundle_entry *e = &b->entries[i];
+		memcpy(e->name, names[i], sizeof(e->name));
+		json_t *s = json_object_get(secrets, names[i]);
+		for (int k = 0; k < (previous ? 2 : 1); k++) {
+			const json_t *o;
+			const char *str;
+			size_t len, bin, got = 0;
+			uint64_t ver;
+			if (stage_of(s, k == 1, &o) < 0 ||
+			    (o && (read_version(o, &ver) < 0 || value_of(o, &str, &len, &bin) < 0)))
+				return -EINVAL;
+			if (!o)
+				continue;
+			unsigned char *p = bundle_take(b, &off, bin);
+			const char *end = NULL;
+			if (!p ||
+			    (len > 0 && (sodium_base642bin(p, bin, str, len, NULL, &got, &end,
+			                                   sodium_base64_VARIANT_ORIGINAL) != 0 ||
+			                 got != bin || end != str + len)))
+				return -EINVAL;
+			e->view[k].data = p;
+			e->view[k].len = bin;
+			if (k == 0) {
+				e->version = ver;
+				e->value = &e->view[0];
+			} else {
+				e->previous_version = ver;
+				e->previous = &e->view[1];
+			}
+		}
+	}
 	return 0;
 }
 
@@ -185,48 +297,44 @@ static size_t bundle_max_body(size_t n, bool previous)
 	return (previous ? 2 : 1) * per * (n ? n : 1) + 4096;
 }
 
-static enum fetch_status parse_bundle(const struct secbuf *body, const char (*names)[VAULT_MAX_NAME_LEN + 1],
-				      size_t n, bool previous, struct bundle **ret, char *err,
-				      size_t cap)
+static enum fetch_status parse_bundle(const struct secbuf *body,
+                                      const char (*names)[VAULT_MAX_NAME_LEN + 1], size_t n,
+                                      bool previous, struct bundle **ret, char *err, size_t cap)
 {
 	json_t *o = NULL;
 	char why[200];
 	if (jsonx_parse_object(body->data, body->len, bundle_max_body(n, previous), &o, why,
-			       sizeof(why)) < 0)
-		return failf(FETCH_PROTOCOL, err, cap, "vaultd's bundle is not valid JSON: %s", why);
+	                       sizeof(why)) < 0)
+		return failf(FETCH_PROTOCOL, err, cap, "vaultd's bundle is not valid JSON: %s",
+		             why);
 	enum fetch_status st = FETCH_OK;
-	struct bundle *b = calloc(1, sizeof(*b));
-	struct bundle_entry *e = calloc(n ? n : 1, sizeof(*e));
 	int64_t rev = 0;
+	size_t total = 0, bad = 0;
+	struct bundle *b = NULL;
 	json_t *secrets = json_object_get(o, "secrets");
-	if (!b || !e) {
-		st = FETCH_NOMEM;
-	} else if (jsonx_get_int(o, "revision", &rev) < 0 || rev < 0 || !json_is_object(secrets)) {
+	if (jsonx_get_int(o, "revision", &rev) < 0 || rev < 0 || !json_is_object(secrets))
 		st = failf(FETCH_PROTOCOL, err, cap, "vaultd's bundle has no revision or secrets");
-	} else {
-		for (size_t i = 0; i < n && st == FETCH_OK; i++) {
-			memcpy(e[i].name, names[i], sizeof(e[i].name));
-			if (parse_entry(secrets, names[i], previous, &e[i]) < 0)
-				st = failf(FETCH_PROTOCOL, err, cap,
-					   "vaultd's bundle has no valid entry for \"%s\"", names[i]);
-		}
-	}
+	else if (measure(secrets, names, n, previous, &total, &bad) < 0)
+		st = failf(FETCH_PROTOCOL, err, cap,
+		           "vaultd's bundle has no valid entry for \"%s\"", names[bad]);
+	else if (!(b = bundle_new(n, total)))
+		st = failf(FETCH_NOMEM, err, cap, "out of memory");
+	else if (decode_into(b, secrets, names, previous) < 0)
+		st = failf(FETCH_PROTOCOL, err, cap, "vaultd's bundle has a malformed value");
 	json_decref(o);
 	if (st != FETCH_OK) {
-		entries_free(e, n);
-		free(b);
+		bundle_free(b);
 		return st;
 	}
 	b->revision = (uint64_t)rev;
-	b->n = n;
-	b->entries = e;
 	*ret = b;
 	return FETCH_OK;
 }
 
-static enum fetch_status bundle_once(const struct fetch_target *t, const char *body, size_t body_len,
-				     const char (*names)[VAULT_MAX_NAME_LEN + 1], size_t n,
-				     bool previous, struct bundle **ret, char *err, size_t cap)
+static enum fetch_status bundle_once(const struct fetch_target *t, const char *body,
+                                     size_t body_len, const char (*names)[VAULT_MAX_NAME_LEN + 1],
+                                     size_t n, bool previous, struct bundle **ret, char *err,
+                                     size_t cap)
 {
 	struct httpc_request rq = {
 	    .socket_path = t->socket,
@@ -244,8 +352,8 @@ static enum fetch_status bundle_once(const struct fetch_target *t, const char *b
 	if (r < 0)
 		return transport(r, t->socket, err, cap);
 	enum fetch_status st = resp->status == 200
-				   ? parse_bundle(resp->body, names, n, previous, ret, err, cap)
-				   : http_error(resp, err, cap);
+	                           ? parse_bundle(resp->body, names, n, previous, ret, err, cap)
+	                           : http_error(resp, err, cap);
 	httpc_response_free(resp);
 	return st;
 }
@@ -266,9 +374,9 @@ static char *bundle_request(const char (*names)[VAULT_MAX_NAME_LEN + 1], size_t 
 	return s;
 }
 
-enum fetch_status fetch_bundle(const struct fetch_target *t, const char (*names)[VAULT_MAX_NAME_LEN + 1],
-			       size_t n, bool previous, int wait_ms, struct bundle **ret, char *err,
-			       size_t cap)
+enum fetch_status fetch_bundle(const struct fetch_target *t,
+                               const char (*names)[VAULT_MAX_NAME_LEN + 1], size_t n, bool previous,
+                               int wait_ms, struct bundle **ret, char *err, size_t cap)
 {
 	char *body = bundle_request(names, n, previous);
 	if (!body)
@@ -292,9 +400,10 @@ enum fetch_status fetch_bundle(const struct fetch_target *t, const char (*names)
 	return st;
 }
 
-enum fetch_status fetch_watch(const struct fetch_target *t, const char (*names)[VAULT_MAX_NAME_LEN + 1],
-			      size_t n, uint64_t since, int timeout_s, int client_ms,
-			      bool *ret_changed, uint64_t *ret_revision, char *err, size_t cap)
+enum fetch_status fetch_watch(const struct fetch_target *t,
+                              const char (*names)[VAULT_MAX_NAME_LEN + 1], size_t n, uint64_t since,
+                              int timeout_s, int client_ms, bool *ret_changed,
+                              uint64_t *ret_revision, char *err, size_t cap)
 {
 	/* Names are validated ([A-Za-z0-9._-]): they need no escaping. */
 	char *path = malloc(FETCH_MAX_WATCH_PATH);
@@ -302,18 +411,22 @@ enum fetch_status fetch_watch(const struct fetch_target *t, const char (*names)[
 		return FETCH_NOMEM;
 	size_t off = (size_t)snprintf(path, FETCH_MAX_WATCH_PATH, "/v1/watch?names=");
 	for (size_t i = 0; i < n && off < FETCH_MAX_WATCH_PATH; i++)
-		off += (size_t)snprintf(path + off, FETCH_MAX_WATCH_PATH - off, "%s%s", i ? "," : "",
-					names[i]);
+		off += (size_t)snprintf(path + off, FETCH_MAX_WATCH_PATH - off, "%s%s",
+		                        i ? "," : "", names[i]);
 	if (off < FETCH_MAX_WATCH_PATH)
 		off += (size_t)snprintf(path + off, FETCH_MAX_WATCH_PATH - off,
-					"&since=%llu&timeout=%d", (unsigned long long)since,
-					timeout_s);
+		                        "&since=%llu&timeout=%d", (unsigned long long)since,
+		                        timeout_s);
 	if (off >= FETCH_MAX_WATCH_PATH) {
 		free(path);
 		return failf(FETCH_PROTOCOL, err, cap, "watch request too long");
 	}
-	struct httpc_request rq = {.socket_path = t->socket, .method = "GET", .path = path,
-				   .token = t->token, .timeout_ms = client_ms, .body_fd = -1};
+	struct httpc_request rq = {.socket_path = t->socket,
+	                           .method = "GET",
+	                           .path = path,
+	                           .token = t->token,
+	                           .timeout_ms = client_ms,
+	                           .body_fd = -1};
 	struct httpc_response *resp = NULL;
 	int r = httpc_do(&rq, &resp);
 	free(path);
@@ -329,7 +442,8 @@ enum fetch_status fetch_watch(const struct fetch_target *t, const char (*names)[
 	} else if (resp->status == 200) {
 		json_t *o = NULL;
 		int64_t rev;
-		if (jsonx_parse_object(resp->body->data, resp->body->len, HTTPC_MAX_BODY, &o, NULL, 0) < 0 ||
+		if (jsonx_parse_object(resp->body->data, resp->body->len, HTTPC_MAX_BODY, &o, NULL,
+		                       0) < 0 ||
 		    jsonx_get_int(o, "revision", &rev) < 0 || rev < 0) {
 			st = failf(FETCH_PROTOCOL, err, cap, "vaultd's watch answer is malformed");
 		} else {
@@ -374,8 +488,9 @@ int fetch_load_token(const char *path, const char *env_value, struct secbuf **re
 			}
 		}
 		close(fd);
-		while (r == 0 && len > 0 && (b->data[len - 1] == '\n' || b->data[len - 1] == '\r' ||
-					     b->data[len - 1] == ' ' || b->data[len - 1] == '\t'))
+		while (r == 0 && len > 0 &&
+		       (b->data[len - 1] == '\n' || b->data[len - 1] == '\r' ||
+		        b->data[len - 1] == ' ' || b->data[len - 1] == '\t'))
 			len--;
 		if (r == 0 && len == 0)
 			r = -EINVAL;

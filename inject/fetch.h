@@ -33,32 +33,45 @@ struct fetch_target {
 struct bundle_entry {
 	char name[VAULT_MAX_NAME_LEN + 1];
 	uint64_t version;
-	struct secbuf *value;
-	uint64_t previous_version; /* 0: none */
-	struct secbuf *previous;   /* NULL: none (or not asked) */
+	const struct secbuf *value;    /* points at view[0] */
+	uint64_t previous_version;     /* 0: none */
+	const struct secbuf *previous; /* NULL: none (or not asked), else view[1] */
+	struct secbuf view[2];         /* slices of the bundle's arena, not owned */
 };
 
+/* All values of a bundle live in one guarded arena: one sodium_malloc for
+ * the lot instead of one per value (each costs a handful of system calls,
+ * which is most of inject's own start-up time). */
 struct bundle {
 	uint64_t revision;
 	size_t n;
 	struct bundle_entry *entries; /* same order as the names asked for */
+	struct secbuf *arena;
 };
+
+/* An empty bundle of n entries with an arena of bytes bytes; entries get
+ * their values with bundle_take(). NULL on ENOMEM. */
+struct bundle *bundle_new(size_t n, size_t bytes);
+/* The next len bytes of b's arena (its slot for a value), or NULL when the
+ * arena is full. *off is the caller's cursor. */
+unsigned char *bundle_take(struct bundle *b, size_t *off, size_t len);
 
 /* POST /v1/bundle for names (all from one snapshot), retried with backoff
  * while vaultd is unreachable or sealed until wait_ms has passed (0: one
  * try). On failure err holds one line naming the cause and the fix. */
-enum fetch_status fetch_bundle(const struct fetch_target *t, const char (*names)[VAULT_MAX_NAME_LEN + 1],
-			       size_t n, bool previous, int wait_ms, struct bundle **ret, char *err,
-			       size_t errcap);
+enum fetch_status fetch_bundle(const struct fetch_target *t,
+                               const char (*names)[VAULT_MAX_NAME_LEN + 1], size_t n, bool previous,
+                               int wait_ms, struct bundle **ret, char *err, size_t errcap);
 void bundle_free(struct bundle *b);
 const struct bundle_entry *bundle_find(const struct bundle *b, const char *name);
 
 /* GET /v1/watch?names=...&since=since&timeout=timeout_s, giving up after
  * client_ms. FETCH_OK with *ret_changed true and *ret_revision when a name
  * changed, false on 204 (nothing changed) or a client-side timeout. */
-enum fetch_status fetch_watch(const struct fetch_target *t, const char (*names)[VAULT_MAX_NAME_LEN + 1],
-			      size_t n, uint64_t since, int timeout_s, int client_ms,
-			      bool *ret_changed, uint64_t *ret_revision, char *err, size_t errcap);
+enum fetch_status fetch_watch(const struct fetch_target *t,
+                              const char (*names)[VAULT_MAX_NAME_LEN + 1], size_t n, uint64_t since,
+                              int timeout_s, int client_ms, bool *ret_changed,
+                              uint64_t *ret_revision, char *err, size_t errcap);
 
 /* Reads the token: from path (trailing whitespace removed) or, when path is
  * NULL, from the INJECT_TOKEN value given. *ret is NULL when there is none.

@@ -25,8 +25,8 @@ void init_block_signals(void)
 	sigfillset(&blocked);
 	/* Faults are inject's own and must kill it; SIGTTIN/SIGTTOU are
 	 * ignored below so that inject is never stopped by the terminal. */
-	static const int keep[] = {SIGFPE, SIGILL, SIGSEGV, SIGBUS, SIGABRT, SIGTRAP, SIGSYS,
-				   SIGTTIN, SIGTTOU};
+	static const int keep[] = {SIGFPE,  SIGILL, SIGSEGV, SIGBUS, SIGABRT,
+	                           SIGTRAP, SIGSYS, SIGTTIN, SIGTTOU};
 	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
 		sigdelset(&blocked, keep[i]);
 	sigprocmask(SIG_SETMASK, &blocked, &original);
@@ -34,7 +34,10 @@ void init_block_signals(void)
 	signal(SIGTTOU, SIG_IGN);
 }
 
-const sigset_t *init_original_mask(void) { return &original; }
+const sigset_t *init_original_mask(void)
+{
+	return &original;
+}
 
 int init_exit_status(int ws)
 {
@@ -86,7 +89,10 @@ static void reap_zombies(const struct init_opts *o, struct state *s)
 	}
 }
 
-static bool group_gone(pid_t pgid) { return kill(-pgid, 0) < 0 && errno == ESRCH; }
+static bool group_gone(pid_t pgid)
+{
+	return kill(-pgid, 0) < 0 && errno == ESRCH;
+}
 
 int init_run(const struct init_opts *o)
 {

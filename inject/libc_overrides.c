@@ -6,11 +6,10 @@
 
 #include "msg.h"
 
-void __assert_fail(const char *assertion, const char *file, unsigned int line,
-		   const char *function)
+void __assert_fail(const char *assertion, const char *file, unsigned int line, const char *function)
 {
 	(void)line;
-	msg_raw((const char *const[]){"inject: internal assertion failed in ", function, " (",
-				      file, "): ", assertion, NULL});
+	msg_raw((const char *const[]){"inject: internal assertion failed in ", function, " (", file,
+	                              "): ", assertion, NULL});
 	abort();
 }

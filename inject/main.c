@@ -55,9 +55,9 @@ static int read_config(struct run *r, int argc, char **argv)
 	}
 	for (size_t i = 0; i < r->cfg.n_envs; i++)
 		msg_warn("--env %s=%s puts a secret into the environment, where it leaks "
-			 "(/proc/PID/environ, docker inspect, child processes, crash reports); "
-			 "prefer --file-env",
-			 r->cfg.envs[i].var, r->cfg.envs[i].name);
+		         "(/proc/PID/environ, docker inspect, child processes, crash reports); "
+		         "prefer --file-env",
+		         r->cfg.envs[i].var, r->cfg.envs[i].name);
 	return 0;
 }
 
@@ -69,8 +69,8 @@ static int load_token(struct run *r)
 	env_scrub_token();
 	if (e < 0) {
 		msg_err("cannot use the token %s%s: %s", r->cfg.token_file ? "file " : "from ",
-			r->cfg.token_file ? r->cfg.token_file : ENV_TOKEN_VAR,
-			e == -EINVAL ? "it is empty" : errstr(-e));
+		        r->cfg.token_file ? r->cfg.token_file : ENV_TOKEN_VAR,
+		        e == -EINVAL ? "it is empty" : errstr(-e));
 		return INJECT_EXIT_TOKEN;
 	}
 	r->target.socket = r->cfg.socket;
@@ -110,11 +110,12 @@ static int resolve_user(struct run *r)
 	}
 	char err[ERR_MAX];
 	int e = privdrop_resolve(r->cfg.user, PRIVDROP_PASSWD_FILE, PRIVDROP_GROUP_FILE, &r->creds,
-				 err, sizeof(err));
+	                         err, sizeof(err));
 	if (e < 0) {
 		msg_err("%s", err);
-		return e == -ENOENT ? INJECT_EXIT_NO_USER
-				    : e == -EINVAL ? INJECT_EXIT_USAGE : INJECT_EXIT_INTERNAL;
+		return e == -ENOENT   ? INJECT_EXIT_NO_USER
+		       : e == -EINVAL ? INJECT_EXIT_USAGE
+		                      : INJECT_EXIT_INTERNAL;
 	}
 	return 0;
 }
@@ -127,8 +128,8 @@ static int open_dir(struct run *r)
 	if (e < 0) {
 		msg_err("%s", err);
 		return e == -EXDEV || e == -EPERM || e == -ELOOP || e == -ENOTDIR
-			   ? INJECT_EXIT_UNSAFE_DIR
-			   : INJECT_EXIT_WRITE;
+		           ? INJECT_EXIT_UNSAFE_DIR
+		           : INJECT_EXIT_WRITE;
 	}
 	r->out.cfg = &r->cfg;
 	r->out.templates = r->templates;
@@ -149,8 +150,9 @@ static int fetch_secrets(struct run *r)
 	    [FETCH_NOMEM] = INJECT_EXIT_INTERNAL,
 	};
 	char err[ERR_MAX];
-	enum fetch_status st = fetch_bundle(&r->target, r->cfg.names, r->cfg.n_names, r->cfg.previous,
-					    r->cfg.wait_ms, &r->bundle, err, sizeof(err));
+	enum fetch_status st =
+	    fetch_bundle(&r->target, r->cfg.names, r->cfg.n_names, r->cfg.previous, r->cfg.wait_ms,
+	                 &r->bundle, err, sizeof(err));
 	if (st != FETCH_OK) {
 		msg_err("%s", err);
 		return exit_for[st];
@@ -165,8 +167,9 @@ static int write_files(struct run *r)
 	if (e < 0) {
 		msg_err("%s", err);
 		outputs_remove_all(&r->out); /* no half-written set left behind */
-		return e == -ELOOP ? INJECT_EXIT_UNSAFE_DIR
-				   : e == -ENOENT ? INJECT_EXIT_TEMPLATE : INJECT_EXIT_WRITE;
+		return e == -ELOOP    ? INJECT_EXIT_UNSAFE_DIR
+		       : e == -ENOENT ? INJECT_EXIT_TEMPLATE
+		                      : INJECT_EXIT_WRITE;
 	}
 	return 0;
 }
@@ -176,7 +179,7 @@ static int build_env(struct run *r)
 	int e = env_build(environ, &r->cfg, &r->creds, r->bundle, &r->env);
 	if (e == -EINVAL) {
 		msg_err("an --env secret contains a NUL byte and cannot be an environment value: "
-			"use --file-env");
+		        "use --file-env");
 		return INJECT_EXIT_USAGE;
 	}
 	if (e < 0) {
@@ -220,9 +223,15 @@ static void started(pid_t child, void *ctx)
 	pid_t pid = watch_spawn(&r->watch);
 	if (pid < 0)
 		msg_err("--watch: cannot start the watcher: %s; files will not follow rotations",
-			errstr((int)-pid));
+		        errstr((int)-pid));
 	else
 		r->watcher = pid;
+	/* The watcher has its own copies; PID 1 keeps no secret from now on. */
+	bundle_free(r->bundle);
+	r->bundle = NULL;
+	r->watch.current = NULL;
+	secbuf_free(r->token);
+	r->token = NULL;
 }
 
 static void reaped(pid_t pid, int wstatus, void *ctx)
@@ -232,15 +241,18 @@ static void reaped(pid_t pid, int wstatus, void *ctx)
 		return;
 	r->watcher = 0;
 	msg_err("--watch: the watcher stopped (status %d); files no longer follow rotations",
-		init_exit_status(wstatus));
+	        init_exit_status(wstatus));
 }
 
 /* --init / --watch: PID 1 until the command exits, then the files go. */
 static int init_mode(struct run *r)
 {
 	if (!r->cfg.watch) {
+		/* Only --watch needs the values and the token after this point. */
 		bundle_free(r->bundle);
 		r->bundle = NULL;
+		secbuf_free(r->token);
+		r->token = NULL;
 	}
 	struct init_opts o = {
 	    .argv = r->cfg.command,

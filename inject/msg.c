@@ -31,6 +31,17 @@ const char *errstr(int err)
 	return d ? d : "unknown error";
 }
 
+int errf(char *err, size_t cap, int code, const char *fmt, ...)
+{
+	if (err && cap > 0) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, cap, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
 void msg_err(const char *fmt, ...)
 {
 	va_list ap;

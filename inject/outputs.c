@@ -18,7 +18,7 @@ static void owner_of(const struct outputs *o, const struct file_spec *f, uid_t *
 }
 
 static int put_file(const struct outputs *o, const struct file_spec *f, const char *file,
-		    const struct secbuf *v, char *err, size_t cap)
+                    const struct secbuf *v, char *err, size_t cap)
 {
 	uid_t u;
 	gid_t g;
@@ -26,17 +26,19 @@ static int put_file(const struct outputs *o, const struct file_spec *f, const ch
 	int r = files_write(o->dirfd, file, v->data, v->len, f->mode, u, g);
 	if (r == -ELOOP)
 		snprintf(err, cap,
-			 "%s/%s exists and is not a regular file (a planted symlink?): refusing "
-			 "to write through it; remove it",
-			 o->cfg->dir, file);
+		         "%s/%s exists and is not a regular file (a planted symlink?): refusing "
+		         "to write through it; remove it",
+		         o->cfg->dir, file);
 	else if (r < 0)
 		snprintf(err, cap, "cannot write %s/%s: %s%s", o->cfg->dir, file, errstr(-r),
-			 r == -EPERM ? " (inject needs to run as root to give files to --user)" : "");
+		         r == -EPERM ? " (inject needs to run as root to give files to --user)"
+		                     : "");
 	return r;
 }
 
-static int write_secret(const struct outputs *o, const struct secret_spec *s, const struct bundle_entry *e,
-			const struct bundle_entry *was, char *err, size_t cap)
+static int write_secret(const struct outputs *o, const struct secret_spec *s,
+                        const struct bundle_entry *e, const struct bundle_entry *was, char *err,
+                        size_t cap)
 {
 	int r = 0;
 	if (!was || was->version != e->version)
@@ -61,7 +63,7 @@ static const struct secbuf *lookup(void *ctx, const char *name)
 }
 
 static bool template_changed(const struct template *t, const struct bundle *b,
-			     const struct bundle *old)
+                             const struct bundle *old)
 {
 	if (!old)
 		return true;
@@ -77,7 +79,7 @@ static bool template_changed(const struct template *t, const struct bundle *b,
 }
 
 static int write_template(const struct outputs *o, size_t i, const struct bundle *b, char *err,
-			  size_t cap)
+                          size_t cap)
 {
 	const struct template_spec *ts = &o->cfg->templates[i];
 	struct secbuf *out = NULL;
@@ -92,8 +94,8 @@ static int write_template(const struct outputs *o, size_t i, const struct bundle
 	return r;
 }
 
-int outputs_write(const struct outputs *o, const struct bundle *b, const struct bundle *old, char *err,
-		  size_t cap)
+int outputs_write(const struct outputs *o, const struct bundle *b, const struct bundle *old,
+                  char *err, size_t cap)
 {
 	int r = 0;
 	/* Exclusive against the cleanup at exit (see watch_stop). */
@@ -120,7 +122,8 @@ void outputs_remove_all(const struct outputs *o)
 	char prev[VAULT_MAX_NAME_LEN + sizeof(INJECT_PREVIOUS_SUFFIX)];
 	for (size_t i = 0; i < o->cfg->n_secrets; i++) {
 		files_remove(o->dirfd, o->cfg->secrets[i].out.file);
-		snprintf(prev, sizeof(prev), "%s" INJECT_PREVIOUS_SUFFIX, o->cfg->secrets[i].out.file);
+		snprintf(prev, sizeof(prev), "%s" INJECT_PREVIOUS_SUFFIX,
+		         o->cfg->secrets[i].out.file);
 		if (o->cfg->previous)
 			files_remove(o->dirfd, prev);
 	}

@@ -23,7 +23,7 @@ struct outputs {
  * -errno with err naming the file; -ELOOP when a target is not a regular
  * file (a planted symlink), -ENOENT when a value is missing. */
 int outputs_write(const struct outputs *o, const struct bundle *b, const struct bundle *old,
-		  char *err, size_t errcap);
+                  char *err, size_t errcap);
 
 /* Removes every file outputs may have written. */
 void outputs_remove_all(const struct outputs *o);

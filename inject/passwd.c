@@ -227,12 +227,12 @@ static int member_match(char *line, void *ctx)
 	return 0;
 }
 
-int group_list_for_user(const char *path, const char *user, gid_t primary, gid_t *gids,
-			size_t cap, size_t *ret_n)
+int group_list_for_user(const char *path, const char *user, gid_t primary, gid_t *gids, size_t cap,
+                        size_t *ret_n)
 {
 	gid_t tmp[PASSWD_MAX_GROUPS];
-	struct member_query q = {.user = user, .gids = tmp,
-				 .cap = cap < PASSWD_MAX_GROUPS ? cap : PASSWD_MAX_GROUPS};
+	struct member_query q = {
+	    .user = user, .gids = tmp, .cap = cap < PASSWD_MAX_GROUPS ? cap : PASSWD_MAX_GROUPS};
 	int r = add_gid(&q, primary);
 	if (r < 0)
 		return r;

@@ -39,8 +39,8 @@ int group_lookup(const char *path, const char *name, gid_t gid, struct gr_entry 
 /* The supplementary groups of user (groups that list it as a member), plus
  * primary first, without duplicates, at most cap (-E2BIG beyond). A missing
  * group file gives just primary. 0, or -errno. */
-int group_list_for_user(const char *path, const char *user, gid_t primary, gid_t *gids,
-			size_t cap, size_t *ret_n);
+int group_list_for_user(const char *path, const char *user, gid_t primary, gid_t *gids, size_t cap,
+                        size_t *ret_n);
 
 /* "123" -> 0 and *ret, for uid/gid specs; -EINVAL otherwise (also for
  * 4294967295, which means "no change" to the kernel). */

@@ -6,23 +6,9 @@
 
 #include <errno.h>
 #include <grp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-static int fail(char *err, size_t cap, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t cap, int code, const char *fmt, ...)
-{
-	if (err && cap > 0) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, cap, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
 
 static bool all_digits(const char *s)
 {
@@ -35,14 +21,14 @@ static bool all_digits(const char *s)
 }
 
 static int resolve_user(const char *user, const char *passwd_path, struct creds *c, char *err,
-			size_t cap)
+                        size_t cap)
 {
 	struct pw_entry pw;
 	int r;
 	if (all_digits(user)) {
 		unsigned id;
 		if (passwd_parse_id(user, &id) < 0)
-			return fail(err, cap, -EINVAL, "--user %s: not a valid uid", user);
+			return errf(err, cap, -EINVAL, "--user %s: not a valid uid", user);
 		c->uid = id;
 		r = passwd_lookup(passwd_path, NULL, c->uid, &pw);
 		if (r == -ENOENT) {
@@ -54,11 +40,11 @@ static int resolve_user(const char *user, const char *passwd_path, struct creds 
 	} else {
 		r = passwd_lookup(passwd_path, user, 0, &pw);
 		if (r == -ENOENT)
-			return fail(err, cap, -ENOENT, "--user %s: no such user in %s", user,
-				    passwd_path);
+			return errf(err, cap, -ENOENT, "--user %s: no such user in %s", user,
+			            passwd_path);
 	}
 	if (r < 0)
-		return fail(err, cap, r, "cannot read %s: %s", passwd_path, errstr(-r));
+		return errf(err, cap, r, "cannot read %s: %s", passwd_path, errstr(-r));
 	c->uid = pw.uid;
 	c->gid = pw.gid;
 	memcpy(c->user, pw.name, sizeof(c->user));
@@ -67,35 +53,35 @@ static int resolve_user(const char *user, const char *passwd_path, struct creds 
 }
 
 static int resolve_group(const char *group, const char *group_path, gid_t *gid, char *err,
-			 size_t cap)
+                         size_t cap)
 {
 	if (all_digits(group)) {
 		unsigned id;
 		if (passwd_parse_id(group, &id) < 0)
-			return fail(err, cap, -EINVAL, "--user ...:%s: not a valid gid", group);
+			return errf(err, cap, -EINVAL, "--user ...:%s: not a valid gid", group);
 		*gid = id;
 		return 0;
 	}
 	struct gr_entry gr;
 	int r = group_lookup(group_path, group, 0, &gr);
 	if (r == -ENOENT)
-		return fail(err, cap, -ENOENT, "--user ...:%s: no such group in %s", group,
-			    group_path);
+		return errf(err, cap, -ENOENT, "--user ...:%s: no such group in %s", group,
+		            group_path);
 	if (r < 0)
-		return fail(err, cap, r, "cannot read %s: %s", group_path, errstr(-r));
+		return errf(err, cap, r, "cannot read %s: %s", group_path, errstr(-r));
 	*gid = gr.gid;
 	return 0;
 }
 
 int privdrop_resolve(const char *spec, const char *passwd_path, const char *group_path,
-		     struct creds *ret, char *err, size_t cap)
+                     struct creds *ret, char *err, size_t cap)
 {
 	char user[PASSWD_MAX_NAME], group[PASSWD_MAX_NAME];
 	const char *colon = strchr(spec, ':');
 	size_t ul = colon ? (size_t)(colon - spec) : strlen(spec);
 	size_t gl = colon ? strlen(colon + 1) : 0;
 	if (ul == 0 || ul >= sizeof(user) || gl >= sizeof(group) || (colon && gl == 0))
-		return fail(err, cap, -EINVAL, "--user \"%.64s\": expected USER[:GROUP]", spec);
+		return errf(err, cap, -EINVAL, "--user \"%.64s\": expected USER[:GROUP]", spec);
 	memcpy(user, spec, ul);
 	user[ul] = '\0';
 	if (colon)
@@ -114,10 +100,10 @@ int privdrop_resolve(const char *spec, const char *passwd_path, const char *grou
 		c.n_groups = 1;
 	} else if (c.user[0]) {
 		r = group_list_for_user(group_path, c.user, c.gid, c.groups, PASSWD_MAX_GROUPS,
-					&c.n_groups);
+		                        &c.n_groups);
 		if (r < 0)
-			return fail(err, cap, r, "cannot read the groups of %s from %s: %s", c.user,
-				    group_path, errstr(-r));
+			return errf(err, cap, r, "cannot read the groups of %s from %s: %s", c.user,
+			            group_path, errstr(-r));
 	} else {
 		c.groups[0] = c.gid;
 		c.n_groups = 1;

@@ -28,7 +28,7 @@ struct creds {
  * that list the user. -EINVAL bad spec, -ENOENT unknown user or group (err
  * says which), other -errno reading the files. */
 int privdrop_resolve(const char *spec, const char *passwd_path, const char *group_path,
-		     struct creds *ret, char *err, size_t errcap);
+                     struct creds *ret, char *err, size_t errcap);
 
 /* inject's own effective ids: what files are owned by without --user. */
 void privdrop_self(struct creds *ret);

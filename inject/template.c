@@ -6,26 +6,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static int fail(char *err, size_t cap, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t cap, int code, const char *fmt, ...)
-{
-	if (err && cap > 0) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, cap, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
 
 static size_t skip_blanks(const char *s, size_t i, size_t len)
 {
@@ -37,7 +23,7 @@ static size_t skip_blanks(const char *s, size_t i, size_t len)
 /* Parses the directive whose "{{" is at s[at]; on success *end is the offset
  * just past its "}}" and name holds the secret's name. */
 static int parse_directive(const char *s, size_t len, size_t at, size_t line, size_t *end,
-			   char *name, char *err, size_t cap)
+                           char *name, char *err, size_t cap)
 {
 	static const char kw[] = "secret";
 	size_t i = skip_blanks(s, at + 2, len);
@@ -45,26 +31,29 @@ static int parse_directive(const char *s, size_t len, size_t at, size_t line, si
 	while (i < len && ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
 		i++;
 	if (i - w != sizeof(kw) - 1 || memcmp(s + w, kw, sizeof(kw) - 1) != 0)
-		return fail(err, cap, -EINVAL,
-			    "line %zu: unknown directive \"%.*s\": the only one is {{ secret \"NAME\" }}",
-			    line, (int)((i - w) > 32 ? 32 : (i - w)), s + w);
+		return errf(
+		    err, cap, -EINVAL,
+		    "line %zu: unknown directive \"%.*s\": the only one is {{ secret \"NAME\" }}",
+		    line, (int)((i - w) > 32 ? 32 : (i - w)), s + w);
 	size_t after_kw = i;
 	i = skip_blanks(s, i, len);
 	if (i == after_kw || i >= len || s[i] != '"')
-		return fail(err, cap, -EINVAL,
-			    "line %zu: expected {{ secret \"NAME\" }} with NAME in double quotes", line);
+		return errf(err, cap, -EINVAL,
+		            "line %zu: expected {{ secret \"NAME\" }} with NAME in double quotes",
+		            line);
 	size_t n0 = ++i;
 	while (i < len && s[i] != '"' && s[i] != '\n')
 		i++;
 	if (i >= len || s[i] != '"')
-		return fail(err, cap, -EINVAL, "line %zu: the secret name has no closing quote", line);
+		return errf(err, cap, -EINVAL, "line %zu: the secret name has no closing quote",
+		            line);
 	size_t nlen = i - n0;
 	if (!name_is_valid(s + n0, nlen))
-		return fail(err, cap, -EINVAL, "line %zu: \"%.*s\" is not a valid secret name", line,
-			    (int)(nlen > 64 ? 64 : nlen), s + n0);
+		return errf(err, cap, -EINVAL, "line %zu: \"%.*s\" is not a valid secret name",
+		            line, (int)(nlen > 64 ? 64 : nlen), s + n0);
 	i = skip_blanks(s, i + 1, len);
 	if (i + 1 >= len || s[i] != '}' || s[i + 1] != '}')
-		return fail(err, cap, -EINVAL, "line %zu: \"{{\" without a closing \"}}\"", line);
+		return errf(err, cap, -EINVAL, "line %zu: \"{{\" without a closing \"}}\"", line);
 	memcpy(name, s + n0, nlen);
 	name[nlen] = '\0';
 	*end = i + 2;
@@ -107,8 +96,8 @@ static int parse_into(struct template *t, char *err, size_t errcap)
 		if (r < 0)
 			return r;
 		if (++refs > TEMPLATE_MAX_REFS)
-			return fail(err, errcap, -E2BIG, "more than %u {{ secret }} directives",
-				    TEMPLATE_MAX_REFS);
+			return errf(err, errcap, -E2BIG, "more than %u {{ secret }} directives",
+			            TEMPLATE_MAX_REFS);
 		if (push(t, &cap, &seg) < 0)
 			return -ENOMEM;
 		i = end;
@@ -120,7 +109,7 @@ int template_parse(const char *text, size_t len, struct template **ret, char *er
 	if (err && errcap)
 		err[0] = '\0';
 	if (len > TEMPLATE_MAX_BYTES)
-		return fail(err, errcap, -EFBIG, "larger than %u bytes", TEMPLATE_MAX_BYTES);
+		return errf(err, errcap, -EFBIG, "larger than %u bytes", TEMPLATE_MAX_BYTES);
 	struct template *t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
@@ -145,7 +134,7 @@ int template_load(const char *path, struct template **ret, char *err, size_t err
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
-		return fail(err, errcap, -errno, "cannot open: %s", errstr(errno));
+		return errf(err, errcap, -errno, "cannot open: %s", errstr(errno));
 	char *buf = malloc(TEMPLATE_MAX_BYTES + 1);
 	if (!buf) {
 		close(fd);
@@ -158,14 +147,14 @@ int template_load(const char *path, struct template **ret, char *err, size_t err
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			r = fail(err, errcap, -errno, "cannot read: %s", errstr(errno));
+			r = errf(err, errcap, -errno, "cannot read: %s", errstr(errno));
 			break;
 		}
 		if (n == 0)
 			break;
 		len += (size_t)n;
 		if (len > TEMPLATE_MAX_BYTES) {
-			r = fail(err, errcap, -EFBIG, "larger than %u bytes", TEMPLATE_MAX_BYTES);
+			r = errf(err, errcap, -EFBIG, "larger than %u bytes", TEMPLATE_MAX_BYTES);
 			break;
 		}
 	}
@@ -186,7 +175,7 @@ void template_free(struct template *t)
 }
 
 int template_render(const struct template *t, template_lookup_fn lookup, void *ctx,
-		    struct secbuf **ret, char *err, size_t errcap)
+                    struct secbuf **ret, char *err, size_t errcap)
 {
 	/* Two passes: size, then copy, so the output lives in one secbuf. */
 	size_t total = 0;
@@ -196,9 +185,9 @@ int template_render(const struct template *t, template_lookup_fn lookup, void *c
 		if (g->is_secret) {
 			const struct secbuf *v = lookup(ctx, g->name);
 			if (!v)
-				return fail(err, errcap, -ENOENT,
-					    "line %zu: no value for secret \"%s\"", g->line,
-					    g->name);
+				return errf(err, errcap, -ENOENT,
+				            "line %zu: no value for secret \"%s\"", g->line,
+				            g->name);
 			n = v->len;
 		}
 		if (n > SIZE_MAX - 1 - total)

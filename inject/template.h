@@ -19,7 +19,8 @@ struct template_seg {
 	size_t line;                       /* secret: where it stands, for messages */
 };
 
-struct template {
+struct template
+{
 	char *text; /* the source; not secret */
 	size_t len;
 	struct template_seg *segs;
@@ -40,6 +41,6 @@ typedef const struct secbuf *(*template_lookup_fn)(void *ctx, const char *name);
 /* Renders into a new secbuf. -ENOENT (err names the secret) when lookup has
  * no value for a name: nothing is rendered with a hole in it. */
 int template_render(const struct template *t, template_lookup_fn lookup, void *ctx,
-		    struct secbuf **ret, char *err, size_t errcap);
+                    struct secbuf **ret, char *err, size_t errcap);
 
 #endif

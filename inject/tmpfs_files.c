@@ -8,7 +8,6 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,41 +17,28 @@
 #define TEMP_PREFIX ".inject-" /* a leading dot: never a valid secret name */
 #define TEMP_RANDOM_BYTES 8
 
-static int fail(char *err, size_t cap, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t cap, int code, const char *fmt, ...)
-{
-	if (err && cap > 0) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, cap, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
 static int check_dir(int fd, const char *path, bool allow_disk, char *err, size_t cap)
 {
 	struct statfs sf;
 	struct stat st;
 	if (fstatfs(fd, &sf) < 0 || fstat(fd, &st) < 0)
-		return fail(err, cap, -errno, "%s: %s", path, errstr(errno));
+		return errf(err, cap, -errno, "%s: %s", path, errstr(errno));
 	bool memfs = sf.f_type == TMPFS_MAGIC || sf.f_type == RAMFS_MAGIC;
 	if (!memfs && !allow_disk)
-		return fail(err, cap, -EXDEV,
-			    "%s is not a tmpfs or ramfs: secrets would reach the disk; mount one "
-			    "there (docker run --tmpfs %s:mode=0755) or pass --allow-disk",
-			    path, path);
+		return errf(err, cap, -EXDEV,
+		            "%s is not a tmpfs or ramfs: secrets would reach the disk; mount one "
+		            "there (docker run --tmpfs %s:mode=0755) or pass --allow-disk",
+		            path, path);
 	if (st.st_mode & S_IWOTH)
-		return fail(err, cap, -EPERM,
-			    "%s is writable by others (mode %04o): anyone could swap the files; "
-			    "mount it with mode=0755 or chmod o-w it",
-			    path, (unsigned)(st.st_mode & 07777));
+		return errf(err, cap, -EPERM,
+		            "%s is writable by others (mode %04o): anyone could swap the files; "
+		            "mount it with mode=0755 or chmod o-w it",
+		            path, (unsigned)(st.st_mode & 07777));
 	if (st.st_uid != 0 && st.st_uid != geteuid())
-		return fail(err, cap, -EPERM,
-			    "%s belongs to uid %u, not to root or to inject (uid %u): its owner "
-			    "could swap the files",
-			    path, (unsigned)st.st_uid, (unsigned)geteuid());
+		return errf(err, cap, -EPERM,
+		            "%s belongs to uid %u, not to root or to inject (uid %u): its owner "
+		            "could swap the files",
+		            path, (unsigned)st.st_uid, (unsigned)geteuid());
 	return 0;
 }
 
@@ -65,12 +51,12 @@ int files_open_dir(const char *path, bool allow_disk, int *ret_fd, char *err, si
 			/* O_NOFOLLOW on a symlink gives ELOOP or ENOTDIR: ask which. */
 			struct stat st;
 			if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
-				return fail(err, cap, -ELOOP,
-					    "%s is a symlink: give the real directory", path);
-			return fail(err, cap, -ENOTDIR, "%s is not a directory", path);
+				return errf(err, cap, -ELOOP,
+				            "%s is a symlink: give the real directory", path);
+			return errf(err, cap, -ENOTDIR, "%s is not a directory", path);
 		}
-		return fail(err, cap, -e, "cannot open %s: %s%s", path, errstr(e),
-			    e == ENOENT ? " (mount a tmpfs there)" : "");
+		return errf(err, cap, -e, "cannot open %s: %s%s", path, errstr(e),
+		            e == ENOENT ? " (mount a tmpfs there)" : "");
 	}
 	int r = check_dir(fd, path, allow_disk, err, cap);
 	if (r < 0) {
@@ -105,48 +91,50 @@ static int target_ok(int dirfd, const char *name)
 	return S_ISREG(st.st_mode) ? 0 : -ELOOP;
 }
 
-static int create_temp(int dirfd, char *name, size_t cap, mode_t mode)
+/* Temp names: ".inject-<random>-<counter>". The random part is drawn once
+ * per process (libsodium); O_EXCL still guards against any clash. */
+static int create_temp(int dirfd, char *name, size_t cap)
 {
-	static const char hex[] = "0123456789abcdef";
-	for (int attempt = 0; attempt < 8; attempt++) {
+	static char prefix[2 * TEMP_RANDOM_BYTES + 1];
+	static unsigned long counter;
+	if (!prefix[0]) {
+		static const char hex[] = "0123456789abcdef";
 		unsigned char rnd[TEMP_RANDOM_BYTES];
 		randombytes_buf(rnd, sizeof(rnd));
-		char suffix[2 * TEMP_RANDOM_BYTES + 1];
 		for (size_t i = 0; i < sizeof(rnd); i++) {
-			suffix[2 * i] = hex[rnd[i] >> 4];
-			suffix[2 * i + 1] = hex[rnd[i] & 15];
+			prefix[2 * i] = hex[rnd[i] >> 4];
+			prefix[2 * i + 1] = hex[rnd[i] & 15];
 		}
-		suffix[sizeof(suffix) - 1] = '\0';
-		snprintf(name, cap, TEMP_PREFIX "%s", suffix);
-		/* Created without group/other bits; the final mode comes with fchmod
-		 * after fchown, so the file is never readable by the wrong owner. */
+	}
+	for (int attempt = 0; attempt < 8; attempt++) {
+		snprintf(name, cap, TEMP_PREFIX "%s-%lu", prefix, counter++);
+		/* Owner-only until fchown and fchmod have run: the file is never
+		 * readable by the wrong user, whatever the umask. */
 		int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-				mode & 0600);
+		                S_IRUSR | S_IWUSR);
 		if (fd >= 0 || errno != EEXIST)
 			return fd >= 0 ? fd : -errno;
 	}
 	return -EEXIST;
 }
 
-int files_write(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
-		uid_t uid, gid_t gid)
+int files_write(int dirfd, const char *name, const void *data, size_t len, mode_t mode, uid_t uid,
+                gid_t gid)
 {
-	int r = target_ok(dirfd, name);
-	if (r < 0)
-		return r;
-	char tmp[sizeof(TEMP_PREFIX) + 2 * TEMP_RANDOM_BYTES];
-	int fd = create_temp(dirfd, tmp, sizeof(tmp), S_IRUSR | S_IWUSR);
+	char tmp[sizeof(TEMP_PREFIX) + 2 * TEMP_RANDOM_BYTES + 24];
+	int fd = create_temp(dirfd, tmp, sizeof(tmp));
 	if (fd < 0)
 		return fd;
-	r = write_all(fd, data, len);
+	int r = write_all(fd, data, len);
 	if (r == 0 && fchown(fd, uid, gid) < 0)
 		r = -errno;
 	if (r == 0 && fchmod(fd, mode) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0 && errno != EINTR)
 		r = -errno;
-	/* Checked again right before the rename: rename never follows a link,
-	 * but a symlink planted meanwhile is still refused, not replaced. */
+	/* Right before the rename: rename would replace a planted symlink (it
+	 * never follows one), but a target that is not a regular file means
+	 * someone tampered with the directory, so inject refuses instead. */
 	if (r == 0)
 		r = target_ok(dirfd, name);
 	if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)

@@ -17,8 +17,8 @@ int files_open_dir(const char *path, bool allow_disk, int *ret_fd, char *err, si
  * atomically: readers see the old file or the new one. -ELOOP when name
  * exists as anything but a regular file (a planted symlink, a directory):
  * it is left alone. Other -errno from the system calls. */
-int files_write(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
-		uid_t uid, gid_t gid);
+int files_write(int dirfd, const char *name, const void *data, size_t len, mode_t mode, uid_t uid,
+                gid_t gid);
 
 /* Removes dirfd/name if it is a regular file; a missing file is fine. */
 int files_remove(int dirfd, const char *name);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -42,13 +43,14 @@ struct pending {
 
 /* Notes in p the names whose versions differ between old and b. */
 static bool note_changes(const struct watch *w, const struct bundle *old, const struct bundle *b,
-			 struct pending *p)
+                         struct pending *p)
 {
 	bool any = false;
 	for (size_t i = 0; i < w->cfg->n_names; i++) {
 		const struct bundle_entry *e = bundle_find(b, w->cfg->names[i]);
 		const struct bundle_entry *o = bundle_find(old, w->cfg->names[i]);
-		if (e && o && e->version == o->version && e->previous_version == o->previous_version)
+		if (e && o && e->version == o->version &&
+		    e->previous_version == o->previous_version)
 			continue;
 		p->changed[i] = true;
 		any = true;
@@ -69,7 +71,7 @@ static void wait_on_change(pid_t pid)
 			return;
 		if (now_ms() > deadline) {
 			msg_err("--on-change %s: still running after %d s, killed", "command",
-				WATCH_ON_CHANGE_MAX_MS / 1000);
+			        WATCH_ON_CHANGE_MAX_MS / 1000);
 			kill(pid, SIGKILL);
 			waitpid(pid, &ws, 0);
 			return;
@@ -88,15 +90,15 @@ static void run_on_change(const struct watch *w, const struct pending *p)
 	list[0] = '\0';
 	for (size_t i = 0; i < w->cfg->n_names && off < sizeof(list); i++)
 		if (p->changed[i])
-			off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s", off ? "," : "",
-						w->cfg->names[i]);
+			off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
+			                        off ? "," : "", w->cfg->names[i]);
 	struct child_env env;
 	if (env_with(w->env, "INJECT_CHANGED", list, &env) < 0) {
 		msg_err("--on-change: out of memory");
 		return;
 	}
 	pid_t pid = exec_spawn((char *const *)w->cfg->on_change, env.vec, w->creds,
-			       init_original_mask(), false);
+	                       init_original_mask(), false);
 	env_free(&env);
 	if (pid < 0)
 		msg_err("cannot run --on-change %s: %s", w->cfg->on_change[0], errstr((int)-pid));
@@ -109,7 +111,7 @@ static void reload(const struct watch *w, struct pending *p)
 	if (w->cfg->on_change[0])
 		run_on_change(w, p);
 	else if (kill(w->cfg->group ? -w->child : w->child, w->cfg->reload_signal) < 0 &&
-		 errno != ESRCH)
+	         errno != ESRCH)
 		msg_err("cannot send the reload signal: %s", errstr(errno));
 	memset(p, 0, sizeof(*p));
 }
@@ -120,7 +122,7 @@ static bool refresh(struct watch *w, const struct outputs *out, struct pending *
 	char err[1024];
 	struct bundle *nb = NULL;
 	enum fetch_status st = fetch_bundle(w->target, w->cfg->names, w->cfg->n_names,
-					    w->cfg->previous, 0, &nb, err, sizeof(err));
+	                                    w->cfg->previous, 0, &nb, err, sizeof(err));
 	if (st != FETCH_OK) {
 		msg_err("--watch: %s (keeping the current files)", err);
 		return false;
@@ -150,22 +152,21 @@ static void watch_loop(struct watch *w, const struct outputs *out)
 			reload(w, &p);
 			continue;
 		}
-		int timeout_s = WATCH_POLL_S, client_ms = WATCH_POLL_S * 1000 + WATCH_CLIENT_SLACK_MS;
+		sleep_ms(p.armed && backoff > p.at - now_ms() ? p.at - now_ms() : backoff);
+		int timeout_s = WATCH_POLL_S,
+		    client_ms = WATCH_POLL_S * 1000 + WATCH_CLIENT_SLACK_MS;
 		if (p.armed) {
 			/* Keep watching during the window, but wake for the reload. */
 			int64_t left = p.at - now_ms();
-			client_ms = (int)left;
+			client_ms = left < 1 ? 1 : (int)left;
 			timeout_s = (int)(left / 1000) + 1;
-			if (backoff > left)
-				backoff = left;
 		}
-		sleep_ms(backoff);
 		char err[1024];
 		bool changed = false, ok = true;
 		uint64_t rev; /* the bundle's own revision is what is kept */
-		enum fetch_status st = fetch_watch(w->target, w->cfg->names, w->cfg->n_names,
-						   w->current->revision, timeout_s, client_ms,
-						   &changed, &rev, err, sizeof(err));
+		enum fetch_status st =
+		    fetch_watch(w->target, w->cfg->names, w->cfg->n_names, w->current->revision,
+		                timeout_s, client_ms, &changed, &rev, err, sizeof(err));
 		if (st != FETCH_OK) {
 			if (!reported)
 				msg_err("--watch: %s; keeping the current files and retrying", err);
@@ -189,12 +190,23 @@ static void watch_loop(struct watch *w, const struct outputs *out)
 
 pid_t watch_spawn(const struct watch *w)
 {
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid != 0)
 		return pid < 0 ? -errno : pid;
-	/* The watcher: dies with PID 1, and locks the directory through its own
-	 * open file description (flock is per description, not per process). */
+	/* The watcher: dies with PID 1 (also if PID 1 died before the prctl),
+	 * and locks the directory through its own open file description
+	 * (flock is per description, not per process). */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(0);
+	/* mlock is not inherited across fork: lock the inherited secrets again
+	 * (later ones come from sodium_malloc, which locks them itself). Best
+	 * effort, as in libsodium: a container may lack the memlock limit. */
+	if (w->current && w->current->arena)
+		mlock(w->current->arena->data, w->current->arena->len + 1);
+	if (w->target->token)
+		mlock(w->target->token->data, w->target->token->len + 1);
 	struct watch mine = *w;
 	struct outputs out = *w->out;
 	out.dirfd = openat(w->out->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -69,8 +69,10 @@ static int wait_fd(int fd, short events, int64_t deadline)
 struct conn {
 	int fd;
 	int64_t deadline;
-	/* Received bytes not yet consumed (guarded: they may be body bytes). */
-	struct secbuf *in;
+	/* Received bytes not yet consumed: guarded memory, they may be body
+	 * bytes. A region of the request's one secbuf (see httpc_do). */
+	unsigned char *in;
+	size_t in_cap;
 	size_t in_start, in_end;
 	bool eof;
 };
@@ -161,14 +163,14 @@ static int conn_send(struct conn *c, const void *head, size_t hlen, const void *
 static int conn_fill(struct conn *c)
 {
 	if (c->in_start > 0) {
-		memmove(c->in->data, c->in->data + c->in_start, c->in_end - c->in_start);
+		memmove(c->in, c->in + c->in_start, c->in_end - c->in_start);
 		c->in_end -= c->in_start;
 		c->in_start = 0;
 	}
-	if (c->in_end == c->in->len)
+	if (c->in_end == c->in_cap)
 		return -ENOBUFS; /* caller's line or header is too long */
 	for (;;) {
-		ssize_t n = recv(c->fd, c->in->data + c->in_end, c->in->len - c->in_end, 0);
+		ssize_t n = recv(c->fd, c->in + c->in_end, c->in_cap - c->in_end, 0);
 		if (n > 0) {
 			c->in_end += (size_t)n;
 			return 0;
@@ -197,7 +199,7 @@ static int conn_line(struct conn *c, const char **ret, size_t *ret_len)
 	size_t scanned = 0;
 	for (;;) {
 		size_t avail = c->in_end - c->in_start;
-		const unsigned char *s = c->in->data + c->in_start;
+		const unsigned char *s = c->in + c->in_start;
 		for (size_t i = scanned; i + 1 < avail; i++) {
 			if (s[i] == '\r' && s[i + 1] == '\n') {
 				*ret = (const char *)s;
@@ -221,10 +223,10 @@ static int conn_line(struct conn *c, const char **ret, size_t *ret_len)
 /* ---- body sink: a growing secbuf, or an fd ---- */
 
 struct sink {
-	int fd;            /* >= 0: stream here */
+	int fd;             /* >= 0: stream here */
 	struct secbuf *buf; /* else collect here */
 	size_t len;
-	size_t max;        /* 0: unlimited (streams only) */
+	size_t max; /* 0: unlimited (streams only) */
 };
 
 static int sink_put(struct sink *k, const unsigned char *p, size_t n)
@@ -285,7 +287,7 @@ static int body_copy(struct conn *c, struct sink *k, size_t want)
 		size_t n = c->in_end - c->in_start;
 		if (n > want)
 			n = want;
-		int r = sink_put(k, c->in->data + c->in_start, n);
+		int r = sink_put(k, c->in + c->in_start, n);
 		if (r < 0)
 			return r;
 		c->in_start += n;
@@ -390,8 +392,7 @@ static void trim(const char **s, size_t *len)
 static int parse_status_line(const char *s, size_t len, int *ret)
 {
 	/* "HTTP/1.x NNN reason" */
-	if (len < 12 || memcmp(s, "HTTP/1.", 7) != 0 || (s[7] != '0' && s[7] != '1') ||
-	    s[8] != ' ')
+	if (len < 12 || memcmp(s, "HTTP/1.", 7) != 0 || (s[7] != '0' && s[7] != '1') || s[8] != ' ')
 		return -EPROTO;
 	int st = 0;
 	for (int i = 9; i < 12; i++) {
@@ -486,6 +487,9 @@ static int read_body(struct conn *c, const struct head *h, const char *method, s
 	if (h->has_length) {
 		if (k->max > 0 && h->length > k->max)
 			return -EMSGSIZE;
+		/* Known size: one guarded buffer of exactly that size, no growth. */
+		if (k->fd < 0 && !k->buf && !(k->buf = secbuf_new(h->length)))
+			return -ENOMEM;
 		return body_copy(c, k, h->length);
 	}
 	return body_copy(c, k, SIZE_MAX); /* until the server closes */
@@ -510,34 +514,36 @@ static bool text_ok(const char *s)
 	return true;
 }
 
-/* The request head, in guarded memory since it may carry the token. */
-static int build_head(const struct httpc_request *req, struct secbuf **ret, size_t *ret_len)
+/* Refuses what would break the request line or a header. */
+static int check_request(const struct httpc_request *req)
 {
 	if (!req->method || !req->path || !text_ok(req->method) || !text_ok(req->path) ||
 	    req->path[0] != '/')
 		return -EINVAL;
 	if (req->token && !token_ok(req->token))
 		return -EINVAL;
-	const char *ctype = req->content_type ? req->content_type : "application/json";
-	if (strpbrk(ctype, "\r\n"))
+	if (req->content_type && strpbrk(req->content_type, "\r\n"))
 		return -EINVAL;
-	size_t tlen = req->token ? req->token->len : 0;
-	struct secbuf *b = secbuf_new(HTTPC_MAX_REQUEST_HEAD + tlen);
-	if (!b)
-		return -ENOMEM;
-	char *p = (char *)b->data;
-	size_t cap = b->len, off = 0;
+	return 0;
+}
+
+/* Writes the request head into p (cap bytes of guarded memory, since it
+ * may carry the token). Its length, or -ENAMETOOLONG. */
+static ssize_t build_head(const struct httpc_request *req, char *p, size_t cap)
+{
+	const char *ctype = req->content_type ? req->content_type : "application/json";
+	size_t tlen = req->token ? req->token->len : 0, off = 0;
 	int n = snprintf(p, cap,
-			 "%s %s HTTP/1.1\r\nHost: localhost\r\nUser-Agent: vault-httpc/1\r\n"
-			 "Accept: application/json\r\nConnection: close\r\n",
-			 req->method, req->path);
-	if (n < 0 || (size_t)n >= cap - off)
-		goto too_long;
+	                 "%s %s HTTP/1.1\r\nHost: localhost\r\nUser-Agent: vault-httpc/1\r\n"
+	                 "Accept: application/json\r\nConnection: close\r\n",
+	                 req->method, req->path);
+	if (n < 0 || (size_t)n >= cap)
+		return -ENAMETOOLONG;
 	off += (size_t)n;
 	if (req->token) {
 		static const char pre[] = "Authorization: Bearer ";
 		if (cap - off < sizeof(pre) - 1 + tlen + 2)
-			goto too_long;
+			return -ENAMETOOLONG;
 		memcpy(p + off, pre, sizeof(pre) - 1);
 		off += sizeof(pre) - 1;
 		memcpy(p + off, req->token->data, tlen);
@@ -548,33 +554,24 @@ static int build_head(const struct httpc_request *req, struct secbuf **ret, size
 	if (req->body || req->body_len > 0 || strcmp(req->method, "POST") == 0 ||
 	    strcmp(req->method, "PUT") == 0) {
 		n = snprintf(p + off, cap - off, "Content-Type: %s\r\nContent-Length: %zu\r\n",
-			     ctype, req->body_len);
+		             ctype, req->body_len);
 		if (n < 0 || (size_t)n >= cap - off)
-			goto too_long;
+			return -ENAMETOOLONG;
 		off += (size_t)n;
 	}
 	if (cap - off < 3)
-		goto too_long;
+		return -ENAMETOOLONG;
 	memcpy(p + off, "\r\n", 3);
-	off += 2;
-	*ret = b;
-	*ret_len = off;
-	return 0;
-too_long:
-	secbuf_free(b);
-	return -ENAMETOOLONG;
+	return (ssize_t)(off + 2);
 }
 
-static int exchange(struct conn *c, const struct httpc_request *req, struct head *h,
-		    struct sink *k)
+static int exchange(struct conn *c, const struct httpc_request *req, char *head_buf,
+                    size_t head_cap, struct head *h, struct sink *k)
 {
-	struct secbuf *head = NULL;
-	size_t head_len = 0;
-	int r = build_head(req, &head, &head_len);
-	if (r < 0)
-		return r;
-	r = conn_send(c, head->data, head_len, req->body, req->body_len);
-	secbuf_free(head);
+	ssize_t head_len = build_head(req, head_buf, head_cap);
+	if (head_len < 0)
+		return (int)head_len;
+	int r = conn_send(c, head_buf, (size_t)head_len, req->body, req->body_len);
 	/* A server may answer (413, 401) and close before reading the whole
 	 * body: EPIPE/ECONNRESET on send is not final, the answer may be there. */
 	if (r < 0 && r != -EPIPE && r != -ECONNRESET)
@@ -598,21 +595,38 @@ int httpc_do(const struct httpc_request *req, struct httpc_response **ret)
 	else
 		k.max = req->max_body > 0 ? req->max_body : HTTPC_MAX_BODY;
 
+	int r = check_request(req);
+	if (r < 0)
+		return r;
+	/* One guarded allocation for the received head and the request head
+	 * (with the token): each secbuf costs several system calls. */
+	size_t head_cap = HTTPC_MAX_REQUEST_HEAD + (req->token ? req->token->len : 0);
+	struct secbuf *mem = secbuf_new(HTTPC_MAX_HEADER_BYTES + head_cap);
 	struct httpc_response *resp = calloc(1, sizeof(*resp));
-	c.in = secbuf_new(HTTPC_MAX_HEADER_BYTES);
-	int r = (!resp || !c.in) ? -ENOMEM : conn_open(&c, req->socket_path);
+	r = (!resp || !mem) ? -ENOMEM : 0;
+	if (r == 0) {
+		c.in = mem->data;
+		c.in_cap = HTTPC_MAX_HEADER_BYTES;
+		r = conn_open(&c, req->socket_path);
+	}
 	struct head h = {0};
 	if (r == 0)
-		r = exchange(&c, req, &h, &k);
+		r = exchange(&c, req, (char *)mem->data + HTTPC_MAX_HEADER_BYTES, head_cap, &h, &k);
 	if (c.fd >= 0)
 		close(c.fd);
-	secbuf_free(c.in);
+	secbuf_free(mem);
 	if (r == 0 && req->body_fd < 0) {
-		/* Hand back exactly len bytes, NUL-terminated. */
-		struct secbuf *b = secbuf_dup(k.buf ? k.buf->data : (const unsigned char *)"", k.len);
-		if (!b)
-			r = -ENOMEM;
-		resp->body = b;
+		/* Hand back exactly len bytes, NUL-terminated: the buffer itself
+		 * when it has that size (Content-Length), else a trimmed copy. */
+		if (k.buf && k.buf->len == k.len) {
+			resp->body = k.buf;
+			k.buf = NULL;
+		} else {
+			resp->body =
+			    secbuf_dup(k.buf ? k.buf->data : (const unsigned char *)"", k.len);
+			if (!resp->body)
+				r = -ENOMEM;
+		}
 	}
 	secbuf_free(k.buf);
 	if (r < 0) {
@@ -642,8 +656,8 @@ int httpc_escape(const char *in, char *out, size_t outcap)
 	for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
 		/* RFC 3986 unreserved characters pass; everything else is encoded. */
 		bool plain = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-			     (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' ||
-			     *p == '~';
+		             (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' ||
+		             *p == '~';
 		size_t need = plain ? 1 : 3;
 		if (outcap - o <= need)
 			return -ENOSPC;

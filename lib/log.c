@@ -14,9 +14,15 @@ static atomic_int log_fd = 2;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
-void log_set_level(enum log_level level) { atomic_store(&log_level_cur, (int)level); }
+void log_set_level(enum log_level level)
+{
+	atomic_store(&log_level_cur, (int)level);
+}
 
-bool log_enabled(enum log_level level) { return (int)level >= atomic_load(&log_level_cur); }
+bool log_enabled(enum log_level level)
+{
+	return (int)level >= atomic_load(&log_level_cur);
+}
 
 int log_level_parse(const char *s, enum log_level *ret)
 {
@@ -29,7 +35,10 @@ int log_level_parse(const char *s, enum log_level *ret)
 	return -EINVAL;
 }
 
-void log_set_fd(int fd) { atomic_store(&log_fd, fd); }
+void log_set_fd(int fd)
+{
+	atomic_store(&log_fd, fd);
+}
 
 /* Appends raw bytes; on overflow marks the line truncated and stops adding.
  * The last 16 bytes are kept free for " truncated=1\n". */

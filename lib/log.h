@@ -31,7 +31,7 @@ void logline_start(struct logline *l, enum log_level level, const char *event);
 void logline_str(struct logline *l, const char *key, const char *value); /* NULL -> "" */
 void logline_int(struct logline *l, const char *key, long long value);
 void logline_uint(struct logline *l, const char *key, unsigned long long value);
-void logline_ms(struct logline *l, const char *key, double ms);          /* 3 decimals */
+void logline_ms(struct logline *l, const char *key, double ms); /* 3 decimals */
 /* Finishes the line with '\n' (NUL-terminated too) and returns its text and
  * length (for batching many lines into one write). */
 const char *logline_finish(struct logline *l, size_t *ret_len);

@@ -14,8 +14,8 @@ static const struct {
 	const char *word;
 	unsigned cap;
 } cap_words[] = {
-	{"read", CAP_READ},     {"list", CAP_LIST},     {"write", CAP_WRITE},
-	{"rotate", CAP_ROTATE}, {"delete", CAP_DELETE}, {"admin", CAP_ADMIN},
+    {"read", CAP_READ},     {"list", CAP_LIST},     {"write", CAP_WRITE},
+    {"rotate", CAP_ROTATE}, {"delete", CAP_DELETE}, {"admin", CAP_ADMIN},
 };
 
 unsigned policy_cap_from_string(const char *s)
@@ -36,6 +36,16 @@ const char *policy_cap_name(unsigned cap)
 	return "?";
 }
 
+static void selector_clear(struct policy_selector *sel)
+{
+	for (size_t i = 0; i < sel->n; i++) {
+		free(sel->keys[i]);
+		free(sel->values[i]);
+	}
+	free(sel->keys);
+	free(sel->values);
+}
+
 void policy_free(struct policy *p)
 {
 	if (!p)
@@ -43,11 +53,14 @@ void policy_free(struct policy *p)
 	for (size_t i = 0; i < p->n; i++)
 		free(p->rules[i].glob);
 	free(p->rules);
+	for (size_t i = 0; i < p->n_selectors; i++)
+		selector_clear(&p->selectors[i]);
+	free(p->selectors);
 	free(p);
 }
 
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errcap,
-                                                       const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errcap, const char *fmt,
+                                                      ...)
 {
 	if (err && errcap > 0) {
 		va_list ap;
@@ -66,8 +79,9 @@ static bool glob_is_valid(const char *g, size_t len)
 		return false;
 	for (size_t i = 0; i < len; i++) {
 		char c = g[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		          c == '.' || c == '_' || c == '-' || c == '*' || c == '?';
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		          (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' || c == '*' ||
+		          c == '?';
 		if (!ok)
 			return false;
 	}
@@ -77,7 +91,8 @@ static bool glob_is_valid(const char *g, size_t len)
 static int parse_caps(const json_t *arr, size_t idx, unsigned *ret, char *err, size_t errcap)
 {
 	if (!json_is_array(arr) || json_array_size(arr) == 0)
-		return fail(err, errcap, "rule %zu: \"capabilities\" must be a non-empty array", idx);
+		return fail(err, errcap, "rule %zu: \"capabilities\" must be a non-empty array",
+		            idx);
 	unsigned caps = 0;
 	size_t i;
 	json_t *v;
@@ -107,7 +122,8 @@ static int parse_rule(const json_t *o, size_t idx, struct policy_rule *ret, char
 		if (strcmp(key, "names") != 0 && strcmp(key, "capabilities") != 0 &&
 		    strcmp(key, "deny") != 0)
 			return fail(err, errcap,
-			            "rule %zu: unknown key (allowed: names, capabilities, deny)", idx);
+			            "rule %zu: unknown key (allowed: names, capabilities, deny)",
+			            idx);
 	}
 	json_t *names = json_object_get(o, "names");
 	if (!json_is_string(names) ||
@@ -140,15 +156,90 @@ static int check_top_keys(const json_t *doc, const char *expect_name, char *err,
 			continue;
 		if (strcmp(key, "description") == 0 && json_is_string(v))
 			continue;
+		if (strcmp(key, "containers") == 0)
+			continue; /* checked by parse_selectors */
 		if (strcmp(key, "name") == 0 && json_is_string(v)) {
 			if (expect_name && strcmp(json_string_value(v), expect_name) != 0)
-				return fail(err, errcap, "\"name\" differs from the name in the path");
+				return fail(err, errcap,
+				            "\"name\" differs from the name in the path");
 			continue;
 		}
 		return fail(err, errcap,
-		            "unknown or mistyped top-level key (allowed: rules, name, description)");
+		            "unknown or mistyped top-level key (allowed: rules, name, description, "
+		            "containers)");
 	}
 	return 0;
+}
+
+static bool label_text_ok(const char *s, size_t len)
+{
+	return len > 0 && len <= POLICY_MAX_LABEL_LEN && strlen(s) == len;
+}
+
+static int parse_selector(const json_t *o, size_t idx, struct policy_selector *sel, char *err,
+                          size_t errcap)
+{
+	size_t n = json_is_object(o) ? json_object_size(o) : 0;
+	if (n == 0 || n > POLICY_MAX_LABELS)
+		return fail(err, errcap, "containers[%zu]: an object of 1 to %d labels", idx,
+		            POLICY_MAX_LABELS);
+	sel->keys = calloc(n, sizeof(char *));
+	sel->values = calloc(n, sizeof(char *));
+	if (!sel->keys || !sel->values)
+		return -ENOMEM;
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)o, k, v)
+	{
+		if (!json_is_string(v) || !label_text_ok(k, strlen(k)) ||
+		    !label_text_ok(json_string_value(v), json_string_length(v)))
+			return fail(
+			    err, errcap,
+			    "containers[%zu]: label keys and values are strings of 1-%d bytes", idx,
+			    POLICY_MAX_LABEL_LEN);
+		sel->keys[sel->n] = strdup(k);
+		sel->values[sel->n] = strdup(json_string_value(v));
+		sel->n++;
+		if (!sel->keys[sel->n - 1] || !sel->values[sel->n - 1])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int parse_selectors(const json_t *arr, struct policy *p, char *err, size_t errcap)
+{
+	size_t n = json_array_size(arr);
+	if (!json_is_array(arr) || n > POLICY_MAX_SELECTORS)
+		return fail(err, errcap, "\"containers\": an array of at most %d label selectors",
+		            POLICY_MAX_SELECTORS);
+	p->selectors = calloc(n ? n : 1, sizeof(*p->selectors));
+	if (!p->selectors)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		p->n_selectors = i + 1; /* counted before parsing: freed on failure */
+		int r = parse_selector(json_array_get(arr, i), i, &p->selectors[i], err, errcap);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+bool policy_binds_labels(const struct policy *p, const struct json_t *labels)
+{
+	if (!p || !json_is_object(labels))
+		return false;
+	for (size_t i = 0; i < p->n_selectors; i++) {
+		const struct policy_selector *sel = &p->selectors[i];
+		bool all = sel->n > 0;
+		for (size_t j = 0; all && j < sel->n; j++) {
+			json_t *v = json_object_get(labels, sel->keys[j]);
+			all =
+			    json_is_string(v) && strcmp(json_string_value(v), sel->values[j]) == 0;
+		}
+		if (all)
+			return true;
+	}
+	return false;
 }
 
 static int parse_rules(const json_t *arr, struct policy *p, char *err, size_t errcap)
@@ -192,6 +283,9 @@ int policy_parse(const char *json, size_t len, const char *expect_name, struct p
 		r = rules ? parse_rules(rules, p, err, errcap)
 		          : fail(err, errcap, "\"rules\" is missing");
 	}
+	json_t *containers = json_object_get(doc, "containers");
+	if (r == 0 && containers)
+		r = parse_selectors(containers, p, err, errcap);
 	json_decref(doc);
 	if (r < 0) {
 		policy_free(p);

@@ -17,25 +17,42 @@ enum policy_cap {
 };
 #define CAP_ALL (CAP_READ | CAP_LIST | CAP_WRITE | CAP_ROTATE | CAP_DELETE | CAP_ADMIN)
 
-#define POLICY_MAX_RULES 256     /* rules in one document */
-#define POLICY_MAX_GLOB_LEN 256  /* bytes in one "names" glob */
+#define POLICY_MAX_RULES 256    /* rules in one document */
+#define POLICY_MAX_GLOB_LEN 256 /* bytes in one "names" glob */
 #define POLICY_MAX_DOC_BYTES (64u * 1024u)
 
 struct policy_rule {
-	char *glob;      /* owned; [A-Za-z0-9._-*?]{1,POLICY_MAX_GLOB_LEN} */
-	unsigned caps;   /* enum policy_cap bits, never 0 */
+	char *glob;    /* owned; [A-Za-z0-9._-*?]{1,POLICY_MAX_GLOB_LEN} */
+	unsigned caps; /* enum policy_cap bits, never 0 */
 	bool deny;
+};
+
+#define POLICY_MAX_SELECTORS 32  /* entries of "containers" */
+#define POLICY_MAX_LABELS 16     /* label matches in one selector */
+#define POLICY_MAX_LABEL_LEN 256 /* bytes of a label key or value */
+
+/* One entry of "containers": a container matches when it carries every
+ * listed label with exactly that value. */
+struct policy_selector {
+	char **keys, **values; /* owned, n each */
+	size_t n;
 };
 
 struct policy {
 	struct policy_rule *rules; /* owned */
 	size_t n;
+	/* Container identity: the policy applies to Docker containers whose
+	 * labels match any selector ({"com.docker.compose.service":"web"}). */
+	struct policy_selector *selectors; /* owned */
+	size_t n_selectors;
 };
 
 /* Parses and validates a policy document:
  *   {"rules":[{"names":"app.*","capabilities":["read"],"deny":false},...]}
  * An optional top-level "name" (as GET returns it) must equal expect_name
- * when expect_name is non-NULL; an optional "description" string is allowed.
+ * when expect_name is non-NULL; an optional "description" string is allowed;
+ * an optional "containers" is an array of label selectors (objects of
+ * string label values) binding the policy to Docker containers.
  * Any other key, a wrong type, an unknown capability, an empty capability
  * list or a glob with other characters is -EINVAL with a reason in err.
  * Duplicate keys are refused. *ret is freed with policy_free. */
@@ -57,6 +74,11 @@ bool policy_glob_match(const char *glob, const char *name);
  * are skipped): denied when any deny rule for cap matches, else allowed when
  * any allow rule for cap matches, else denied. CAP_ADMIN ignores the globs. */
 bool policy_allows(const struct policy *const *ps, size_t n, unsigned cap, const char *name);
+
+/* Whether a container with these labels (a JSON object of strings, NULL =
+ * none) is bound to p by one of its selectors. */
+struct json_t;
+bool policy_binds_labels(const struct policy *p, const struct json_t *labels);
 
 /* Whether any allow rule grants cap at all (to answer "no list rights" with
  * 403 rather than an empty list). */

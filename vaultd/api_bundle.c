@@ -20,7 +20,8 @@ static int bundle_names(struct req *r, const json_t *o, const char **names, size
 	json_object_foreach((json_t *)o, k, v)
 	{
 		if (strcmp(k, "names") != 0 && strcmp(k, "previous") != 0) {
-			reply_error(r, 400, "bad_request", "unknown field (allowed: names, previous)");
+			reply_error(r, 400, "bad_request",
+			            "unknown field (allowed: names, previous)");
 			return -EINVAL;
 		}
 	}

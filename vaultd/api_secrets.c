@@ -82,8 +82,8 @@ static json_t *meta_json(const struct secret_meta *m)
 }
 
 /* {"name":N,"version":V} plus an optional extra integer member. */
-static void reply_name_version(struct req *r, const char *name, uint64_t version,
-                               const char *extra, uint64_t extra_val)
+static void reply_name_version(struct req *r, const char *name, uint64_t version, const char *extra,
+                               uint64_t extra_val)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "name", json_string(name));
@@ -171,8 +171,9 @@ static int read_selector(struct req *r, enum secret_stage *stage, uint64_t *vers
 		return -EINVAL;
 	}
 	*version = v;
-	*stage = rv == 0 ? STAGE_VERSION
-	                 : (rs == 0 && strcmp(sv, "previous") == 0 ? STAGE_PREVIOUS : STAGE_CURRENT);
+	*stage = rv == 0
+	             ? STAGE_VERSION
+	             : (rs == 0 && strcmp(sv, "previous") == 0 ? STAGE_PREVIOUS : STAGE_CURRENT);
 	return 0;
 }
 
@@ -198,8 +199,8 @@ static struct secbuf *read_body(const char *name, const struct secret_value *v, 
 	size_t b64 = sodium_base64_ENCODED_LEN(v->value->len, sodium_base64_VARIANT_ORIGINAL);
 	char head[VAULT_MAX_NAME_LEN + 160];
 	int hn = snprintf(head, sizeof(head),
-	                  "{\"name\":\"%s\",\"version\":%" PRIu64 ",\"stage\":%s%s%s,\"created\":%" PRId64
-	                  ",\"value\":\"",
+	                  "{\"name\":\"%s\",\"version\":%" PRIu64
+	                  ",\"stage\":%s%s%s,\"created\":%" PRId64 ",\"value\":\"",
 	                  name, v->version, stage ? "\"" : "", stage ? stage : "null",
 	                  stage ? "\"" : "", v->created);
 	if (hn < 0 || (size_t)hn >= sizeof(head))
@@ -255,7 +256,8 @@ static int parse_labels(struct req *r, const json_t *labels, char **ret)
 	json_object_foreach((json_t *)labels, k, v)
 	{
 		if (!json_is_string(v)) {
-			reply_error(r, 400, "bad_request", "metadata.labels values must be strings");
+			reply_error(r, 400, "bad_request",
+			            "metadata.labels values must be strings");
 			return -EINVAL;
 		}
 	}
@@ -284,7 +286,8 @@ static int parse_meta(struct req *r, const json_t *m, struct secret_meta_update 
 	json_t *d = json_object_get(m, "description");
 	if (d && (!json_is_string(d) || json_string_length(d) > STORE_DESCRIPTION_MAX ||
 	          strlen(json_string_value(d)) != json_string_length(d))) {
-		reply_error(r, 400, "bad_request", "metadata.description: a string up to 1024 bytes");
+		reply_error(r, 400, "bad_request",
+		            "metadata.description: a string up to 1024 bytes");
 		return -EINVAL;
 	}
 	u->description = d ? json_string_value(d) : NULL;
@@ -342,8 +345,10 @@ void api_secret_put(struct req *r)
 		rc = body_value(r, o, &val);
 	uint64_t version = 0;
 	if (rc == 0) {
+		audit_write_begin();
 		rc = store_put(r->vd->store, name, val->data, val->len, cas, &meta, r->actor.actor,
 		               &version);
+		audit_write_end();
 		if (rc < 0)
 			reply_store_error(r, rc, "writing a secret");
 	}
@@ -367,7 +372,8 @@ static int rotate_value(struct req *r, const json_t *o, struct secbuf **ret)
 		return -EINVAL;
 	json_t *g = json_object_get(o, "generate");
 	if (!g == !json_object_get(o, "value")) {
-		reply_error(r, 400, "bad_request", "send exactly one of \"generate\" and \"value\"");
+		reply_error(r, 400, "bad_request",
+		            "send exactly one of \"generate\" and \"value\"");
 		return -EINVAL;
 	}
 	if (!g)
@@ -420,8 +426,10 @@ void api_secret_rotate(struct req *r)
 	secret_meta_clear(&m);
 	if (rc == 0) {
 		/* check-and-set on the version we saw: a rotation is one step. */
-		rc = store_put(r->vd->store, name, val->data, val->len, old ? (int64_t)old : -1, NULL,
-		               r->actor.actor, &version);
+		audit_write_begin();
+		rc = store_put(r->vd->store, name, val->data, val->len, old ? (int64_t)old : -1,
+		               NULL, r->actor.actor, &version);
+		audit_write_end();
 	}
 	secbuf_free(val);
 	if (rc < 0) {
@@ -478,14 +486,17 @@ void api_secret_rollback(struct req *r)
 	int64_t target = 0;
 	int rc = only_keys(r, o, keys, "the body");
 	if (rc == 0 && (jsonx_get_int(o, "version", &target) < 0 || target < 1)) {
-		reply_error(r, 400, "bad_request", "\"version\": the version (>= 1) to roll back to");
+		reply_error(r, 400, "bad_request",
+		            "\"version\": the version (>= 1) to roll back to");
 		rc = -EINVAL;
 	}
 	json_decref(o);
 	if (rc < 0)
 		return;
 	uint64_t version = 0;
+	audit_write_begin();
 	rc = store_rollback(r->vd->store, name, (uint64_t)target, r->actor.actor, &version);
+	audit_write_end();
 	if (rc < 0) {
 		reply_store_error(r, rc, "rolling back");
 		return;

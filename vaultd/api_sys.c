@@ -1,7 +1,7 @@
 /* System endpoints: health, status, metrics, seal/unseal and backup. */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +16,9 @@
 #include "store.h"
 
 #define UNSEAL_PASSPHRASE_MAX 1024
+
+/* Argon2id takes hundreds of MiB: one derivation at a time. */
+static pthread_mutex_t g_kdf_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void api_health(struct req *r)
 {
@@ -56,8 +59,8 @@ void api_sys_status(struct req *r)
 	else
 		json_object_set_new(o, "secrets", json_null());
 	json_object_set_new(o, "revision", json_integer((json_int_t)store_revision(st)));
-	json_object_set_new(o, "kek", json_string(info.kek_kind == KEK_PASSPHRASE ? "passphrase"
-	                                                                          : "keyfile"));
+	json_object_set_new(
+	    o, "kek", json_string(info.kek_kind == KEK_PASSPHRASE ? "passphrase" : "keyfile"));
 	reply_json(r, 200, o);
 }
 
@@ -77,13 +80,15 @@ static int unseal_kek(struct req *r, const json_t *o, struct secbuf **ret)
 	json_object_foreach((json_t *)o, k, v)
 	{
 		if (strcmp(k, "key") != 0 && strcmp(k, "passphrase") != 0) {
-			reply_error(r, 400, "bad_request", "unknown field (send key or passphrase)");
+			reply_error(r, 400, "bad_request",
+			            "unknown field (send key or passphrase)");
 			return -EINVAL;
 		}
 	}
 	bool has_key = json_object_get(o, "key"), has_pass = json_object_get(o, "passphrase");
 	if (has_key == has_pass) {
-		reply_error(r, 400, "bad_request", "send exactly one of \"key\" and \"passphrase\"");
+		reply_error(r, 400, "bad_request",
+		            "send exactly one of \"key\" and \"passphrase\"");
 		return -EINVAL;
 	}
 	if (has_key) {
@@ -91,7 +96,8 @@ static int unseal_kek(struct req *r, const json_t *o, struct secbuf **ret)
 		int rc = jsonx_get_b64(o, "key", VAULT_KEY_BYTES, &key);
 		if (rc < 0 || key->len != VAULT_KEY_BYTES) {
 			secbuf_free(key);
-			reply_error(r, 400, "bad_value", "\"key\" must be the base64 of the 32-byte key");
+			reply_error(r, 400, "bad_value",
+			            "\"key\" must be the base64 of the 32-byte key");
 			return -EINVAL;
 		}
 		*ret = key;
@@ -120,7 +126,9 @@ static int unseal_kek(struct req *r, const json_t *o, struct secbuf **ret)
 		reply_error(r, 500, "internal", "out of memory");
 		return -ENOMEM;
 	}
+	pthread_mutex_lock(&g_kdf_lock);
 	rc = kek_from_passphrase(pb, &info.kdf, ret);
+	pthread_mutex_unlock(&g_kdf_lock);
 	secbuf_free(pb);
 	if (rc < 0) {
 		reply_error(r, 500, "internal", "deriving the key from the passphrase failed");

@@ -29,8 +29,8 @@ static json_t *token_json(const struct store_token *t)
 	json_object_set_new(o, "policies", policies_array(t->policies_json));
 	json_object_set_new(o, "created", json_integer(t->created));
 	json_object_set_new(o, "expires", json_integer(t->expires));
-	json_object_set_new(o, "uses_left", t->uses_left < 0 ? json_null()
-	                                                     : json_integer(t->uses_left));
+	json_object_set_new(o, "uses_left",
+	                    t->uses_left < 0 ? json_null() : json_integer(t->uses_left));
 	json_object_set_new(o, "created_by", json_string(t->created_by));
 	json_object_set_new(o, "revoked", json_boolean(t->revoked));
 	return o;
@@ -45,19 +45,22 @@ static int parse_create(struct req *r, const json_t *o, json_t **ret_policies, i
 	json_object_foreach((json_t *)o, k, v)
 	{
 		if (strcmp(k, "policies") && strcmp(k, "ttl") && strcmp(k, "uses")) {
-			reply_error(r, 400, "bad_request", "unknown field (allowed: policies, ttl, uses)");
+			reply_error(r, 400, "bad_request",
+			            "unknown field (allowed: policies, ttl, uses)");
 			return -EINVAL;
 		}
 	}
 	json_t *p = json_object_get(o, "policies");
 	size_t n = json_array_size(p);
 	if (!json_is_array(p) || n == 0 || n > AUTH_MAX_POLICIES) {
-		reply_error(r, 400, "bad_request", "\"policies\": an array of 1 to 32 policy names");
+		reply_error(r, 400, "bad_request",
+		            "\"policies\": an array of 1 to 32 policy names");
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < n; i++) {
 		json_t *s = json_array_get(p, i);
-		if (!json_is_string(s) || !name_is_valid(json_string_value(s), json_string_length(s))) {
+		if (!json_is_string(s) ||
+		    !name_is_valid(json_string_value(s), json_string_length(s))) {
 			reply_error(r, 400, "bad_request", "\"policies\" must hold policy names");
 			return -EINVAL;
 		}
@@ -94,8 +97,9 @@ void api_token_create(struct req *r)
 	struct store_token t;
 	memset(&t, 0, sizeof(t));
 	struct secbuf *token = auth_new_token();
-	int rc = token ? store_token_hash(r->vd->store, (const char *)token->data, token->len, t.hash)
-	               : -ENOMEM;
+	int rc = token
+	             ? store_token_hash(r->vd->store, (const char *)token->data, token->len, t.hash)
+	             : -ENOMEM;
 	if (rc == 0) {
 		auth_new_accessor(t.accessor);
 		t.policies_json = json_dumps(policies, JSON_COMPACT);
@@ -109,7 +113,8 @@ void api_token_create(struct req *r)
 		reply_store_error(r, rc, "creating a token");
 	} else {
 		json_t *d = json_object();
-		json_object_set_new(d, "token", json_stringn((const char *)token->data, token->len));
+		json_object_set_new(d, "token",
+		                    json_stringn((const char *)token->data, token->len));
 		json_object_set_new(d, "accessor", json_string(t.accessor));
 		json_object_set_new(d, "policies", json_incref(policies));
 		json_object_set_new(d, "expires", json_integer(t.expires));

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "auth.h"
 #include "http.h"
@@ -24,21 +25,38 @@
 #include "vaultd.h"
 
 #define LOG_BATCH_BYTES (256u * 1024u)
+/* While durable writes are in flight the store's write lock is busy with
+ * their fsyncs anyway: wait up to this long (or until the batch is this
+ * big) so that one audit commit covers their entries too, instead of one
+ * commit (one more fsync) per entry. Reads alone never wait. */
+#define AUDIT_LINGER_US 2000
+#define AUDIT_LINGER_BATCH 64
 
 static struct vaultd *g_vd;
 static pthread_t g_thread;
 static bool g_running;
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t g_cond = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t g_cond;
 static struct audit_item *g_head, *g_tail;
+static size_t g_qlen;
+static atomic_int g_writers; /* requests inside a durable store write */
 static bool g_stop;
 static atomic_bool g_reopen;
 static int g_fd = -1; /* --audit-log; only the writer thread touches it after start */
 static atomic_uint_fast64_t g_failures, g_entries, g_batches;
 
-uint64_t audit_failures(void) { return atomic_load(&g_failures); }
-uint64_t audit_entries(void) { return atomic_load(&g_entries); }
-uint64_t audit_batches(void) { return atomic_load(&g_batches); }
+uint64_t audit_failures(void)
+{
+	return atomic_load(&g_failures);
+}
+uint64_t audit_entries(void)
+{
+	return atomic_load(&g_entries);
+}
+uint64_t audit_batches(void)
+{
+	return atomic_load(&g_batches);
+}
 
 static int open_log(const char *path)
 {
@@ -72,6 +90,22 @@ void audit_submit(struct audit_item *it)
 	else
 		g_head = it;
 	g_tail = it;
+	g_qlen++;
+	pthread_cond_signal(&g_cond);
+	pthread_mutex_unlock(&g_lock);
+}
+
+void audit_write_begin(void)
+{
+	atomic_fetch_add(&g_writers, 1);
+}
+
+void audit_write_end(void)
+{
+	if (atomic_fetch_sub(&g_writers, 1) != 1)
+		return;
+	/* The last write is done: a lingering writer thread can commit now. */
+	pthread_mutex_lock(&g_lock);
 	pthread_cond_signal(&g_cond);
 	pthread_mutex_unlock(&g_lock);
 }
@@ -91,6 +125,18 @@ static struct audit_item *take_batch(size_t *ret_n)
 	pthread_mutex_lock(&g_lock);
 	while (!g_head && !g_stop && !atomic_load(&g_reopen))
 		pthread_cond_wait(&g_cond, &g_lock);
+	if (g_head && atomic_load(&g_writers) > 0) {
+		struct timespec end;
+		clock_gettime(CLOCK_MONOTONIC, &end);
+		end.tv_nsec += AUDIT_LINGER_US * 1000L;
+		if (end.tv_nsec >= 1000000000L) {
+			end.tv_sec++;
+			end.tv_nsec -= 1000000000L;
+		}
+		while (g_qlen < AUDIT_LINGER_BATCH && atomic_load(&g_writers) > 0 && !g_stop &&
+		       pthread_cond_timedwait(&g_cond, &g_lock, &end) == 0)
+			;
+	}
 	struct audit_item *batch = g_head, *last = NULL;
 	size_t n = 0;
 	for (struct audit_item *it = g_head; it && n < AUDIT_BATCH_MAX; it = it->next) {
@@ -103,6 +149,7 @@ static struct audit_item *take_batch(size_t *ret_n)
 			g_tail = NULL;
 		last->next = NULL;
 	}
+	g_qlen -= n;
 	pthread_mutex_unlock(&g_lock);
 	*ret_n = n;
 	return n ? batch : NULL;
@@ -116,8 +163,23 @@ static bool stop_requested(void)
 	return stop;
 }
 
-/* One JSON line of the --audit-log copy. */
-static void write_json_line(const struct audit_entry *e, bool chained, bool ok)
+static void write_all_fd(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return; /* the chain is the record; this copy is best effort */
+		p += w;
+		len -= (size_t)w;
+	}
+}
+
+/* Appends one JSON line of the --audit-log copy to buf (LOG_BATCH_BYTES),
+ * flushing it first when it is nearly full. */
+static void add_json_line(const struct audit_entry *e, bool chained, bool ok, char *buf,
+                          size_t *used)
 {
 	char hash[AUDIT_HASH_BYTES * 2 + 1] = "";
 	if (chained)
@@ -126,8 +188,8 @@ static void write_json_line(const struct audit_entry *e, bool chained, bool ok)
 	                      (json_int_t)(chained ? e->seq : 0), "time_ms", (json_int_t)e->time_ms,
 	                      "uid", (json_int_t)e->uid, "gid", (json_int_t)e->gid, "pid",
 	                      (json_int_t)e->pid, "accessor", e->accessor, "action", e->action,
-	                      "name", e->name, "result", ok ? e->result : "audit_failed",
-	                      "status", ok ? e->status : 500, "chained", chained, "hash", hash);
+	                      "name", e->name, "result", ok ? e->result : "audit_failed", "status",
+	                      ok ? e->status : 500, "chained", chained, "hash", hash);
 	/* An entry is bounded (names <= 128 bytes): it fits one line buffer. */
 	char line[2048];
 	size_t len = o ? json_dumpb(o, line, sizeof(line) - 1, JSON_COMPACT) : 0;
@@ -135,16 +197,12 @@ static void write_json_line(const struct audit_entry *e, bool chained, bool ok)
 	if (len == 0 || len >= sizeof(line) - 1)
 		return;
 	line[len++] = '\n';
-	const char *p = line;
-	while (len > 0) {
-		ssize_t w = write(g_fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return; /* the chain is the record; this copy is best effort */
-		p += w;
-		len -= (size_t)w;
+	if (*used + len > LOG_BATCH_BYTES) {
+		write_all_fd(g_fd, buf, *used);
+		*used = 0;
 	}
+	memcpy(buf + *used, line, len);
+	*used += len;
 }
 
 /* Seal once a seal request's entry is in the chain (and before anyone is
@@ -163,14 +221,15 @@ static void seal_if_asked(struct audit_item *batch, bool chained)
 	}
 }
 
-static void process_batch(struct audit_item *batch, size_t n, struct audit_entry *arr,
-                          bool *oks, char *logbuf)
+static void process_batch(struct audit_item *batch, size_t n, struct audit_entry *arr, bool *oks,
+                          char *logbuf)
 {
+	size_t used = 0;
 	size_t i = 0;
 	for (struct audit_item *it = batch; it; it = it->next)
 		arr[i++] = it->e;
-	int rc = store_is_sealed(g_vd->store) ? STORE_E_SEALED
-	                                      : store_audit_append(g_vd->store, arr, n);
+	int rc =
+	    store_is_sealed(g_vd->store) ? STORE_E_SEALED : store_audit_append(g_vd->store, arr, n);
 	bool chained = rc == 0;
 	size_t failed = 0;
 	i = 0;
@@ -181,8 +240,10 @@ static void process_batch(struct audit_item *batch, size_t n, struct audit_entry
 			it->e.seq = arr[i].seq;
 		failed += !oks[i];
 		if (g_fd >= 0)
-			write_json_line(&arr[i], chained, oks[i]);
+			add_json_line(&arr[i], chained, oks[i], logbuf, &used);
 	}
+	if (used)
+		write_all_fd(g_fd, logbuf, used); /* one write for the batch */
 	if (rc < 0 && rc != STORE_E_SEALED)
 		log_errno(LOG_ERROR, "audit_failed", rc,
 		          "audit entries could not be committed; their requests answer 500");
@@ -191,7 +252,7 @@ static void process_batch(struct audit_item *batch, size_t n, struct audit_entry
 	atomic_fetch_add(&g_failures, failed);
 	seal_if_asked(batch, chained);
 
-	size_t used = 0;
+	used = 0;
 	bool info = log_enabled(LOG_INFO);
 	i = 0;
 	for (struct audit_item *it = batch, *next; it; it = next, i++) {
@@ -244,6 +305,11 @@ static void *writer_main(void *arg)
 int audit_start(struct vaultd *vd)
 {
 	g_vd = vd;
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* the linger deadline */
+	pthread_cond_init(&g_cond, &ca);
+	pthread_condattr_destroy(&ca);
 	if (vd->cfg.audit_log_path) {
 		int fd = open_log(vd->cfg.audit_log_path);
 		if (fd < 0)

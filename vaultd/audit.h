@@ -15,11 +15,11 @@ struct req;
 
 struct audit_item {
 	struct audit_entry e;
-	struct req *req;        /* resumed through http_audited() once recorded */
-	bool chain_required;    /* handled unsealed: it may carry a secret, so it
-	                         * cannot fall back to the log-only path */
-	bool seal_after;        /* POST /v1/sys/seal: seal once this is committed */
-	bool chained;           /* out: committed to the store's chain */
+	struct req *req;     /* resumed through http_audited() once recorded */
+	bool chain_required; /* handled unsealed: it may carry a secret, so it
+	                      * cannot fall back to the log-only path */
+	bool seal_after;     /* POST /v1/sys/seal: seal once this is committed */
+	bool chained;        /* out: committed to the store's chain */
 	struct audit_item *next;
 };
 
@@ -27,6 +27,10 @@ struct audit_item {
 int audit_start(struct vaultd *vd);
 /* Queues an item; the writer calls http_audited(item->req, ok) later. */
 void audit_submit(struct audit_item *it);
+/* Around a durable store write (PUT, rotate, rollback, ...): while any is in
+ * flight the writer waits briefly to gather their entries into one commit. */
+void audit_write_begin(void);
+void audit_write_end(void);
 /* SIGHUP: reopen --audit-log before the next batch. */
 void audit_request_reopen(void);
 /* Writes everything queued, then stops the thread and closes the log. */

@@ -29,12 +29,14 @@ struct policy_set {
 struct token_entry {
 	uint8_t hash[TOKEN_HASH_BYTES];
 	char accessor[AUDIT_ACCESSOR_MAX];
-	int64_t expires;             /* unix seconds, 0 = never */
-	struct policy_set *set;      /* one reference held by the cache */
+	int64_t expires;        /* unix seconds, 0 = never */
+	struct policy_set *set; /* one reference held by the cache */
 	struct token_entry *next;
 };
 
 static struct vaultd *g_vd;
+static bool g_containers;                          /* --docker-socket given */
+static char g_own_container[CONTAINER_ID_LEN + 1]; /* vaultd's own, if any */
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct token_entry *g_buckets[TOKEN_CACHE_BUCKETS];
 static size_t g_cached;
@@ -56,6 +58,10 @@ int peer_from_fd(int fd, struct peer *ret)
 	 * without SO_PEERGROUPS (or too many groups) leaves the primary one. */
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, p.groups, &glen) == 0)
 		p.n_groups = glen / sizeof(gid_t);
+	/* A peer in vaultd's own container is local, not a client container. */
+	if (g_containers && container_id_of_pid(p.pid, p.container_id) == 0 &&
+	    strcmp(p.container_id, g_own_container) != 0)
+		p.in_container = true;
 	*ret = p;
 	return 0;
 }
@@ -99,8 +105,7 @@ void policy_set_unref(struct policy_set *s)
 
 /* Loads and parses the named policies. A policy that does not exist (yet)
  * grants nothing; one that no longer parses is skipped with a warning. */
-static int policy_set_build(struct store *st, const char *policies_json,
-                            struct policy_set **ret)
+static int policy_set_build(struct store *st, const char *policies_json, struct policy_set **ret)
 {
 	json_t *names = json_loads(policies_json ? policies_json : "[]", 0, NULL);
 	if (!json_is_array(names)) {
@@ -197,16 +202,15 @@ static bool cache_lookup(const uint8_t hash[TOKEN_HASH_BYTES], int64_t now, stru
 	return hit;
 }
 
-static void cache_insert(const uint8_t hash[TOKEN_HASH_BYTES], const struct store_token *t,
-                         struct policy_set *set, uint64_t epoch)
+static void cache_insert(const uint8_t hash[TOKEN_HASH_BYTES], const char *accessor,
+                         int64_t expires, struct policy_set *set, uint64_t epoch)
 {
 	struct token_entry *e = calloc(1, sizeof(*e));
 	if (!e)
 		return;
 	memcpy(e->hash, hash, TOKEN_HASH_BYTES);
-	memcpy(e->accessor, t->accessor, sizeof(e->accessor));
-	e->accessor[sizeof(e->accessor) - 1] = '\0';
-	e->expires = t->expires;
+	snprintf(e->accessor, sizeof(e->accessor), "%s", accessor);
+	e->expires = expires;
 	e->set = policy_set_ref(set);
 	pthread_mutex_lock(&g_lock);
 	if (atomic_load(&g_epoch) != epoch) {
@@ -238,16 +242,36 @@ void auth_token_revoked(const char *accessor)
 	invalidate();
 }
 
-void auth_policies_changed(void) { invalidate(); }
-void auth_flush(void) { invalidate(); }
+void auth_policies_changed(void)
+{
+	invalidate();
+}
+void auth_flush(void)
+{
+	invalidate();
+}
 
 int auth_init(struct vaultd *vd)
 {
 	g_vd = vd;
+	if (!vd->cfg.docker_socket)
+		return 0;
+	int rc = container_init(vd->cfg.docker_socket);
+	if (rc < 0)
+		return rc;
+	if (container_id_of_pid(getpid(), g_own_container) < 0)
+		g_own_container[0] = '\0';
+	g_containers = true;
 	return 0;
 }
 
-void auth_shutdown(void) { invalidate(); }
+void auth_shutdown(void)
+{
+	invalidate();
+	if (g_containers)
+		container_shutdown();
+	g_containers = false;
+}
 
 /* ---- identifying a request ---- */
 
@@ -278,32 +302,16 @@ static char *bearer_token(const char *hdr, size_t *ret_len)
 	return (char *)t;
 }
 
-/* The token text is hashed where libmicrohttpd parsed it (no extra copy:
- * a guarded copy per request cost more than the rest of the read path);
- * the caller wipes it there right after. */
-static int token_actor(struct req *r, const char *tok, size_t len)
+/* A cache miss: the store checks the token (and consumes a use), then its
+ * policies are loaded; unlimited tokens are cached for the next time. */
+static int token_from_store(struct req *r, const uint8_t hash[TOKEN_HASH_BYTES], int64_t now)
 {
 	struct store *st = r->vd->store;
 	struct actor *a = &r->actor;
-	uint8_t hash[TOKEN_HASH_BYTES];
-	int rc = store_token_hash(st, tok, len, hash);
-	if (rc == STORE_E_SEALED) {
-		reply_error(r, 503, "sealed", "vaultd is sealed: tokens cannot be checked until unsealed");
-		return rc;
-	}
-	if (rc < 0) {
-		reply_store_error(r, rc, "hashing a token");
-		return rc;
-	}
-	int64_t now = (int64_t)time(NULL);
-	a->token = true;
-	if (cache_lookup(hash, now, a))
-		goto done;
-
 	uint64_t epoch = atomic_load(&g_epoch);
 	struct store_token t;
 	memset(&t, 0, sizeof(t));
-	rc = store_token_consume(st, hash, now, &t);
+	int rc = store_token_consume(st, hash, now, &t);
 	if (rc == STORE_E_NOTFOUND || rc == STORE_E_EXPIRED || rc == STORE_E_REVOKED)
 		return unauthenticated(r, rc == STORE_E_NOTFOUND
 		                              ? "unknown token"
@@ -324,19 +332,130 @@ static int token_actor(struct req *r, const char *tok, size_t len)
 	a->policies = set;
 	/* Only unlimited tokens: a use count must be consumed in the store. */
 	if (t.uses_left < 0)
-		cache_insert(hash, &t, set, epoch);
+		cache_insert(hash, t.accessor, t.expires, set, epoch);
 	store_token_clear(&t);
-done:
+	return 0;
+}
+
+/* The token text is hashed where libmicrohttpd parsed it (no extra copy:
+ * a guarded copy per request cost more than the rest of the read path);
+ * the caller wipes it there right after. */
+static int token_actor(struct req *r, const char *tok, size_t len)
+{
+	struct actor *a = &r->actor;
+	uint8_t hash[TOKEN_HASH_BYTES];
+	int rc = store_token_hash(r->vd->store, tok, len, hash);
+	if (rc == STORE_E_SEALED) {
+		reply_error(r, 503, "sealed",
+		            "vaultd is sealed: tokens cannot be checked until unsealed");
+		return rc;
+	}
+	if (rc < 0) {
+		reply_store_error(r, rc, "hashing a token");
+		return rc;
+	}
+	int64_t now = (int64_t)time(NULL);
+	a->token = true;
+	if (!cache_lookup(hash, now, a) && (rc = token_from_store(r, hash, now)) < 0)
+		return rc;
 	snprintf(a->actor, sizeof(a->actor), "tok=%s", a->accessor);
+	return 0;
+}
+
+/* ---- container identity ---- */
+
+/* The policies whose "containers" selectors match labels. */
+static int policy_set_for_labels(struct store *st, const json_t *labels, struct policy_set **ret)
+{
+	char **names = NULL;
+	size_t n = 0;
+	int rc = store_policy_list(st, &names, &n);
+	if (rc < 0)
+		return rc;
+	struct policy_set *s = calloc(1, sizeof(*s));
+	if (s)
+		atomic_init(&s->ref, 1);
+	for (size_t i = 0; i < n; i++) {
+		char *doc = NULL;
+		struct policy *p = NULL;
+		if (s && s->n < AUTH_MAX_POLICIES && store_policy_get(st, names[i], &doc) == 0 &&
+		    policy_parse(doc, strlen(doc), NULL, &p, NULL, 0) == 0 &&
+		    policy_binds_labels(p, labels)) {
+			s->p[s->n++] = p;
+			p = NULL;
+		}
+		policy_free(p);
+		free(doc);
+		free(names[i]);
+	}
+	free(names);
+	if (!s)
+		return -ENOMEM;
+	*ret = s;
+	return 0;
+}
+
+/* The cache key of a container's policy set (in the token cache). */
+static void container_key(const char *id, uint8_t out[TOKEN_HASH_BYTES])
+{
+	static const char ctx[] = "vaultd/container/";
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, NULL, 0, TOKEN_HASH_BYTES);
+	crypto_generichash_update(&st, (const uint8_t *)ctx, sizeof(ctx) - 1);
+	crypto_generichash_update(&st, (const uint8_t *)id, strlen(id));
+	crypto_generichash_final(&st, out, TOKEN_HASH_BYTES);
+}
+
+/* Judges a peer in a Docker container by the policies bound to its labels.
+ * -ENOENT (nothing answered): the engine does not know that container, so
+ * the peer is treated as a plain local process. */
+static int container_actor(struct req *r)
+{
+	const char *id = r->peer->container_id;
+	struct actor *a = &r->actor;
+	uint8_t key[TOKEN_HASH_BYTES];
+	container_key(id, key);
+	int64_t now = (int64_t)time(NULL);
+	if (!cache_lookup(key, now, a)) {
+		uint64_t epoch = atomic_load(&g_epoch);
+		json_t *labels = NULL;
+		int rc = container_labels(id, &labels);
+		if (rc == -ENOENT)
+			return rc;
+		if (rc < 0)
+			return unauthenticated(r, "container identity: the Docker engine did not "
+			                          "answer; retry or use a token");
+		struct policy_set *set = NULL;
+		rc = policy_set_for_labels(r->vd->store, labels, &set);
+		json_decref(labels);
+		if (rc < 0) {
+			reply_store_error(r, rc, "loading policies for a container");
+			return rc;
+		}
+		snprintf(a->accessor, sizeof(a->accessor), "ctr:%.12s", id);
+		a->policies = set;
+		/* Also a container that no policy binds: it is asked again later. */
+		cache_insert(key, a->accessor, now + CONTAINER_CACHE_TTL_S, set, epoch);
+	}
+	a->container = true;
+	snprintf(a->actor, sizeof(a->actor), "ctr=%.12s", id);
+	if (!a->policies || a->policies->n == 0)
+		return unauthenticated(r, "no policy binds this container's labels: add "
+		                          "\"containers\" to a policy, or send a token");
 	return 0;
 }
 
 int auth_identify(struct req *r)
 {
 	struct actor *a = &r->actor;
-	const char *hdr = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-	                                              MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *hdr =
+	    MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	if (!hdr) {
+		if (r->peer && r->peer->in_container) {
+			int rc = container_actor(r);
+			if (rc != -ENOENT)
+				return rc;
+		}
 		if (peer_is_admin(r->vd, r->peer)) {
 			a->admin = true;
 			snprintf(a->actor, sizeof(a->actor), "uid=%u", (unsigned)r->peer->uid);
@@ -349,7 +468,8 @@ int auth_identify(struct req *r)
 	char *t = bearer_token(hdr, &len);
 	if (!t || len != TOKEN_TEXT_LEN || strncmp(t, TOKEN_PREFIX, 3) != 0) {
 		sodium_memzero((void *)hdr, strlen(hdr));
-		return unauthenticated(r, "malformed token: expected \"Authorization: Bearer vd_...\"");
+		return unauthenticated(
+		    r, "malformed token: expected \"Authorization: Bearer vd_...\"");
 	}
 	int rc = token_actor(r, t, len);
 	/* The header lives in libmicrohttpd's read buffer: wipe it in place. */
@@ -362,7 +482,7 @@ bool auth_allows(const struct req *r, unsigned cap, const char *name)
 	const struct actor *a = &r->actor;
 	if (a->admin)
 		return true;
-	if (!a->token || !a->policies)
+	if (!a->policies)
 		return false;
 	return policy_allows((const struct policy *const *)a->policies->p, a->policies->n, cap,
 	                     name);
@@ -373,7 +493,7 @@ bool auth_any(const struct req *r, unsigned cap)
 	const struct actor *a = &r->actor;
 	if (a->admin)
 		return true;
-	if (!a->token || !a->policies)
+	if (!a->policies)
 		return false;
 	return policy_any_allow((const struct policy *const *)a->policies->p, a->policies->n, cap);
 }

@@ -8,15 +8,16 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "audit_chain.h"
+#include "container.h"
 #include "policy.h"
 #include "store.h"
 
 #define PEER_MAX_GROUPS 64
-#define AUTH_MAX_POLICIES 32       /* policies on one token */
+#define AUTH_MAX_POLICIES 32 /* policies on one token */
 #define TOKEN_PREFIX "vd_"
 #define TOKEN_RAW_BYTES 32
-#define TOKEN_TEXT_LEN 46          /* "vd_" + 43 base64url characters */
-#define TOKEN_CACHE_MAX 4096       /* cached unlimited-use tokens */
+#define TOKEN_TEXT_LEN 46    /* "vd_" + 43 base64url characters */
+#define TOKEN_CACHE_MAX 4096 /* cached unlimited-use tokens */
 
 struct vaultd;
 struct req;
@@ -28,10 +29,14 @@ struct peer {
 	gid_t gid;
 	gid_t groups[PEER_MAX_GROUPS]; /* supplementary groups (SO_PEERGROUPS) */
 	size_t n_groups;
-	bool known;                    /* false when SO_PEERCRED failed */
+	bool known; /* false when SO_PEERCRED failed */
+	/* With --docker-socket: the peer's container (not vaultd's own). */
+	char container_id[CONTAINER_ID_LEN + 1];
+	bool in_container;
 };
 
-/* Reads SO_PEERCRED (and SO_PEERGROUPS where the kernel has it) of fd. */
+/* Reads SO_PEERCRED (and SO_PEERGROUPS where the kernel has it) of fd,
+ * and with container identity on, the peer's container id. */
 int peer_from_fd(int fd, struct peer *ret);
 /* uid 0, a configured admin uid, or primary/supplementary group in admin gids. */
 bool peer_is_admin(const struct vaultd *vd, const struct peer *p);
@@ -41,17 +46,21 @@ struct policy_set;
 void policy_set_unref(struct policy_set *s); /* NULL ok */
 
 struct actor {
-	bool admin;                          /* an admin peer without a token */
-	bool token;                          /* authenticated by a token */
-	char accessor[AUDIT_ACCESSOR_MAX];   /* the token's accessor, "" for peers */
-	char actor[STORE_ACTOR_MAX];         /* "uid=1000" or "tok=<accessor>" for the store */
-	struct policy_set *policies;         /* owned reference; NULL for admins */
+	bool admin;                        /* an admin peer without a token */
+	bool token;                        /* authenticated by a token */
+	bool container;                    /* judged by container identity */
+	char accessor[AUDIT_ACCESSOR_MAX]; /* token accessor, "ctr:<id12>", "" for peers */
+	char actor[STORE_ACTOR_MAX];       /* "uid=0", "tok=<accessor>", "ctr=<id12>" */
+	struct policy_set *policies;       /* owned reference; NULL for admins */
 };
 
 /* Fills r->actor from the peer and the Authorization header. A request that
- * carries a token is judged by the token, even from an admin peer. On
- * failure it has answered (401 unauthenticated, 503 sealed, 500) and returns
- * a negative value. */
+ * carries a token is judged by the token, even from an admin peer. Without
+ * a token, a peer in a Docker container (container identity on, another
+ * container than vaultd's own) is judged by the policies bound to its
+ * labels, never by its uid; other peers by uid/gid. On failure it has
+ * answered (401 unauthenticated, 503 sealed, 500) and returns a negative
+ * value. */
 int auth_identify(struct req *r);
 /* Admin peers may do anything; a token needs cap on name (CAP_ADMIN ignores
  * the name). On denial answers 403 and returns -EACCES. */

@@ -41,7 +41,10 @@ static int64_t wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-long http_open_connections(void) { return atomic_load(&g_open_conns); }
+long http_open_connections(void)
+{
+	return atomic_load(&g_open_conns);
+}
 
 /* ---- connections ---- */
 
@@ -54,7 +57,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 		 * change during the connection, so it is read once here. */
 		struct peer *p = calloc(1, sizeof(*p));
 		const union MHD_ConnectionInfo *ci =
-			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 		if (p && ci && peer_from_fd(ci->connect_fd, p) < 0)
 			p->known = false;
 		*socket_context = p;
@@ -149,20 +152,32 @@ static void fill_audit_entry(struct req *r)
 	e->pid = known ? (int64_t)r->peer->pid : -1;
 	copy_str(e->accessor, sizeof(e->accessor), r->actor.accessor);
 	copy_str(e->action, sizeof(e->action), audit_action(r));
-	const char *name = r->audit_name[0] ? r->audit_name : (r->route.has_name ? r->route.name : "");
+	const char *name =
+	    r->audit_name[0] ? r->audit_name : (r->route.has_name ? r->route.name : "");
 	copy_str(e->name, sizeof(e->name), name);
 	copy_str(e->result, sizeof(e->result), r->result ? r->result : "internal");
 	e->status = r->status;
 }
 
+/* A token may sit in libmicrohttpd's buffer even when no handler looked at
+ * it (public routes, early errors): wipe it before the request goes on. */
+static void wipe_authorization(struct req *r)
+{
+	const char *hdr =
+	    MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (hdr && *hdr)
+		sodium_memzero((void *)hdr, strlen(hdr));
+}
+
 /* Every answer goes out through here: record it, then wait suspended. */
 static void finish(struct req *r)
 {
+	wipe_authorization(r);
 	if (!r->resp)
 		reply_error(r, 500, "internal", "the handler produced no answer");
 	fill_audit_entry(r);
 	r->item.req = r;
-	r->item.chain_required = !r->sealed_at_start;
+	r->item.chain_required = !r->sealed_at_start || r->carries_secret;
 	r->item.seal_after = r->seal_after_audit && r->status == 200;
 	r->phase = PH_AUDITING;
 	/* Suspend before queueing: the writer may resume us at once. */
@@ -209,7 +224,10 @@ void http_audited(struct req *r, bool ok, struct logline *line)
 	MHD_resume_connection(r->conn);
 }
 
-void http_watch_fired(struct req *r) { MHD_resume_connection(r->conn); }
+void http_watch_fired(struct req *r)
+{
+	MHD_resume_connection(r->conn);
+}
 
 /* ---- the access handler ---- */
 
@@ -255,7 +273,7 @@ static enum MHD_Result first_call(struct MHD_Connection *c, const char *url, con
 	r->t0_ns = mono_ns();
 	r->result = "ok";
 	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	r->peer = ci ? ci->socket_context : NULL;
 	router_parse(method, url, &r->route);
 	*con_cls = r;
@@ -263,8 +281,8 @@ static enum MHD_Result first_call(struct MHD_Connection *c, const char *url, con
 
 	/* Cheap checks first: a declared oversized body is refused before a
 	 * byte of it is read (the answer closes the connection). */
-	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-	                                             MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *cl =
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl && content_length_over_cap(cl)) {
 		r->sealed_at_start = store_is_sealed(r->vd->store);
 		reply_error(r, 413, "too_large", "request body over 1 MiB");
@@ -278,9 +296,8 @@ static enum MHD_Result first_call(struct MHD_Connection *c, const char *url, con
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
 	(void)cls;
 	(void)version;
@@ -372,14 +389,14 @@ int http_start(struct vaultd *vd, int listen_fd)
 	if (threads > VAULTD_MAX_THREADS)
 		threads = VAULTD_MAX_THREADS;
 	struct MHD_OptionItem opts[] = {
-		{MHD_OPTION_LISTEN_SOCKET, listen_fd, NULL},
-		{MHD_OPTION_CONNECTION_LIMIT, (intptr_t)vd->cfg.max_connections, NULL},
-		{MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)vd->cfg.conn_timeout_s, NULL},
-		{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL},
-		{MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, NULL},
-		{MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape_none, NULL},
-		{threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (intptr_t)threads, NULL},
-		{MHD_OPTION_END, 0, NULL},
+	    {MHD_OPTION_LISTEN_SOCKET, listen_fd, NULL},
+	    {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)vd->cfg.max_connections, NULL},
+	    {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)vd->cfg.conn_timeout_s, NULL},
+	    {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL},
+	    {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, NULL},
+	    {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape_none, NULL},
+	    {threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (intptr_t)threads, NULL},
+	    {MHD_OPTION_END, 0, NULL},
 	};
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	                 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_TURBO;

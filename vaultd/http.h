@@ -17,10 +17,10 @@
 #include "vaultd.h"
 
 enum req_phase {
-	PH_BODY,      /* collecting the body; dispatch when it is complete */
-	PH_WATCHING,  /* suspended until a watched name changes or time runs out */
-	PH_AUDITING,  /* suspended until the audit entry is committed */
-	PH_READY,     /* audited: queue the response on the next call */
+	PH_BODY,     /* collecting the body; dispatch when it is complete */
+	PH_WATCHING, /* suspended until a watched name changes or time runs out */
+	PH_AUDITING, /* suspended until the audit entry is committed */
+	PH_READY,    /* audited: queue the response on the next call */
 	PH_QUEUED,
 };
 
@@ -29,27 +29,28 @@ struct watch;
 struct req {
 	struct vaultd *vd;
 	struct MHD_Connection *conn;
-	const struct peer *peer;     /* owned by the connection */
-	const char *method;          /* static string from MHD's request line */
+	const struct peer *peer; /* owned by the connection */
+	const char *method;      /* static string from MHD's request line */
 	struct route route;
 	enum req_phase phase;
-	uint64_t t0_ns;              /* first call, CLOCK_MONOTONIC */
+	uint64_t t0_ns; /* first call, CLOCK_MONOTONIC */
 
-	struct secbuf *body;         /* guarded: bodies can hold values */
+	struct secbuf *body; /* guarded: bodies can hold values */
 	size_t body_len;
 	bool body_too_large;
 
 	struct actor actor;
-	bool sealed_at_start;        /* answered while sealed: may be logged outside the chain */
+	bool sealed_at_start; /* answered while sealed: may be logged outside the chain */
+	bool carries_secret;  /* a value or token in the answer: never outside the chain */
 
-	int status;                  /* the answer, owned until queued */
+	int status; /* the answer, owned until queued */
 	struct MHD_Response *resp;
-	const char *result;          /* "ok" or the error code (static strings) */
+	const char *result;                      /* "ok" or the error code (static strings) */
 	char audit_name[VAULT_MAX_NAME_LEN + 1]; /* name for the audit entry */
-	bool seal_after_audit;       /* POST /v1/sys/seal: seal once recorded */
+	bool seal_after_audit;                   /* POST /v1/sys/seal: seal once recorded */
 
-	struct watch *watch;         /* GET /v1/watch only; owned */
-	struct audit_item item;      /* link into the audit queue */
+	struct watch *watch;    /* GET /v1/watch only; owned */
+	struct audit_item item; /* link into the audit queue */
 };
 
 /* Starts libmicrohttpd on the listening socket fd (which it then owns). */

@@ -58,18 +58,23 @@ static int fill_addr(const char *path, struct sockaddr_un *sa)
 	return 0;
 }
 
-/* Is something accepting on path right now? */
-static bool socket_is_live(const struct sockaddr_un *sa)
+/* Probes path: 0 when nothing answers there (ECONNREFUSED: a stale file),
+ * -EADDRINUSE when something accepts, -errno when we cannot tell (then the
+ * file is left alone: it may belong to a live daemon we may not talk to). */
+static int probe_socket(const struct sockaddr_un *sa)
 {
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return false;
+		return -errno;
 	int rc;
 	do
 		rc = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
 	while (rc < 0 && errno == EINTR);
+	int err = rc < 0 ? errno : 0;
 	close(fd);
-	return rc == 0;
+	if (rc == 0)
+		return -EADDRINUSE;
+	return err == ECONNREFUSED || err == ENOENT ? 0 : -err;
 }
 
 /* Clears the way for bind(): a stale socket file is removed. */
@@ -80,8 +85,9 @@ static int clear_path(const char *path, const struct sockaddr_un *sa)
 		return errno == ENOENT ? 0 : -errno;
 	if (!S_ISSOCK(st.st_mode))
 		return -EEXIST;
-	if (socket_is_live(sa))
-		return -EADDRINUSE;
+	int rc = probe_socket(sa);
+	if (rc < 0)
+		return rc;
 	if (unlink(path) < 0 && errno != ENOENT)
 		return -errno;
 	log_msg(LOG_INFO, "socket_stale_removed", path);

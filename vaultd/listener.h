@@ -11,8 +11,10 @@
 int listener_from_systemd(void);
 /* Creates path as a listening socket, mode 0660 with no window, group
  * `group` (a name or a number; NULL keeps ours). A stale socket file (nobody
- * answers) is replaced; a live one is -EADDRINUSE, anything else that is not
- * a socket -EEXIST. *ret is the fd (close-on-exec, non-blocking). */
+ * answers: ECONNREFUSED) is replaced; a live one is -EADDRINUSE, one we
+ * cannot probe (-EACCES, ...) is left alone and its error returned, and a
+ * file that is not a socket is -EEXIST. *ret is the fd (close-on-exec,
+ * non-blocking). -ESRCH: no such group. */
 int listener_open(const char *path, const char *group, int *ret);
 /* Removes the socket file we created. */
 void listener_remove(const char *path);

@@ -31,25 +31,25 @@
 #define CREDENTIAL_NAME "vaultd.key"
 
 static const char usage_text[] =
-	"usage: vaultd init --store PATH (--key-file PATH | --passphrase-stdin)\n"
-	"                   [--kdf moderate|interactive]\n"
-	"       vaultd serve --store PATH --socket PATH [--key-file PATH]\n"
-	"                   [--admin-uid N]... [--admin-gid N|NAME]... [--socket-group G]\n"
-	"                   [--audit-log FILE] [--max-connections N] [--conn-timeout S]\n"
-	"                   [--threads N] [--shutdown-grace S] [--log-level L]\n"
-	"       vaultd --help | --version\n"
-	"\n"
-	"init creates an encrypted store. With --key-file naming a missing file it\n"
-	"generates a 32-byte key there (mode 0600); --passphrase-stdin derives the key\n"
-	"from a passphrase read on stdin (Argon2id). It never overwrites a store.\n"
-	"\n"
-	"serve answers HTTP/JSON on the unix socket (mode 0660; see docs/api.md). With\n"
-	"no key (--key-file, or $CREDENTIALS_DIRECTORY/vaultd.key) it starts sealed and\n"
-	"waits for POST /v1/sys/unseal. uid 0 and the --admin-uid/--admin-gid peers are\n"
-	"admins; everyone else needs a token. Defaults: --max-connections 1024,\n"
-	"--conn-timeout 60, --threads = CPUs, --shutdown-grace 10, --log-level info\n"
-	"(warn drops the per-request lines). SIGTERM/SIGINT stop, SIGHUP reopens the\n"
-	"audit log. systemd socket activation and sd_notify are supported.\n";
+    "usage: vaultd init --store PATH (--key-file PATH | --passphrase-stdin)\n"
+    "                   [--kdf moderate|interactive]\n"
+    "       vaultd serve --store PATH --socket PATH [--key-file PATH]\n"
+    "                   [--admin-uid N]... [--admin-gid N|NAME]... [--socket-group G]\n"
+    "                   [--audit-log FILE] [--max-connections N] [--conn-timeout S]\n"
+    "                   [--threads N] [--shutdown-grace S] [--log-level L]\n"
+    "       vaultd --help | --version\n"
+    "\n"
+    "init creates an encrypted store. With --key-file naming a missing file it\n"
+    "generates a 32-byte key there (mode 0600); --passphrase-stdin derives the key\n"
+    "from a passphrase read on stdin (Argon2id). It never overwrites a store.\n"
+    "\n"
+    "serve answers HTTP/JSON on the unix socket (mode 0660; see docs/api.md). With\n"
+    "no key (--key-file, or $CREDENTIALS_DIRECTORY/vaultd.key) it starts sealed and\n"
+    "waits for POST /v1/sys/unseal. uid 0 and the --admin-uid/--admin-gid peers are\n"
+    "admins; everyone else needs a token. Defaults: --max-connections 1024,\n"
+    "--conn-timeout 60, --threads = CPUs, --shutdown-grace 10, --log-level info\n"
+    "(warn drops the per-request lines). SIGTERM/SIGINT stop, SIGHUP reopens the\n"
+    "audit log. systemd socket activation and sd_notify are supported.\n";
 
 static int usage(int status)
 {
@@ -130,7 +130,8 @@ static int init_with_passphrase(const char *store_path, bool interactive)
 	rc = kek_from_passphrase(pass, &p, &kek);
 	secbuf_free(pass);
 	if (rc < 0)
-		return fail("deriving the key (Argon2id)", rc, "try --kdf interactive on small machines");
+		return fail("deriving the key (Argon2id)", rc,
+		            "try --kdf interactive on small machines");
 	struct store *s = NULL;
 	rc = store_create(store_path, KEK_PASSPHRASE, &p, kek, &s);
 	secbuf_free(kek);
@@ -153,7 +154,8 @@ static int init_with_keyfile(const char *store_path, const char *key_path)
 	struct secbuf *kek = NULL;
 	int rc = kek_from_keyfile(key_path, &kek);
 	if (rc == -EPERM) {
-		fprintf(stderr, "vaultd: %s is readable by others: chmod 600 %s\n", key_path, key_path);
+		fprintf(stderr, "vaultd: %s is readable by others: chmod 600 %s\n", key_path,
+		        key_path);
 		return 1;
 	}
 	if (rc < 0)
@@ -176,28 +178,36 @@ static int cmd_init(int argc, char **argv)
 {
 	enum { O_STORE = 1, O_KEY, O_PASS, O_KDF, O_HELP };
 	static const struct option opts[] = {
-		{"store", required_argument, NULL, O_STORE},
-		{"key-file", required_argument, NULL, O_KEY},
-		{"passphrase-stdin", no_argument, NULL, O_PASS},
-		{"kdf", required_argument, NULL, O_KDF},
-		{"help", no_argument, NULL, O_HELP},
-		{NULL, 0, NULL, 0},
+	    {"store", required_argument, NULL, O_STORE},
+	    {"key-file", required_argument, NULL, O_KEY},
+	    {"passphrase-stdin", no_argument, NULL, O_PASS},
+	    {"kdf", required_argument, NULL, O_KDF},
+	    {"help", no_argument, NULL, O_HELP},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *store_path = NULL, *key = NULL;
 	bool pass = false, interactive = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case O_STORE: store_path = optarg; break;
-		case O_KEY: key = optarg; break;
-		case O_PASS: pass = true; break;
+		case O_STORE:
+			store_path = optarg;
+			break;
+		case O_KEY:
+			key = optarg;
+			break;
+		case O_PASS:
+			pass = true;
+			break;
 		case O_KDF:
 			if (strcmp(optarg, "interactive") && strcmp(optarg, "moderate"))
 				return fail("--kdf", 0, "use moderate or interactive");
 			interactive = strcmp(optarg, "interactive") == 0;
 			break;
-		case O_HELP: return usage(0);
-		default: return usage(2);
+		case O_HELP:
+			return usage(0);
+		default:
+			return usage(2);
 		}
 	}
 	if (!store_path || (!key == !pass) || optind != argc) {
@@ -206,7 +216,8 @@ static int cmd_init(int argc, char **argv)
 		return usage(2);
 	}
 	if (access(store_path, F_OK) == 0)
-		return fail(store_path, 0, "a store (or file) is already there; refusing to overwrite");
+		return fail(store_path, 0,
+		            "a store (or file) is already there; refusing to overwrite");
 	return pass ? init_with_passphrase(store_path, interactive)
 	            : init_with_keyfile(store_path, key);
 }
@@ -232,41 +243,72 @@ static int add_gid(struct vaultd_config *cfg, const char *s)
 
 static int parse_serve(int argc, char **argv, struct vaultd_config *cfg)
 {
-	enum { O_STORE = 1, O_SOCK, O_KEY, O_AUID, O_AGID, O_GROUP, O_AUDIT, O_MAXC, O_TIMEOUT,
-	       O_THREADS, O_GRACE, O_LEVEL, O_HELP };
+	enum {
+		O_STORE = 1,
+		O_SOCK,
+		O_KEY,
+		O_AUID,
+		O_AGID,
+		O_GROUP,
+		O_AUDIT,
+		O_MAXC,
+		O_TIMEOUT,
+		O_THREADS,
+		O_GRACE,
+		O_LEVEL,
+		O_DOCKER,
+		O_HELP
+	};
 	static const struct option opts[] = {
-		{"store", required_argument, NULL, O_STORE},
-		{"socket", required_argument, NULL, O_SOCK},
-		{"key-file", required_argument, NULL, O_KEY},
-		{"admin-uid", required_argument, NULL, O_AUID},
-		{"admin-gid", required_argument, NULL, O_AGID},
-		{"socket-group", required_argument, NULL, O_GROUP},
-		{"audit-log", required_argument, NULL, O_AUDIT},
-		{"max-connections", required_argument, NULL, O_MAXC},
-		{"conn-timeout", required_argument, NULL, O_TIMEOUT},
-		{"threads", required_argument, NULL, O_THREADS},
-		{"shutdown-grace", required_argument, NULL, O_GRACE},
-		{"log-level", required_argument, NULL, O_LEVEL},
-		{"help", no_argument, NULL, O_HELP},
-		{NULL, 0, NULL, 0},
+	    {"store", required_argument, NULL, O_STORE},
+	    {"socket", required_argument, NULL, O_SOCK},
+	    {"key-file", required_argument, NULL, O_KEY},
+	    {"admin-uid", required_argument, NULL, O_AUID},
+	    {"admin-gid", required_argument, NULL, O_AGID},
+	    {"socket-group", required_argument, NULL, O_GROUP},
+	    {"audit-log", required_argument, NULL, O_AUDIT},
+	    {"max-connections", required_argument, NULL, O_MAXC},
+	    {"conn-timeout", required_argument, NULL, O_TIMEOUT},
+	    {"threads", required_argument, NULL, O_THREADS},
+	    {"shutdown-grace", required_argument, NULL, O_GRACE},
+	    {"log-level", required_argument, NULL, O_LEVEL},
+	    {"docker-socket", required_argument, NULL, O_DOCKER},
+	    {"help", no_argument, NULL, O_HELP},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 	unsigned long v;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case O_STORE: cfg->store_path = optarg; break;
-		case O_SOCK: cfg->socket_path = optarg; break;
-		case O_KEY: cfg->key_file = optarg; break;
-		case O_GROUP: cfg->socket_group = optarg; break;
-		case O_AUDIT: cfg->audit_log_path = optarg; break;
+		case O_STORE:
+			cfg->store_path = optarg;
+			break;
+		case O_SOCK:
+			cfg->socket_path = optarg;
+			break;
+		case O_KEY:
+			cfg->key_file = optarg;
+			break;
+		case O_GROUP:
+			cfg->socket_group = optarg;
+			break;
+		case O_AUDIT:
+			cfg->audit_log_path = optarg;
+			break;
+		case O_DOCKER:
+			cfg->docker_socket = optarg;
+			break;
 		case O_AUID:
-			if (cfg->n_admin_uids == VAULTD_MAX_ADMIN_IDS || parse_uint(optarg, UINT_MAX - 1, &v))
-				return fail("--admin-uid", 0, "a numeric uid (at most 32 of them)"), 2;
+			if (cfg->n_admin_uids == VAULTD_MAX_ADMIN_IDS ||
+			    parse_uint(optarg, UINT_MAX - 1, &v))
+				return fail("--admin-uid", 0, "a numeric uid (at most 32 of them)"),
+				       2;
 			cfg->admin_uids[cfg->n_admin_uids++] = (uid_t)v;
 			break;
 		case O_AGID:
 			if (add_gid(cfg, optarg) < 0)
-				return fail("--admin-gid", 0, "a gid or group name (at most 32)"), 2;
+				return fail("--admin-gid", 0, "a gid or group name (at most 32)"),
+				       2;
 			break;
 		case O_MAXC:
 			if (parse_uint(optarg, 1000000, &v) || v == 0)
@@ -292,8 +334,10 @@ static int parse_serve(int argc, char **argv, struct vaultd_config *cfg)
 			if (log_level_parse(optarg, &cfg->log_level) < 0)
 				return fail("--log-level", 0, "debug, info, warn or error"), 2;
 			break;
-		case O_HELP: return usage(0), -1;
-		default: return usage(2);
+		case O_HELP:
+			return usage(0), -1;
+		default:
+			return usage(2);
 		}
 	}
 	if (!cfg->store_path || !cfg->socket_path || optind != argc) {
@@ -384,13 +428,13 @@ static int wait_for_stop(const sigset_t *set)
 static void shutdown_in_order(struct vaultd *vd)
 {
 	notify_send("STOPPING=1");
-	http_quiesce();      /* no new connections */
-	watch_stop();        /* waiting watchers answer now (204) */
+	http_quiesce(); /* no new connections */
+	watch_stop();   /* waiting watchers answer now (204) */
 	unsigned grace_ms = vd->cfg.shutdown_grace_s * 1000u;
 	if (!http_wait_idle(grace_ms))
 		log_msg(LOG_WARN, "shutdown", "requests still in flight after the grace period");
-	audit_stop();        /* commits whatever is still queued */
-	http_stop();         /* closes idle keep-alive connections */
+	audit_stop(); /* commits whatever is still queued */
+	http_stop();  /* closes idle keep-alive connections */
 	auth_shutdown();
 	store_close(vd->store); /* wipes the keys */
 	vd->store = NULL;
@@ -401,7 +445,9 @@ static void shutdown_in_order(struct vaultd *vd)
 static int start_threads(struct vaultd *vd, int listen_fd)
 {
 	int rc = auth_init(vd);
-	if (rc == 0 && (rc = audit_start(vd)) < 0)
+	if (rc < 0)
+		return fail("--docker-socket", rc, "container identity could not start"), rc;
+	if ((rc = audit_start(vd)) < 0)
 		return fail(vd->cfg.audit_log_path, rc, "cannot open --audit-log"), rc;
 	if (rc == 0 && (rc = watch_start()) < 0)
 		return fail("watch timer", rc, NULL), rc;
@@ -462,7 +508,8 @@ static int cmd_serve(int argc, char **argv)
 	logline_str(&l, "signal", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	logline_emit(&l);
 	shutdown_in_order(&vd);
-	log_msg(LOG_INFO, "stopped", "keys wiped, socket removed");
+	log_msg(LOG_INFO, "stopped",
+	        vd.socket_from_systemd ? "keys wiped" : "keys wiped, socket removed");
 	return 0;
 }
 

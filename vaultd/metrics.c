@@ -14,8 +14,7 @@
 #include "vaultd.h"
 #include "watch.h"
 
-static const int status_slots[] = {200, 201, 204, 400, 401, 403, 404,
-                                   405, 409, 410, 413, 500, 503};
+static const int status_slots[] = {200, 201, 204, 400, 401, 403, 404, 405, 409, 410, 413, 500, 503};
 #define N_STATUS (sizeof(status_slots) / sizeof(status_slots[0]) + 1) /* + "other" */
 
 static const double buckets[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
@@ -39,8 +38,7 @@ void metrics_request(enum route_id route, int status, double seconds)
 {
 	if ((unsigned)route >= R_COUNT)
 		route = R_NONE;
-	atomic_fetch_add_explicit(&g_requests[route][status_slot(status)], 1,
-	                          memory_order_relaxed);
+	atomic_fetch_add_explicit(&g_requests[route][status_slot(status)], 1, memory_order_relaxed);
 	size_t b = 0;
 	while (b < N_BUCKETS && seconds > buckets[b])
 		b++;
@@ -97,7 +95,9 @@ static void render_requests(struct out *o)
 				snprintf(st, sizeof(st), "%d", status_slots[s]);
 			else
 				snprintf(st, sizeof(st), "other");
-			emit(o, "vaultd_requests_total{route=\"%s\",method=\"%s\",status=\"%s\"} %llu\n",
+			emit(o,
+			     "vaultd_requests_total{route=\"%s\",method=\"%s\",status=\"%s\"} "
+			     "%llu\n",
 			     route_pattern((enum route_id)r), route_method((enum route_id)r), st,
 			     (unsigned long long)v);
 		}

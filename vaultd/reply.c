@@ -31,7 +31,10 @@ static void set_answer(struct req *r, int status, struct MHD_Response *resp, con
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->route.allow);
 }
 
-static const char *result_for(int status) { return status < 400 ? "ok" : "error"; }
+static const char *result_for(int status)
+{
+	return status < 400 ? "ok" : "error";
+}
 
 static void free_json_text(void *p)
 {
@@ -47,7 +50,10 @@ void json_text_free(void *p)
 		free_json_text(p);
 }
 
-static void free_secbuf(void *p) { secbuf_free(p); }
+static void free_secbuf(void *p)
+{
+	secbuf_free(p);
+}
 
 void reply_json(struct req *r, int status, json_t *o)
 {
@@ -58,7 +64,7 @@ void reply_json(struct req *r, int status, json_t *o)
 		return;
 	}
 	struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback_cls(
-		strlen(text), text, free_json_text, text);
+	    strlen(text), text, free_json_text, text);
 	if (!resp)
 		free_json_text(text);
 	set_answer(r, status, resp, result_for(status), "application/json");
@@ -71,11 +77,12 @@ void reply_secbuf(struct req *r, int status, struct secbuf *b, const char *conte
 		return;
 	}
 	/* b->len is the body length; the secbuf is wiped and freed by MHD. */
-	struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback_cls(
-		b->len, b->data, free_secbuf, b);
+	struct MHD_Response *resp =
+	    MHD_create_response_from_buffer_with_free_callback_cls(b->len, b->data, free_secbuf, b);
 	if (!resp)
 		secbuf_free(b);
 	set_answer(r, status, resp, result_for(status), content_type);
+	r->carries_secret = true;
 }
 
 /* ---- pooled guarded response buffers ----
@@ -153,7 +160,10 @@ void respbuf_free(struct secbuf *b)
 	}
 }
 
-static void free_respbuf(void *p) { respbuf_free(p); }
+static void free_respbuf(void *p)
+{
+	respbuf_free(p);
+}
 
 void reply_respbuf(struct req *r, int status, struct secbuf *b, const char *content_type)
 {
@@ -162,10 +172,11 @@ void reply_respbuf(struct req *r, int status, struct secbuf *b, const char *cont
 		return;
 	}
 	struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback_cls(
-		b->len, b->data, free_respbuf, b);
+	    b->len, b->data, free_respbuf, b);
 	if (!resp)
 		respbuf_free(b);
 	set_answer(r, status, resp, result_for(status), content_type);
+	r->carries_secret = true;
 }
 
 void reply_secret_json(struct req *r, int status, json_t *o)
@@ -178,8 +189,8 @@ void reply_secret_json(struct req *r, int status, json_t *o)
 void reply_text(struct req *r, int status, char *text, size_t len, const char *content_type)
 {
 	struct MHD_Response *resp =
-		text ? MHD_create_response_from_buffer_with_free_callback_cls(len, text, free, text)
-		     : NULL;
+	    text ? MHD_create_response_from_buffer_with_free_callback_cls(len, text, free, text)
+	         : NULL;
 	if (!resp)
 		free(text);
 	set_answer(r, status, resp, result_for(status), content_type);
@@ -196,7 +207,7 @@ void reply_fd(struct req *r, int status, int fd, uint64_t size, const char *cont
 void reply_empty(struct req *r, int status)
 {
 	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	    MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	set_answer(r, status, resp, "ok", NULL);
 }
 
@@ -268,8 +279,8 @@ int req_json_body(struct req *r, json_t **ret)
 		return -EINVAL;
 	}
 	char err[160];
-	int rc = jsonx_parse_object(r->body->data, r->body_len, VAULTD_MAX_BODY, ret, err,
-	                            sizeof(err));
+	int rc =
+	    jsonx_parse_object(r->body->data, r->body_len, VAULTD_MAX_BODY, ret, err, sizeof(err));
 	if (rc == -EMSGSIZE) {
 		reply_error(r, 413, "too_large", "request body over 1 MiB");
 		return rc;

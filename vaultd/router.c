@@ -18,32 +18,32 @@ struct route_def {
 
 /* Order matters only for the Allow list of a 405. */
 static const struct route_def routes[] = {
-	{R_HEALTH, "GET", "/v1/health", "sys.health", P_NONE},
-	{R_METRICS, "GET", "/metrics", "sys.metrics", P_NONE},
-	{R_SYS_STATUS, "GET", "/v1/sys/status", "sys.status", P_NONE},
-	{R_SYS_UNSEAL, "POST", "/v1/sys/unseal", "sys.unseal", P_NONE},
-	{R_SYS_SEAL, "POST", "/v1/sys/seal", "sys.seal", P_NONE},
-	{R_SYS_BACKUP, "GET", "/v1/sys/backup", "sys.backup", P_NONE},
-	{R_SECRETS_LIST, "GET", "/v1/secrets", "secret.list", P_NONE},
-	{R_SECRET_GET, "GET", "/v1/secrets/{name}", "secret.read", P_NAME},
-	{R_SECRET_PUT, "PUT", "/v1/secrets/{name}", "secret.write", P_NAME},
-	{R_SECRET_DELETE, "DELETE", "/v1/secrets/{name}", "secret.delete", P_NAME},
-	{R_SECRET_ROTATE, "POST", "/v1/secrets/{name}/rotate", "secret.rotate", P_NAME},
-	{R_SECRET_VERSIONS, "GET", "/v1/secrets/{name}/versions", "secret.versions", P_NAME},
-	{R_SECRET_ROLLBACK, "POST", "/v1/secrets/{name}/rollback", "secret.rollback", P_NAME},
-	{R_SECRET_UNDELETE, "POST", "/v1/secrets/{name}/undelete", "secret.undelete", P_NAME},
-	{R_BUNDLE, "POST", "/v1/bundle", "bundle.read", P_NONE},
-	{R_WATCH, "GET", "/v1/watch", "watch", P_NONE},
-	{R_TOKENS_LIST, "GET", "/v1/tokens", "token.list", P_NONE},
-	{R_TOKEN_CREATE, "POST", "/v1/tokens", "token.create", P_NONE},
-	{R_TOKEN_GET, "GET", "/v1/tokens/{accessor}", "token.read", P_ACCESSOR},
-	{R_TOKEN_REVOKE, "DELETE", "/v1/tokens/{accessor}", "token.revoke", P_ACCESSOR},
-	{R_POLICIES_LIST, "GET", "/v1/policies", "policy.list", P_NONE},
-	{R_POLICY_PUT, "PUT", "/v1/policies/{name}", "policy.write", P_NAME},
-	{R_POLICY_GET, "GET", "/v1/policies/{name}", "policy.read", P_NAME},
-	{R_POLICY_DELETE, "DELETE", "/v1/policies/{name}", "policy.delete", P_NAME},
-	{R_AUDIT_READ, "GET", "/v1/audit", "audit.read", P_NONE},
-	{R_AUDIT_VERIFY, "GET", "/v1/audit/verify", "audit.verify", P_NONE},
+    {R_HEALTH, "GET", "/v1/health", "sys.health", P_NONE},
+    {R_METRICS, "GET", "/metrics", "sys.metrics", P_NONE},
+    {R_SYS_STATUS, "GET", "/v1/sys/status", "sys.status", P_NONE},
+    {R_SYS_UNSEAL, "POST", "/v1/sys/unseal", "sys.unseal", P_NONE},
+    {R_SYS_SEAL, "POST", "/v1/sys/seal", "sys.seal", P_NONE},
+    {R_SYS_BACKUP, "GET", "/v1/sys/backup", "sys.backup", P_NONE},
+    {R_SECRETS_LIST, "GET", "/v1/secrets", "secret.list", P_NONE},
+    {R_SECRET_GET, "GET", "/v1/secrets/{name}", "secret.read", P_NAME},
+    {R_SECRET_PUT, "PUT", "/v1/secrets/{name}", "secret.write", P_NAME},
+    {R_SECRET_DELETE, "DELETE", "/v1/secrets/{name}", "secret.delete", P_NAME},
+    {R_SECRET_ROTATE, "POST", "/v1/secrets/{name}/rotate", "secret.rotate", P_NAME},
+    {R_SECRET_VERSIONS, "GET", "/v1/secrets/{name}/versions", "secret.versions", P_NAME},
+    {R_SECRET_ROLLBACK, "POST", "/v1/secrets/{name}/rollback", "secret.rollback", P_NAME},
+    {R_SECRET_UNDELETE, "POST", "/v1/secrets/{name}/undelete", "secret.undelete", P_NAME},
+    {R_BUNDLE, "POST", "/v1/bundle", "bundle.read", P_NONE},
+    {R_WATCH, "GET", "/v1/watch", "watch", P_NONE},
+    {R_TOKENS_LIST, "GET", "/v1/tokens", "token.list", P_NONE},
+    {R_TOKEN_CREATE, "POST", "/v1/tokens", "token.create", P_NONE},
+    {R_TOKEN_GET, "GET", "/v1/tokens/{accessor}", "token.read", P_ACCESSOR},
+    {R_TOKEN_REVOKE, "DELETE", "/v1/tokens/{accessor}", "token.revoke", P_ACCESSOR},
+    {R_POLICIES_LIST, "GET", "/v1/policies", "policy.list", P_NONE},
+    {R_POLICY_PUT, "PUT", "/v1/policies/{name}", "policy.write", P_NAME},
+    {R_POLICY_GET, "GET", "/v1/policies/{name}", "policy.read", P_NAME},
+    {R_POLICY_DELETE, "DELETE", "/v1/policies/{name}", "policy.delete", P_NAME},
+    {R_AUDIT_READ, "GET", "/v1/audit", "audit.read", P_NONE},
+    {R_AUDIT_VERIFY, "GET", "/v1/audit/verify", "audit.verify", P_NONE},
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -120,7 +120,8 @@ bool accessor_is_valid(const char *s, size_t len)
 		return false;
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
-		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		bool alnum =
+		    (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 		if (!alnum && (i == 0 || (c != '_' && c != '-')))
 			return false;
 	}

@@ -9,10 +9,10 @@
 #include "log.h"
 
 #define VAULTD_MAX_ADMIN_IDS 32
-#define VAULTD_MAX_BODY (1024u * 1024u)          /* request body cap (413 above) */
+#define VAULTD_MAX_BODY (1024u * 1024u) /* request body cap (413 above) */
 #define VAULTD_DEFAULT_MAX_CONNECTIONS 1024u
-#define VAULTD_DEFAULT_CONN_TIMEOUT_S 60u        /* idle / slow connection */
-#define VAULTD_DEFAULT_SHUTDOWN_GRACE_S 10u      /* in-flight requests at SIGTERM */
+#define VAULTD_DEFAULT_CONN_TIMEOUT_S 60u   /* idle / slow connection */
+#define VAULTD_DEFAULT_SHUTDOWN_GRACE_S 10u /* in-flight requests at SIGTERM */
 #define VAULTD_MAX_THREADS 64u
 
 struct vaultd_config {
@@ -21,6 +21,7 @@ struct vaultd_config {
 	const char *key_file;       /* NULL: $CREDENTIALS_DIRECTORY/vaultd.key, else sealed */
 	const char *audit_log_path; /* JSON-lines copy of the audit; NULL = none */
 	const char *socket_group;   /* name or number; NULL = the process's group */
+	const char *docker_socket;  /* container identity on when set */
 	uid_t admin_uids[VAULTD_MAX_ADMIN_IDS];
 	size_t n_admin_uids;
 	gid_t admin_gids[VAULTD_MAX_ADMIN_IDS];
@@ -28,7 +29,7 @@ struct vaultd_config {
 	unsigned max_connections;
 	unsigned conn_timeout_s;
 	unsigned shutdown_grace_s;
-	unsigned threads;           /* MHD worker threads; 0 = number of CPUs */
+	unsigned threads; /* MHD worker threads; 0 = number of CPUs */
 	enum log_level log_level;
 };
 
@@ -37,7 +38,7 @@ struct store;
 struct vaultd {
 	struct vaultd_config cfg;
 	struct store *store;
-	bool socket_from_systemd;   /* then the socket file is not ours to remove */
+	bool socket_from_systemd; /* then the socket file is not ours to remove */
 };
 
 #endif

@@ -173,7 +173,8 @@ static void *timer_main(void *arg)
 		if (next == INT64_MAX) {
 			pthread_cond_wait(&g_cond, &g_lock);
 		} else {
-			struct timespec ts = {.tv_sec = next / 1000, .tv_nsec = (next % 1000) * 1000000};
+			struct timespec ts = {.tv_sec = next / 1000,
+			                      .tv_nsec = (next % 1000) * 1000000};
 			pthread_cond_timedwait(&g_cond, &g_lock, &ts);
 		}
 	}

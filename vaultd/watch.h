@@ -18,11 +18,11 @@ struct watch {
 	char (*names)[VAULT_MAX_NAME_LEN + 1]; /* n names, owned */
 	size_t n;
 	uint64_t since;
-	int64_t deadline_ms;        /* CLOCK_MONOTONIC */
-	uint64_t notified;          /* bit i: names[i] was reported changed */
+	int64_t deadline_ms; /* CLOCK_MONOTONIC */
+	uint64_t notified;   /* bit i: names[i] was reported changed */
 	bool fired, timed_out;
 	struct req *req;
-	struct watch *prev, *next;  /* registry links while waiting */
+	struct watch *prev, *next; /* registry links while waiting */
 };
 
 int watch_start(void);

@@ -13,7 +13,7 @@
 
 #include "compose_doc.h"
 #include "compose_migrate.h"
-#include "hygiene.h"
+#include "ctl_test.h"
 
 struct run {
 	char dir[64];
@@ -537,8 +537,6 @@ END_TEST
 
 int main(void)
 {
-	if (vault_init() != 0)
-		return 1;
 	Suite *s = suite_create("compose_migrate");
 	TCase *tc = tcase_create("migrate");
 	tcase_add_test(tc, test_list_and_map_environments_both_migrate_in_inject_mode);
@@ -555,9 +553,5 @@ int main(void)
 	tcase_add_test(tc, test_name_template_collisions_and_invalid_names_are_refused);
 	tcase_add_test(tc, test_leftover_copies_of_a_value_are_reported);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return run_suite(s);
 }

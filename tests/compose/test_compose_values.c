@@ -1,7 +1,7 @@
-/* Values as docker-compose 1.29 computes them ($ interpolation, env_file
- * through python-dotenv 0.21: every expected env_file result below was
- * printed by dotenv_values on this machine), which names and values look
- * secret, the official image table and the Dockerfile follower. */
+/* Values as docker-compose 1.29 computes them ($ interpolation; env_files
+ * are read by ctl/dotenv.c, tested in tests/ctl/test_dotenv.c), which names
+ * and values look secret, the official image table and the Dockerfile
+ * follower. */
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -11,9 +11,9 @@
 
 #include "compose_detect.h"
 #include "compose_dockerfile.h"
-#include "compose_env.h"
 #include "compose_images.h"
-#include "hygiene.h"
+#include "compose_interp.h"
+#include "ctl_test.h"
 
 /* ---- interpolation ---- */
 
@@ -62,102 +62,6 @@ START_TEST(test_references_are_told_from_escaped_dollars)
 	ck_assert(compose_has_reference("x$A", 3));
 	ck_assert(!compose_has_reference("a$$b", 4));
 	ck_assert(!compose_has_reference("plain", 5));
-}
-END_TEST
-
-/* ---- env_file ---- */
-
-static const char *const envtext = "# c\n"
-                                   "A=1 # inline\n"
-                                   "B=x#notcomment\n"
-                                   "export C='s3nd mail!'\n"
-                                   "D=\"x\\ny\"\n"
-                                   "E=${A}-${UNSET_X:-dflt}\n"
-                                   "F='${A}'\n"
-                                   "G=${UNSET_X}\n"
-                                   "H\n"
-                                   "I=\n"
-                                   "J=\"multi\n"
-                                   "line\"\n"
-                                   "'K'=k\n"
-                                   "L = spaced  \n"
-                                   "M=#hash\n"
-                                   "N= #c\n";
-
-static const struct {
-	const char *key;
-	enum envfile_value state;
-	const char *value;
-} envwant[] = {
-    {"A", ENVFILE_VALUE, "1"},          {"B", ENVFILE_VALUE, "x#notcomment"},
-    {"C", ENVFILE_VALUE, "s3nd mail!"}, {"D", ENVFILE_VALUE, "x\ny"},
-    {"E", ENVFILE_VALUE, "1-dflt"},     {"F", ENVFILE_VALUE, "1"},
-    {"G", ENVFILE_RUNTIME, NULL},       {"H", ENVFILE_NO_EQUALS, NULL},
-    {"I", ENVFILE_VALUE, ""},           {"J", ENVFILE_VALUE, "multi\nline"},
-    {"K", ENVFILE_VALUE, "k"},          {"L", ENVFILE_VALUE, "spaced"},
-    {"M", ENVFILE_VALUE, "#hash"},      {"N", ENVFILE_VALUE, "#c"},
-};
-
-START_TEST(test_env_file_reads_like_python_dotenv)
-{
-	struct envfile *f = NULL;
-	ck_assert_int_eq(envfile_parse(envtext, strlen(envtext), &f), 0);
-	ck_assert_uint_eq(f->n, sizeof(envwant) / sizeof(envwant[0]));
-	for (size_t i = 0; i < f->n; i++) {
-		ck_assert_str_eq(f->e[i].key, envwant[i].key);
-		ck_assert_msg(f->e[i].state == envwant[i].state, "%s: state %d, expected %d",
-		              envwant[i].key, f->e[i].state, envwant[i].state);
-		if (envwant[i].value)
-			ck_assert_str_eq((const char *)f->e[i].value->data, envwant[i].value);
-	}
-	envfile_free(f);
-}
-END_TEST
-
-static bool drop_b_and_j(const char *key, void *ctx)
-{
-	(void)ctx;
-	return strcmp(key, "B") == 0 || strcmp(key, "J") == 0 || strcmp(key, "C") == 0;
-}
-
-START_TEST(test_env_file_without_some_keys_keeps_every_other_byte)
-{
-	const char *text = "# head\n\nA=1\nB=two # c\nexport C='x'\r\nJ=\"multi\nline\"\nK=k";
-	struct envfile *f = NULL;
-	struct secbuf *out = NULL;
-	ck_assert_int_eq(envfile_parse(text, strlen(text), &f), 0);
-	ck_assert_int_eq(envfile_without(f, drop_b_and_j, NULL, &out), 0);
-	ck_assert_str_eq((const char *)out->data, "# head\n\nA=1\nK=k");
-	ck_assert_uint_eq(out->len, strlen("# head\n\nA=1\nK=k"));
-	secbuf_free(out);
-	envfile_free(f);
-}
-END_TEST
-
-START_TEST(test_env_file_bom_and_last_definition)
-{
-	const char *text = "\xEF\xBB\xBFTOKEN=a\nTOKEN=b\n";
-	struct envfile *f = NULL;
-	ck_assert_int_eq(envfile_parse(text, strlen(text), &f), 0);
-	const struct envfile_entry *e = envfile_get(f, "TOKEN");
-	ck_assert_ptr_nonnull(e);
-	ck_assert_str_eq((const char *)e->value->data, "b");
-	ck_assert_uint_eq(f->n, 2);
-	envfile_free(f);
-}
-END_TEST
-
-START_TEST(test_env_file_over_the_limit_is_refused)
-{
-	char path[] = "/tmp/compose-envfile-XXXXXX";
-	int fd = mkstemp(path);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(ftruncate(fd, COMPOSE_MAX_ENVFILE_BYTES + 1), 0);
-	close(fd);
-	struct envfile *f = NULL;
-	ck_assert_int_eq(envfile_load(path, &f), -EFBIG);
-	ck_assert_ptr_null(f);
-	unlink(path);
 }
 END_TEST
 
@@ -328,17 +232,11 @@ END_TEST
 
 int main(void)
 {
-	if (vault_init() != 0)
-		return 1;
 	Suite *s = suite_create("compose_values");
 	TCase *tc = tcase_create("values");
 	tcase_add_loop_test(tc, test_interpolation_is_what_compose_would_compute, 0,
 	                    (int)(sizeof(interp) / sizeof(interp[0])));
 	tcase_add_test(tc, test_references_are_told_from_escaped_dollars);
-	tcase_add_test(tc, test_env_file_reads_like_python_dotenv);
-	tcase_add_test(tc, test_env_file_without_some_keys_keeps_every_other_byte);
-	tcase_add_test(tc, test_env_file_bom_and_last_definition);
-	tcase_add_test(tc, test_env_file_over_the_limit_is_refused);
 	tcase_add_test(tc, test_secret_looking_names);
 	tcase_add_test(tc, test_urls_with_passwords_are_found);
 	tcase_add_test(tc, test_official_image_references);
@@ -346,9 +244,5 @@ int main(void)
 	tcase_add_test(tc, test_dockerfile_stages_args_and_entrypoint_resets_cmd);
 	tcase_add_test(tc, test_command_strings_split_like_compose);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return run_suite(s);
 }

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "compose_doc.h"
-#include "hygiene.h"
+#include "ctl_test.h"
 
 static struct cnode *load_ok(const char *text)
 {
@@ -242,8 +242,6 @@ END_TEST
 
 int main(void)
 {
-	if (vault_init() != 0)
-		return 1;
 	Suite *s = suite_create("compose_yaml");
 	TCase *tc = tcase_create("yaml");
 	tcase_add_test(tc, test_writing_what_was_read_gives_the_same_text);
@@ -257,9 +255,5 @@ int main(void)
 	tcase_add_test(tc, test_documents_that_are_not_one_mapping_file_are_refused);
 	tcase_add_test(tc, test_edits_keep_order);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return run_suite(s);
 }

@@ -9,7 +9,7 @@
 
 #include "args.h"
 #include "ctl.h"
-#include "hygiene.h"
+#include "ctl_test.h"
 
 enum { O_FLAG = 1, O_VALUE, O_OTHER };
 
@@ -276,8 +276,6 @@ END_TEST
 
 int main(void)
 {
-	if (vault_init() != 0)
-		return 1;
 	Suite *s = suite_create("args");
 	TCase *tc = tcase_create("args");
 	tcase_add_test(tc, test_long_options_with_and_without_equals);
@@ -298,9 +296,5 @@ int main(void)
 	tcase_add_test(tc, test_cmd_parse_refuses_missing_token_file);
 	tcase_add_test(tc, test_check_name_uses_the_shared_validator);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return run_suite(s);
 }

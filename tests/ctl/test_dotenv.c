@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl_test.h"
 #include "dotenv.h"
-#include "hygiene.h"
 
 struct kv {
 	const char *key;
@@ -200,8 +200,6 @@ END_TEST
 
 int main(void)
 {
-	if (vault_init() != 0)
-		return 1;
 	Suite *s = suite_create("dotenv");
 	TCase *tc = tcase_create("parse");
 	tcase_add_loop_test(tc, test_dotenv_reads_like_docker_compose, 0,
@@ -212,9 +210,5 @@ int main(void)
 	tcase_add_test(tc, test_oversized_file_is_refused_before_parsing);
 	tcase_add_test(tc, test_find_returns_the_last_value);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return run_suite(s);
 }

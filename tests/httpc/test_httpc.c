@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -124,7 +125,10 @@ static void add_part_n(const char *p, size_t n)
 	S.nparts++;
 }
 
-static void add_part(const char *p) { add_part_n(p, strlen(p)); }
+static void add_part(const char *p)
+{
+	add_part_n(p, strlen(p));
+}
 
 static void setup(void)
 {
@@ -148,14 +152,23 @@ static void teardown(void)
 	rmdir(S.dir);
 }
 
-static void start(void) { ck_assert_int_eq(pthread_create(&S.thr, NULL, serve, NULL), 0); }
+static void start(void)
+{
+	ck_assert_int_eq(pthread_create(&S.thr, NULL, serve, NULL), 0);
+}
 
-static void finish(void) { pthread_join(S.thr, NULL); }
+static void finish(void)
+{
+	pthread_join(S.thr, NULL);
+}
 
 static struct httpc_request get_req(const char *path)
 {
-	struct httpc_request r = {.socket_path = S.path, .method = "GET", .path = path,
-				  .timeout_ms = 5000, .body_fd = -1};
+	struct httpc_request r = {.socket_path = S.path,
+	                          .method = "GET",
+	                          .path = path,
+	                          .timeout_ms = 5000,
+	                          .body_fd = -1};
 	return r;
 }
 
@@ -172,7 +185,7 @@ static int do_get(struct httpc_response **resp)
 START_TEST(test_content_length_body_is_returned_exactly)
 {
 	add_part("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n"
-		 "{\"a\":\"bc\"}\n");
+	         "{\"a\":\"bc\"}\n");
 	struct httpc_response *resp = NULL;
 	ck_assert_int_eq(do_get(&resp), 0);
 	ck_assert_int_eq(resp->status, 200);
@@ -198,7 +211,7 @@ END_TEST
 START_TEST(test_chunked_body_is_reassembled_with_extensions_and_trailers)
 {
 	add_part("HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n"
-		 "5\r\nhello\r\n1;ext=1\r\n \r\nA\r\n0123456789\r\n");
+	         "5\r\nhello\r\n1;ext=1\r\n \r\nA\r\n0123456789\r\n");
 	add_part("0\r\nX-Trailer: yes\r\n\r\n");
 	S.pause_ms = 50;
 	struct httpc_response *resp = NULL;
@@ -213,7 +226,7 @@ END_TEST
 START_TEST(test_response_dripped_one_byte_at_a_time_is_parsed)
 {
 	add_part("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n"
-		 "\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
+	         "\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
 	S.drip = true;
 	struct httpc_response *resp = NULL;
 	ck_assert_int_eq(do_get(&resp), 0);
@@ -237,7 +250,8 @@ END_TEST
 
 START_TEST(test_interim_100_continue_is_skipped)
 {
-	add_part("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno");
+	add_part(
+	    "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno");
 	struct httpc_response *resp = NULL;
 	ck_assert_int_eq(do_get(&resp), 0);
 	ck_assert_int_eq(resp->status, 404);
@@ -284,15 +298,20 @@ START_TEST(test_request_carries_method_token_and_body)
 	add_part("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
 	struct secbuf *tok = secbuf_dup("vd_abc", 6);
 	static const char body[] = "{\"names\":[\"db\"]}";
-	struct httpc_request rq = {.socket_path = S.path, .method = "POST", .path = "/v1/bundle",
-				   .token = tok, .body = body, .body_len = sizeof(body) - 1,
-				   .timeout_ms = 5000, .body_fd = -1};
+	struct httpc_request rq = {.socket_path = S.path,
+	                           .method = "POST",
+	                           .path = "/v1/bundle",
+	                           .token = tok,
+	                           .body = body,
+	                           .body_len = sizeof(body) - 1,
+	                           .timeout_ms = 5000,
+	                           .body_fd = -1};
 	struct httpc_response *resp = NULL;
 	start();
 	ck_assert_int_eq(httpc_do(&rq, &resp), 0);
 	finish();
 	ck_assert_msg(strncmp(S.req, "POST /v1/bundle HTTP/1.1\r\n", 26) == 0, "request line: %s",
-		      S.req);
+	              S.req);
 	ck_assert_ptr_nonnull(strstr(S.req, "\r\nAuthorization: Bearer vd_abc\r\n"));
 	ck_assert_ptr_nonnull(strstr(S.req, "\r\nContent-Type: application/json\r\n"));
 	ck_assert_ptr_nonnull(strstr(S.req, "\r\nContent-Length: 16\r\n"));
@@ -336,7 +355,7 @@ END_TEST
 START_TEST(test_streamed_body_goes_to_fd_and_not_to_memory)
 {
 	add_part("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
-		 "Transfer-Encoding: chunked\r\n\r\n4\r\nSQLi\r\n");
+	         "Transfer-Encoding: chunked\r\n\r\n4\r\nSQLi\r\n");
 	add_part("3\r\nte!\r\n0\r\n\r\n");
 	S.pause_ms = 20;
 	char file[96];
@@ -377,7 +396,7 @@ END_TEST
 START_TEST(test_body_over_max_is_emsgsize_when_chunked)
 {
 	add_part("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-		 "4\r\nabcd\r\n4\r\nefgh\r\n0\r\n\r\n");
+	         "4\r\nabcd\r\n4\r\nefgh\r\n0\r\n\r\n");
 	struct httpc_request rq = get_req("/x");
 	rq.max_body = 7;
 	struct httpc_response *resp = NULL;
@@ -390,7 +409,7 @@ END_TEST
 START_TEST(test_body_of_exactly_max_is_accepted)
 {
 	add_part("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-		 "4\r\nabcd\r\n4\r\nefgh\r\n0\r\n\r\n");
+	         "4\r\nabcd\r\n4\r\nefgh\r\n0\r\n\r\n");
 	struct httpc_request rq = get_req("/x");
 	rq.max_body = 8;
 	struct httpc_response *resp = NULL;
@@ -458,7 +477,10 @@ START_TEST(test_silent_server_times_out_on_time)
 }
 END_TEST
 
-static void on_alarm(int sig) { (void)sig; }
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
 
 START_TEST(test_signals_during_the_wait_do_not_abort_the_request)
 {
@@ -507,17 +529,23 @@ END_TEST
 
 START_TEST(test_socket_without_permission_is_eacces)
 {
-	/* Runs in Check's forked child: dropping to nobody is contained. */
+	if (geteuid() != 0)
+		return; /* root is needed to become another user */
 	ck_assert_int_eq(chmod(S.path, 0600), 0);
-	if (geteuid() == 0) {
-		const char *f = getenv("CK_FORK");
-		if (f && strcmp(f, "no") == 0)
-			return; /* cannot drop root without a forked test */
-		ck_assert_int_eq(setuid(65534), 0);
+	ck_assert_int_eq(chmod(S.dir, 0755), 0);
+	/* As nobody, in a grandchild: the fixture's teardown stays root. */
+	pid_t p = fork();
+	ck_assert_int_ge(p, 0);
+	if (p == 0) {
+		if (setgid(65534) != 0 || setuid(65534) != 0)
+			_exit(2);
+		struct httpc_request rq = get_req("/x");
+		struct httpc_response *resp = NULL;
+		_exit(httpc_do(&rq, &resp) == -EACCES ? 0 : 1);
 	}
-	struct httpc_request rq = get_req("/x");
-	struct httpc_response *resp = NULL;
-	ck_assert_int_eq(httpc_do(&rq, &resp), -EACCES);
+	int ws;
+	ck_assert_int_eq(waitpid(p, &ws, 0), p);
+	ck_assert_msg(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "status %d", WEXITSTATUS(ws));
 }
 END_TEST
 
@@ -575,7 +603,7 @@ static Suite *httpc_suite(void)
 	tcase_add_test(t, test_body_over_max_is_emsgsize_when_chunked);
 	tcase_add_test(t, test_body_of_exactly_max_is_accepted);
 	tcase_add_loop_test(t, test_malformed_answer_is_eproto, 0,
-			    (int)(sizeof(malformed) / sizeof(malformed[0])));
+	                    (int)(sizeof(malformed) / sizeof(malformed[0])));
 	tcase_add_test(t, test_oversized_head_is_eproto);
 	tcase_add_test(t, test_silent_server_times_out_on_time);
 	tcase_add_test(t, test_signals_during_the_wait_do_not_abort_the_request);

@@ -29,15 +29,18 @@ static int parse(char *const *env, ...)
 #define NOENV ((char *const[]){NULL})
 #define ENV(...) ((char *const[]){__VA_ARGS__, NULL})
 
-static void teardown(void) { config_free(&C); }
+static void teardown(void)
+{
+	config_free(&C);
+}
 
 START_TEST(test_flag_overrides_env_for_scalars)
 {
-	ck_assert_int_eq(parse(ENV("INJECT_DIR=/env/dir", "INJECT_SOCKET=/env.sock", "INJECT_WAIT=5",
-				   "INJECT_SECRETS=a"),
-			       "--dir", "/flag/dir", "--socket=/flag.sock", "--wait", "0.25", "--",
-			       "true", NULL),
-			 0);
+	ck_assert_int_eq(parse(ENV("INJECT_DIR=/env/dir", "INJECT_SOCKET=/env.sock",
+	                           "INJECT_WAIT=5", "INJECT_SECRETS=a"),
+	                       "--dir", "/flag/dir", "--socket=/flag.sock", "--wait", "0.25", "--",
+	                       "true", NULL),
+	                 0);
 	ck_assert_str_eq(C.dir, "/flag/dir");
 	ck_assert_str_eq(C.socket, "/flag.sock");
 	ck_assert_int_eq(C.wait_ms, 250);
@@ -46,11 +49,12 @@ END_TEST
 
 START_TEST(test_env_applies_when_no_flag)
 {
-	ck_assert_int_eq(parse(ENV("INJECT_DIR=/env/dir", "INJECT_SOCKET=/env.sock", "INJECT_WAIT=5",
-				   "INJECT_SECRETS=a", "INJECT_USER=app:app", "INJECT_INIT=yes",
-				   "INJECT_DEBOUNCE=0.5", "INJECT_RELOAD_SIGNAL=USR1"),
-			       "true", NULL),
-			 0);
+	ck_assert_int_eq(
+	    parse(ENV("INJECT_DIR=/env/dir", "INJECT_SOCKET=/env.sock", "INJECT_WAIT=5",
+	              "INJECT_SECRETS=a", "INJECT_USER=app:app", "INJECT_INIT=yes",
+	              "INJECT_DEBOUNCE=0.5", "INJECT_RELOAD_SIGNAL=USR1"),
+	          "true", NULL),
+	    0);
 	ck_assert_str_eq(C.dir, "/env/dir");
 	ck_assert_str_eq(C.socket, "/env.sock");
 	ck_assert_int_eq(C.wait_ms, 5000);
@@ -65,10 +69,10 @@ START_TEST(test_socket_precedence_flag_then_inject_socket_then_vaultd_socket)
 {
 	ck_assert_int_eq(parse(ENV("VAULTD_SOCKET=/v.sock", "INJECT_SECRETS=a"), "true", NULL), 0);
 	ck_assert_str_eq(C.socket, "/v.sock");
-	ck_assert_int_eq(parse(ENV("VAULTD_SOCKET=/v.sock", "INJECT_SOCKET=/i.sock",
-				   "INJECT_SECRETS=a"),
-			       "true", NULL),
-			 0);
+	ck_assert_int_eq(
+	    parse(ENV("VAULTD_SOCKET=/v.sock", "INJECT_SOCKET=/i.sock", "INJECT_SECRETS=a"), "true",
+	          NULL),
+	    0);
 	ck_assert_str_eq(C.socket, "/i.sock");
 	ck_assert_int_eq(parse(ENV("INJECT_SECRETS=a"), "true", NULL), 0);
 	ck_assert_str_eq(C.socket, INJECT_DEFAULT_SOCKET);
@@ -80,8 +84,8 @@ END_TEST
 START_TEST(test_secret_flags_replace_inject_secrets)
 {
 	ck_assert_int_eq(parse(ENV("INJECT_SECRETS=env1,env2"), "--secret", "f1", "--secret", "f2",
-			       "true", NULL),
-			 0);
+	                       "true", NULL),
+	                 0);
 	ck_assert_uint_eq(C.n_secrets, 2);
 	ck_assert_str_eq(C.secrets[0].name, "f1");
 	ck_assert_str_eq(C.secrets[1].name, "f2");
@@ -90,10 +94,11 @@ END_TEST
 
 START_TEST(test_inject_secrets_list_with_specs_and_blanks)
 {
-	ck_assert_int_eq(parse(ENV("INJECT_SECRETS= redis_password, pg_pass:postgres.txt:0440:999:999\n"
-				   "api.key::0600 ,tls_key:key.pem"),
-			       "true", NULL),
-			 0);
+	ck_assert_int_eq(
+	    parse(ENV("INJECT_SECRETS= redis_password, pg_pass:postgres.txt:0440:999:999\n"
+	              "api.key::0600 ,tls_key:key.pem"),
+	          "true", NULL),
+	    0);
 	ck_assert_uint_eq(C.n_secrets, 4);
 	ck_assert_str_eq(C.secrets[0].name, "redis_password");
 	ck_assert_str_eq(C.secrets[0].out.file, "redis_password");
@@ -113,23 +118,23 @@ END_TEST
 
 /* Every one of these must be refused, with a reason. */
 static const char *const bad_specs[] = {
-    "",                      /* no name */
-    "../etc",                /* traversal */
-    "a/b",                   /* a path */
-    ".hidden",               /* leading dot */
-    "a..b",                  /* ".." anywhere */
-    "ok:../x",               /* file name traversal */
-    "ok:sub/file",           /* file name with a slash */
-    "ok:file:999",           /* mode not octal */
-    "ok:file:01000",         /* mode with setuid-ish bits beyond 0777 */
-    "ok:file:4755",          /* setuid bit */
-    "ok:file:0400:1",        /* UID without GID */
-    "ok:file:0400:x:1",      /* UID not a number */
-    "ok:file:0400:1:-1",     /* negative GID */
+    "",                          /* no name */
+    "../etc",                    /* traversal */
+    "a/b",                       /* a path */
+    ".hidden",                   /* leading dot */
+    "a..b",                      /* ".." anywhere */
+    "ok:../x",                   /* file name traversal */
+    "ok:sub/file",               /* file name with a slash */
+    "ok:file:999",               /* mode not octal */
+    "ok:file:01000",             /* mode with setuid-ish bits beyond 0777 */
+    "ok:file:4755",              /* setuid bit */
+    "ok:file:0400:1",            /* UID without GID */
+    "ok:file:0400:x:1",          /* UID not a number */
+    "ok:file:0400:1:-1",         /* negative GID */
     "ok:file:0400:1:4294967295", /* (gid_t)-1 */
-    "ok:file:0400:1:2:extra", /* too many fields */
-    "ok:file:0x1ff",         /* hex mode */
-    "n\xc3\xa9",             /* non-ASCII */
+    "ok:file:0400:1:2:extra",    /* too many fields */
+    "ok:file:0x1ff",             /* hex mode */
+    "n\xc3\xa9",                 /* non-ASCII */
 };
 
 START_TEST(test_bad_secret_spec_is_refused)
@@ -139,7 +144,7 @@ START_TEST(test_bad_secret_spec_is_refused)
 	struct secret_spec before = s;
 	ERR[0] = '\0';
 	ck_assert_msg(config_parse_secret_spec(bad_specs[_i], &s, ERR, sizeof(ERR)) == -EINVAL,
-		      "spec \"%s\" was accepted", bad_specs[_i]);
+	              "spec \"%s\" was accepted", bad_specs[_i]);
 	ck_assert_msg(ERR[0] != '\0', "no reason given for \"%s\"", bad_specs[_i]);
 	ck_assert_msg(memcmp(&s, &before, sizeof(s)) == 0, "output written on failure");
 }
@@ -169,7 +174,8 @@ END_TEST
 
 START_TEST(test_duplicate_secret_is_refused)
 {
-	ck_assert_int_eq(parse(NOENV, "--secret", "a", "--secret", "a:other", "true", NULL), -EINVAL);
+	ck_assert_int_eq(parse(NOENV, "--secret", "a", "--secret", "a:other", "true", NULL),
+	                 -EINVAL);
 }
 END_TEST
 
@@ -178,19 +184,21 @@ START_TEST(test_two_outputs_to_one_file_are_refused)
 	ck_assert_int_eq(parse(NOENV, "--secret", "a:f", "--secret", "b:f", "true", NULL), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(ERR, "\"f\""));
 	/* With --previous, a's companion a.previous collides with b's file. */
-	ck_assert_int_eq(parse(NOENV, "--secret", "a", "--secret", "b:a.previous", "true", NULL), 0);
-	ck_assert_int_eq(parse(NOENV, "--previous", "--secret", "a", "--secret", "b:a.previous",
-			       "true", NULL),
-			 -EINVAL);
-	ck_assert_int_eq(parse(NOENV, "--secret", "a", "--template", "/t:a", "true", NULL), -EINVAL);
+	ck_assert_int_eq(parse(NOENV, "--secret", "a", "--secret", "b:a.previous", "true", NULL),
+	                 0);
+	ck_assert_int_eq(
+	    parse(NOENV, "--previous", "--secret", "a", "--secret", "b:a.previous", "true", NULL),
+	    -EINVAL);
+	ck_assert_int_eq(parse(NOENV, "--secret", "a", "--template", "/t:a", "true", NULL),
+	                 -EINVAL);
 }
 END_TEST
 
 START_TEST(test_file_env_adds_a_secret_with_default_file)
 {
 	ck_assert_int_eq(parse(NOENV, "--file-env", "POSTGRES_PASSWORD=pg_pass", "--secret",
-			       "other:o.txt", "true", NULL),
-			 0);
+	                       "other:o.txt", "true", NULL),
+	                 0);
 	ck_assert_uint_eq(C.n_file_envs, 1);
 	ck_assert_str_eq(C.file_envs[0].var, "POSTGRES_PASSWORD");
 	ck_assert_str_eq(C.file_envs[0].name, "pg_pass");
@@ -203,9 +211,8 @@ END_TEST
 
 START_TEST(test_file_env_uses_the_listed_secrets_file)
 {
-	ck_assert_int_eq(parse(ENV("INJECT_FILE_ENV=PGPASS=pg"), "--secret", "pg:pw.txt", "true",
-			       NULL),
-			 0);
+	ck_assert_int_eq(
+	    parse(ENV("INJECT_FILE_ENV=PGPASS=pg"), "--secret", "pg:pw.txt", "true", NULL), 0);
 	ck_assert_uint_eq(C.n_secrets, 1);
 	ck_assert_str_eq(C.secrets[0].out.file, "pw.txt");
 }
@@ -220,23 +227,23 @@ START_TEST(test_env_names_are_fetched_but_get_no_file)
 }
 END_TEST
 
-static const char *const bad_maps[] = {"NOEQUALS", "=name", "1VAR=name", "V-AR=name",
-				       "VAR=", "VAR=../x", "VAR=a b"};
+static const char *const bad_maps[] = {"NOEQUALS", "=name",    "1VAR=name", "V-AR=name",
+                                       "VAR=",     "VAR=../x", "VAR=a b"};
 
 START_TEST(test_bad_env_map_is_refused)
 {
 	struct env_map m;
 	ck_assert_msg(config_parse_env_map(bad_maps[_i], &m, ERR, sizeof(ERR)) == -EINVAL,
-		      "\"%s\" accepted", bad_maps[_i]);
+	              "\"%s\" accepted", bad_maps[_i]);
 }
 END_TEST
 
 START_TEST(test_template_spec)
 {
 	struct template_spec t;
-	ck_assert_int_eq(config_parse_template_spec("/etc/redis.tmpl:redis.conf:0440:0:999", &t, ERR,
-						    sizeof(ERR)),
-			 0);
+	ck_assert_int_eq(config_parse_template_spec("/etc/redis.tmpl:redis.conf:0440:0:999", &t,
+	                                            ERR, sizeof(ERR)),
+	                 0);
 	ck_assert_str_eq(t.src, "/etc/redis.tmpl");
 	ck_assert_str_eq(t.out.file, "redis.conf");
 	ck_assert_uint_eq(t.out.mode, 0440);
@@ -245,7 +252,8 @@ START_TEST(test_template_spec)
 	ck_assert_int_eq(config_parse_template_spec("/etc/x.tmpl", &t, ERR, sizeof(ERR)), -EINVAL);
 	ck_assert_int_eq(config_parse_template_spec(":dst", &t, ERR, sizeof(ERR)), -EINVAL);
 	ck_assert_int_eq(config_parse_template_spec("/src:../dst", &t, ERR, sizeof(ERR)), -EINVAL);
-	ck_assert_int_eq(config_parse_template_spec("/src:/abs/dst", &t, ERR, sizeof(ERR)), -EINVAL);
+	ck_assert_int_eq(config_parse_template_spec("/src:/abs/dst", &t, ERR, sizeof(ERR)),
+	                 -EINVAL);
 }
 END_TEST
 
@@ -261,12 +269,12 @@ START_TEST(test_durations)
 	ck_assert_int_eq(config_parse_duration_ms("0", &ms), 0);
 	ck_assert_int_eq(ms, 0);
 	ck_assert_int_eq(config_parse_duration_ms("86400", &ms), 0);
-	static const char *const bad[] = {"", "-1", "1.", ".5", "1.0001", "1s", "86401", "1e3",
-					  "99999999999999999999", " 1"};
+	static const char *const bad[] = {
+	    "", "-1", "1.", ".5", "1.0001", "1s", "86401", "1e3", "99999999999999999999", " 1"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		ms = 42;
 		ck_assert_msg(config_parse_duration_ms(bad[i], &ms) == -EINVAL, "\"%s\" accepted",
-			      bad[i]);
+		              bad[i]);
 		ck_assert_int_eq(ms, 42);
 	}
 }
@@ -298,7 +306,8 @@ START_TEST(test_booleans)
 	ck_assert_int_eq(config_parse_bool("off", &b), 0);
 	ck_assert(!b);
 	ck_assert_int_eq(config_parse_bool("2", &b), -EINVAL);
-	ck_assert_int_eq(parse(ENV("INJECT_SECRETS=a", "INJECT_WATCH=maybe"), "true", NULL), -EINVAL);
+	ck_assert_int_eq(parse(ENV("INJECT_SECRETS=a", "INJECT_WATCH=maybe"), "true", NULL),
+	                 -EINVAL);
 	ck_assert_ptr_nonnull(strstr(ERR, "INJECT_WATCH"));
 }
 END_TEST
@@ -317,14 +326,14 @@ START_TEST(test_mode_combinations)
 {
 	ck_assert_int_eq(parse(NOENV, "--secret", "a", "--on-change", "x", "true", NULL), -EINVAL);
 	ck_assert_int_eq(parse(NOENV, "--secret", "a", "--watch", "--on-change", "x",
-			       "--reload-signal", "USR1", "true", NULL),
-			 -EINVAL);
+	                       "--reload-signal", "USR1", "true", NULL),
+	                 -EINVAL);
 	ck_assert_int_eq(parse(NOENV, "--secret", "a", "--grace", "5", "true", NULL), -EINVAL);
 	ck_assert_int_eq(parse(NOENV, "--secret", "a", "--keep", "true", NULL), -EINVAL);
 	ck_assert_int_eq(parse(NOENV, "--secret", "a", "--group", "true", NULL), -EINVAL);
-	ck_assert_int_eq(parse(NOENV, "--secret", "a", "--init", "--grace", "5", "--group", "--keep",
-			       "true", NULL),
-			 0);
+	ck_assert_int_eq(parse(NOENV, "--secret", "a", "--init", "--grace", "5", "--group",
+	                       "--keep", "true", NULL),
+	                 0);
 	ck_assert_int_eq(C.grace_ms, 5000);
 }
 END_TEST
@@ -332,14 +341,14 @@ END_TEST
 START_TEST(test_on_change_is_split_into_words_without_a_shell)
 {
 	ck_assert_int_eq(parse(NOENV, "--secret", "a", "--watch", "--on-change",
-			       "  /bin/reload  --fast\t$X ", "true", NULL),
-			 0);
+	                       "  /bin/reload  --fast\t$X ", "true", NULL),
+	                 0);
 	ck_assert_str_eq(C.on_change[0], "/bin/reload");
 	ck_assert_str_eq(C.on_change[1], "--fast");
 	ck_assert_str_eq(C.on_change[2], "$X");
 	ck_assert_ptr_null(C.on_change[3]);
 	ck_assert_int_eq(parse(NOENV, "--secret", "a", "--watch", "--on-change", " ", "true", NULL),
-			 -EINVAL);
+	                 -EINVAL);
 }
 END_TEST
 
@@ -404,7 +413,7 @@ static Suite *config_suite(void)
 	tcase_add_test(t, test_secret_flags_replace_inject_secrets);
 	tcase_add_test(t, test_inject_secrets_list_with_specs_and_blanks);
 	tcase_add_loop_test(t, test_bad_secret_spec_is_refused, 0,
-			    (int)(sizeof(bad_specs) / sizeof(bad_specs[0])));
+	                    (int)(sizeof(bad_specs) / sizeof(bad_specs[0])));
 	tcase_add_test(t, test_bad_spec_in_inject_secrets_names_the_variable);
 	tcase_add_test(t, test_name_of_128_chars_is_accepted_129_refused);
 	tcase_add_test(t, test_duplicate_secret_is_refused);
@@ -413,7 +422,7 @@ static Suite *config_suite(void)
 	tcase_add_test(t, test_file_env_uses_the_listed_secrets_file);
 	tcase_add_test(t, test_env_names_are_fetched_but_get_no_file);
 	tcase_add_loop_test(t, test_bad_env_map_is_refused, 0,
-			    (int)(sizeof(bad_maps) / sizeof(bad_maps[0])));
+	                    (int)(sizeof(bad_maps) / sizeof(bad_maps[0])));
 	tcase_add_test(t, test_template_spec);
 	tcase_add_test(t, test_durations);
 	tcase_add_test(t, test_signals);
@@ -429,4 +438,7 @@ static Suite *config_suite(void)
 	return s;
 }
 
-int main(void) { return run_suite(config_suite()); }
+int main(void)
+{
+	return run_suite(config_suite());
+}

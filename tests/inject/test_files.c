@@ -139,7 +139,7 @@ START_TEST(test_planted_symlink_is_refused_and_not_followed)
 	ck_assert_str_eq(buf, "original");
 	struct stat st;
 	ck_assert_int_eq(lstat(link, &st), 0);
-	ck_assert(S_ISLNK(st.st_mode)); /* left alone, not replaced */
+	ck_assert(S_ISLNK(st.st_mode));           /* left alone, not replaced */
 	ck_assert_uint_eq(count_entries(SHM), 1); /* and no temp file left */
 	/* A dangling link and a directory are refused as well. */
 	char dangling[128], sub[128];
@@ -185,21 +185,35 @@ static int parse(char *const *env, char **argv)
 	return r;
 }
 
-static struct bundle *make_bundle(uint64_t rev, size_t n, const char *const *names,
-				  const char *const *values, const uint64_t *versions,
-				  const char *const *prev)
+static struct secbuf *view(struct bundle *b, size_t *off, struct secbuf *v, const char *s)
 {
-	struct bundle *b = calloc(1, sizeof(*b));
-	b->entries = calloc(n, sizeof(*b->entries));
-	b->n = n;
+	size_t n = strlen(s);
+	unsigned char *p = bundle_take(b, off, n);
+	ck_assert_ptr_nonnull(p);
+	memcpy(p, s, n);
+	v->data = p;
+	v->len = n;
+	return v;
+}
+
+static struct bundle *make_bundle(uint64_t rev, size_t n, const char *const *names,
+                                  const char *const *values, const uint64_t *versions,
+                                  const char *const *prev)
+{
+	size_t total = 0, off = 0;
+	for (size_t i = 0; i < n; i++)
+		total += strlen(values[i]) + (prev && prev[i] ? strlen(prev[i]) : 0);
+	struct bundle *b = bundle_new(n, total);
+	ck_assert_ptr_nonnull(b);
 	b->revision = rev;
 	for (size_t i = 0; i < n; i++) {
-		snprintf(b->entries[i].name, sizeof(b->entries[i].name), "%s", names[i]);
-		b->entries[i].value = secbuf_dup(values[i], strlen(values[i]));
-		b->entries[i].version = versions[i];
+		struct bundle_entry *e = &b->entries[i];
+		snprintf(e->name, sizeof(e->name), "%s", names[i]);
+		e->value = view(b, &off, &e->view[0], values[i]);
+		e->version = versions[i];
 		if (prev && prev[i]) {
-			b->entries[i].previous = secbuf_dup(prev[i], strlen(prev[i]));
-			b->entries[i].previous_version = versions[i] - 1;
+			e->previous = view(b, &off, &e->view[1], prev[i]);
+			e->previous_version = versions[i] - 1;
 		}
 	}
 	return b;
@@ -212,8 +226,8 @@ START_TEST(test_outputs_write_secret_previous_and_template_then_only_changes)
 	write_text(tpl, "pass={{ secret \"a\" }}\n");
 	snprintf(argdir, sizeof(argdir), "%s", SHM);
 	snprintf(argtpl, sizeof(argtpl), "%s:conf", tpl);
-	char *argv[] = {"inject", "--dir", argdir, "--previous", "--secret", "a:a.txt:0440",
-			"--secret", "b", "--template", argtpl, "true", NULL};
+	char *argv[] = {"inject",   "--dir", argdir,       "--previous", "--secret", "a:a.txt:0440",
+	                "--secret", "b",     "--template", argtpl,       "true",     NULL};
 	parse((char *const[]){NULL}, argv);
 	struct template *t = NULL;
 	char err[512];
@@ -222,8 +236,8 @@ START_TEST(test_outputs_write_secret_previous_and_template_then_only_changes)
 	ck_assert_int_eq(files_open_dir(SHM, false, &o.dirfd, err, sizeof(err)), 0);
 
 	const char *names[] = {"a", "b"};
-	struct bundle *b1 = make_bundle(1, 2, names, (const char *[]){"one", "bee"},
-					(uint64_t[]){1, 1}, NULL);
+	struct bundle *b1 =
+	    make_bundle(1, 2, names, (const char *[]){"one", "bee"}, (uint64_t[]){1, 1}, NULL);
 	ck_assert_int_eq(outputs_write(&o, b1, NULL, err, sizeof(err)), 0);
 	char path[200], buf[64];
 	snprintf(path, sizeof(path), "%s/a.txt", SHM);
@@ -240,7 +254,7 @@ START_TEST(test_outputs_write_secret_previous_and_template_then_only_changes)
 	struct stat before, after;
 	ck_assert_int_eq(stat(bpath, &before), 0);
 	struct bundle *b2 = make_bundle(2, 2, names, (const char *[]){"two", "bee"},
-					(uint64_t[]){2, 1}, (const char *[]){"one", NULL});
+	                                (uint64_t[]){2, 1}, (const char *[]){"one", NULL});
 	ck_assert_int_eq(outputs_write(&o, b2, b1, err, sizeof(err)), 0);
 	ck_assert_int_eq(read_text(path, buf, sizeof(buf)), 3);
 	ck_assert_str_eq(buf, "one");
@@ -277,13 +291,27 @@ static const char *env_get(char **vec, const char *name)
 
 START_TEST(test_env_scrubs_token_sets_file_vars_values_and_home)
 {
-	char *argv[] = {"inject", "--dir", "/run/secrets", "--secret", "pg:pw.txt", "--file-env",
-			"POSTGRES_PASSWORD=pg", "--env", "API_KEY=api", "true", NULL};
-	char *const base[] = {"PATH=/bin", "INJECT_TOKEN=vd_secret", "POSTGRES_PASSWORD_FILE=/old",
-			      "API_KEY=old", "HOME=/root", NULL};
+	char *argv[] = {"inject",
+	                "--dir",
+	                "/run/secrets",
+	                "--secret",
+	                "pg:pw.txt",
+	                "--file-env",
+	                "POSTGRES_PASSWORD=pg",
+	                "--env",
+	                "API_KEY=api",
+	                "true",
+	                NULL};
+	char *const base[] = {"PATH=/bin",
+	                      "INJECT_TOKEN=vd_secret",
+	                      "POSTGRES_PASSWORD_FILE=/old",
+	                      "API_KEY=old",
+	                      "HOME=/root",
+	                      NULL};
 	parse(base, argv);
-	struct bundle *b = make_bundle(1, 2, (const char *[]){"pg", "api"},
-				       (const char *[]){"pgval", "apival"}, (uint64_t[]){1, 1}, NULL);
+	struct bundle *b =
+	    make_bundle(1, 2, (const char *[]){"pg", "api"}, (const char *[]){"pgval", "apival"},
+	                (uint64_t[]){1, 1}, NULL);
 	struct creds cr = {.drop = true, .uid = 1000, .gid = 1000};
 	snprintf(cr.home, sizeof(cr.home), "/home/app");
 	struct child_env e;
@@ -316,10 +344,9 @@ START_TEST(test_env_value_with_nul_is_refused)
 {
 	char *argv[] = {"inject", "--env", "K=k", "true", NULL};
 	parse((char *const[]){NULL}, argv);
-	struct bundle *b = make_bundle(1, 1, (const char *[]){"k"}, (const char *[]){"x"},
-				       (uint64_t[]){1}, NULL);
-	secbuf_free(b->entries[0].value);
-	b->entries[0].value = secbuf_dup("a\0b", 3);
+	struct bundle *b = make_bundle(1, 1, (const char *[]){"k"}, (const char *[]){"abc"},
+	                               (uint64_t[]){1}, NULL);
+	b->arena->data[1] = '\0'; /* the value is now "a\0c" */
 	struct creds self = {.drop = false};
 	struct child_env e;
 	ck_assert_int_eq(env_build((char *const[]){NULL}, &C, &self, b, &e), -EINVAL);
@@ -347,4 +374,7 @@ static Suite *files_suite(void)
 	return s;
 }
 
-int main(void) { return run_suite(files_suite()); }
+int main(void)
+{
+	return run_suite(files_suite());
+}

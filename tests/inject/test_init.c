@@ -113,10 +113,10 @@ START_TEST(test_child_handling_the_signal_exits_its_own_way)
 {
 	init_block_signals();
 	signal_me_later(SIGUSR2, 200);
-	ck_assert_int_eq(run((char *[]){"sh", "-c", "trap 'exit 7' USR2; while :; do sleep 0.05; done",
-					NULL},
-			     0),
-			 7);
+	ck_assert_int_eq(
+	    run((char *[]){"sh", "-c", "trap 'exit 7' USR2; while :; do sleep 0.05; done", NULL},
+	        0),
+	    7);
 }
 END_TEST
 
@@ -144,10 +144,10 @@ static Suite *init_suite(void)
 	tcase_add_test(t, test_path_search_finds_the_command);
 	tcase_add_test(t, test_exit_status_rules);
 	tcase_add_loop_test(t, test_child_exit_code_passes_through, 0,
-			    (int)(sizeof(codes) / sizeof(codes[0])));
+	                    (int)(sizeof(codes) / sizeof(codes[0])));
 	tcase_add_test(t, test_child_killed_by_signal_gives_128_plus_signal);
 	tcase_add_loop_test(t, test_signal_is_forwarded_to_the_child, 0,
-			    (int)(sizeof(forwarded) / sizeof(forwarded[0])));
+	                    (int)(sizeof(forwarded) / sizeof(forwarded[0])));
 	tcase_add_test(t, test_child_handling_the_signal_exits_its_own_way);
 	tcase_add_test(t, test_grace_kills_a_child_that_ignores_sigterm);
 	suite_add_tcase(s, t);

@@ -11,30 +11,28 @@
 
 static char DIR_[64], PW[128], GR[128];
 
-static const char passwd_text[] =
-    "root:x:0:0:root:/root:/bin/sh\n"
-    "# a comment line\n"
-    "\n"
-    "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
-    "broken line without colons\n"
-    "badnum:x:12a:1::/:/bin/sh\n"
-    "short:x:5\n"
-    "+nisuser::::::\n"
-    "app:x:1000:1000:App User,,,:/home/app:/bin/sh\n"
-    "app:x:1999:1999:shadowed duplicate:/nope:/bin/sh\n"
-    "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
-    "nohome:x:1001:1001:::/bin/sh\n"
-    "last:x:1002:1002::/home/last:/bin/sh"; /* no final newline */
+static const char passwd_text[] = "root:x:0:0:root:/root:/bin/sh\n"
+                                  "# a comment line\n"
+                                  "\n"
+                                  "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+                                  "broken line without colons\n"
+                                  "badnum:x:12a:1::/:/bin/sh\n"
+                                  "short:x:5\n"
+                                  "+nisuser::::::\n"
+                                  "app:x:1000:1000:App User,,,:/home/app:/bin/sh\n"
+                                  "app:x:1999:1999:shadowed duplicate:/nope:/bin/sh\n"
+                                  "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+                                  "nohome:x:1001:1001:::/bin/sh\n"
+                                  "last:x:1002:1002::/home/last:/bin/sh"; /* no final newline */
 
-static const char group_text[] =
-    "root:x:0:\n"
-    "audio:x:29:app,other\n"
-    "app:x:1000:\n"
-    "staff:x:50:other,app\n"
-    "bad:x:zz:app\n"
-    "nogroup:x:65534:\n"
-    "lonely:x:2000:\n"
-    "appish:x:3000:apps,xapp\n";
+static const char group_text[] = "root:x:0:\n"
+                                 "audio:x:29:app,other\n"
+                                 "app:x:1000:\n"
+                                 "staff:x:50:other,app\n"
+                                 "bad:x:zz:app\n"
+                                 "nogroup:x:65534:\n"
+                                 "lonely:x:2000:\n"
+                                 "appish:x:3000:apps,xapp\n";
 
 static void setup(void)
 {
@@ -45,7 +43,10 @@ static void setup(void)
 	write_text(GR, group_text);
 }
 
-static void teardown(void) { remove_dir(DIR_); }
+static void teardown(void)
+{
+	remove_dir(DIR_);
+}
 
 START_TEST(test_passwd_line_fields)
 {
@@ -59,10 +60,18 @@ START_TEST(test_passwd_line_fields)
 }
 END_TEST
 
-static const char *const bad_passwd_lines[] = {
-    "", "# comment", "+nis::::::", "-nis::::::", "a:x:1:1:g:/h", "a:x:1:1:g:/h:/s:extra",
-    ":x:1:1:g:/h:/s", "a:x::1:g:/h:/s", "a:x:1:-1:g:/h:/s", "a:x:4294967295:1:g:/h:/s",
-    "a:x:99999999999:1:g:/h:/s", "a:x: 1:1:g:/h:/s"};
+static const char *const bad_passwd_lines[] = {"",
+                                               "# comment",
+                                               "+nis::::::",
+                                               "-nis::::::",
+                                               "a:x:1:1:g:/h",
+                                               "a:x:1:1:g:/h:/s:extra",
+                                               ":x:1:1:g:/h:/s",
+                                               "a:x::1:g:/h:/s",
+                                               "a:x:1:-1:g:/h:/s",
+                                               "a:x:4294967295:1:g:/h:/s",
+                                               "a:x:99999999999:1:g:/h:/s",
+                                               "a:x: 1:1:g:/h:/s"};
 
 START_TEST(test_malformed_passwd_line_is_refused)
 {
@@ -70,7 +79,7 @@ START_TEST(test_malformed_passwd_line_is_refused)
 	snprintf(line, sizeof(line), "%s", bad_passwd_lines[_i]);
 	struct pw_entry e;
 	ck_assert_msg(passwd_parse_line(line, &e) == -EINVAL, "\"%s\" accepted",
-		      bad_passwd_lines[_i]);
+	              bad_passwd_lines[_i]);
 }
 END_TEST
 
@@ -249,34 +258,47 @@ START_TEST(test_unknown_user_or_group_is_enoent_and_bad_spec_einval)
 	ck_assert_int_eq(memcmp(&c, &before, sizeof(c)), 0);
 	/* A name needs the file; a number does not. */
 	ck_assert_int_eq(privdrop_resolve("app", "/nonexistent", GR, &c, err, sizeof(err)),
-			 -ENOENT);
+	                 -ENOENT);
 	ck_assert_int_eq(privdrop_resolve("1234", "/nonexistent", GR, &c, err, sizeof(err)), 0);
 	ck_assert_uint_eq(c.gid, 1234);
 }
 END_TEST
 
+/* In a grandchild, so that the test's own teardown still runs as root.
+ * Exit 0 when every id took, else the number of the check that failed. */
+static int drop_and_check(const struct creds *c)
+{
+	if (privdrop_apply(c) != 0)
+		return 1;
+	uid_t r, e, s;
+	gid_t rg, eg, sg;
+	if (getresuid(&r, &e, &s) < 0 || r != 1000 || e != 1000 || s != 1000)
+		return 2;
+	if (getresgid(&rg, &eg, &sg) < 0 || rg != 1000 || eg != 1000 || sg != 1000)
+		return 3;
+	gid_t g[16];
+	if (getgroups(16, g) != 3)
+		return 4;
+	if (setuid(0) != -1)
+		return 5;
+	if (setgroups(0, NULL) != -1)
+		return 6;
+	return 0;
+}
+
 START_TEST(test_drop_sets_every_id_and_cannot_be_undone)
 {
 	if (geteuid() != 0)
 		return; /* needs root; the e2e suite covers it in CI */
-	const char *f = getenv("CK_FORK");
-	if (f && strcmp(f, "no") == 0)
-		return;
 	struct creds c = resolve_ok("app");
-	ck_assert_int_eq(privdrop_apply(&c), 0);
-	uid_t r, e, s;
-	gid_t rg, eg, sg;
-	getresuid(&r, &e, &s);
-	getresgid(&rg, &eg, &sg);
-	ck_assert_uint_eq(r, 1000);
-	ck_assert_uint_eq(e, 1000);
-	ck_assert_uint_eq(s, 1000);
-	ck_assert_uint_eq(rg, 1000);
-	ck_assert_uint_eq(sg, 1000);
-	gid_t g[16];
-	ck_assert_int_eq(getgroups(16, g), 3);
-	ck_assert_int_eq(setuid(0), -1);
-	ck_assert_int_eq(setgroups(0, NULL), -1);
+	pid_t p = fork();
+	ck_assert_int_ge(p, 0);
+	if (p == 0)
+		_exit(drop_and_check(&c));
+	int ws;
+	ck_assert_int_eq(waitpid(p, &ws, 0), p);
+	ck_assert_msg(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "check %d of the drop failed",
+	              WEXITSTATUS(ws));
 }
 END_TEST
 
@@ -298,7 +320,7 @@ static Suite *passwd_suite(void)
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, test_passwd_line_fields);
 	tcase_add_loop_test(t, test_malformed_passwd_line_is_refused, 0,
-			    (int)(sizeof(bad_passwd_lines) / sizeof(bad_passwd_lines[0])));
+	                    (int)(sizeof(bad_passwd_lines) / sizeof(bad_passwd_lines[0])));
 	tcase_add_test(t, test_group_line_fields);
 	tcase_add_test(t, test_lookup_by_name_and_uid_skips_bad_lines);
 	tcase_add_test(t, test_group_lookup_and_membership);
@@ -316,4 +338,7 @@ static Suite *passwd_suite(void)
 	return s;
 }
 
-int main(void) { return run_suite(passwd_suite()); }
+int main(void)
+{
+	return run_suite(passwd_suite());
+}

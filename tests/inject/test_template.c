@@ -59,9 +59,9 @@ START_TEST(test_directive_is_replaced_by_the_value)
 {
 	char out[256], err[256];
 	size_t len;
-	ck_assert_int_eq(render("port 0\nrequirepass {{ secret \"redis_password\" }}\nsave \"\"\n", out,
-				sizeof(out), &len, err, sizeof(err)),
-			 0);
+	ck_assert_int_eq(render("port 0\nrequirepass {{ secret \"redis_password\" }}\nsave \"\"\n",
+	                        out, sizeof(out), &len, err, sizeof(err)),
+	                 0);
 	ck_assert_str_eq(out, "port 0\nrequirepass s3cr3t\nsave \"\"\n");
 }
 END_TEST
@@ -70,9 +70,9 @@ START_TEST(test_blanks_inside_braces_are_optional)
 {
 	char out[256], err[256];
 	size_t len;
-	ck_assert_int_eq(render("[{{secret \"redis_password\"}}][{{\tsecret\t \"pg.pass-1\"   }}]", out,
-				sizeof(out), &len, err, sizeof(err)),
-			 0);
+	ck_assert_int_eq(render("[{{secret \"redis_password\"}}][{{\tsecret\t \"pg.pass-1\"   }}]",
+	                        out, sizeof(out), &len, err, sizeof(err)),
+	                 0);
 	ck_assert_str_eq(out, "[s3cr3t][p{{g}}]");
 }
 END_TEST
@@ -82,9 +82,10 @@ START_TEST(test_values_are_not_reparsed_and_may_hold_any_byte)
 	char out[64], err[256];
 	size_t len;
 	/* The value "p{{g}}" contains braces: output as is, not a directive. */
-	ck_assert_int_eq(render("{{ secret \"bin\" }}|{{ secret \"pg.pass-1\" }}|{{ secret \"empty\" }}|",
-				out, sizeof(out), &len, err, sizeof(err)),
-			 0);
+	ck_assert_int_eq(
+	    render("{{ secret \"bin\" }}|{{ secret \"pg.pass-1\" }}|{{ secret \"empty\" }}|", out,
+	           sizeof(out), &len, err, sizeof(err)),
+	    0);
 	ck_assert_uint_eq(len, 3 + 1 + 6 + 1 + 0 + 1);
 	ck_assert_int_eq(memcmp(out, "a\0b|p{{g}}||", len), 0);
 }
@@ -121,20 +122,20 @@ struct bad {
 };
 
 static const struct bad malformed[] = {
-    {"{{ secret \"a\"", 1},                 /* unterminated */
-    {"x\n{{ secret \"a\" }", 2},            /* one closing brace */
-    {"x\ny\n{{ }}", 3},                     /* empty directive */
-    {"{{ secrets \"a\" }}", 1},             /* wrong keyword */
-    {"{{ env \"HOME\" }}", 1},              /* unknown directive */
-    {"{{ secret a }}", 1},                  /* unquoted name */
-    {"{{ secret 'a' }}", 1},                /* single quotes */
-    {"{{ secret \"a }}", 1},                /* no closing quote */
-    {"{{ secret \"a\nb\" }}", 1},           /* newline in name */
-    {"{{ secret \"../etc/passwd\" }}", 1},  /* bad name */
-    {"{{ secret \"\" }}", 1},               /* empty name */
-    {"{{ secret \"a\" extra }}", 1},        /* trailing words */
-    {"{{secret\"a\"}}", 1},                 /* no blank after the keyword */
-    {"ok {{ secret \"a\" }} then {{", 1},   /* a stray opener later */
+    {"{{ secret \"a\"", 1},                /* unterminated */
+    {"x\n{{ secret \"a\" }", 2},           /* one closing brace */
+    {"x\ny\n{{ }}", 3},                    /* empty directive */
+    {"{{ secrets \"a\" }}", 1},            /* wrong keyword */
+    {"{{ env \"HOME\" }}", 1},             /* unknown directive */
+    {"{{ secret a }}", 1},                 /* unquoted name */
+    {"{{ secret 'a' }}", 1},               /* single quotes */
+    {"{{ secret \"a }}", 1},               /* no closing quote */
+    {"{{ secret \"a\nb\" }}", 1},          /* newline in name */
+    {"{{ secret \"../etc/passwd\" }}", 1}, /* bad name */
+    {"{{ secret \"\" }}", 1},              /* empty name */
+    {"{{ secret \"a\" extra }}", 1},       /* trailing words */
+    {"{{secret\"a\"}}", 1},                /* no blank after the keyword */
+    {"ok {{ secret \"a\" }} then {{", 1},  /* a stray opener later */
 };
 
 START_TEST(test_malformed_template_is_refused_with_its_line)
@@ -148,7 +149,7 @@ START_TEST(test_malformed_template_is_refused_with_its_line)
 	char want[32];
 	snprintf(want, sizeof(want), "line %d:", malformed[_i].line);
 	ck_assert_msg(strstr(err, want) != NULL, "case %d: expected \"%s\" in \"%s\"", _i, want,
-		      err);
+	              err);
 }
 END_TEST
 
@@ -227,7 +228,7 @@ static Suite *template_suite(void)
 	tcase_add_test(t, test_text_without_directives_is_copied);
 	tcase_add_test(t, test_unknown_name_fails_closed);
 	tcase_add_loop_test(t, test_malformed_template_is_refused_with_its_line, 0,
-			    (int)(sizeof(malformed) / sizeof(malformed[0])));
+	                    (int)(sizeof(malformed) / sizeof(malformed[0])));
 	tcase_add_test(t, test_names_are_listed_in_order);
 	tcase_add_test(t, test_load_reads_a_file_and_refuses_missing_or_huge);
 	tcase_add_test(t, test_too_many_directives_is_e2big);
@@ -235,4 +236,7 @@ static Suite *template_suite(void)
 	return s;
 }
 
-int main(void) { return run_suite(template_suite()); }
+int main(void)
+{
+	return run_suite(template_suite());
+}

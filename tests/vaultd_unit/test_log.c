@@ -112,7 +112,8 @@ START_TEST(test_log_msg_writes_one_line_to_the_fd)
 	ck_assert_int_gt(n, 0);
 	ck_assert_ptr_nonnull(strstr(buf, "level=error event=boom msg=\"it broke\"\n"));
 	ck_assert_ptr_null(strstr(buf, "quiet"));
-	ck_assert_ptr_nonnull(strstr(buf, "event=io msg=opening err=\"No such file or directory\"\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(buf, "event=io msg=opening err=\"No such file or directory\"\n"));
 }
 END_TEST
 

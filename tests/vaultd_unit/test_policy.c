@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <jansson.h>
 #include "policy.h"
 #include "unit.h"
 
@@ -28,9 +29,9 @@ static void parse_bad(const char *json, const char *expect_name, const char *why
 
 START_TEST(test_parse_reads_rules_caps_and_deny)
 {
-	struct policy *p = parse_ok(
-		"{\"rules\":[{\"names\":\"app.*\",\"capabilities\":[\"read\",\"list\"]},"
-		"{\"names\":\"app.root\",\"capabilities\":[\"read\"],\"deny\":true}]}");
+	struct policy *p =
+	    parse_ok("{\"rules\":[{\"names\":\"app.*\",\"capabilities\":[\"read\",\"list\"]},"
+	             "{\"names\":\"app.root\",\"capabilities\":[\"read\"],\"deny\":true}]}");
 	ck_assert_uint_eq(p->n, 2);
 	ck_assert_str_eq(p->rules[0].glob, "app.*");
 	ck_assert_uint_eq(p->rules[0].caps, CAP_READ | CAP_LIST);
@@ -44,8 +45,9 @@ END_TEST
 
 START_TEST(test_parse_accepts_every_capability_word)
 {
-	struct policy *p = parse_ok("{\"rules\":[{\"names\":\"*\",\"capabilities\":[\"read\",\"list\","
-	                            "\"write\",\"rotate\",\"delete\",\"admin\"]}]}");
+	struct policy *p =
+	    parse_ok("{\"rules\":[{\"names\":\"*\",\"capabilities\":[\"read\",\"list\","
+	             "\"write\",\"rotate\",\"delete\",\"admin\"]}]}");
 	ck_assert_uint_eq(p->rules[0].caps, CAP_ALL);
 	policy_free(p);
 }
@@ -75,7 +77,8 @@ START_TEST(test_parse_refuses_malformed_documents)
 	          "unknown capability");
 	parse_bad("{\"rules\":[{\"names\":\"a\",\"capabilities\":[\"Read\"]}]}", NULL,
 	          "capabilities are case-sensitive");
-	parse_bad("{\"rules\":[{\"names\":\"a\",\"capabilities\":[1]}]}", NULL, "number capability");
+	parse_bad("{\"rules\":[{\"names\":\"a\",\"capabilities\":[1]}]}", NULL,
+	          "number capability");
 	parse_bad("{\"rules\":[{\"names\":5,\"capabilities\":[\"read\"]}]}", NULL, "number glob");
 	parse_bad("{\"rules\":[{\"names\":\"\",\"capabilities\":[\"read\"]}]}", NULL, "empty glob");
 	parse_bad("{\"rules\":[{\"names\":\"a/b\",\"capabilities\":[\"read\"]}]}", NULL,
@@ -112,7 +115,8 @@ START_TEST(test_parse_caps_glob_length_and_rule_count)
 	size_t len = (size_t)snprintf(big, cap, "{\"rules\":[");
 	for (int i = 0; i <= POLICY_MAX_RULES; i++)
 		len += (size_t)snprintf(big + len, cap - len,
-		                        "%s{\"names\":\"a\",\"capabilities\":[\"read\"]}", i ? "," : "");
+		                        "%s{\"names\":\"a\",\"capabilities\":[\"read\"]}",
+		                        i ? "," : "");
 	snprintf(big + len, cap - len, "]}");
 	parse_bad(big, NULL, "one rule too many");
 	free(big);
@@ -125,18 +129,28 @@ struct glob_case {
 };
 
 static const struct glob_case globs[] = {
-	{"*", "anything", true},        {"*", "a", true},
-	{"app.*", "app.db", true},      {"app.*", "app.", true},
-	{"app.*", "app", false},        {"app.*", "xapp.db", false},
-	{"*.db", "prod.db", true},      {"*.db", "prod.dbx", false},
-	{"a*b*c", "abc", true},         {"a*b*c", "aXXbYYc", true},
-	{"a*b*c", "aXXbYY", false},     {"a*b*c", "acb", false},
-	{"?", "a", true},               {"?", "ab", false},
-	{"a?c", "abc", true},           {"a?c", "ac", false},
-	{"exact", "exact", true},       {"exact", "exactly", false},
-	{"exact", "exac", false},       {"**", "x", true},
-	{"*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false},
-	{"app.*.key", "app.x.y.key", true},
+    {"*", "anything", true},
+    {"*", "a", true},
+    {"app.*", "app.db", true},
+    {"app.*", "app.", true},
+    {"app.*", "app", false},
+    {"app.*", "xapp.db", false},
+    {"*.db", "prod.db", true},
+    {"*.db", "prod.dbx", false},
+    {"a*b*c", "abc", true},
+    {"a*b*c", "aXXbYYc", true},
+    {"a*b*c", "aXXbYY", false},
+    {"a*b*c", "acb", false},
+    {"?", "a", true},
+    {"?", "ab", false},
+    {"a?c", "abc", true},
+    {"a?c", "ac", false},
+    {"exact", "exact", true},
+    {"exact", "exactly", false},
+    {"exact", "exac", false},
+    {"**", "x", true},
+    {"*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false},
+    {"app.*.key", "app.x.y.key", true},
 };
 
 START_TEST(test_glob_star_and_question_mark)
@@ -155,7 +169,8 @@ static const struct policy *const *one(const struct policy **slot, const struct 
 
 START_TEST(test_allow_needs_a_matching_rule_for_that_capability)
 {
-	struct policy *p = parse_ok("{\"rules\":[{\"names\":\"app.*\",\"capabilities\":[\"read\"]}]}");
+	struct policy *p =
+	    parse_ok("{\"rules\":[{\"names\":\"app.*\",\"capabilities\":[\"read\"]}]}");
 	const struct policy *s[1];
 	ck_assert(policy_allows(one(s, p), 1, CAP_READ, "app.db"));
 	ck_assert(!policy_allows(one(s, p), 1, CAP_WRITE, "app.db"));
@@ -167,9 +182,9 @@ END_TEST
 
 START_TEST(test_deny_wins_within_one_policy)
 {
-	struct policy *p = parse_ok(
-		"{\"rules\":[{\"names\":\"app.*\",\"capabilities\":[\"read\"]},"
-		"{\"names\":\"app.root\",\"capabilities\":[\"read\"],\"deny\":true}]}");
+	struct policy *p =
+	    parse_ok("{\"rules\":[{\"names\":\"app.*\",\"capabilities\":[\"read\"]},"
+	             "{\"names\":\"app.root\",\"capabilities\":[\"read\"],\"deny\":true}]}");
 	const struct policy *s[1];
 	ck_assert(policy_allows(one(s, p), 1, CAP_READ, "app.db"));
 	ck_assert_msg(!policy_allows(one(s, p), 1, CAP_READ, "app.root"), "deny beats allow");
@@ -180,9 +195,9 @@ END_TEST
 START_TEST(test_deny_wins_across_policies_in_any_order)
 {
 	struct policy *allow = parse_ok(
-		"{\"rules\":[{\"names\":\"app.root\",\"capabilities\":[\"read\",\"write\"]}]}");
+	    "{\"rules\":[{\"names\":\"app.root\",\"capabilities\":[\"read\",\"write\"]}]}");
 	struct policy *deny = parse_ok(
-		"{\"rules\":[{\"names\":\"app.*\",\"capabilities\":[\"read\"],\"deny\":true}]}");
+	    "{\"rules\":[{\"names\":\"app.*\",\"capabilities\":[\"read\"],\"deny\":true}]}");
 	const struct policy *ab[2] = {allow, deny}, *ba[2] = {deny, allow};
 	ck_assert(!policy_allows(ab, 2, CAP_READ, "app.root"));
 	ck_assert(!policy_allows(ba, 2, CAP_READ, "app.root"));
@@ -218,8 +233,9 @@ END_TEST
 
 START_TEST(test_any_allow_ignores_deny_rules)
 {
-	struct policy *p = parse_ok("{\"rules\":[{\"names\":\"*\",\"capabilities\":[\"list\"],"
-	                            "\"deny\":true},{\"names\":\"a.*\",\"capabilities\":[\"read\"]}]}");
+	struct policy *p =
+	    parse_ok("{\"rules\":[{\"names\":\"*\",\"capabilities\":[\"list\"],"
+	             "\"deny\":true},{\"names\":\"a.*\",\"capabilities\":[\"read\"]}]}");
 	const struct policy *s[1];
 	ck_assert(!policy_any_allow(one(s, p), 1, CAP_LIST));
 	ck_assert(policy_any_allow(one(s, p), 1, CAP_READ));
@@ -234,6 +250,46 @@ START_TEST(test_cap_words_round_trip)
 		ck_assert_uint_eq(policy_cap_from_string(policy_cap_name(caps[i])), caps[i]);
 	ck_assert_uint_eq(policy_cap_from_string("root"), 0);
 	ck_assert_uint_eq(policy_cap_from_string(NULL), 0);
+}
+END_TEST
+
+START_TEST(test_containers_selectors_bind_by_all_labels_of_one_selector)
+{
+	struct policy *p =
+	    parse_ok("{\"rules\":[],\"containers\":[{\"com.docker.compose.service\":\"web\","
+	             "\"env\":\"prod\"},{\"app\":\"worker\"}]}");
+	ck_assert_uint_eq(p->n_selectors, 2);
+	json_t *web = json_pack("{ss ss ss}", "com.docker.compose.service", "web", "env", "prod",
+	                        "other", "x");
+	json_t *web_dev = json_pack("{ss ss}", "com.docker.compose.service", "web", "env", "dev");
+	json_t *worker = json_pack("{ss}", "app", "worker");
+	json_t *none = json_object();
+	ck_assert(policy_binds_labels(p, web));
+	ck_assert_msg(!policy_binds_labels(p, web_dev), "every label of a selector must match");
+	ck_assert(policy_binds_labels(p, worker));
+	ck_assert(!policy_binds_labels(p, none));
+	ck_assert(!policy_binds_labels(p, NULL));
+	json_decref(web);
+	json_decref(web_dev);
+	json_decref(worker);
+	json_decref(none);
+	policy_free(p);
+
+	struct policy *q = parse_ok("{\"rules\":[]}");
+	json_t *any = json_pack("{ss}", "app", "worker");
+	ck_assert_msg(!policy_binds_labels(q, any), "no selectors: bound to no container");
+	json_decref(any);
+	policy_free(q);
+}
+END_TEST
+
+START_TEST(test_containers_selectors_are_validated)
+{
+	parse_bad("{\"rules\":[],\"containers\":{}}", NULL, "not an array");
+	parse_bad("{\"rules\":[],\"containers\":[{}]}", NULL, "empty selector");
+	parse_bad("{\"rules\":[],\"containers\":[{\"a\":1}]}", NULL, "number label value");
+	parse_bad("{\"rules\":[],\"containers\":[{\"a\":\"\"}]}", NULL, "empty label value");
+	parse_bad("{\"rules\":[],\"containers\":[\"web\"]}", NULL, "string selector");
 }
 END_TEST
 
@@ -255,6 +311,8 @@ int main(void)
 	tcase_add_test(tc, test_no_policies_allow_nothing);
 	tcase_add_test(tc, test_any_allow_ignores_deny_rules);
 	tcase_add_test(tc, test_cap_words_round_trip);
+	tcase_add_test(tc, test_containers_selectors_bind_by_all_labels_of_one_selector);
+	tcase_add_test(tc, test_containers_selectors_are_validated);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }

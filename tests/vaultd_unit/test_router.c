@@ -14,35 +14,35 @@ struct route_case {
 };
 
 static const struct route_case ok_routes[] = {
-	{"GET", "/v1/health", R_HEALTH, NULL},
-	{"GET", "/metrics", R_METRICS, NULL},
-	{"GET", "/v1/sys/status", R_SYS_STATUS, NULL},
-	{"POST", "/v1/sys/unseal", R_SYS_UNSEAL, NULL},
-	{"POST", "/v1/sys/seal", R_SYS_SEAL, NULL},
-	{"GET", "/v1/sys/backup", R_SYS_BACKUP, NULL},
-	{"GET", "/v1/secrets", R_SECRETS_LIST, NULL},
-	{"GET", "/v1/secrets/db", R_SECRET_GET, "db"},
-	{"PUT", "/v1/secrets/db", R_SECRET_PUT, "db"},
-	{"DELETE", "/v1/secrets/db", R_SECRET_DELETE, "db"},
-	{"POST", "/v1/secrets/db/rotate", R_SECRET_ROTATE, "db"},
-	{"GET", "/v1/secrets/db/versions", R_SECRET_VERSIONS, "db"},
-	{"POST", "/v1/secrets/db/rollback", R_SECRET_ROLLBACK, "db"},
-	{"POST", "/v1/secrets/db/undelete", R_SECRET_UNDELETE, "db"},
-	{"POST", "/v1/bundle", R_BUNDLE, NULL},
-	{"GET", "/v1/watch", R_WATCH, NULL},
-	{"GET", "/v1/tokens", R_TOKENS_LIST, NULL},
-	{"POST", "/v1/tokens", R_TOKEN_CREATE, NULL},
-	{"GET", "/v1/tokens/0123abcd", R_TOKEN_GET, "0123abcd"},
-	{"DELETE", "/v1/tokens/0123abcd", R_TOKEN_REVOKE, "0123abcd"},
-	{"GET", "/v1/policies", R_POLICIES_LIST, NULL},
-	{"PUT", "/v1/policies/app", R_POLICY_PUT, "app"},
-	{"GET", "/v1/policies/app", R_POLICY_GET, "app"},
-	{"DELETE", "/v1/policies/app", R_POLICY_DELETE, "app"},
-	{"GET", "/v1/audit", R_AUDIT_READ, NULL},
-	{"GET", "/v1/audit/verify", R_AUDIT_VERIFY, NULL},
-	/* Percent-encoding is decoded before validation. */
-	{"GET", "/v1/secrets/%64b", R_SECRET_GET, "db"},
-	{"GET", "/v1/secrets/pg.pass-word_2", R_SECRET_GET, "pg.pass-word_2"},
+    {"GET", "/v1/health", R_HEALTH, NULL},
+    {"GET", "/metrics", R_METRICS, NULL},
+    {"GET", "/v1/sys/status", R_SYS_STATUS, NULL},
+    {"POST", "/v1/sys/unseal", R_SYS_UNSEAL, NULL},
+    {"POST", "/v1/sys/seal", R_SYS_SEAL, NULL},
+    {"GET", "/v1/sys/backup", R_SYS_BACKUP, NULL},
+    {"GET", "/v1/secrets", R_SECRETS_LIST, NULL},
+    {"GET", "/v1/secrets/db", R_SECRET_GET, "db"},
+    {"PUT", "/v1/secrets/db", R_SECRET_PUT, "db"},
+    {"DELETE", "/v1/secrets/db", R_SECRET_DELETE, "db"},
+    {"POST", "/v1/secrets/db/rotate", R_SECRET_ROTATE, "db"},
+    {"GET", "/v1/secrets/db/versions", R_SECRET_VERSIONS, "db"},
+    {"POST", "/v1/secrets/db/rollback", R_SECRET_ROLLBACK, "db"},
+    {"POST", "/v1/secrets/db/undelete", R_SECRET_UNDELETE, "db"},
+    {"POST", "/v1/bundle", R_BUNDLE, NULL},
+    {"GET", "/v1/watch", R_WATCH, NULL},
+    {"GET", "/v1/tokens", R_TOKENS_LIST, NULL},
+    {"POST", "/v1/tokens", R_TOKEN_CREATE, NULL},
+    {"GET", "/v1/tokens/0123abcd", R_TOKEN_GET, "0123abcd"},
+    {"DELETE", "/v1/tokens/0123abcd", R_TOKEN_REVOKE, "0123abcd"},
+    {"GET", "/v1/policies", R_POLICIES_LIST, NULL},
+    {"PUT", "/v1/policies/app", R_POLICY_PUT, "app"},
+    {"GET", "/v1/policies/app", R_POLICY_GET, "app"},
+    {"DELETE", "/v1/policies/app", R_POLICY_DELETE, "app"},
+    {"GET", "/v1/audit", R_AUDIT_READ, NULL},
+    {"GET", "/v1/audit/verify", R_AUDIT_VERIFY, NULL},
+    /* Percent-encoding is decoded before validation. */
+    {"GET", "/v1/secrets/%64b", R_SECRET_GET, "db"},
+    {"GET", "/v1/secrets/pg.pass-word_2", R_SECRET_GET, "pg.pass-word_2"},
 };
 
 START_TEST(test_every_documented_route_is_found)
@@ -60,9 +60,21 @@ START_TEST(test_every_documented_route_is_found)
 END_TEST
 
 static const char *const unknown[] = {
-	"/", "/v1", "/v1/", "/v1/nope", "/nope", "/v2/secrets", "/v1/secrets/db/frobnicate",
-	"/v1/sys/nope", "/v1/health/", "/v1/secrets/a/b", "/metrics/x", "relative/path", "",
-	"/v1/audit/verify/x", "/a/b/c/d/e/f/g/h/i/j",
+    "/",
+    "/v1",
+    "/v1/",
+    "/v1/nope",
+    "/nope",
+    "/v2/secrets",
+    "/v1/secrets/db/frobnicate",
+    "/v1/sys/nope",
+    "/v1/health/",
+    "/v1/secrets/a/b",
+    "/metrics/x",
+    "relative/path",
+    "",
+    "/v1/audit/verify/x",
+    "/a/b/c/d/e/f/g/h/i/j",
 };
 
 START_TEST(test_unknown_paths_are_404)
@@ -95,20 +107,36 @@ START_TEST(test_wrong_method_is_405_with_allow)
 END_TEST
 
 static const char *const hostile[] = {
-	"..%2Fx", "a%2Fb", "%2E%2E", "a..b", "..", "%00", "a%00b", "db%00", "db%00.evil",
-	".hidden", "-dash", "a%20b", "a%0Ab", "%C3%A9t%C3%A9", "%", "%2", "%zz", "a%2",
-	"", /* empty */
-	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", /* 129 */
+    "..%2Fx",
+    "a%2Fb",
+    "%2E%2E",
+    "a..b",
+    "..",
+    "%00",
+    "a%00b",
+    "db%00",
+    "db%00.evil",
+    ".hidden",
+    "-dash",
+    "a%20b",
+    "a%0Ab",
+    "%C3%A9t%C3%A9",
+    "%",
+    "%2",
+    "%zz",
+    "a%2",
+    "", /* empty */
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", /* 129 */
 };
 
 START_TEST(test_hostile_names_are_400_bad_name_on_every_route)
 {
 	static const char *const shapes[][3] = {
-		{"GET", "/v1/secrets/", ""},         {"PUT", "/v1/secrets/", ""},
-		{"DELETE", "/v1/secrets/", ""},      {"GET", "/v1/secrets/", "/versions"},
-		{"POST", "/v1/secrets/", "/rotate"}, {"PUT", "/v1/policies/", ""},
-		{"GET", "/v1/tokens/", ""},
+	    {"GET", "/v1/secrets/", ""},         {"PUT", "/v1/secrets/", ""},
+	    {"DELETE", "/v1/secrets/", ""},      {"GET", "/v1/secrets/", "/versions"},
+	    {"POST", "/v1/secrets/", "/rotate"}, {"PUT", "/v1/policies/", ""},
+	    {"GET", "/v1/tokens/", ""},
 	};
 	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
 		char path[512];
@@ -182,7 +210,8 @@ START_TEST(test_public_routes_are_only_health_status_metrics)
 {
 	for (int id = R_NONE; id < R_COUNT; id++) {
 		bool want = id == R_HEALTH || id == R_SYS_STATUS || id == R_METRICS;
-		ck_assert_msg(route_is_public((enum route_id)id) == want, "route %s", route_pattern(id));
+		ck_assert_msg(route_is_public((enum route_id)id) == want, "route %s",
+		              route_pattern(id));
 	}
 	ck_assert_str_eq(route_pattern(R_NONE), "unmatched");
 }
