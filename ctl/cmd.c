@@ -1,6 +1,6 @@
 /* One command invocation: parsing the common options (--socket,
  * --token-file, --json, --help) and the operands, subcommand dispatch for the
- * families, and the shared error/token helpers. */
+ * families, and the shared error/token/list-printing helpers. */
 #include "ctl.h"
 
 #include <errno.h>
@@ -10,6 +10,7 @@
 
 #include "input.h"
 #include "names.h"
+#include "output.h"
 
 void ctl_err(const char *fmt, ...)
 {
@@ -116,6 +117,23 @@ int cmd_check_name(const struct cmd_spec *s, const char *name)
 		return CMD_RUN;
 	return cmd_usage(s, "invalid secret name: names are 1-128 characters of A-Z a-z 0-9 . _ -, "
 	                    "start with a letter or digit and contain no \"..\"");
+}
+
+int cmd_print_list(const json_t *answer, const char *key, bool json,
+                   int (*print)(const json_t *list))
+{
+	const json_t *list = json_object_get(answer, key);
+	if (!json_is_array(list)) {
+		ctl_err("vaultd's answer has no \"%s\" list", key);
+		return CTL_ERROR;
+	}
+	if (json)
+		return out_json(answer) < 0 ? CTL_ERROR : CTL_OK;
+	if (print(list) < 0) {
+		ctl_err("out of memory");
+		return CTL_ERROR;
+	}
+	return CTL_OK;
 }
 
 static void family_help(const char *family, const struct ctl_subcommand *subs, FILE *out)

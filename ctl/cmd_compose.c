@@ -64,9 +64,10 @@ static const struct cmd_spec migrate_spec = {
     .name = "compose migrate",
     .usage = "-f FILE [-o OUT] [--mode inject|files] [--import] [--var SERVICE.VAR]...\n"
              "       [--name-template T] [--entrypoint SERVICE=CMD]... [--dry-run]",
-    .summary = "Rewrite a compose file so that no password is an environment variable: each\n"
-               "secret-looking variable (*PASSWORD*, *PASSWD*, *SECRET*, *TOKEN*, *_KEY, *APIKEY*,\n"
-               "a URL with a password, every --var) becomes a vaultd secret, one per distinct value.",
+    .summary =
+        "Rewrite a compose file so that no password is an environment variable: each\n"
+        "secret-looking variable (*PASSWORD*, *PASSWD*, *SECRET*, *TOKEN*, *_KEY, *APIKEY*,\n"
+        "a URL with a password, every --var) becomes a vaultd secret, one per distinct value.",
     .details =
         "--mode inject: inject (mounted read-only with vaultd's socket) wraps the entrypoint,\n"
         "writes the secrets on a tmpfs at /run/secrets and sets VAR_FILE for images that read\n"
@@ -84,6 +85,7 @@ static const struct cmd_spec migrate_spec = {
         "6); the same value is left alone. Malformed YAML or a service whose entrypoint is\n"
         "unknown (inject needs it): exit 1, nothing written. docs/docker.md walks through it.",
     .opts = migrate_opts,
+    .max_operands = CMD_ANY_OPERANDS, /* refused with a hint by migrate_opt */
 };
 
 static const struct args_opt secrets_opts[] = {
@@ -100,6 +102,7 @@ static const struct cmd_spec secrets_spec = {
     .details = "Add `secrets: [NAME]` to each service that needs NAME; it appears at "
                "/run/secrets/NAME in the container.",
     .opts = secrets_opts,
+    .max_operands = CMD_ANY_OPERANDS,
 };
 
 struct migrate_args {

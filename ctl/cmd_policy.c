@@ -131,6 +131,18 @@ static const struct cmd_spec list_spec = {
     .json_output = true,
 };
 
+static int print_names(const json_t *list)
+{
+	size_t i;
+	json_t *p;
+	json_array_foreach(list, i, p)
+	{
+		if (json_is_string(p))
+			printf("%s\n", json_string_value(p));
+	}
+	return 0;
+}
+
 static int policy_list(const struct ctl *c, int argc, char **argv)
 {
 	struct ctl_cmd x;
@@ -138,23 +150,8 @@ static int policy_list(const struct ctl *c, int argc, char **argv)
 	int rc = cmd_parse(&x, c, &list_spec, argc, argv, NULL, NULL);
 	if (rc == CMD_RUN)
 		rc = ctl_call(&x.c, "GET", "/v1/policies", NULL, &resp);
-	if (rc == CTL_OK) {
-		json_t *arr = json_object_get(resp, "policies");
-		if (!json_is_array(arr)) {
-			ctl_err("vaultd's answer has no \"policies\" list");
-			rc = CTL_ERROR;
-		} else if (x.c.json) {
-			out_json(resp);
-		} else {
-			size_t i;
-			json_t *p;
-			json_array_foreach(arr, i, p)
-			{
-				if (json_is_string(p))
-					printf("%s\n", json_string_value(p));
-			}
-		}
-	}
+	if (rc == CTL_OK)
+		rc = cmd_print_list(resp, "policies", x.c.json, print_names);
 	json_decref(resp);
 	cmd_done(&x);
 	return rc;

@@ -159,14 +159,9 @@ static int print_secret_table(const json_t *arr)
 		                     when,
 		                     json_str_or(m, "updated_by", ""),
 		                     json_str_or(m, "description", "")};
-		if (table_add(t, row) < 0) {
-			table_free(t);
-			return -1;
-		}
+		table_add(t, row);
 	}
-	table_print(t, stdout);
-	table_free(t);
-	return 0;
+	return table_finish(t, stdout);
 }
 
 int cmd_list(const struct ctl *c, int argc, char **argv)
@@ -188,16 +183,7 @@ int cmd_list(const struct ctl *c, int argc, char **argv)
 	rc = ctl_call(&x.c, "GET", path, NULL, &o);
 	if (rc != CTL_OK)
 		goto out;
-	json_t *arr = json_object_get(o, "secrets");
-	if (!json_is_array(arr)) {
-		ctl_err("vaultd's answer has no \"secrets\" list");
-		rc = CTL_ERROR;
-	} else if (x.c.json) {
-		out_json(o);
-	} else if (print_secret_table(arr) < 0) {
-		ctl_err("out of memory");
-		rc = CTL_ERROR;
-	}
+	rc = cmd_print_list(o, "secrets", x.c.json, print_secret_table);
 out:
 	json_decref(o);
 	cmd_done(&x);
@@ -233,14 +219,9 @@ static int print_history_table(const json_t *arr)
 		const char *row[] = {ver, json_str_or(v, "stage", "-"), when,
 		                     json_str_or(v, "created_by", ""),
 		                     json_is_true(json_object_get(v, "destroyed")) ? "yes" : "no"};
-		if (table_add(t, row) < 0) {
-			table_free(t);
-			return -1;
-		}
+		table_add(t, row);
 	}
-	table_print(t, stdout);
-	table_free(t);
-	return 0;
+	return table_finish(t, stdout);
 }
 
 int cmd_history(const struct ctl *c, int argc, char **argv)
@@ -255,16 +236,7 @@ int cmd_history(const struct ctl *c, int argc, char **argv)
 	rc = ctl_call_secret(&x.c, "GET", path, NULL, &o, x.operands[0], NULL);
 	if (rc != CTL_OK)
 		goto out;
-	json_t *arr = json_object_get(o, "versions");
-	if (!json_is_array(arr)) {
-		ctl_err("vaultd's answer has no \"versions\" list");
-		rc = CTL_ERROR;
-	} else if (x.c.json) {
-		out_json(o);
-	} else if (print_history_table(arr) < 0) {
-		ctl_err("out of memory");
-		rc = CTL_ERROR;
-	}
+	rc = cmd_print_list(o, "versions", x.c.json, print_history_table);
 out:
 	json_decref(o);
 	cmd_done(&x);

@@ -216,14 +216,9 @@ static int print_token_table(const json_t *arr)
 		                     fmt_time(json_int_or(tok, "expires", 0), expires, 32),
 		                     uses,
 		                     json_str_or(tok, "created_by", "")};
-		if (table_add(t, row) < 0) {
-			table_free(t);
-			return -1;
-		}
+		table_add(t, row);
 	}
-	table_print(t, stdout);
-	table_free(t);
-	return 0;
+	return table_finish(t, stdout);
 }
 
 static int token_list(const struct ctl *c, int argc, char **argv)
@@ -233,17 +228,8 @@ static int token_list(const struct ctl *c, int argc, char **argv)
 	int rc = cmd_parse(&x, c, &list_spec, argc, argv, NULL, NULL);
 	if (rc == CMD_RUN)
 		rc = ctl_call(&x.c, "GET", "/v1/tokens", NULL, &resp);
-	if (rc == CTL_OK) {
-		json_t *arr = json_object_get(resp, "tokens");
-		if (!json_is_array(arr)) {
-			ctl_err("vaultd's answer has no \"tokens\" list");
-			rc = CTL_ERROR;
-		} else if (x.c.json) {
-			out_json(resp);
-		} else if (print_token_table(arr) < 0) {
-			rc = CTL_ERROR;
-		}
-	}
+	if (rc == CTL_OK)
+		rc = cmd_print_list(resp, "tokens", x.c.json, print_token_table);
 	json_decref(resp);
 	cmd_done(&x);
 	return rc;

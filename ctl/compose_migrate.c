@@ -343,8 +343,7 @@ static int envfile_rows(struct ctx *x, const char *svc, const struct cnode *serv
 				if (!v || (rc = add_row(x, svc, key, lc->shown, SKIP_NONE, v)) < 0)
 					return v ? rc : -ENOMEM;
 			} else if (wanted_name(x, svc, key)) {
-				enum compose_skip skip =
-				    known_value(e) ? SKIP_EMPTY : SKIP_RUNTIME;
+				enum compose_skip skip = known_value(e) ? SKIP_EMPTY : SKIP_RUNTIME;
 				if ((rc = add_row(x, svc, key, lc->shown, skip, NULL)) < 0)
 					return rc;
 			}

@@ -25,7 +25,7 @@
 #define COMPOSE_DEFAULT_INJECT_HOST "${VAULTD_INJECT:-/usr/local/bin/inject}"
 #define COMPOSE_DEFAULT_TEMPLATE "{service}_{var}"
 #define COMPOSE_DEFAULT_SECRETS_DIR "./secrets"
-#define COMPOSE_MIGRATED_SUFFIX ".migrated" /* sanitized env_file copies */
+#define COMPOSE_MIGRATED_SUFFIX ".migrated"       /* sanitized env_file copies */
 #define COMPOSE_MAX_ENVFILE_BYTES (1024u * 1024u) /* an env_file is read whole (dotenv.c) */
 
 enum compose_mode { COMPOSE_MODE_INJECT = 0, COMPOSE_MODE_FILES };

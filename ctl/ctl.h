@@ -121,6 +121,12 @@ void cmd_done(struct ctl_cmd *x);
  * the rule. Returns CMD_RUN or CTL_USAGE. */
 int cmd_check_name(const struct cmd_spec *s, const char *name);
 
+/* Prints the list answer[key] of a GET answer: the whole answer as JSON when
+ * json, else through print (which returns < 0 when out of memory). An
+ * answer without that list is an error. Returns an exit code. */
+int cmd_print_list(const json_t *answer, const char *key, bool json,
+                   int (*print)(const json_t *list));
+
 /* Subcommand dispatch for the families (token, policy, audit). */
 struct ctl_subcommand {
 	const char *name;

@@ -402,7 +402,8 @@ static void origmap_init(struct origmap *m, const unsigned char *in, size_t n)
 static size_t origmap_to(struct origmap *m, size_t norm)
 {
 	while (m->norm < norm && m->orig < m->n) {
-		bool crlf = m->in[m->orig] == '\r' && m->orig + 1 < m->n && m->in[m->orig + 1] == '\n';
+		bool crlf =
+		    m->in[m->orig] == '\r' && m->orig + 1 < m->n && m->in[m->orig + 1] == '\n';
 		m->orig += crlf ? 2 : 1;
 		m->norm++;
 	}
@@ -591,8 +592,8 @@ static int add_span(struct builder *bl, size_t index, const struct binding *b)
 		bl->cap_spans = cap;
 	}
 	size_t start = origmap_to(&bl->map, b->start);
-	d->spans[d->n_spans++] =
-	    (struct dotenv_span){.entry = index, .start = start, .end = origmap_to(&bl->map, b->end)};
+	d->spans[d->n_spans++] = (struct dotenv_span){
+	    .entry = index, .start = start, .end = origmap_to(&bl->map, b->end)};
 	return 0;
 }
 

@@ -12,7 +12,7 @@
 #define FILES_PATH_MAX 4096
 
 struct tmpfile {
-	int fd;         /* -1 when closed */
+	int fd;                   /* -1 when closed */
 	char tmp[FILES_PATH_MAX]; /* the temporary path */
 	const char *final_path;
 };

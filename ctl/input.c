@@ -147,8 +147,7 @@ int input_read_fd(int fd, size_t max, struct secbuf **ret)
 /* Opens path for reading whole: -EISDIR for a directory, -EINVAL for
  * anything but a regular file when regular_only, -EFBIG for a regular file
  * over max. 0 with *ret_fd and *st, or -errno. */
-static int open_whole(const char *path, size_t max, bool regular_only, struct stat *st,
-                      int *ret_fd)
+static int open_whole(const char *path, size_t max, bool regular_only, struct stat *st, int *ret_fd)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)

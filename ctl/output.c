@@ -13,6 +13,7 @@
 #include "jsonx.h"
 
 struct table {
+	int err; /* a failed table_add */
 	size_t ncols, nrows, cap;
 	char **cells; /* nrows * ncols, row-major; row 0 is the header */
 	size_t width[TABLE_MAX_COLS];
@@ -56,7 +57,7 @@ int table_add(struct table *t, const char *const *cells)
 		size_t cap = t->cap ? t->cap * 2 : 16;
 		char **n = realloc(t->cells, cap * t->ncols * sizeof(*n));
 		if (!n)
-			return -ENOMEM;
+			return t->err = -ENOMEM;
 		t->cells = n;
 		t->cap = cap;
 	}
@@ -66,7 +67,7 @@ int table_add(struct table *t, const char *const *cells)
 		if (!row[i]) {
 			while (i > 0)
 				free(row[--i]);
-			return -ENOMEM;
+			return t->err = -ENOMEM;
 		}
 	}
 	for (size_t i = 0; i < t->ncols; i++) {
@@ -103,6 +104,15 @@ void table_free(struct table *t)
 		free(t->cells[i]);
 	free(t->cells);
 	free(t);
+}
+
+int table_finish(struct table *t, FILE *out)
+{
+	int r = t->err;
+	if (r == 0)
+		table_print(t, out);
+	table_free(t);
+	return r;
 }
 
 const char *out_clean(const char *in, char *out, size_t cap)

@@ -16,10 +16,14 @@
 struct table;
 struct table *table_new(size_t ncols, const char *const *headers); /* NULL on ENOMEM */
 /* Appends a row of ncols cells (copied; control characters become '?' and
- * cells are cut at TABLE_MAX_CELL bytes). 0 or -ENOMEM. */
+ * cells are cut at TABLE_MAX_CELL bytes). 0 or -ENOMEM (remembered by the
+ * table: see table_finish). */
 int table_add(struct table *t, const char *const *cells);
 void table_print(const struct table *t, FILE *out);
 void table_free(struct table *t); /* NULL ok */
+/* Prints t on out unless a row could not be added, then frees it.
+ * 0 or -ENOMEM (nothing printed). */
+int table_finish(struct table *t, FILE *out);
 
 /* Copies text from vaultd for a terminal: control characters become '?',
  * cut to fit cap (NUL included). Returns out. */

@@ -14,8 +14,7 @@ VALUES=("Sh4red-Pa55" "tok-c0mm0n-42" "d3fault-s3ss10n")
 
 for mode in inject files; do
 	P=$VT_DIR/edge-$mode
-	copy_fixture edge "$P"
-	cd "$P" || vt_die "no project dir"
+	enter_fixture edge "$P"
 	out=$("$V" compose migrate -f docker-compose.yml -o docker-compose.yml --mode "$mode" --import 2>&1)
 	vt_eq "$mode: migrate exits 0" 0 "$?"
 	echo "$out"

@@ -9,8 +9,7 @@ vt_setup
 vt_start
 
 P=$VT_DIR/proj
-copy_fixture stack "$P"
-cd "$P" || vt_die "no project dir"
+enter_fixture stack "$P"
 
 # expect CODE "PATTERN" DESCRIPTION ARGS...: exit CODE, stderr matches, nothing changed in $P.
 expect() {

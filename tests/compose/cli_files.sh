@@ -12,8 +12,7 @@ vt_setup
 vt_start
 
 P=$VT_DIR/stack
-copy_fixture stack "$P"
-cd "$P" || vt_die "no project dir"
+enter_fixture stack "$P"
 
 out=$("$V" compose migrate -f docker-compose.yml -o docker-compose.yml --mode files --import \
 	--entrypoint app=/usr/local/bin/shop 2>&1)
@@ -45,8 +44,7 @@ vt_eq "second migrate changes no file (secrets and .gitignore included)" "$befor
 
 # -o next to the input: the original stays, worker.env is copied without its secrets.
 Q=$VT_DIR/stack2
-copy_fixture stack "$Q"
-cd "$Q" || vt_die "no project dir"
+enter_fixture stack "$Q"
 "$V" compose migrate -f docker-compose.yml -o compose.vault.yml --mode files \
 	--entrypoint app=/usr/local/bin/shop >/dev/null 2>&1
 vt_eq "migrate without --import exports what vaultd already holds" 0 "$?"

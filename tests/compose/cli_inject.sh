@@ -10,8 +10,7 @@ vt_setup
 vt_start
 
 P=$VT_DIR/stack
-copy_fixture stack "$P"
-cd "$P" || vt_die "no project dir"
+enter_fixture stack "$P"
 
 # --dry-run: the summary, and nothing written or imported.
 before=$(snapshot "$P")

@@ -21,10 +21,12 @@ need_compose() {
 	fi
 }
 
-# copy_fixture NAME DEST: a fresh copy of tests/compose/fixtures/NAME.
-copy_fixture() {
+# enter_fixture NAME DEST: a fresh copy of tests/compose/fixtures/NAME at
+# DEST, made the working directory.
+enter_fixture() {
 	rm -rf "$2"
 	cp -r "$FIXTURES/$1" "$2"
+	cd "$2" || vt_die "cannot enter the project copy $2"
 }
 
 # compose_ok FILE: docker-compose validates the file offline.

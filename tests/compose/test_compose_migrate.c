@@ -4,6 +4,7 @@
  * the output, that a second run changes nothing, and the refusals. */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -498,6 +499,31 @@ START_TEST(test_documents_that_cannot_be_migrated_are_refused)
 }
 END_TEST
 
+START_TEST(test_env_file_over_the_limit_is_refused)
+{
+	struct run *r = run_new();
+	struct compose_opts o = opts(r, COMPOSE_MODE_INJECT);
+	char path[256];
+	snprintf(path, sizeof(path), "%s/big.env", r->dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, COMPOSE_MAX_ENVFILE_BYTES + 1), 0);
+	close(fd);
+	ck_assert_int_eq(
+	    migrate(r, "services:\n  a:\n    image: postgres\n    env_file: big.env\n", &o),
+	    -EINVAL);
+	ck_assert_msg(strstr(r->err, "big.env: larger than 1 MiB"), "got: %s", r->err);
+	ck_assert_ptr_null(r->plan);
+	/* What compose cannot decode either is refused, not guessed at. */
+	put_file(r, "latin1.env", "DB_PASSWORD=caf\xe9\n");
+	ck_assert_int_eq(
+	    migrate(r, "services:\n  a:\n    image: postgres\n    env_file: latin1.env\n", &o),
+	    -EINVAL);
+	ck_assert_msg(strstr(r->err, "latin1.env: it is not UTF-8 text"), "got: %s", r->err);
+	run_free(r);
+}
+END_TEST
+
 START_TEST(test_name_template_collisions_and_invalid_names_are_refused)
 {
 	struct run *r = run_new();
@@ -550,6 +576,7 @@ int main(void)
 	tcase_add_test(tc, test_numeric_user_owns_the_tmpfs);
 	tcase_add_test(tc, test_unknown_image_without_entrypoint_is_refused_naming_the_service);
 	tcase_add_test(tc, test_documents_that_cannot_be_migrated_are_refused);
+	tcase_add_test(tc, test_env_file_over_the_limit_is_refused);
 	tcase_add_test(tc, test_name_template_collisions_and_invalid_names_are_refused);
 	tcase_add_test(tc, test_leftover_copies_of_a_value_are_reported);
 	suite_add_tcase(s, tc);

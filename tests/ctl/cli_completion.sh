@@ -19,4 +19,12 @@ vt_eq "audit subcommands" "tail verify " "$(complete_words vaultctl audit '')"
 vt_eq "command options" "--cas " "$(complete_words vaultctl set x --ca)"
 vt_eq "charset values" "hex " "$(complete_words vaultctl rotate x --charset h)"
 vt_eq "token create options" "--output-file " "$(complete_words vaultctl token create --out)"
+vt_eq "compose subcommands" "migrate secrets " "$(complete_words vaultctl compose '')"
+vt_eq "compose migrate options" "--mode " "$(complete_words vaultctl compose migrate -f x.yml --mo)"
+vt_eq "compose migrate flags after -n (--dry-run takes no value)" "--import --inject-bin " \
+	"$(complete_words vaultctl compose migrate -n --i)"
+vt_eq "compose migrate --mode values" "files inject " "$(complete_words vaultctl compose migrate --mode '')"
+vt_eq "compose migrate has no --json" " " "$(complete_words vaultctl compose migrate --js)"
+vt_eq "compose secrets options" "--dir " "$(complete_words vaultctl compose secrets --d)"
+vt_eq "audit tail -n still takes a number" " " "$(complete_words vaultctl audit tail -n '')"
 vt_done

@@ -62,35 +62,8 @@ vc_run unseal --key-file "$VT_KEY"
 expect "unseal with the key file" 0 'unsealed'
 
 # ---- the terminal prompt: no echo, asked twice ----
-# python3's pty drives vaultctl like a person at a terminal would.
 tty_set() { # name first second -> prints everything the terminal showed
-	python3 - "$VAULTCTL_BIN" "$@" <<'PY'
-import os, pty, sys, time
-binary, name, first, second = sys.argv[1:5]
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(binary, [binary, "set", name])
-seen = b""
-def read_until(marker, limit=10.0):
-    global seen
-    end = time.time() + limit
-    while marker not in seen and time.time() < end:
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-for prompt, answer in ((b"Value for", first), (b"Repeat", second)):
-    read_until(prompt)
-    time.sleep(0.1)
-    os.write(fd, answer.encode() + b"\n")
-read_until(b"\x00never", 3.0)
-_, status = os.waitpid(pid, 0)
-sys.stdout.write(seen.decode(errors="replace"))
-sys.exit(os.waitstatus_to_exitcode(status))
-PY
+	tty_answer "Value for" "$2" "Repeat" "$3" -- set "$1"
 }
 SHOWN=$(tty_set tty.secret "$SECRET" "$SECRET")
 vt_eq "prompted set succeeds" "0" "$?"

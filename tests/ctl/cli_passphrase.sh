@@ -33,33 +33,7 @@ not_in "unseal output has no passphrase" "$PASS" "$ERR$OUT"
 
 # The terminal prompt, through a pseudo-terminal.
 vc seal >/dev/null
-SHOWN=$(python3 - "$VAULTCTL_BIN" "$PASS" <<'PY'
-import os, pty, sys, time
-binary, secret = sys.argv[1:3]
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(binary, [binary, "unseal"])
-seen = b""
-def read_until(marker, limit=10.0):
-    global seen
-    end = time.time() + limit
-    while marker not in seen and time.time() < end:
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-read_until(b"Passphrase:")
-time.sleep(0.1)
-os.write(fd, secret.encode() + b"\n")
-read_until(b"\x00never", 5.0)
-_, status = os.waitpid(pid, 0)
-sys.stdout.write(seen.decode(errors="replace"))
-sys.exit(os.waitstatus_to_exitcode(status))
-PY
-)
+SHOWN=$(tty_answer "Passphrase:" "$PASS" -- unseal)
 vt_eq "unseal at the terminal prompt" "0" "$?"
 matches "the prompt asked for the passphrase" "$SHOWN" 'Passphrase: .*vaultd is unsealed'
 not_in "the typed passphrase is not echoed" "$PASS" "$SHOWN"

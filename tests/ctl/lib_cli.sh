@@ -60,3 +60,39 @@ not_in() {
 
 # json_field JSON EXPR: a value from JSON via python3 (installed with docker-compose).
 json_field() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print($2)" "$1"; }
+
+# tty_answer PROMPT ANSWER [PROMPT ANSWER...] -- ARGS...: runs vaultctl ARGS on a
+# pseudo-terminal (python3's pty, like a person at a terminal), typing each
+# ANSWER and a newline once its PROMPT has appeared. Prints everything the
+# terminal showed; exits with vaultctl's status.
+tty_answer() {
+	python3 - "$VAULTCTL_BIN" "$@" <<'PY'
+import os, pty, sys, time
+binary, rest = sys.argv[1], sys.argv[2:]
+split = rest.index("--")
+pairs, args = rest[:split], rest[split + 1:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(binary, [binary] + args)
+seen = b""
+def read_until(marker, limit=10.0):
+    global seen
+    end = time.time() + limit
+    while marker not in seen and time.time() < end:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+for prompt, answer in zip(pairs[0::2], pairs[1::2]):
+    read_until(prompt.encode())
+    time.sleep(0.1)
+    os.write(fd, answer.encode() + b"\n")
+read_until(b"\x00never", 5.0)
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(seen.decode(errors="replace"))
+sys.exit(os.waitstatus_to_exitcode(status))
+PY
+}

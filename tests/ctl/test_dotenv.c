@@ -1,6 +1,8 @@
-/* The .env parser against what docker-compose 1.29 (python-dotenv 0.21)
- * returns for the same text. Every expected result below was produced by
- * python-dotenv's dotenv_values on this machine. */
+/* The .env parser (import-env and compose env_file:) against what
+ * docker-compose 1.29 (python-dotenv 0.21) returns for the same text. Every
+ * expected value below was produced by python-dotenv's dotenv_values on this
+ * machine; the rest is what compose's migration needs on top: which values
+ * only the run-time environment knows, and where each line stands. */
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -184,16 +186,133 @@ START_TEST(test_oversized_file_is_refused_before_parsing)
 }
 END_TEST
 
-START_TEST(test_find_returns_the_last_value)
+/* ---- compose env_file: no environment known, where each line stands ---- */
+
+/* What compose_migrate makes of an entry read without a lookup. */
+enum known { KNOWN_VALUE, KNOWN_AT_RUN_TIME, NO_EQUALS };
+
+static enum known known(const struct dotenv_entry *e)
 {
-	const char *text = "A=1\nA=2\n";
+	if (!e->value)
+		return NO_EQUALS;
+	return e->needs_env ? KNOWN_AT_RUN_TIME : KNOWN_VALUE;
+}
+
+static const char *const envtext = "# c\n"
+                                   "A=1 # inline\n"
+                                   "B=x#notcomment\n"
+                                   "export C='s3nd mail!'\n"
+                                   "D=\"x\\ny\"\n"
+                                   "E=${A}-${UNSET_X:-dflt}\n"
+                                   "F='${A}'\n"
+                                   "G=${UNSET_X}\n"
+                                   "H\n"
+                                   "I=\n"
+                                   "J=\"multi\n"
+                                   "line\"\n"
+                                   "'K'=k\n"
+                                   "L = spaced  \n"
+                                   "M=#hash\n"
+                                   "N= #c\n";
+
+static const struct {
+	const char *key;
+	enum known state;
+	const char *value;
+} envwant[] = {
+    {"A", KNOWN_VALUE, "1"},          {"B", KNOWN_VALUE, "x#notcomment"},
+    {"C", KNOWN_VALUE, "s3nd mail!"}, {"D", KNOWN_VALUE, "x\ny"},
+    {"E", KNOWN_VALUE, "1-dflt"},     {"F", KNOWN_VALUE, "1"},
+    {"G", KNOWN_AT_RUN_TIME, NULL},   {"H", NO_EQUALS, NULL},
+    {"I", KNOWN_VALUE, ""},           {"J", KNOWN_VALUE, "multi\nline"},
+    {"K", KNOWN_VALUE, "k"},          {"L", KNOWN_VALUE, "spaced"},
+    {"M", KNOWN_VALUE, "#hash"},      {"N", KNOWN_VALUE, "#c"},
+};
+
+START_TEST(test_env_file_without_environment_tells_what_only_run_time_knows)
+{
+	struct dotenv *d = NULL;
+	ck_assert_int_eq(dotenv_parse(envtext, strlen(envtext), true, NULL, NULL, &d), 0);
+	ck_assert_uint_eq(d->n, sizeof(envwant) / sizeof(envwant[0]));
+	for (size_t i = 0; i < d->n; i++) {
+		ck_assert_str_eq(d->items[i].key, envwant[i].key);
+		ck_assert_msg(known(&d->items[i]) == envwant[i].state, "%s: state %d, expected %d",
+		              envwant[i].key, known(&d->items[i]), envwant[i].state);
+		if (envwant[i].value)
+			ck_assert_str_eq((const char *)d->items[i].value->data, envwant[i].value);
+	}
+	dotenv_free(d);
+}
+END_TEST
+
+START_TEST(test_a_key_built_from_a_run_time_key_is_run_time_too)
+{
+	const char *text = "A=${UNSET_X}\nB=${A}x\nC=${A:-d}\nD=${UNSET_X:-d}\n";
 	struct dotenv *d = NULL;
 	ck_assert_int_eq(dotenv_parse(text, strlen(text), true, NULL, NULL, &d), 0);
-	const struct dotenv_entry *e = dotenv_find(d, "A");
+	ck_assert(dotenv_find(d, "A")->needs_env);
+	ck_assert(dotenv_find(d, "B")->needs_env);
+	ck_assert(dotenv_find(d, "C")->needs_env); /* A is defined: its default is not used */
+	ck_assert(!dotenv_find(d, "D")->needs_env);
+	ck_assert_str_eq((const char *)dotenv_find(d, "D")->value->data, "d");
+	dotenv_free(d);
+	/* With a lookup that knows the name, nothing is left to run time. */
+	ck_assert_int_eq(dotenv_parse("A=${HT}\n", 8, true, fake_env, NULL, &d), 0);
+	ck_assert(!d->items[0].needs_env);
+	dotenv_free(d);
+}
+END_TEST
+
+static struct secbuf *without(const char *text, const char *const *keys)
+{
+	struct dotenv *d = NULL;
+	ck_assert_int_eq(dotenv_parse(text, strlen(text), true, NULL, NULL, &d), 0);
+	bool *drop = calloc(d->n + 1, sizeof(bool));
+	ck_assert_ptr_nonnull(drop);
+	for (; *keys; keys++) {
+		const struct dotenv_entry *e = dotenv_find(d, *keys);
+		ck_assert_ptr_nonnull(e);
+		drop[e - d->items] = true;
+	}
+	struct secbuf *out = NULL;
+	ck_assert_int_eq(dotenv_without(d, text, strlen(text), drop, &out), 0);
+	free(drop);
+	dotenv_free(d);
+	return out;
+}
+
+START_TEST(test_env_file_without_some_keys_keeps_every_other_byte)
+{
+	const char *text = "# head\n\nA=1\nB=two # c\nexport C='x'\r\nJ=\"multi\nline\"\nK=k";
+	struct secbuf *out = without(text, (const char *const[]){"B", "J", "C", NULL});
+	ck_assert_str_eq((const char *)out->data, "# head\n\nA=1\nK=k");
+	ck_assert_uint_eq(out->len, strlen("# head\n\nA=1\nK=k"));
+	secbuf_free(out);
+	/* Every assignment of a key goes; a BOM, blank lines, comments, lines
+	 * dotenv cannot parse and indentation of kept lines stay. */
+	text = "\xef\xbb\xbfT=1\r\n\n  # note\r\n=bad\rT=2 # again\n  K=k\n\tT\n";
+	out = without(text, (const char *const[]){"T", NULL});
+	ck_assert_str_eq((const char *)out->data, "\xef\xbb\xbf\n  # note\r\n=bad\r  K=k\n");
+	secbuf_free(out);
+}
+END_TEST
+
+START_TEST(test_the_last_definition_wins_and_each_keeps_its_place)
+{
+	const char *text = "\xEF\xBB\xBFTOKEN=a\nTOKEN=b\n";
+	struct dotenv *d = NULL;
+	ck_assert_int_eq(dotenv_parse(text, strlen(text), true, NULL, NULL, &d), 0);
+	const struct dotenv_entry *e = dotenv_find(d, "TOKEN");
 	ck_assert_ptr_nonnull(e);
-	ck_assert_str_eq((const char *)e->value->data, "2");
+	ck_assert_str_eq((const char *)e->value->data, "b");
 	ck_assert_uint_eq(e->line, 2);
 	ck_assert_ptr_null(dotenv_find(d, "B"));
+	ck_assert_uint_eq(d->n, 1);
+	ck_assert_uint_eq(d->n_spans, 2);        /* both assignments are where they were */
+	ck_assert_uint_eq(d->spans[0].start, 3); /* the BOM is nobody's */
+	ck_assert_uint_eq(d->spans[0].end, 11);
+	ck_assert_uint_eq(d->spans[1].start, 11);
+	ck_assert_uint_eq(d->spans[1].end, strlen(text));
 	dotenv_free(d);
 }
 END_TEST
@@ -208,7 +327,10 @@ int main(void)
 	tcase_add_test(tc, test_invalid_utf8_is_refused);
 	tcase_add_test(tc, test_values_may_hold_nul_bytes);
 	tcase_add_test(tc, test_oversized_file_is_refused_before_parsing);
-	tcase_add_test(tc, test_find_returns_the_last_value);
+	tcase_add_test(tc, test_env_file_without_environment_tells_what_only_run_time_knows);
+	tcase_add_test(tc, test_a_key_built_from_a_run_time_key_is_run_time_too);
+	tcase_add_test(tc, test_env_file_without_some_keys_keeps_every_other_byte);
+	tcase_add_test(tc, test_the_last_definition_wins_and_each_keeps_its_place);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
