@@ -1,11 +1,18 @@
 /* secbuf and process hygiene: zeroed guarded buffers with a trailing NUL,
- * read-only protection that really refuses writes, jansson's wipe-on-free
- * allocators installed, no core dumps after hardening. */
+ * read-only protection that really refuses writes, a recycling pool that
+ * hands out wiped buffers and keeps its caps under 8 threads, jansson's
+ * wipe-on-free allocators installed, no core dumps after hardening. */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdatomic.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "crypto_test.h"
@@ -77,6 +84,268 @@ START_TEST(test_free_accepts_readonly_and_null)
 }
 END_TEST
 
+/* ---- the recycling pool ----
+ * Every test starts from an empty pool: without CK_FORK (valgrind) the
+ * tests share one process. */
+
+/* Whether every byte of [p, p + n) is zero; the index of the first that is
+ * not, or n. */
+static size_t first_nonzero(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != 0)
+			return i;
+	return n;
+}
+
+START_TEST(test_recycled_buffer_comes_back_zero_filled)
+{
+	secbuf_pool_drain();
+	struct secbuf *a = secbuf_new(40);
+	ck_assert_ptr_nonnull(a);
+	memset(a->data, 0xaa, a->len);
+	unsigned char *old = a->data;
+	secbuf_free(a);
+	ck_assert_uint_eq(secbuf_pool_cached(40), 1);
+
+	struct secbuf *b = secbuf_new(40);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_ptr_eq(b->data, old); /* really the recycled region */
+	ck_assert_uint_eq(secbuf_pool_cached(40), 0);
+	ck_assert_uint_eq(first_nonzero(b->data, b->len + 1), b->len + 1);
+	secbuf_free(b);
+}
+END_TEST
+
+START_TEST(test_reuse_at_a_smaller_len_shows_no_stale_bytes)
+{
+	secbuf_pool_drain();
+	struct secbuf *a = secbuf_new(60);
+	memset(a->data, 0x5a, a->len);
+	unsigned char *old = a->data, *end = a->data + a->len + 1;
+	secbuf_free(a);
+
+	/* Same class (64 B), so the same region; data now starts later. */
+	struct secbuf *b = secbuf_new(10);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_ptr_eq(b->data + b->len + 1, end);
+	ck_assert_uint_eq(b->data[b->len], 0);
+	/* White box: the whole old range, not only the new len, is zero. */
+	ck_assert_uint_eq(first_nonzero(old, (size_t)(end - old)), (size_t)(end - old));
+	secbuf_free(b);
+}
+END_TEST
+
+START_TEST(test_lowered_len_is_still_wiped_over_the_whole_class)
+{
+	secbuf_pool_drain();
+	struct secbuf *a = secbuf_new(60);
+	memset(a->data, 0x5a, a->len);
+	unsigned char *old = a->data;
+	a->len = 5; /* as dotenv does after unescaping in place */
+	a->data[a->len] = 0;
+	secbuf_free(a);
+
+	struct secbuf *b = secbuf_new(60);
+	ck_assert_ptr_eq(b->data, old);
+	ck_assert_uint_eq(first_nonzero(b->data, 61), 61);
+	secbuf_free(b);
+}
+END_TEST
+
+/* Lengths at and around class edges, the largest pooled one and the first
+ * that bypasses the pool. */
+static const size_t edge_lens[] = {0, 1, 62, 63, 64, 127, 128, 1000, 4095, 4096, 65535,
+                                   SECBUF_POOL_MAX_LEN, SECBUF_POOL_MAX_LEN + 1};
+
+START_TEST(test_every_class_gives_len_zero_bytes_and_a_trailing_nul)
+{
+	size_t len = edge_lens[_i];
+	for (int round = 0; round < 2; round++) { /* fresh, then recycled */
+		struct secbuf *b = secbuf_new(len);
+		ck_assert_ptr_nonnull(b);
+		ck_assert_uint_eq(b->len, len);
+		ck_assert_msg(first_nonzero(b->data, len + 1) == len + 1,
+		              "len %zu round %d: not zero-filled", len, round);
+		memset(b->data, 0xff, len);
+		ck_assert_uint_eq(b->data[len], 0);
+		secbuf_free(b);
+	}
+}
+END_TEST
+
+START_TEST(test_overrun_past_the_nul_hits_the_guard_page)
+{
+	size_t len = edge_lens[_i];
+	for (int round = 0; round < 2; round++) {
+		struct secbuf *b = secbuf_new(len);
+		/* Exact length, not the class size: the buffer ends at the page. */
+		ck_assert_int_eq(kernel_write_errno(b->data + len), 0);
+		ck_assert_int_eq(kernel_write_errno(b->data + len + 1), EFAULT);
+		b->data[len] = 0;
+		secbuf_free(b);
+	}
+}
+END_TEST
+
+START_TEST(test_underrun_aborts_on_free)
+{
+	secbuf_pool_drain();
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct secbuf *b = secbuf_new(10);
+		b->data[-1] = 1; /* the byte before the buffer, inside its class */
+		secbuf_free(b);
+		_exit(0);
+	}
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT,
+	              "free after an underrun did not abort (status %d)", st);
+}
+END_TEST
+
+START_TEST(test_readonly_buffer_recycles_writable_and_wiped)
+{
+	secbuf_pool_drain();
+	struct secbuf *a = secbuf_dup("0123456789abcdef0123456789abcdef", 32);
+	unsigned char *old = a->data;
+	ck_assert_int_eq(secbuf_readonly(a), 0);
+	secbuf_free(a);
+	ck_assert_uint_eq(secbuf_pool_cached(32), 1);
+
+	struct secbuf *b = secbuf_new(32);
+	ck_assert_ptr_eq(b->data, old);
+	ck_assert_int_eq(kernel_write_errno(b->data), 0);
+	ck_assert_uint_eq(first_nonzero(b->data, 33), 33);
+	/* and the protection still works on the recycled region */
+	ck_assert_int_eq(secbuf_readonly(b), 0);
+	ck_assert_int_eq(kernel_write_errno(b->data), EFAULT);
+	ck_assert_int_eq(secbuf_readwrite(b), 0);
+	ck_assert_int_eq(kernel_write_errno(b->data), 0);
+	ck_assert_int_eq(secbuf_readonly(b), 0);
+	secbuf_free(b);
+}
+END_TEST
+
+START_TEST(test_per_class_cap_is_respected)
+{
+	secbuf_pool_drain();
+	enum { N = SECBUF_POOL_MAX_PER_CLASS + 8 };
+	struct secbuf *b[N];
+	for (int i = 0; i < N; i++)
+		ck_assert_ptr_nonnull(b[i] = secbuf_new(32));
+	for (int i = 0; i < N; i++)
+		secbuf_free(b[i]);
+	ck_assert_uint_eq(secbuf_pool_cached(32), SECBUF_POOL_MAX_PER_CLASS);
+	ck_assert_uint_gt(secbuf_pool_bytes(), 0);
+	ck_assert_uint_le(secbuf_pool_bytes(), SECBUF_POOL_MAX_BYTES);
+}
+END_TEST
+
+START_TEST(test_total_bytes_cap_is_respected)
+{
+	secbuf_pool_drain();
+	/* 24 buffers of the 256 KiB class hold more than the 4 MiB cap. */
+	enum { N = 24, LEN = 200000 };
+	_Static_assert((size_t)N * 262144u > SECBUF_POOL_MAX_BYTES, "must exceed the cap");
+	struct secbuf *b[N];
+	for (int i = 0; i < N; i++)
+		ck_assert_ptr_nonnull(b[i] = secbuf_new(LEN));
+	for (int i = 0; i < N; i++)
+		secbuf_free(b[i]);
+	size_t cached = secbuf_pool_cached(LEN);
+	ck_assert_uint_gt(cached, 0);
+	ck_assert_uint_lt(cached, N);
+	ck_assert_uint_le(secbuf_pool_bytes(), SECBUF_POOL_MAX_BYTES);
+	ck_assert_uint_ge(secbuf_pool_bytes(), cached * 262144u);
+}
+END_TEST
+
+START_TEST(test_bypass_sizes_are_never_cached)
+{
+	secbuf_pool_drain();
+	struct secbuf *b = secbuf_new(SECBUF_POOL_MAX_LEN + 1);
+	ck_assert_ptr_nonnull(b);
+	secbuf_free(b);
+	ck_assert_uint_eq(secbuf_pool_cached(SECBUF_POOL_MAX_LEN + 1), 0);
+	ck_assert_uint_eq(secbuf_pool_bytes(), 0);
+}
+END_TEST
+
+START_TEST(test_drain_empties_the_pool)
+{
+	secbuf_pool_drain();
+	for (size_t len = 1; len <= 4096; len *= 4)
+		secbuf_free(secbuf_new(len));
+	ck_assert_uint_gt(secbuf_pool_bytes(), 0);
+	secbuf_pool_drain();
+	ck_assert_uint_eq(secbuf_pool_bytes(), 0);
+	for (size_t len = 1; len <= 4096; len *= 4)
+		ck_assert_uint_eq(secbuf_pool_cached(len), 0);
+	struct secbuf *b = secbuf_new(16); /* and it still works after */
+	ck_assert_ptr_nonnull(b);
+	secbuf_free(b);
+}
+END_TEST
+
+#define CHURN_THREADS 8
+#define CHURN_ROUNDS 3000
+#define CHURN_MAX_LEN 3000
+
+struct churn {
+	unsigned char tag;
+	atomic_int *errors;
+};
+
+/* Allocates, checks the zero fill, stamps its tag, yields so that others
+ * run while it holds the buffer, and checks nobody else wrote into it. */
+static void *churn_main(void *arg)
+{
+	struct churn *c = arg;
+	for (int i = 0; i < CHURN_ROUNDS; i++) {
+		size_t len = randombytes_uniform(CHURN_MAX_LEN);
+		struct secbuf *b = secbuf_new(len);
+		if (!b || first_nonzero(b->data, len + 1) != len + 1) {
+			atomic_fetch_add(c->errors, 1);
+			secbuf_free(b);
+			continue;
+		}
+		memset(b->data, c->tag, len);
+		if (i % 16 == 0)
+			sched_yield();
+		for (size_t k = 0; k < len; k++)
+			if (b->data[k] != c->tag) {
+				atomic_fetch_add(c->errors, 1);
+				break;
+			}
+		secbuf_free(b);
+	}
+	return NULL;
+}
+
+START_TEST(test_eight_threads_alloc_and_free_concurrently)
+{
+	secbuf_pool_drain();
+	atomic_int errors = 0;
+	pthread_t th[CHURN_THREADS];
+	struct churn c[CHURN_THREADS];
+	for (int i = 0; i < CHURN_THREADS; i++) {
+		c[i] = (struct churn){.tag = (unsigned char)(0xa0 + i), .errors = &errors};
+		ck_assert_int_eq(pthread_create(&th[i], NULL, churn_main, &c[i]), 0);
+	}
+	for (int i = 0; i < CHURN_THREADS; i++)
+		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+	ck_assert_int_eq(atomic_load(&errors), 0);
+	ck_assert_uint_gt(secbuf_pool_bytes(), 0);
+	ck_assert_uint_le(secbuf_pool_bytes(), SECBUF_POOL_MAX_BYTES);
+	for (size_t len = 1; len < CHURN_MAX_LEN; len *= 2)
+		ck_assert_uint_le(secbuf_pool_cached(len), SECBUF_POOL_MAX_PER_CLASS);
+	secbuf_pool_drain();
+}
+END_TEST
+
 START_TEST(test_init_installs_wiping_allocators_for_jansson)
 {
 	json_malloc_t m = NULL;
@@ -120,6 +389,23 @@ static Suite *secbuf_suite(void)
 	tcase_add_test(tc, test_readonly_refuses_writes_and_readwrite_restores);
 	tcase_add_test(tc, test_free_accepts_readonly_and_null);
 	suite_add_tcase(s, tc);
+	TCase *pool = tcase_create("pool");
+	tcase_set_timeout(pool, 60);
+	tcase_add_test(pool, test_recycled_buffer_comes_back_zero_filled);
+	tcase_add_test(pool, test_reuse_at_a_smaller_len_shows_no_stale_bytes);
+	tcase_add_test(pool, test_lowered_len_is_still_wiped_over_the_whole_class);
+	int edges = (int)(sizeof(edge_lens) / sizeof(edge_lens[0]));
+	tcase_add_loop_test(pool, test_every_class_gives_len_zero_bytes_and_a_trailing_nul, 0,
+	                    edges);
+	tcase_add_loop_test(pool, test_overrun_past_the_nul_hits_the_guard_page, 0, edges);
+	tcase_add_test(pool, test_underrun_aborts_on_free);
+	tcase_add_test(pool, test_readonly_buffer_recycles_writable_and_wiped);
+	tcase_add_test(pool, test_per_class_cap_is_respected);
+	tcase_add_test(pool, test_total_bytes_cap_is_respected);
+	tcase_add_test(pool, test_bypass_sizes_are_never_cached);
+	tcase_add_test(pool, test_drain_empties_the_pool);
+	tcase_add_test(pool, test_eight_threads_alloc_and_free_concurrently);
+	suite_add_tcase(s, pool);
 	TCase *hy = tcase_create("hygiene");
 	tcase_add_test(hy, test_init_installs_wiping_allocators_for_jansson);
 	tcase_add_test(hy, test_init_is_idempotent);

@@ -1,0 +1,92 @@
+/* Policies in the store: named JSON documents kept as text (parsing and
+ * checks live in policy.h); like everything else they need an unsealed store. */
+#include "store.h"
+
+#include <string.h>
+
+#include "store_private.h"
+
+struct policy_ctx {
+	const char *name;
+	const char *json;
+	char *out;
+	char **names;
+	size_t n;
+};
+
+static int policy_put_body(struct store *s, struct be_tx *tx, void *ctx)
+{
+	struct policy_ctx *c = ctx;
+	return s->ops->policy_put(tx, c->name, c->json);
+}
+
+static int policy_get_body(struct store *s, struct be_tx *tx, void *ctx)
+{
+	struct policy_ctx *c = ctx;
+	return s->ops->policy_get(tx, c->name, &c->out);
+}
+
+static int policy_list_body(struct store *s, struct be_tx *tx, void *ctx)
+{
+	struct policy_ctx *c = ctx;
+	return s->ops->policy_list(tx, &c->names, &c->n);
+}
+
+static int policy_delete_body(struct store *s, struct be_tx *tx, void *ctx)
+{
+	struct policy_ctx *c = ctx;
+	return s->ops->policy_delete(tx, c->name);
+}
+
+/* Runs a policy operation under the key lock (policies need an unsealed
+ * store like everything else). */
+static int run_policy(struct store *s, bool write, tx_body body, struct policy_ctx *c)
+{
+	int r = keys_acquire(s);
+	if (r < 0)
+		return r;
+	r = store_run_tx(s, write, body, c);
+	keys_release(s);
+	return r;
+}
+
+int store_policy_put(struct store *s, const char *name, const char *json)
+{
+	if (!s || !name_is_valid_str(name) || !json ||
+	    strnlen(json, STORE_POLICY_MAX + 1) > STORE_POLICY_MAX)
+		return STORE_E_INVAL;
+	struct policy_ctx c = {.name = name, .json = json};
+	return run_policy(s, true, policy_put_body, &c);
+}
+
+int store_policy_get(struct store *s, const char *name, char **ret_json)
+{
+	if (!s || !ret_json || !name_is_valid_str(name))
+		return STORE_E_INVAL;
+	struct policy_ctx c = {.name = name};
+	int r = run_policy(s, false, policy_get_body, &c);
+	if (r == 0)
+		*ret_json = c.out;
+	return r;
+}
+
+int store_policy_list(struct store *s, char ***ret_names, size_t *ret_n)
+{
+	if (!s || !ret_names || !ret_n)
+		return STORE_E_INVAL;
+	struct policy_ctx c = {0};
+	int r = run_policy(s, false, policy_list_body, &c);
+	if (r == 0) {
+		*ret_names = c.names;
+		*ret_n = c.n;
+	}
+	return r;
+}
+
+int store_policy_delete(struct store *s, const char *name)
+{
+	if (!s || !name_is_valid_str(name))
+		return STORE_E_INVAL;
+	struct policy_ctx c = {.name = name};
+	return run_policy(s, true, policy_delete_body, &c);
+}

@@ -1,0 +1,90 @@
+/* What lib/store*.c share and nothing else may use: struct store, the
+ * transaction runner, the key lock, value sealing and the audit head MAC.
+ * The public contract is store.h; storage is the backend (store_backend.h). */
+#ifndef VAULT_STORE_PRIVATE_H
+#define VAULT_STORE_PRIVATE_H
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include "store.h"
+#include "store_backend.h"
+
+struct store {
+	const struct store_backend *ops;
+	struct be *be;
+	uint8_t store_id[VAULT_STORE_ID_BYTES];
+	/* Readers: every operation that uses keys. Writer: seal, unseal, rekey,
+	 * DEK rotation. Lock order: keys, then the backend's own locks. */
+	pthread_rwlock_t keys;
+	struct keyring *kr;       /* NULL while sealed */
+	struct secbuf *kek;       /* kept while unsealed to wrap new DEKs */
+	struct secbuf *audit_key; /* KEYRING_SUBKEY_AUDIT */
+	struct secbuf *token_key; /* KEYRING_SUBKEY_TOKEN */
+	_Atomic uint64_t revision;
+};
+
+typedef int (*tx_body)(struct store *s, struct be_tx *tx, void *ctx);
+
+/* store.c */
+/* Runs body in a transaction and commits it; an optimistic backend's
+ * conflict (-EAGAIN) runs the body again on fresh data. */
+int store_run_tx(struct store *s, bool write, tx_body body, void *ctx);
+/* Seals pt for (name, v->version) under the active DEK into v->blob. Needs
+ * the key lock. */
+int store_seal_into(struct store *s, const char *name, struct be_version *v, const uint8_t *pt,
+                    size_t len);
+/* Opens a version's blob into a new secbuf; STORE_E_CORRUPT if it does not
+ * open under its own coordinates. Needs the key lock. */
+int store_open_version(struct store *s, const char *name, const struct be_version *v,
+                       struct secbuf **ret);
+
+/* store_audit.c */
+/* BLAKE2b-256 keyed with the audit subkey over AUDIT_HEAD_CONTEXT ||
+ * u64be(seq) || hash: the MAC of the audit head kept in the header. */
+void store_audit_head_tag(const struct secbuf *key, uint64_t seq,
+                          const uint8_t hash[AUDIT_HASH_BYTES], uint8_t out[AUDIT_HASH_BYTES]);
+
+/* Takes the key lock for an operation that needs the store unsealed. */
+static inline int keys_acquire(struct store *s)
+{
+	pthread_rwlock_rdlock(&s->keys);
+	if (!s->kr) {
+		pthread_rwlock_unlock(&s->keys);
+		return STORE_E_SEALED;
+	}
+	return 0;
+}
+
+static inline void keys_release(struct store *s)
+{
+	pthread_rwlock_unlock(&s->keys);
+}
+
+static inline int64_t now_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* A bounded string that fits its field (NULL reads as ""). */
+static inline int text_ok(const char *s, size_t cap, const char **ret)
+{
+	if (!s)
+		s = "";
+	if (strnlen(s, cap) >= cap)
+		return STORE_E_INVAL;
+	*ret = s;
+	return 0;
+}
+
+static inline void copy_text(char *dst, size_t cap, const char *src)
+{
+	size_t n = strnlen(src, cap - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+#endif
