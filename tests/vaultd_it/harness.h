@@ -38,7 +38,8 @@ struct vreq {
 	const char *token;       /* "vd_..." or NULL */
 	const char *body;        /* may be NULL */
 	size_t body_len;         /* 0: strlen(body) */
-	bool as_nobody;          /* run the client as uid/gid 65534 */
+	bool as_nobody;          /* run the client as uid/gid 65534 (forks: with VIA_LIB
+	                          * only from a single-threaded process) */
 	int timeout_ms;          /* <= 0: 15 s */
 };
 
