@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check_support.h"
 #include "compose_doc.h"
 #include "compose_migrate.h"
-#include "ctl_test.h"
 
 struct run {
 	char dir[64];
@@ -580,5 +580,5 @@ int main(void)
 	tcase_add_test(tc, test_name_template_collisions_and_invalid_names_are_refused);
 	tcase_add_test(tc, test_leftover_copies_of_a_value_are_reported);
 	suite_add_tcase(s, tc);
-	return run_suite(s);
+	return check_support_run(s);
 }

@@ -9,11 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_support.h"
 #include "compose_detect.h"
 #include "compose_dockerfile.h"
 #include "compose_images.h"
 #include "compose_interp.h"
-#include "ctl_test.h"
 
 /* ---- interpolation ---- */
 
@@ -244,5 +244,5 @@ int main(void)
 	tcase_add_test(tc, test_dockerfile_stages_args_and_entrypoint_resets_cmd);
 	tcase_add_test(tc, test_command_strings_split_like_compose);
 	suite_add_tcase(s, tc);
-	return run_suite(s);
+	return check_support_run(s);
 }

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_support.h"
 #include "compose_doc.h"
-#include "ctl_test.h"
 
 static struct cnode *load_ok(const char *text)
 {
@@ -255,5 +255,5 @@ int main(void)
 	tcase_add_test(tc, test_documents_that_are_not_one_mapping_file_are_refused);
 	tcase_add_test(tc, test_edits_keep_order);
 	suite_add_tcase(s, tc);
-	return run_suite(s);
+	return check_support_run(s);
 }

@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "check_support.h"
 #include "ctl.h"
-#include "ctl_test.h"
 
 enum { O_FLAG = 1, O_VALUE, O_OTHER };
 
@@ -296,5 +296,5 @@ int main(void)
 	tcase_add_test(tc, test_cmd_parse_refuses_missing_token_file);
 	tcase_add_test(tc, test_check_name_uses_the_shared_validator);
 	suite_add_tcase(s, tc);
-	return run_suite(s);
+	return check_support_run(s);
 }

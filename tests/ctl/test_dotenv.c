@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl_test.h"
+#include "check_support.h"
 #include "dotenv.h"
 
 struct kv {
@@ -332,5 +332,5 @@ int main(void)
 	tcase_add_test(tc, test_env_file_without_some_keys_keeps_every_other_byte);
 	tcase_add_test(tc, test_the_last_definition_wins_and_each_keeps_its_place);
 	suite_add_tcase(s, tc);
-	return run_suite(s);
+	return check_support_run(s);
 }

@@ -1,5 +1,5 @@
-/* Shared bits of inject's Check suites: a main that initialises the library
- * and runs one suite, temp directories, small file helpers. */
+/* Shared bits of inject's Check suites: temp directories and small file
+ * helpers (their main() is tests/support/check_support.h). */
 #ifndef INJECT_TEST_H
 #define INJECT_TEST_H
 #include <check.h>
@@ -57,19 +57,6 @@ static inline void remove_dir(const char *dir)
 			unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR);
 	closedir(d);
 	rmdir(dir);
-}
-
-static inline int run_suite(Suite *s)
-{
-	if (vault_init() != 0) {
-		fprintf(stderr, "vault_init failed\n");
-		return 1;
-	}
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
 }
 
 #endif

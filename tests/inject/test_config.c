@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdarg.h>
 
+#include "check_support.h"
 #include "config.h"
 #include "inject_test.h"
 
@@ -440,5 +441,5 @@ static Suite *config_suite(void)
 
 int main(void)
 {
-	return run_suite(config_suite());
+	return check_support_run(config_suite());
 }

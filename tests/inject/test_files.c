@@ -4,6 +4,7 @@
  * outputs (secret, .previous, template) and the command's environment. */
 #include <sys/stat.h>
 
+#include "check_support.h"
 #include "config.h"
 #include "env.h"
 #include "inject_test.h"
@@ -376,5 +377,5 @@ static Suite *files_suite(void)
 
 int main(void)
 {
-	return run_suite(files_suite());
+	return check_support_run(files_suite());
 }

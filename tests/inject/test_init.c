@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "check_support.h"
 #include "exec.h"
 #include "init.h"
 #include "inject_test.h"
@@ -163,5 +164,5 @@ int main(void)
 		fprintf(stderr, "inject-init needs CK_FORK (each test is its own PID 1)\n");
 		return 77;
 	}
-	return run_suite(init_suite());
+	return check_support_run(init_suite());
 }

@@ -5,6 +5,7 @@
 #include <grp.h>
 #include <sys/wait.h>
 
+#include "check_support.h"
 #include "inject_test.h"
 #include "passwd.h"
 #include "privdrop.h"
@@ -340,5 +341,5 @@ static Suite *passwd_suite(void)
 
 int main(void)
 {
-	return run_suite(passwd_suite());
+	return check_support_run(passwd_suite());
 }

@@ -1,6 +1,7 @@
 /* --template rendering: {{ secret "NAME" }} replaced by the value, blanks
  * inside the braces allowed, every malformed directive refused with its line,
  * unknown names fail closed (nothing rendered), loading limits. */
+#include "check_support.h"
 #include "inject_test.h"
 #include "template.h"
 
@@ -238,5 +239,5 @@ static Suite *template_suite(void)
 
 int main(void)
 {
-	return run_suite(template_suite());
+	return check_support_run(template_suite());
 }

@@ -1,5 +1,5 @@
-/* Shared bits of the lib_crypto Check suites: a main that initialises the
- * library and runs one suite, hex helpers and a temp directory. */
+/* Shared bits of the lib_crypto Check suites: hex helpers and a temp
+ * directory (their main() is tests/support/check_support.h). */
 #ifndef VAULT_CRYPTO_TEST_H
 #define VAULT_CRYPTO_TEST_H
 #include <check.h>
@@ -38,19 +38,6 @@ static inline void make_tmpdir(char *buf, size_t cap)
 {
 	ck_assert_int_lt(snprintf(buf, cap, "/tmp/vault-crypto-test.XXXXXX"), (int)cap);
 	ck_assert_ptr_nonnull(mkdtemp(buf));
-}
-
-static inline int run_suite(Suite *s)
-{
-	if (vault_init() != 0) {
-		fprintf(stderr, "vault_init failed\n");
-		return 1;
-	}
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
 }
 
 #endif

@@ -5,6 +5,7 @@
 #include <sodium.h>
 
 #include "audit_chain.h"
+#include "check_support.h"
 #include "crypto_test.h"
 
 #define N 10
@@ -200,5 +201,5 @@ static Suite *audit_suite(void)
 
 int main(void)
 {
-	return run_suite(audit_suite());
+	return check_support_run(audit_suite());
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "audit_chain.h"
+#include "check_support.h"
 #include "crypto_test.h"
 #include "keyring.h"
 #include "seal.h"
@@ -252,5 +253,5 @@ int main(int argc, char **argv)
 			return 1;
 		return write_golden(argv[2]);
 	}
-	return run_suite(golden_suite());
+	return check_support_run(golden_suite());
 }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <sodium.h>
 
+#include "check_support.h"
 #include "crypto_test.h"
 #include "jsonx.h"
 
@@ -242,5 +243,5 @@ static Suite *jsonx_suite(void)
 
 int main(void)
 {
-	return run_suite(jsonx_suite());
+	return check_support_run(jsonx_suite());
 }

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check_support.h"
 #include "crypto_test.h"
 #include "keyring.h"
 
@@ -423,5 +424,5 @@ static Suite *keyring_suite(void)
 
 int main(void)
 {
-	return run_suite(keyring_suite());
+	return check_support_run(keyring_suite());
 }

@@ -1,5 +1,6 @@
 /* Secret-name validation: the accept/reject table from DESIGN.md
  * ([A-Za-z0-9][A-Za-z0-9._-]{0,127}, no ".."), length-based. */
+#include "check_support.h"
 #include "crypto_test.h"
 #include "names.h"
 
@@ -112,5 +113,5 @@ static Suite *names_suite(void)
 
 int main(void)
 {
-	return run_suite(names_suite());
+	return check_support_run(names_suite());
 }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <math.h>
 
+#include "check_support.h"
 #include "crypto_test.h"
 #include "passgen.h"
 
@@ -152,5 +153,5 @@ static Suite *passgen_suite(void)
 
 int main(void)
 {
-	return run_suite(passgen_suite());
+	return check_support_run(passgen_suite());
 }

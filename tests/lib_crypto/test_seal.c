@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <sodium.h>
 
+#include "check_support.h"
 #include "crypto_test.h"
 #include "seal.h"
 
@@ -301,5 +302,5 @@ static Suite *seal_suite(void)
 
 int main(void)
 {
-	return run_suite(seal_suite());
+	return check_support_run(seal_suite());
 }

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check_support.h"
 #include "crypto_test.h"
 #include "secbuf.h"
 
@@ -416,5 +417,5 @@ static Suite *secbuf_suite(void)
 
 int main(void)
 {
-	return run_suite(secbuf_suite());
+	return check_support_run(secbuf_suite());
 }

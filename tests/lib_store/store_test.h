@@ -244,17 +244,4 @@ static inline TCase *store_tcase(const char *name, bool with_store)
 	return tc;
 }
 
-static inline int run_suite(Suite *s)
-{
-	if (vault_init() != 0) {
-		fprintf(stderr, "vault_init failed\n");
-		return 1;
-	}
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
-}
-
 #endif

@@ -1,6 +1,7 @@
 /* The audit log in the store: batched appends build the keyed hash chain,
  * reads page through it, and verify names the first changed, deleted or
  * reordered entry, also a deleted tail. Tampering is raw SQL on the file. */
+#include "check_support.h"
 #include "store_test.h"
 
 #define ENTRIES 8
@@ -250,5 +251,5 @@ static Suite *audit_suite(void)
 
 int main(void)
 {
-	return run_suite(audit_suite());
+	return check_support_run(audit_suite());
 }

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "check_support.h"
 #include "store_test.h"
 
 static void close_store(void)
@@ -509,5 +510,5 @@ static Suite *files_suite(void)
 
 int main(void)
 {
-	return run_suite(files_suite());
+	return check_support_run(files_suite());
 }

@@ -1,6 +1,7 @@
 /* Keys of the store: create/open/seal/unseal, a wrong key file or passphrase
  * (BADKEY, file untouched), tampered wrapped keys, KEK rekey, DEK rotation and
  * resealing old versions under the active DEK. */
+#include "check_support.h"
 #include "store_test.h"
 
 /* Libsodium's minimum Argon2id cost: passphrase tests stay fast. */
@@ -462,5 +463,5 @@ static Suite *keys_suite(void)
 
 int main(void)
 {
-	return run_suite(keys_suite());
+	return check_support_run(keys_suite());
 }

@@ -2,6 +2,7 @@
  * counts that never overspend) and policy documents in the store. */
 #include <pthread.h>
 
+#include "check_support.h"
 #include "store_test.h"
 
 #define NOW 1700000000
@@ -363,5 +364,5 @@ static Suite *records_suite(void)
 
 int main(void)
 {
-	return run_suite(records_suite());
+	return check_support_run(records_suite());
 }

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <time.h>
 
+#include "check_support.h"
 #include "store_test.h"
 
 START_TEST(test_put_then_get_returns_the_value)
@@ -772,5 +773,5 @@ static Suite *secrets_suite(void)
 
 int main(void)
 {
-	return run_suite(secrets_suite());
+	return check_support_run(secrets_suite());
 }
