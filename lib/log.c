@@ -94,24 +94,34 @@ void logfmt_append(struct logline *l, const char *key, const char *value)
 	put(l, "\"", 1);
 }
 
-void logline_start(struct logline *l, enum log_level level, const char *event)
+void log_timestamp(char out[LOG_TS_MAX])
 {
-	l->len = 0;
-	l->truncated = false;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	struct tm tm;
 	gmtime_r(&ts.tv_sec, &tm);
-	char t[40];
-	int n = snprintf(t, sizeof(t), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+	int n = snprintf(out, LOG_TS_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
 	                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
 	                 ts.tv_nsec / 1000000);
-	if (n < 0 || (size_t)n >= sizeof(t))
-		t[0] = '\0';
-	logfmt_append(l, "ts", t);
+	if (n < 0 || n >= LOG_TS_MAX)
+		out[0] = '\0';
+}
+
+void logline_start_at(struct logline *l, enum log_level level, const char *event, const char *ts)
+{
+	l->len = 0;
+	l->truncated = false;
+	logfmt_append(l, "ts", ts);
 	unsigned lv = (unsigned)level <= LOG_ERROR ? (unsigned)level : LOG_ERROR;
 	logfmt_append(l, "level", level_names[lv]);
 	logfmt_append(l, "event", event);
+}
+
+void logline_start(struct logline *l, enum log_level level, const char *event)
+{
+	char ts[LOG_TS_MAX];
+	log_timestamp(ts);
+	logline_start_at(l, level, event, ts);
 }
 
 void logline_str(struct logline *l, const char *key, const char *value)

@@ -26,8 +26,13 @@ struct logline {
 	size_t len;
 	bool truncated;
 };
-/* Starts with ts, level and event. */
+/* Starts with ts (now), level and event. */
 void logline_start(struct logline *l, enum log_level level, const char *event);
+/* The same with a timestamp taken earlier by log_timestamp (many lines of
+ * one batch share it: formatting the time is most of a line's cost). */
+#define LOG_TS_MAX 32
+void log_timestamp(char out[LOG_TS_MAX]);
+void logline_start_at(struct logline *l, enum log_level level, const char *event, const char *ts);
 void logline_str(struct logline *l, const char *key, const char *value); /* NULL -> "" */
 void logline_int(struct logline *l, const char *key, long long value);
 void logline_uint(struct logline *l, const char *key, unsigned long long value);

@@ -205,7 +205,7 @@ static struct secbuf *read_body(const char *name, const struct secret_value *v, 
 	                  stage ? "\"" : "", v->created);
 	if (hn < 0 || (size_t)hn >= sizeof(head))
 		return NULL;
-	struct secbuf *b = respbuf_new((size_t)hn + (b64 - 1) + 2);
+	struct secbuf *b = secbuf_new((size_t)hn + (b64 - 1) + 2);
 	if (!b)
 		return NULL;
 	memcpy(b->data, head, (size_t)hn);
@@ -240,7 +240,7 @@ void api_secret_get(struct req *r)
 		reply_error(r, 500, "internal", "out of memory");
 		return;
 	}
-	reply_respbuf(r, 200, body, "application/json");
+	reply_secbuf(r, 200, body, "application/json");
 }
 
 /* ---- PUT /v1/secrets/{name} ---- */

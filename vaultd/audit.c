@@ -9,8 +9,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -176,33 +176,86 @@ static void write_all_fd(int fd, const char *p, size_t len)
 	}
 }
 
+/* Appends s as a JSON string (quotes included). Audit fields are names,
+ * accessors and fixed words, but escape anyway: the copy must stay JSON. */
+static size_t json_str(char *out, size_t cap, const char *s)
+{
+	size_t o = 0;
+	if (o < cap)
+		out[o++] = '"';
+	for (const unsigned char *p = (const unsigned char *)s; *p && o + 7 < cap; p++) {
+		if (*p == '"' || *p == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)*p;
+		} else if (*p < 0x20) {
+			o += (size_t)snprintf(out + o, cap - o, "\\u%04x", *p);
+		} else {
+			out[o++] = (char)*p;
+		}
+	}
+	if (o < cap)
+		out[o++] = '"';
+	return o;
+}
+
+/* A line being formatted; `over` once anything did not fit. */
+struct jline {
+	char buf[2048]; /* fields are bounded: 6x escaping of all of them fits */
+	size_t n;
+	bool over;
+};
+
+__attribute__((format(printf, 2, 3))) static void jl_printf(struct jline *l, const char *fmt, ...)
+{
+	if (l->over)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int w = vsnprintf(l->buf + l->n, sizeof(l->buf) - l->n, fmt, ap);
+	va_end(ap);
+	if (w < 0 || (size_t)w >= sizeof(l->buf) - l->n)
+		l->over = true;
+	else
+		l->n += (size_t)w;
+}
+
+static void jl_str(struct jline *l, const char *s)
+{
+	if (!l->over)
+		l->n += json_str(l->buf + l->n, sizeof(l->buf) - l->n, s);
+}
+
 /* Appends one JSON line of the --audit-log copy to buf (LOG_BATCH_BYTES),
- * flushing it first when it is nearly full. */
+ * flushing it first when it is nearly full. Formatted by hand: this runs
+ * for every request on the one writer thread. */
 static void add_json_line(const struct audit_entry *e, bool chained, bool ok, char *buf,
                           size_t *used)
 {
 	char hash[AUDIT_HASH_BYTES * 2 + 1] = "";
 	if (chained)
 		sodium_bin2hex(hash, sizeof(hash), e->hash, AUDIT_HASH_BYTES);
-	json_t *o = json_pack("{sI sI sI sI sI ss ss ss ss si sb ss}", "seq",
-	                      (json_int_t)(chained ? e->seq : 0), "time_ms", (json_int_t)e->time_ms,
-	                      "uid", (json_int_t)e->uid, "gid", (json_int_t)e->gid, "pid",
-	                      (json_int_t)e->pid, "accessor", e->accessor, "action", e->action,
-	                      "name", e->name, "result", ok ? e->result : "audit_failed", "status",
-	                      ok ? e->status : 500, "chained", chained, "hash", hash);
-	/* An entry is bounded (names <= 128 bytes): it fits one line buffer. */
-	char line[2048];
-	size_t len = o ? json_dumpb(o, line, sizeof(line) - 1, JSON_COMPACT) : 0;
-	json_decref(o);
-	if (len == 0 || len >= sizeof(line) - 1)
-		return;
-	line[len++] = '\n';
-	if (*used + len > LOG_BATCH_BYTES) {
+	struct jline l = {.n = 0, .over = false};
+	jl_printf(&l, "{\"seq\":%llu,\"time_ms\":%lld,\"uid\":%lld,\"gid\":%lld,\"pid\":%lld",
+	          (unsigned long long)(chained ? e->seq : 0), (long long)e->time_ms,
+	          (long long)e->uid, (long long)e->gid, (long long)e->pid);
+	jl_printf(&l, ",\"accessor\":");
+	jl_str(&l, e->accessor);
+	jl_printf(&l, ",\"action\":");
+	jl_str(&l, e->action);
+	jl_printf(&l, ",\"name\":");
+	jl_str(&l, e->name);
+	jl_printf(&l, ",\"result\":");
+	jl_str(&l, ok ? e->result : "audit_failed");
+	jl_printf(&l, ",\"status\":%d,\"chained\":%s,\"hash\":\"%s\"}\n", ok ? e->status : 500,
+	          chained ? "true" : "false", hash);
+	if (l.over)
+		return; /* never write half a line */
+	if (*used + l.n > LOG_BATCH_BYTES) {
 		write_all_fd(g_fd, buf, *used);
 		*used = 0;
 	}
-	memcpy(buf + *used, line, len);
-	*used += len;
+	memcpy(buf + *used, l.buf, l.n);
+	*used += l.n;
 }
 
 /* Seal once a seal request's entry is in the chain (and before anyone is
@@ -254,13 +307,15 @@ static void process_batch(struct audit_item *batch, size_t n, struct audit_entry
 
 	used = 0;
 	bool info = log_enabled(LOG_INFO);
+	char ts[LOG_TS_MAX];
+	log_timestamp(ts); /* one timestamp for the batch's lines */
 	i = 0;
 	for (struct audit_item *it = batch, *next; it; it = next, i++) {
 		next = it->next; /* it lives inside the request: gone after http_audited */
 		struct logline line;
 		/* Off the chain, the log line is the only record: always write it. */
 		bool want = info || !chained;
-		http_audited(it->req, oks[i], want ? &line : NULL);
+		http_audited(it->req, oks[i], want ? &line : NULL, ts);
 		if (!want)
 			continue;
 		size_t len;

@@ -337,9 +337,8 @@ static int token_from_store(struct req *r, const uint8_t hash[TOKEN_HASH_BYTES],
 	return 0;
 }
 
-/* The token text is hashed where libmicrohttpd parsed it (no extra copy:
- * a guarded copy per request cost more than the rest of the read path);
- * the caller wipes it there right after. */
+/* The token text is hashed where libmicrohttpd parsed it (no copy of it is
+ * made); the caller wipes it there right after. */
 static int token_actor(struct req *r, const char *tok, size_t len)
 {
 	struct actor *a = &r->actor;

@@ -185,10 +185,10 @@ static void finish(struct req *r)
 	audit_submit(&r->item);
 }
 
-static void log_request(const struct req *r, double ms, struct logline *l)
+static void log_request(const struct req *r, double ms, struct logline *l, const char *ts)
 {
 	const struct audit_entry *e = &r->item.e;
-	logline_start(l, LOG_INFO, "request");
+	logline_start_at(l, LOG_INFO, "request", ts);
 	logline_str(l, "method", r->method);
 	logline_str(l, "action", e->action);
 	enum route_id id = r->route.id != R_NONE ? r->route.id : r->route.near;
@@ -208,7 +208,7 @@ static void log_request(const struct req *r, double ms, struct logline *l)
 	logline_ms(l, "ms", ms);
 }
 
-void http_audited(struct req *r, bool ok, struct logline *line)
+void http_audited(struct req *r, bool ok, struct logline *line, const char *ts)
 {
 	if (!ok) {
 		/* Replaces (and frees, wiping) any secret-bearing answer. */
@@ -219,7 +219,7 @@ void http_audited(struct req *r, bool ok, struct logline *line)
 	enum route_id id = r->route.id != R_NONE ? r->route.id : r->route.near;
 	metrics_request(r->route.status == 404 ? R_NONE : id, r->status, secs);
 	if (line)
-		log_request(r, secs * 1000.0, line);
+		log_request(r, secs * 1000.0, line, ts);
 	r->phase = PH_READY;
 	MHD_resume_connection(r->conn);
 }

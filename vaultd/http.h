@@ -63,9 +63,9 @@ bool http_wait_idle(unsigned timeout_ms);
 void http_stop(void);
 /* Called by the audit thread once r's entry is committed (ok) or could not
  * be (then the answer becomes 500 audit_failed, dropping any secret). Fills
- * line (unless NULL) with the request's log line, records metrics and
+ * line (unless NULL) with the request's log line stamped ts, records metrics and
  * resumes the connection; r must not be touched after this returns. */
-void http_audited(struct req *r, bool ok, struct logline *line);
+void http_audited(struct req *r, bool ok, struct logline *line, const char *ts);
 /* Called by watch.c when r's watch fires: resumes the connection. */
 void http_watch_fired(struct req *r);
 /* Open connections right now (for metrics). */
@@ -74,11 +74,6 @@ long http_open_connections(void);
 /* ---- answers (reply.c); each replaces any earlier answer of r ---- */
 void reply_json(struct req *r, int status, json_t *o);        /* steals o */
 void reply_secret_json(struct req *r, int status, json_t *o); /* steals o; guarded body */
-/* A guarded body buffer of len bytes (plus a NUL) from a pool of wiped,
- * reused blocks; give it to reply_respbuf or free it with respbuf_free. */
-struct secbuf *respbuf_new(size_t len);
-void respbuf_free(struct secbuf *b);
-void reply_respbuf(struct req *r, int status, struct secbuf *b, const char *content_type);
 /* Takes b (a finished body in guarded memory), wiped when MHD is done. */
 void reply_secbuf(struct req *r, int status, struct secbuf *b, const char *content_type);
 void reply_text(struct req *r, int status, char *text, size_t len, const char *content_type);

@@ -37,6 +37,7 @@ static const char usage_text[] =
     "                   [--admin-uid N]... [--admin-gid N|NAME]... [--socket-group G]\n"
     "                   [--audit-log FILE] [--max-connections N] [--conn-timeout S]\n"
     "                   [--threads N] [--shutdown-grace S] [--log-level L]\n"
+    "                   [--docker-socket PATH]\n"
     "       vaultd --help | --version\n"
     "\n"
     "init creates an encrypted store. With --key-file naming a missing file it\n"
@@ -49,7 +50,10 @@ static const char usage_text[] =
     "admins; everyone else needs a token. Defaults: --max-connections 1024,\n"
     "--conn-timeout 60, --threads = CPUs, --shutdown-grace 10, --log-level info\n"
     "(warn drops the per-request lines). SIGTERM/SIGINT stop, SIGHUP reopens the\n"
-    "audit log. systemd socket activation and sd_notify are supported.\n";
+    "audit log. systemd socket activation and sd_notify are supported.\n"
+    "--docker-socket (e.g. /var/run/docker.sock) turns on container identity: a\n"
+    "client in a Docker container gets the policies whose \"containers\" selectors\n"
+    "match its labels, without a token (docs/api.md).\n";
 
 static int usage(int status)
 {

@@ -3,8 +3,6 @@
  * store errors mapped to statuses, and the small request-input helpers. */
 #include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,100 +79,6 @@ void reply_secbuf(struct req *r, int status, struct secbuf *b, const char *conte
 	    MHD_create_response_from_buffer_with_free_callback_cls(b->len, b->data, free_secbuf, b);
 	if (!resp)
 		secbuf_free(b);
-	set_answer(r, status, resp, result_for(status), content_type);
-	r->carries_secret = true;
-}
-
-/* ---- pooled guarded response buffers ----
- * sodium_malloc costs an mmap, several mprotects and an mlock, and the free
- * as many again: per request that dominated the read path. Small response
- * bodies therefore come from a pool of guarded blocks that are wiped when
- * released and reused. The body is placed at the end of its block so that
- * an overrun still hits libsodium's guard page. */
-#define RESPBUF_BLOCK 4096u /* one page: a read answer of a value up to ~2.9 KiB */
-#define RESPBUF_POOL_MAX 512u
-
-struct respbuf {
-	struct secbuf sb;     /* what callers see; sb.data points into base */
-	unsigned char *base;  /* sodium_malloc'd block */
-	size_t cap;           /* usable bytes at base */
-	struct respbuf *next; /* free list */
-};
-
-static pthread_mutex_t g_pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct respbuf *g_pool;
-static size_t g_pool_n;
-
-struct secbuf *respbuf_new(size_t len)
-{
-	if (len >= SIZE_MAX - 1)
-		return NULL;
-	struct respbuf *p = NULL;
-	if (len + 1 <= RESPBUF_BLOCK) {
-		pthread_mutex_lock(&g_pool_lock);
-		p = g_pool;
-		if (p) {
-			g_pool = p->next;
-			g_pool_n--;
-		}
-		pthread_mutex_unlock(&g_pool_lock);
-	}
-	if (!p) {
-		size_t cap = len + 1 <= RESPBUF_BLOCK ? RESPBUF_BLOCK : len + 1;
-		p = calloc(1, sizeof(*p));
-		unsigned char *base = p ? sodium_malloc(cap) : NULL;
-		if (!base) {
-			free(p);
-			return NULL;
-		}
-		sodium_memzero(base, cap); /* sodium_malloc fills with 0xdb */
-		p->base = base;
-		p->cap = cap;
-	}
-	p->next = NULL;
-	p->sb.data = p->base + p->cap - (len + 1); /* ends at the guard page */
-	p->sb.len = len;
-	return &p->sb;
-}
-
-void respbuf_free(struct secbuf *b)
-{
-	if (!b)
-		return;
-	struct respbuf *p = (struct respbuf *)b; /* sb is the first member */
-	/* Only the part in use can be non-zero: the rest was wiped before. */
-	sodium_memzero(p->sb.data, p->sb.len + 1);
-	if (p->cap == RESPBUF_BLOCK) {
-		pthread_mutex_lock(&g_pool_lock);
-		if (g_pool_n < RESPBUF_POOL_MAX) {
-			p->next = g_pool;
-			g_pool = p;
-			g_pool_n++;
-			p = NULL;
-		}
-		pthread_mutex_unlock(&g_pool_lock);
-	}
-	if (p) {
-		sodium_free(p->base);
-		free(p);
-	}
-}
-
-static void free_respbuf(void *p)
-{
-	respbuf_free(p);
-}
-
-void reply_respbuf(struct req *r, int status, struct secbuf *b, const char *content_type)
-{
-	if (!b) {
-		set_answer(r, 500, NULL, "internal", NULL);
-		return;
-	}
-	struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback_cls(
-	    b->len, b->data, free_respbuf, b);
-	if (!resp)
-		respbuf_free(b);
 	set_answer(r, status, resp, result_for(status), content_type);
 	r->carries_secret = true;
 }
