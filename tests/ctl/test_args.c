@@ -38,8 +38,8 @@ static void scan(char **argv, char *out, size_t cap)
 			snprintf(tok, sizeof(tok), "op:%s", a.arg);
 		else
 			snprintf(tok, sizeof(tok), "%d:%s", id, a.arg ? a.arg : "-");
-		strncat(out, tok, cap - strlen(out) - 2);
-		strcat(out, " ");
+		size_t used = strlen(out);
+		snprintf(out + used, cap - used, "%s ", tok);
 		if (id == ARGS_ERROR)
 			break;
 	}
