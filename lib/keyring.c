@@ -2,6 +2,7 @@
  * under the KEK (the seal envelope with AD "vaultd/dek/v1" || store id ||
  * key id), and the in-memory keyring of unwrapped keys by id. */
 #include "keyring.h"
+#include "fsutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -103,31 +104,6 @@ int kek_from_keyfile(const char *path, struct secbuf **ret)
 	return 0;
 }
 
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int r = fsync(fd) < 0 ? -errno : 0;
-	close(fd);
-	return r;
-}
-
-/* fsync the directory holding path so that the new name itself is durable. */
-static int fsync_parent(const char *path)
-{
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	if (!slash)
-		return fsync_dir(".");
-	size_t n = slash == path ? 1 : (size_t)(slash - path);
-	if (n >= sizeof(dir))
-		return -ENAMETOOLONG;
-	memcpy(dir, path, n);
-	dir[n] = '\0';
-	return fsync_dir(dir);
-}
-
 int kek_generate_keyfile(const char *path)
 {
 	if (!path)
@@ -151,7 +127,7 @@ int kek_generate_keyfile(const char *path)
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
 	if (r == 0)
-		r = fsync_parent(path);
+		r = fsutil_fsync_parent(path);
 	if (r < 0)
 		unlink(path);
 	return r;
