@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "schema.h"
 #include "store_backend.h"
 
@@ -1474,30 +1475,6 @@ static int audit_read(struct be_tx *tx, uint64_t since, size_t limit, struct aud
 
 /* ---- backup, residue ---- */
 
-static int fsync_path(const char *path, int flags)
-{
-	int fd = open(path, flags | O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int r = fsync(fd) < 0 ? -errno : 0;
-	close(fd);
-	return r;
-}
-
-static int fsync_parent(const char *path)
-{
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	if (!slash)
-		return fsync_path(".", O_DIRECTORY);
-	size_t n = slash == path ? 1 : (size_t)(slash - path);
-	if (n >= sizeof(dir))
-		return -ENAMETOOLONG;
-	memcpy(dir, path, n);
-	dir[n] = '\0';
-	return fsync_path(dir, O_DIRECTORY);
-}
-
 /* Copies every page in one step, so the copy is one read snapshot taken
  * through a reader: writers go on meanwhile (WAL). */
 static int copy_into(struct be *b, sqlite3 *dest)
@@ -1532,9 +1509,9 @@ static int be_backup(struct be *b, const char *dest_path)
 		r = copy_into(b, d.db);
 	conn_close(&d);
 	if (r == 0)
-		r = fsync_path(dest_path, 0);
+		r = fsutil_fsync_path(dest_path, 0);
 	if (r == 0)
-		r = fsync_parent(dest_path);
+		r = fsutil_fsync_parent(dest_path);
 	if (r < 0)
 		be_remove(dest_path);
 	return r;
