@@ -19,18 +19,19 @@ vt_setup() { # creates $VT_DIR and a key-file store in it
 }
 
 vt_start() { # extra serve flags...; sets VT_PID, waits until /v1/health answers
-	"$VAULTD_BIN" serve --store "$VT_STORE" --socket "$VT_SOCK" --key-file "$VT_KEY" "$@" \
+	# VT_WRAPPER (e.g. "valgrind --error-exitcode=99") runs the daemon under a tool.
+	${VT_WRAPPER:-} "$VAULTD_BIN" serve --store "$VT_STORE" --socket "$VT_SOCK" --key-file "$VT_KEY" "$@" \
 		>>"$VT_LOG" 2>&1 &
 	VT_PID=$!
 	local i
-	for i in $(seq 1 200); do
+	for i in $(seq 1 600); do
 		if curl -s --max-time 1 --unix-socket "$VT_SOCK" http://localhost/v1/health >/dev/null 2>&1; then
 			return 0
 		fi
 		kill -0 "$VT_PID" 2>/dev/null || vt_die "vaultd exited during start: $(tail -5 "$VT_LOG")"
 		sleep 0.05
 	done
-	vt_die "vaultd did not answer on $VT_SOCK within 10 s"
+	vt_die "vaultd did not answer on $VT_SOCK within 30 s"
 }
 
 vt_stop() { # SIGTERM and wait
