@@ -42,11 +42,7 @@ static int policy_delete_body(struct store *s, struct be_tx *tx, void *ctx)
  * store like everything else). */
 static int run_policy(struct store *s, bool write, tx_body body, struct policy_ctx *c)
 {
-	int r = keys_acquire(s);
-	if (r < 0)
-		return r;
-	r = store_run_tx(s, write, body, c);
-	keys_release(s);
+	int r = store_run_keyed_tx(s, write, body, c);
 	return r;
 }
 

@@ -64,6 +64,18 @@ static inline void keys_release(struct store *s)
 	pthread_rwlock_unlock(&s->keys);
 }
 
+/* The shape of most operations: one transaction with the keys held, so a
+ * concurrent seal waits for it instead of wiping keys under it. */
+static inline int store_run_keyed_tx(struct store *s, bool write, tx_body body, void *ctx)
+{
+	int r = keys_acquire(s);
+	if (r < 0)
+		return r;
+	r = store_run_tx(s, write, body, ctx);
+	keys_release(s);
+	return r;
+}
+
 static inline int64_t now_s(void)
 {
 	return (int64_t)time(NULL);

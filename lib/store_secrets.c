@@ -357,11 +357,7 @@ int store_rollback(struct store *s, const char *name, uint64_t version, const ch
 	if (!s || !name_is_valid_str(name) || version == 0 ||
 	    text_ok(actor, STORE_ACTOR_MAX, &c.actor) < 0)
 		return STORE_E_INVAL;
-	int r = keys_acquire(s);
-	if (r < 0)
-		return r;
-	r = store_run_tx(s, true, rollback_body, &c);
-	keys_release(s);
+	int r = store_run_keyed_tx(s, true, rollback_body, &c);
 	if (r < 0)
 		return r;
 	revision_seen(s, c.revision);
@@ -407,11 +403,7 @@ static int run_flag(struct store *s, const char *name, const char *actor, enum f
 	struct flag_ctx c = {.name = name, .op = op};
 	if (!s || !name_is_valid_str(name) || text_ok(actor, STORE_ACTOR_MAX, &c.actor) < 0)
 		return STORE_E_INVAL;
-	int r = keys_acquire(s);
-	if (r < 0)
-		return r;
-	r = store_run_tx(s, true, flag_body, &c);
-	keys_release(s);
+	int r = store_run_keyed_tx(s, true, flag_body, &c);
 	if (r == 0)
 		revision_seen(s, c.revision);
 	return r;
@@ -493,11 +485,7 @@ int store_destroy(struct store *s, const char *name, uint64_t version, const cha
 	struct destroy_ctx c = {.name = name, .version = version};
 	if (!s || !name_is_valid_str(name) || text_ok(actor, STORE_ACTOR_MAX, &c.actor) < 0)
 		return STORE_E_INVAL;
-	int r = keys_acquire(s);
-	if (r < 0)
-		return r;
-	r = store_run_tx(s, true, destroy_body, &c);
-	keys_release(s);
+	int r = store_run_keyed_tx(s, true, destroy_body, &c);
 	if (r < 0)
 		return r;
 	revision_seen(s, c.revision);

@@ -74,11 +74,7 @@ int store_token_put(struct store *s, const struct store_token *t)
 {
 	if (!s || token_ok(t) < 0)
 		return STORE_E_INVAL;
-	int r = keys_acquire(s);
-	if (r < 0)
-		return r;
-	r = store_run_tx(s, true, token_put_body, (void *)t);
-	keys_release(s);
+	int r = store_run_keyed_tx(s, true, token_put_body, (void *)t);
 	return r;
 }
 
