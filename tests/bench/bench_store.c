@@ -1,10 +1,12 @@
 /* bench_store: figures for the value envelope and the SQLite store, printed
- * as a Markdown table. Not a test; run it by hand on an idle machine:
+ * as a Markdown table, with plain SQLite (no crypto, no store layer) timed in
+ * the same run as the baseline. Not a test; run it by hand:
  *   build/tests/bench/bench_store [DIR]   (DIR for the temp store, default /tmp) */
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,7 +76,7 @@ static void bench_seal(void)
 	secbuf_free(dek);
 }
 
-static void bench_put(struct store *s)
+static double bench_put(struct store *s)
 {
 	uint8_t v[VALUE_BYTES];
 	randombytes_buf(v, sizeof(v));
@@ -86,7 +88,8 @@ static void bench_put(struct store *s)
 			die("store_put", r);
 		n++;
 	}
-	row("durable put, one per transaction (store_put)", n / (t - t0), "ops/s");
+	double single = n / (t - t0);
+	row("durable put, one per transaction (store_put)", single, "ops/s");
 
 	struct store_put_item items[BATCH_ITEMS];
 	char names[BATCH_ITEMS][32];
@@ -103,6 +106,88 @@ static void bench_put(struct store *s)
 		n += BATCH_ITEMS;
 	}
 	row("durable put, 100 per transaction (store_put_batch)", n / (t - t0), "ops/s");
+	return single;
+}
+
+/* ---- baseline: the same work in plain SQLite, same machine, same run ---- */
+
+static void sql_exec(sqlite3 *db, const char *sql)
+{
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		die(sqlite3_errmsg(db), -EIO);
+}
+
+static sqlite3 *raw_open(const char *dir, const char *name)
+{
+	char path[PATH_CAP + 16];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	sqlite3 *db;
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		die("sqlite3_open", -EIO);
+	sql_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+	             "CREATE TABLE kv(name TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID");
+	return db;
+}
+
+/* One INSERT OR REPLACE per transaction (autocommit), WAL + synchronous=FULL. */
+static double raw_put(const char *dir)
+{
+	sqlite3 *db = raw_open(dir, "raw_put.db");
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO kv VALUES('bench_put', ?1)", -1, &st, NULL);
+	uint8_t v[VALUE_BYTES + SEAL_OVERHEAD];
+	randombytes_buf(v, sizeof(v));
+	int n = 0;
+	double t0 = now_s(), t;
+	while ((t = now_s()) - t0 < PUT_SECONDS) {
+		sqlite3_bind_blob(st, 1, v, sizeof(v), SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			die("raw insert", -EIO);
+		sqlite3_reset(st);
+		n++;
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n / (t - t0);
+}
+
+/* Point selects by primary key over 100k rows, one thread. */
+static double raw_get(const char *dir)
+{
+	sqlite3 *db = raw_open(dir, "raw_get.db");
+	uint8_t v[VALUE_BYTES + SEAL_OVERHEAD];
+	randombytes_buf(v, sizeof(v));
+	char name[24];
+	sqlite3_stmt *st;
+	sql_exec(db, "BEGIN");
+	sqlite3_prepare_v2(db, "INSERT INTO kv VALUES(?1, ?2)", -1, &st, NULL);
+	for (int i = 0; i < BULK_SECRETS; i++) {
+		snprintf(name, sizeof(name), "secret-%06d", i);
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(st, 2, v, sizeof(v), SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			die("raw bulk insert", -EIO);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	sql_exec(db, "COMMIT");
+	sqlite3_prepare_v2(db, "SELECT value FROM kv WHERE name = ?1", -1, &st, NULL);
+	size_t bytes = 0;
+	double t0 = now_s();
+	for (int i = 0; i < GET_OPS; i++) {
+		snprintf(name, sizeof(name), "secret-%06u", (unsigned)randombytes_uniform(BULK_SECRETS));
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) != SQLITE_ROW)
+			die("raw select", -EIO);
+		bytes += (size_t)sqlite3_column_bytes(st, 0);
+		sqlite3_reset(st);
+	}
+	double rate = GET_OPS / (now_s() - t0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	if (bytes == 0)
+		die("raw select read nothing", -EIO);
+	return rate;
 }
 
 static double bulk_load(struct store *s)
@@ -213,17 +298,24 @@ int main(int argc, char **argv)
 	       "----------------------");
 	bench_seal();
 	struct store *s = new_store(dir, "put.db", kek, db, sizeof(db));
-	bench_put(s);
+	double put = bench_put(s);
 	store_close(s);
+	double raw_put_rate = raw_put(dir);
+	row("baseline: plain SQLite durable insert (WAL, FULL)", raw_put_rate, "ops/s");
+	row("ratio: store_put / plain SQLite insert (x100)", 100.0 * put / raw_put_rate, "%");
 
 	/* a fresh store holding only the 100k secrets, for gets and size */
 	s = new_store(dir, "bulk.db", kek, db, sizeof(db));
 	row("bulk load of 100k secrets (one store_put_batch)", bulk_load(s), "rows/s");
-	row("get by name, 100k secrets, 1 thread (store_get)", bench_get(s, 1), "ops/s");
+	double get1 = bench_get(s, 1);
+	row("get by name, 100k secrets, 1 thread (store_get)", get1, "ops/s");
 	row("get by name, 100k secrets, 2 threads (store_get)", bench_get(s, GET_THREADS), "ops/s");
 	store_close(s); /* checkpoints the WAL into the file and removes it */
 	row("DB size per 1k secrets (64 B values, 1 version each)",
 	    (double)file_size(db) / (BULK_SECRETS / 1000.0) / 1024.0, "KiB");
+	double raw_get_rate = raw_get(dir);
+	row("baseline: plain SQLite point select, 100k rows, 1 thread", raw_get_rate, "ops/s");
+	row("ratio: store_get / plain SQLite select (x100)", 100.0 * get1 / raw_get_rate, "%");
 	secbuf_free(kek);
 	cleanup(dir);
 	return 0;
