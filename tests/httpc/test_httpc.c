@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "httpc.h"
+#include "check_support.h"
 #include "hygiene.h"
 
 #define MAX_PARTS 16
@@ -619,13 +620,7 @@ static Suite *httpc_suite(void)
 
 int main(void)
 {
-	if (vault_init() != 0)
-		return 1;
 	/* The server writes into connections the client may have dropped. */
 	signal(SIGPIPE, SIG_IGN);
-	SRunner *sr = srunner_create(httpc_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return check_support_run(httpc_suite());
 }

@@ -188,13 +188,16 @@ static pid_t spawn(const struct spawn *sp)
 		fatal("fork: %s", strerror(errno));
 	if (pid > 0)
 		return pid;
-	/* Child: only exec set-up from here on. */
+	/* Child: only async-signal-safe exec set-up from here on (no malloc, no
+	 * stdio, no fatal()): the test process may have threads, and a lock one
+	 * of them held at fork stays locked forever in this copy. */
 	if (sp->pdeathsig)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (sp->drop) {
-		if (setgroups(0, NULL) < 0 || setgid(VD_NOBODY) < 0 || setuid(VD_NOBODY) < 0)
+		if (setgroups(0, NULL) < 0 || setresgid(VD_NOBODY, VD_NOBODY, VD_NOBODY) < 0 ||
+		    setresuid(VD_NOBODY, VD_NOBODY, VD_NOBODY) < 0)
 			_exit(126);
-		if (getuid() != VD_NOBODY || geteuid() != VD_NOBODY)
+		if (getuid() != VD_NOBODY || geteuid() != VD_NOBODY || getegid() != VD_NOBODY)
 			_exit(126);
 	}
 	int hi[4];
@@ -489,64 +492,6 @@ static void do_lib(const struct vd *v, const struct vreq *q, struct vresp *r)
 	httpc_response_free(hr);
 }
 
-/* The lib client as nobody: a child drops privileges, asks, and sends the
- * answer back through a pipe as: status, err, ctype[128], len, body. */
-static void do_lib_nobody(const struct vd *v, const struct vreq *q, struct vresp *r)
-{
-	int p[2];
-	mkpipe(p);
-	pid_t pid = fork();
-	if (pid < 0)
-		fatal("fork: %s", strerror(errno));
-	if (pid == 0) {
-		close(p[0]);
-		if (setgroups(0, NULL) < 0 || setgid(VD_NOBODY) < 0 || setuid(VD_NOBODY) < 0 ||
-		    geteuid() != VD_NOBODY)
-			_exit(126);
-		struct vresp c = {0};
-		do_lib(v, q, &c);
-		int hdr[2] = {c.status, c.err};
-		if (write_all(p[1], hdr, sizeof(hdr)) < 0 || write_all(p[1], c.ctype, sizeof(c.ctype)) < 0 ||
-		    write_all(p[1], &c.len, sizeof(c.len)) < 0 || write_all(p[1], c.body, c.len) < 0)
-			_exit(1);
-		_exit(0);
-	}
-	close(p[1]);
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap);
-	for (;;) {
-		if (n == cap)
-			buf = realloc(buf, cap *= 2);
-		if (!buf)
-			fatal("out of memory");
-		ssize_t k = read(p[0], buf + n, cap - n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		n += (size_t)k;
-	}
-	close(p[0]);
-	int rc = wait_exit(pid);
-	size_t fixed = 2 * sizeof(int) + sizeof(r->ctype) + sizeof(size_t);
-	size_t blen = 0;
-	if (n >= fixed)
-		memcpy(&blen, buf + fixed - sizeof(size_t), sizeof(size_t));
-	if (rc != 0 || n < fixed || n != fixed + blen) {
-		r->err = rc == 126 ? -EPERM : -EPROTO;
-		set_body(r, "", 0);
-	} else {
-		int hdr[2];
-		memcpy(hdr, buf, sizeof(hdr));
-		r->status = hdr[0];
-		r->err = hdr[1];
-		memcpy(r->ctype, buf + sizeof(hdr), sizeof(r->ctype));
-		r->ctype[sizeof(r->ctype) - 1] = 0;
-		set_body(r, buf + fixed, blen);
-	}
-	free(buf);
-}
-
 /* Writes the body to curl's stdin while draining its stdout (large bodies). */
 static char *pump(int in_fd, const char *body, size_t blen, int out_fd, size_t *ret_len)
 {
@@ -591,107 +536,306 @@ static char *pump(int in_fd, const char *body, size_t blen, int out_fd, size_t *
 	return out;
 }
 
-static void do_curl(const struct vd *v, const struct vreq *q, struct vresp *r)
+/* ---- requests in a child process ----
+ * curl, or the lib client run by the vdit_client helper (vd_client_main) when
+ * it must not run as the test process's uid. The child only sets up fds and
+ * becomes nobody between fork and execve (see spawn): the test process may
+ * have threads, so the request itself always runs in a freshly exec'd
+ * program. vdit_client answers with one frame on stdout:
+ * int status, int err, char ctype[128], size_t len, then len body bytes. */
+
+#define CLIENT_TOKEN_MAX 4096
+#define FRAME_FIXED (2 * sizeof(int) + sizeof(((struct vresp *)0)->ctype) + sizeof(size_t))
+
+static void what_of(enum via via, const struct vreq *q, char *out, size_t cap)
 {
-	char url[4096], maxt[32], errpath[VD_PATH_MAX];
+	snprintf(out, cap, "[%s%s] %s %.120s", via_name(via), q->as_nobody ? " as nobody" : "",
+	         q->method, q->path);
+}
+
+void vd_begin(const struct vd *v, enum via via, const struct vreq *q, int start_fd,
+              struct vd_proc *p)
+{
+	if (q->body && start_fd >= 0)
+		fatal("vd_begin: a request with a body cannot wait for a start signal");
+	memset(p, 0, sizeof(*p));
+	p->via = via;
+	p->in = -1;
+	p->t0 = now_ms();
+	what_of(via, q, p->what, sizeof(p->what));
+	p->body = q->body;
+	p->blen = q->body ? (q->body_len ? q->body_len : strlen(q->body)) : 0;
+
 	int tmo = q->timeout_ms > 0 ? q->timeout_ms : DEFAULT_TIMEOUT_MS;
-	snprintf(url, sizeof(url), "http://localhost%s", q->path);
-	snprintf(maxt, sizeof(maxt), "%.3f", tmo / 1000.0);
-	pathf(errpath, v->dir, "curl.err");
-	const char *argv[32];
+	char url[4096], maxt[32], tmos[32], errpath[VD_PATH_MAX], hdr[512] = "";
+	const char *argv[40];
+	const char *fd3 = NULL;
 	size_t a = 0;
-	argv[a++] = bin_path("CURL_BIN", "/usr/bin/curl");
-	argv[a++] = "-sS";
-	argv[a++] = "--path-as-is"; /* send ../ as written: hostile paths reach vaultd */
-	argv[a++] = "--unix-socket";
-	argv[a++] = v->sock;
-	argv[a++] = "-X";
-	argv[a++] = q->method;
-	argv[a++] = "--max-time";
-	argv[a++] = maxt;
-	argv[a++] = "-w";
-	argv[a++] = CURL_MARK "%{http_code} %{content_type}";
-	if (q->token) { /* the token goes through a pipe, never argv */
-		argv[a++] = "-H";
-		argv[a++] = "@/dev/fd/3";
+	int errfd = -1;
+	if (start_fd >= 0 || via == VIA_LIB)
+		argv[a++] = bin_path("VDIT_CLIENT_BIN", NULL);
+	if (via == VIA_LIB) {
+		snprintf(tmos, sizeof(tmos), "%d", tmo);
+		argv[a++] = "lib";
+		argv[a++] = v->sock;
+		argv[a++] = q->method;
+		argv[a++] = q->path;
+		argv[a++] = tmos;
+		argv[a++] = q->token ? "token" : "-";
+		argv[a++] = q->body ? "body" : "-";
+		fd3 = q->token; /* never argv */
+		errfd = dup(STDERR_FILENO); /* its sanitizer reports show in the test's output */
+	} else {
+		if (start_fd >= 0)
+			argv[a++] = "exec"; /* vdit_client waits for the start, then execs curl */
+		snprintf(url, sizeof(url), "http://localhost%s", q->path);
+		snprintf(maxt, sizeof(maxt), "%.3f", tmo / 1000.0);
+		pathf(errpath, v->dir, "curl.err");
+		argv[a++] = bin_path("CURL_BIN", "/usr/bin/curl");
+		argv[a++] = "-sS";
+		argv[a++] = "--path-as-is"; /* send ../ as written: hostile paths reach vaultd */
+		argv[a++] = "--unix-socket";
+		argv[a++] = v->sock;
+		argv[a++] = "-X";
+		argv[a++] = q->method;
+		argv[a++] = "--max-time";
+		argv[a++] = maxt;
+		argv[a++] = "-w";
+		argv[a++] = CURL_MARK "%{http_code} %{content_type}";
+		if (q->token) { /* the token goes through a pipe, never argv */
+			argv[a++] = "-H";
+			argv[a++] = "@/dev/fd/3";
+			int hn = snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\n", q->token);
+			if (hn < 0 || (size_t)hn >= sizeof(hdr))
+				fatal("token too long for the test harness");
+			fd3 = hdr;
+		}
+		if (q->body) {
+			argv[a++] = "-H";
+			argv[a++] = "Content-Type: application/json";
+			argv[a++] = "--data-binary";
+			argv[a++] = "@-";
+		}
+		argv[a++] = url;
+		errfd = open(errpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	}
-	if (q->body) {
-		argv[a++] = "-H";
-		argv[a++] = "Content-Type: application/json";
-		argv[a++] = "--data-binary";
-		argv[a++] = "@-";
-	}
-	argv[a++] = url;
 	argv[a] = NULL;
+	if (fd3 && strlen(fd3) >= CLIENT_TOKEN_MAX)
+		fatal("token too long for the test harness");
 
 	int in[2] = {-1, -1}, out[2];
 	mkpipe(out);
 	if (q->body)
 		mkpipe(in);
-	char hdr[512] = "";
-	if (q->token) {
-		int hn = snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\n", q->token);
-		if (hn < 0 || (size_t)hn >= sizeof(hdr))
-			fatal("token too long for the test harness");
-	}
-	int errfd = open(errpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	struct spawn sp = {.argv = argv,
-	                   .fd = {in[0], out[1], errfd, -1},
-	                   .fd3_text = q->token ? hdr : NULL,
+	                   .fd = {start_fd >= 0 ? start_fd : in[0], out[1], errfd, -1},
+	                   .fd3_text = fd3,
 	                   .drop = q->as_nobody};
-	pid_t pid = spawn(&sp);
+	p->pid = spawn(&sp);
 	sodium_memzero(hdr, sizeof(hdr));
 	close(out[1]);
 	if (errfd >= 0)
 		close(errfd);
 	if (in[0] >= 0)
 		close(in[0]);
-	size_t blen = q->body ? (q->body_len ? q->body_len : strlen(q->body)) : 0;
-	size_t n = 0;
-	char *o = pump(in[1], q->body, blen, out[0], &n);
-	close(out[0]);
-	int rc = wait_exit(pid);
+	p->in = in[1];
+	p->out = out[0];
+}
 
-	char *mark = NULL;
-	for (char *p = o; (p = memmem(p, n - (size_t)(p - o), CURL_MARK, sizeof(CURL_MARK) - 1));
-	     p++)
-		mark = p;
+static void parse_curl(const char *o, size_t n, int rc, struct vresp *r)
+{
+	const char *mark = NULL;
+	for (const char *c = o; (c = memmem(c, n - (size_t)(c - o), CURL_MARK, sizeof(CURL_MARK) - 1));
+	     c++)
+		mark = c;
 	if (!mark) {
 		r->err = rc ? rc : -EPROTO;
 		set_body(r, "", 0);
-	} else {
-		set_body(r, o, (size_t)(mark - o));
-		char tail[256];
-		size_t tl = n - (size_t)(mark - o) - (sizeof(CURL_MARK) - 1);
-		if (tl >= sizeof(tail))
-			tl = sizeof(tail) - 1;
-		memcpy(tail, mark + sizeof(CURL_MARK) - 1, tl);
-		tail[tl] = 0;
-		r->status = atoi(tail);
-		char *sp2 = strchr(tail, ' ');
-		snprintf(r->ctype, sizeof(r->ctype), "%s", sp2 ? sp2 + 1 : "");
-		if (r->status == 0)
-			r->err = rc ? rc : -EPROTO;
+		return;
 	}
+	set_body(r, o, (size_t)(mark - o));
+	char tail[256];
+	size_t tl = n - (size_t)(mark - o) - (sizeof(CURL_MARK) - 1);
+	if (tl >= sizeof(tail))
+		tl = sizeof(tail) - 1;
+	memcpy(tail, mark + sizeof(CURL_MARK) - 1, tl);
+	tail[tl] = 0;
+	r->status = atoi(tail);
+	char *sp2 = strchr(tail, ' ');
+	snprintf(r->ctype, sizeof(r->ctype), "%s", sp2 ? sp2 + 1 : "");
+	if (r->status == 0)
+		r->err = rc ? rc : -EPROTO;
+}
+
+static void parse_frame(const char *o, size_t n, int rc, struct vresp *r)
+{
+	size_t blen = 0;
+	if (n >= FRAME_FIXED)
+		memcpy(&blen, o + FRAME_FIXED - sizeof(size_t), sizeof(size_t));
+	if (rc != 0 || n < FRAME_FIXED || n != FRAME_FIXED + blen) {
+		r->err = rc == 126 ? -EPERM : -EPROTO; /* 126: the drop to nobody failed */
+		set_body(r, "", 0);
+		return;
+	}
+	int hdr[2];
+	memcpy(hdr, o, sizeof(hdr));
+	r->status = hdr[0];
+	r->err = hdr[1];
+	memcpy(r->ctype, o + sizeof(hdr), sizeof(r->ctype));
+	r->ctype[sizeof(r->ctype) - 1] = 0;
+	set_body(r, o + FRAME_FIXED, blen);
+}
+
+static void finish(struct vresp *r, double t0)
+{
+	r->ms = now_ms() - t0;
+	if (r->len > 0 && (r->body[0] == '{' || r->body[0] == '['))
+		r->json = json_loadb(r->body, r->len, 0, NULL);
+}
+
+void vd_end(struct vd_proc *p, struct vresp *r)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->what, sizeof(r->what), "%s", p->what);
+	size_t n = 0;
+	char *o = pump(p->in, p->body, p->blen, p->out, &n);
+	close(p->out);
+	int rc = wait_exit(p->pid);
+	if (p->via == VIA_CURL)
+		parse_curl(o, n, rc, r);
+	else
+		parse_frame(o, n, rc, r);
 	sodium_memzero(o, n);
 	free(o);
+	finish(r, p->t0);
+	memset(p, 0, sizeof(*p));
 }
 
 void vd_do(const struct vd *v, enum via via, const struct vreq *q, struct vresp *r)
 {
+	if (via == VIA_CURL || q->as_nobody) {
+		struct vd_proc p;
+		vd_begin(v, via, q, -1, &p);
+		vd_end(&p, r);
+		return;
+	}
 	memset(r, 0, sizeof(*r));
-	snprintf(r->what, sizeof(r->what), "[%s%s] %s %.120s", via_name(via),
-	         q->as_nobody ? " as nobody" : "", q->method, q->path);
+	what_of(via, q, r->what, sizeof(r->what));
 	double t0 = now_ms();
-	if (via == VIA_CURL)
-		do_curl(v, q, r);
-	else if (q->as_nobody)
-		do_lib_nobody(v, q, r);
-	else
-		do_lib(v, q, r);
-	r->ms = now_ms() - t0;
-	if (r->len > 0 && (r->body[0] == '{' || r->body[0] == '['))
-		r->json = json_loadb(r->body, r->len, 0, NULL);
+	do_lib(v, q, r);
+	finish(r, t0);
+}
+
+/* Reads fd to EOF into a malloc'd NUL-terminated buffer; NULL on error. */
+static char *read_all_fd(int fd, size_t *ret_len)
+{
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap + 1);
+	while (buf) {
+		if (n == cap) {
+			char *nb = realloc(buf, (cap *= 2) + 1);
+			if (!nb)
+				break;
+			buf = nb;
+		}
+		ssize_t k = read(fd, buf + n, cap - n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			break;
+		if (k == 0) {
+			buf[n] = 0;
+			*ret_len = n;
+			return buf;
+		}
+		n += (size_t)k;
+	}
+	free(buf);
+	return NULL;
+}
+
+/* The token from fd 3 into guarded memory, NUL-terminated; NULL on error. */
+static struct secbuf *read_token_fd3(void)
+{
+	struct secbuf *t = secbuf_new(CLIENT_TOKEN_MAX);
+	if (!t)
+		return NULL;
+	size_t n = 0;
+	for (;;) {
+		ssize_t k = read(3, t->data + n, CLIENT_TOKEN_MAX - 1 - n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0 || (k > 0 && n + (size_t)k >= CLIENT_TOKEN_MAX - 1)) {
+			secbuf_free(t);
+			return NULL;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	close(3);
+	t->data[n] = 0;
+	t->len = n;
+	return t;
+}
+
+int vd_client_main(int argc, char **argv)
+{
+	if (argc >= 3 && strcmp(argv[1], "exec") == 0) {
+		size_t n = 0;
+		char *go = read_all_fd(STDIN_FILENO, &n); /* the start signal: EOF */
+		free(go);
+		int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (nul < 0 || dup2(nul, STDIN_FILENO) < 0) {
+			fprintf(stderr, "vdit_client: /dev/null: %s\n", strerror(errno));
+			return 127;
+		}
+		close(nul);
+		execve(argv[2], argv + 2, environ);
+		fprintf(stderr, "vdit_client: execve %s: %s\n", argv[2], strerror(errno));
+		return 127;
+	}
+	if (argc != 8 || strcmp(argv[1], "lib") != 0) {
+		fprintf(stderr, "usage: vdit_client lib SOCKET METHOD PATH TIMEOUT_MS token|- body|-\n"
+		                "       vdit_client exec PROGRAM [ARG...]\n"
+		                "(the vaultd_it harness runs this; a token comes on fd 3, a body on stdin)\n");
+		return 2;
+	}
+	vd_global_init();
+	struct vd v = {.pid = -1};
+	if (snprintf(v.sock, sizeof(v.sock), "%s", argv[2]) >= (int)sizeof(v.sock)) {
+		fprintf(stderr, "vdit_client: socket path too long\n");
+		return 2;
+	}
+	size_t blen = 0;
+	char *in = read_all_fd(STDIN_FILENO, &blen); /* the body, or the start signal */
+	struct secbuf *tok = strcmp(argv[6], "token") == 0 ? read_token_fd3() : NULL;
+	if (!in || (strcmp(argv[6], "token") == 0 && !tok)) {
+		fprintf(stderr, "vdit_client: reading the request from stdin / fd 3 failed\n");
+		return 2;
+	}
+	struct vreq q = {
+		.method = argv[3],
+		.path = argv[4],
+		.timeout_ms = atoi(argv[5]),
+		.token = tok ? (const char *)tok->data : NULL,
+		.body = strcmp(argv[7], "body") == 0 ? in : NULL,
+		.body_len = blen,
+	};
+	struct vresp r = {0};
+	do_lib(&v, &q, &r);
+	secbuf_free(tok);
+	sodium_memzero(in, blen);
+	free(in);
+	int hdr[2] = {r.status, r.err};
+	int rc = write_all(STDOUT_FILENO, hdr, sizeof(hdr)) < 0 ||
+	                 write_all(STDOUT_FILENO, r.ctype, sizeof(r.ctype)) < 0 ||
+	                 write_all(STDOUT_FILENO, &r.len, sizeof(r.len)) < 0 ||
+	                 write_all(STDOUT_FILENO, r.body, r.len) < 0
+	             ? 1
+	             : 0;
+	vresp_clear(&r);
+	return rc;
 }
 
 void vd_call(const struct vd *v, enum via via, const char *method, const char *path,

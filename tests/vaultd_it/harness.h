@@ -38,8 +38,8 @@ struct vreq {
 	const char *token;       /* "vd_..." or NULL */
 	const char *body;        /* may be NULL */
 	size_t body_len;         /* 0: strlen(body) */
-	bool as_nobody;          /* run the client as uid/gid 65534 (forks: with VIA_LIB
-	                          * only from a single-threaded process) */
+	bool as_nobody;          /* run the client as uid/gid 65534 (in its own process:
+	                          * with VIA_LIB the vdit_client helper) */
 	int timeout_ms;          /* <= 0: 15 s */
 };
 
@@ -92,6 +92,24 @@ int wait_pid(pid_t pid); /* exit status, 128+signal if killed */
 /* ---- requests ---- */
 /* Never aborts: a transport failure leaves status 0 and err set. */
 void vd_do(const struct vd *v, enum via via, const struct vreq *q, struct vresp *r);
+/* A request in its own process (curl, or vdit_client for VIA_LIB), started
+ * by vd_begin and collected by vd_end (which also reaps it). With start_fd
+ * >= 0 the client waits for EOF on start_fd before it connects (racers); such
+ * a request takes no body. q->body must live until vd_end. */
+struct vd_proc {
+	pid_t pid;
+	int in, out;             /* its stdin (the body) or -1, its stdout */
+	const char *body;
+	size_t blen;
+	enum via via;
+	double t0;
+	char what[160];
+};
+void vd_begin(const struct vd *v, enum via via, const struct vreq *q, int start_fd,
+              struct vd_proc *p);
+void vd_end(struct vd_proc *p, struct vresp *r);
+/* main() of the vdit_client helper (vdit_client.c). */
+int vd_client_main(int argc, char **argv);
 /* Shorthands; body is JSON text or NULL. */
 void vd_call(const struct vd *v, enum via via, const char *method, const char *path,
              const char *token, const char *body, struct vresp *r);

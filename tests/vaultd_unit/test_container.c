@@ -8,7 +8,7 @@
 #include <unistd.h>
 #include "container.h"
 #include "fake_docker.h"
-#include "unit.h"
+#include "check_support.h"
 
 #define ID_A "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define ID_B "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
@@ -128,5 +128,5 @@ int main(void)
 	tcase_add_test(te, test_engine_404_is_enoent_and_errors_are_eio);
 	tcase_add_test(te, test_labels_are_cached);
 	suite_add_tcase(s, te);
-	return unit_run(s);
+	return check_support_run(s);
 }

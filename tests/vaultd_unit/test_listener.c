@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include "listener.h"
 #include "notify.h"
-#include "unit.h"
+#include "check_support.h"
 
 static char dir[64], sock[100];
 
@@ -188,5 +188,5 @@ int main(void)
 	tcase_add_test(tc, test_systemd_listening_fd_3_is_taken);
 	tcase_add_test(tc, test_notify_sends_state_and_pid);
 	suite_add_tcase(s, tc);
-	return unit_run(s);
+	return check_support_run(s);
 }

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "log.h"
-#include "unit.h"
+#include "check_support.h"
 
 static const char *field(const char *key, const char *value)
 {
@@ -128,5 +128,5 @@ int main(void)
 	tcase_add_test(tc, test_levels_filter_and_parse);
 	tcase_add_test(tc, test_log_msg_writes_one_line_to_the_fd);
 	suite_add_tcase(s, tc);
-	return unit_run(s);
+	return check_support_run(s);
 }

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <jansson.h>
 #include "policy.h"
-#include "unit.h"
+#include "check_support.h"
 
 static struct policy *parse_ok(const char *json)
 {
@@ -314,5 +314,5 @@ int main(void)
 	tcase_add_test(tc, test_containers_selectors_bind_by_all_labels_of_one_selector);
 	tcase_add_test(tc, test_containers_selectors_are_validated);
 	suite_add_tcase(s, tc);
-	return unit_run(s);
+	return check_support_run(s);
 }

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "router.h"
-#include "unit.h"
+#include "check_support.h"
 
 struct route_case {
 	const char *method, *path;
@@ -234,5 +234,5 @@ int main(void)
 	tcase_add_test(tc, test_accessors_are_a_small_alphabet);
 	tcase_add_test(tc, test_public_routes_are_only_health_status_metrics);
 	suite_add_tcase(s, tc);
-	return unit_run(s);
+	return check_support_run(s);
 }
