@@ -583,12 +583,8 @@ int store_reseal_step(struct store *s, size_t batch, size_t *ret_remaining)
 {
 	if (!s)
 		return STORE_E_INVAL;
-	int r = keys_acquire(s);
-	if (r < 0)
-		return r;
 	struct reseal_ctx c = {.batch = batch};
-	r = store_run_tx(s, true, reseal_body, &c);
-	keys_release(s);
+	int r = store_run_keyed_tx(s, true, reseal_body, &c);
 	if (r == 0 && ret_remaining)
 		*ret_remaining = c.remaining > SIZE_MAX ? SIZE_MAX : (size_t)c.remaining;
 	return r;

@@ -111,12 +111,8 @@ int store_audit_read(struct store *s, uint64_t since, size_t limit, struct audit
 {
 	if (!s || !ret || !ret_n)
 		return STORE_E_INVAL;
-	int r = keys_acquire(s);
-	if (r < 0)
-		return r;
 	struct audit_read_ctx c = {.since = since, .limit = limit};
-	r = store_run_tx(s, false, audit_read_body, &c);
-	keys_release(s);
+	int r = store_run_keyed_tx(s, false, audit_read_body, &c);
 	if (r == 0) {
 		*ret = c.e;
 		*ret_n = c.n;
@@ -187,12 +183,8 @@ int store_audit_verify(struct store *s, uint64_t *ret_checked, uint64_t *ret_fir
 {
 	if (!s)
 		return STORE_E_INVAL;
-	int r = keys_acquire(s);
-	if (r < 0)
-		return r;
 	struct verify_ctx c = {0};
-	r = store_run_tx(s, false, audit_verify_body, &c);
-	keys_release(s);
+	int r = store_run_keyed_tx(s, false, audit_verify_body, &c);
 	if (r < 0)
 		return r;
 	if (ret_checked)

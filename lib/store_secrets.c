@@ -261,12 +261,8 @@ static int put_body(struct store *s, struct be_tx *tx, void *ctx)
 
 static int run_put(struct store *s, const struct put_args *items, size_t n, uint64_t *ret_version)
 {
-	int r = keys_acquire(s);
-	if (r < 0)
-		return r;
 	struct put_ctx c = {.items = items, .n = n};
-	r = store_run_tx(s, true, put_body, &c);
-	keys_release(s);
+	int r = store_run_keyed_tx(s, true, put_body, &c);
 	if (r < 0)
 		return r;
 	revision_seen(s, c.revision);
@@ -679,12 +675,8 @@ int store_meta_get(struct store *s, const char *name, struct secret_meta *ret)
 {
 	if (!s || !ret || !name_is_valid_str(name))
 		return STORE_E_INVAL;
-	int r = keys_acquire(s);
-	if (r < 0)
-		return r;
 	struct meta_ctx c = {.name = name};
-	r = store_run_tx(s, false, meta_body, &c);
-	keys_release(s);
+	int r = store_run_keyed_tx(s, false, meta_body, &c);
 	if (r == 0)
 		*ret = c.sec.meta;
 	return r;
@@ -709,12 +701,8 @@ int store_list(struct store *s, const char *prefix, bool include_deleted,
 		prefix = "";
 	if (!s || !ret || !prefix_ok(prefix))
 		return STORE_E_INVAL;
-	int r = keys_acquire(s);
-	if (r < 0)
-		return r;
 	struct list_ctx c = {.prefix = prefix, .include_deleted = include_deleted};
-	r = store_run_tx(s, false, list_body, &c);
-	keys_release(s);
+	int r = store_run_keyed_tx(s, false, list_body, &c);
 	if (r == 0)
 		*ret = c.l;
 	return r;
@@ -743,12 +731,8 @@ int store_history(struct store *s, const char *name, struct secret_version_list 
 {
 	if (!s || !ret || !name_is_valid_str(name))
 		return STORE_E_INVAL;
-	int r = keys_acquire(s);
-	if (r < 0)
-		return r;
 	struct history_ctx c = {.name = name};
-	r = store_run_tx(s, false, history_body, &c);
-	keys_release(s);
+	int r = store_run_keyed_tx(s, false, history_body, &c);
 	if (r < 0)
 		return r;
 	struct secret_version_list *l = calloc(1, sizeof(*l));

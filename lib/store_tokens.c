@@ -162,12 +162,8 @@ int store_token_get(struct store *s, const char *accessor, struct store_token *r
 {
 	if (!s || !ret || !accessor_ok(accessor))
 		return STORE_E_INVAL;
-	int r = keys_acquire(s);
-	if (r < 0)
-		return r;
 	struct token_ctx c = {.accessor = accessor};
-	r = store_run_tx(s, false, token_get_body, &c);
-	keys_release(s);
+	int r = store_run_keyed_tx(s, false, token_get_body, &c);
 	if (r == 0) {
 		*ret = c.t;
 		c.loaded = false;
@@ -211,12 +207,8 @@ int store_token_revoke(struct store *s, const char *accessor)
 {
 	if (!s || !accessor_ok(accessor))
 		return STORE_E_INVAL;
-	int r = keys_acquire(s);
-	if (r < 0)
-		return r;
 	struct token_ctx c = {.accessor = accessor};
-	r = store_run_tx(s, true, token_revoke_body, &c);
-	keys_release(s);
+	int r = store_run_keyed_tx(s, true, token_revoke_body, &c);
 	token_ctx_reset(&c);
 	return r;
 }
