@@ -13,7 +13,7 @@
 #include "seal.h"
 #include "store_private.h"
 
-#define TX_RETRIES 16 /* optimistic backends: attempts per transaction */
+
 
 /* ---- errors ---- */
 
@@ -78,7 +78,7 @@ void be_version_clear(struct be_version *v)
  * conflict (-EAGAIN) runs the body again on fresh data. */
 int store_run_tx(struct store *s, bool write, tx_body body, void *ctx)
 {
-	for (int i = 0; i < TX_RETRIES; i++) {
+	for (int i = 0; i < STORE_TX_RETRIES; i++) {
 		struct be_tx *tx;
 		int r = s->ops->begin(s->be, write, &tx);
 		if (r < 0)
@@ -147,6 +147,7 @@ static struct store *store_alloc(const struct store_backend *ops, struct be *be)
 	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	pthread_rwlock_init(&s->keys, &attr);
 	pthread_rwlockattr_destroy(&attr);
+	store_group_init(&s->group);
 	s->ops = ops;
 	s->be = be;
 	return s;
@@ -171,6 +172,7 @@ void store_close(struct store *s)
 	keys_wipe(s);
 	s->ops->close(s->be);
 	pthread_rwlock_destroy(&s->keys);
+	store_group_destroy(&s->group);
 	free(s);
 }
 

@@ -131,6 +131,13 @@ void secret_version_list_free(struct secret_version_list *l);
 int store_put(struct store *s, const char *name, const uint8_t *value, size_t len,
               int64_t cas, const struct secret_meta_update *meta, const char *actor,
               uint64_t *ret_version);
+/* store_put, with the request's own audit entry appended to the chain in the
+ * same transaction (seq, prev_hash and hash filled in on success): the
+ * change and its record are durable together, for one fsync. On error
+ * neither happened and *audit is unchanged. */
+int store_put_audited(struct store *s, const char *name, const uint8_t *value, size_t len,
+                      int64_t cas, const struct secret_meta_update *meta, const char *actor,
+                      struct audit_entry *audit, uint64_t *ret_version);
 /* Several new versions (one per item, as store_put without cas or meta) in
  * one durable transaction: one fsync for all, all or nothing. For imports
  * and bulk loads. */

@@ -31,38 +31,42 @@ void store_audit_head_tag(const struct secbuf *key, uint64_t seq,
 
 /* ---- append, read, verify ---- */
 
-static bool audit_entry_ok(const struct audit_entry *e)
-{
-	return memchr(e->accessor, '\0', sizeof(e->accessor)) &&
-	       memchr(e->action, '\0', sizeof(e->action)) &&
-	       memchr(e->name, '\0', sizeof(e->name)) && memchr(e->result, '\0', sizeof(e->result));
-}
-
 struct audit_ctx {
 	struct audit_entry *e; /* a copy: the caller's entries change only on success */
 	size_t n;
 };
 
-static int audit_append_body(struct store *s, struct be_tx *tx, void *ctx)
+int store_audit_append_tx(struct store *s, struct be_tx *tx, struct audit_entry *e, size_t n)
 {
-	struct audit_ctx *c = ctx;
 	struct be_header h;
 	int r = s->ops->header_get(tx, &h);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < c->n; i++) {
-		struct audit_entry *e = &c->e[i];
-		e->seq = h.audit_seq + 1 + i;
-		memcpy(e->prev_hash, i == 0 ? h.audit_hash : c->e[i - 1].hash, AUDIT_HASH_BYTES);
-		audit_chain_hash(s->audit_key, e, e->hash);
+	for (size_t i = 0; i < n; i++) {
+		e[i].seq = h.audit_seq + 1 + i;
+		memcpy(e[i].prev_hash, i == 0 ? h.audit_hash : e[i - 1].hash, AUDIT_HASH_BYTES);
+		audit_chain_hash(s->audit_key, &e[i], e[i].hash);
 	}
-	r = s->ops->audit_insert(tx, c->e, c->n);
+	r = s->ops->audit_insert(tx, e, n);
 	if (r < 0)
 		return r;
-	h.audit_seq = c->e[c->n - 1].seq;
-	memcpy(h.audit_hash, c->e[c->n - 1].hash, AUDIT_HASH_BYTES);
+	h.audit_seq = e[n - 1].seq;
+	memcpy(h.audit_hash, e[n - 1].hash, AUDIT_HASH_BYTES);
 	store_audit_head_tag(s->audit_key, h.audit_seq, h.audit_hash, h.audit_tag);
 	return s->ops->header_put(tx, &h);
+}
+
+static int audit_append_body(struct store *s, struct be_tx *tx, void *ctx)
+{
+	struct audit_ctx *c = ctx;
+	return store_audit_append_tx(s, tx, c->e, c->n);
+}
+
+bool store_audit_entry_ok(const struct audit_entry *e)
+{
+	return memchr(e->accessor, '\0', sizeof(e->accessor)) &&
+	       memchr(e->action, '\0', sizeof(e->action)) &&
+	       memchr(e->name, '\0', sizeof(e->name)) && memchr(e->result, '\0', sizeof(e->result));
 }
 
 int store_audit_append(struct store *s, struct audit_entry *e, size_t n)
@@ -70,7 +74,7 @@ int store_audit_append(struct store *s, struct audit_entry *e, size_t n)
 	if (!s || (!e && n > 0))
 		return STORE_E_INVAL;
 	for (size_t i = 0; i < n; i++)
-		if (!audit_entry_ok(&e[i]))
+		if (!store_audit_entry_ok(&e[i]))
 			return STORE_E_INVAL;
 	int r = keys_acquire(s);
 	if (r < 0)

@@ -98,6 +98,11 @@ struct store_backend {
 	int (*begin)(struct be *b, bool write, struct be_tx **ret);
 	int (*commit)(struct be_tx *tx); /* ends the tx even when it fails */
 	void (*abort)(struct be_tx *tx);
+	/* Inside a write transaction: mark a point, then either keep what was
+	 * done since (keep) or undo it; either way the mark is gone. An error
+	 * means the transaction itself is lost and must be aborted. */
+	int (*savepoint)(struct be_tx *tx);
+	int (*savepoint_end)(struct be_tx *tx, bool keep);
 
 	int (*header_get)(struct be_tx *tx, struct be_header *ret);
 	int (*header_put)(struct be_tx *tx, const struct be_header *h);

@@ -13,6 +13,18 @@
 #include "store.h"
 #include "store_backend.h"
 
+struct group_op;
+/* Writers waiting to share a transaction, and whether one of them is
+ * running the current one (the leader). */
+struct store_group {
+	pthread_mutex_t lock;
+	pthread_cond_t done;
+	struct group_op *head, *tail;
+	size_t queued;    /* ops in head..tail */
+	uint64_t batches; /* transactions the group ran */
+	bool leader;
+};
+
 struct store {
 	const struct store_backend *ops;
 	struct be *be;
@@ -25,7 +37,10 @@ struct store {
 	struct secbuf *audit_key; /* KEYRING_SUBKEY_AUDIT */
 	struct secbuf *token_key; /* KEYRING_SUBKEY_TOKEN */
 	_Atomic uint64_t revision;
+	struct store_group group; /* store_group.c */
 };
+
+#define STORE_TX_RETRIES 16 /* optimistic backends: attempts per transaction */
 
 typedef int (*tx_body)(struct store *s, struct be_tx *tx, void *ctx);
 
@@ -42,11 +57,29 @@ int store_seal_into(struct store *s, const char *name, struct be_version *v, con
 int store_open_version(struct store *s, const char *name, const struct be_version *v,
                        struct secbuf **ret);
 
+/* store_group.c */
+void store_group_init(struct store_group *g);
+void store_group_destroy(struct store_group *g);
+/* Runs body in a write transaction with the keys held, like
+ * store_run_keyed_tx, but shares that transaction (and its fsync) with the
+ * bodies other threads submit meanwhile. Each body runs in its own
+ * savepoint: its failure undoes only its own changes and is its result. */
+int store_run_grouped(struct store *s, tx_body body, void *ctx);
+/* For tests: writers waiting for the next batch; batches run so far. */
+size_t store_group_queued(struct store *s);
+uint64_t store_group_batches(struct store *s);
+
 /* store_audit.c */
 /* BLAKE2b-256 keyed with the audit subkey over AUDIT_HEAD_CONTEXT ||
  * u64be(seq) || hash: the MAC of the audit head kept in the header. */
 void store_audit_head_tag(const struct secbuf *key, uint64_t seq,
                           const uint8_t hash[AUDIT_HASH_BYTES], uint8_t out[AUDIT_HASH_BYTES]);
+
+/* Appends e[0..n) to the chain inside tx (a write transaction, keys held):
+ * fills seq, prev_hash and hash, and moves the MAC'd head. n >= 1. */
+int store_audit_append_tx(struct store *s, struct be_tx *tx, struct audit_entry *e, size_t n);
+/* Every text field of e is NUL-terminated within its array. */
+bool store_audit_entry_ok(const struct audit_entry *e);
 
 /* Takes the key lock for an operation that needs the store unsealed. */
 static inline int keys_acquire(struct store *s)

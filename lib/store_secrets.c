@@ -245,7 +245,8 @@ static int put_args_ok(const struct put_args *a)
 struct put_ctx {
 	const struct put_args *items;
 	size_t n;
-	uint64_t version; /* of the last item */
+	struct audit_entry *audit; /* NULL, or a copy to chain in the same transaction */
+	uint64_t version;          /* of the last item */
 	uint64_t revision;
 };
 
@@ -256,16 +257,24 @@ static int put_body(struct store *s, struct be_tx *tx, void *ctx)
 	int r = bump_revision(s, tx, &c->revision);
 	for (size_t i = 0; r == 0 && i < c->n; i++)
 		r = put_one(s, tx, &c->items[i], c->revision, now, &c->version);
+	if (r == 0 && c->audit)
+		r = store_audit_append_tx(s, tx, c->audit, 1);
 	return r;
 }
 
-static int run_put(struct store *s, const struct put_args *items, size_t n, uint64_t *ret_version)
+static int run_put(struct store *s, const struct put_args *items, size_t n,
+                   struct audit_entry *audit, uint64_t *ret_version)
 {
-	struct put_ctx c = {.items = items, .n = n};
-	int r = store_run_keyed_tx(s, true, put_body, &c);
+	struct audit_entry copy;
+	struct put_ctx c = {.items = items, .n = n, .audit = audit ? &copy : NULL};
+	if (audit)
+		copy = *audit;
+	int r = store_run_grouped(s, put_body, &c);
 	if (r < 0)
 		return r;
 	revision_seen(s, c.revision);
+	if (audit)
+		*audit = copy;
 	if (ret_version)
 		*ret_version = c.version;
 	return 0;
@@ -274,11 +283,20 @@ static int run_put(struct store *s, const struct put_args *items, size_t n, uint
 int store_put(struct store *s, const char *name, const uint8_t *value, size_t len, int64_t cas,
               const struct secret_meta_update *meta, const char *actor, uint64_t *ret_version)
 {
+	return store_put_audited(s, name, value, len, cas, meta, actor, NULL, ret_version);
+}
+
+int store_put_audited(struct store *s, const char *name, const uint8_t *value, size_t len,
+                      int64_t cas, const struct secret_meta_update *meta, const char *actor,
+                      struct audit_entry *audit, uint64_t *ret_version)
+{
 	struct put_args a = {.name = name, .value = value, .len = len, .cas = cas, .meta = meta};
 	if (!s || text_ok(actor, STORE_ACTOR_MAX, &a.actor) < 0)
 		return STORE_E_INVAL;
+	if (audit && !store_audit_entry_ok(audit))
+		return STORE_E_INVAL;
 	int r = put_args_ok(&a);
-	return r < 0 ? r : run_put(s, &a, 1, ret_version);
+	return r < 0 ? r : run_put(s, &a, 1, audit, ret_version);
 }
 
 int store_put_batch(struct store *s, const struct store_put_item *items, size_t n,
@@ -301,7 +319,7 @@ int store_put_batch(struct store *s, const struct store_put_item *items, size_t 
 		r = put_args_ok(&a[i]);
 	}
 	if (r == 0)
-		r = run_put(s, a, n, NULL);
+		r = run_put(s, a, n, NULL, NULL);
 	free(a);
 	return r;
 }

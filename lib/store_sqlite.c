@@ -29,6 +29,9 @@ enum stmt {
 	ST_BEGIN_IMMEDIATE,
 	ST_COMMIT,
 	ST_ROLLBACK,
+	ST_SAVEPOINT,
+	ST_RELEASE,
+	ST_ROLLBACK_TO,
 	ST_HEADER_GET,
 	ST_HEADER_PUT,
 	ST_KEY_LIST,
@@ -74,6 +77,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
+    [ST_SAVEPOINT] = "SAVEPOINT op",
+    [ST_RELEASE] = "RELEASE op",
+    [ST_ROLLBACK_TO] = "ROLLBACK TO op",
     [ST_HEADER_GET] = "SELECT store_id, kek_kind, kdf_opslimit, kdf_memlimit, kdf_salt, revision,"
                       " audit_seq, audit_hash, audit_tag FROM store WHERE id = 1",
     [ST_HEADER_PUT] =
@@ -774,6 +780,24 @@ static int be_commit(struct be_tx *tx)
 	if (r < 0 && !sqlite3_get_autocommit(tx->c->db))
 		conn_run(tx->c, ST_ROLLBACK);
 	tx_release(tx);
+	return r;
+}
+
+/* A failed statement may have rolled back the whole transaction (SQLite
+ * does on I/O errors and a full disk): then there is no savepoint left to
+ * return to, and the transaction must be given up. */
+static int be_savepoint(struct be_tx *tx)
+{
+	return conn_run(tx->c, ST_SAVEPOINT);
+}
+
+static int be_savepoint_end(struct be_tx *tx, bool keep)
+{
+	if (sqlite3_get_autocommit(tx->c->db))
+		return STORE_E_IO;
+	int r = keep ? 0 : conn_run(tx->c, ST_ROLLBACK_TO);
+	if (r == 0)
+		r = conn_run(tx->c, ST_RELEASE);
 	return r;
 }
 
@@ -1540,6 +1564,8 @@ const struct store_backend store_backend_sqlite = {
     .begin = be_begin,
     .commit = be_commit,
     .abort = be_abort,
+    .savepoint = be_savepoint,
+    .savepoint_end = be_savepoint_end,
     .header_get = header_get,
     .header_put = header_put,
     .key_list = key_list,

@@ -345,11 +345,11 @@ void api_secret_put(struct req *r)
 		rc = body_value(r, o, &val);
 	uint64_t version = 0;
 	if (rc == 0) {
-		audit_write_begin();
-		rc = store_put(r->vd->store, name, val->data, val->len, cas, &meta, r->actor.actor,
-		               &version);
-		audit_write_end();
-		if (rc < 0)
+		rc = store_put_audited(r->vd->store, name, val->data, val->len, cas, &meta,
+		                       r->actor.actor, http_audit_prepare(r, 200), &version);
+		if (rc == 0)
+			http_audit_committed(r);
+		else
 			reply_store_error(r, rc, "writing a secret");
 	}
 	secbuf_free(val);
@@ -426,10 +426,11 @@ void api_secret_rotate(struct req *r)
 	secret_meta_clear(&m);
 	if (rc == 0) {
 		/* check-and-set on the version we saw: a rotation is one step. */
-		audit_write_begin();
-		rc = store_put(r->vd->store, name, val->data, val->len, old ? (int64_t)old : -1,
-		               NULL, r->actor.actor, &version);
-		audit_write_end();
+		rc = store_put_audited(r->vd->store, name, val->data, val->len,
+		                       old ? (int64_t)old : -1, NULL, r->actor.actor,
+		                       http_audit_prepare(r, 200), &version);
+		if (rc == 0)
+			http_audit_committed(r);
 	}
 	secbuf_free(val);
 	if (rc < 0) {

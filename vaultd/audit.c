@@ -274,33 +274,50 @@ static void seal_if_asked(struct audit_item *batch, bool chained)
 	}
 }
 
-static void process_batch(struct audit_item *batch, size_t n, struct audit_entry *arr, bool *oks,
+/* Appends the batch's entries that are not in the chain yet, as one store
+ * transaction; copies seq and hash back into their items. */
+static int append_batch(struct audit_item *batch, struct audit_entry *arr)
+{
+	size_t m = 0;
+	for (struct audit_item *it = batch; it; it = it->next)
+		if (!it->prechained)
+			arr[m++] = it->e;
+	if (m == 0)
+		return 0;
+	if (store_is_sealed(g_vd->store))
+		return STORE_E_SEALED;
+	int rc = store_audit_append(g_vd->store, arr, m);
+	if (rc < 0)
+		return rc;
+	m = 0;
+	for (struct audit_item *it = batch; it; it = it->next)
+		if (!it->prechained)
+			it->e = arr[m++];
+	return 0;
+}
+
+static void process_batch(struct audit_item *batch, struct audit_entry *arr, bool *oks,
                           char *logbuf)
 {
 	size_t used = 0;
-	size_t i = 0;
-	for (struct audit_item *it = batch; it; it = it->next)
-		arr[i++] = it->e;
-	int rc =
-	    store_is_sealed(g_vd->store) ? STORE_E_SEALED : store_audit_append(g_vd->store, arr, n);
+	int rc = append_batch(batch, arr);
 	bool chained = rc == 0;
-	size_t failed = 0;
-	i = 0;
+	size_t failed = 0, recorded = 0;
+	size_t i = 0;
 	for (struct audit_item *it = batch; it; it = it->next, i++) {
-		oks[i] = chained || (rc == STORE_E_SEALED && !it->chain_required);
-		it->chained = chained;
-		if (chained)
-			it->e.seq = arr[i].seq;
+		it->chained = chained || it->prechained;
+		oks[i] = it->chained || (rc == STORE_E_SEALED && !it->chain_required);
 		failed += !oks[i];
+		recorded += it->chained;
 		if (g_fd >= 0)
-			add_json_line(&arr[i], chained, oks[i], logbuf, &used);
+			add_json_line(&it->e, it->chained, oks[i], logbuf, &used);
 	}
 	if (used)
 		write_all_fd(g_fd, logbuf, used); /* one write for the batch */
 	if (rc < 0 && rc != STORE_E_SEALED)
 		log_errno(LOG_ERROR, "audit_failed", rc,
 		          "audit entries could not be committed; their requests answer 500");
-	atomic_fetch_add(&g_entries, chained ? n : 0);
+	atomic_fetch_add(&g_entries, recorded);
 	atomic_fetch_add(&g_batches, 1);
 	atomic_fetch_add(&g_failures, failed);
 	seal_if_asked(batch, chained);
@@ -314,7 +331,7 @@ static void process_batch(struct audit_item *batch, size_t n, struct audit_entry
 		next = it->next; /* it lives inside the request: gone after http_audited */
 		struct logline line;
 		/* Off the chain, the log line is the only record: always write it. */
-		bool want = info || !chained;
+		bool want = info || !it->chained;
 		http_audited(it->req, oks[i], want ? &line : NULL, ts);
 		if (!want)
 			continue;
@@ -347,7 +364,7 @@ static void *writer_main(void *arg)
 		if (atomic_exchange(&g_reopen, false))
 			reopen_log();
 		if (batch)
-			process_batch(batch, n, arr, oks, logbuf);
+			process_batch(batch, arr, oks, logbuf);
 		else if (stop_requested())
 			break;
 	}

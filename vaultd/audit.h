@@ -19,6 +19,8 @@ struct audit_item {
 	bool chain_required; /* handled unsealed: it may carry a secret, so it
 	                      * cannot fall back to the log-only path */
 	bool seal_after;     /* POST /v1/sys/seal: seal once this is committed */
+	bool prechained;     /* already committed with its write (store_put_audited):
+	                      * the writer only logs it and resumes the request */
 	bool chained;        /* out: committed to the store's chain */
 	struct audit_item *next;
 };

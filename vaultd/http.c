@@ -141,7 +141,7 @@ static void copy_str(char *dst, size_t cap, const char *src)
 	dst[n] = '\0';
 }
 
-static void fill_audit_entry(struct req *r)
+static void fill_audit_entry(struct req *r, int status, const char *result)
 {
 	struct audit_entry *e = &r->item.e;
 	memset(e, 0, sizeof(*e));
@@ -155,8 +155,19 @@ static void fill_audit_entry(struct req *r)
 	const char *name =
 	    r->audit_name[0] ? r->audit_name : (r->route.has_name ? r->route.name : "");
 	copy_str(e->name, sizeof(e->name), name);
-	copy_str(e->result, sizeof(e->result), r->result ? r->result : "internal");
-	e->status = r->status;
+	copy_str(e->result, sizeof(e->result), result ? result : "internal");
+	e->status = status;
+}
+
+struct audit_entry *http_audit_prepare(struct req *r, int status)
+{
+	fill_audit_entry(r, status, "ok");
+	return &r->item.e;
+}
+
+void http_audit_committed(struct req *r)
+{
+	r->item.prechained = true;
 }
 
 /* A token may sit in libmicrohttpd's buffer even when no handler looked at
@@ -175,7 +186,12 @@ static void finish(struct req *r)
 	wipe_authorization(r);
 	if (!r->resp)
 		reply_error(r, 500, "internal", "the handler produced no answer");
-	fill_audit_entry(r);
+	const char *result = r->result ? r->result : "internal";
+	if (r->item.prechained &&
+	    (r->item.e.status != r->status || strcmp(r->item.e.result, result) != 0))
+		r->item.prechained = false; /* the answer is not the one recorded: record it too */
+	if (!r->item.prechained)
+		fill_audit_entry(r, r->status, result);
 	r->item.req = r;
 	r->item.chain_required = !r->sealed_at_start || r->carries_secret;
 	r->item.seal_after = r->seal_after_audit && r->status == 200;
@@ -383,8 +399,11 @@ int http_start(struct vaultd *vd, int listen_fd)
 	g_listen_fd = listen_fd;
 	unsigned threads = vd->cfg.threads;
 	if (threads == 0) {
+		/* A durable write holds its thread through the fsync; with more
+		 * threads than CPUs, more writes wait together and share one
+		 * group commit (lib/store_group.c). Reads do not mind either way. */
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
-		threads = n > 1 ? (unsigned)n : 1;
+		threads = VAULTD_THREADS_PER_CPU * (n > 1 ? (unsigned)n : 1);
 	}
 	if (threads > VAULTD_MAX_THREADS)
 		threads = VAULTD_MAX_THREADS;

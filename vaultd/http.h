@@ -61,6 +61,12 @@ void http_quiesce(void);
 bool http_wait_idle(unsigned timeout_ms);
 /* Stops every thread and closes every connection. */
 void http_stop(void);
+/* A write that commits its own audit entry with the change
+ * (store_put_audited): the entry as it reads if the write answers `status`
+ * with "ok"; http_audit_committed() once the store took it. Should the
+ * answer turn out different, finish() records that answer as well. */
+struct audit_entry *http_audit_prepare(struct req *r, int status);
+void http_audit_committed(struct req *r);
 /* Called by the audit thread once r's entry is committed (ok) or could not
  * be (then the answer becomes 500 audit_failed, dropping any secret). Fills
  * line (unless NULL) with the request's log line stamped ts, records metrics and

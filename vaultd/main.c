@@ -48,7 +48,7 @@ static const char usage_text[] =
     "no key (--key-file, or $CREDENTIALS_DIRECTORY/vaultd.key) it starts sealed and\n"
     "waits for POST /v1/sys/unseal. uid 0 and the --admin-uid/--admin-gid peers are\n"
     "admins; everyone else needs a token. Defaults: --max-connections 1024,\n"
-    "--conn-timeout 60, --threads = CPUs, --shutdown-grace 10, --log-level info\n"
+    "--conn-timeout 60, --threads = 4 x CPUs, --shutdown-grace 10, --log-level info\n"
     "(warn drops the per-request lines). SIGTERM/SIGINT stop, SIGHUP reopens the\n"
     "audit log. systemd socket activation and sd_notify are supported.\n"
     "--docker-socket (e.g. /var/run/docker.sock) turns on container identity: a\n"
@@ -326,7 +326,7 @@ static int parse_serve(int argc, char **argv, struct vaultd_config *cfg)
 			break;
 		case O_THREADS:
 			if (parse_uint(optarg, VAULTD_MAX_THREADS, &v))
-				return fail("--threads", 0, "0 (= CPUs) to 64"), 2;
+				return fail("--threads", 0, "0 (= 4 x CPUs) to 64"), 2;
 			cfg->threads = (unsigned)v;
 			break;
 		case O_GRACE:

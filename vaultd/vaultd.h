@@ -14,6 +14,7 @@
 #define VAULTD_DEFAULT_CONN_TIMEOUT_S 60u   /* idle / slow connection */
 #define VAULTD_DEFAULT_SHUTDOWN_GRACE_S 10u /* in-flight requests at SIGTERM */
 #define VAULTD_MAX_THREADS 64u
+#define VAULTD_THREADS_PER_CPU 4u /* default --threads per online CPU */
 
 struct vaultd_config {
 	const char *store_path;
