@@ -76,11 +76,11 @@ void be_version_clear(struct be_version *v)
 
 /* Runs body in a transaction and commits it; an optimistic backend's
  * conflict (-EAGAIN) runs the body again on fresh data. */
-int store_run_tx(struct store *s, bool write, tx_body body, void *ctx)
+static int run_tx(struct store *s, bool write, bool unsynced, tx_body body, void *ctx)
 {
 	for (int i = 0; i < STORE_TX_RETRIES; i++) {
 		struct be_tx *tx;
-		int r = s->ops->begin(s->be, write, &tx);
+		int r = unsynced ? s->ops->begin_unsynced(s->be, &tx) : s->ops->begin(s->be, write, &tx);
 		if (r < 0)
 			return r;
 		r = body(s, tx, ctx);
@@ -93,6 +93,21 @@ int store_run_tx(struct store *s, bool write, tx_body body, void *ctx)
 			return r;
 	}
 	return -EBUSY;
+}
+
+int store_run_tx(struct store *s, bool write, tx_body body, void *ctx)
+{
+	return run_tx(s, write, false, body, ctx);
+}
+
+int store_run_unsynced_tx(struct store *s, tx_body body, void *ctx)
+{
+	return run_tx(s, true, true, body, ctx);
+}
+
+int store_sync(struct store *s)
+{
+	return s ? s->ops->sync(s->be) : STORE_E_INVAL;
 }
 
 /* ---- sealing values ---- */

@@ -223,6 +223,13 @@ int store_policy_delete(struct store *s, const char *name);
 /* Appends n entries in one durable transaction (one fsync for all: group
  * commit), assigning seq, prev_hash and hash. Needs unsealed. */
 int store_audit_append(struct store *s, struct audit_entry *e, size_t n);
+/* store_audit_append committed without waiting for the disk: the entries
+ * survive the process dying at once, and a power cut only until the next
+ * durable commit or store_sync(); a cut can drop the newest of them, never
+ * leave a gap in the chain. For entries of requests that changed nothing. */
+int store_audit_append_unsynced(struct store *s, struct audit_entry *e, size_t n);
+/* Makes every transaction committed so far durable (fsync). */
+int store_sync(struct store *s);
 /* Up to limit entries with seq > since, in order. *ret is malloc'd. */
 int store_audit_read(struct store *s, uint64_t since, size_t limit,
                      struct audit_entry **ret, size_t *ret_n);

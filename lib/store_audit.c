@@ -69,7 +69,7 @@ bool store_audit_entry_ok(const struct audit_entry *e)
 	       memchr(e->name, '\0', sizeof(e->name)) && memchr(e->result, '\0', sizeof(e->result));
 }
 
-int store_audit_append(struct store *s, struct audit_entry *e, size_t n)
+static int audit_append(struct store *s, struct audit_entry *e, size_t n, bool synced)
 {
 	if (!s || (!e && n > 0))
 		return STORE_E_INVAL;
@@ -88,13 +88,24 @@ int store_audit_append(struct store *s, struct audit_entry *e, size_t n)
 		r = -ENOMEM;
 	if (r == 0) {
 		memcpy(c.e, e, n * sizeof(*e));
-		r = store_run_tx(s, true, audit_append_body, &c);
+		r = synced ? store_run_tx(s, true, audit_append_body, &c)
+		           : store_run_unsynced_tx(s, audit_append_body, &c);
 	}
 	keys_release(s);
 	if (r == 0)
 		memcpy(e, c.e, n * sizeof(*e));
 	free(c.e);
 	return r;
+}
+
+int store_audit_append(struct store *s, struct audit_entry *e, size_t n)
+{
+	return audit_append(s, e, n, true);
+}
+
+int store_audit_append_unsynced(struct store *s, struct audit_entry *e, size_t n)
+{
+	return audit_append(s, e, n, false);
 }
 
 struct audit_read_ctx {

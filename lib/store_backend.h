@@ -102,6 +102,11 @@ struct store_backend {
 	 * done since (keep) or undo it; either way the mark is gone. An error
 	 * means the transaction itself is lost and must be aborted. */
 	int (*savepoint)(struct be_tx *tx);
+	/* A write transaction whose commit is atomic and survives the process
+	 * dying, but reaches stable storage only with the next durable commit
+	 * or sync(): for records whose loss to a power cut is tolerable. */
+	int (*begin_unsynced)(struct be *b, struct be_tx **ret);
+	int (*sync)(struct be *b);
 	int (*savepoint_end)(struct be_tx *tx, bool keep);
 
 	int (*header_get)(struct be_tx *tx, struct be_header *ret);

@@ -48,6 +48,9 @@ typedef int (*tx_body)(struct store *s, struct be_tx *tx, void *ctx);
 /* Runs body in a transaction and commits it; an optimistic backend's
  * conflict (-EAGAIN) runs the body again on fresh data. */
 int store_run_tx(struct store *s, bool write, tx_body body, void *ctx);
+/* A write transaction committed without waiting for the disk (see
+ * begin_unsynced in store_backend.h); store_sync makes it durable. */
+int store_run_unsynced_tx(struct store *s, tx_body body, void *ctx);
 /* Seals pt for (name, v->version) under the active DEK into v->blob. Needs
  * the key lock. */
 int store_seal_into(struct store *s, const char *name, struct be_version *v, const uint8_t *pt,

@@ -32,6 +32,8 @@ enum stmt {
 	ST_SAVEPOINT,
 	ST_RELEASE,
 	ST_ROLLBACK_TO,
+	ST_SYNC_NORMAL,
+	ST_SYNC_FULL,
 	ST_HEADER_GET,
 	ST_HEADER_PUT,
 	ST_KEY_LIST,
@@ -80,6 +82,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SAVEPOINT] = "SAVEPOINT op",
     [ST_RELEASE] = "RELEASE op",
     [ST_ROLLBACK_TO] = "ROLLBACK TO op",
+    [ST_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
+    [ST_SYNC_FULL] = "PRAGMA synchronous = FULL",
     [ST_HEADER_GET] = "SELECT store_id, kek_kind, kdf_opslimit, kdf_memlimit, kdf_salt, revision,"
                       " audit_seq, audit_hash, audit_tag FROM store WHERE id = 1",
     [ST_HEADER_PUT] =
@@ -756,15 +760,54 @@ static int be_begin(struct be *b, bool write, struct be_tx **ret)
 		c = &b->r[reader];
 	}
 	c->tx = (struct be_tx){.b = b, .c = c, .reader = reader};
-	/* IMMEDIATE: take the write lock now, so a transaction never fails
+	/* SQLite sets the safety level only outside a transaction: every
+	 * durable one states FULL itself, whatever the last unsynced one left.
+	 * IMMEDIATE: take the write lock now, so a transaction never fails
 	 * half-way because another process wrote in between. */
-	int r = conn_run(c, write ? ST_BEGIN_IMMEDIATE : ST_BEGIN);
+	int r = write ? conn_run(c, ST_SYNC_FULL) : 0;
+	if (r == 0)
+		r = conn_run(c, write ? ST_BEGIN_IMMEDIATE : ST_BEGIN);
 	if (r < 0) {
 		tx_release(&c->tx);
 		return r;
 	}
 	*ret = &c->tx;
 	return 0;
+}
+
+/* A write transaction whose commit survives the process dying but not the
+ * machine losing power until the next durable commit or be_sync: WAL with
+ * synchronous=NORMAL. */
+static int be_begin_unsynced(struct be *b, struct be_tx **ret)
+{
+	pthread_mutex_lock(&b->wlock);
+	struct conn *c = &b->w;
+	c->tx = (struct be_tx){.b = b, .c = c, .reader = -1};
+	int r = conn_run(c, ST_SYNC_NORMAL);
+	if (r == 0)
+		r = conn_run(c, ST_BEGIN_IMMEDIATE);
+	if (r < 0) {
+		tx_release(&c->tx);
+		return r;
+	}
+	*ret = &c->tx;
+	return 0;
+}
+
+/* Makes every committed transaction durable: fdatasync of the WAL, which
+ * holds them all (the main file gets them only at checkpoints, which
+ * sync on their own). Our own descriptor: the inode is what gets synced. */
+static int be_sync(struct be *b)
+{
+	char wal[PATH_MAX];
+	if (snprintf(wal, sizeof(wal), "%s-wal", b->path) >= (int)sizeof(wal))
+		return -ENAMETOOLONG;
+	int fd = open(wal, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno; /* no WAL: nothing unsynced */
+	int r = fdatasync(fd) < 0 ? -errno : 0;
+	close(fd);
+	return r;
 }
 
 static void be_abort(struct be_tx *tx)
@@ -1565,6 +1608,8 @@ const struct store_backend store_backend_sqlite = {
     .commit = be_commit,
     .abort = be_abort,
     .savepoint = be_savepoint,
+    .begin_unsynced = be_begin_unsynced,
+    .sync = be_sync,
     .savepoint_end = be_savepoint_end,
     .header_get = header_get,
     .header_put = header_put,

@@ -1,8 +1,8 @@
 /* Group commit for the audit chain. Request threads queue their entry and
  * suspend their connection; this writer takes everything queued, appends it
- * in one store transaction (one fsync for the lot), copies it to
- * --audit-log, logs the request lines with one write, and resumes the
- * connections. While sealed the chain key is gone: entries of requests
+ * in one store transaction (fsync'd at once when a change is in it, within
+ * AUDIT_SYNC_NS otherwise), copies it to --audit-log, logs the request
+ * lines with one write, and resumes the connections. While sealed the chain key is gone: entries of requests
  * answered while sealed (never carrying a secret) go to the logs only;
  * entries of requests answered while unsealed fail with 500 audit_failed. */
 #include "audit.h"
@@ -31,6 +31,10 @@
  * commit (one more fsync) per entry. Reads alone never wait. */
 #define AUDIT_LINGER_US 2000
 #define AUDIT_LINGER_BATCH 64
+/* Entries of requests that changed nothing are committed before their
+ * answers but fsync'd at most this much later (--audit-sync interval): an
+ * fsync per batch was most of a lone read's latency. */
+#define AUDIT_SYNC_NS (100u * 1000u * 1000u)
 
 static struct vaultd *g_vd;
 static pthread_t g_thread;
@@ -44,6 +48,7 @@ static bool g_stop;
 static atomic_bool g_reopen;
 static int g_fd = -1; /* --audit-log; only the writer thread touches it after start */
 static atomic_uint_fast64_t g_failures, g_entries, g_batches;
+static uint64_t g_unsynced_ns; /* writer thread only: oldest commit not fsync'd, 0 = none */
 
 uint64_t audit_failures(void)
 {
@@ -118,13 +123,27 @@ void audit_request_reopen(void)
 	pthread_mutex_unlock(&g_lock);
 }
 
-/* Takes up to AUDIT_BATCH_MAX queued items; NULL when told to stop and
- * nothing is left. */
-static struct audit_item *take_batch(size_t *ret_n)
+static uint64_t mono_ns(void)
 {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Takes up to AUDIT_BATCH_MAX queued items; NULL when told to stop and
+ * nothing is left, or when deadline_ns (CLOCK_MONOTONIC, 0 = none) passes
+ * with nothing queued. */
+static struct audit_item *take_batch(size_t *ret_n, uint64_t deadline_ns)
+{
+	struct timespec dl = {.tv_sec = (time_t)(deadline_ns / 1000000000u),
+	                      .tv_nsec = (long)(deadline_ns % 1000000000u)};
 	pthread_mutex_lock(&g_lock);
-	while (!g_head && !g_stop && !atomic_load(&g_reopen))
-		pthread_cond_wait(&g_cond, &g_lock);
+	while (!g_head && !g_stop && !atomic_load(&g_reopen)) {
+		if (!deadline_ns)
+			pthread_cond_wait(&g_cond, &g_lock);
+		else if (pthread_cond_timedwait(&g_cond, &g_lock, &dl) == ETIMEDOUT)
+			break;
+	}
 	if (g_head && atomic_load(&g_writers) > 0) {
 		struct timespec end;
 		clock_gettime(CLOCK_MONOTONIC, &end);
@@ -286,9 +305,17 @@ static int append_batch(struct audit_item *batch, struct audit_entry *arr)
 		return 0;
 	if (store_is_sealed(g_vd->store))
 		return STORE_E_SEALED;
-	int rc = store_audit_append(g_vd->store, arr, m);
+	bool sync = g_vd->cfg.audit_sync_always;
+	for (struct audit_item *it = batch; it && !sync; it = it->next)
+		sync = it->durable && !it->prechained;
+	int rc = sync ? store_audit_append(g_vd->store, arr, m)
+	              : store_audit_append_unsynced(g_vd->store, arr, m);
 	if (rc < 0)
 		return rc;
+	if (sync)
+		g_unsynced_ns = 0; /* that fsync carried every earlier commit too */
+	else if (!g_unsynced_ns)
+		g_unsynced_ns = mono_ns();
 	m = 0;
 	for (struct audit_item *it = batch; it; it = it->next)
 		if (!it->prechained)
@@ -348,6 +375,18 @@ static void process_batch(struct audit_item *batch, struct audit_entry *arr, boo
 		log_write_lines(logbuf, used);
 }
 
+static void sync_entries(void)
+{
+	int rc = store_sync(g_vd->store);
+	if (rc < 0) {
+		log_errno(LOG_ERROR, "audit_sync_failed", rc,
+		          "committed audit entries could not be fsync'd; retrying");
+		g_unsynced_ns = mono_ns(); /* try again one interval later */
+		return;
+	}
+	g_unsynced_ns = 0;
+}
+
 static void *writer_main(void *arg)
 {
 	(void)arg;
@@ -360,12 +399,15 @@ static void *writer_main(void *arg)
 	}
 	for (;;) {
 		size_t n = 0;
-		struct audit_item *batch = take_batch(&n);
+		uint64_t deadline = g_unsynced_ns ? g_unsynced_ns + AUDIT_SYNC_NS : 0;
+		struct audit_item *batch = take_batch(&n, deadline);
 		if (atomic_exchange(&g_reopen, false))
 			reopen_log();
 		if (batch)
 			process_batch(batch, arr, oks, logbuf);
-		else if (stop_requested())
+		if (g_unsynced_ns && (!batch || mono_ns() - g_unsynced_ns >= AUDIT_SYNC_NS))
+			sync_entries(); /* idle, due, or stopping: nothing stays unsynced */
+		else if (!batch && stop_requested())
 			break;
 	}
 	free(arr);

@@ -1,7 +1,7 @@
 /* Auditing every request with group commit: request threads queue entries
- * and suspend; one writer thread appends everything pending in one durable
- * store transaction (one fsync), copies the entries to --audit-log and the
- * request lines to the log, then resumes the waiting connections. */
+ * and suspend; one writer thread appends everything pending in one store
+ * transaction, copies the entries to --audit-log and the request lines to
+ * the log, then resumes the waiting connections. */
 #ifndef VAULTD_AUDIT_H
 #define VAULTD_AUDIT_H
 #include <stdbool.h>
@@ -19,6 +19,8 @@ struct audit_item {
 	bool chain_required; /* handled unsealed: it may carry a secret, so it
 	                      * cannot fall back to the log-only path */
 	bool seal_after;     /* POST /v1/sys/seal: seal once this is committed */
+	bool durable;        /* the request changed something: its entry is fsync'd
+	                      * before the answer, whatever --audit-sync says */
 	bool prechained;     /* already committed with its write (store_put_audited):
 	                      * the writer only logs it and resumes the request */
 	bool chained;        /* out: committed to the store's chain */

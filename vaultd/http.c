@@ -195,6 +195,10 @@ static void finish(struct req *r)
 	r->item.req = r;
 	r->item.chain_required = !r->sealed_at_start || r->carries_secret;
 	r->item.seal_after = r->seal_after_audit && r->status == 200;
+	/* Everything but GET and the bundle (a read sent as POST) may change
+	 * state when it succeeds. */
+	r->item.durable = r->status < 400 && strcmp(r->method, "GET") != 0 &&
+	                  r->route.id != R_BUNDLE;
 	r->phase = PH_AUDITING;
 	/* Suspend before queueing: the writer may resume us at once. */
 	MHD_suspend_connection(r->conn);

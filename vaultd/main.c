@@ -37,7 +37,7 @@ static const char usage_text[] =
     "                   [--admin-uid N]... [--admin-gid N|NAME]... [--socket-group G]\n"
     "                   [--audit-log FILE] [--max-connections N] [--conn-timeout S]\n"
     "                   [--threads N] [--shutdown-grace S] [--log-level L]\n"
-    "                   [--docker-socket PATH]\n"
+    "                   [--docker-socket PATH] [--audit-sync always|interval]\n"
     "       vaultd --help | --version\n"
     "\n"
     "init creates an encrypted store. With --key-file naming a missing file it\n"
@@ -51,6 +51,10 @@ static const char usage_text[] =
     "--conn-timeout 60, --threads = 4 x CPUs, --shutdown-grace 10, --log-level info\n"
     "(warn drops the per-request lines). SIGTERM/SIGINT stop, SIGHUP reopens the\n"
     "audit log. systemd socket activation and sd_notify are supported.\n"
+    "Audit entries of requests that change nothing (reads) are committed before\n"
+    "the answer and fsync'd within 100 ms (--audit-sync interval, the default);\n"
+    "--audit-sync always fsyncs them before the answer too. Changes and their\n"
+    "entries are always fsync'd before the answer.\n"
     "--docker-socket (e.g. /var/run/docker.sock) turns on container identity: a\n"
     "client in a Docker container gets the policies whose \"containers\" selectors\n"
     "match its labels, without a token (docs/api.md).\n";
@@ -261,6 +265,7 @@ static int parse_serve(int argc, char **argv, struct vaultd_config *cfg)
 		O_GRACE,
 		O_LEVEL,
 		O_DOCKER,
+		O_AUDIT_SYNC,
 		O_HELP
 	};
 	static const struct option opts[] = {
@@ -277,6 +282,7 @@ static int parse_serve(int argc, char **argv, struct vaultd_config *cfg)
 	    {"shutdown-grace", required_argument, NULL, O_GRACE},
 	    {"log-level", required_argument, NULL, O_LEVEL},
 	    {"docker-socket", required_argument, NULL, O_DOCKER},
+	    {"audit-sync", required_argument, NULL, O_AUDIT_SYNC},
 	    {"help", no_argument, NULL, O_HELP},
 	    {NULL, 0, NULL, 0},
 	};
@@ -337,6 +343,11 @@ static int parse_serve(int argc, char **argv, struct vaultd_config *cfg)
 		case O_LEVEL:
 			if (log_level_parse(optarg, &cfg->log_level) < 0)
 				return fail("--log-level", 0, "debug, info, warn or error"), 2;
+			break;
+		case O_AUDIT_SYNC:
+			if (strcmp(optarg, "always") != 0 && strcmp(optarg, "interval") != 0)
+				return fail("--audit-sync", 0, "always or interval"), 2;
+			cfg->audit_sync_always = strcmp(optarg, "always") == 0;
 			break;
 		case O_HELP:
 			return usage(0), -1;

@@ -1,6 +1,9 @@
 /* The audit log in the store: batched appends build the keyed hash chain,
  * reads page through it, and verify names the first changed, deleted or
  * reordered entry, also a deleted tail. Tampering is raw SQL on the file. */
+#include <signal.h>
+#include <sys/wait.h>
+
 #include "check_support.h"
 #include "store_test.h"
 
@@ -223,6 +226,46 @@ START_TEST(test_verify_reads_long_logs_in_chunks)
 }
 END_TEST
 
+/* Unsynced appends (vaultd's read entries) are committed at once: a process
+ * killed right after loses none of them, durable writes in between keep
+ * their place in the chain, and store_sync succeeds. */
+START_TEST(test_unsynced_entries_survive_the_process_dying)
+{
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct audit_entry e[3];
+		for (int j = 0; j < 3; j++)
+			fill_entry(&e[j], j);
+		bool ok = store_audit_append_unsynced(F.s, e, 3) == 0 && e[2].seq == 3;
+		uint64_t v = 0;
+		ok = ok && store_put(F.s, "db", (const uint8_t *)"v", 1, -1, NULL, "t", &v) == 0;
+		for (int j = 0; j < 3; j++)
+			fill_entry(&e[j], 3 + j);
+		ok = ok && store_audit_append_unsynced(F.s, e, 3) == 0 && e[0].seq == 4;
+		if (!ok)
+			_exit(1);
+		raise(SIGKILL); /* no close, no checkpoint */
+		_exit(2);
+	}
+	int st = 0;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "child status %d", st);
+	reopen(true);
+	struct audit_entry *got = NULL;
+	size_t n = 0;
+	ck_assert_int_eq(store_audit_read(F.s, 0, 100, &got, &n), 0);
+	ck_assert_uint_eq(n, 6);
+	for (size_t k = 0; k < n; k++)
+		ck_assert_uint_eq(got[k].seq, k + 1);
+	ck_assert_str_eq(got[5].name, "db5");
+	free(got);
+	assert_verify_ok(6);
+	assert_value(F.s, "db", STAGE_CURRENT, 0, "v", 1);
+	ck_assert_int_eq(store_sync(F.s), 0);
+}
+END_TEST
+
 static Suite *audit_suite(void)
 {
 	Suite *s = suite_create("store_audit");
@@ -231,6 +274,7 @@ static Suite *audit_suite(void)
 	tcase_add_test(tc, test_append_refuses_unterminated_fields_and_writes_nothing);
 	tcase_add_test(tc, test_read_returns_entries_after_since);
 	tcase_add_test(tc, test_chain_continues_after_reopen);
+	tcase_add_test(tc, test_unsynced_entries_survive_the_process_dying);
 	suite_add_tcase(s, tc);
 
 	tc = store_tcase("verify", true);

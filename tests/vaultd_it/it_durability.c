@@ -24,6 +24,24 @@ static void expect_audit_intact(const struct vd *v)
 	vresp_clear(&r);
 }
 
+/* Entries in the chain with this action, name and status. */
+static int count_audited(const struct vd *v, const char *action, const char *name, int status)
+{
+	struct vresp r;
+	vd_call(v, VIA_LIB, "GET", "/v1/audit?since=0&limit=100000", NULL, NULL, &r);
+	EXPECT_STATUS(&r, 200);
+	json_t *es = jget(r.json, "entries");
+	int count = 0;
+	for (size_t i = 0; i < json_array_size(es); i++) {
+		json_t *e = json_array_get(es, i);
+		const char *a = jstr(e, "action"), *n = jstr(e, "name");
+		count += a && n && strcmp(a, action) == 0 && strcmp(n, name) == 0 &&
+		         jint(e, "status") == status;
+	}
+	vresp_clear(&r);
+	return count;
+}
+
 START_TEST(test_acknowledged_writes_survive_kill9)
 {
 	enum { N = 25, M = 8 };
@@ -39,6 +57,16 @@ START_TEST(test_acknowledged_writes_survive_kill9)
 	for (int k = 0; k < M; k++) {
 		canary(multi[k], sizeof(multi[k]), "durm");
 		ck_assert_int_eq(vd_put(&v, VIA, NULL, name, multi[k], NULL), k + 1);
+	}
+	/* Reads' entries are committed before the answer (their fsync may come
+	 * up to 100 ms later): answered reads are in the chain after kill -9. */
+	enum { READS = 10 };
+	char first[64];
+	snprintf(first, sizeof(first), "dur-%s-0", via_name(VIA));
+	for (int i = 0; i < READS; i++) {
+		char *got = vd_get(&v, VIA, NULL, first, NULL, NULL);
+		ck_assert_msg(got && strcmp(got, vals[0]) == 0, "read %d of %s", i, first);
+		free(got);
 	}
 	vd_kill9(&v); /* right after the last acknowledgement */
 	char wal[VD_PATH_MAX + 8];
@@ -61,6 +89,8 @@ START_TEST(test_acknowledged_writes_survive_kill9)
 		free(got);
 	}
 	expect_audit_intact(&v);
+	ck_assert_int_ge(count_audited(&v, "secret.read", first, 200), READS);
+	ck_assert_int_eq(count_audited(&v, "secret.write", first, 200), 1);
 	vd_stop(&v);
 }
 END_TEST

@@ -6,7 +6,12 @@ set -uo pipefail
 
 vt_setup
 vt_check "init wrote a 0600 key file" test "$(stat -c %a "$VT_KEY")" = 600
-vt_start --audit-log "$VT_DIR/audit.jsonl"
+out=$("$VAULTD_BIN" serve --store "$VT_STORE" --socket "$VT_SOCK" --key-file "$VT_KEY" \
+	--audit-sync sometimes 2>&1)
+vt_eq "--audit-sync with a bad mode exits 2" 2 "$?"
+vt_check "and says what it takes in one line" \
+	bash -c "[ \$(wc -l <<<'$out') -eq 1 ] && grep -q 'always or interval' <<<'$out'"
+vt_start --audit-log "$VT_DIR/audit.jsonl" --audit-sync "${SMOKE_AUDIT_SYNC:-interval}"
 vt_eq "socket mode is 0660" 660 "$(stat -c %a "$VT_SOCK")"
 
 out=$(vt_curl GET /v1/health)
