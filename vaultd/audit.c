@@ -31,6 +31,7 @@
  * commit (one more fsync) per entry. Reads alone never wait. */
 #define AUDIT_LINGER_US 2000
 #define AUDIT_LINGER_BATCH 64
+#define AUDIT_BUSY_LINGER_US 200
 /* Entries of requests that changed nothing are committed before their
  * answers but fsync'd at most this much later (--audit-sync interval): an
  * fsync per batch was most of a lone read's latency. */
@@ -43,6 +44,8 @@ static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_cond;
 static struct audit_item *g_head, *g_tail;
 static size_t g_qlen;
+static size_t g_last_batch; /* entries in the previous batch */
+static bool g_lingering;    /* the writer waits for a fuller batch */
 static atomic_int g_writers; /* requests inside a durable store write */
 static bool g_stop;
 static atomic_bool g_reopen;
@@ -96,7 +99,9 @@ void audit_submit(struct audit_item *it)
 		g_head = it;
 	g_tail = it;
 	g_qlen++;
-	pthread_cond_signal(&g_cond);
+	/* A lingering writer wants a full batch, not a wake-up per entry. */
+	if (!g_lingering || g_qlen >= AUDIT_LINGER_BATCH)
+		pthread_cond_signal(&g_cond);
 	pthread_mutex_unlock(&g_lock);
 }
 
@@ -144,17 +149,25 @@ static struct audit_item *take_batch(size_t *ret_n, uint64_t deadline_ns)
 		else if (pthread_cond_timedwait(&g_cond, &g_lock, &dl) == ETIMEDOUT)
 			break;
 	}
-	if (g_head && atomic_load(&g_writers) > 0) {
+	bool writing = atomic_load(&g_writers) > 0;
+	/* Busy (the last batch had company): wait a moment for the entries of
+	 * requests being handled right now, so that one commit (and one reset
+	 * of the readers' page caches) serves many. A lone client never waits. */
+	bool busy = g_last_batch > 1;
+	if (g_head && (writing || busy) && g_qlen < AUDIT_LINGER_BATCH) {
 		struct timespec end;
 		clock_gettime(CLOCK_MONOTONIC, &end);
-		end.tv_nsec += AUDIT_LINGER_US * 1000L;
+		end.tv_nsec += (writing ? AUDIT_LINGER_US : AUDIT_BUSY_LINGER_US) * 1000L;
 		if (end.tv_nsec >= 1000000000L) {
 			end.tv_sec++;
 			end.tv_nsec -= 1000000000L;
 		}
-		while (g_qlen < AUDIT_LINGER_BATCH && atomic_load(&g_writers) > 0 && !g_stop &&
+		g_lingering = true;
+		while (g_qlen < AUDIT_LINGER_BATCH && !g_stop &&
+		       (atomic_load(&g_writers) > 0 || !writing) &&
 		       pthread_cond_timedwait(&g_cond, &g_lock, &end) == 0)
 			;
+		g_lingering = false;
 	}
 	struct audit_item *batch = g_head, *last = NULL;
 	size_t n = 0;
@@ -169,6 +182,7 @@ static struct audit_item *take_batch(size_t *ret_n, uint64_t deadline_ns)
 		last->next = NULL;
 	}
 	g_qlen -= n;
+	g_last_batch = n;
 	pthread_mutex_unlock(&g_lock);
 	*ret_n = n;
 	return n ? batch : NULL;
