@@ -159,6 +159,7 @@ struct conn {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT]; /* prepared on first use, kept until close */
 	struct be_tx tx;            /* a connection runs one transaction at a time */
+	bool unsynced;              /* synchronous=NORMAL now (see conn_sync_level) */
 };
 
 struct be {
@@ -746,6 +747,19 @@ static void tx_release(struct be_tx *tx)
 		reader_release(tx->b, tx->reader);
 }
 
+/* SQLite sets the safety level only outside a transaction, and setting it
+ * invalidates every prepared statement of the connection (they are parsed
+ * again): change it only when the next transaction needs the other one. */
+static int conn_sync_level(struct conn *c, bool unsynced)
+{
+	if (c->unsynced == unsynced)
+		return 0;
+	int r = conn_run(c, unsynced ? ST_SYNC_NORMAL : ST_SYNC_FULL);
+	if (r == 0)
+		c->unsynced = unsynced;
+	return r;
+}
+
 static int be_begin(struct be *b, bool write, struct be_tx **ret)
 {
 	struct conn *c;
@@ -760,11 +774,10 @@ static int be_begin(struct be *b, bool write, struct be_tx **ret)
 		c = &b->r[reader];
 	}
 	c->tx = (struct be_tx){.b = b, .c = c, .reader = reader};
-	/* SQLite sets the safety level only outside a transaction: every
-	 * durable one states FULL itself, whatever the last unsynced one left.
+	/* A durable transaction after an unsynced one restores FULL first.
 	 * IMMEDIATE: take the write lock now, so a transaction never fails
 	 * half-way because another process wrote in between. */
-	int r = write ? conn_run(c, ST_SYNC_FULL) : 0;
+	int r = write ? conn_sync_level(c, false) : 0;
 	if (r == 0)
 		r = conn_run(c, write ? ST_BEGIN_IMMEDIATE : ST_BEGIN);
 	if (r < 0) {
@@ -783,7 +796,7 @@ static int be_begin_unsynced(struct be *b, struct be_tx **ret)
 	pthread_mutex_lock(&b->wlock);
 	struct conn *c = &b->w;
 	c->tx = (struct be_tx){.b = b, .c = c, .reader = -1};
-	int r = conn_run(c, ST_SYNC_NORMAL);
+	int r = conn_sync_level(c, true);
 	if (r == 0)
 		r = conn_run(c, ST_BEGIN_IMMEDIATE);
 	if (r < 0) {

@@ -32,6 +32,7 @@
 #define AUDIT_LINGER_US 2000
 #define AUDIT_LINGER_BATCH 64
 #define AUDIT_BUSY_LINGER_US 200
+#define AUDIT_DIRECT_LOG_BYTES 4096 /* one entry's lines: both are bounded well below */
 /* Entries of requests that changed nothing are committed before their
  * answers but fsync'd at most this much later (--audit-sync interval): an
  * fsync per batch was most of a lone read's latency. */
@@ -51,7 +52,11 @@ static bool g_stop;
 static atomic_bool g_reopen;
 static int g_fd = -1; /* --audit-log; only the writer thread touches it after start */
 static atomic_uint_fast64_t g_failures, g_entries, g_batches;
-static uint64_t g_unsynced_ns; /* writer thread only: oldest commit not fsync'd, 0 = none */
+/* Under g_lock: someone (the writer thread, or a request thread auditing
+ * its own entry directly) is committing or syncing; only one at a time
+ * touches the chain, g_fd and g_unsynced_ns's meaning. */
+static bool g_busy;
+static uint64_t g_unsynced_ns; /* under g_lock: oldest commit not fsync'd, 0 = none */
 
 uint64_t audit_failures(void)
 {
@@ -135,26 +140,16 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Takes up to AUDIT_BATCH_MAX queued items; NULL when told to stop and
- * nothing is left, or when deadline_ns (CLOCK_MONOTONIC, 0 = none) passes
- * with nothing queued. */
-static struct audit_item *take_batch(size_t *ret_n, uint64_t deadline_ns)
+/* Takes up to AUDIT_BATCH_MAX queued items, lingering first when busy.
+ * Called with g_lock held and g_head non-empty. */
+static struct audit_item *take_batch_locked(void)
 {
-	struct timespec dl = {.tv_sec = (time_t)(deadline_ns / 1000000000u),
-	                      .tv_nsec = (long)(deadline_ns % 1000000000u)};
-	pthread_mutex_lock(&g_lock);
-	while (!g_head && !g_stop && !atomic_load(&g_reopen)) {
-		if (!deadline_ns)
-			pthread_cond_wait(&g_cond, &g_lock);
-		else if (pthread_cond_timedwait(&g_cond, &g_lock, &dl) == ETIMEDOUT)
-			break;
-	}
 	bool writing = atomic_load(&g_writers) > 0;
 	/* Busy (the last batch had company): wait a moment for the entries of
 	 * requests being handled right now, so that one commit (and one reset
 	 * of the readers' page caches) serves many. A lone client never waits. */
 	bool busy = g_last_batch > 1;
-	if (g_head && (writing || busy) && g_qlen < AUDIT_LINGER_BATCH) {
+	if ((writing || busy) && g_qlen < AUDIT_LINGER_BATCH) {
 		struct timespec end;
 		clock_gettime(CLOCK_MONOTONIC, &end);
 		end.tv_nsec += (writing ? AUDIT_LINGER_US : AUDIT_BUSY_LINGER_US) * 1000L;
@@ -175,25 +170,75 @@ static struct audit_item *take_batch(size_t *ret_n, uint64_t deadline_ns)
 		last = it;
 		n++;
 	}
-	if (last) {
-		g_head = last->next;
-		if (!g_head)
-			g_tail = NULL;
-		last->next = NULL;
-	}
+	g_head = last->next;
+	if (!g_head)
+		g_tail = NULL;
+	last->next = NULL;
 	g_qlen -= n;
 	g_last_batch = n;
-	pthread_mutex_unlock(&g_lock);
-	*ret_n = n;
-	return n ? batch : NULL;
+	return batch;
 }
 
-static bool stop_requested(void)
+enum work { WORK_BATCH, WORK_SYNC, WORK_REOPEN, WORK_STOP };
+
+/* Waits for the writer's next job and claims g_busy for it: a batch to
+ * commit, an fsync that is due (or owed before stopping), a log to reopen,
+ * or the end (stopping, nothing queued, nothing unsynced). */
+static enum work next_work(struct audit_item **ret_batch)
+{
+	enum work w;
+	pthread_mutex_lock(&g_lock);
+	for (;;) {
+		if (!g_busy) {
+			bool due = g_unsynced_ns && (g_stop || mono_ns() >= g_unsynced_ns + AUDIT_SYNC_NS);
+			if (atomic_exchange(&g_reopen, false)) {
+				w = WORK_REOPEN;
+				break;
+			}
+			if (g_head) {
+				*ret_batch = take_batch_locked();
+				w = WORK_BATCH;
+				break;
+			}
+			if (due) {
+				w = WORK_SYNC;
+				break;
+			}
+			if (g_stop && !g_unsynced_ns) {
+				w = WORK_STOP;
+				break;
+			}
+		}
+		if (!g_busy && g_unsynced_ns) {
+			uint64_t dl = g_unsynced_ns + AUDIT_SYNC_NS;
+			struct timespec ts = {.tv_sec = (time_t)(dl / 1000000000u),
+			                      .tv_nsec = (long)(dl % 1000000000u)};
+			pthread_cond_timedwait(&g_cond, &g_lock, &ts);
+		} else {
+			pthread_cond_wait(&g_cond, &g_lock);
+		}
+	}
+	if (w != WORK_STOP)
+		g_busy = true;
+	pthread_mutex_unlock(&g_lock);
+	return w;
+}
+
+/* What a commit did to the not-yet-fsync'd state. */
+enum commit { COMMIT_NONE, COMMIT_SYNCED, COMMIT_UNSYNCED };
+
+/* Releases g_busy after a job, noting what its commit left unsynced, and
+ * wakes the writer (entries may have queued meanwhile). */
+static void work_done(enum commit c)
 {
 	pthread_mutex_lock(&g_lock);
-	bool stop = g_stop && !g_head;
+	if (c == COMMIT_SYNCED)
+		g_unsynced_ns = 0; /* that fsync carried every earlier commit too */
+	else if (c == COMMIT_UNSYNCED && !g_unsynced_ns)
+		g_unsynced_ns = mono_ns();
+	g_busy = false;
+	pthread_cond_signal(&g_cond);
 	pthread_mutex_unlock(&g_lock);
-	return stop;
 }
 
 static void write_all_fd(int fd, const char *p, size_t len)
@@ -258,11 +303,11 @@ static void jl_str(struct jline *l, const char *s)
 		l->n += json_str(l->buf + l->n, sizeof(l->buf) - l->n, s);
 }
 
-/* Appends one JSON line of the --audit-log copy to buf (LOG_BATCH_BYTES),
+/* Appends one JSON line of the --audit-log copy to buf (cap bytes),
  * flushing it first when it is nearly full. Formatted by hand: this runs
  * for every request on the one writer thread. */
 static void add_json_line(const struct audit_entry *e, bool chained, bool ok, char *buf,
-                          size_t *used)
+                          size_t cap, size_t *used)
 {
 	char hash[AUDIT_HASH_BYTES * 2 + 1] = "";
 	if (chained)
@@ -283,7 +328,7 @@ static void add_json_line(const struct audit_entry *e, bool chained, bool ok, ch
 	          chained ? "true" : "false", hash);
 	if (l.over)
 		return; /* never write half a line */
-	if (*used + l.n > LOG_BATCH_BYTES) {
+	if (*used + l.n > cap) {
 		write_all_fd(g_fd, buf, *used);
 		*used = 0;
 	}
@@ -309,8 +354,9 @@ static void seal_if_asked(struct audit_item *batch, bool chained)
 
 /* Appends the batch's entries that are not in the chain yet, as one store
  * transaction; copies seq and hash back into their items. */
-static int append_batch(struct audit_item *batch, struct audit_entry *arr)
+static int append_batch(struct audit_item *batch, struct audit_entry *arr, enum commit *ret)
 {
+	*ret = COMMIT_NONE;
 	size_t m = 0;
 	for (struct audit_item *it = batch; it; it = it->next)
 		if (!it->prechained)
@@ -326,10 +372,7 @@ static int append_batch(struct audit_item *batch, struct audit_entry *arr)
 	              : store_audit_append_unsynced(g_vd->store, arr, m);
 	if (rc < 0)
 		return rc;
-	if (sync)
-		g_unsynced_ns = 0; /* that fsync carried every earlier commit too */
-	else if (!g_unsynced_ns)
-		g_unsynced_ns = mono_ns();
+	*ret = sync ? COMMIT_SYNCED : COMMIT_UNSYNCED;
 	m = 0;
 	for (struct audit_item *it = batch; it; it = it->next)
 		if (!it->prechained)
@@ -337,11 +380,14 @@ static int append_batch(struct audit_item *batch, struct audit_entry *arr)
 	return 0;
 }
 
-static void process_batch(struct audit_item *batch, struct audit_entry *arr, bool *oks,
-                          char *logbuf)
+/* Commits a batch, copies it to --audit-log and the log (through logbuf,
+ * cap bytes), and hands every request its verdict. Needs g_busy. */
+static enum commit process_batch(struct audit_item *batch, struct audit_entry *arr, bool *oks,
+                                 char *logbuf, size_t cap)
 {
 	size_t used = 0;
-	int rc = append_batch(batch, arr);
+	enum commit done;
+	int rc = append_batch(batch, arr, &done);
 	bool chained = rc == 0;
 	size_t failed = 0, recorded = 0;
 	size_t i = 0;
@@ -351,7 +397,7 @@ static void process_batch(struct audit_item *batch, struct audit_entry *arr, boo
 		failed += !oks[i];
 		recorded += it->chained;
 		if (g_fd >= 0)
-			add_json_line(&it->e, it->chained, oks[i], logbuf, &used);
+			add_json_line(&it->e, it->chained, oks[i], logbuf, cap, &used);
 	}
 	if (used)
 		write_all_fd(g_fd, logbuf, used); /* one write for the batch */
@@ -378,7 +424,7 @@ static void process_batch(struct audit_item *batch, struct audit_entry *arr, boo
 			continue;
 		size_t len;
 		const char *s = logline_finish(&line, &len);
-		if (used + len > LOG_BATCH_BYTES) {
+		if (used + len > cap) {
 			log_write_lines(logbuf, used);
 			used = 0;
 		}
@@ -387,18 +433,23 @@ static void process_batch(struct audit_item *batch, struct audit_entry *arr, boo
 	}
 	if (used)
 		log_write_lines(logbuf, used);
+	return done;
 }
 
+/* The fsync owed to committed entries of reads. Needs g_busy; releases it. */
 static void sync_entries(void)
 {
 	int rc = store_sync(g_vd->store);
-	if (rc < 0) {
+	if (rc < 0)
 		log_errno(LOG_ERROR, "audit_sync_failed", rc,
 		          "committed audit entries could not be fsync'd; retrying");
-		g_unsynced_ns = mono_ns(); /* try again one interval later */
-		return;
-	}
-	g_unsynced_ns = 0;
+	pthread_mutex_lock(&g_lock);
+	/* On failure try again one interval later, unless stopping: then the
+	 * attempt was the last one. */
+	g_unsynced_ns = rc < 0 && !g_stop ? mono_ns() : 0;
+	g_busy = false;
+	pthread_cond_signal(&g_cond);
+	pthread_mutex_unlock(&g_lock);
 }
 
 static void *writer_main(void *arg)
@@ -412,22 +463,44 @@ static void *writer_main(void *arg)
 		abort(); /* no audit, no service: never answer unaudited */
 	}
 	for (;;) {
-		size_t n = 0;
-		uint64_t deadline = g_unsynced_ns ? g_unsynced_ns + AUDIT_SYNC_NS : 0;
-		struct audit_item *batch = take_batch(&n, deadline);
-		if (atomic_exchange(&g_reopen, false))
-			reopen_log();
-		if (batch)
-			process_batch(batch, arr, oks, logbuf);
-		if (g_unsynced_ns && (!batch || mono_ns() - g_unsynced_ns >= AUDIT_SYNC_NS))
-			sync_entries(); /* idle, due, or stopping: nothing stays unsynced */
-		else if (!batch && stop_requested())
+		struct audit_item *batch = NULL;
+		enum work w = next_work(&batch);
+		if (w == WORK_STOP)
 			break;
+		if (w == WORK_SYNC) {
+			sync_entries();
+		} else if (w == WORK_REOPEN) {
+			reopen_log();
+			work_done(COMMIT_NONE);
+		} else {
+			work_done(process_batch(batch, arr, oks, logbuf, LOG_BATCH_BYTES));
+		}
 	}
 	free(arr);
 	free(oks);
 	free(logbuf);
 	return NULL;
+}
+
+bool audit_try_direct(struct audit_item *it)
+{
+	pthread_mutex_lock(&g_lock);
+	bool mine = !g_busy && !g_head && !g_stop && !g_lingering;
+	if (mine) {
+		g_busy = true;
+		g_last_batch = 1;
+	}
+	pthread_mutex_unlock(&g_lock);
+	if (!mine)
+		return false;
+	struct audit_entry e;
+	bool ok;
+	char logbuf[AUDIT_DIRECT_LOG_BYTES];
+	it->next = NULL;
+	it->chained = false;
+	it->direct = true;
+	work_done(process_batch(it, &e, &ok, logbuf, sizeof(logbuf)));
+	return true;
 }
 
 int audit_start(struct vaultd *vd)

@@ -21,6 +21,8 @@ struct audit_item {
 	bool seal_after;     /* POST /v1/sys/seal: seal once this is committed */
 	bool durable;        /* the request changed something: its entry is fsync'd
 	                      * before the answer, whatever --audit-sync says */
+	bool direct;         /* audited by its own thread (audit_try_direct): the
+	                      * connection was never suspended */
 	bool prechained;     /* already committed with its write (store_put_audited):
 	                      * the writer only logs it and resumes the request */
 	bool chained;        /* out: committed to the store's chain */
@@ -31,6 +33,11 @@ struct audit_item {
 int audit_start(struct vaultd *vd);
 /* Queues an item; the writer calls http_audited(item->req, ok) later. */
 void audit_submit(struct audit_item *it);
+/* When nothing is queued and nobody is committing, records the item on the
+ * caller's thread instead (http_audited is called before this returns) and
+ * returns true: a lone request saves two thread hand-offs. Otherwise
+ * false, and the caller suspends and queues it as usual. */
+bool audit_try_direct(struct audit_item *it);
 /* Around a durable store write (PUT, rotate, rollback, ...): while any is in
  * flight the writer waits briefly to gather their entries into one commit. */
 void audit_write_begin(void);

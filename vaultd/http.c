@@ -180,8 +180,11 @@ static void wipe_authorization(struct req *r)
 		sodium_memzero((void *)hdr, strlen(hdr));
 }
 
-/* Every answer goes out through here: record it, then wait suspended. */
-static void finish(struct req *r)
+/* Every answer goes out through here: record it, then wait suspended, or
+ * (direct) record it on this thread and leave the answer to the caller.
+ * Not direct on libmicrohttpd's first call for a request: answered then,
+ * it would go on to send "100 Continue" and read the body first. */
+static void finish(struct req *r, bool may_direct)
 {
 	wipe_authorization(r);
 	if (!r->resp)
@@ -200,6 +203,8 @@ static void finish(struct req *r)
 	r->item.durable = r->status < 400 && strcmp(r->method, "GET") != 0 &&
 	                  r->route.id != R_BUNDLE;
 	r->phase = PH_AUDITING;
+	if (may_direct && audit_try_direct(&r->item))
+		return; /* recorded on this thread: r->phase is PH_READY */
 	/* Suspend before queueing: the writer may resume us at once. */
 	MHD_suspend_connection(r->conn);
 	audit_submit(&r->item);
@@ -241,7 +246,8 @@ void http_audited(struct req *r, bool ok, struct logline *line, const char *ts)
 	if (line)
 		log_request(r, secs * 1000.0, line, ts);
 	r->phase = PH_READY;
-	MHD_resume_connection(r->conn);
+	if (!r->item.direct)
+		MHD_resume_connection(r->conn);
 }
 
 void http_watch_fired(struct req *r)
@@ -306,13 +312,25 @@ static enum MHD_Result first_call(struct MHD_Connection *c, const char *url, con
 	if (cl && content_length_over_cap(cl)) {
 		r->sealed_at_start = store_is_sealed(r->vd->store);
 		reply_error(r, 413, "too_large", "request body over 1 MiB");
-		finish(r);
+		finish(r, false);
 	} else if (cl) {
 		unsigned long long n = strtoull(cl, NULL, 10);
 		if (n > 0 && body_reserve(r, (size_t)n) < 0)
 			r->body_too_large = true;
 	}
 	return MHD_YES;
+}
+
+/* The answer, once its audit entry is recorded. */
+static enum MHD_Result queue_answer(struct MHD_Connection *c, struct req *r,
+                                    size_t *upload_data_size)
+{
+	*upload_data_size = 0; /* an early answer: the rest of the body is dropped */
+	enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, r->resp);
+	MHD_destroy_response(r->resp);
+	r->resp = NULL;
+	r->phase = PH_QUEUED;
+	return ret;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -335,20 +353,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		dispatch(r);
 		if (r->phase == PH_WATCHING)
 			return MHD_YES; /* suspended by api_watch */
-		finish(r);
-		return MHD_YES;
+		finish(r, true);
+		return r->phase == PH_READY ? queue_answer(c, r, upload_data_size) : MHD_YES;
 	case PH_WATCHING:
 		api_watch_finish(r);
-		finish(r);
-		return MHD_YES;
-	case PH_READY: {
-		*upload_data_size = 0; /* an early answer: the rest of the body is dropped */
-		enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, r->resp);
-		MHD_destroy_response(r->resp);
-		r->resp = NULL;
-		r->phase = PH_QUEUED;
-		return ret;
-	}
+		finish(r, true);
+		return r->phase == PH_READY ? queue_answer(c, r, upload_data_size) : MHD_YES;
+	case PH_READY:
+		return queue_answer(c, r, upload_data_size);
 	case PH_AUDITING:
 	case PH_QUEUED:
 		*upload_data_size = 0;

@@ -22,9 +22,10 @@ command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null ||
 
 D=$(mktemp -d /tmp/vaultd-bench.XXXXXX)
 chmod 0711 "$D"
-VPID= RPID=
+VPID= SPID= RPID=
 cleanup() {
 	[ -n "$VPID" ] && kill -TERM "$VPID" 2>/dev/null && wait "$VPID" 2>/dev/null
+	[ -n "$SPID" ] && kill -TERM "$SPID" 2>/dev/null && wait "$SPID" 2>/dev/null
 	[ -n "$RPID" ] && kill -TERM "$RPID" 2>/dev/null && wait "$RPID" 2>/dev/null
 	rm -rf "$D"
 }
@@ -46,17 +47,24 @@ wait_sock() { # socket, pid, what
 VPID=$!
 wait_sock "$D/vaultd.sock" "$VPID" vaultd
 curl -sf --unix-socket "$D/vaultd.sock" http://localhost/v1/health >/dev/null
+# The same with every audit commit fsync'd before its answers (--audit-sync
+# always), to show what the default's deferred fsync of read entries buys.
+"$VAULTD_BIN" init --store "$D/strict.db" --key-file "$D/strict.key" >>"$D/init.log" 2>&1
+"$VAULTD_BIN" serve --store "$D/strict.db" --socket "$D/strict.sock" --key-file "$D/strict.key" \
+	--socket-group nogroup --audit-log "$D/strict.jsonl" --audit-sync always 2>"$D/strict.log" &
+SPID=$!
+wait_sock "$D/strict.sock" "$SPID" "vaultd --audit-sync always"
 
 redis-server --port 0 --unixsocket "$D/redis.sock" --unixsocketperm 700 --save '' \
 	--appendonly no --daemonize no --logfile "$D/redis.log" &
 RPID=$!
 wait_sock "$D/redis.sock" "$RPID" redis-server
 
-declare -A V_RPS V_P50 V_P99 W_RPS W_P50 W_P99 R_RPS R_P50 R_P99
+declare -A S_RPS S_P50 S_P99 V_RPS V_P50 V_P99 W_RPS W_P50 W_P99 R_RPS R_P50 R_P99
 field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 
-run_loadgen() { # mode conns -> sets LINE
-	LINE=$("$LOADGEN_BIN" --socket "$D/vaultd.sock" --mode "$1" --conns "$2" --seconds "$SECS") || {
+run_loadgen() { # mode conns [socket] -> sets LINE
+	LINE=$("$LOADGEN_BIN" --socket "${3:-$D/vaultd.sock}" --mode "$1" --conns "$2" --seconds "$SECS") || {
 		echo "bench: loadgen $1 at $2 connections reported errors: $LINE" >&2
 		exit 1
 	}
@@ -67,6 +75,11 @@ echo "vaultd reads (token auth as nobody, audited, decrypted), ${SECS}s each:" >
 for c in "${READ_CONNS[@]}"; do
 	run_loadgen read "$c"
 	V_RPS[$c]=$(field rps "$LINE"); V_P50[$c]=$(field p50_us "$LINE"); V_P99[$c]=$(field p99_us "$LINE")
+done
+echo "vaultd reads with --audit-sync always:" >&2
+for c in 1 50; do
+	run_loadgen read "$c" "$D/strict.sock"
+	S_RPS[$c]=$(field rps "$LINE"); S_P50[$c]=$(field p50_us "$LINE"); S_P99[$c]=$(field p99_us "$LINE")
 done
 echo "vaultd durable writes (token auth, audited, fsync'd before the answer):" >&2
 for c in "${WRITE_CONNS[@]}"; do
@@ -97,6 +110,13 @@ for c in "${READ_CONNS[@]}"; do
 		printf '%-6s | %12s %8s %8s | %12s %8s %8s | %6s\n' "$c" "${V_RPS[$c]}" "${V_P50[$c]}" \
 			"${V_P99[$c]}" - - - -
 	fi
+done
+echo
+printf '%-6s | %14s %8s %8s | %6s   (reads, --audit-sync always)\n' conns "rd/s" "p50 us" "p99 us" ratio
+printf -- '-------+---------------------------------+-------\n'
+for c in 1 50; do
+	ratio=$(awk -v a="${S_RPS[$c]}" -v b="${R_RPS[$c]}" 'BEGIN{printf "%.2f", a/b}')
+	printf '%-6s | %14s %8s %8s | %6s\n' "$c" "${S_RPS[$c]}" "${S_P50[$c]}" "${S_P99[$c]}" "$ratio"
 done
 echo
 printf '%-6s | %14s %8s %8s\n' conns "durable wr/s" "p50 us" "p99 us"
