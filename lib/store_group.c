@@ -41,6 +41,16 @@ static int batch_try(struct store *s, struct group_op *batch)
 	int r = s->ops->begin(s->be, true, &tx);
 	if (r < 0)
 		return r;
+	if (!batch->next) {
+		/* Alone: its failure may take the whole transaction along, and
+		 * a savepoint would only cost a statement journal. */
+		batch->result = batch->body(s, tx, batch->ctx);
+		if (batch->result < 0) {
+			s->ops->abort(tx);
+			return 0;
+		}
+		return s->ops->commit(tx);
+	}
 	bool any = false;
 	for (struct group_op *op = batch; op; op = op->next) {
 		r = s->ops->savepoint(tx);
