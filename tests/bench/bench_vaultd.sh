@@ -76,6 +76,9 @@ for c in "${READ_CONNS[@]}"; do
 	run_loadgen read "$c"
 	V_RPS[$c]=$(field rps "$LINE"); V_P50[$c]=$(field p50_us "$LINE"); V_P99[$c]=$(field p99_us "$LINE")
 done
+echo "vaultd audited no-op (GET /v1/health: HTTP + audit, no token, no store read):" >&2
+run_loadgen health 50
+H_RPS=$(field rps "$LINE"); H_P50=$(field p50_us "$LINE"); H_P99=$(field p99_us "$LINE")
 echo "vaultd reads with --audit-sync always:" >&2
 for c in 1 50; do
 	run_loadgen read "$c" "$D/strict.sock"
@@ -111,6 +114,11 @@ for c in "${READ_CONNS[@]}"; do
 			"${V_P99[$c]}" - - - -
 	fi
 done
+echo
+printf '%-6s | %14s %8s %8s | %6s   (audited no-op: GET /v1/health)\n' conns "req/s" "p50 us" "p99 us" ratio
+printf -- '-------+---------------------------------+-------\n'
+printf '%-6s | %14s %8s %8s | %6s\n' 50 "$H_RPS" "$H_P50" "$H_P99" \
+	"$(awk -v a="$H_RPS" -v b="${R_RPS[50]}" 'BEGIN{printf "%.2f", a/b}')"
 echo
 printf '%-6s | %14s %8s %8s | %6s   (reads, --audit-sync always)\n' conns "rd/s" "p50 us" "p99 us" ratio
 printf -- '-------+---------------------------------+-------\n'

@@ -31,7 +31,7 @@
 
 struct opts {
 	const char *socket;
-	const char *mode;  /* "read" or "write" */
+	const char *mode;  /* "read", "write" or "health" (audited, no store read) */
 	int conns;
 	double seconds;
 	bool as_nobody;
@@ -229,7 +229,9 @@ static void build_request(struct conn *c, const struct opts *o, const char *toke
 	if (!c->req)
 		die("sodium_malloc");
 	int n;
-	if (strcmp(o->mode, "read") == 0)
+	if (strcmp(o->mode, "health") == 0)
+		n = snprintf(c->req, REQ_MAX, "GET /v1/health HTTP/1.1\r\nHost: localhost\r\n\r\n");
+	else if (strcmp(o->mode, "read") == 0)
 		n = snprintf(c->req, REQ_MAX,
 		             "GET /v1/secrets/bench.read HTTP/1.1\r\nHost: localhost\r\n"
 		             "Authorization: Bearer %s\r\n\r\n",
@@ -334,7 +336,7 @@ static int cmp_u32(const void *a, const void *b)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: loadgen --socket PATH [--mode read|write] [--conns N] [--seconds S] "
+	fprintf(stderr, "usage: loadgen --socket PATH [--mode read|write|health] [--conns N] [--seconds S] "
 	                "[--no-drop]\n"
 	                "  as root it sets up a secret, policy and token, then becomes nobody\n"
 	                "  (vaultd must be started with --socket-group nogroup for that).\n");
@@ -361,7 +363,8 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		}
 	}
 	if (!o->socket || o->conns < 1 || o->conns > MAX_CONNS || o->seconds <= 0 ||
-	    (strcmp(o->mode, "read") != 0 && strcmp(o->mode, "write") != 0))
+	    (strcmp(o->mode, "read") != 0 && strcmp(o->mode, "write") != 0 &&
+	     strcmp(o->mode, "health") != 0))
 		usage();
 }
 
