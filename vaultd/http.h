@@ -67,10 +67,12 @@ void http_stop(void);
  * answer turn out different, finish() records that answer as well. */
 struct audit_entry *http_audit_prepare(struct req *r, int status);
 void http_audit_committed(struct req *r);
-/* Called by the audit thread once r's entry is committed (ok) or could not
- * be (then the answer becomes 500 audit_failed, dropping any secret). Fills
- * line (unless NULL) with the request's log line stamped ts, records metrics and
- * resumes the connection; r must not be touched after this returns. */
+/* Called once r's entry is committed (ok) or could not be (then the answer
+ * becomes 500 audit_failed, dropping any secret): by the audit thread, or
+ * by r's own thread when it recorded the entry directly. Fills line
+ * (unless NULL) with the request's log line stamped ts, records metrics
+ * and resumes the connection (not when direct: it was never suspended);
+ * after a resume r must not be touched. */
 void http_audited(struct req *r, bool ok, struct logline *line, const char *ts);
 /* Called by watch.c when r's watch fires: resumes the connection. */
 void http_watch_fired(struct req *r);
