@@ -24,6 +24,7 @@
 #include "log.h"
 #include "notify.h"
 #include "store.h"
+#include "store_lock.h"
 #include "vaultd.h"
 #include "watch.h"
 
@@ -453,6 +454,8 @@ static void shutdown_in_order(struct vaultd *vd)
 	auth_shutdown();
 	store_close(vd->store); /* wipes the keys */
 	vd->store = NULL;
+	store_lock_release(vd->lock_fd);
+	vd->lock_fd = -1;
 	if (!vd->socket_from_systemd)
 		listener_remove(vd->cfg.socket_path);
 }
@@ -476,18 +479,34 @@ static int cmd_serve(int argc, char **argv)
 	struct vaultd vd = {.cfg = {.max_connections = VAULTD_DEFAULT_MAX_CONNECTIONS,
 	                            .conn_timeout_s = VAULTD_DEFAULT_CONN_TIMEOUT_S,
 	                            .shutdown_grace_s = VAULTD_DEFAULT_SHUTDOWN_GRACE_S,
-	                            .log_level = LOG_INFO}};
+	                            .log_level = LOG_INFO},
+	                    .lock_fd = -1};
 	int rc = parse_serve(argc, argv, &vd.cfg);
 	if (rc != 0)
 		return rc < 0 ? 0 : rc;
 	log_set_level(vd.cfg.log_level);
 	raise_nofile();
 
+	vd.lock_fd = store_lock_take(vd.cfg.store_path);
+	if (vd.lock_fd == -EWOULDBLOCK)
+		return fail(vd.cfg.store_path, 0,
+		            "another vaultd serves this store (it holds the store's lock); stop it "
+		            "first");
+	if (vd.lock_fd < 0 && vd.lock_fd != -ENOENT)
+		return fail(vd.cfg.store_path, vd.lock_fd, "cannot lock the store");
 	rc = store_open(vd.cfg.store_path, &vd.store);
 	if (rc < 0)
 		return fail(vd.cfg.store_path, 0, store_strerror(rc));
+	if (vd.lock_fd < 0) /* it was created meanwhile: lock it now */
+		vd.lock_fd = store_lock_take(vd.cfg.store_path);
+	if (vd.lock_fd < 0) {
+		store_close(vd.store);
+		return fail(vd.cfg.store_path, vd.lock_fd == -EWOULDBLOCK ? 0 : vd.lock_fd,
+		            "another vaultd serves this store, or it cannot be locked");
+	}
 	if (load_key(&vd) < 0) {
 		store_close(vd.store);
+		store_lock_release(vd.lock_fd);
 		return 1;
 	}
 	/* Signals are taken synchronously by this thread: block them before
@@ -503,6 +522,7 @@ static int cmd_serve(int argc, char **argv)
 	int fd = -1;
 	if (open_socket(&vd, &fd) < 0) {
 		store_close(vd.store);
+		store_lock_release(vd.lock_fd);
 		return 1;
 	}
 	if (start_threads(&vd, fd) < 0) {

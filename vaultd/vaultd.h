@@ -41,6 +41,7 @@ struct vaultd {
 	struct vaultd_config cfg;
 	struct store *store;
 	bool socket_from_systemd; /* then the socket file is not ours to remove */
+	int lock_fd;              /* store_lock.c: held while we serve the store */
 };
 
 #endif

@@ -14,6 +14,12 @@ vt_check "and says what it takes in one line" \
 vt_start --audit-log "$VT_DIR/audit.jsonl" --audit-sync "${SMOKE_AUDIT_SYNC:-interval}"
 vt_eq "socket mode is 0660" 660 "$(stat -c %a "$VT_SOCK")"
 
+out=$(timeout 10 "$VAULTD_BIN" serve --store "$VT_STORE" --socket "$VT_DIR/second.sock" \
+	--key-file "$VT_KEY" 2>&1)
+vt_eq "a second vaultd on the same store exits 1" 1 "$?"
+vt_check "and says another vaultd serves it" grep -q 'another vaultd serves this store' <<<"$out"
+vt_check "without creating its socket" test ! -e "$VT_DIR/second.sock"
+
 out=$(vt_curl GET /v1/health)
 vt_eq "health answers 200 when unsealed" "HTTP 200" "$(tail -1 <<<"$out")"
 vt_eq "health body" '{"status":"ok","sealed":false}' "$(head -1 <<<"$out")"
