@@ -50,13 +50,15 @@ static bool g_lingering;    /* the writer waits for a fuller batch */
 static atomic_int g_writers; /* requests inside a durable store write */
 static bool g_stop;
 static atomic_bool g_reopen;
-static int g_fd = -1; /* --audit-log; only the writer thread touches it after start */
+static int g_fd = -1; /* --audit-log; after start only whoever holds g_busy touches it */
 static atomic_uint_fast64_t g_failures, g_entries, g_batches;
 /* Under g_lock: someone (the writer thread, or a request thread auditing
  * its own entry directly) is committing or syncing; only one at a time
  * touches the chain, g_fd and g_unsynced_ns's meaning. */
 static bool g_busy;
 static uint64_t g_unsynced_ns; /* under g_lock: oldest commit not fsync'd, 0 = none */
+static bool g_sync_failed;     /* needs g_busy: an fsync failed, so every commit syncs */
+static bool g_exited;          /* under g_lock: the writer thread is gone */
 
 uint64_t audit_failures(void)
 {
@@ -98,6 +100,13 @@ void audit_submit(struct audit_item *it)
 	it->next = NULL;
 	it->chained = false;
 	pthread_mutex_lock(&g_lock);
+	if (g_exited) {
+		/* Past the shutdown grace: nobody will record it, so it must
+		 * not be answered as if it were. */
+		pthread_mutex_unlock(&g_lock);
+		http_audited(it->req, false, NULL, NULL);
+		return;
+	}
 	if (g_tail)
 		g_tail->next = it;
 	else
@@ -195,13 +204,15 @@ static enum work next_work(struct audit_item **ret_batch)
 				w = WORK_REOPEN;
 				break;
 			}
+			/* Due first: under constant load the queue is never empty,
+			 * and the 100 ms promise must still hold. */
+			if (due) {
+				w = WORK_SYNC;
+				break;
+			}
 			if (g_head) {
 				*ret_batch = take_batch_locked();
 				w = WORK_BATCH;
-				break;
-			}
-			if (due) {
-				w = WORK_SYNC;
 				break;
 			}
 			if (g_stop && !g_unsynced_ns) {
@@ -365,7 +376,7 @@ static int append_batch(struct audit_item *batch, struct audit_entry *arr, enum 
 		return 0;
 	if (store_is_sealed(g_vd->store))
 		return STORE_E_SEALED;
-	bool sync = g_vd->cfg.audit_sync_always;
+	bool sync = g_vd->cfg.audit_sync_always || g_sync_failed;
 	for (struct audit_item *it = batch; it && !sync; it = it->next)
 		sync = it->durable && !it->prechained;
 	int rc = sync ? store_audit_append(g_vd->store, arr, m)
@@ -396,6 +407,8 @@ static enum commit process_batch(struct audit_item *batch, struct audit_entry *a
 		oks[i] = it->chained || (rc == STORE_E_SEALED && !it->chain_required);
 		failed += !oks[i];
 		recorded += it->chained;
+		if (g_fd >= 0 && it->has_pre)
+			add_json_line(&it->pre, true, true, logbuf, cap, &used);
 		if (g_fd >= 0)
 			add_json_line(&it->e, it->chained, oks[i], logbuf, cap, &used);
 	}
@@ -436,17 +449,21 @@ static enum commit process_batch(struct audit_item *batch, struct audit_entry *a
 	return done;
 }
 
-/* The fsync owed to committed entries of reads. Needs g_busy; releases it. */
+/* The fsync owed to committed entries of reads. Needs g_busy; releases it.
+ * A failed fsync is not retried: Linux may have dropped the pages it could
+ * not write and report the next attempt as a success. Every later commit
+ * is fsync'd instead (as with --audit-sync always). */
 static void sync_entries(void)
 {
 	int rc = store_sync(g_vd->store);
-	if (rc < 0)
+	if (rc < 0) {
+		g_sync_failed = true;
 		log_errno(LOG_ERROR, "audit_sync_failed", rc,
-		          "committed audit entries could not be fsync'd; retrying");
+		          "recent audit entries of reads may not be on disk; every audit commit is "
+		          "fsync'd from now on");
+	}
 	pthread_mutex_lock(&g_lock);
-	/* On failure try again one interval later, unless stopping: then the
-	 * attempt was the last one. */
-	g_unsynced_ns = rc < 0 && !g_stop ? mono_ns() : 0;
+	g_unsynced_ns = 0;
 	g_busy = false;
 	pthread_cond_signal(&g_cond);
 	pthread_mutex_unlock(&g_lock);
@@ -476,6 +493,9 @@ static void *writer_main(void *arg)
 			work_done(process_batch(batch, arr, oks, logbuf, LOG_BATCH_BYTES));
 		}
 	}
+	pthread_mutex_lock(&g_lock);
+	g_exited = true;
+	pthread_mutex_unlock(&g_lock);
 	free(arr);
 	free(oks);
 	free(logbuf);

@@ -23,8 +23,11 @@ struct audit_item {
 	                      * before the answer, whatever --audit-sync says */
 	bool direct;         /* audited by its own thread (audit_try_direct): the
 	                      * connection was never suspended */
-	bool prechained;     /* already committed with its write (store_put_audited):
-	                      * the writer only logs it and resumes the request */
+	bool prechained;     /* e is already committed with its write
+	                      * (store_put_audited): only logged and resumed */
+	bool has_pre;        /* pre was committed with the write but the answer
+	                      * differs: e records the answer, both are logged */
+	struct audit_entry pre;
 	bool chained;        /* out: committed to the store's chain */
 	struct audit_item *next;
 };

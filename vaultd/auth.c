@@ -330,6 +330,9 @@ static int token_from_store(struct req *r, const uint8_t hash[TOKEN_HASH_BYTES],
 	memcpy(a->accessor, t.accessor, sizeof(a->accessor));
 	a->accessor[sizeof(a->accessor) - 1] = '\0';
 	a->policies = set;
+	/* A use was counted down in the store: the entry must be as durable. */
+	if (t.uses_left >= 0)
+		r->changed = true;
 	/* Only unlimited tokens: a use count must be consumed in the store. */
 	if (t.uses_left < 0)
 		cache_insert(hash, t.accessor, t.expires, set, epoch);

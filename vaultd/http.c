@@ -180,34 +180,43 @@ static void wipe_authorization(struct req *r)
 		sodium_memzero((void *)hdr, strlen(hdr));
 }
 
-/* Every answer goes out through here: record it, then wait suspended, or
- * (direct) record it on this thread and leave the answer to the caller.
- * Not direct on libmicrohttpd's first call for a request: answered then,
- * it would go on to send "100 Continue" and read the body first. */
-static void finish(struct req *r, bool may_direct)
+/* Every answer goes out through here: record it and wait suspended, or
+ * (direct) record it on this thread. True when recorded directly: then the
+ * caller queues the answer; otherwise r belongs to the audit writer until
+ * it resumes the connection, and the caller must not touch it. Not direct
+ * on libmicrohttpd's first call for a request: answered then, it would go
+ * on to send "100 Continue" and read the body first. */
+static bool finish(struct req *r, bool may_direct)
 {
 	wipe_authorization(r);
 	if (!r->resp)
 		reply_error(r, 500, "internal", "the handler produced no answer");
 	const char *result = r->result ? r->result : "internal";
 	if (r->item.prechained &&
-	    (r->item.e.status != r->status || strcmp(r->item.e.result, result) != 0))
-		r->item.prechained = false; /* the answer is not the one recorded: record it too */
+	    (r->item.e.status != r->status || strcmp(r->item.e.result, result) != 0)) {
+		/* The change and its "ok" entry are committed, but the answer is
+		 * another: keep that entry for the log copy, record the answer too. */
+		r->item.pre = r->item.e;
+		r->item.has_pre = true;
+		r->item.prechained = false;
+	}
 	if (!r->item.prechained)
 		fill_audit_entry(r, r->status, result);
 	r->item.req = r;
 	r->item.chain_required = !r->sealed_at_start || r->carries_secret;
 	r->item.seal_after = r->seal_after_audit && r->status == 200;
-	/* Everything but GET and the bundle (a read sent as POST) may change
-	 * state when it succeeds. */
-	r->item.durable = r->status < 400 && strcmp(r->method, "GET") != 0 &&
-	                  r->route.id != R_BUNDLE;
+	/* Anything but GET and the bundle (a read sent as POST) may have
+	 * changed state, even when it answers an error; so may a GET that
+	 * spent a use of a token. Their entries are fsync'd before answering. */
+	r->item.durable = r->changed ||
+	                  (strcmp(r->method, "GET") != 0 && r->route.id != R_BUNDLE);
 	r->phase = PH_AUDITING;
 	if (may_direct && audit_try_direct(&r->item))
-		return; /* recorded on this thread: r->phase is PH_READY */
+		return true; /* recorded on this thread: r->phase is PH_READY */
 	/* Suspend before queueing: the writer may resume us at once. */
 	MHD_suspend_connection(r->conn);
 	audit_submit(&r->item);
+	return false;
 }
 
 static void log_request(const struct req *r, double ms, struct logline *l, const char *ts)
@@ -312,7 +321,7 @@ static enum MHD_Result first_call(struct MHD_Connection *c, const char *url, con
 	if (cl && content_length_over_cap(cl)) {
 		r->sealed_at_start = store_is_sealed(r->vd->store);
 		reply_error(r, 413, "too_large", "request body over 1 MiB");
-		finish(r, false);
+		(void)finish(r, false); /* answered once the writer resumes us */
 	} else if (cl) {
 		unsigned long long n = strtoull(cl, NULL, 10);
 		if (n > 0 && body_reserve(r, (size_t)n) < 0)
@@ -353,12 +362,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		dispatch(r);
 		if (r->phase == PH_WATCHING)
 			return MHD_YES; /* suspended by api_watch */
-		finish(r, true);
-		return r->phase == PH_READY ? queue_answer(c, r, upload_data_size) : MHD_YES;
+		return finish(r, true) ? queue_answer(c, r, upload_data_size) : MHD_YES;
 	case PH_WATCHING:
 		api_watch_finish(r);
-		finish(r, true);
-		return r->phase == PH_READY ? queue_answer(c, r, upload_data_size) : MHD_YES;
+		return finish(r, true) ? queue_answer(c, r, upload_data_size) : MHD_YES;
 	case PH_READY:
 		return queue_answer(c, r, upload_data_size);
 	case PH_AUDITING:

@@ -48,6 +48,8 @@ struct req {
 	const char *result;                      /* "ok" or the error code (static strings) */
 	char audit_name[VAULT_MAX_NAME_LEN + 1]; /* name for the audit entry */
 	bool seal_after_audit;                   /* POST /v1/sys/seal: seal once recorded */
+	bool changed; /* a durable store write happened outside the method's say
+	               * (a use of a use-limited token by a GET) */
 
 	struct watch *watch;    /* GET /v1/watch only; owned */
 	struct audit_item item; /* link into the audit queue */
