@@ -300,6 +300,54 @@ signal_case() { # signal name, number
 signal_case TERM 15
 signal_case INT 2
 signal_case USR1 10
+
+# --group: the signal reaches the command's whole process group, so a
+# background member's trap runs; without it only the command gets it.
+# (sh gives background jobs /dev/null as stdin: these cases need one.)
+mkdir -p "$ROOT/dev" && mknod -m 666 "$ROOT/dev/null" c 1 3 || vt_die "cannot make /dev/null"
+group_case() { # inject flags...; sets GOT (the member's mark, or empty)
+	rm -f "$ROOT/tmp/usr1"
+	bg_container --init "$@" --secret db -- sh -c \
+		'(trap "echo member >/tmp/usr1; exit 0" USR1; while :; do sleep 0.05; done) &
+		 sleep 0.3; echo ready >/tmp/ready; wait'
+	wait_started
+	for _ in $(seq 1 100); do [ -f "$ROOT/tmp/ready" ] && break; sleep 0.05; done
+	kill -USR1 "$INJECT_PID"
+	wait "$BG_PID"
+	GROUP_RC=$?
+	GOT=$(cat "$ROOT/tmp/usr1" 2>/dev/null)
+	rm -f "$ROOT/tmp/ready"
+}
+group_case --group
+vt_eq "--group: a background member of the group gets the signal" "member" "$GOT"
+vt_eq "--group: the command died of it, 128+10" 138 "$GROUP_RC"
+group_case
+vt_eq "without --group only the command gets the signal" "" "$GOT"
+
+# --grace: a group that ignores SIGTERM is SIGKILLed when the grace runs out;
+# a command that exits at once still has inject wait for the rest of its
+# group, up to the same deadline.
+ms() { echo $(($(date +%s%N) / 1000000)); }
+bg_container --init --group --grace 1 --secret db -- sh -c 'trap "" TERM; sleep 30 & wait'
+wait_started
+t0=$(ms)
+kill -TERM "$INJECT_PID"
+wait "$BG_PID"
+rc=$? took=$(($(ms) - t0))
+vt_eq "--grace: SIGTERM ignored, SIGKILL after the grace: 128+9" 137 "$rc"
+vt_check "--grace 1 ended it after ~1 s (took ${took} ms)" test "$took" -ge 900 -a "$took" -lt 5000
+bg_container --init --group --grace 1 --secret db -- sh -c \
+	'(trap "" TERM; exec sleep 30) & trap "exit 3" TERM; while :; do sleep 0.05; done'
+wait_started
+sleep 0.3
+t0=$(ms)
+kill -TERM "$INJECT_PID"
+wait "$BG_PID"
+rc=$? took=$(($(ms) - t0))
+vt_eq "--grace: the command's own exit status is kept" 3 "$rc"
+vt_check "--grace: inject waited for the rest of the group (${took} ms)" \
+	test "$took" -ge 900 -a "$took" -lt 5000
+rm -rf "${ROOT:?}/dev"
 set +m
 
 # ---- zombies: 50 orphaned grandchildren are reaped ----
