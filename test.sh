@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds a normal and an ASan+UBSan tree, and runs
-# every test in both. With CI=true a skipped test is a failure.
+# every test in both, then vaultd built with ThreadSanitizer under load.
+# With CI=true a skipped test is a failure.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -27,7 +28,19 @@ run_tree() { # dir, extra cmake args...
 	fi
 }
 
+# The daemon's threads (HTTP workers, audit writer, group commit) under
+# ThreadSanitizer: only vaultd and loadgen are built (static inject and TSan
+# do not mix), and only the tests labelled tsan run.
+run_tsan() {
+	local dir=build-tsan
+	cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVAULT_TSAN=ON >/dev/null
+	cmake --build "$dir" -j "$jobs" --target vaultd loadgen
+	ctest --test-dir "$dir" --output-on-failure -L tsan --timeout 600 ||
+		{ echo "test.sh: the ThreadSanitizer test failed" >&2; exit 1; }
+}
+
 run_tree build
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	run_tree build-asan -DVAULT_SANITIZE=ON
-echo "test.sh: all tests passed (normal and sanitizer builds)"
+run_tsan
+echo "test.sh: all tests passed (normal, ASan+UBSan and ThreadSanitizer builds)"
