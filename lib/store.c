@@ -13,8 +13,6 @@
 #include "seal.h"
 #include "store_private.h"
 
-
-
 /* ---- errors ---- */
 
 const char *store_strerror(int err)
@@ -80,7 +78,8 @@ static int run_tx(struct store *s, bool write, bool unsynced, tx_body body, void
 {
 	for (int i = 0; i < STORE_TX_RETRIES; i++) {
 		struct be_tx *tx;
-		int r = unsynced ? s->ops->begin_unsynced(s->be, &tx) : s->ops->begin(s->be, write, &tx);
+		int r = unsynced ? s->ops->begin_unsynced(s->be, &tx)
+		                 : s->ops->begin(s->be, write, &tx);
 		if (r < 0)
 			return r;
 		r = body(s, tx, ctx);

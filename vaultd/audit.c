@@ -2,9 +2,9 @@
  * suspend their connection; this writer takes everything queued, appends it
  * in one store transaction (fsync'd at once when a change is in it, within
  * AUDIT_SYNC_NS otherwise), copies it to --audit-log, logs the request
- * lines with one write, and resumes the connections. While sealed the chain key is gone: entries of requests
- * answered while sealed (never carrying a secret) go to the logs only;
- * entries of requests answered while unsealed fail with 500 audit_failed. */
+ * lines with one write, and resumes the connections. While sealed the chain key is gone: entries of
+ * requests answered while sealed (never carrying a secret) go to the logs only; entries of requests
+ * answered while unsealed fail with 500 audit_failed. */
 #include "audit.h"
 
 #include <errno.h>
@@ -45,8 +45,8 @@ static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_cond;
 static struct audit_item *g_head, *g_tail;
 static size_t g_qlen;
-static size_t g_last_batch; /* entries in the previous batch */
-static bool g_lingering;    /* the writer waits for a fuller batch */
+static size_t g_last_batch;  /* entries in the previous batch */
+static bool g_lingering;     /* the writer waits for a fuller batch */
 static atomic_int g_writers; /* requests inside a durable store write */
 static bool g_stop;
 static atomic_bool g_reopen;
@@ -199,7 +199,8 @@ static enum work next_work(struct audit_item **ret_batch)
 	pthread_mutex_lock(&g_lock);
 	for (;;) {
 		if (!g_busy) {
-			bool due = g_unsynced_ns && (g_stop || mono_ns() >= g_unsynced_ns + AUDIT_SYNC_NS);
+			bool due =
+			    g_unsynced_ns && (g_stop || mono_ns() >= g_unsynced_ns + AUDIT_SYNC_NS);
 			if (atomic_exchange(&g_reopen, false)) {
 				w = WORK_REOPEN;
 				break;
@@ -317,8 +318,8 @@ static void jl_str(struct jline *l, const char *s)
 /* Appends one JSON line of the --audit-log copy to buf (cap bytes),
  * flushing it first when it is nearly full. Formatted by hand: this runs
  * for every request on the one writer thread. */
-static void add_json_line(const struct audit_entry *e, bool chained, bool ok, char *buf,
-                          size_t cap, size_t *used)
+static void add_json_line(const struct audit_entry *e, bool chained, bool ok, char *buf, size_t cap,
+                          size_t *used)
 {
 	char hash[AUDIT_HASH_BYTES * 2 + 1] = "";
 	if (chained)

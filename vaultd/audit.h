@@ -28,7 +28,7 @@ struct audit_item {
 	bool has_pre;        /* pre was committed with the write but the answer
 	                      * differs: e records the answer, both are logged */
 	struct audit_entry pre;
-	bool chained;        /* out: committed to the store's chain */
+	bool chained; /* out: committed to the store's chain */
 	struct audit_item *next;
 };
 

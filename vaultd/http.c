@@ -208,8 +208,7 @@ static bool finish(struct req *r, bool may_direct)
 	/* Anything but GET and the bundle (a read sent as POST) may have
 	 * changed state, even when it answers an error; so may a GET that
 	 * spent a use of a token. Their entries are fsync'd before answering. */
-	r->item.durable = r->changed ||
-	                  (strcmp(r->method, "GET") != 0 && r->route.id != R_BUNDLE);
+	r->item.durable = r->changed || (strcmp(r->method, "GET") != 0 && r->route.id != R_BUNDLE);
 	r->phase = PH_AUDITING;
 	if (may_direct && audit_try_direct(&r->item))
 		return true; /* recorded on this thread: r->phase is PH_READY */

@@ -30,7 +30,7 @@ struct vaultd_config {
 	unsigned max_connections;
 	unsigned conn_timeout_s;
 	unsigned shutdown_grace_s;
-	unsigned threads; /* MHD worker threads; 0 = number of CPUs */
+	unsigned threads;       /* MHD worker threads; 0 = number of CPUs */
 	bool audit_sync_always; /* --audit-sync always: fsync every audit commit */
 	enum log_level log_level;
 };

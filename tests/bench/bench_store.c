@@ -221,7 +221,8 @@ static double raw_get(const char *dir)
 	size_t bytes = 0;
 	double t0 = now_s();
 	for (int i = 0; i < GET_OPS; i++) {
-		snprintf(name, sizeof(name), "secret-%06u", (unsigned)randombytes_uniform(BULK_SECRETS));
+		snprintf(name, sizeof(name), "secret-%06u",
+		         (unsigned)randombytes_uniform(BULK_SECRETS));
 		sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
 		if (sqlite3_step(st) != SQLITE_ROW)
 			die("raw select", -EIO);

@@ -101,7 +101,8 @@ static void *putter_main(void *arg)
 	for (int i = 1; i <= p->rounds; i++) {
 		snprintf(val, sizeof(val), "%d-%d", p->id, i);
 		uint64_t v = 0;
-		if (store_put(F.s, name, (const uint8_t *)val, strlen(val), -1, NULL, "t", &v) != 0 ||
+		if (store_put(F.s, name, (const uint8_t *)val, strlen(val), -1, NULL, "t", &v) !=
+		        0 ||
 		    v != (uint64_t)i)
 			p->errors++;
 		struct secret_meta m;
@@ -176,9 +177,8 @@ START_TEST(test_put_audited_chains_its_entry_with_the_write)
 	struct audit_entry e;
 	fill_entry(&e, "secret.write");
 	uint64_t v = 0;
-	ck_assert_int_eq(store_put_audited(F.s, "db", (const uint8_t *)"one", 3, -1, NULL, "t", &e,
-	                                   &v),
-	                 0);
+	ck_assert_int_eq(
+	    store_put_audited(F.s, "db", (const uint8_t *)"one", 3, -1, NULL, "t", &e, &v), 0);
 	ck_assert_uint_eq(v, 1);
 	ck_assert_uint_eq(e.seq, 1);
 	struct audit_entry *got = NULL;
@@ -199,9 +199,9 @@ START_TEST(test_refused_put_audited_records_nothing)
 	fill_entry(&e, "secret.write");
 	struct audit_entry before = e;
 	uint64_t v = 0;
-	ck_assert_int_eq(store_put_audited(F.s, "db", (const uint8_t *)"two", 3, 7, NULL, "t", &e,
-	                                   &v),
-	                 STORE_E_CONFLICT);
+	ck_assert_int_eq(
+	    store_put_audited(F.s, "db", (const uint8_t *)"two", 3, 7, NULL, "t", &e, &v),
+	    STORE_E_CONFLICT);
 	ck_assert_mem_eq(&e, &before, sizeof(e));
 	struct audit_entry *got = NULL;
 	size_t n = 9;
