@@ -55,7 +55,8 @@ static const char usage_text[] =
     "Audit entries of requests that change nothing (reads) are committed before\n"
     "the answer and fsync'd within 100 ms (--audit-sync interval, the default);\n"
     "--audit-sync always fsyncs them before the answer too. Changes and their\n"
-    "entries are always fsync'd before the answer.\n"
+    "entries are always fsync'd before the answer. One vaultd serves a store at a\n"
+    "time: serve holds a lock on the store file and a second one exits 1.\n"
     "--docker-socket (e.g. /var/run/docker.sock) turns on container identity: a\n"
     "client in a Docker container gets the policies whose \"containers\" selectors\n"
     "match its labels, without a token (docs/api.md).\n";
