@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "output.h"
 
 int tmpfile_open(struct tmpfile *t, const char *path)
@@ -34,20 +35,6 @@ int tmpfile_open(struct tmpfile *t, const char *path)
 	}
 	t->fd = fd;
 	return 0;
-}
-
-int files_sync_dir(const char *path)
-{
-	char copy[FILES_PATH_MAX];
-	int n = snprintf(copy, sizeof(copy), "%s", path);
-	if (n < 0 || (size_t)n >= sizeof(copy))
-		return -ENAMETOOLONG;
-	int dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return -errno;
-	int r = fsync(dfd) < 0 ? -errno : 0;
-	close(dfd);
-	return r;
 }
 
 void tmpfile_abort(struct tmpfile *t)
@@ -84,7 +71,7 @@ int tmpfile_commit(struct tmpfile *t, bool noreplace)
 		unlink(t->tmp);
 		return r;
 	}
-	return files_sync_dir(t->final_path);
+	return fsutil_fsync_parent(t->final_path);
 }
 
 #define FILES_TMP_NAME_MAX 300

@@ -33,7 +33,5 @@ int files_write_at(int dirfd, const char *name, const void *data, size_t len, mo
 /* files_write_at in path's directory. */
 int files_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
-/* fsync of the directory that holds path (a rename is durable after it). */
-int files_sync_dir(const char *path);
 
 #endif

@@ -42,8 +42,7 @@ static int policy_delete_body(struct store *s, struct be_tx *tx, void *ctx)
  * store like everything else). */
 static int run_policy(struct store *s, bool write, tx_body body, struct policy_ctx *c)
 {
-	int r = store_run_keyed_tx(s, write, body, c);
-	return r;
+	return store_run_keyed_tx(s, write, body, c);
 }
 
 int store_policy_put(struct store *s, const char *name, const char *json)

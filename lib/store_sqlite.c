@@ -760,7 +760,13 @@ static int conn_sync_level(struct conn *c, bool unsynced)
 	return r;
 }
 
-static int be_begin(struct be *b, bool write, struct be_tx **ret)
+/* Reads take a pooled reader; writes take the write connection at the
+ * safety level they need (SQLite changes it only outside a transaction):
+ * FULL, or NORMAL for an unsynced write, whose commit survives the process
+ * dying but not the machine losing power until the next durable commit or
+ * be_sync. IMMEDIATE: take the write lock now, so a transaction never fails
+ * half-way because another process wrote in between. */
+static int begin_tx(struct be *b, bool write, bool unsynced, struct be_tx **ret)
 {
 	struct conn *c;
 	int reader = -1;
@@ -774,10 +780,7 @@ static int be_begin(struct be *b, bool write, struct be_tx **ret)
 		c = &b->r[reader];
 	}
 	c->tx = (struct be_tx){.b = b, .c = c, .reader = reader};
-	/* A durable transaction after an unsynced one restores FULL first.
-	 * IMMEDIATE: take the write lock now, so a transaction never fails
-	 * half-way because another process wrote in between. */
-	int r = write ? conn_sync_level(c, false) : 0;
+	int r = write ? conn_sync_level(c, unsynced) : 0;
 	if (r == 0)
 		r = conn_run(c, write ? ST_BEGIN_IMMEDIATE : ST_BEGIN);
 	if (r < 0) {
@@ -788,39 +791,27 @@ static int be_begin(struct be *b, bool write, struct be_tx **ret)
 	return 0;
 }
 
-/* A write transaction whose commit survives the process dying but not the
- * machine losing power until the next durable commit or be_sync: WAL with
- * synchronous=NORMAL. */
-static int be_begin_unsynced(struct be *b, struct be_tx **ret)
+static int be_begin(struct be *b, bool write, struct be_tx **ret)
 {
-	pthread_mutex_lock(&b->wlock);
-	struct conn *c = &b->w;
-	c->tx = (struct be_tx){.b = b, .c = c, .reader = -1};
-	int r = conn_sync_level(c, true);
-	if (r == 0)
-		r = conn_run(c, ST_BEGIN_IMMEDIATE);
-	if (r < 0) {
-		tx_release(&c->tx);
-		return r;
-	}
-	*ret = &c->tx;
-	return 0;
+	return begin_tx(b, write, false, ret);
 }
 
-/* Makes every committed transaction durable: fdatasync of the WAL, which
- * holds them all (the main file gets them only at checkpoints, which
- * sync on their own). Our own descriptor: the inode is what gets synced. */
+static int be_begin_unsynced(struct be *b, struct be_tx **ret)
+{
+	return begin_tx(b, true, true, ret);
+}
+
+/* Makes every committed transaction durable: an fsync of the WAL, which
+ * holds them all (the main file gets them only at checkpoints, which sync
+ * on their own). Our own descriptor: the inode is what gets synced, and
+ * SQLite takes no locks on the WAL file that closing it could drop. */
 static int be_sync(struct be *b)
 {
 	char wal[PATH_MAX];
 	if (snprintf(wal, sizeof(wal), "%s-wal", b->path) >= (int)sizeof(wal))
 		return -ENAMETOOLONG;
-	int fd = open(wal, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno; /* no WAL: nothing unsynced */
-	int r = fdatasync(fd) < 0 ? -errno : 0;
-	close(fd);
-	return r;
+	int r = fsutil_fsync_path(wal, O_NOFOLLOW);
+	return r == -ENOENT ? 0 : r; /* no WAL: nothing unsynced */
 }
 
 static void be_abort(struct be_tx *tx)
@@ -839,14 +830,14 @@ static int be_commit(struct be_tx *tx)
 	return r;
 }
 
-/* A failed statement may have rolled back the whole transaction (SQLite
- * does on I/O errors and a full disk): then there is no savepoint left to
- * return to, and the transaction must be given up. */
 static int be_savepoint(struct be_tx *tx)
 {
 	return conn_run(tx->c, ST_SAVEPOINT);
 }
 
+/* A failed statement may have rolled back the whole transaction (SQLite
+ * does on I/O errors and a full disk): then there is no savepoint left to
+ * return to, and the transaction must be given up. */
 static int be_savepoint_end(struct be_tx *tx, bool keep)
 {
 	if (sqlite3_get_autocommit(tx->c->db))

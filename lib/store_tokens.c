@@ -74,8 +74,7 @@ int store_token_put(struct store *s, const struct store_token *t)
 {
 	if (!s || token_ok(t) < 0)
 		return STORE_E_INVAL;
-	int r = store_run_keyed_tx(s, true, token_put_body, (void *)t);
-	return r;
+	return store_run_keyed_tx(s, true, token_put_body, (void *)t);
 }
 
 struct token_ctx {

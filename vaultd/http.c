@@ -155,7 +155,7 @@ static void fill_audit_entry(struct req *r, int status, const char *result)
 	const char *name =
 	    r->audit_name[0] ? r->audit_name : (r->route.has_name ? r->route.name : "");
 	copy_str(e->name, sizeof(e->name), name);
-	copy_str(e->result, sizeof(e->result), result ? result : "internal");
+	copy_str(e->result, sizeof(e->result), result);
 	e->status = status;
 }
 

@@ -442,6 +442,15 @@ static int wait_for_stop(const sigset_t *set)
 	}
 }
 
+/* Closes the store (wiping the keys), then lets go of its lock. */
+static void release_store(struct vaultd *vd)
+{
+	store_close(vd->store);
+	vd->store = NULL;
+	store_lock_release(vd->lock_fd);
+	vd->lock_fd = -1;
+}
+
 static void shutdown_in_order(struct vaultd *vd)
 {
 	notify_send("STOPPING=1");
@@ -453,10 +462,7 @@ static void shutdown_in_order(struct vaultd *vd)
 	audit_stop(); /* commits whatever is still queued */
 	http_stop();  /* closes idle keep-alive connections */
 	auth_shutdown();
-	store_close(vd->store); /* wipes the keys */
-	vd->store = NULL;
-	store_lock_release(vd->lock_fd);
-	vd->lock_fd = -1;
+	release_store(vd);
 	if (!vd->socket_from_systemd)
 		listener_remove(vd->cfg.socket_path);
 }
@@ -488,6 +494,7 @@ static int cmd_serve(int argc, char **argv)
 	log_set_level(vd.cfg.log_level);
 	raise_nofile();
 
+	/* A missing store is store_open's to report (it never creates one). */
 	vd.lock_fd = store_lock_take(vd.cfg.store_path);
 	if (vd.lock_fd == -EWOULDBLOCK)
 		return fail(vd.cfg.store_path, 0,
@@ -496,18 +503,12 @@ static int cmd_serve(int argc, char **argv)
 	if (vd.lock_fd < 0 && vd.lock_fd != -ENOENT)
 		return fail(vd.cfg.store_path, vd.lock_fd, "cannot lock the store");
 	rc = store_open(vd.cfg.store_path, &vd.store);
-	if (rc < 0)
+	if (rc < 0) {
+		store_lock_release(vd.lock_fd);
 		return fail(vd.cfg.store_path, 0, store_strerror(rc));
-	if (vd.lock_fd < 0) /* it was created meanwhile: lock it now */
-		vd.lock_fd = store_lock_take(vd.cfg.store_path);
-	if (vd.lock_fd < 0) {
-		store_close(vd.store);
-		return fail(vd.cfg.store_path, vd.lock_fd == -EWOULDBLOCK ? 0 : vd.lock_fd,
-		            "another vaultd serves this store, or it cannot be locked");
 	}
 	if (load_key(&vd) < 0) {
-		store_close(vd.store);
-		store_lock_release(vd.lock_fd);
+		release_store(&vd);
 		return 1;
 	}
 	/* Signals are taken synchronously by this thread: block them before
@@ -522,8 +523,7 @@ static int cmd_serve(int argc, char **argv)
 
 	int fd = -1;
 	if (open_socket(&vd, &fd) < 0) {
-		store_close(vd.store);
-		store_lock_release(vd.lock_fd);
+		release_store(&vd);
 		return 1;
 	}
 	if (start_threads(&vd, fd) < 0) {
