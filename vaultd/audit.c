@@ -51,7 +51,7 @@ static atomic_int g_writers; /* requests inside a durable store write */
 static bool g_stop;
 static atomic_bool g_reopen;
 static int g_fd = -1; /* --audit-log; after start only whoever holds g_busy touches it */
-static atomic_uint_fast64_t g_failures, g_entries, g_batches;
+static atomic_uint_fast64_t g_failures, g_entries, g_batches, g_syncs;
 /* Under g_lock: someone (the writer thread, or a request thread auditing
  * its own entry directly) is committing or syncing; only one at a time
  * touches the chain, g_fd and g_unsynced_ns's meaning. */
@@ -59,6 +59,7 @@ static bool g_busy;
 static uint64_t g_unsynced_ns; /* under g_lock: oldest commit not fsync'd, 0 = none */
 static bool g_sync_failed;     /* needs g_busy: an fsync failed, so every commit syncs */
 static bool g_exited;          /* under g_lock: the writer thread is gone */
+static bool g_writer_parked;   /* under g_lock: the writer waits with no deadline */
 
 uint64_t audit_failures(void)
 {
@@ -71,6 +72,10 @@ uint64_t audit_entries(void)
 uint64_t audit_batches(void)
 {
 	return atomic_load(&g_batches);
+}
+uint64_t audit_syncs(void)
+{
+	return atomic_load(&g_syncs);
 }
 
 static int open_log(const char *path)
@@ -227,7 +232,9 @@ static enum work next_work(struct audit_item **ret_batch)
 			                      .tv_nsec = (long)(dl % 1000000000u)};
 			pthread_cond_timedwait(&g_cond, &g_lock, &ts);
 		} else {
+			g_writer_parked = true;
 			pthread_cond_wait(&g_cond, &g_lock);
+			g_writer_parked = false;
 		}
 	}
 	if (w != WORK_STOP)
@@ -240,7 +247,10 @@ static enum work next_work(struct audit_item **ret_batch)
 enum commit { COMMIT_NONE, COMMIT_SYNCED, COMMIT_UNSYNCED };
 
 /* Releases g_busy after a job, noting what its commit left unsynced, and
- * wakes the writer (entries may have queued meanwhile). */
+ * wakes the writer when it has something to do: entries queued meanwhile, a
+ * stop or reopen it saw while busy, or an fsync deadline it has not armed.
+ * A writer already sleeping until that deadline is left alone: waking it
+ * after every lone request cost a context switch on the answer's path. */
 static void work_done(enum commit c)
 {
 	pthread_mutex_lock(&g_lock);
@@ -249,7 +259,8 @@ static void work_done(enum commit c)
 	else if (c == COMMIT_UNSYNCED && !g_unsynced_ns)
 		g_unsynced_ns = mono_ns();
 	g_busy = false;
-	pthread_cond_signal(&g_cond);
+	if (g_head || g_stop || atomic_load(&g_reopen) || (g_unsynced_ns && g_writer_parked))
+		pthread_cond_signal(&g_cond);
 	pthread_mutex_unlock(&g_lock);
 }
 
@@ -457,6 +468,8 @@ static enum commit process_batch(struct audit_item *batch, struct audit_entry *a
 static void sync_entries(void)
 {
 	int rc = store_sync(g_vd->store);
+	if (rc == 0)
+		atomic_fetch_add(&g_syncs, 1);
 	if (rc < 0) {
 		g_sync_failed = true;
 		log_errno(LOG_ERROR, "audit_sync_failed", rc,

@@ -54,5 +54,7 @@ void audit_stop(void);
 uint64_t audit_failures(void);
 uint64_t audit_entries(void);
 uint64_t audit_batches(void);
+/* Deferred fsyncs of read entries (--audit-sync interval). */
+uint64_t audit_syncs(void);
 
 #endif

@@ -157,6 +157,9 @@ char *metrics_render(struct vaultd *vd, size_t *ret_len)
 	      (unsigned long long)audit_entries());
 	gauge(&o, "vaultd_audit_batches_total", "counter",
 	      "Group commits (one store transaction each).", (unsigned long long)audit_batches());
+	gauge(&o, "vaultd_audit_syncs_total", "counter",
+	      "Deferred fsyncs of committed read entries (--audit-sync interval).",
+	      (unsigned long long)audit_syncs());
 	if (o.oom) {
 		free(o.buf);
 		return NULL;

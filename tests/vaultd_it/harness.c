@@ -913,6 +913,22 @@ long long vd_revision(const struct vd *v)
 	return rev;
 }
 
+double vd_metric(const struct vd *v, const char *name)
+{
+	struct vresp r;
+	vd_call(v, VIA_LIB, "GET", "/metrics", NULL, NULL, &r);
+	double val = -1;
+	size_t n = strlen(name);
+	for (const char *p = r.status == 200 ? r.body : NULL; p && *p;) {
+		if (strncmp(p, name, n) == 0 && p[n] == ' ')
+			val = strtod(p + n + 1, NULL);
+		const char *e = strchr(p, '\n');
+		p = e ? e + 1 : NULL;
+	}
+	vresp_clear(&r);
+	return val;
+}
+
 /* ---- JSON ---- */
 
 json_t *jget(const json_t *j, const char *path)

@@ -128,6 +128,8 @@ char *vd_get(const struct vd *v, enum via via, const char *token, const char *wh
              long long *version);
 /* GET /v1/sys/status revision, -1 on failure. */
 long long vd_revision(const struct vd *v);
+/* The value of a /metrics sample without labels (exact name), -1 if absent. */
+double vd_metric(const struct vd *v, const char *name);
 
 /* ---- JSON ---- */
 /* Path of object keys separated by '/', numbers index arrays: "error/names/0". */

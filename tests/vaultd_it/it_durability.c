@@ -206,6 +206,45 @@ START_TEST(test_writes_in_flight_at_kill9_lose_nothing_acknowledged)
 }
 END_TEST
 
+/* Entries of reads are committed before the answer and fsync'd by the audit
+ * writer within 100 ms: that fsync must come by itself after a lone read
+ * (the writer is woken to arm it), and reads share it: at most one per
+ * 100 ms window, not one per read. */
+START_TEST(test_read_entries_are_fsyncd_once_per_window)
+{
+	static const char *syncs = "vaultd_audit_syncs_total";
+	struct vd v;
+	vd_up(&v, "durable-sync");
+	char val[96];
+	canary(val, sizeof(val), "sync");
+	ck_assert_int_eq(vd_put(&v, VIA_LIB, NULL, "sync-s", val, NULL), 1);
+	/* The put's commit was fsync'd; the metrics read leaves one that is not. */
+	double s0 = vd_metric(&v, syncs);
+	ck_assert_msg(s0 >= 0, "/metrics has %s", syncs);
+	double s1 = s0;
+	for (double end = now_ms() + 5000; s1 == s0 && now_ms() < end;) {
+		sleep_ms(150);
+		s1 = vd_metric(&v, syncs);
+	}
+	ck_assert_msg(s1 > s0, "a read's entry is fsync'd within 100 ms (still %g after 5 s)", s1);
+
+	enum { READS = 200 };
+	double t0 = now_ms(), b0 = vd_metric(&v, syncs);
+	for (int i = 0; i < READS; i++) {
+		char *got = vd_get(&v, VIA_LIB, NULL, "sync-s", NULL, NULL);
+		ck_assert_msg(got && strcmp(got, val) == 0, "read %d", i);
+		free(got);
+	}
+	sleep_ms(250); /* the last window's fsync */
+	double b1 = vd_metric(&v, syncs), ms = now_ms() - t0;
+	printf("audit sync: %d reads in %.0f ms, %g deferred fsyncs\n", READS, ms, b1 - b0);
+	ck_assert_msg(b1 > b0, "the reads' entries were fsync'd");
+	ck_assert_msg(b1 - b0 <= ms / 100 + 2, "%g fsyncs in %.0f ms: more than one per 100 ms",
+	              b1 - b0, ms);
+	vd_stop(&v);
+}
+END_TEST
+
 int main(void)
 {
 	vd_global_init();
@@ -214,6 +253,7 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, test_acknowledged_writes_survive_kill9, VIA_LIB, VIA_CURL + 1);
 	tcase_add_test(tc, test_writes_in_flight_at_kill9_lose_nothing_acknowledged);
+	tcase_add_test(tc, test_read_entries_are_fsyncd_once_per_window);
 	suite_add_tcase(s, tc);
 	return vd_run_suite(s);
 }
