@@ -128,15 +128,23 @@ static enum fetch_status http_error(const struct httpc_response *resp, char *err
 
 struct bundle *bundle_new(size_t n, size_t bytes)
 {
+	return bundle_new_in(n, secbuf_new(bytes));
+}
+
+struct bundle *bundle_new_in(size_t n, struct secbuf *arena)
+{
 	struct bundle *b = calloc(1, sizeof(*b));
-	if (!b)
+	if (!b) {
+		secbuf_free(arena);
 		return NULL;
+	}
+	b->arena = arena;
 	b->entries = calloc(n ? n : 1, sizeof(*b->entries));
-	b->arena = secbuf_new(bytes);
 	if (!b->entries || !b->arena) {
 		bundle_free(b);
 		return NULL;
 	}
+	sodium_memzero(arena->data, arena->len);
 	b->n = n;
 	return b;
 }
@@ -297,13 +305,31 @@ static size_t bundle_max_body(size_t n, bool previous)
 	return (previous ? 2 : 1) * per * (n ? n : 1) + 4096;
 }
 
-static enum fetch_status parse_bundle(const struct secbuf *body,
+/* The guarded memory for the decoded values: the answer's own buffer when it
+ * is big enough (always, as base64 and JSON only add bytes; the values are
+ * in the parsed JSON by now), which saves a guarded allocation. */
+static struct secbuf *arena_for(struct secbuf **body, size_t total)
+{
+	if (!*body || (*body)->len < total)
+		return secbuf_new(total);
+	struct secbuf *a = *body;
+	*body = NULL;
+	/* keep wipes all but the first total bytes; bundle_new_in wipes those. */
+	if (secbuf_keep(a, 0, total) < 0) {
+		secbuf_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+/* Takes *body (the answer's buffer) when it can serve as the arena. */
+static enum fetch_status parse_bundle(struct secbuf **body,
                                       const char (*names)[VAULT_MAX_NAME_LEN + 1], size_t n,
                                       bool previous, struct bundle **ret, char *err, size_t cap)
 {
 	json_t *o = NULL;
 	char why[200];
-	if (jsonx_parse_object(body->data, body->len, bundle_max_body(n, previous), &o, why,
+	if (jsonx_parse_object((*body)->data, (*body)->len, bundle_max_body(n, previous), &o, why,
 	                       sizeof(why)) < 0)
 		return failf(FETCH_PROTOCOL, err, cap, "vaultd's bundle is not valid JSON: %s",
 		             why);
@@ -317,7 +343,7 @@ static enum fetch_status parse_bundle(const struct secbuf *body,
 	else if (measure(secrets, names, n, previous, &total, &bad) < 0)
 		st = failf(FETCH_PROTOCOL, err, cap,
 		           "vaultd's bundle has no valid entry for \"%s\"", names[bad]);
-	else if (!(b = bundle_new(n, total)))
+	else if (!(b = bundle_new_in(n, arena_for(body, total))))
 		st = failf(FETCH_NOMEM, err, cap, "out of memory");
 	else if (decode_into(b, secrets, names, previous) < 0)
 		st = failf(FETCH_PROTOCOL, err, cap, "vaultd's bundle has a malformed value");
@@ -352,7 +378,7 @@ static enum fetch_status bundle_once(const struct fetch_target *t, const char *b
 	if (r < 0)
 		return transport(r, t->socket, err, cap);
 	enum fetch_status st = resp->status == 200
-	                           ? parse_bundle(resp->body, names, n, previous, ret, err, cap)
+	                           ? parse_bundle(&resp->body, names, n, previous, ret, err, cap)
 	                           : http_error(resp, err, cap);
 	httpc_response_free(resp);
 	return st;

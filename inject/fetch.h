@@ -52,6 +52,9 @@ struct bundle {
 /* An empty bundle of n entries with an arena of bytes bytes; entries get
  * their values with bundle_take(). NULL on ENOMEM. */
 struct bundle *bundle_new(size_t n, size_t bytes);
+/* The same with a given arena (owned by the bundle from now on, freed with
+ * it even on failure): every byte of it is wiped first. */
+struct bundle *bundle_new_in(size_t n, struct secbuf *arena);
 /* The next len bytes of b's arena (its slot for a value), or NULL when the
  * arena is full. *off is the caller's cursor. */
 unsigned char *bundle_take(struct bundle *b, size_t *off, size_t len);

@@ -226,7 +226,10 @@ struct sink {
 	int fd;             /* >= 0: stream here */
 	struct secbuf *buf; /* else collect here */
 	size_t len;
-	size_t max; /* 0: unlimited (streams only) */
+	size_t max;  /* 0: unlimited (streams only) */
+	size_t room; /* a body this small is received in place (see body_in_place) */
+	bool in_place;
+	size_t off; /* in place: where the body starts in the receive buffer */
 };
 
 static int sink_put(struct sink *k, const unsigned char *p, size_t n)
@@ -478,6 +481,26 @@ static int read_head(struct conn *c, struct head *ret)
 	}
 }
 
+/* A body of known size that fits the receive buffer (the whole guarded
+ * region, now that the request head in its upper part is sent) is read
+ * there, after the head: httpc_do then keeps just those bytes, and the answer
+ * costs no second guarded allocation (several system calls each). */
+static int body_in_place(struct conn *c, struct sink *k, size_t len)
+{
+	c->in_cap = k->room;
+	while (c->in_end - c->in_start < len) {
+		if (c->eof)
+			return -EPROTO;
+		int r = conn_fill(c);
+		if (r < 0)
+			return r;
+	}
+	k->in_place = true;
+	k->off = c->in_start;
+	k->len = len;
+	return 0;
+}
+
 static int read_body(struct conn *c, const struct head *h, const char *method, struct sink *k)
 {
 	if (strcmp(method, "HEAD") == 0 || h->status == 204 || h->status == 304)
@@ -487,6 +510,8 @@ static int read_body(struct conn *c, const struct head *h, const char *method, s
 	if (h->has_length) {
 		if (k->max > 0 && h->length > k->max)
 			return -EMSGSIZE;
+		if (k->fd < 0 && !k->buf && h->length <= k->room)
+			return body_in_place(c, k, h->length);
 		/* Known size: one guarded buffer of exactly that size, no growth. */
 		if (k->fd < 0 && !k->buf && !(k->buf = secbuf_new(h->length)))
 			return -ENOMEM;
@@ -610,12 +635,18 @@ int httpc_do(const struct httpc_request *req, struct httpc_response **ret)
 		r = conn_open(&c, req->socket_path);
 	}
 	struct head h = {0};
-	if (r == 0)
+	if (r == 0) {
+		k.room = mem->len;
 		r = exchange(&c, req, (char *)mem->data + HTTPC_MAX_HEADER_BYTES, head_cap, &h, &k);
+	}
 	if (c.fd >= 0)
 		close(c.fd);
+	if (r == 0 && k.in_place && (r = secbuf_keep(mem, k.off, k.len)) == 0) {
+		resp->body = mem;
+		mem = NULL;
+	}
 	secbuf_free(mem);
-	if (r == 0 && req->body_fd < 0) {
+	if (r == 0 && req->body_fd < 0 && !k.in_place) {
 		/* Hand back exactly len bytes, NUL-terminated: the buffer itself
 		 * when it has that size (Content-Length), else a trimmed copy. */
 		if (k.buf && k.buf->len == k.len) {

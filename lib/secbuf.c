@@ -243,6 +243,23 @@ void secbuf_free(struct secbuf *b)
 	region_free(p);
 }
 
+int secbuf_keep(struct secbuf *b, size_t off, size_t len)
+{
+	if (!b || off > b->len || len > b->len - off)
+		return -EINVAL;
+	struct pooled *p = pooled_of(b);
+	if (p->readonly)
+		return -EINVAL;
+	/* len <= b->len, so the new start is at or after the old one. */
+	unsigned char *to = p->base + p->cap - (len + 1);
+	memmove(to, b->data + off, len);
+	to[len] = '\0';
+	sodium_memzero(p->base, (size_t)(to - p->base));
+	p->pub.data = to;
+	p->pub.len = len;
+	return 0;
+}
+
 int secbuf_readonly(struct secbuf *b)
 {
 	if (!b)

@@ -24,6 +24,12 @@ struct secbuf *secbuf_dup(const void *p, size_t len);
  * whole size class, instead of being unmapped. Aborts (like sodium_free)
  * when the bytes just before data were overwritten. */
 void secbuf_free(struct secbuf *b);
+/* Keeps only the len bytes at data + off: moves them against the guard page
+ * (data changes), NUL-terminates them and wipes everything before them, so
+ * one guarded region can receive a larger message and then hold just the
+ * part that matters. 0, or -EINVAL when the range is outside the buffer or
+ * the buffer is read-only. */
+int secbuf_keep(struct secbuf *b, size_t off, size_t len);
 /* Key memory is kept read-only when idle (sodium_mprotect_*). 0 or -errno.
  * Only through these two: secbuf_free must know to undo the protection. */
 int secbuf_readonly(struct secbuf *b);

@@ -294,6 +294,33 @@ START_TEST(test_large_body_grows_byte_exact)
 }
 END_TEST
 
+/* Bodies around the size that is received in place (the 16 KiB head buffer
+ * plus the 4 KiB request head), sent in several parts: byte-exact either way. */
+static const size_t split_lens[] = {1, 16000, 20479, 20480, 20481, 40000};
+
+START_TEST(test_body_in_parts_around_the_in_place_size_is_byte_exact)
+{
+	size_t n = split_lens[_i];
+	char head[128];
+	snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", n);
+	char *body = malloc(n);
+	ck_assert_ptr_nonnull(body);
+	for (size_t i = 0; i < n; i++)
+		body[i] = (char)('a' + i % 23);
+	add_part(head);
+	for (size_t off = 0; off < n; off += 7000)
+		add_part_n(body + off, n - off < 7000 ? n - off : 7000);
+	S.pause_ms = 5;
+	struct httpc_response *resp = NULL;
+	ck_assert_int_eq(do_get(&resp), 0);
+	ck_assert_uint_eq(resp->body->len, n);
+	ck_assert_int_eq(memcmp(resp->body->data, body, n), 0);
+	ck_assert_int_eq(resp->body->data[n], 0);
+	httpc_response_free(resp);
+	free(body);
+}
+END_TEST
+
 START_TEST(test_request_carries_method_token_and_body)
 {
 	add_part("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
@@ -595,6 +622,8 @@ static Suite *httpc_suite(void)
 	tcase_add_test(t, test_interim_100_continue_is_skipped);
 	tcase_add_test(t, test_204_has_an_empty_body);
 	tcase_add_test(t, test_large_body_grows_byte_exact);
+	tcase_add_loop_test(t, test_body_in_parts_around_the_in_place_size_is_byte_exact, 0,
+	                    sizeof(split_lens) / sizeof(split_lens[0]));
 	tcase_add_test(t, test_request_carries_method_token_and_body);
 	tcase_add_test(t, test_get_without_token_sends_no_authorization_or_length);
 	tcase_add_test(t, test_token_with_newline_is_refused_before_sending);

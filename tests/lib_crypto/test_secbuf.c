@@ -189,6 +189,50 @@ START_TEST(test_overrun_past_the_nul_hits_the_guard_page)
 }
 END_TEST
 
+/* keep: the kept bytes end at the guard page, everything before them in
+ * the region is wiped, and a bad range or a read-only buffer changes nothing. */
+static const size_t keep_lens[] = {100, 5000, SECBUF_POOL_MAX_LEN + 1};
+
+START_TEST(test_keep_moves_the_range_against_the_guard_page_and_wipes_the_rest)
+{
+	size_t len = keep_lens[_i];
+	struct secbuf *b = secbuf_new(len);
+	for (size_t i = 0; i < len; i++)
+		b->data[i] = (unsigned char)(1 + i % 251);
+	unsigned char *old = b->data;
+	size_t off = len / 3, keep = len / 4;
+	ck_assert_int_eq(secbuf_keep(b, off, keep), 0);
+	ck_assert_uint_eq(b->len, keep);
+	ck_assert_ptr_eq(b->data, old + (len - keep));
+	for (size_t i = 0; i < keep; i++)
+		ck_assert_uint_eq(b->data[i], (unsigned char)(1 + (off + i) % 251));
+	ck_assert_uint_eq(b->data[keep], 0);
+	ck_assert_int_eq(kernel_write_errno(b->data + keep + 1), EFAULT);
+	size_t before = (size_t)(b->data - old);
+	ck_assert_uint_eq(first_nonzero(old, before), before);
+	secbuf_free(b);
+}
+END_TEST
+
+START_TEST(test_keep_refuses_bad_ranges_and_read_only_buffers)
+{
+	struct secbuf *b = secbuf_dup("abcdef", 6);
+	unsigned char *old = b->data;
+	ck_assert_int_eq(secbuf_keep(b, 7, 0), -EINVAL);
+	ck_assert_int_eq(secbuf_keep(b, 2, 5), -EINVAL);
+	ck_assert_int_eq(secbuf_keep(NULL, 0, 0), -EINVAL);
+	ck_assert_int_eq(secbuf_readonly(b), 0);
+	ck_assert_int_eq(secbuf_keep(b, 0, 1), -EINVAL);
+	ck_assert_int_eq(secbuf_readwrite(b), 0);
+	ck_assert_ptr_eq(b->data, old);
+	ck_assert_str_eq((const char *)b->data, "abcdef");
+	ck_assert_int_eq(secbuf_keep(b, 6, 0), 0); /* the empty tail is a range */
+	ck_assert_uint_eq(b->len, 0);
+	ck_assert_uint_eq(b->data[0], 0);
+	secbuf_free(b);
+}
+END_TEST
+
 START_TEST(test_underrun_aborts_on_free)
 {
 	secbuf_pool_drain();
@@ -400,6 +444,9 @@ static Suite *secbuf_suite(void)
 	                    edges);
 	tcase_add_loop_test(pool, test_overrun_past_the_nul_hits_the_guard_page, 0, edges);
 	tcase_add_test(pool, test_underrun_aborts_on_free);
+	tcase_add_loop_test(pool, test_keep_moves_the_range_against_the_guard_page_and_wipes_the_rest,
+	                    0, sizeof(keep_lens) / sizeof(keep_lens[0]));
+	tcase_add_test(pool, test_keep_refuses_bad_ranges_and_read_only_buffers);
 	tcase_add_test(pool, test_readonly_buffer_recycles_writable_and_wiped);
 	tcase_add_test(pool, test_per_class_cap_is_respected);
 	tcase_add_test(pool, test_total_bytes_cap_is_respected);
