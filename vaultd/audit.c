@@ -53,11 +53,11 @@ static atomic_bool g_reopen;
 static int g_fd = -1; /* --audit-log; after start only whoever holds g_busy touches it */
 static atomic_uint_fast64_t g_failures, g_entries, g_batches, g_syncs;
 /* Under g_lock: someone (the writer thread, or a request thread auditing
- * its own entry directly) is committing or syncing; only one at a time
- * touches the chain, g_fd and g_unsynced_ns's meaning. */
+ * its own entry directly) is committing or reopening the log; only one at
+ * a time touches the chain and g_fd. The deferred fsync needs no claim. */
 static bool g_busy;
 static uint64_t g_unsynced_ns; /* under g_lock: oldest commit not fsync'd, 0 = none */
-static bool g_sync_failed;     /* needs g_busy: an fsync failed, so every commit syncs */
+static atomic_bool g_sync_failed; /* an fsync failed, so every commit syncs */
 static bool g_exited;          /* under g_lock: the writer thread is gone */
 static bool g_writer_parked;   /* under g_lock: the writer waits with no deadline */
 
@@ -195,25 +195,26 @@ static struct audit_item *take_batch_locked(void)
 
 enum work { WORK_BATCH, WORK_SYNC, WORK_REOPEN, WORK_STOP };
 
-/* Waits for the writer's next job and claims g_busy for it: a batch to
- * commit, an fsync that is due (or owed before stopping), a log to reopen,
- * or the end (stopping, nothing queued, nothing unsynced). */
+/* Waits for the writer's next job: an fsync that is due (or owed before
+ * stopping), a log to reopen, a batch to commit, or the end (stopping,
+ * nothing queued, nothing unsynced). Claims g_busy for a reopen or a batch;
+ * the fsync needs no claim, as it runs beside commits (see sync_entries). */
 static enum work next_work(struct audit_item **ret_batch)
 {
 	enum work w;
 	pthread_mutex_lock(&g_lock);
 	for (;;) {
+		/* Due first, busy or not: under constant load the queue is never
+		 * empty, and the 100 ms promise must still hold. */
+		if (g_unsynced_ns && (g_stop || mono_ns() >= g_unsynced_ns + AUDIT_SYNC_NS)) {
+			/* Commits from here on may miss this fsync: the next covers them. */
+			g_unsynced_ns = 0;
+			w = WORK_SYNC;
+			break;
+		}
 		if (!g_busy) {
-			bool due =
-			    g_unsynced_ns && (g_stop || mono_ns() >= g_unsynced_ns + AUDIT_SYNC_NS);
 			if (atomic_exchange(&g_reopen, false)) {
 				w = WORK_REOPEN;
-				break;
-			}
-			/* Due first: under constant load the queue is never empty,
-			 * and the 100 ms promise must still hold. */
-			if (due) {
-				w = WORK_SYNC;
 				break;
 			}
 			if (g_head) {
@@ -226,7 +227,7 @@ static enum work next_work(struct audit_item **ret_batch)
 				break;
 			}
 		}
-		if (!g_busy && g_unsynced_ns) {
+		if (g_unsynced_ns) {
 			uint64_t dl = g_unsynced_ns + AUDIT_SYNC_NS;
 			struct timespec ts = {.tv_sec = (time_t)(dl / 1000000000u),
 			                      .tv_nsec = (long)(dl % 1000000000u)};
@@ -237,7 +238,7 @@ static enum work next_work(struct audit_item **ret_batch)
 			g_writer_parked = false;
 		}
 	}
-	if (w != WORK_STOP)
+	if (w == WORK_BATCH || w == WORK_REOPEN)
 		g_busy = true;
 	pthread_mutex_unlock(&g_lock);
 	return w;
@@ -388,7 +389,7 @@ static int append_batch(struct audit_item *batch, struct audit_entry *arr, enum 
 		return 0;
 	if (store_is_sealed(g_vd->store))
 		return STORE_E_SEALED;
-	bool sync = g_vd->cfg.audit_sync_always || g_sync_failed;
+	bool sync = g_vd->cfg.audit_sync_always || atomic_load(&g_sync_failed);
 	for (struct audit_item *it = batch; it && !sync; it = it->next)
 		sync = it->durable && !it->prechained;
 	int rc = sync ? store_audit_append(g_vd->store, arr, m)
@@ -461,26 +462,24 @@ static enum commit process_batch(struct audit_item *batch, struct audit_entry *a
 	return done;
 }
 
-/* The fsync owed to committed entries of reads. Needs g_busy; releases it.
+/* The fsync owed to committed entries of reads. It holds no claim: commits
+ * (a lone request's own, above all) go on meanwhile instead of waiting
+ * behind a WAL fsync that can take milliseconds. next_work has already
+ * cleared g_unsynced_ns, so a commit that lands during it is owed the next.
  * A failed fsync is not retried: Linux may have dropped the pages it could
  * not write and report the next attempt as a success. Every later commit
  * is fsync'd instead (as with --audit-sync always). */
 static void sync_entries(void)
 {
 	int rc = store_sync(g_vd->store);
-	if (rc == 0)
+	if (rc == 0) {
 		atomic_fetch_add(&g_syncs, 1);
-	if (rc < 0) {
-		g_sync_failed = true;
-		log_errno(LOG_ERROR, "audit_sync_failed", rc,
-		          "recent audit entries of reads may not be on disk; every audit commit is "
-		          "fsync'd from now on");
+		return;
 	}
-	pthread_mutex_lock(&g_lock);
-	g_unsynced_ns = 0;
-	g_busy = false;
-	pthread_cond_signal(&g_cond);
-	pthread_mutex_unlock(&g_lock);
+	atomic_store(&g_sync_failed, true);
+	log_errno(LOG_ERROR, "audit_sync_failed", rc,
+	          "recent audit entries of reads may not be on disk; every audit commit is "
+	          "fsync'd from now on");
 }
 
 static void *writer_main(void *arg)
