@@ -57,15 +57,47 @@ if [ -n "$CANNED_PID" ]; then
 	CMDS+=("$INJECT_BIN --socket $CANNED --dir $DIR --wait 0 $(secrets 5) -- /bin/true")
 fi
 
-JSON=$VT_DIR/bench.json
-echo "hyperfine: $RUNS runs each (after 20 warm-up runs) on $(nproc) cores" >&2
-hyperfine -N --warmup 20 --runs "$RUNS" --export-json "$JSON" --style none "${CMDS[@]}" >/dev/null
+# The machine is shared and its load drifts: instead of all runs of one
+# command and then all of the next, ROUNDS rounds each time every command
+# RUNS/ROUNDS times, so a slow minute falls on all rows alike; the table pools
+# the runs of all rounds. Every run starts on an empty secrets directory, as a
+# container does on its fresh tmpfs (otherwise each inject run would also pay
+# for replacing the previous run's files).
+ROUNDS=${BENCH_ROUNDS:-5}
+PER=$(((RUNS + ROUNDS - 1) / ROUNDS))
+echo "hyperfine: $ROUNDS rounds of $PER runs per command (5 warm-up runs each) on $(nproc) cores" >&2
+for k in $(seq 1 "$ROUNDS"); do
+	hyperfine -N --warmup 5 --runs "$PER" --prepare "find $DIR -mindepth 1 -delete" \
+		--export-json "$VT_DIR/round$k.json" --style none "${CMDS[@]}" >/dev/null
+done
 
-# Means, deviations and minimums in seconds, in the order of CMDS.
-field() { grep -o "\"$1\": *[0-9.e+-]*" "$JSON" | awk '{print $2}'; }
-mapfile -t MEAN < <(field mean)
-mapfile -t SD < <(field stddev)
-mapfile -t MIN < <(field min)
+# Mean, deviation and minimum in seconds of each command (in the order of
+# CMDS) over the runs of all rounds: hyperfine lists each run's time.
+pooled() {
+	local k
+	for k in $(seq 1 "$ROUNDS"); do
+		tr -d ' \n' <"$VT_DIR/round$k.json" | grep -o '"times":\[[^]]*\]' |
+			awk '{ gsub(/"times":\[|\]/, ""); print NR - 1, $0 }'
+	done | awk '{
+		n = split($2, t, ",")
+		for (i = 1; i <= n; i++) {
+			c = $1; cnt[c]++; sum[c] += t[i]; sq[c] += t[i] * t[i]
+			if (!(c in lo) || t[i] < lo[c]) lo[c] = t[i]
+		}
+		if ($1 > last) last = $1
+	} END {
+		for (c = 0; c <= last; c++) {
+			m = sum[c] / cnt[c]; v = sq[c] / cnt[c] - m * m
+			printf "%.9f %.9f %.9f\n", m, (v > 0 ? sqrt(v) : 0), lo[c]
+		}
+	}'
+}
+mapfile -t STATS < <(pooled)
+MEAN=() SD=() MIN=()
+for line in "${STATS[@]}"; do
+	read -r m s lo <<<"$line"
+	MEAN+=("$m") SD+=("$s") MIN+=("$lo")
+done
 
 # Peak RSS: GNU time's %M (KiB), worst of 5 runs. The peak of a process
 # spans its exec, so the command's own RSS would hide inject's: inject's rows
