@@ -9,12 +9,13 @@ cd "$(dirname "$0")/../.."
 BUILD=${1:-build}
 VAULTD_BIN=${VAULTD_BIN:-$BUILD/vaultd/vaultd}
 LOADGEN_BIN=${LOADGEN_BIN:-$BUILD/tests/bench/loadgen}
+HELLO_BIN=${HELLO_BIN:-$BUILD/tests/bench/mhd_hello}
 SECS=${BENCH_SECONDS:-3}
 READ_CONNS=(1 8 50 64)
 WRITE_CONNS=(1 8 64)
 
-for b in "$VAULTD_BIN" "$LOADGEN_BIN"; do
-	[ -x "$b" ] || { echo "bench: $b missing: cmake --build $BUILD --target vaultd loadgen" >&2; exit 1; }
+for b in "$VAULTD_BIN" "$LOADGEN_BIN" "$HELLO_BIN"; do
+	[ -x "$b" ] || { echo "bench: $b missing: cmake --build $BUILD --target vaultd loadgen mhd_hello" >&2; exit 1; }
 done
 command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null ||
 	{ echo "bench: needs redis-server and redis-benchmark (scripts/deps.sh --test)" >&2; exit 1; }
@@ -22,9 +23,10 @@ command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null ||
 
 D=$(mktemp -d /tmp/vaultd-bench.XXXXXX)
 chmod 0711 "$D"
-VPID= SPID= RPID=
+VPID= SPID= RPID= HPID=
 cleanup() {
 	[ -n "$VPID" ] && kill -TERM "$VPID" 2>/dev/null && wait "$VPID" 2>/dev/null
+	[ -n "$HPID" ] && kill -TERM "$HPID" 2>/dev/null && wait "$HPID" 2>/dev/null
 	[ -n "$SPID" ] && kill -TERM "$SPID" 2>/dev/null && wait "$SPID" 2>/dev/null
 	[ -n "$RPID" ] && kill -TERM "$RPID" 2>/dev/null && wait "$RPID" 2>/dev/null
 	rm -rf "$D"
@@ -55,6 +57,12 @@ curl -sf --unix-socket "$D/vaultd.sock" http://localhost/v1/health >/dev/null
 SPID=$!
 wait_sock "$D/strict.sock" "$SPID" "vaultd --audit-sync always"
 
+# libmicrohttpd alone, with vaultd's flags and its default thread count (4
+# per CPU): the ceiling of the HTTP layer before any auth, audit or store.
+"$HELLO_BIN" "$D/hello.sock" "$((4 * $(nproc)))" 2>"$D/hello.log" &
+HPID=$!
+wait_sock "$D/hello.sock" "$HPID" mhd_hello
+
 redis-server --port 0 --unixsocket "$D/redis.sock" --unixsocketperm 700 --save '' \
 	--appendonly no --daemonize no --logfile "$D/redis.log" &
 RPID=$!
@@ -79,6 +87,9 @@ done
 echo "vaultd audited no-op (GET /v1/health: HTTP + audit, no token, no store read):" >&2
 run_loadgen health 50
 H_RPS=$(field rps "$LINE"); H_P50=$(field p50_us "$LINE"); H_P99=$(field p99_us "$LINE")
+echo "libmicrohttpd alone (mhd_hello: vaultd's flags, a fixed answer, no auth/audit/store):" >&2
+run_loadgen health 50 "$D/hello.sock"
+M_RPS=$(field rps "$LINE"); M_P50=$(field p50_us "$LINE"); M_P99=$(field p99_us "$LINE")
 echo "vaultd reads with --audit-sync always:" >&2
 for c in 1 50; do
 	run_loadgen read "$c" "$D/strict.sock"
@@ -119,6 +130,12 @@ printf '%-6s | %14s %8s %8s | %6s   (audited no-op: GET /v1/health)\n' conns "re
 printf -- '-------+---------------------------------+-------\n'
 printf '%-6s | %14s %8s %8s | %6s\n' 50 "$H_RPS" "$H_P50" "$H_P99" \
 	"$(awk -v a="$H_RPS" -v b="${R_RPS[50]}" 'BEGIN{printf "%.2f", a/b}')"
+echo
+printf '%-6s | %14s %8s %8s | %6s   (libmicrohttpd alone: mhd_hello, fixed answer)\n' conns "req/s" \
+	"p50 us" "p99 us" ratio
+printf -- '-------+---------------------------------+-------\n'
+printf '%-6s | %14s %8s %8s | %6s\n' 50 "$M_RPS" "$M_P50" "$M_P99" \
+	"$(awk -v a="$M_RPS" -v b="${R_RPS[50]}" 'BEGIN{printf "%.2f", a/b}')"
 echo
 printf '%-6s | %14s %8s %8s | %6s   (reads, --audit-sync always)\n' conns "rd/s" "p50 us" "p99 us" ratio
 printf -- '-------+---------------------------------+-------\n'
