@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdbool.h>
 #include <linux/magic.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -92,25 +91,9 @@ static int target_ok(int dirfd, const char *name)
 	return S_ISREG(st.st_mode) ? 0 : -ELOOP;
 }
 
-/* The mode to create a file with, and whether it still needs fchmod. A mode
- * of owner bits only that the umask leaves alone is given at creation (one
- * system call less per file): until fchown the owner is inject's own user,
- * so nobody else can read it meanwhile either. Anything else starts as
- * owner-only and is fchmod'ed after the fchown, whatever the umask. */
-static mode_t create_mode(mode_t mode, bool *ret_chmod)
-{
-	static mode_t mask = (mode_t)-1;
-	if (mask == (mode_t)-1) {
-		mask = umask(077); /* reading the umask means setting it */
-		umask(mask);
-	}
-	*ret_chmod = (mode & ~(mode_t)0700) != 0 || (mode & mask) != 0;
-	return *ret_chmod ? S_IRUSR | S_IWUSR : mode;
-}
-
 /* Temp names: ".inject-<random>-<counter>". The random part is drawn once
  * per process (libsodium); O_EXCL still guards against any clash. */
-static int create_temp(int dirfd, char *name, size_t cap, mode_t mode)
+static int create_temp(int dirfd, char *name, size_t cap)
 {
 	static char prefix[2 * TEMP_RANDOM_BYTES + 1];
 	static unsigned long counter;
@@ -125,8 +108,10 @@ static int create_temp(int dirfd, char *name, size_t cap, mode_t mode)
 	}
 	for (int attempt = 0; attempt < 8; attempt++) {
 		snprintf(name, cap, TEMP_PREFIX "%s-%lu", prefix, counter++);
+		/* Owner-only until fchown and fchmod have run: the file is never
+		 * readable by the wrong user, whatever the umask or a default ACL. */
 		int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		                mode);
+		                S_IRUSR | S_IWUSR);
 		if (fd >= 0 || errno != EEXIST)
 			return fd >= 0 ? fd : -errno;
 	}
@@ -142,7 +127,9 @@ static int rename_into_place(int dirfd, const char *tmp, const char *name)
 {
 	if (renameat2(dirfd, tmp, dirfd, name, RENAME_NOREPLACE) == 0)
 		return 0;
-	if (errno != EEXIST && errno != EINVAL && errno != ENOSYS)
+	/* EINVAL/ENOSYS: no RENAME_NOREPLACE here; EPERM: a seccomp profile
+	 * that refuses renameat2. A real error comes back from renameat too. */
+	if (errno != EEXIST && errno != EINVAL && errno != ENOSYS && errno != EPERM)
 		return -errno;
 	int r = target_ok(dirfd, name);
 	if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
@@ -154,14 +141,13 @@ int files_write(int dirfd, const char *name, const void *data, size_t len, mode_
                 gid_t gid)
 {
 	char tmp[sizeof(TEMP_PREFIX) + 2 * TEMP_RANDOM_BYTES + 24];
-	bool chmod_after;
-	int fd = create_temp(dirfd, tmp, sizeof(tmp), create_mode(mode, &chmod_after));
+	int fd = create_temp(dirfd, tmp, sizeof(tmp));
 	if (fd < 0)
 		return fd;
 	int r = write_all(fd, data, len);
 	if (r == 0 && fchown(fd, uid, gid) < 0)
 		r = -errno;
-	if (r == 0 && chmod_after && fchmod(fd, mode) < 0)
+	if (r == 0 && fchmod(fd, mode) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0 && errno != EINTR)
 		r = -errno;

@@ -252,13 +252,13 @@ enum commit { COMMIT_NONE, COMMIT_SYNCED, COMMIT_UNSYNCED };
  * stop or reopen it saw while busy, or an fsync deadline it has not armed.
  * A writer already sleeping until that deadline is left alone: waking it
  * after every lone request cost a context switch on the answer's path. */
-static void work_done(enum commit c)
+static void work_done(enum commit c, uint64_t began_ns)
 {
 	pthread_mutex_lock(&g_lock);
 	if (c == COMMIT_SYNCED)
 		g_unsynced_ns = 0; /* that fsync carried every earlier commit too */
 	else if (c == COMMIT_UNSYNCED && !g_unsynced_ns)
-		g_unsynced_ns = mono_ns();
+		g_unsynced_ns = began_ns; /* the fsync's deadline counts from before the commit */
 	g_busy = false;
 	if (g_head || g_stop || atomic_load(&g_reopen) || (g_unsynced_ns && g_writer_parked))
 		pthread_cond_signal(&g_cond);
@@ -501,9 +501,10 @@ static void *writer_main(void *arg)
 			sync_entries();
 		} else if (w == WORK_REOPEN) {
 			reopen_log();
-			work_done(COMMIT_NONE);
+			work_done(COMMIT_NONE, 0);
 		} else {
-			work_done(process_batch(batch, arr, oks, logbuf, LOG_BATCH_BYTES));
+			uint64_t t = mono_ns();
+			work_done(process_batch(batch, arr, oks, logbuf, LOG_BATCH_BYTES), t);
 		}
 	}
 	pthread_mutex_lock(&g_lock);
@@ -532,7 +533,8 @@ bool audit_try_direct(struct audit_item *it)
 	it->next = NULL;
 	it->chained = false;
 	it->direct = true;
-	work_done(process_batch(it, &e, &ok, logbuf, sizeof(logbuf)));
+	uint64_t t = mono_ns();
+	work_done(process_batch(it, &e, &ok, logbuf, sizeof(logbuf)), t);
 	return true;
 }
 
