@@ -94,14 +94,21 @@ static int run_tx(struct store *s, bool write, bool unsynced, tx_body body, void
 	return -EBUSY;
 }
 
+/* A write that may change anything but the audit log is bracketed for the
+ * read cache, whatever its outcome (a failed commit may still have landed). */
 int store_run_tx(struct store *s, bool write, tx_body body, void *ctx)
 {
-	return run_tx(s, write, false, body, ctx);
+	if (!write)
+		return run_tx(s, false, false, body, ctx);
+	store_cache_write_begin(s->cache);
+	int r = run_tx(s, true, false, body, ctx);
+	store_cache_write_end(s->cache);
+	return r;
 }
 
-int store_run_unsynced_tx(struct store *s, tx_body body, void *ctx)
+int store_run_audit_tx(struct store *s, bool synced, tx_body body, void *ctx)
 {
-	return run_tx(s, true, true, body, ctx);
+	return run_tx(s, true, !synced, body, ctx);
 }
 
 int store_sync(struct store *s)
@@ -162,6 +169,7 @@ static struct store *store_alloc(const struct store_backend *ops, struct be *be)
 	pthread_rwlock_init(&s->keys, &attr);
 	pthread_rwlockattr_destroy(&attr);
 	store_group_init(&s->group);
+	s->cache = store_cache_new(); /* without it reads only go to the store */
 	s->ops = ops;
 	s->be = be;
 	return s;
@@ -187,6 +195,7 @@ void store_close(struct store *s)
 	s->ops->close(s->be);
 	pthread_rwlock_destroy(&s->keys);
 	store_group_destroy(&s->group);
+	store_cache_free(s->cache);
 	free(s);
 }
 
@@ -449,6 +458,9 @@ void store_seal(struct store *s)
 		return;
 	pthread_rwlock_wrlock(&s->keys);
 	keys_wipe(s);
+	/* Nothing is read while sealed anyway; this drops every entry. */
+	store_cache_write_begin(s->cache);
+	store_cache_write_end(s->cache);
 	pthread_rwlock_unlock(&s->keys);
 }
 

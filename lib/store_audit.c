@@ -88,8 +88,7 @@ static int audit_append(struct store *s, struct audit_entry *e, size_t n, bool s
 		r = -ENOMEM;
 	if (r == 0) {
 		memcpy(c.e, e, n * sizeof(*e));
-		r = synced ? store_run_tx(s, true, audit_append_body, &c)
-		           : store_run_unsynced_tx(s, audit_append_body, &c);
+		r = store_run_audit_tx(s, synced, audit_append_body, &c);
 	}
 	keys_release(s);
 	if (r == 0)

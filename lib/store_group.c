@@ -75,6 +75,8 @@ static void batch_run(struct store *s, struct group_op *batch)
 {
 	int r = keys_acquire(s);
 	if (r == 0) {
+		/* Ends before any writer hears back: see store_cache.c. */
+		store_cache_write_begin(s->cache);
 		for (int i = 0; i < STORE_TX_RETRIES; i++) {
 			for (struct group_op *op = batch; op; op = op->next)
 				op->result = OP_PENDING;
@@ -82,6 +84,7 @@ static void batch_run(struct store *s, struct group_op *batch)
 			if (r != -EAGAIN)
 				break;
 		}
+		store_cache_write_end(s->cache);
 		if (r == -EAGAIN)
 			r = -EBUSY;
 		keys_release(s);

@@ -37,20 +37,42 @@ struct store {
 	struct secbuf *audit_key; /* KEYRING_SUBKEY_AUDIT */
 	struct secbuf *token_key; /* KEYRING_SUBKEY_TOKEN */
 	_Atomic uint64_t revision;
-	struct store_group group; /* store_group.c */
+	struct store_group group;  /* store_group.c */
+	struct store_cache *cache; /* store_cache.c; NULL works (no caching) */
 };
 
 #define STORE_TX_RETRIES 16 /* optimistic backends: attempts per transaction */
 
 typedef int (*tx_body)(struct store *s, struct be_tx *tx, void *ctx);
 
+/* store_cache.c: current versions as stored (ciphertext), for reads between
+ * writes. A reader takes store_cache_gen before its transaction begins and
+ * hands it to store_cache_put with what it read. Every write transaction but
+ * an audit append is bracketed by store_cache_write_begin (before it begins)
+ * and store_cache_write_end (after its commit, before it returns): entries
+ * are served and kept only while no write is under way, and a write makes
+ * them all stale, so an acknowledged write is never read around and no
+ * reader sees a version older than one it saw before. */
+struct store_cache;
+struct store_cache *store_cache_new(void);
+void store_cache_free(struct store_cache *c);
+uint64_t store_cache_gen(const struct store_cache *c); /* 0: a write is under way */
+void store_cache_write_begin(struct store_cache *c);
+void store_cache_write_end(struct store_cache *c);
+/* A copy of name's current version (blob malloc'd) if it is fresh. */
+bool store_cache_get(struct store_cache *c, const char *name, struct be_version *ret);
+void store_cache_put(struct store_cache *c, const char *name, const struct be_version *v,
+                     uint64_t gen);
+uint64_t store_cache_hits(const struct store_cache *c);
+
 /* store.c */
 /* Runs body in a transaction and commits it; an optimistic backend's
  * conflict (-EAGAIN) runs the body again on fresh data. */
 int store_run_tx(struct store *s, bool write, tx_body body, void *ctx);
-/* A write transaction committed without waiting for the disk (see
+/* A write transaction that only appends to the audit log: it leaves the
+ * read cache alone. Unsynced, it commits without waiting for the disk (see
  * begin_unsynced in store_backend.h); store_sync makes it durable. */
-int store_run_unsynced_tx(struct store *s, tx_body body, void *ctx);
+int store_run_audit_tx(struct store *s, bool synced, tx_body body, void *ctx);
 /* Seals pt for (name, v->version) under the active DEK into v->blob. Needs
  * the key lock. */
 int store_seal_into(struct store *s, const char *name, struct be_version *v, const uint8_t *pt,

@@ -552,7 +552,14 @@ int store_get(struct store *s, const char *name, enum secret_stage stage, uint64
 	if (r < 0)
 		return r;
 	struct get_ctx c = {.name = name, .stage = stage, .version = version};
-	r = store_run_tx(s, false, get_body, &c);
+	if (stage == STAGE_CURRENT && store_cache_get(s->cache, name, &c.v)) {
+		r = 0;
+	} else {
+		uint64_t gen = store_cache_gen(s->cache); /* before the snapshot */
+		r = store_run_tx(s, false, get_body, &c);
+		if (r == 0 && stage == STAGE_CURRENT)
+			store_cache_put(s->cache, name, &c.v, gen);
+	}
 	struct secbuf *pt = NULL;
 	if (r == 0)
 		r = store_open_version(s, name, &c.v, &pt);

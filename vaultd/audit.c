@@ -56,10 +56,10 @@ static atomic_uint_fast64_t g_failures, g_entries, g_batches, g_syncs;
  * its own entry directly) is committing or reopening the log; only one at
  * a time touches the chain and g_fd. The deferred fsync needs no claim. */
 static bool g_busy;
-static uint64_t g_unsynced_ns; /* under g_lock: oldest commit not fsync'd, 0 = none */
+static uint64_t g_unsynced_ns;    /* under g_lock: oldest commit not fsync'd, 0 = none */
 static atomic_bool g_sync_failed; /* an fsync failed, so every commit syncs */
-static bool g_exited;          /* under g_lock: the writer thread is gone */
-static bool g_writer_parked;   /* under g_lock: the writer waits with no deadline */
+static bool g_exited;             /* under g_lock: the writer thread is gone */
+static bool g_writer_parked;      /* under g_lock: the writer waits with no deadline */
 
 uint64_t audit_failures(void)
 {

@@ -1,0 +1,229 @@
+/* The read cache (lib/store_cache.c): a repeated read is served from it, an
+ * audit append leaves it alone, and every other kind of write is seen by the
+ * very next read; concurrent readers never see a version go backwards. */
+#include <pthread.h>
+#include <time.h>
+
+#include "check_support.h"
+#include "store_private.h"
+#include "store_test.h"
+
+static uint64_t hits(void)
+{
+	return store_cache_hits(F.s->cache);
+}
+
+/* Reads name's current value and reports whether the cache served it. */
+static bool read_hit(const char *name, const char *want, uint64_t want_version)
+{
+	uint64_t before = hits();
+	assert_value(F.s, name, STAGE_CURRENT, 0, want, want_version);
+	return hits() > before;
+}
+
+START_TEST(test_a_repeated_read_is_served_from_the_cache_until_a_write)
+{
+	put_str(F.s, "a", "one");
+	ck_assert_msg(!read_hit("a", "one", 1), "the first read goes to the store");
+	ck_assert_msg(read_hit("a", "one", 1), "the second read is a cache hit");
+	/* Audit appends (synced or not) change no secret: entries stay fresh. */
+	struct audit_entry e = {.uid = 0, .gid = 0, .pid = 1, .status = 200};
+	snprintf(e.action, sizeof(e.action), "secret.read");
+	snprintf(e.name, sizeof(e.name), "a");
+	snprintf(e.result, sizeof(e.result), "ok");
+	ck_assert_int_eq(store_audit_append_unsynced(F.s, &e, 1), 0);
+	ck_assert_int_eq(store_audit_append(F.s, &e, 1), 0);
+	ck_assert_msg(read_hit("a", "one", 1), "an audit append keeps the cache");
+	/* A write to another secret still empties it: cheap and always safe. */
+	put_str(F.s, "b", "x");
+	ck_assert_msg(!read_hit("a", "one", 1), "any write makes the cache stale");
+	put_str(F.s, "a", "two");
+	ck_assert_msg(!read_hit("a", "two", 2), "the new version comes from the store");
+	ck_assert_msg(read_hit("a", "two", 2), "and is cached in turn");
+	/* Other stages are always read from the store. */
+	uint64_t h = hits();
+	assert_value(F.s, "a", STAGE_PREVIOUS, 0, "one", 1);
+	assert_value(F.s, "a", STAGE_VERSION, 1, "one", 1);
+	ck_assert_uint_eq(hits(), h);
+}
+END_TEST
+
+/* Warms the cache for name (so a stale entry would be there to serve). */
+static void warm(const char *name, const char *want)
+{
+	assert_value(F.s, name, STAGE_CURRENT, 0, want, 0);
+	ck_assert(read_hit(name, want, 0));
+}
+
+START_TEST(test_every_kind_of_write_is_seen_by_the_next_read)
+{
+	put_str(F.s, "s", "v1");
+	put_str(F.s, "s", "v2");
+	warm("s", "v2");
+	uint64_t v = 0;
+	ck_assert_int_eq(store_rollback(F.s, "s", 1, "t", &v), 0);
+	assert_value(F.s, "s", STAGE_CURRENT, 0, "v1", v);
+
+	warm("s", "v1");
+	ck_assert_int_eq(store_delete(F.s, "s", "t"), 0);
+	assert_get_fails(F.s, "s", STAGE_CURRENT, 0, STORE_E_NOTFOUND);
+	ck_assert_int_eq(store_undelete(F.s, "s", "t"), 0);
+	assert_value(F.s, "s", STAGE_CURRENT, 0, "v1", v);
+
+	warm("s", "v1");
+	ck_assert_int_eq(store_destroy(F.s, "s", 0, "t"), 0);
+	assert_get_fails(F.s, "s", STAGE_CURRENT, 0, STORE_E_DESTROYED);
+
+	put_str(F.s, "s", "v4");
+	warm("s", "v4");
+	struct store_put_item it = {.name = "s", .value = (const uint8_t *)"v5", .len = 2};
+	ck_assert_int_eq(store_put_batch(F.s, &it, 1, "t"), 0);
+	assert_value(F.s, "s", STAGE_CURRENT, 0, "v5", 0);
+
+	/* A new DEK and a reseal rewrite the blob under another key. */
+	warm("s", "v5");
+	uint32_t id = 0;
+	ck_assert_int_eq(store_dek_rotate(F.s, &id), 0);
+	size_t left = 1;
+	ck_assert_int_eq(store_reseal_step(F.s, 100, &left), 0);
+	ck_assert_uint_eq(left, 0);
+	uint64_t before = hits();
+	assert_value(F.s, "s", STAGE_CURRENT, 0, "v5", 0);
+	ck_assert_uint_eq(hits(), before);
+
+	/* Sealed: nothing is read, from the cache or otherwise. */
+	warm("s", "v5");
+	store_seal(F.s);
+	assert_get_fails(F.s, "s", STAGE_CURRENT, 0, STORE_E_SEALED);
+	ck_assert_int_eq(store_unseal(F.s, F.kek), 0);
+	ck_assert(!read_hit("s", "v5", 0));
+}
+END_TEST
+
+/* The rule itself, step by step: while a write is under way (begun, not
+ * ended) nothing is served or kept, and after it every older entry is stale.
+ * A write may commit long before it ends: a reader that saw its data in the
+ * store must not then get an older entry from the cache. */
+START_TEST(test_nothing_is_served_or_kept_while_a_write_is_under_way)
+{
+	struct store_cache *c = store_cache_new();
+	ck_assert_ptr_nonnull(c);
+	uint8_t blob[40] = {1, 2, 3};
+	struct be_version v = {.version = 7, .key_id = 1, .blob = blob, .bloblen = sizeof(blob)};
+	struct be_version got;
+	uint64_t g = store_cache_gen(c);
+	ck_assert_uint_ne(g, 0);
+	store_cache_put(c, "k", &v, g);
+	ck_assert(store_cache_get(c, "k", &got));
+	ck_assert_uint_eq(got.version, 7);
+	ck_assert_mem_eq(got.blob, blob, sizeof(blob));
+	be_version_clear(&got);
+	ck_assert(!store_cache_get(c, "other", &got));
+
+	store_cache_write_begin(c);
+	ck_assert_uint_eq(store_cache_gen(c), 0);
+	ck_assert_msg(!store_cache_get(c, "k", &got), "an entry is not served during a write");
+	v.version = 8;
+	store_cache_put(c, "k", &v, g); /* read before the write began */
+	store_cache_write_end(c);
+	ck_assert_msg(!store_cache_get(c, "k", &got), "entries before a write are stale after it");
+	store_cache_put(c, "k", &v, g);
+	ck_assert_msg(!store_cache_get(c, "k", &got), "nor kept when read before it");
+
+	uint64_t g2 = store_cache_gen(c);
+	ck_assert_uint_ne(g2, g);
+	store_cache_put(c, "k", &v, g2);
+	ck_assert(store_cache_get(c, "k", &got));
+	ck_assert_uint_eq(got.version, 8);
+	be_version_clear(&got);
+	/* Destroyed versions and big blobs are never kept. */
+	v.destroyed = true;
+	store_cache_put(c, "d", &v, g2);
+	ck_assert(!store_cache_get(c, "d", &got));
+	store_cache_free(c);
+}
+END_TEST
+
+/* ---- concurrency ---- */
+
+#define READERS 4
+
+struct reader {
+	pthread_t t;
+	_Atomic bool *stop;
+	uint64_t reads, backwards, errors;
+};
+
+static void *reader_main(void *arg)
+{
+	struct reader *r = arg;
+	uint64_t last = 0;
+	while (!atomic_load(r->stop)) {
+		struct secret_value v = {0};
+		if (store_get(F.s, "hot", STAGE_CURRENT, 0, &v) != 0) {
+			r->errors++;
+			continue;
+		}
+		/* The value names its version: a mismatch is a torn entry. */
+		char want[32];
+		snprintf(want, sizeof(want), "value-%llu", (unsigned long long)v.version);
+		if (v.value->len != strlen(want) || memcmp(v.value->data, want, v.value->len) != 0)
+			r->errors++;
+		if (v.version < last)
+			r->backwards++;
+		last = v.version;
+		r->reads++;
+		secret_value_clear(&v);
+		/* valgrind runs one thread at a time: leave the writer room. */
+		if (under_valgrind())
+			nanosleep(&(struct timespec){0, 2000000}, NULL);
+	}
+	return NULL;
+}
+
+START_TEST(test_concurrent_readers_never_go_back_and_see_every_acknowledged_write)
+{
+	int writes = under_valgrind() ? 10 : 300;
+	put_str(F.s, "hot", "value-1");
+	_Atomic bool stop = false;
+	struct reader rd[READERS];
+	for (int i = 0; i < READERS; i++) {
+		rd[i] = (struct reader){.stop = &stop};
+		ck_assert_int_eq(pthread_create(&rd[i].t, NULL, reader_main, &rd[i]), 0);
+	}
+	for (int i = 2; i <= writes; i++) {
+		char val[32];
+		snprintf(val, sizeof(val), "value-%d", i);
+		ck_assert_uint_eq(put_str(F.s, "hot", val), (uint64_t)i);
+		/* Read your write: never the previous version from the cache. */
+		assert_value(F.s, "hot", STAGE_CURRENT, 0, val, (uint64_t)i);
+	}
+	atomic_store(&stop, true);
+	uint64_t reads = 0;
+	for (int i = 0; i < READERS; i++) {
+		pthread_join(rd[i].t, NULL);
+		ck_assert_uint_eq(rd[i].errors, 0);
+		ck_assert_uint_eq(rd[i].backwards, 0);
+		reads += rd[i].reads;
+	}
+	ck_assert_uint_gt(reads, 0);
+	ck_assert_msg(hits() > 0, "readers between writes were served from the cache");
+}
+END_TEST
+
+static Suite *cache_suite(void)
+{
+	Suite *s = suite_create("store_cache");
+	TCase *tc = store_tcase("cache", true);
+	tcase_add_test(tc, test_a_repeated_read_is_served_from_the_cache_until_a_write);
+	tcase_add_test(tc, test_every_kind_of_write_is_seen_by_the_next_read);
+	tcase_add_test(tc, test_nothing_is_served_or_kept_while_a_write_is_under_way);
+	tcase_add_test(tc, test_concurrent_readers_never_go_back_and_see_every_acknowledged_write);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return check_support_run(cache_suite());
+}
