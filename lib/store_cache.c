@@ -94,7 +94,8 @@ uint64_t store_cache_hits(const struct store_cache *c)
 	return c ? atomic_load(&c->hits) : 0;
 }
 
-bool store_cache_get(struct store_cache *c, const char *name, struct be_version *ret)
+bool store_cache_get(struct store_cache *c, const char *name, struct be_version *ret,
+                     uint64_t *ret_gen)
 {
 	if (!c)
 		return false;
@@ -111,6 +112,8 @@ bool store_cache_get(struct store_cache *c, const char *name, struct be_version 
 			memcpy(blob, sl->v.blob, sl->v.bloblen);
 			*ret = sl->v;
 			ret->blob = blob;
+			if (ret_gen)
+				*ret_gen = sl->gen;
 			hit = true;
 		}
 	}

@@ -59,8 +59,11 @@ void store_cache_free(struct store_cache *c);
 uint64_t store_cache_gen(const struct store_cache *c); /* 0: a write is under way */
 void store_cache_write_begin(struct store_cache *c);
 void store_cache_write_end(struct store_cache *c);
-/* A copy of name's current version (blob malloc'd) if it is fresh. */
-bool store_cache_get(struct store_cache *c, const char *name, struct be_version *ret);
+/* A copy of name's current version (blob malloc'd) if it is fresh, and the
+ * generation it belongs to: entries of one generation come from one state
+ * of the store (no write began between their reads and this lookup). */
+bool store_cache_get(struct store_cache *c, const char *name, struct be_version *ret,
+                     uint64_t *ret_gen);
 void store_cache_put(struct store_cache *c, const char *name, const struct be_version *v,
                      uint64_t gen);
 uint64_t store_cache_hits(const struct store_cache *c);

@@ -552,7 +552,7 @@ int store_get(struct store *s, const char *name, enum secret_stage stage, uint64
 	if (r < 0)
 		return r;
 	struct get_ctx c = {.name = name, .stage = stage, .version = version};
-	if (stage == STAGE_CURRENT && store_cache_get(s->cache, name, &c.v)) {
+	if (stage == STAGE_CURRENT && store_cache_get(s->cache, name, &c.v, NULL)) {
 		r = 0;
 	} else {
 		uint64_t gen = store_cache_gen(s->cache); /* before the snapshot */
@@ -650,6 +650,31 @@ static int many_open_all(struct store *s, struct many_ctx *c, struct secret_valu
 	return r;
 }
 
+/* Every current version from the cache, all of one generation (so of one
+ * state of the store, as one snapshot would give), or none of them. */
+static bool many_from_cache(struct store *s, struct many_ctx *c)
+{
+	uint64_t g0 = 0, g = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		if (!store_cache_get(s->cache, c->names[i], &c->cur[i], &g) || (i > 0 && g != g0)) {
+			for (size_t j = 0; j <= i; j++) {
+				be_version_clear(&c->cur[j]);
+				memset(&c->cur[j], 0, sizeof(c->cur[j]));
+			}
+			return false;
+		}
+		g0 = g;
+	}
+	return true;
+}
+
+static void many_to_cache(struct store *s, const struct many_ctx *c, uint64_t gen)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (!c->missing[i])
+			store_cache_put(s->cache, c->names[i], &c->cur[i], gen);
+}
+
 int store_get_many(struct store *s, const char *const *names, size_t n,
                    struct secret_value *ret_cur, struct secret_value *ret_prev, bool *missing)
 {
@@ -667,8 +692,13 @@ int store_get_many(struct store *s, const char *const *names, size_t n,
 	c.missing = calloc(n ? n : 1, sizeof(*c.missing));
 	if (!c.cur || !c.missing || (ret_prev && !c.prev))
 		r = -ENOMEM;
-	if (r == 0)
+	/* With previous versions wanted, the store answers (they are not cached). */
+	if (r == 0 && (ret_prev || n == 0 || !many_from_cache(s, &c))) {
+		uint64_t gen = store_cache_gen(s->cache); /* before the snapshot */
 		r = store_run_tx(s, false, many_body, &c);
+		if (r == 0 && !ret_prev)
+			many_to_cache(s, &c, gen);
+	}
 	if (r == 0 && c.nmissing > 0) {
 		if (missing)
 			memcpy(missing, c.missing, n * sizeof(*missing));

@@ -114,33 +114,78 @@ START_TEST(test_nothing_is_served_or_kept_while_a_write_is_under_way)
 	uint64_t g = store_cache_gen(c);
 	ck_assert_uint_ne(g, 0);
 	store_cache_put(c, "k", &v, g);
-	ck_assert(store_cache_get(c, "k", &got));
+	ck_assert(store_cache_get(c, "k", &got, NULL));
 	ck_assert_uint_eq(got.version, 7);
 	ck_assert_mem_eq(got.blob, blob, sizeof(blob));
 	be_version_clear(&got);
-	ck_assert(!store_cache_get(c, "other", &got));
+	ck_assert(!store_cache_get(c, "other", &got, NULL));
 
 	store_cache_write_begin(c);
 	ck_assert_uint_eq(store_cache_gen(c), 0);
-	ck_assert_msg(!store_cache_get(c, "k", &got), "an entry is not served during a write");
+	ck_assert_msg(!store_cache_get(c, "k", &got, NULL),
+	              "an entry is not served during a write");
 	v.version = 8;
 	store_cache_put(c, "k", &v, g); /* read before the write began */
 	store_cache_write_end(c);
-	ck_assert_msg(!store_cache_get(c, "k", &got), "entries before a write are stale after it");
+	ck_assert_msg(!store_cache_get(c, "k", &got, NULL),
+	              "entries before a write are stale after it");
 	store_cache_put(c, "k", &v, g);
-	ck_assert_msg(!store_cache_get(c, "k", &got), "nor kept when read before it");
+	ck_assert_msg(!store_cache_get(c, "k", &got, NULL), "nor kept when read before it");
 
 	uint64_t g2 = store_cache_gen(c);
 	ck_assert_uint_ne(g2, g);
 	store_cache_put(c, "k", &v, g2);
-	ck_assert(store_cache_get(c, "k", &got));
+	ck_assert(store_cache_get(c, "k", &got, NULL));
 	ck_assert_uint_eq(got.version, 8);
 	be_version_clear(&got);
 	/* Destroyed versions and big blobs are never kept. */
 	v.destroyed = true;
 	store_cache_put(c, "d", &v, g2);
-	ck_assert(!store_cache_get(c, "d", &got));
+	ck_assert(!store_cache_get(c, "d", &got, NULL));
 	store_cache_free(c);
+}
+END_TEST
+
+static void get_pair(const char *const names[2], char out[2][32])
+{
+	struct secret_value v[2] = {{0}};
+	bool missing[2] = {false, false};
+	ck_assert_int_eq(store_get_many(F.s, names, 2, v, NULL, missing), 0);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_uint_lt(v[i].value->len, 32);
+		memcpy(out[i], v[i].value->data, v[i].value->len);
+		out[i][v[i].value->len] = '\0';
+		secret_value_clear(&v[i]);
+	}
+}
+
+START_TEST(test_a_bundle_is_served_from_the_cache_only_whole_and_fresh)
+{
+	static const char *const names[2] = {"x", "y"};
+	char got[2][32];
+	put_str(F.s, "x", "x1");
+	put_str(F.s, "y", "y1");
+	uint64_t h = hits();
+	get_pair(names, got); /* from the store, and cached */
+	ck_assert_uint_eq(hits(), h);
+	get_pair(names, got);
+	ck_assert_uint_eq(hits(), h + 2);
+	ck_assert_str_eq(got[0], "x1");
+	ck_assert_str_eq(got[1], "y1");
+	put_str(F.s, "x", "x2");
+	get_pair(names, got);
+	ck_assert_str_eq(got[0], "x2");
+	ck_assert_str_eq(got[1], "y1");
+	/* With previous versions the store answers, whatever is cached. */
+	h = hits();
+	struct secret_value cur[2] = {{0}}, prev[2] = {{0}};
+	ck_assert_int_eq(store_get_many(F.s, names, 2, cur, prev, NULL), 0);
+	ck_assert_uint_eq(hits(), h);
+	ck_assert_uint_eq(prev[0].version, 1);
+	for (int i = 0; i < 2; i++) {
+		secret_value_clear(&cur[i]);
+		secret_value_clear(&prev[i]);
+	}
 }
 END_TEST
 
@@ -211,6 +256,62 @@ START_TEST(test_concurrent_readers_never_go_back_and_see_every_acknowledged_writ
 }
 END_TEST
 
+/* Readers of the pair {x, y} while a writer changes both in one transaction:
+ * a bundle is one state of the store, cached or not, so the two always
+ * match. */
+struct pair_reader {
+	pthread_t t;
+	_Atomic bool *stop;
+	uint64_t reads, torn;
+};
+
+static void *pair_main(void *arg)
+{
+	struct pair_reader *r = arg;
+	static const char *const names[2] = {"x", "y"};
+	while (!atomic_load(r->stop)) {
+		char got[2][32];
+		get_pair(names, got);
+		if (strcmp(got[0] + 1, got[1] + 1) != 0) /* "x7" and "y7" */
+			r->torn++;
+		r->reads++;
+		if (under_valgrind())
+			nanosleep(&(struct timespec){0, 2000000}, NULL);
+	}
+	return NULL;
+}
+
+START_TEST(test_concurrent_bundles_always_see_one_state)
+{
+	int writes = under_valgrind() ? 10 : 300;
+	put_str(F.s, "x", "x1");
+	put_str(F.s, "y", "y1");
+	_Atomic bool stop = false;
+	struct pair_reader rd[READERS];
+	for (int i = 0; i < READERS; i++) {
+		rd[i] = (struct pair_reader){.stop = &stop};
+		ck_assert_int_eq(pthread_create(&rd[i].t, NULL, pair_main, &rd[i]), 0);
+	}
+	for (int i = 2; i <= writes; i++) {
+		char a[32], b[32];
+		snprintf(a, sizeof(a), "x%d", i);
+		snprintf(b, sizeof(b), "y%d", i);
+		struct store_put_item it[2] = {
+		    {.name = "x", .value = (const uint8_t *)a, .len = strlen(a)},
+		    {.name = "y", .value = (const uint8_t *)b, .len = strlen(b)}};
+		ck_assert_int_eq(store_put_batch(F.s, it, 2, "t"), 0);
+	}
+	atomic_store(&stop, true);
+	uint64_t reads = 0;
+	for (int i = 0; i < READERS; i++) {
+		pthread_join(rd[i].t, NULL);
+		ck_assert_uint_eq(rd[i].torn, 0);
+		reads += rd[i].reads;
+	}
+	ck_assert_uint_gt(reads, 0);
+}
+END_TEST
+
 static Suite *cache_suite(void)
 {
 	Suite *s = suite_create("store_cache");
@@ -218,7 +319,9 @@ static Suite *cache_suite(void)
 	tcase_add_test(tc, test_a_repeated_read_is_served_from_the_cache_until_a_write);
 	tcase_add_test(tc, test_every_kind_of_write_is_seen_by_the_next_read);
 	tcase_add_test(tc, test_nothing_is_served_or_kept_while_a_write_is_under_way);
+	tcase_add_test(tc, test_a_bundle_is_served_from_the_cache_only_whole_and_fresh);
 	tcase_add_test(tc, test_concurrent_readers_never_go_back_and_see_every_acknowledged_write);
+	tcase_add_test(tc, test_concurrent_bundles_always_see_one_state);
 	suite_add_tcase(s, tc);
 	return s;
 }
