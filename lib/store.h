@@ -183,6 +183,8 @@ int store_undelete(struct store *s, const char *name, const char *actor);
 int store_destroy(struct store *s, const char *name, uint64_t version, const char *actor);
 /* Monotonic counter bumped by every change to any secret (for watch). */
 uint64_t store_revision(struct store *s);
+/* Reads answered from the read cache (lib/store_cache.c) so far. */
+uint64_t store_cache_hit_count(struct store *s);
 /* Number of live (not soft-deleted) secrets. */
 int store_count(struct store *s, uint64_t *ret);
 

@@ -512,6 +512,11 @@ uint64_t store_revision(struct store *s)
 	return s ? atomic_load(&s->revision) : 0;
 }
 
+uint64_t store_cache_hit_count(struct store *s)
+{
+	return s ? store_cache_hits(s->cache) : 0;
+}
+
 /* ---- reads ---- */
 
 struct get_ctx {

@@ -146,6 +146,9 @@ char *metrics_render(struct vaultd *vd, size_t *ret_len)
 	gauge(&o, "vaultd_secrets", "gauge", "Live (not deleted) secrets.", secrets);
 	gauge(&o, "vaultd_revision", "gauge", "Store revision (bumped by every change).",
 	      (unsigned long long)store_revision(vd->store));
+	gauge(&o, "vaultd_store_cache_hits_total", "counter",
+	      "Reads answered from the read cache (ciphertext kept between writes).",
+	      (unsigned long long)store_cache_hit_count(vd->store));
 	gauge(&o, "vaultd_open_connections", "gauge", "Open client connections.",
 	      (unsigned long long)http_open_connections());
 	gauge(&o, "vaultd_watchers", "gauge", "Waiting GET /v1/watch requests.",

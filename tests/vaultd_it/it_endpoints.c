@@ -115,6 +115,51 @@ END_TEST
 
 /* ---- secrets ---- */
 
+/* A repeated read is answered from vaultd's read cache (the counter moves),
+ * and the read right after a write, a delete or a destroy sees it. */
+START_TEST(test_repeated_reads_hit_the_cache_and_every_write_is_seen_at_once)
+{
+	static const char *hits = "vaultd_store_cache_hits_total";
+	char name[64], v1[96], v2[96], path[128];
+	nm(name, sizeof(name), VIA, "cached");
+	canary(v1, sizeof(v1), "cache1");
+	canary(v2, sizeof(v2), "cache2");
+	ck_assert_int_eq(vd_put(&g, VIA, NULL, name, v1, NULL), 1);
+	for (int i = 0; i < 2; i++) {
+		char *got = vd_get(&g, VIA, NULL, name, NULL, NULL);
+		ck_assert_msg(got && strcmp(got, v1) == 0, "read %d of %s", i, name);
+		free(got);
+	}
+	double h0 = vd_metric(&g, hits);
+	char *got = vd_get(&g, VIA, NULL, name, NULL, NULL);
+	ck_assert_msg(got && strcmp(got, v1) == 0, "cached read of %s", name);
+	free(got);
+	ck_assert_msg(vd_metric(&g, hits) > h0, "%s counts the cached read", hits);
+
+	ck_assert_int_eq(vd_put(&g, VIA, NULL, name, v2, NULL), 2);
+	long long ver = 0;
+	got = vd_get(&g, VIA, NULL, name, NULL, &ver);
+	ck_assert_msg(got && strcmp(got, v2) == 0 && ver == 2, "the write is read back at once");
+	free(got);
+	struct vresp r;
+	snprintf(path, sizeof(path), "/v1/secrets/%s?destroy=1&version=2", name);
+	vd_call(&g, VIA, "DELETE", path, NULL, NULL, &r);
+	EXPECT_STATUS(&r, 200);
+	vresp_clear(&r);
+	int st = 0;
+	got = vd_get(&g, VIA, NULL, name, &st, NULL);
+	ck_assert_msg(!got && st == 410, "a destroyed current version is 410 at once, got %d", st);
+	free(got);
+	snprintf(path, sizeof(path), "/v1/secrets/%s", name);
+	vd_call(&g, VIA, "DELETE", path, NULL, NULL, &r);
+	EXPECT_STATUS(&r, 200);
+	vresp_clear(&r);
+	got = vd_get(&g, VIA, NULL, name, &st, NULL);
+	ck_assert_msg(!got && st == 404, "a deleted secret is 404 at once, got %d", st);
+	free(got);
+}
+END_TEST
+
 START_TEST(test_secret_put_get_versions_and_list)
 {
 	char name[64], v1[96], v2[96];
@@ -1065,6 +1110,7 @@ int main(void)
 		test_status_reports_version_backend_and_counts,
 		test_metrics_is_prometheus_text_with_the_listed_families,
 		test_secret_put_get_versions_and_list,
+		test_repeated_reads_hit_the_cache_and_every_write_is_seen_at_once,
 		test_put_check_and_set,
 		test_rotate_generates_each_charset_and_hides_the_value,
 		test_rollback_makes_a_new_version_with_the_old_value,
