@@ -273,6 +273,17 @@ START_TEST(test_204_has_an_empty_body)
 }
 END_TEST
 
+/* GETs /x and checks that the body is exactly these n bytes, NUL after. */
+static void get_expect_body(const char *body, size_t n)
+{
+	struct httpc_response *resp = NULL;
+	ck_assert_int_eq(do_get(&resp), 0);
+	ck_assert_uint_eq(resp->body->len, n);
+	ck_assert_int_eq(memcmp(resp->body->data, body, n), 0);
+	ck_assert_int_eq(resp->body->data[n], 0);
+	httpc_response_free(resp);
+}
+
 START_TEST(test_large_body_grows_byte_exact)
 {
 	size_t n = 3u * 1024u * 1024u + 17u;
@@ -284,12 +295,7 @@ START_TEST(test_large_body_grows_byte_exact)
 		body[i] = (char)(i * 7 + (i >> 11));
 	add_part(head);
 	add_part_n(body, n);
-	struct httpc_response *resp = NULL;
-	ck_assert_int_eq(do_get(&resp), 0);
-	ck_assert_uint_eq(resp->body->len, n);
-	ck_assert_int_eq(memcmp(resp->body->data, body, n), 0);
-	ck_assert_int_eq(resp->body->data[n], 0);
-	httpc_response_free(resp);
+	get_expect_body(body, n);
 	free(body);
 }
 END_TEST
@@ -311,12 +317,7 @@ START_TEST(test_body_in_parts_around_the_in_place_size_is_byte_exact)
 	for (size_t off = 0; off < n; off += 7000)
 		add_part_n(body + off, n - off < 7000 ? n - off : 7000);
 	S.pause_ms = 5;
-	struct httpc_response *resp = NULL;
-	ck_assert_int_eq(do_get(&resp), 0);
-	ck_assert_uint_eq(resp->body->len, n);
-	ck_assert_int_eq(memcmp(resp->body->data, body, n), 0);
-	ck_assert_int_eq(resp->body->data[n], 0);
-	httpc_response_free(resp);
+	get_expect_body(body, n);
 	free(body);
 }
 END_TEST

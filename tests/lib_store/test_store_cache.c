@@ -193,37 +193,64 @@ END_TEST
 
 #define READERS 4
 
+/* A reader thread repeats one check until told to stop; bad counts the
+ * checks that failed (a torn or stale answer). */
 struct reader {
 	pthread_t t;
 	_Atomic bool *stop;
-	uint64_t reads, backwards, errors;
+	void (*once)(struct reader *r);
+	uint64_t last; /* the last version seen, for once_single */
+	uint64_t reads, bad;
 };
 
 static void *reader_main(void *arg)
 {
 	struct reader *r = arg;
-	uint64_t last = 0;
 	while (!atomic_load(r->stop)) {
-		struct secret_value v = {0};
-		if (store_get(F.s, "hot", STAGE_CURRENT, 0, &v) != 0) {
-			r->errors++;
-			continue;
-		}
-		/* The value names its version: a mismatch is a torn entry. */
-		char want[32];
-		snprintf(want, sizeof(want), "value-%llu", (unsigned long long)v.version);
-		if (v.value->len != strlen(want) || memcmp(v.value->data, want, v.value->len) != 0)
-			r->errors++;
-		if (v.version < last)
-			r->backwards++;
-		last = v.version;
+		r->once(r);
 		r->reads++;
-		secret_value_clear(&v);
 		/* valgrind runs one thread at a time: leave the writer room. */
 		if (under_valgrind())
 			nanosleep(&(struct timespec){0, 2000000}, NULL);
 	}
 	return NULL;
+}
+
+static void start_readers(struct reader *rd, _Atomic bool *stop, void (*once)(struct reader *))
+{
+	for (int i = 0; i < READERS; i++) {
+		rd[i] = (struct reader){.stop = stop, .once = once};
+		ck_assert_int_eq(pthread_create(&rd[i].t, NULL, reader_main, &rd[i]), 0);
+	}
+}
+
+static void stop_readers(struct reader *rd, _Atomic bool *stop)
+{
+	atomic_store(stop, true);
+	uint64_t reads = 0;
+	for (int i = 0; i < READERS; i++) {
+		pthread_join(rd[i].t, NULL);
+		ck_assert_uint_eq(rd[i].bad, 0);
+		reads += rd[i].reads;
+	}
+	ck_assert_uint_gt(reads, 0);
+}
+
+/* "hot" names its version in its value; versions never go backwards. */
+static void once_single(struct reader *r)
+{
+	struct secret_value v = {0};
+	if (store_get(F.s, "hot", STAGE_CURRENT, 0, &v) != 0) {
+		r->bad++;
+		return;
+	}
+	char want[32];
+	snprintf(want, sizeof(want), "value-%llu", (unsigned long long)v.version);
+	if (v.value->len != strlen(want) || memcmp(v.value->data, want, v.value->len) != 0 ||
+	    v.version < r->last)
+		r->bad++;
+	r->last = v.version;
+	secret_value_clear(&v);
 }
 
 START_TEST(test_concurrent_readers_never_go_back_and_see_every_acknowledged_write)
@@ -232,10 +259,7 @@ START_TEST(test_concurrent_readers_never_go_back_and_see_every_acknowledged_writ
 	put_str(F.s, "hot", "value-1");
 	_Atomic bool stop = false;
 	struct reader rd[READERS];
-	for (int i = 0; i < READERS; i++) {
-		rd[i] = (struct reader){.stop = &stop};
-		ck_assert_int_eq(pthread_create(&rd[i].t, NULL, reader_main, &rd[i]), 0);
-	}
+	start_readers(rd, &stop, once_single);
 	for (int i = 2; i <= writes; i++) {
 		char val[32];
 		snprintf(val, sizeof(val), "value-%d", i);
@@ -243,42 +267,20 @@ START_TEST(test_concurrent_readers_never_go_back_and_see_every_acknowledged_writ
 		/* Read your write: never the previous version from the cache. */
 		assert_value(F.s, "hot", STAGE_CURRENT, 0, val, (uint64_t)i);
 	}
-	atomic_store(&stop, true);
-	uint64_t reads = 0;
-	for (int i = 0; i < READERS; i++) {
-		pthread_join(rd[i].t, NULL);
-		ck_assert_uint_eq(rd[i].errors, 0);
-		ck_assert_uint_eq(rd[i].backwards, 0);
-		reads += rd[i].reads;
-	}
-	ck_assert_uint_gt(reads, 0);
+	stop_readers(rd, &stop);
 	ck_assert_msg(hits() > 0, "readers between writes were served from the cache");
 }
 END_TEST
 
-/* Readers of the pair {x, y} while a writer changes both in one transaction:
- * a bundle is one state of the store, cached or not, so the two always
- * match. */
-struct pair_reader {
-	pthread_t t;
-	_Atomic bool *stop;
-	uint64_t reads, torn;
-};
-
-static void *pair_main(void *arg)
+/* The pair {x, y} is written together in one transaction: a bundle is one
+ * state of the store, cached or not, so the two always match. */
+static void once_pair(struct reader *r)
 {
-	struct pair_reader *r = arg;
 	static const char *const names[2] = {"x", "y"};
-	while (!atomic_load(r->stop)) {
-		char got[2][32];
-		get_pair(names, got);
-		if (strcmp(got[0] + 1, got[1] + 1) != 0) /* "x7" and "y7" */
-			r->torn++;
-		r->reads++;
-		if (under_valgrind())
-			nanosleep(&(struct timespec){0, 2000000}, NULL);
-	}
-	return NULL;
+	char got[2][32];
+	get_pair(names, got);
+	if (strcmp(got[0] + 1, got[1] + 1) != 0) /* "x7" and "y7" */
+		r->bad++;
 }
 
 START_TEST(test_concurrent_bundles_always_see_one_state)
@@ -287,11 +289,8 @@ START_TEST(test_concurrent_bundles_always_see_one_state)
 	put_str(F.s, "x", "x1");
 	put_str(F.s, "y", "y1");
 	_Atomic bool stop = false;
-	struct pair_reader rd[READERS];
-	for (int i = 0; i < READERS; i++) {
-		rd[i] = (struct pair_reader){.stop = &stop};
-		ck_assert_int_eq(pthread_create(&rd[i].t, NULL, pair_main, &rd[i]), 0);
-	}
+	struct reader rd[READERS];
+	start_readers(rd, &stop, once_pair);
 	for (int i = 2; i <= writes; i++) {
 		char a[32], b[32];
 		snprintf(a, sizeof(a), "x%d", i);
@@ -301,14 +300,7 @@ START_TEST(test_concurrent_bundles_always_see_one_state)
 		    {.name = "y", .value = (const uint8_t *)b, .len = strlen(b)}};
 		ck_assert_int_eq(store_put_batch(F.s, it, 2, "t"), 0);
 	}
-	atomic_store(&stop, true);
-	uint64_t reads = 0;
-	for (int i = 0; i < READERS; i++) {
-		pthread_join(rd[i].t, NULL);
-		ck_assert_uint_eq(rd[i].torn, 0);
-		reads += rd[i].reads;
-	}
-	ck_assert_uint_gt(reads, 0);
+	stop_readers(rd, &stop);
 }
 END_TEST
 
