@@ -3,6 +3,7 @@
  * store transaction. Any committed write other than an audit append moves
  * the generation on, which makes every entry stale at once. */
 #include <pthread.h>
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,17 @@ struct store_cache {
 	_Atomic uint64_t hits;
 };
 
+/* Ciphertext is not secret, but a destroyed version must not outlive its
+ * destroy anywhere: every cached blob is wiped before it is freed. */
+static void slot_clear(struct cache_slot *sl)
+{
+	if (sl->v.blob)
+		sodium_memzero(sl->v.blob, sl->v.bloblen);
+	be_version_clear(&sl->v);
+	sl->gen = 0;
+	sl->name[0] = '\0';
+}
+
 struct store_cache *store_cache_new(void)
 {
 	struct store_cache *c = calloc(1, sizeof(*c));
@@ -49,7 +61,7 @@ void store_cache_free(struct store_cache *c)
 	if (!c)
 		return;
 	for (unsigned i = 0; i < CACHE_SLOTS; i++)
-		be_version_clear(&c->slot[i].v);
+		slot_clear(&c->slot[i]);
 	for (unsigned i = 0; i < CACHE_STRIPES; i++)
 		pthread_mutex_destroy(&c->lock[i]);
 	free(c);
@@ -144,10 +156,21 @@ void store_cache_put(struct store_cache *c, const char *name, const struct be_ve
 		free(blob);
 		return;
 	}
-	be_version_clear(&sl->v);
+	slot_clear(sl);
 	sl->v = *v;
 	sl->v.blob = blob;
 	strcpy(sl->name, name);
 	sl->gen = gen;
 	pthread_mutex_unlock(m);
+}
+
+void store_cache_evict(struct store_cache *c, const char *name)
+{
+	if (!c)
+		return;
+	unsigned i = slot_of(name);
+	pthread_mutex_lock(&c->lock[i % CACHE_STRIPES]);
+	if (strcmp(c->slot[i].name, name) == 0)
+		slot_clear(&c->slot[i]);
+	pthread_mutex_unlock(&c->lock[i % CACHE_STRIPES]);
 }

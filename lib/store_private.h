@@ -67,6 +67,8 @@ bool store_cache_get(struct store_cache *c, const char *name, struct be_version 
 void store_cache_put(struct store_cache *c, const char *name, const struct be_version *v,
                      uint64_t gen);
 uint64_t store_cache_hits(const struct store_cache *c);
+/* Wipes and frees name's entry (a destroy: its ciphertext must go). */
+void store_cache_evict(struct store_cache *c, const char *name);
 
 /* store.c */
 /* Runs body in a transaction and commits it; an optimistic backend's

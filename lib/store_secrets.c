@@ -500,6 +500,7 @@ int store_destroy(struct store *s, const char *name, uint64_t version, const cha
 	if (!s || !name_is_valid_str(name) || text_ok(actor, STORE_ACTOR_MAX, &c.actor) < 0)
 		return STORE_E_INVAL;
 	int r = store_run_keyed_tx(s, true, destroy_body, &c);
+	store_cache_evict(s->cache, name); /* stale already; its bytes must go too */
 	if (r < 0)
 		return r;
 	revision_seen(s, c.revision);

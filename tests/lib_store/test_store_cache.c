@@ -138,6 +138,9 @@ START_TEST(test_nothing_is_served_or_kept_while_a_write_is_under_way)
 	ck_assert(store_cache_get(c, "k", &got, NULL));
 	ck_assert_uint_eq(got.version, 8);
 	be_version_clear(&got);
+	/* Evicting (what a destroy does) removes an entry that is still fresh. */
+	store_cache_evict(c, "k");
+	ck_assert_msg(!store_cache_get(c, "k", &got, NULL), "an evicted entry is gone");
 	/* Destroyed versions and big blobs are never kept. */
 	v.destroyed = true;
 	store_cache_put(c, "d", &v, g2);
