@@ -101,6 +101,12 @@ void store_cache_write_end(struct store_cache *c)
 		atomic_fetch_add(&c->ended, 1);
 }
 
+void store_cache_count_hit(struct store_cache *c)
+{
+	if (c)
+		atomic_fetch_add(&c->hits, 1);
+}
+
 uint64_t store_cache_hits(const struct store_cache *c)
 {
 	return c ? atomic_load(&c->hits) : 0;
@@ -130,8 +136,6 @@ bool store_cache_get(struct store_cache *c, const char *name, struct be_version 
 		}
 	}
 	pthread_mutex_unlock(m);
-	if (hit)
-		atomic_fetch_add(&c->hits, 1);
 	return hit;
 }
 
@@ -140,8 +144,9 @@ void store_cache_put(struct store_cache *c, const char *name, const struct be_ve
 {
 	/* gen was taken before the transaction that read v began: if a write
 	 * began since, v may be older than the store and is not kept. */
+	size_t nlen = strnlen(name, VAULT_MAX_NAME_LEN + 1);
 	if (!c || gen == 0 || v->destroyed || !v->blob || v->bloblen > CACHE_MAX_BLOB ||
-	    strlen(name) > VAULT_MAX_NAME_LEN)
+	    nlen > VAULT_MAX_NAME_LEN)
 		return;
 	uint8_t *blob = malloc(v->bloblen);
 	if (!blob)
@@ -159,7 +164,7 @@ void store_cache_put(struct store_cache *c, const char *name, const struct be_ve
 	slot_clear(sl);
 	sl->v = *v;
 	sl->v.blob = blob;
-	strcpy(sl->name, name);
+	memcpy(sl->name, name, nlen + 1);
 	sl->gen = gen;
 	pthread_mutex_unlock(m);
 }

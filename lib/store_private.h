@@ -66,6 +66,8 @@ bool store_cache_get(struct store_cache *c, const char *name, struct be_version 
                      uint64_t *ret_gen);
 void store_cache_put(struct store_cache *c, const char *name, const struct be_version *v,
                      uint64_t gen);
+/* Answers (a read, a whole bundle) served from the cache: callers count. */
+void store_cache_count_hit(struct store_cache *c);
 uint64_t store_cache_hits(const struct store_cache *c);
 /* Wipes and frees name's entry (a destroy: its ciphertext must go). */
 void store_cache_evict(struct store_cache *c, const char *name);

@@ -559,6 +559,7 @@ int store_get(struct store *s, const char *name, enum secret_stage stage, uint64
 		return r;
 	struct get_ctx c = {.name = name, .stage = stage, .version = version};
 	if (stage == STAGE_CURRENT && store_cache_get(s->cache, name, &c.v, NULL)) {
+		store_cache_count_hit(s->cache);
 		r = 0;
 	} else {
 		uint64_t gen = store_cache_gen(s->cache); /* before the snapshot */
@@ -671,6 +672,7 @@ static bool many_from_cache(struct store *s, struct many_ctx *c)
 		}
 		g0 = g;
 	}
+	store_cache_count_hit(s->cache);
 	return true;
 }
 
