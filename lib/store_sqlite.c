@@ -15,6 +15,7 @@
 #include "fsutil.h"
 #include "schema.h"
 #include "store_backend.h"
+#include "store_sqlite_ckpt.h"
 
 #define BE_READERS 4                 /* read connections, opened on demand */
 #define BE_BUSY_TIMEOUT_MS 5000      /* another process (vaultctl) holding a lock */
@@ -171,6 +172,7 @@ struct be {
 	pthread_cond_t pcond;
 	bool r_busy[BE_READERS];
 	struct conn r[BE_READERS];
+	struct ckpt *ckpt; /* the write connection's checkpoints */
 };
 
 /* SQLite result codes to the store's errors. */
@@ -571,8 +573,10 @@ static int check_identity(struct conn *c, int64_t *ret_version)
 	return 0;
 }
 
-static int set_wal(struct conn *c)
+/* WAL mode, and the write connection's checkpoints go to b's thread. */
+static int set_wal(struct be *b)
 {
+	struct conn *c = &b->w;
 	sqlite3_stmt *st;
 	int rc = sqlite3_prepare_v2(c->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
 	if (rc != SQLITE_OK)
@@ -583,7 +587,10 @@ static int set_wal(struct conn *c)
 	sqlite3_finalize(st);
 	if (rc != SQLITE_ROW)
 		return sq_err(rc);
-	return wal ? 0 : STORE_E_IO;
+	if (!wal)
+		return STORE_E_IO;
+	ckpt_attach(b->ckpt, c->db);
+	return 0;
 }
 
 /* ---- lifecycle ---- */
@@ -592,6 +599,7 @@ static void be_close(struct be *b)
 {
 	if (!b)
 		return;
+	ckpt_free(b->ckpt); /* first: the write connection's close checkpoints alone */
 	for (size_t i = 0; i < BE_READERS; i++)
 		conn_close(&b->r[i]);
 	conn_close(&b->w); /* last: it checkpoints and removes the WAL */
@@ -608,7 +616,8 @@ static int be_alloc(const char *path, struct be **ret)
 	if (!b)
 		return -ENOMEM;
 	b->path = strdup(path);
-	if (!b->path) {
+	if (!b->path || ckpt_new(path, &b->ckpt) < 0) {
+		free(b->path);
 		free(b);
 		return -ENOMEM;
 	}
@@ -653,7 +662,7 @@ static int be_create(const char *path, struct be **ret)
 	if (r == 0)
 		r = conn_open(&b->w, path, false);
 	if (r == 0)
-		r = set_wal(&b->w);
+		r = set_wal(b);
 	if (r == 0)
 		r = migrate(&b->w, &b->schema_version);
 	if (r < 0) {
@@ -680,7 +689,7 @@ static int be_open(const char *path, struct be **ret)
 	if (r == 0)
 		r = check_identity(&b->w, &have);
 	if (r == 0)
-		r = set_wal(&b->w);
+		r = set_wal(b);
 	b->schema_version = (int)have;
 	/* An up-to-date store is not written to at all on open. */
 	if (r == 0 && have < latest_schema())

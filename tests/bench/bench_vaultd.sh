@@ -68,43 +68,59 @@ redis-server --port 0 --unixsocket "$D/redis.sock" --unixsocketperm 700 --save '
 RPID=$!
 wait_sock "$D/redis.sock" "$RPID" redis-server
 
-declare -A S_RPS S_P50 S_P99 V_RPS V_P50 V_P99 W_RPS W_P50 W_P99 R_RPS R_P50 R_P99
+declare -A S_RPS S_P50 S_P99 V_RPS V_P50 V_P99 V_CPU W_RPS W_P50 W_P99 R_RPS R_P50 R_P99 R_CPU
 field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 
-run_loadgen() { # mode conns [socket] -> sets LINE
-	LINE=$("$LOADGEN_BIN" --socket "${3:-$D/vaultd.sock}" --mode "$1" --conns "$2" --seconds "$SECS") || {
+# CPU time a process has used, in clock ticks (utime + stime). The server's
+# CPU per request is steadier than its rate on a shared machine: another
+# tenant's load costs wall time, not the server's own CPU.
+TCK=$(getconf CLK_TCK)
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+us_per() { # ticks requests -> microseconds of CPU per request
+	awk -v t="$1" -v n="$2" -v hz="$TCK" 'BEGIN{printf "%.1f", (n > 0) ? t / hz * 1e6 / n : 0}'
+}
+
+run_loadgen() { # mode conns socket server-pid -> sets LINE and CPU (server us per request)
+	local t0
+	t0=$(cpu_ticks "$4")
+	LINE=$("$LOADGEN_BIN" --socket "$3" --mode "$1" --conns "$2" --seconds "$SECS") || {
 		echo "bench: loadgen $1 at $2 connections reported errors: $LINE" >&2
 		exit 1
 	}
-	echo "  $LINE" >&2
+	CPU=$(us_per "$(($(cpu_ticks "$4") - t0))" "$(field ok "$LINE")")
+	echo "  $LINE server_cpu_us_per_req=$CPU" >&2
 }
 
 echo "vaultd reads (token auth as nobody, audited, decrypted), ${SECS}s each:" >&2
 for c in "${READ_CONNS[@]}"; do
-	run_loadgen read "$c"
+	run_loadgen read "$c" "$D/vaultd.sock" "$VPID"
 	V_RPS[$c]=$(field rps "$LINE"); V_P50[$c]=$(field p50_us "$LINE"); V_P99[$c]=$(field p99_us "$LINE")
+	V_CPU[$c]=$CPU
 done
 echo "vaultd audited no-op (GET /v1/health: HTTP + audit, no token, no store read):" >&2
-run_loadgen health 50
-H_RPS=$(field rps "$LINE"); H_P50=$(field p50_us "$LINE"); H_P99=$(field p99_us "$LINE")
+run_loadgen health 50 "$D/vaultd.sock" "$VPID"
+H_RPS=$(field rps "$LINE"); H_P50=$(field p50_us "$LINE"); H_P99=$(field p99_us "$LINE"); H_CPU=$CPU
 echo "libmicrohttpd alone (mhd_hello: vaultd's flags, a fixed answer, no auth/audit/store):" >&2
-run_loadgen health 50 "$D/hello.sock"
-M_RPS=$(field rps "$LINE"); M_P50=$(field p50_us "$LINE"); M_P99=$(field p99_us "$LINE")
+run_loadgen health 50 "$D/hello.sock" "$HPID"
+M_RPS=$(field rps "$LINE"); M_P50=$(field p50_us "$LINE"); M_P99=$(field p99_us "$LINE"); M_CPU=$CPU
 echo "vaultd reads with --audit-sync always:" >&2
 for c in 1 50; do
-	run_loadgen read "$c" "$D/strict.sock"
+	run_loadgen read "$c" "$D/strict.sock" "$SPID"
 	S_RPS[$c]=$(field rps "$LINE"); S_P50[$c]=$(field p50_us "$LINE"); S_P99[$c]=$(field p99_us "$LINE")
 done
 echo "vaultd durable writes (token auth, audited, fsync'd before the answer):" >&2
 for c in "${WRITE_CONNS[@]}"; do
-	run_loadgen write "$c"
+	run_loadgen write "$c" "$D/vaultd.sock" "$VPID"
 	W_RPS[$c]=$(field rps "$LINE"); W_P50[$c]=$(field p50_us "$LINE"); W_P99[$c]=$(field p99_us "$LINE")
 done
 echo "redis-benchmark GET (32-byte values):" >&2
 for c in 1 8 50; do
 	n=$((c == 1 ? 80000 : 200000))
-	csv=$(redis-benchmark -s "$D/redis.sock" -t set,get -d 32 -c "$c" -n "$n" --csv | grep '^"GET"')
-	echo "  c=$c $csv" >&2
+	redis-benchmark -s "$D/redis.sock" -t set -d 32 -c "$c" -n 1000 --csv >/dev/null # the key GET reads
+	t0=$(cpu_ticks "$RPID")
+	csv=$(redis-benchmark -s "$D/redis.sock" -t get -d 32 -c "$c" -n "$n" --csv | grep '^"GET"')
+	R_CPU[$c]=$(us_per "$(($(cpu_ticks "$RPID") - t0))" "$n")
+	echo "  c=$c $csv server_cpu_us_per_req=${R_CPU[$c]}" >&2
 	IFS=, read -r _ rps _ _ p50 _ p99 _ <<<"$(tr -d '"' <<<"$csv")"
 	R_RPS[$c]=${rps%.*}
 	R_P50[$c]=$(awk -v m="$p50" 'BEGIN{printf "%d", m*1000}')
@@ -112,29 +128,31 @@ for c in 1 8 50; do
 done
 
 echo
-printf '%-6s | %12s %8s %8s | %12s %8s %8s | %6s\n' conns "vaultd rd/s" "p50 us" "p99 us" \
-	"redis GET/s" "p50 us" "p99 us" ratio
-printf -- '-------+------------------------------+------------------------------+-------\n'
+printf '%-6s | %11s %7s %7s %7s | %11s %7s %7s %7s | %6s\n' conns "vaultd rd/s" "p50 us" "p99 us" \
+	"cpu us" "redis GET/s" "p50 us" "p99 us" "cpu us" ratio
+printf -- '-------+--------------------------------------+--------------------------------------+-------\n'
 for c in "${READ_CONNS[@]}"; do
 	if [ -n "${R_RPS[$c]:-}" ]; then
 		ratio=$(awk -v a="${V_RPS[$c]}" -v b="${R_RPS[$c]}" 'BEGIN{printf "%.2f", a/b}')
-		printf '%-6s | %12s %8s %8s | %12s %8s %8s | %6s\n' "$c" "${V_RPS[$c]}" "${V_P50[$c]}" \
-			"${V_P99[$c]}" "${R_RPS[$c]}" "${R_P50[$c]}" "${R_P99[$c]}" "$ratio"
+		printf '%-6s | %11s %7s %7s %7s | %11s %7s %7s %7s | %6s\n' "$c" "${V_RPS[$c]}" "${V_P50[$c]}" \
+			"${V_P99[$c]}" "${V_CPU[$c]}" "${R_RPS[$c]}" "${R_P50[$c]}" "${R_P99[$c]}" "${R_CPU[$c]}" "$ratio"
 	else
-		printf '%-6s | %12s %8s %8s | %12s %8s %8s | %6s\n' "$c" "${V_RPS[$c]}" "${V_P50[$c]}" \
-			"${V_P99[$c]}" - - - -
+		printf '%-6s | %11s %7s %7s %7s | %11s %7s %7s %7s | %6s\n' "$c" "${V_RPS[$c]}" "${V_P50[$c]}" \
+			"${V_P99[$c]}" "${V_CPU[$c]}" - - - - -
 	fi
 done
+echo "(cpu us: the server's own CPU time per request, user + system, all its threads)"
 echo
-printf '%-6s | %14s %8s %8s | %6s   (audited no-op: GET /v1/health)\n' conns "req/s" "p50 us" "p99 us" ratio
-printf -- '-------+---------------------------------+-------\n'
-printf '%-6s | %14s %8s %8s | %6s\n' 50 "$H_RPS" "$H_P50" "$H_P99" \
+printf '%-6s | %14s %8s %8s %7s | %6s   (audited no-op: GET /v1/health)\n' conns "req/s" "p50 us" \
+	"p99 us" "cpu us" ratio
+printf -- '-------+-----------------------------------------+-------\n'
+printf '%-6s | %14s %8s %8s %7s | %6s\n' 50 "$H_RPS" "$H_P50" "$H_P99" "$H_CPU" \
 	"$(awk -v a="$H_RPS" -v b="${R_RPS[50]}" 'BEGIN{printf "%.2f", a/b}')"
 echo
-printf '%-6s | %14s %8s %8s | %6s   (libmicrohttpd alone: mhd_hello, fixed answer)\n' conns "req/s" \
-	"p50 us" "p99 us" ratio
-printf -- '-------+---------------------------------+-------\n'
-printf '%-6s | %14s %8s %8s | %6s\n' 50 "$M_RPS" "$M_P50" "$M_P99" \
+printf '%-6s | %14s %8s %8s %7s | %6s   (libmicrohttpd alone: mhd_hello, fixed answer)\n' conns \
+	"req/s" "p50 us" "p99 us" "cpu us" ratio
+printf -- '-------+-----------------------------------------+-------\n'
+printf '%-6s | %14s %8s %8s %7s | %6s\n' 50 "$M_RPS" "$M_P50" "$M_P99" "$M_CPU" \
 	"$(awk -v a="$M_RPS" -v b="${R_RPS[50]}" 'BEGIN{printf "%.2f", a/b}')"
 echo
 printf '%-6s | %14s %8s %8s | %6s   (reads, --audit-sync always)\n' conns "rd/s" "p50 us" "p99 us" ratio

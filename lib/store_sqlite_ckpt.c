@@ -1,0 +1,207 @@
+/* WAL checkpoints off the commit path for the SQLite backend. SQLite's own
+ * auto-checkpoint runs inside the commit that crosses the threshold: that
+ * commit (and every request waiting on the write lock) paid for copying a
+ * thousand pages and two fsyncs. Here the commit only signals; a thread with
+ * its own connection runs PASSIVE checkpoints, which take no write lock. */
+#include "store_sqlite_ckpt.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ckpt {
+	char *path;
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* wakes the thread */
+	pthread_cond_t idle; /* the thread finished a checkpoint */
+	pthread_t thread;
+	bool started; /* under lock: the thread exists and must be joined */
+	bool broken;  /* under lock: no thread (or no connection): checkpoint inline */
+	bool wanted;  /* under lock: a commit left a WAL over the threshold */
+	bool stop;    /* under lock */
+	bool running; /* under lock: the thread is checkpointing */
+	int last_pages; /* the writer's: WAL pages after its previous commit */
+	int asked_at;  /* the writer's: WAL pages when it last asked the thread */
+	int finish_at; /* the writer's: WAL pages from which it checkpoints itself */
+	atomic_uint_fast64_t runs, by_writer;
+};
+
+int ckpt_new(const char *path, struct ckpt **ret)
+{
+	struct ckpt *c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->path = strdup(path);
+	if (!c->path) {
+		free(c);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	pthread_cond_init(&c->idle, NULL);
+	*ret = c;
+	return 0;
+}
+
+static sqlite3 *open_conn(const char *path)
+{
+	sqlite3 *db = NULL;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, NULL);
+	/* A checkpoint syncs the WAL before copying and the database after
+	 * only when synchronous is not OFF: say so rather than rely on the
+	 * build's default. Its own auto-checkpoint never fires (it never
+	 * commits), but keep it off all the same. */
+	sqlite3_wal_autocheckpoint(db, 0);
+	if (sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK) {
+		sqlite3_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+static void *ckpt_main(void *arg)
+{
+	struct ckpt *c = arg;
+	sqlite3 *db = open_conn(c->path);
+	pthread_mutex_lock(&c->lock);
+	if (!db)
+		c->broken = true; /* the writer's hook takes over */
+	while (db && !c->stop) {
+		if (!c->wanted) {
+			pthread_cond_wait(&c->cond, &c->lock);
+			continue;
+		}
+		c->wanted = false;
+		c->running = true;
+		pthread_mutex_unlock(&c->lock);
+		/* A failure (busy with another checkpointer, an I/O error) loses
+		 * nothing: the frames stay in the WAL, and a later commit asks
+		 * again. */
+		sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		atomic_fetch_add(&c->runs, 1);
+		pthread_mutex_lock(&c->lock);
+		c->running = false;
+		pthread_cond_broadcast(&c->idle);
+	}
+	pthread_mutex_unlock(&c->lock);
+	sqlite3_close(db);
+	return NULL;
+}
+
+/* Under lock. The thread must never take the process's signals (vaultd
+ * waits for them in its main thread), whichever thread commits first. */
+static void start_locked(struct ckpt *c)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	c->started = pthread_create(&c->thread, NULL, ckpt_main, c) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	c->broken = !c->started;
+}
+
+/* Asks the thread for a checkpoint; false when there is no thread. */
+static bool signal_thread(struct ckpt *c)
+{
+	pthread_mutex_lock(&c->lock);
+	if (!c->started && !c->broken)
+		start_locked(c);
+	bool ok = !c->broken;
+	if (ok) {
+		c->wanted = true;
+		pthread_cond_signal(&c->cond);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return ok;
+}
+
+/* Runs after every commit of the write connection, on the committing thread
+ * (commits are serialised: the writer's fields need no lock). The thread's
+ * checkpoints alone would let the WAL grow for ever under steady writes:
+ * SQLite reuses the WAL from its start only when a write transaction begins
+ * with every frame already copied, and the writer keeps adding frames while
+ * the thread copies. So once the WAL is CKPT_FINISH_PAGES long, the commit
+ * finishes the job itself: by then the thread has copied nearly all of it,
+ * and what is left is a short copy and the two fsyncs, once per
+ * CKPT_FINISH_PAGES instead of a full checkpoint every CKPT_WAL_PAGES. */
+static int on_wal(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct ckpt *c = arg;
+	if (pages < c->last_pages) {
+		c->asked_at = 0; /* the WAL was restarted */
+		c->finish_at = 0;
+	}
+	c->last_pages = pages;
+	if (pages < CKPT_WAL_PAGES)
+		return SQLITE_OK;
+	if (pages < CKPT_FINISH_PAGES) {
+		if (pages >= c->asked_at + CKPT_WAL_PAGES / 2) {
+			c->asked_at = pages;
+			if (signal_thread(c))
+				return SQLITE_OK;
+			/* no thread: what SQLite would have done */
+		} else {
+			return SQLITE_OK;
+		}
+	} else if (pages < c->finish_at) {
+		return SQLITE_OK;
+	} else if (pages >= CKPT_WAIT_PAGES) {
+		/* The writer outran the thread: wait for its copy to end rather
+		 * than let the WAL grow with the writer's pace. */
+		pthread_mutex_lock(&c->lock);
+		while (c->running)
+			pthread_cond_wait(&c->idle, &c->lock);
+		pthread_mutex_unlock(&c->lock);
+	}
+	int log = 0, copied = 0;
+	int rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+	/* Busy: the thread is still copying, and the next commit tries again
+	 * (a failed try costs nothing). Held back by a reader of an old
+	 * snapshot (or failed): this try cost fsyncs, so wait for more frames. */
+	if ((rc & 0xff) != SQLITE_BUSY) {
+		atomic_fetch_add(&c->by_writer, 1);
+		if (rc != SQLITE_OK || copied < log)
+			c->finish_at = pages + CKPT_WAL_PAGES / 2;
+	}
+	return SQLITE_OK;
+}
+
+void ckpt_attach(struct ckpt *c, sqlite3 *writer)
+{
+	sqlite3_wal_hook(writer, on_wal, c); /* replaces the auto-checkpoint hook */
+}
+
+void ckpt_free(struct ckpt *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->stop = true;
+	pthread_cond_signal(&c->cond);
+	bool join = c->started;
+	pthread_mutex_unlock(&c->lock);
+	if (join)
+		pthread_join(c->thread, NULL);
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->cond);
+	pthread_cond_destroy(&c->idle);
+	free(c->path);
+	free(c);
+}
+
+void ckpt_stats(struct ckpt *c, struct ckpt_stats *ret)
+{
+	ret->background = atomic_load(&c->runs);
+	ret->by_writer = atomic_load(&c->by_writer);
+}

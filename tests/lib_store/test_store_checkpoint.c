@@ -1,0 +1,196 @@
+/* WAL checkpoints off the commit path (lib/store_sqlite_ckpt.c): a thread
+ * copies the WAL, the writer only finishes it now and then, the WAL stays
+ * bounded under steady writes, and the thread never takes the signals. */
+#include <dirent.h>
+#include <signal.h>
+
+#include "check_support.h"
+#include "store_sqlite_ckpt.h"
+#include "store_test.h"
+
+/* Upper bound of a WAL that is reused: a writer that far ahead of the
+ * thread waits for it and finishes the WAL, and one commit adds a few pages
+ * more. Frames are a page plus a 24-byte header. */
+#define WAL_BOUND_PAGES (CKPT_WAIT_PAGES + CKPT_WAL_PAGES / 10)
+#define FRAME_BYTES (4096 + 24)
+
+static off_t file_size(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? st.st_size : 0;
+}
+
+static off_t wal_size(const char *db)
+{
+	char wal[TEST_PATH_MAX + 8];
+	snprintf(wal, sizeof(wal), "%s-wal", db);
+	return file_size(wal);
+}
+
+static int threads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	ck_assert_ptr_nonnull(d);
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* A raw WAL database with a writer connection whose checkpoints c takes. */
+static sqlite3 *raw_writer(struct ckpt **c)
+{
+	sqlite3 *db = NULL;
+	ck_assert_int_eq(sqlite3_open(F.db, &db), SQLITE_OK);
+	/* As the store's: a checkpointer that reads the WAL index while a
+	 * commit rewrites it holds the write lock for a moment. */
+	sqlite3_busy_timeout(db, 5000);
+	ck_assert_int_eq(sqlite3_exec(db,
+	                              "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+	                              " CREATE TABLE t (x BLOB)",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	ck_assert_int_eq(ckpt_new(F.db, c), 0);
+	ckpt_attach(*c, db);
+	return db;
+}
+
+/* n commits of one page-sized row each: at least n WAL frames. */
+static void insert_pages(sqlite3 *db, int n)
+{
+	sqlite3_stmt *st;
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "INSERT INTO t VALUES (zeroblob(4000))", -1, &st, NULL),
+	                 SQLITE_OK);
+	for (int i = 0; i < n; i++) {
+		ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+}
+
+START_TEST(test_the_thread_copies_and_the_wal_is_reused_under_steady_writes)
+{
+	struct ckpt *c;
+	sqlite3 *db = raw_writer(&c);
+	int commits = under_valgrind() ? 3 * CKPT_WAL_PAGES : 6 * WAL_BOUND_PAGES;
+	insert_pages(db, commits);
+	struct ckpt_stats st;
+	ckpt_stats(c, &st);
+	ck_assert_msg(st.background > 0, "the thread ran no checkpoint");
+	/* SQLite's own hook would checkpoint on every commit past the
+	 * threshold; the writer here does at most one per half threshold. */
+	ck_assert_uint_le(st.by_writer, (uint64_t)(commits / (CKPT_WAL_PAGES / 2) + 1));
+	if (!under_valgrind())
+		ck_assert_msg(wal_size(F.db) <= (off_t)WAL_BOUND_PAGES * FRAME_BYTES,
+		              "WAL is %lld bytes after %d one-page commits: it is never reused",
+		              (long long)wal_size(F.db), commits);
+	ckpt_free(c);
+	sqlite3_close(db);
+	ck_assert_int_eq(raw_int(F.db, "SELECT count(*) FROM t"), commits);
+}
+END_TEST
+
+START_TEST(test_nothing_starts_below_the_threshold_and_close_stops_the_thread)
+{
+	int before = threads();
+	struct ckpt *c;
+	sqlite3 *db = raw_writer(&c);
+	insert_pages(db, CKPT_WAL_PAGES / 10); /* a few pages per commit */
+	ck_assert_int_eq(threads(), before);
+	insert_pages(db, CKPT_WAL_PAGES);
+	ck_assert_int_eq(threads(), before + 1);
+	ckpt_free(c); /* joins, whatever the thread was doing */
+	ck_assert_int_eq(threads(), before);
+	sqlite3_close(db);
+}
+END_TEST
+
+/* vaultd takes SIGTERM, SIGINT and SIGHUP in its main thread by sigwait:
+ * a thread that left them unblocked could be picked to take one (and die
+ * of its default action). The checkpointer starts from whatever thread
+ * commits first, so it blocks everything itself. */
+START_TEST(test_the_thread_blocks_every_signal)
+{
+	sigset_t none, old;
+	sigemptyset(&none);
+	pthread_sigmask(SIG_SETMASK, &none, &old); /* the committing thread blocks nothing */
+	struct ckpt *c;
+	sqlite3 *db = raw_writer(&c);
+	insert_pages(db, CKPT_WAL_PAGES + 1);
+	DIR *d = opendir("/proc/self/task");
+	ck_assert_ptr_nonnull(d);
+	struct dirent *e;
+	int checked = 0;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.' || atoi(e->d_name) == getpid())
+			continue;
+		char path[300], line[256];
+		snprintf(path, sizeof(path), "/proc/self/task/%s/status", e->d_name);
+		FILE *f = fopen(path, "r");
+		ck_assert_ptr_nonnull(f);
+		unsigned long long blk = 0;
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "SigBlk: %llx", &blk) == 1)
+				break;
+		fclose(f);
+		/* The asynchronous ones (valgrind keeps faults like SIGILL open). */
+		static const int sigs[] = {SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGTERM};
+		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+			ck_assert_msg(blk & (1ull << (sigs[i] - 1)), "thread %s leaves signal %d unblocked",
+			              e->d_name, sigs[i]);
+		checked++;
+	}
+	closedir(d);
+	ck_assert_int_eq(checked, 1);
+	ckpt_free(c);
+	sqlite3_close(db);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+END_TEST
+
+/* Through the store: its write connection hands checkpoints to a thread,
+ * and an audit chain written by many small commits stays whole. */
+START_TEST(test_the_store_checkpoints_in_the_background)
+{
+	int before = threads();
+	int n = under_valgrind() ? 1200 : 3 * WAL_BOUND_PAGES;
+	struct audit_entry e = {.uid = 0, .gid = 0, .pid = 1, .status = 200};
+	snprintf(e.action, sizeof(e.action), "secret.read");
+	snprintf(e.name, sizeof(e.name), "a");
+	snprintf(e.result, sizeof(e.result), "ok");
+	for (int i = 0; i < n; i++) {
+		struct audit_entry one = e;
+		ck_assert_int_eq(store_audit_append_unsynced(F.s, &one, 1), 0);
+	}
+	ck_assert_int_eq(threads(), before + 1);
+	if (!under_valgrind())
+		ck_assert_msg(wal_size(F.db) <= (off_t)WAL_BOUND_PAGES * FRAME_BYTES,
+		              "WAL is %lld bytes after %d commits", (long long)wal_size(F.db), n);
+	reopen(true);
+	uint64_t checked = 0, bad = 0;
+	ck_assert_int_eq(store_audit_verify(F.s, &checked, &bad), 0);
+	ck_assert_uint_eq(checked, (uint64_t)n);
+	ck_assert_uint_eq(bad, 0);
+}
+END_TEST
+
+static Suite *checkpoint_suite(void)
+{
+	Suite *s = suite_create("store_checkpoint");
+	TCase *raw = store_tcase("raw", false);
+	tcase_add_test(raw, test_the_thread_copies_and_the_wal_is_reused_under_steady_writes);
+	tcase_add_test(raw, test_nothing_starts_below_the_threshold_and_close_stops_the_thread);
+	tcase_add_test(raw, test_the_thread_blocks_every_signal);
+	suite_add_tcase(s, raw);
+	TCase *store = store_tcase("store", true);
+	tcase_add_test(store, test_the_store_checkpoints_in_the_background);
+	suite_add_tcase(s, store);
+	return s;
+}
+
+int main(void)
+{
+	return check_support_run(checkpoint_suite());
+}
