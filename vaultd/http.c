@@ -433,6 +433,7 @@ int http_start(struct vaultd *vd, int listen_fd)
 	    {MHD_OPTION_LISTEN_SOCKET, listen_fd, NULL},
 	    {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)vd->cfg.max_connections, NULL},
 	    {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)vd->cfg.conn_timeout_s, NULL},
+	    {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)VAULTD_CONN_MEMORY, NULL},
 	    {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL},
 	    {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, NULL},
 	    {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape_none, NULL},
