@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "decimal.h"
+
 static atomic_int log_level_cur = LOG_INFO;
 static atomic_int log_fd = 2;
 
@@ -131,22 +133,25 @@ void logline_str(struct logline *l, const char *key, const char *value)
 
 void logline_int(struct logline *l, const char *key, long long value)
 {
-	char b[32];
-	snprintf(b, sizeof(b), "%lld", value);
+	char b[DECIMAL_MAX];
+	decimal_i64(b, value);
 	logfmt_append(l, key, b);
 }
 
 void logline_uint(struct logline *l, const char *key, unsigned long long value)
 {
-	char b[32];
-	snprintf(b, sizeof(b), "%llu", value);
+	char b[DECIMAL_MAX];
+	decimal_u64(b, value);
 	logfmt_append(l, key, b);
 }
 
 void logline_ms(struct logline *l, const char *key, double ms)
 {
-	char b[48];
-	snprintf(b, sizeof(b), "%.3f", ms);
+	char b[DECIMAL_MAX];
+	/* rounded to the microsecond; a negative or absurd duration is a clock
+	 * step, shown as 0 rather than as garbage */
+	uint64_t us = ms > 0 && ms < 1e12 ? (uint64_t)(ms * 1000.0 + 0.5) : 0;
+	decimal_milli(b, us);
 	logfmt_append(l, key, b);
 }
 

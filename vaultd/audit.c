@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -19,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "auth.h"
+#include "decimal.h"
 #include "http.h"
 #include "log.h"
 #include "store.h"
@@ -307,18 +307,25 @@ struct jline {
 	bool over;
 };
 
-__attribute__((format(printf, 2, 3))) static void jl_printf(struct jline *l, const char *fmt, ...)
+static void jl_put(struct jline *l, const char *s, size_t n)
 {
-	if (l->over)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	int w = vsnprintf(l->buf + l->n, sizeof(l->buf) - l->n, fmt, ap);
-	va_end(ap);
-	if (w < 0 || (size_t)w >= sizeof(l->buf) - l->n)
+	if (l->over || n > sizeof(l->buf) - l->n) {
 		l->over = true;
-	else
-		l->n += (size_t)w;
+		return;
+	}
+	memcpy(l->buf + l->n, s, n);
+	l->n += n;
+}
+
+static void jl_lit(struct jline *l, const char *s)
+{
+	jl_put(l, s, strlen(s));
+}
+
+static void jl_i64(struct jline *l, int64_t v)
+{
+	char b[DECIMAL_MAX];
+	jl_put(l, b, decimal_i64(b, v));
 }
 
 static void jl_str(struct jline *l, const char *s)
@@ -337,19 +344,31 @@ static void add_json_line(const struct audit_entry *e, bool chained, bool ok, ch
 	if (chained)
 		sodium_bin2hex(hash, sizeof(hash), e->hash, AUDIT_HASH_BYTES);
 	struct jline l = {.n = 0, .over = false};
-	jl_printf(&l, "{\"seq\":%llu,\"time_ms\":%lld,\"uid\":%lld,\"gid\":%lld,\"pid\":%lld",
-	          (unsigned long long)(chained ? e->seq : 0), (long long)e->time_ms,
-	          (long long)e->uid, (long long)e->gid, (long long)e->pid);
-	jl_printf(&l, ",\"accessor\":");
+	char seq[DECIMAL_MAX];
+	decimal_u64(seq, chained ? e->seq : 0);
+	jl_lit(&l, "{\"seq\":");
+	jl_lit(&l, seq);
+	jl_lit(&l, ",\"time_ms\":");
+	jl_i64(&l, e->time_ms);
+	jl_lit(&l, ",\"uid\":");
+	jl_i64(&l, e->uid);
+	jl_lit(&l, ",\"gid\":");
+	jl_i64(&l, e->gid);
+	jl_lit(&l, ",\"pid\":");
+	jl_i64(&l, e->pid);
+	jl_lit(&l, ",\"accessor\":");
 	jl_str(&l, e->accessor);
-	jl_printf(&l, ",\"action\":");
+	jl_lit(&l, ",\"action\":");
 	jl_str(&l, e->action);
-	jl_printf(&l, ",\"name\":");
+	jl_lit(&l, ",\"name\":");
 	jl_str(&l, e->name);
-	jl_printf(&l, ",\"result\":");
+	jl_lit(&l, ",\"result\":");
 	jl_str(&l, ok ? e->result : "audit_failed");
-	jl_printf(&l, ",\"status\":%d,\"chained\":%s,\"hash\":\"%s\"}\n", ok ? e->status : 500,
-	          chained ? "true" : "false", hash);
+	jl_lit(&l, ",\"status\":");
+	jl_i64(&l, ok ? e->status : 500);
+	jl_lit(&l, chained ? ",\"chained\":true,\"hash\":\"" : ",\"chained\":false,\"hash\":\"");
+	jl_lit(&l, hash);
+	jl_lit(&l, "\"}\n");
 	if (l.over)
 		return; /* never write half a line */
 	if (*used + l.n > cap) {

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <stdint.h>
+#include "decimal.h"
 #include "log.h"
 #include "check_support.h"
 
@@ -37,6 +39,45 @@ START_TEST(test_values_that_need_it_are_quoted_and_escaped)
 	/* A newline must not start a forged line. */
 	ck_assert_str_eq(field("name", "x\nlevel=error"), "name=\"x\\x0alevel=error\"");
 	ck_assert_str_eq(field("name", "tab\there"), "name=\"tab\\x09here\"");
+}
+END_TEST
+
+/* Numbers are formatted by hand (lib/decimal.c) on this hot path: they
+ * must read exactly as printf's %lld, %llu and %.3f would have. */
+static const char *number_line(int kind, long long i, unsigned long long u, double ms)
+{
+	static struct logline l;
+	l.len = 0;
+	l.truncated = false;
+	if (kind == 0)
+		logline_int(&l, "n", i);
+	else if (kind == 1)
+		logline_uint(&l, "n", u);
+	else
+		logline_ms(&l, "n", ms);
+	l.buf[l.len] = '\0';
+	return l.buf;
+}
+
+START_TEST(test_numbers_read_as_printf_would_print_them)
+{
+	static const long long ints[] = {0, 1, -1, 9, 10, -10, 200, 123456789, INT64_MAX, INT64_MIN};
+	char want[64];
+	for (size_t k = 0; k < sizeof(ints) / sizeof(ints[0]); k++) {
+		snprintf(want, sizeof(want), "n=%lld", ints[k]);
+		ck_assert_str_eq(number_line(0, ints[k], 0, 0), want);
+		snprintf(want, sizeof(want), "n=%llu", (unsigned long long)ints[k]);
+		ck_assert_str_eq(number_line(1, 0, (unsigned long long)ints[k], 0), want);
+	}
+	static const double ms[] = {0, 0.001, 0.0004, 0.0006, 0.25, 1, 9.999, 12.3456, 1234.5};
+	for (size_t k = 0; k < sizeof(ms) / sizeof(ms[0]); k++) {
+		snprintf(want, sizeof(want), "n=%.3f", ms[k]);
+		ck_assert_str_eq(number_line(2, 0, 0, ms[k]), want);
+	}
+	ck_assert_str_eq(number_line(2, 0, 0, -3.0), "n=0.000"); /* a clock step */
+	char b[DECIMAL_MAX];
+	ck_assert_uint_eq(decimal_milli(b, UINT64_MAX), strlen("18446744073709551.615"));
+	ck_assert_str_eq(b, "18446744073709551.615");
 }
 END_TEST
 
@@ -123,6 +164,7 @@ int main(void)
 	TCase *tc = tcase_create("log");
 	tcase_add_test(tc, test_plain_values_are_bare);
 	tcase_add_test(tc, test_values_that_need_it_are_quoted_and_escaped);
+	tcase_add_test(tc, test_numbers_read_as_printf_would_print_them);
 	tcase_add_test(tc, test_line_has_ts_level_event_and_ends_with_newline);
 	tcase_add_test(tc, test_long_lines_are_cut_and_marked);
 	tcase_add_test(tc, test_levels_filter_and_parse);
