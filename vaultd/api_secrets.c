@@ -2,12 +2,12 @@
  * straight into guarded memory), write with check-and-set and metadata,
  * rotate, versions, rollback, delete/destroy, undelete. */
 #include <errno.h>
-#include <inttypes.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "api.h"
+#include "decimal.h"
 #include "jsonx.h"
 #include "passgen.h"
 #include "seal.h"
@@ -197,18 +197,25 @@ static const char *stage_of_version(struct req *r, const char *name, uint64_t ve
 static struct secbuf *read_body(const char *name, const struct secret_value *v, const char *stage)
 {
 	size_t b64 = sodium_base64_ENCODED_LEN(v->value->len, sodium_base64_VARIANT_ORIGINAL);
-	char head[VAULT_MAX_NAME_LEN + 160];
-	int hn = snprintf(head, sizeof(head),
-	                  "{\"name\":\"%s\",\"version\":%" PRIu64
-	                  ",\"stage\":%s%s%s,\"created\":%" PRId64 ",\"value\":\"",
-	                  name, v->version, stage ? "\"" : "", stage ? stage : "null",
-	                  stage ? "\"" : "", v->created);
-	if (hn < 0 || (size_t)hn >= sizeof(head))
-		return NULL;
-	struct secbuf *b = secbuf_new((size_t)hn + (b64 - 1) + 2);
+	/* Assembled by hand: this runs for every read. */
+	char head[VAULT_MAX_NAME_LEN + 160], ver[DECIMAL_MAX], created[DECIMAL_MAX];
+	decimal_u64(ver, v->version);
+	decimal_i64(created, v->created);
+	const char *parts[] = {"{\"name\":\"", name, "\",\"version\":", ver, ",\"stage\":",
+	                       stage ? "\"" : "", stage ? stage : "null", stage ? "\"" : "",
+	                       ",\"created\":", created, ",\"value\":\""};
+	size_t hn = 0;
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		size_t n = strlen(parts[i]);
+		if (hn + n >= sizeof(head))
+			return NULL;
+		memcpy(head + hn, parts[i], n);
+		hn += n;
+	}
+	struct secbuf *b = secbuf_new(hn + (b64 - 1) + 2);
 	if (!b)
 		return NULL;
-	memcpy(b->data, head, (size_t)hn);
+	memcpy(b->data, head, hn);
 	sodium_bin2base64((char *)b->data + hn, b64, v->value->data, v->value->len,
 	                  sodium_base64_VARIANT_ORIGINAL);
 	memcpy(b->data + hn + b64 - 1, "\"}", 2);

@@ -3,7 +3,6 @@
 #include "router.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 
 enum param { P_NONE, P_NAME, P_ACCESSOR };
@@ -178,10 +177,11 @@ static void add_allow(struct route *r, const char *method)
 {
 	if (strstr(r->allow, method))
 		return;
-	size_t len = strlen(r->allow);
-	int n = snprintf(r->allow + len, sizeof(r->allow) - len, "%s%s", len ? ", " : "", method);
-	if (n < 0 || (size_t)n >= sizeof(r->allow) - len)
-		r->allow[len] = '\0';
+	size_t len = strlen(r->allow), sep = len ? 2 : 0, m = strlen(method);
+	if (len + sep + m >= sizeof(r->allow))
+		return;
+	memcpy(r->allow + len, ", ", sep);
+	memcpy(r->allow + len + sep, method, m + 1);
 }
 
 static int set_error(struct route *r, int status, const char *code)
