@@ -440,7 +440,11 @@ int http_start(struct vaultd *vd, int listen_fd)
 	    {threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (intptr_t)threads, NULL},
 	    {MHD_OPTION_END, 0, NULL},
 	};
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	/* poll, not epoll: every request is suspended until its audit entry is
+	 * committed, and with epoll each suspend and resume is an epoll_ctl
+	 * (12% of a read's CPU); with poll they only move the connection
+	 * between lists, and a thread's few connections are cheap to poll. */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
 	                 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
 	/* The logger goes first so that no message escapes to MHD's own. */
 	g_mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER,

@@ -74,12 +74,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mhd_hello: %s: %s\n", argv[1], strerror(-fd));
 		return 1;
 	}
-	/* The same flags as vaultd/http.c's http_start. */
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	/* The same flags and pool size as vaultd/http.c's http_start. */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
 	                 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
 	struct MHD_Daemon *d = MHD_start_daemon(
 	    flags, 0, NULL, NULL, answer, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
-	    MHD_OPTION_CONNECTION_LIMIT, 1024u,
+	    MHD_OPTION_CONNECTION_LIMIT, 1024u, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
 	    threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "mhd_hello: MHD_start_daemon failed\n");
