@@ -1600,6 +1600,7 @@ static int be_backup(struct be *b, const char *dest_path)
 static int be_purge_residue(struct be *b)
 {
 	pthread_mutex_lock(&b->wlock);
+	ckpt_quiesce(b->ckpt);
 	/* TRUNCATE waits (busy handler) for readers of older snapshots, copies
 	 * every frame into the database, then cuts the WAL to zero bytes: the
 	 * old page images (pre-destroy ciphertext included) leave the files. */

@@ -20,14 +20,14 @@ struct ckpt {
 	pthread_cond_t idle; /* the thread finished a checkpoint */
 	pthread_t thread;
 	bool started; /* under lock: the thread exists and must be joined */
-	bool broken;  /* under lock: no thread (or no connection): checkpoint inline */
+	bool broken;  /* under lock: the thread's connection failed to open last time */
 	bool wanted;  /* under lock: a commit left a WAL over the threshold */
 	bool stop;    /* under lock */
 	bool running; /* under lock: the thread is checkpointing */
 	int last_pages; /* the writer's: WAL pages after its previous commit */
 	int asked_at;  /* the writer's: WAL pages when it last asked the thread */
 	int finish_at; /* the writer's: WAL pages from which it checkpoints itself */
-	atomic_uint_fast64_t runs, by_writer;
+	atomic_uint_fast64_t runs, frames, by_writer;
 };
 
 int ckpt_new(const char *path, struct ckpt **ret)
@@ -73,11 +73,9 @@ static sqlite3 *open_conn(const char *path)
 static void *ckpt_main(void *arg)
 {
 	struct ckpt *c = arg;
-	sqlite3 *db = open_conn(c->path);
+	sqlite3 *db = NULL;
 	pthread_mutex_lock(&c->lock);
-	if (!db)
-		c->broken = true; /* the writer's hook takes over */
-	while (db && !c->stop) {
+	while (!c->stop) {
 		if (!c->wanted) {
 			pthread_cond_wait(&c->cond, &c->lock);
 			continue;
@@ -85,17 +83,28 @@ static void *ckpt_main(void *arg)
 		c->wanted = false;
 		c->running = true;
 		pthread_mutex_unlock(&c->lock);
-		/* A failure (busy with another checkpointer, an I/O error) loses
-		 * nothing: the frames stay in the WAL, and a later commit asks
-		 * again. */
-		sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-		atomic_fetch_add(&c->runs, 1);
+		/* Opened here, and again after a failure (descriptors can run
+		 * out near the connection cap): meanwhile the writer checkpoints
+		 * for itself, as SQLite would. */
+		if (!db)
+			db = open_conn(c->path);
+		/* A failed checkpoint (busy with another checkpointer, an I/O
+		 * error) loses nothing: the frames stay in the WAL, and a later
+		 * commit asks again. */
+		int log = 0, copied = 0;
+		int rc = db ? sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &copied)
+		            : SQLITE_CANTOPEN;
+		if (db)
+			atomic_fetch_add(&c->runs, 1);
+		if (rc == SQLITE_OK && copied > 0)
+			atomic_fetch_add(&c->frames, (uint64_t)copied);
 		pthread_mutex_lock(&c->lock);
+		c->broken = !db;
 		c->running = false;
 		pthread_cond_broadcast(&c->idle);
 	}
 	pthread_mutex_unlock(&c->lock);
-	sqlite3_close(db);
+	sqlite3_close(db); /* NULL is a no-op */
 	return NULL;
 }
 
@@ -108,20 +117,21 @@ static void start_locked(struct ckpt *c)
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	c->started = pthread_create(&c->thread, NULL, ckpt_main, c) == 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	c->broken = !c->started;
 }
 
-/* Asks the thread for a checkpoint; false when there is no thread. */
+/* Asks the thread for a checkpoint (starting it first, or again if that
+ * failed before); false when the writer must checkpoint for itself: there
+ * is no thread, or it could not open its connection last time. */
 static bool signal_thread(struct ckpt *c)
 {
 	pthread_mutex_lock(&c->lock);
-	if (!c->started && !c->broken)
+	if (!c->started)
 		start_locked(c);
-	bool ok = !c->broken;
-	if (ok) {
+	if (c->started) {
 		c->wanted = true;
 		pthread_cond_signal(&c->cond);
 	}
+	bool ok = c->started && !c->broken;
 	pthread_mutex_unlock(&c->lock);
 	return ok;
 }
@@ -182,6 +192,15 @@ void ckpt_attach(struct ckpt *c, sqlite3 *writer)
 	sqlite3_wal_hook(writer, on_wal, c); /* replaces the auto-checkpoint hook */
 }
 
+void ckpt_quiesce(struct ckpt *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->wanted = false;
+	while (c->running)
+		pthread_cond_wait(&c->idle, &c->lock);
+	pthread_mutex_unlock(&c->lock);
+}
+
 void ckpt_free(struct ckpt *c)
 {
 	if (!c)
@@ -203,5 +222,6 @@ void ckpt_free(struct ckpt *c)
 void ckpt_stats(struct ckpt *c, struct ckpt_stats *ret)
 {
 	ret->background = atomic_load(&c->runs);
+	ret->background_frames = atomic_load(&c->frames);
 	ret->by_writer = atomic_load(&c->by_writer);
 }

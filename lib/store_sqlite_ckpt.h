@@ -21,12 +21,20 @@ int ckpt_new(const char *path, struct ckpt **ret);
 /* Takes over writer's checkpoints: its WAL hook (which replaces SQLite's
  * auto-checkpoint) wakes the thread instead of checkpointing. */
 void ckpt_attach(struct ckpt *c, sqlite3 *writer);
+/* Until the writer's next commit, the thread checkpoints nothing: waits for
+ * the checkpoint it is running, and drops a request not started yet. Call
+ * holding the write lock (only commits ask the thread), before a checkpoint
+ * that must not meet the thread's (SQLite answers it SQLITE_BUSY at once,
+ * without the busy handler). */
+void ckpt_quiesce(struct ckpt *c);
 /* Stops and joins the thread and closes its connection; NULL is a no-op.
  * Before the writer closes: its close checkpoints the rest itself. */
 void ckpt_free(struct ckpt *c);
-/* Checkpoints run so far: by the thread, and by committing writers. */
+/* Checkpoints run so far: by the thread (and the WAL frames it copied),
+ * and by committing writers. */
 struct ckpt_stats {
 	uint64_t background;
+	uint64_t background_frames;
 	uint64_t by_writer;
 };
 void ckpt_stats(struct ckpt *c, struct ckpt_stats *ret);

@@ -27,6 +27,17 @@ static off_t wal_size(const char *db)
 	return file_size(wal);
 }
 
+static int threads(void);
+
+/* The thread count once it is n, or after 5 s: a joined thread leaves
+ * /proc/self/task a moment after pthread_join returns. */
+static int threads_settled(int n)
+{
+	for (int i = 0; i < 500 && threads() != n; i++)
+		usleep(10 * 1000);
+	return threads();
+}
+
 static int threads(void)
 {
 	DIR *d = opendir("/proc/self/task");
@@ -78,7 +89,8 @@ START_TEST(test_the_thread_copies_and_the_wal_is_reused_under_steady_writes)
 	insert_pages(db, commits);
 	struct ckpt_stats st;
 	ckpt_stats(c, &st);
-	ck_assert_msg(st.background > 0, "the thread ran no checkpoint");
+	ck_assert_msg(st.background > 0 && st.background_frames > 0,
+	              "the thread copied nothing (%llu checkpoints)", (unsigned long long)st.background);
 	/* SQLite's own hook would checkpoint on every commit past the
 	 * threshold; the writer here does at most one per half threshold. */
 	ck_assert_uint_le(st.by_writer, (uint64_t)(commits / (CKPT_WAL_PAGES / 2) + 1));
@@ -102,7 +114,29 @@ START_TEST(test_nothing_starts_below_the_threshold_and_close_stops_the_thread)
 	insert_pages(db, CKPT_WAL_PAGES);
 	ck_assert_int_eq(threads(), before + 1);
 	ckpt_free(c); /* joins, whatever the thread was doing */
-	ck_assert_int_eq(threads(), before);
+	ck_assert_int_eq(threads_settled(before), before);
+	sqlite3_close(db);
+}
+END_TEST
+
+/* A destroy ends with a TRUNCATE checkpoint that must empty the WAL (the
+ * old page images hold the destroyed ciphertext). SQLite answers it BUSY at
+ * once, busy handler or not, while another connection checkpoints: the
+ * thread is quiesced first, right after the commit that woke it. */
+START_TEST(test_a_quiesced_thread_never_meets_a_truncate)
+{
+	struct ckpt *c;
+	sqlite3 *db = raw_writer(&c);
+	insert_pages(db, CKPT_WAL_PAGES / 2);
+	int rounds = under_valgrind() ? 3 : 20;
+	for (int i = 0; i < rounds; i++) {
+		insert_pages(db, CKPT_WAL_PAGES / 2); /* past the threshold: asks the thread */
+		ckpt_quiesce(c);
+		int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+		ck_assert_msg(rc == SQLITE_OK, "round %d: TRUNCATE checkpoint: %s", i, sqlite3_errstr(rc));
+		ck_assert_int_eq(wal_size(F.db), 0);
+	}
+	ckpt_free(c);
 	sqlite3_close(db);
 }
 END_TEST
@@ -176,16 +210,40 @@ START_TEST(test_the_store_checkpoints_in_the_background)
 }
 END_TEST
 
+/* The same through the store: a destroy right after commits that woke the
+ * thread succeeds and leaves an empty WAL. */
+START_TEST(test_a_destroy_succeeds_while_the_thread_checkpoints)
+{
+	struct audit_entry e = {.uid = 0, .gid = 0, .pid = 1, .status = 200};
+	snprintf(e.action, sizeof(e.action), "secret.read");
+	snprintf(e.name, sizeof(e.name), "a");
+	snprintf(e.result, sizeof(e.result), "ok");
+	int rounds = under_valgrind() ? 2 : 10;
+	for (int i = 0; i < rounds; i++) {
+		for (int k = 0; k < CKPT_WAL_PAGES; k++) {
+			struct audit_entry one = e;
+			ck_assert_int_eq(store_audit_append_unsynced(F.s, &one, 1), 0);
+		}
+		uint64_t v = put_str(F.s, "doomed", "to be destroyed");
+		int rc = store_destroy(F.s, "doomed", v, "t");
+		ck_assert_msg(rc == 0, "round %d: destroy: %s", i, store_strerror(rc));
+		ck_assert_int_eq(wal_size(F.db), 0);
+	}
+}
+END_TEST
+
 static Suite *checkpoint_suite(void)
 {
 	Suite *s = suite_create("store_checkpoint");
 	TCase *raw = store_tcase("raw", false);
 	tcase_add_test(raw, test_the_thread_copies_and_the_wal_is_reused_under_steady_writes);
 	tcase_add_test(raw, test_nothing_starts_below_the_threshold_and_close_stops_the_thread);
+	tcase_add_test(raw, test_a_quiesced_thread_never_meets_a_truncate);
 	tcase_add_test(raw, test_the_thread_blocks_every_signal);
 	suite_add_tcase(s, raw);
 	TCase *store = store_tcase("store", true);
 	tcase_add_test(store, test_the_store_checkpoints_in_the_background);
+	tcase_add_test(store, test_a_destroy_succeeds_while_the_thread_checkpoints);
 	suite_add_tcase(s, store);
 	return s;
 }
