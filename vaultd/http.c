@@ -293,6 +293,23 @@ static void dispatch(struct req *r)
 	api_dispatch(r);
 }
 
+static enum MHD_Result add_header_bytes(void *cls, enum MHD_ValueKind kind, const char *key,
+                                        const char *value)
+{
+	(void)kind;
+	*(size_t *)cls += strlen(key) + (value ? strlen(value) : 0) + 4; /* ": " and CRLF */
+	return MHD_YES;
+}
+
+/* The request line and headers, as they came (near enough: the pool holds
+ * them with their terminators). */
+static size_t header_bytes(struct MHD_Connection *c, const char *url, const char *method)
+{
+	size_t n = strlen(method) + strlen(url) + sizeof(" HTTP/1.1\r\n");
+	MHD_get_connection_values(c, MHD_HEADER_KIND, add_header_bytes, &n);
+	return n;
+}
+
 static enum MHD_Result first_call(struct MHD_Connection *c, const char *url, const char *method,
                                   void **con_cls)
 {
@@ -317,7 +334,11 @@ static enum MHD_Result first_call(struct MHD_Connection *c, const char *url, con
 	 * byte of it is read (the answer closes the connection). */
 	const char *cl =
 	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (cl && content_length_over_cap(cl)) {
+	if (header_bytes(c, url, method) > VAULTD_MAX_HEADER_BYTES) {
+		r->sealed_at_start = store_is_sealed(r->vd->store);
+		reply_error(r, 431, "headers_too_large", "request headers over 12 KiB");
+		(void)finish(r, false);
+	} else if (cl && content_length_over_cap(cl)) {
 		r->sealed_at_start = store_is_sealed(r->vd->store);
 		reply_error(r, 413, "too_large", "request body over 1 MiB");
 		(void)finish(r, false); /* answered once the writer resumes us */

@@ -18,9 +18,11 @@
 /* Each connection's libmicrohttpd memory pool (request line, headers, read
  * buffer, response headers). libmicrohttpd zeroes the whole pool before
  * every request on a connection: its 32 KiB default was 7% of the CPU of a
- * read. 16 KiB still takes request headers of about 8 KiB (nginx's default
- * limit); bigger ones get 431. */
+ * read. Request headers over VAULTD_MAX_HEADER_BYTES get 431 from vaultd,
+ * which leaves room in the pool for that answer's own headers (with nearly
+ * full pools libmicrohttpd could answer nothing; over it, it answers 431). */
 #define VAULTD_CONN_MEMORY (16u * 1024u)
+#define VAULTD_MAX_HEADER_BYTES (12u * 1024u)
 
 struct vaultd_config {
 	const char *store_path;

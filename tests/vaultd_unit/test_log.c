@@ -43,7 +43,9 @@ START_TEST(test_values_that_need_it_are_quoted_and_escaped)
 END_TEST
 
 /* Numbers are formatted by hand (lib/decimal.c) on this hot path: they
- * must read exactly as printf's %lld, %llu and %.3f would have. */
+ * must read as printf's %lld, %llu and %.3f would have (durations round to
+ * the microsecond from ms * 1000, so a value within a double's rounding
+ * error of a half microsecond may end one digit apart: a log field). */
 static const char *number_line(int kind, long long i, unsigned long long u, double ms)
 {
 	static struct logline l;
