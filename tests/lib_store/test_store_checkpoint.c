@@ -184,16 +184,23 @@ START_TEST(test_the_thread_blocks_every_signal)
 }
 END_TEST
 
+/* An audit entry of a read, as vaultd appends for every request. */
+static struct audit_entry read_entry(void)
+{
+	struct audit_entry e = {.uid = 0, .gid = 0, .pid = 1, .status = 200};
+	snprintf(e.action, sizeof(e.action), "secret.read");
+	snprintf(e.name, sizeof(e.name), "a");
+	snprintf(e.result, sizeof(e.result), "ok");
+	return e;
+}
+
 /* Through the store: its write connection hands checkpoints to a thread,
  * and an audit chain written by many small commits stays whole. */
 START_TEST(test_the_store_checkpoints_in_the_background)
 {
 	int before = threads();
 	int n = under_valgrind() ? 1200 : 3 * WAL_BOUND_PAGES;
-	struct audit_entry e = {.uid = 0, .gid = 0, .pid = 1, .status = 200};
-	snprintf(e.action, sizeof(e.action), "secret.read");
-	snprintf(e.name, sizeof(e.name), "a");
-	snprintf(e.result, sizeof(e.result), "ok");
+	struct audit_entry e = read_entry();
 	for (int i = 0; i < n; i++) {
 		struct audit_entry one = e;
 		ck_assert_int_eq(store_audit_append_unsynced(F.s, &one, 1), 0);
@@ -214,10 +221,7 @@ END_TEST
  * thread succeeds and leaves an empty WAL. */
 START_TEST(test_a_destroy_succeeds_while_the_thread_checkpoints)
 {
-	struct audit_entry e = {.uid = 0, .gid = 0, .pid = 1, .status = 200};
-	snprintf(e.action, sizeof(e.action), "secret.read");
-	snprintf(e.name, sizeof(e.name), "a");
-	snprintf(e.result, sizeof(e.result), "ok");
+	struct audit_entry e = read_entry();
 	int rounds = under_valgrind() ? 2 : 10;
 	for (int i = 0; i < rounds; i++) {
 		for (int k = 0; k < CKPT_WAL_PAGES; k++) {
