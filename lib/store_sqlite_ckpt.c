@@ -177,12 +177,15 @@ static int on_wal(void *arg, sqlite3 *db, const char *name, int pages)
 	int log = 0, copied = 0;
 	int rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
 	/* Busy: the thread is still copying, and the next commit tries again
-	 * (a failed try costs nothing). Held back by a reader of an old
-	 * snapshot (or failed): this try cost fsyncs, so wait for more frames. */
+	 * (a failed try costs nothing). Otherwise this try cost fsyncs: held
+	 * back by a reader of an old snapshot (or failed), wait for many more
+	 * frames; complete, the next write transaction normally restarts the
+	 * WAL, but a reader inside it then can keep it from doing so, and
+	 * every commit must not pay two fsyncs meanwhile. */
 	if ((rc & 0xff) != SQLITE_BUSY) {
 		atomic_fetch_add(&c->by_writer, 1);
-		if (rc != SQLITE_OK || copied < log)
-			c->finish_at = pages + CKPT_WAL_PAGES / 2;
+		bool whole = rc == SQLITE_OK && copied >= log;
+		c->finish_at = pages + (whole ? CKPT_WAL_PAGES / 16 : CKPT_WAL_PAGES / 2);
 	}
 	return SQLITE_OK;
 }
