@@ -322,14 +322,24 @@ static void jl_lit(struct jline *l, const char *s)
 	jl_put(l, s, strlen(s));
 }
 
-static void jl_i64(struct jline *l, int64_t v)
+/* key is the literal text before the value: ",\"uid\":" */
+static void jl_i64(struct jline *l, const char *key, int64_t v)
 {
 	char b[DECIMAL_MAX];
+	jl_lit(l, key);
 	jl_put(l, b, decimal_i64(b, v));
 }
 
-static void jl_str(struct jline *l, const char *s)
+static void jl_u64(struct jline *l, const char *key, uint64_t v)
 {
+	char b[DECIMAL_MAX];
+	jl_lit(l, key);
+	jl_put(l, b, decimal_u64(b, v));
+}
+
+static void jl_str(struct jline *l, const char *key, const char *s)
+{
+	jl_lit(l, key);
 	if (!l->over)
 		l->n += json_str(l->buf + l->n, sizeof(l->buf) - l->n, s);
 }
@@ -344,28 +354,16 @@ static void add_json_line(const struct audit_entry *e, bool chained, bool ok, ch
 	if (chained)
 		sodium_bin2hex(hash, sizeof(hash), e->hash, AUDIT_HASH_BYTES);
 	struct jline l = {.n = 0, .over = false};
-	char seq[DECIMAL_MAX];
-	decimal_u64(seq, chained ? e->seq : 0);
-	jl_lit(&l, "{\"seq\":");
-	jl_lit(&l, seq);
-	jl_lit(&l, ",\"time_ms\":");
-	jl_i64(&l, e->time_ms);
-	jl_lit(&l, ",\"uid\":");
-	jl_i64(&l, e->uid);
-	jl_lit(&l, ",\"gid\":");
-	jl_i64(&l, e->gid);
-	jl_lit(&l, ",\"pid\":");
-	jl_i64(&l, e->pid);
-	jl_lit(&l, ",\"accessor\":");
-	jl_str(&l, e->accessor);
-	jl_lit(&l, ",\"action\":");
-	jl_str(&l, e->action);
-	jl_lit(&l, ",\"name\":");
-	jl_str(&l, e->name);
-	jl_lit(&l, ",\"result\":");
-	jl_str(&l, ok ? e->result : "audit_failed");
-	jl_lit(&l, ",\"status\":");
-	jl_i64(&l, ok ? e->status : 500);
+	jl_u64(&l, "{\"seq\":", chained ? e->seq : 0);
+	jl_i64(&l, ",\"time_ms\":", e->time_ms);
+	jl_i64(&l, ",\"uid\":", e->uid);
+	jl_i64(&l, ",\"gid\":", e->gid);
+	jl_i64(&l, ",\"pid\":", e->pid);
+	jl_str(&l, ",\"accessor\":", e->accessor);
+	jl_str(&l, ",\"action\":", e->action);
+	jl_str(&l, ",\"name\":", e->name);
+	jl_str(&l, ",\"result\":", ok ? e->result : "audit_failed");
+	jl_i64(&l, ",\"status\":", ok ? e->status : 500);
 	jl_lit(&l, chained ? ",\"chained\":true,\"hash\":\"" : ",\"chained\":false,\"hash\":\"");
 	jl_lit(&l, hash);
 	jl_lit(&l, "\"}\n");

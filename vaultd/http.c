@@ -310,6 +310,15 @@ static size_t header_bytes(struct MHD_Connection *c, const char *url, const char
 	return n;
 }
 
+/* An error answer before the body is read; it is audited like any other
+ * and sent once the writer resumes us. */
+static void refuse_early(struct req *r, int status, const char *code, const char *message)
+{
+	r->sealed_at_start = store_is_sealed(r->vd->store);
+	reply_error(r, status, code, message);
+	(void)finish(r, false);
+}
+
 static enum MHD_Result first_call(struct MHD_Connection *c, const char *url, const char *method,
                                   void **con_cls)
 {
@@ -335,13 +344,9 @@ static enum MHD_Result first_call(struct MHD_Connection *c, const char *url, con
 	const char *cl =
 	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (header_bytes(c, url, method) > VAULTD_MAX_HEADER_BYTES) {
-		r->sealed_at_start = store_is_sealed(r->vd->store);
-		reply_error(r, 431, "headers_too_large", "request headers over 12 KiB");
-		(void)finish(r, false);
+		refuse_early(r, 431, "headers_too_large", "request headers over 12 KiB");
 	} else if (cl && content_length_over_cap(cl)) {
-		r->sealed_at_start = store_is_sealed(r->vd->store);
-		reply_error(r, 413, "too_large", "request body over 1 MiB");
-		(void)finish(r, false); /* answered once the writer resumes us */
+		refuse_early(r, 413, "too_large", "request body over 1 MiB");
 	} else if (cl) {
 		unsigned long long n = strtoull(cl, NULL, 10);
 		if (n > 0 && body_reserve(r, (size_t)n) < 0)

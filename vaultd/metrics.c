@@ -14,7 +14,7 @@
 #include "vaultd.h"
 #include "watch.h"
 
-static const int status_slots[] = {200, 201, 204, 400, 401, 403, 404, 405, 409, 410, 413, 500, 503};
+static const int status_slots[] = {200, 201, 204, 400, 401, 403, 404, 405, 409, 410, 413, 431, 500, 503};
 #define N_STATUS (sizeof(status_slots) / sizeof(status_slots[0]) + 1) /* + "other" */
 
 static const double buckets[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,

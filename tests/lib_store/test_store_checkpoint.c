@@ -27,7 +27,27 @@ static off_t wal_size(const char *db)
 	return file_size(wal);
 }
 
-static int threads(void);
+#define MAX_TASKS 64
+
+/* The process's threads (ids from /proc/self/task, up to MAX_TASKS). */
+static int tasks(int ids[MAX_TASKS])
+{
+	DIR *d = opendir("/proc/self/task");
+	ck_assert_ptr_nonnull(d);
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) && n < MAX_TASKS)
+		if (e->d_name[0] != '.')
+			ids[n++] = atoi(e->d_name);
+	closedir(d);
+	return n;
+}
+
+static int threads(void)
+{
+	int ids[MAX_TASKS];
+	return tasks(ids);
+}
 
 /* The thread count once it is n, or after 5 s: a joined thread leaves
  * /proc/self/task a moment after pthread_join returns. */
@@ -36,18 +56,6 @@ static int threads_settled(int n)
 	for (int i = 0; i < 500 && threads() != n; i++)
 		usleep(10 * 1000);
 	return threads();
-}
-
-static int threads(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	ck_assert_ptr_nonnull(d);
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
 }
 
 /* A raw WAL database with a writer connection whose checkpoints c takes. */
@@ -153,15 +161,12 @@ START_TEST(test_the_thread_blocks_every_signal)
 	struct ckpt *c;
 	sqlite3 *db = raw_writer(&c);
 	insert_pages(db, CKPT_WAL_PAGES + 1);
-	DIR *d = opendir("/proc/self/task");
-	ck_assert_ptr_nonnull(d);
-	struct dirent *e;
-	int checked = 0;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.' || atoi(e->d_name) == getpid())
+	int ids[MAX_TASKS], n = tasks(ids), checked = 0;
+	for (int k = 0; k < n; k++) {
+		if (ids[k] == getpid())
 			continue;
-		char path[300], line[256];
-		snprintf(path, sizeof(path), "/proc/self/task/%s/status", e->d_name);
+		char path[64], line[256];
+		snprintf(path, sizeof(path), "/proc/self/task/%d/status", ids[k]);
 		FILE *f = fopen(path, "r");
 		ck_assert_ptr_nonnull(f);
 		unsigned long long blk = 0;
@@ -172,11 +177,10 @@ START_TEST(test_the_thread_blocks_every_signal)
 		/* The asynchronous ones (valgrind keeps faults like SIGILL open). */
 		static const int sigs[] = {SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGTERM};
 		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-			ck_assert_msg(blk & (1ull << (sigs[i] - 1)), "thread %s leaves signal %d unblocked",
-			              e->d_name, sigs[i]);
+			ck_assert_msg(blk & (1ull << (sigs[i] - 1)), "thread %d leaves signal %d unblocked",
+			              ids[k], sigs[i]);
 		checked++;
 	}
-	closedir(d);
 	ck_assert_int_eq(checked, 1);
 	ckpt_free(c);
 	sqlite3_close(db);
