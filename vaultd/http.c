@@ -15,6 +15,7 @@
 #include "api.h"
 #include "log.h"
 #include "metrics.h"
+#include "offload.h"
 #include "store.h"
 #include "watch.h"
 
@@ -186,7 +187,7 @@ static void wipe_authorization(struct req *r)
  * it resumes the connection, and the caller must not touch it. Not direct
  * on libmicrohttpd's first call for a request: answered then, it would go
  * on to send "100 Continue" and read the body first. */
-static bool finish(struct req *r, bool may_direct)
+static bool finish(struct req *r, bool may_direct, bool suspended)
 {
 	wipe_authorization(r);
 	if (!r->resp)
@@ -213,7 +214,8 @@ static bool finish(struct req *r, bool may_direct)
 	if (may_direct && audit_try_direct(&r->item))
 		return true; /* recorded on this thread: r->phase is PH_READY */
 	/* Suspend before queueing: the writer may resume us at once. */
-	MHD_suspend_connection(r->conn);
+	if (!suspended)
+		MHD_suspend_connection(r->conn);
 	audit_submit(&r->item);
 	return false;
 }
@@ -316,7 +318,7 @@ static void refuse_early(struct req *r, int status, const char *code, const char
 {
 	r->sealed_at_start = store_is_sealed(r->vd->store);
 	reply_error(r, status, code, message);
-	(void)finish(r, false);
+	(void)finish(r, false, false);
 }
 
 static enum MHD_Result first_call(struct MHD_Connection *c, const char *url, const char *method,
@@ -355,6 +357,29 @@ static enum MHD_Result first_call(struct MHD_Connection *c, const char *url, con
 	return MHD_YES;
 }
 
+/* Requests that may write to the store go to a write worker (offload.c):
+ * a durable write holds its thread through the fsync, and on a
+ * libmicrohttpd thread that would stall every other connection it serves.
+ * GETs and the bundle (a read sent as POST) never wait for a disk. A lone
+ * connection has no neighbour to stall: it stays, as the two thread hops
+ * cost a single writer a quarter of its rate. */
+static bool wants_worker(const struct req *r)
+{
+	return r->route.status == 0 && !r->body_too_large && strcmp(r->method, "GET") != 0 &&
+	       r->route.id != R_BUNDLE && atomic_load(&g_open_conns) > 1;
+}
+
+/* On a write worker, with the connection suspended since its body was read:
+ * handle it, then resume it once the answer is recorded (the audit writer
+ * does that when the entry went through its queue). */
+static void run_on_worker(void *arg)
+{
+	struct req *r = arg;
+	dispatch(r);
+	if (finish(r, true, true))
+		MHD_resume_connection(r->conn);
+}
+
 /* The answer, once its audit entry is recorded. */
 static enum MHD_Result queue_answer(struct MHD_Connection *c, struct req *r,
                                     size_t *upload_data_size)
@@ -384,15 +409,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			*upload_data_size = 0;
 			return MHD_YES;
 		}
+		if (wants_worker(r)) {
+			r->phase = PH_WORKER;
+			MHD_suspend_connection(c);
+			if (!offload_submit(run_on_worker, r))
+				run_on_worker(r); /* the pool is gone (shutting down) */
+			return MHD_YES;
+		}
 		dispatch(r);
 		if (r->phase == PH_WATCHING)
 			return MHD_YES; /* suspended by api_watch */
-		return finish(r, true) ? queue_answer(c, r, upload_data_size) : MHD_YES;
+		return finish(r, true, false) ? queue_answer(c, r, upload_data_size) : MHD_YES;
 	case PH_WATCHING:
 		api_watch_finish(r);
-		return finish(r, true) ? queue_answer(c, r, upload_data_size) : MHD_YES;
+		return finish(r, true, false) ? queue_answer(c, r, upload_data_size) : MHD_YES;
 	case PH_READY:
 		return queue_answer(c, r, upload_data_size);
+	case PH_WORKER:
 	case PH_AUDITING:
 	case PH_QUEUED:
 		*upload_data_size = 0;
@@ -446,15 +479,6 @@ int http_start(struct vaultd *vd, int listen_fd)
 	g_vd = vd;
 	g_listen_fd = listen_fd;
 	unsigned threads = vd->cfg.threads;
-	if (threads == 0) {
-		/* A durable write holds its thread through the fsync; with more
-		 * threads than CPUs, more writes wait together and share one
-		 * group commit (lib/store_group.c). Reads do not mind either way. */
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-		threads = VAULTD_THREADS_PER_CPU * (n > 1 ? (unsigned)n : 1);
-	}
-	if (threads > VAULTD_MAX_THREADS)
-		threads = VAULTD_MAX_THREADS;
 	struct MHD_OptionItem opts[] = {
 	    {MHD_OPTION_LISTEN_SOCKET, listen_fd, NULL},
 	    {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)vd->cfg.max_connections, NULL},

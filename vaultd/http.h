@@ -18,6 +18,7 @@
 
 enum req_phase {
 	PH_BODY,     /* collecting the body; dispatch when it is complete */
+	PH_WORKER,   /* suspended while a write worker handles it (offload.c) */
 	PH_WATCHING, /* suspended until a watched name changes or time runs out */
 	PH_AUDITING, /* suspended until the audit entry is committed */
 	PH_READY,    /* audited: queue the response on the next call */

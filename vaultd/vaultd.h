@@ -14,7 +14,8 @@
 #define VAULTD_DEFAULT_CONN_TIMEOUT_S 60u   /* idle / slow connection */
 #define VAULTD_DEFAULT_SHUTDOWN_GRACE_S 10u /* in-flight requests at SIGTERM */
 #define VAULTD_MAX_THREADS 64u
-#define VAULTD_THREADS_PER_CPU 4u /* default --threads per online CPU */
+#define VAULTD_THREADS_PER_CPU 2u       /* default --threads per online CPU */
+#define VAULTD_WRITE_THREADS_PER_CPU 4u /* default --write-threads per online CPU */
 /* Each connection's libmicrohttpd memory pool (request line, headers, read
  * buffer, response headers). libmicrohttpd zeroes the whole pool before
  * every request on a connection: its 32 KiB default was 7% of the CPU of a
@@ -38,7 +39,8 @@ struct vaultd_config {
 	unsigned max_connections;
 	unsigned conn_timeout_s;
 	unsigned shutdown_grace_s;
-	unsigned threads;       /* MHD worker threads; 0 = number of CPUs */
+	unsigned threads;       /* libmicrohttpd threads; 0 until defaulted: 2 per CPU */
+	unsigned write_threads; /* write workers (offload.c); 0 until defaulted: 4 per CPU */
 	bool audit_sync_always; /* --audit-sync always: fsync every audit commit */
 	enum log_level log_level;
 };

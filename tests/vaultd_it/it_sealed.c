@@ -1,9 +1,11 @@
 /* A passphrase store served without a key starts sealed: reads and writes
  * answer 503, health 503; a wrong passphrase fails and leaves it sealed; the
  * right one unseals. Through the lib client and curl. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -149,6 +151,74 @@ START_TEST(test_restart_starts_sealed_and_keeps_values)
 }
 END_TEST
 
+/* A slow request that may write (here an unseal's Argon2id; a durable
+ * write's fsync is the common case) runs on a write worker: with a single
+ * libmicrohttpd thread, another client is answered meanwhile. With the
+ * request on that thread, the second answer would wait for the first. */
+START_TEST(test_slow_write_leaves_the_http_thread_free)
+{
+	struct vd v;
+	char pass[96];
+	vd_prepare(&v, "sealed-worker");
+	canary(pass, sizeof(pass), "passphrase3");
+	vd_init_passphrase(&v, pass);
+	v.extra[0] = "--threads";
+	v.extra[1] = "1";
+	v.extra[2] = NULL;
+	vd_start(&v);
+	double t0 = now_ms();
+	unseal(&v, VIA_LIB, "wrong passphrase", 400);
+	double alone = now_ms() - t0;
+	ck_assert_msg(alone >= 40, "a wrong passphrase took %.1f ms: too fast to tell", alone);
+
+	/* A lone connection keeps its write on its thread (nobody to stall). */
+	int idle = vd_connect(&v);
+	int fd = vd_connect(&v);
+	ck_assert_msg(idle >= 0 && fd >= 0, "connect: %d %d", idle, fd);
+	static const char body[] = "{\"passphrase\":\"still wrong\"}";
+	char *req = xfmt("POST /v1/sys/unseal HTTP/1.1\r\nHost: vaultd\r\nContent-Type: "
+	                 "application/json\r\nContent-Length: %zu\r\n\r\n%s",
+	                 strlen(body), body);
+	t0 = now_ms();
+	ck_assert_int_eq(write_all(fd, req, strlen(req)), 0);
+	free(req);
+	sleep_ms((int)(alone / 4));
+	struct vresp r;
+	vd_call(&v, VIA_LIB, "GET", "/v1/sys/status", NULL, NULL, &r);
+	double status_ms = now_ms() - t0;
+	EXPECT_STATUS(&r, 200);
+	vresp_clear(&r);
+	int st = raw_read_status(fd, 15000);
+	double unseal_ms = now_ms() - t0;
+	ck_assert_msg(st == 400, "the second wrong passphrase: HTTP %d", st);
+	printf("# unseal alone %.1f ms; beside it, status answered at %.1f ms, the unseal at "
+	       "%.1f ms\n",
+	       alone, status_ms, unseal_ms);
+	ck_assert_msg(status_ms + alone / 4 < unseal_ms,
+	              "status (%.1f ms) waited for the unseal (%.1f ms; %.1f ms alone)", status_ms,
+	              unseal_ms, alone);
+
+	/* SIGTERM while a worker holds a request: it is answered, then the
+	 * daemon exits cleanly (the workers stop after in-flight requests). A
+	 * new connection: the first answer's body is still unread on fd. */
+	close(fd);
+	fd = vd_connect(&v);
+	ck_assert_msg(fd >= 0, "connect: %d", fd);
+	req = xfmt("POST /v1/sys/unseal HTTP/1.1\r\nHost: vaultd\r\nContent-Type: "
+	           "application/json\r\nContent-Length: %zu\r\n\r\n%s",
+	           strlen(body), body);
+	ck_assert_int_eq(write_all(fd, req, strlen(req)), 0);
+	free(req);
+	sleep_ms((int)(alone / 4));
+	kill(v.pid, SIGTERM);
+	st = raw_read_status(fd, 15000);
+	ck_assert_msg(st == 400, "the unseal in flight at SIGTERM: HTTP %d", st);
+	close(fd);
+	close(idle);
+	ck_assert_int_eq(vd_stop_status(&v), 0);
+}
+END_TEST
+
 int main(void)
 {
 	vd_global_init();
@@ -162,5 +232,9 @@ int main(void)
 	tcase_set_timeout(rs, 90);
 	tcase_add_test(rs, test_restart_starts_sealed_and_keeps_values);
 	suite_add_tcase(s, rs);
+	TCase *wk = tcase_create("write workers");
+	tcase_set_timeout(wk, 90);
+	tcase_add_test(wk, test_slow_write_leaves_the_http_thread_free);
+	suite_add_tcase(s, wk);
 	return vd_run_suite(s);
 }

@@ -11,6 +11,10 @@ out=$("$VAULTD_BIN" serve --store "$VT_STORE" --socket "$VT_SOCK" --key-file "$V
 vt_eq "--audit-sync with a bad mode exits 2" 2 "$?"
 vt_check "and says what it takes in one line" \
 	bash -c "[ \$(wc -l <<<'$out') -eq 1 ] && grep -q 'always or interval' <<<'$out'"
+out=$("$VAULTD_BIN" serve --store "$VT_STORE" --socket "$VT_SOCK" --key-file "$VT_KEY" \
+	--write-threads 65 2>&1)
+vt_eq "--write-threads over 64 exits 2" 2 "$?"
+vt_check "and says what it takes" grep -q -- '--write-threads.*to 64' <<<"$out"
 vt_start --audit-log "$VT_DIR/audit.jsonl" --audit-sync "${SMOKE_AUDIT_SYNC:-interval}"
 vt_eq "socket mode is 0660" 660 "$(stat -c %a "$VT_SOCK")"
 
