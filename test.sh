@@ -28,9 +28,9 @@ run_tree() { # dir, extra cmake args...
 	fi
 }
 
-# The daemon's threads (HTTP workers, audit writer, group commit) under
-# ThreadSanitizer: only vaultd and loadgen are built (static inject and TSan
-# do not mix), and only the tests labelled tsan run.
+# The daemon's threads (HTTP threads, write workers, audit writer, group
+# commit) under ThreadSanitizer: only vaultd and loadgen are built (static
+# inject and TSan do not mix), and only the tests labelled tsan run.
 run_tsan() {
 	local dir=build-tsan
 	cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVAULT_TSAN=ON >/dev/null

@@ -58,7 +58,7 @@ static atomic_uint_fast64_t g_failures, g_entries, g_batches, g_syncs;
 static bool g_busy;
 static uint64_t g_unsynced_ns;    /* under g_lock: oldest commit not fsync'd, 0 = none */
 static atomic_bool g_sync_failed; /* an fsync failed, so every commit syncs */
-static bool g_exited;             /* under g_lock: the writer thread is gone */
+static bool g_exited;             /* under g_lock: the writer takes no more work */
 static bool g_writer_parked;      /* under g_lock: the writer waits with no deadline */
 
 uint64_t audit_failures(void)
@@ -223,6 +223,9 @@ static enum work next_work(struct audit_item **ret_batch)
 				break;
 			}
 			if (g_stop && !g_unsynced_ns) {
+				/* Under the same lock: an entry submitted after this is
+				 * refused at once instead of waiting for nobody. */
+				g_exited = true;
 				w = WORK_STOP;
 				break;
 			}
@@ -524,9 +527,6 @@ static void *writer_main(void *arg)
 			work_done(process_batch(batch, arr, oks, logbuf, LOG_BATCH_BYTES), t);
 		}
 	}
-	pthread_mutex_lock(&g_lock);
-	g_exited = true;
-	pthread_mutex_unlock(&g_lock);
 	free(arr);
 	free(oks);
 	free(logbuf);

@@ -26,6 +26,7 @@ static struct vaultd *g_vd;
 static int g_listen_fd = -1;
 static atomic_long g_open_conns;
 static atomic_long g_inflight;
+static atomic_bool g_past_grace; /* the shutdown grace ran out */
 static atomic_bool g_closing; /* shutting down: refuse new requests */
 
 static uint64_t mono_ns(void)
@@ -181,12 +182,21 @@ static void wipe_authorization(struct req *r)
 		sodium_memzero((void *)hdr, strlen(hdr));
 }
 
+/* Anything but GET and the bundle (a read sent as POST) may change state,
+ * even when it answers an error: its audit entry is fsync'd before the
+ * answer, so it runs on a write worker. */
+static bool may_write(const struct req *r)
+{
+	return strcmp(r->method, "GET") != 0 && r->route.id != R_BUNDLE;
+}
+
 /* Every answer goes out through here: record it and wait suspended, or
  * (direct) record it on this thread. True when recorded directly: then the
- * caller queues the answer; otherwise r belongs to the audit writer until
- * it resumes the connection, and the caller must not touch it. Not direct
- * on libmicrohttpd's first call for a request: answered then, it would go
- * on to send "100 Continue" and read the body first. */
+ * caller queues the answer (or, when the connection is already suspended
+ * for a write worker, resumes it); otherwise r belongs to the audit writer
+ * until it resumes the connection, and the caller must not touch it. Not
+ * direct on libmicrohttpd's first call for a request: answered then, it
+ * would go on to send "100 Continue" and read the body first. */
 static bool finish(struct req *r, bool may_direct, bool suspended)
 {
 	wipe_authorization(r);
@@ -206,11 +216,13 @@ static bool finish(struct req *r, bool may_direct, bool suspended)
 	r->item.req = r;
 	r->item.chain_required = !r->sealed_at_start || r->carries_secret;
 	r->item.seal_after = r->seal_after_audit && r->status == 200;
-	/* Anything but GET and the bundle (a read sent as POST) may have
-	 * changed state, even when it answers an error; so may a GET that
-	 * spent a use of a token. Their entries are fsync'd before answering. */
-	r->item.durable = r->changed || (strcmp(r->method, "GET") != 0 && r->route.id != R_BUNDLE);
+	/* So may a GET that spent a use of a token. */
+	r->item.durable = r->changed || may_write(r);
 	r->phase = PH_AUDITING;
+	/* With --audit-sync always every commit fsyncs: not on a libmicrohttpd
+	 * thread (the writer thread batches them instead). */
+	if (!suspended && r->vd->cfg.audit_sync_always)
+		may_direct = false;
 	if (may_direct && audit_try_direct(&r->item))
 		return true; /* recorded on this thread: r->phase is PH_READY */
 	/* Suspend before queueing: the writer may resume us at once. */
@@ -312,12 +324,19 @@ static size_t header_bytes(struct MHD_Connection *c, const char *url, const char
 	return n;
 }
 
+/* An error answer instead of dispatch (which notes the seal state that
+ * decides where its audit entry may go). */
+static void refuse(struct req *r, int status, const char *code, const char *message)
+{
+	r->sealed_at_start = store_is_sealed(r->vd->store);
+	reply_error(r, status, code, message);
+}
+
 /* An error answer before the body is read; it is audited like any other
  * and sent once the writer resumes us. */
 static void refuse_early(struct req *r, int status, const char *code, const char *message)
 {
-	r->sealed_at_start = store_is_sealed(r->vd->store);
-	reply_error(r, status, code, message);
+	refuse(r, status, code, message);
 	(void)finish(r, false, false);
 }
 
@@ -357,16 +376,16 @@ static enum MHD_Result first_call(struct MHD_Connection *c, const char *url, con
 	return MHD_YES;
 }
 
-/* Requests that may write to the store go to a write worker (offload.c):
- * a durable write holds its thread through the fsync, and on a
- * libmicrohttpd thread that would stall every other connection it serves.
- * GETs and the bundle (a read sent as POST) never wait for a disk. A lone
- * connection has no neighbour to stall: it stays, as the two thread hops
- * cost a single writer a quarter of its rate. */
+/* Requests that may write go to a write worker (offload.c): a durable
+ * write holds its thread through the fsync, and on a libmicrohttpd thread
+ * that would stall every other connection the thread serves. So do the two
+ * slow reads, a backup and a verification of the whole audit chain. A lone
+ * connection stays: the two thread hops cost a single writer a quarter of
+ * its rate, and the other threads take any connection that comes meanwhile. */
 static bool wants_worker(const struct req *r)
 {
-	return r->route.status == 0 && !r->body_too_large && strcmp(r->method, "GET") != 0 &&
-	       r->route.id != R_BUNDLE && atomic_load(&g_open_conns) > 1;
+	bool slow = may_write(r) || r->route.id == R_SYS_BACKUP || r->route.id == R_AUDIT_VERIFY;
+	return slow && atomic_load(&g_open_conns) > 1;
 }
 
 /* On a write worker, with the connection suspended since its body was read:
@@ -375,7 +394,10 @@ static bool wants_worker(const struct req *r)
 static void run_on_worker(void *arg)
 {
 	struct req *r = arg;
-	dispatch(r);
+	if (atomic_load(&g_past_grace))
+		refuse(r, 503, "shutting_down", "vaultd is stopping; nothing was done");
+	else
+		dispatch(r);
 	if (finish(r, true, true))
 		MHD_resume_connection(r->conn);
 }
@@ -515,8 +537,12 @@ bool http_wait_idle(unsigned timeout_ms)
 {
 	uint64_t end = mono_ns() + (uint64_t)timeout_ms * 1000000u;
 	while (atomic_load(&g_inflight) > 0) {
-		if (mono_ns() >= end)
+		if (mono_ns() >= end) {
+			/* Requests still queued for a write worker are refused
+			 * rather than left to run past the grace. */
+			atomic_store(&g_past_grace, true);
 			return false;
+		}
 		struct timespec ts = {0, 10 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}

@@ -491,7 +491,7 @@ static void shutdown_in_order(struct vaultd *vd)
 	unsigned grace_ms = vd->cfg.shutdown_grace_s * 1000u;
 	if (!http_wait_idle(grace_ms))
 		log_msg(LOG_WARN, "shutdown", "requests still in flight after the grace period");
-	offload_stop(); /* lets the write workers finish what they hold */
+	offload_stop(); /* the workers finish their jobs (503 for those past the grace) */
 	audit_stop();   /* commits whatever is still queued */
 	http_stop();  /* closes idle keep-alive connections */
 	auth_shutdown();

@@ -51,6 +51,8 @@ static void *worker_main(void *arg)
 
 int offload_start(unsigned nthreads)
 {
+	if (nthreads == 0)
+		return -EINVAL; /* jobs would wait forever */
 	g_threads = calloc(nthreads, sizeof(*g_threads));
 	if (!g_threads)
 		return -ENOMEM;

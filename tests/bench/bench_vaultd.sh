@@ -57,9 +57,9 @@ curl -sf --unix-socket "$D/vaultd.sock" http://localhost/v1/health >/dev/null
 SPID=$!
 wait_sock "$D/strict.sock" "$SPID" "vaultd --audit-sync always"
 
-# libmicrohttpd alone, with vaultd's flags and its default thread count (4
+# libmicrohttpd alone, with vaultd's flags and its default thread count (2
 # per CPU): the ceiling of the HTTP layer before any auth, audit or store.
-"$HELLO_BIN" "$D/hello.sock" "$((4 * $(nproc)))" 2>"$D/hello.log" &
+"$HELLO_BIN" "$D/hello.sock" "$((2 * $(nproc)))" 2>"$D/hello.log" &
 HPID=$!
 wait_sock "$D/hello.sock" "$HPID" mhd_hello
 

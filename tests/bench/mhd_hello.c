@@ -74,7 +74,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mhd_hello: %s: %s\n", argv[1], strerror(-fd));
 		return 1;
 	}
-	/* The same flags and pool size as vaultd/http.c's http_start. */
+	/* The same flags and pool size as vaultd/http.c's http_start (the thread
+	 * count comes from the caller: vaultd's default is 2 per CPU). */
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
 	                 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
 	struct MHD_Daemon *d = MHD_start_daemon(

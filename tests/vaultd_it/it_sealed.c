@@ -222,6 +222,56 @@ START_TEST(test_slow_write_leaves_the_http_thread_free)
 }
 END_TEST
 
+static void send_unseal(int fd, const char *pass)
+{
+	char *body = xfmt("{\"passphrase\":\"%s\"}", pass);
+	char *req = xfmt("POST /v1/sys/unseal HTTP/1.1\r\nHost: vaultd\r\nContent-Type: "
+	                 "application/json\r\nContent-Length: %zu\r\n\r\n%s",
+	                 strlen(body), body);
+	ck_assert_int_eq(write_all(fd, req, strlen(req)), 0);
+	free(req);
+	free(body);
+}
+
+/* SIGTERM with the grace at 0 while the one write worker holds a slow
+ * request and another waits for it: the first is finished, the second is
+ * refused (503 shutting_down) instead of running past the grace. */
+START_TEST(test_grace_refuses_queued_writes)
+{
+	struct vd v;
+	char pass[96];
+	vd_prepare(&v, "sealed-grace");
+	canary(pass, sizeof(pass), "passphrase4");
+	vd_init_passphrase(&v, pass);
+	const char *flags[] = {"--write-threads", "1", "--shutdown-grace", "0", NULL};
+	memcpy(v.extra, flags, sizeof(flags));
+	vd_start(&v);
+	double t0 = now_ms();
+	unseal(&v, VIA_LIB, "wrong passphrase", 400);
+	double alone = now_ms() - t0;
+	ck_assert_msg(alone >= 40, "a wrong passphrase took %.1f ms: too fast to tell", alone);
+
+	int idle = vd_connect(&v), held = vd_connect(&v), queued = vd_connect(&v);
+	ck_assert_msg(idle >= 0 && held >= 0 && queued >= 0, "connect");
+	send_unseal(held, "wrong one");
+	sleep_ms((int)(alone / 4));
+	send_unseal(queued, "wrong two");
+	sleep_ms(50);
+	kill(v.pid, SIGTERM);
+	int st = raw_read_status(held, 15000);
+	ck_assert_msg(st == 400, "the unseal a worker held at SIGTERM: HTTP %d", st);
+	st = raw_read_status(queued, 15000);
+	ck_assert_msg(st == 503, "the unseal queued behind it: HTTP %d (503 expected)", st);
+	close(held);
+	close(queued);
+	close(idle);
+	ck_assert_int_eq(vd_stop_status(&v), 0);
+	char *log = slurp(v.log, NULL);
+	ck_assert_msg(log && strstr(log, "result=shutting_down"), "the refusal is in the log");
+	free(log);
+}
+END_TEST
+
 int main(void)
 {
 	vd_global_init();
@@ -238,6 +288,7 @@ int main(void)
 	TCase *wk = tcase_create("write workers");
 	tcase_set_timeout(wk, 90);
 	tcase_add_test(wk, test_slow_write_leaves_the_http_thread_free);
+	tcase_add_test(wk, test_grace_refuses_queued_writes);
 	suite_add_tcase(s, wk);
 	return vd_run_suite(s);
 }
