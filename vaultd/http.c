@@ -220,8 +220,9 @@ static bool finish(struct req *r, bool may_direct, bool suspended)
 	r->item.durable = r->changed || may_write(r);
 	r->phase = PH_AUDITING;
 	/* With --audit-sync always every commit fsyncs: not on a libmicrohttpd
-	 * thread (the writer thread batches them instead). */
-	if (!suspended && r->vd->cfg.audit_sync_always)
+	 * thread (the writer thread batches them instead), unless, as for
+	 * writes, the connection is alone and nobody waits behind it. */
+	if (!suspended && r->vd->cfg.audit_sync_always && atomic_load(&g_open_conns) > 1)
 		may_direct = false;
 	if (may_direct && audit_try_direct(&r->item))
 		return true; /* recorded on this thread: r->phase is PH_READY */
