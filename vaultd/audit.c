@@ -107,9 +107,10 @@ void audit_submit(struct audit_item *it)
 	pthread_mutex_lock(&g_lock);
 	if (g_exited) {
 		/* Past the shutdown grace: nobody will record it, so it must
-		 * not be answered as if it were. */
+		 * not be answered as if it were. An entry committed with its
+		 * change (prechained) is recorded already. */
 		pthread_mutex_unlock(&g_lock);
-		http_audited(it->req, false, NULL, NULL);
+		http_audited(it->req, it->prechained, NULL, NULL);
 		return;
 	}
 	if (g_tail)

@@ -26,6 +26,7 @@ static struct vaultd *g_vd;
 static int g_listen_fd = -1;
 static atomic_long g_open_conns;
 static atomic_long g_inflight;
+static atomic_long g_answering; /* audited, not yet sent: kept through a stop */
 static atomic_bool g_past_grace; /* the shutdown grace ran out */
 static atomic_bool g_closing; /* shutting down: refuse new requests */
 
@@ -46,6 +47,11 @@ static int64_t wall_ms(void)
 long http_open_connections(void)
 {
 	return atomic_load(&g_open_conns);
+}
+
+long http_requests_in_flight(void)
+{
+	return atomic_load(&g_inflight);
 }
 
 /* ---- connections ---- */
@@ -184,10 +190,13 @@ static void wipe_authorization(struct req *r)
 
 /* Anything but GET and the bundle (a read sent as POST) may change state,
  * even when it answers an error: its audit entry is fsync'd before the
- * answer, so it runs on a write worker. */
+ * answer, so it runs on a write worker. Not a request refused before any
+ * handler saw it (unknown route, bad name, body or headers too large):
+ * anyone may send those, and they must not cost an fsync. */
 static bool may_write(const struct req *r)
 {
-	return strcmp(r->method, "GET") != 0 && r->route.id != R_BUNDLE;
+	return strcmp(r->method, "GET") != 0 && r->route.id != R_BUNDLE && r->route.status == 0 &&
+	       !r->body_too_large && !r->refused;
 }
 
 /* Every answer goes out through here: record it and wait suspended, or
@@ -219,10 +228,12 @@ static bool finish(struct req *r, bool may_direct, bool suspended)
 	/* So may a GET that spent a use of a token. */
 	r->item.durable = r->changed || may_write(r);
 	r->phase = PH_AUDITING;
-	/* With --audit-sync always every commit fsyncs: not on a libmicrohttpd
-	 * thread (the writer thread batches them instead), unless, as for
-	 * writes, the connection is alone and nobody waits behind it. */
-	if (!suspended && r->vd->cfg.audit_sync_always && atomic_load(&g_open_conns) > 1)
+	/* A commit that fsyncs (--audit-sync always, or a GET that spent a
+	 * token use) does not run on a libmicrohttpd thread: the writer thread
+	 * batches them. Unless, as for writes, the connection is alone and
+	 * nobody waits behind it. */
+	if (!suspended && (r->vd->cfg.audit_sync_always || r->item.durable) &&
+	    atomic_load(&g_open_conns) > 1)
 		may_direct = false;
 	if (may_direct && audit_try_direct(&r->item))
 		return true; /* recorded on this thread: r->phase is PH_READY */
@@ -269,6 +280,7 @@ void http_audited(struct req *r, bool ok, struct logline *line, const char *ts)
 	if (line)
 		log_request(r, secs * 1000.0, line, ts);
 	r->phase = PH_READY;
+	atomic_fetch_add(&g_answering, 1);
 	if (!r->item.direct)
 		MHD_resume_connection(r->conn);
 }
@@ -329,6 +341,7 @@ static size_t header_bytes(struct MHD_Connection *c, const char *url, const char
  * decides where its audit entry may go). */
 static void refuse(struct req *r, int status, const char *code, const char *message)
 {
+	r->refused = true;
 	r->sealed_at_start = store_is_sealed(r->vd->store);
 	reply_error(r, status, code, message);
 }
@@ -467,6 +480,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (!r)
 		return;
 	*con_cls = NULL;
+	if (r->phase == PH_READY || r->phase == PH_QUEUED)
+		atomic_fetch_sub(&g_answering, 1);
 	if (r->resp)
 		MHD_destroy_response(r->resp);
 	body_drop(r);
@@ -534,20 +549,32 @@ void http_quiesce(void)
 		MHD_quiesce_daemon(g_mhd); /* the socket stays open until http_stop */
 }
 
-bool http_wait_idle(unsigned timeout_ms)
+/* Polls *n every 10 ms until it is 0 (true) or timeout_ms passes. */
+static bool wait_zero(atomic_long *n, unsigned timeout_ms)
 {
 	uint64_t end = mono_ns() + (uint64_t)timeout_ms * 1000000u;
-	while (atomic_load(&g_inflight) > 0) {
-		if (mono_ns() >= end) {
-			/* Requests still queued for a write worker are refused
-			 * rather than left to run past the grace. */
-			atomic_store(&g_past_grace, true);
+	while (atomic_load(n) > 0) {
+		if (mono_ns() >= end)
 			return false;
-		}
 		struct timespec ts = {0, 10 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
 	return true;
+}
+
+bool http_wait_idle(unsigned timeout_ms)
+{
+	if (wait_zero(&g_inflight, timeout_ms))
+		return true;
+	/* Requests still queued for a write worker are refused rather than
+	 * left to run past the grace. */
+	atomic_store(&g_past_grace, true);
+	return false;
+}
+
+bool http_wait_answers_sent(unsigned timeout_ms)
+{
+	return wait_zero(&g_answering, timeout_ms);
 }
 
 void http_stop(void)

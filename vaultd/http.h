@@ -39,6 +39,7 @@ struct req {
 	struct secbuf *body; /* guarded: bodies can hold values */
 	size_t body_len;
 	bool body_too_large;
+	bool refused; /* answered by http.c itself, before any handler */
 
 	struct actor actor;
 	bool sealed_at_start; /* answered while sealed: may be logged outside the chain */
@@ -60,8 +61,12 @@ struct req {
 int http_start(struct vaultd *vd, int listen_fd);
 /* Stops accepting new connections; in-flight requests go on. */
 void http_quiesce(void);
-/* Waits until no request is in flight or timeout_ms passes; true when idle. */
+/* Waits until no request is in flight or timeout_ms passes; true when idle.
+ * Past it, requests still queued for a write worker answer 503. */
 bool http_wait_idle(unsigned timeout_ms);
+/* Waits until every answer already recorded has been sent (or timeout_ms):
+ * stopping libmicrohttpd closes connections whose answer is still queued. */
+bool http_wait_answers_sent(unsigned timeout_ms);
 /* Stops every thread and closes every connection. */
 void http_stop(void);
 /* A write that commits its own audit entry with the change
@@ -81,6 +86,7 @@ void http_audited(struct req *r, bool ok, struct logline *line, const char *ts);
 void http_watch_fired(struct req *r);
 /* Open connections right now (for metrics). */
 long http_open_connections(void);
+long http_requests_in_flight(void); /* begun and not yet completed */
 
 /* ---- answers (reply.c); each replaces any earlier answer of r ---- */
 void reply_json(struct req *r, int status, json_t *o);        /* steals o */

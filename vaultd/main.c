@@ -493,7 +493,9 @@ static void shutdown_in_order(struct vaultd *vd)
 		log_msg(LOG_WARN, "shutdown", "requests still in flight after the grace period");
 	offload_stop(); /* the workers finish their jobs (503 for those past the grace) */
 	audit_stop();   /* commits whatever is still queued */
-	http_stop();  /* closes idle keep-alive connections */
+	if (!http_wait_answers_sent(VAULTD_ANSWER_FLUSH_MS))
+		log_msg(LOG_WARN, "shutdown", "some answers were not sent before the connections closed");
+	http_stop(); /* closes idle keep-alive connections */
 	auth_shutdown();
 	release_store(vd);
 	if (!vd->socket_from_systemd)

@@ -151,6 +151,9 @@ char *metrics_render(struct vaultd *vd, size_t *ret_len)
 	      (unsigned long long)store_cache_hit_count(vd->store));
 	gauge(&o, "vaultd_open_connections", "gauge", "Open client connections.",
 	      (unsigned long long)http_open_connections());
+	gauge(&o, "vaultd_requests_in_flight", "gauge",
+	      "Requests begun and not yet answered (this scrape included).",
+	      (unsigned long long)http_requests_in_flight());
 	gauge(&o, "vaultd_watchers", "gauge", "Waiting GET /v1/watch requests.",
 	      (unsigned long long)watch_count());
 	gauge(&o, "vaultd_audit_failures_total", "counter",

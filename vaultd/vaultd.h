@@ -13,6 +13,7 @@
 #define VAULTD_DEFAULT_MAX_CONNECTIONS 1024u
 #define VAULTD_DEFAULT_CONN_TIMEOUT_S 60u   /* idle / slow connection */
 #define VAULTD_DEFAULT_SHUTDOWN_GRACE_S 10u /* in-flight requests at SIGTERM */
+#define VAULTD_ANSWER_FLUSH_MS 1000u        /* then: answers made but not sent yet */
 #define VAULTD_MAX_THREADS 64u
 #define VAULTD_THREADS_PER_CPU 2u       /* default --threads per online CPU */
 #define VAULTD_WRITE_THREADS_PER_CPU 4u /* default --write-threads per online CPU */
