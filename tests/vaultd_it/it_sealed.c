@@ -151,6 +151,40 @@ START_TEST(test_restart_starts_sealed_and_keeps_values)
 }
 END_TEST
 
+/* An unseal request on a raw connection (its answer read with
+ * raw_read_status). */
+static void send_unseal(int fd, const char *pass)
+{
+	char *body = xfmt("{\"passphrase\":\"%s\"}", pass);
+	char *req = xfmt("POST /v1/sys/unseal HTTP/1.1\r\nHost: vaultd\r\nContent-Type: "
+	                 "application/json\r\nContent-Length: %zu\r\n\r\n%s",
+	                 strlen(body), body);
+	ck_assert_int_eq(write_all(fd, req, strlen(req)), 0);
+	free(req);
+	free(body);
+}
+
+/* A sealed passphrase daemon started with flags (NULL-terminated); returns
+ * how long a wrong passphrase takes alone (Argon2id), the yardstick of the
+ * timing tests below. */
+static double sealed_daemon(struct vd *v, const char *tag, const char *const *flags)
+{
+	char pass[96];
+	vd_prepare(v, tag);
+	canary(pass, sizeof(pass), "passphrase");
+	vd_init_passphrase(v, pass);
+	size_t i = 0;
+	for (; flags[i] && i + 1 < VD_MAX_EXTRA; i++)
+		v->extra[i] = flags[i];
+	v->extra[i] = NULL;
+	vd_start(v);
+	double t0 = now_ms();
+	unseal(v, VIA_LIB, "wrong passphrase", 400);
+	double alone = now_ms() - t0;
+	ck_assert_msg(alone >= 200, "a wrong passphrase took %.1f ms: too fast to tell", alone);
+	return alone;
+}
+
 /* A slow request that may write (here an unseal's Argon2id; a durable
  * write's fsync is the common case) runs on a write worker: with a single
  * libmicrohttpd thread, another client is answered meanwhile. With the
@@ -158,30 +192,15 @@ END_TEST
 START_TEST(test_slow_write_leaves_the_http_thread_free)
 {
 	struct vd v;
-	char pass[96];
-	vd_prepare(&v, "sealed-worker");
-	canary(pass, sizeof(pass), "passphrase3");
-	vd_init_passphrase(&v, pass);
-	v.extra[0] = "--threads";
-	v.extra[1] = "1";
-	v.extra[2] = NULL;
-	vd_start(&v);
-	double t0 = now_ms();
-	unseal(&v, VIA_LIB, "wrong passphrase", 400);
-	double alone = now_ms() - t0;
-	ck_assert_msg(alone >= 40, "a wrong passphrase took %.1f ms: too fast to tell", alone);
+	const char *flags[] = {"--threads", "1", NULL};
+	double alone = sealed_daemon(&v, "sealed-worker", flags);
 
 	/* A lone connection keeps its write on its thread (nobody to stall). */
 	int idle = vd_connect(&v);
 	int fd = vd_connect(&v);
 	ck_assert_msg(idle >= 0 && fd >= 0, "connect: %d %d", idle, fd);
-	static const char body[] = "{\"passphrase\":\"still wrong\"}";
-	char *req = xfmt("POST /v1/sys/unseal HTTP/1.1\r\nHost: vaultd\r\nContent-Type: "
-	                 "application/json\r\nContent-Length: %zu\r\n\r\n%s",
-	                 strlen(body), body);
-	t0 = now_ms();
-	ck_assert_int_eq(write_all(fd, req, strlen(req)), 0);
-	free(req);
+	double t0 = now_ms();
+	send_unseal(fd, "still wrong");
 	sleep_ms((int)(alone / 4));
 	double asked = now_ms() - t0;
 	struct vresp r;
@@ -207,11 +226,7 @@ START_TEST(test_slow_write_leaves_the_http_thread_free)
 	close(fd);
 	fd = vd_connect(&v);
 	ck_assert_msg(fd >= 0, "connect: %d", fd);
-	req = xfmt("POST /v1/sys/unseal HTTP/1.1\r\nHost: vaultd\r\nContent-Type: "
-	           "application/json\r\nContent-Length: %zu\r\n\r\n%s",
-	           strlen(body), body);
-	ck_assert_int_eq(write_all(fd, req, strlen(req)), 0);
-	free(req);
+	send_unseal(fd, "still wrong");
 	sleep_ms((int)(alone / 4));
 	kill(v.pid, SIGTERM);
 	st = raw_read_status(fd, 15000);
@@ -222,38 +237,18 @@ START_TEST(test_slow_write_leaves_the_http_thread_free)
 }
 END_TEST
 
-static void send_unseal(int fd, const char *pass)
-{
-	char *body = xfmt("{\"passphrase\":\"%s\"}", pass);
-	char *req = xfmt("POST /v1/sys/unseal HTTP/1.1\r\nHost: vaultd\r\nContent-Type: "
-	                 "application/json\r\nContent-Length: %zu\r\n\r\n%s",
-	                 strlen(body), body);
-	ck_assert_int_eq(write_all(fd, req, strlen(req)), 0);
-	free(req);
-	free(body);
-}
-
 /* SIGTERM with the grace at 0 while the one write worker holds a slow
  * request and another waits for it: the first is finished, the second is
  * refused (503 shutting_down) instead of running past the grace. */
 START_TEST(test_grace_refuses_queued_writes)
 {
 	struct vd v;
-	char pass[96];
-	vd_prepare(&v, "sealed-grace");
-	canary(pass, sizeof(pass), "passphrase4");
-	vd_init_passphrase(&v, pass);
 	const char *flags[] = {"--write-threads", "1", "--shutdown-grace", "0", NULL};
-	memcpy(v.extra, flags, sizeof(flags));
-	vd_start(&v);
-	double t0 = now_ms();
-	unseal(&v, VIA_LIB, "wrong passphrase", 400);
-	double alone = now_ms() - t0;
-	ck_assert_msg(alone >= 200, "a wrong passphrase took %.1f ms: too fast to tell", alone);
+	double alone = sealed_daemon(&v, "sealed-grace", flags);
 
 	int idle = vd_connect(&v), held = vd_connect(&v), queued = vd_connect(&v);
 	ck_assert_msg(idle >= 0 && held >= 0 && queued >= 0, "connect");
-	t0 = now_ms();
+	double t0 = now_ms();
 	send_unseal(held, "wrong one");
 	sleep_ms((int)(alone / 8)); /* the one worker takes it first */
 	send_unseal(queued, "wrong two");
