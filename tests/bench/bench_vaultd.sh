@@ -80,10 +80,10 @@ us_per() { # ticks requests -> microseconds of CPU per request
 	awk -v t="$1" -v n="$2" -v hz="$TCK" 'BEGIN{printf "%.1f", (n > 0) ? t / hz * 1e6 / n : 0}'
 }
 
-run_loadgen() { # mode conns socket server-pid -> sets LINE and CPU (server us per request)
+run_loadgen() { # mode conns socket server-pid [flags] -> sets LINE and CPU (server us per request)
 	local t0
 	t0=$(cpu_ticks "$4")
-	LINE=$("$LOADGEN_BIN" --socket "$3" --mode "$1" --conns "$2" --seconds "$SECS") || {
+	LINE=$("$LOADGEN_BIN" --socket "$3" --mode "$1" --conns "$2" --seconds "$SECS" "${@:5}") || {
 		echo "bench: loadgen $1 at $2 connections reported errors: $LINE" >&2
 		exit 1
 	}
@@ -113,6 +113,20 @@ for c in "${WRITE_CONNS[@]}"; do
 	run_loadgen write "$c" "$D/vaultd.sock" "$VPID"
 	W_RPS[$c]=$(field rps "$LINE"); W_P50[$c]=$(field p50_us "$LINE"); W_P99[$c]=$(field p99_us "$LINE")
 done
+# One request per connection, as inject makes: connect, one read, close.
+echo "a new connection for every request (what inject does), 1 client:" >&2
+run_loadgen read 1 "$D/vaultd.sock" "$VPID" --fresh
+F_RPS=$(field rps "$LINE"); F_P50=$(field p50_us "$LINE"); F_CPU=$CPU
+run_loadgen health 1 "$D/hello.sock" "$HPID" --fresh
+FM_RPS=$(field rps "$LINE"); FM_P50=$(field p50_us "$LINE")
+t0=$(cpu_ticks "$RPID")
+csv=$(redis-benchmark -s "$D/redis.sock" -t get -d 32 -c 1 -n 20000 -k 0 --csv | grep '^"GET"')
+FR_CPU=$(us_per "$(($(cpu_ticks "$RPID") - t0))" 20000)
+echo "  redis -k 0: $csv server_cpu_us_per_req=$FR_CPU" >&2
+IFS=, read -r _ rps _ _ p50 _ <<<"$(tr -d '"' <<<"$csv")"
+FR_RPS=${rps%.*}
+FR_P50=$(awk -v m="$p50" 'BEGIN{printf "%d", m*1000}')
+
 echo "redis-benchmark GET (32-byte values):" >&2
 for c in 1 8 50; do
 	n=$((c == 1 ? 80000 : 200000))
@@ -154,6 +168,13 @@ printf '%-6s | %14s %8s %8s %7s | %6s   (libmicrohttpd alone: mhd_hello, fixed a
 printf -- '-------+-----------------------------------------+-------\n'
 printf '%-6s | %14s %8s %8s %7s | %6s\n' 50 "$M_RPS" "$M_P50" "$M_P99" "$M_CPU" \
 	"$(awk -v a="$M_RPS" -v b="${R_RPS[50]}" 'BEGIN{printf "%.2f", a/b}')"
+echo
+printf '%-6s | %9s %7s %7s | %9s %7s | %9s %7s %7s | %6s   (a new connection per request)\n' conns \
+	"vaultd/s" "p50 us" "cpu us" "mhd/s" "p50 us" "redis/s" "p50 us" "cpu us" ratio
+printf -- '-------+---------------------------+-------------------+---------------------------+-------\n'
+printf '%-6s | %9s %7s %7s | %9s %7s | %9s %7s %7s | %6s\n' 1 "$F_RPS" "$F_P50" "$F_CPU" "$FM_RPS" \
+	"$FM_P50" "$FR_RPS" "$FR_P50" "$FR_CPU" \
+	"$(awk -v a="$F_RPS" -v b="$FR_RPS" 'BEGIN{printf "%.2f", a/b}')"
 echo
 printf '%-6s | %14s %8s %8s | %6s   (reads, --audit-sync always)\n' conns "rd/s" "p50 us" "p99 us" ratio
 printf -- '-------+---------------------------------+-------\n'

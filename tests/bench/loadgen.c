@@ -2,7 +2,9 @@
  * from one epoll loop; measures authenticated, audited, decrypted secret reads
  * (or durable writes) per second and p50/p99 latency. Sets up its own secret,
  * policy and token as admin, then (as root) drops to nobody so that every
- * request goes through token auth. Benchmark tool, not a test. */
+ * request goes through token auth. With --fresh every request gets a new
+ * connection, as inject's does (the latency then includes the connect).
+ * Benchmark tool, not a test. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -35,6 +37,7 @@ struct opts {
 	int conns;
 	double seconds;
 	bool as_nobody;
+	bool fresh; /* one request per connection */
 };
 
 struct conn {
@@ -313,6 +316,12 @@ static void conn_step(struct conn *c, const struct opts *o, int ep, struct stats
 		c->got = 0;
 		c->sent = 0;
 		c->t_start = t;
+		if (o->fresh) {
+			epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+			close(c->fd);
+			conn_open(c, o, ep);
+			return;
+		}
 		if (close_after) {
 			epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
 			close(c->fd);
@@ -337,7 +346,7 @@ static int cmp_u32(const void *a, const void *b)
 static void usage(void)
 {
 	fprintf(stderr, "usage: loadgen --socket PATH [--mode read|write|health] [--conns N] [--seconds S] "
-	                "[--no-drop]\n"
+	                "[--fresh] [--no-drop]\n"
 	                "  as root it sets up a secret, policy and token, then becomes nobody\n"
 	                "  (vaultd must be started with --socket-group nogroup for that).\n");
 	exit(2);
@@ -348,7 +357,8 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	static const struct option lo[] = {
 		{"socket", required_argument, NULL, 's'}, {"mode", required_argument, NULL, 'm'},
 		{"conns", required_argument, NULL, 'c'},  {"seconds", required_argument, NULL, 't'},
-		{"no-drop", no_argument, NULL, 'n'},      {NULL, 0, NULL, 0},
+		{"no-drop", no_argument, NULL, 'n'},      {"fresh", no_argument, NULL, 'f'},
+		{NULL, 0, NULL, 0},
 	};
 	*o = (struct opts){.mode = "read", .conns = 1, .seconds = 3, .as_nobody = true};
 	int ch;
@@ -359,6 +369,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'c': o->conns = atoi(optarg); break;
 		case 't': o->seconds = atof(optarg); break;
 		case 'n': o->as_nobody = false; break;
+		case 'f': o->fresh = true; break;
 		default: usage();
 		}
 	}
