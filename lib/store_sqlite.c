@@ -259,6 +259,14 @@ static int conn_open(struct conn *c, const char *path, bool reader)
 	return r;
 }
 
+/* The checkpointer's connection (store_sqlite_ckpt.c): a writer's settings,
+ * no prepared statements. */
+static sqlite3 *open_checkpointer(const char *path)
+{
+	struct conn c = {0};
+	return conn_open(&c, path, false) == 0 ? c.db : NULL;
+}
+
 static int conn_stmt(struct conn *c, enum stmt id, sqlite3_stmt **ret)
 {
 	if (!c->st[id]) {
@@ -616,7 +624,7 @@ static int be_alloc(const char *path, struct be **ret)
 	if (!b)
 		return -ENOMEM;
 	b->path = strdup(path);
-	if (!b->path || ckpt_new(path, &b->ckpt) < 0) {
+	if (!b->path || ckpt_new(path, open_checkpointer, &b->ckpt) < 0) {
 		free(b->path);
 		free(b);
 		return -ENOMEM;

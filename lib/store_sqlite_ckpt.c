@@ -15,6 +15,7 @@
 
 struct ckpt {
 	char *path;
+	ckpt_open_fn open;
 	pthread_mutex_t lock;
 	pthread_cond_t cond; /* wakes the thread */
 	pthread_cond_t idle; /* the thread finished a checkpoint */
@@ -30,11 +31,12 @@ struct ckpt {
 	atomic_uint_fast64_t runs, frames, by_writer;
 };
 
-int ckpt_new(const char *path, struct ckpt **ret)
+int ckpt_new(const char *path, ckpt_open_fn open, struct ckpt **ret)
 {
 	struct ckpt *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
+	c->open = open;
 	c->path = strdup(path);
 	if (!c->path) {
 		free(c);
@@ -47,26 +49,21 @@ int ckpt_new(const char *path, struct ckpt **ret)
 	return 0;
 }
 
-static sqlite3 *open_conn(const char *path)
+/* The store's settings include synchronous = FULL, which a checkpoint
+ * needs to sync the WAL before copying and the database after. A
+ * connection learns that the file is in WAL mode only when it first reads
+ * it; until then SQLite 3.40 takes a checkpoint for a no-op: read now. Its
+ * own auto-checkpoint would never fire (it never commits): off all the same. */
+static sqlite3 *open_conn(struct ckpt *c)
 {
-	sqlite3 *db = NULL;
-	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
-	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+	sqlite3 *db = c->open(c->path);
+	if (db && sqlite3_exec(db, "SELECT 1 FROM sqlite_schema LIMIT 1", NULL, NULL, NULL) !=
+	              SQLITE_OK) {
 		sqlite3_close(db);
 		return NULL;
 	}
-	sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
-	sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
-	sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, NULL);
-	/* A checkpoint syncs the WAL before copying and the database after
-	 * only when synchronous is not OFF: say so rather than rely on the
-	 * build's default. Its own auto-checkpoint never fires (it never
-	 * commits), but keep it off all the same. */
-	sqlite3_wal_autocheckpoint(db, 0);
-	if (sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK) {
-		sqlite3_close(db);
-		return NULL;
-	}
+	if (db)
+		sqlite3_wal_autocheckpoint(db, 0);
 	return db;
 }
 
@@ -87,7 +84,7 @@ static void *ckpt_main(void *arg)
 		 * out near the connection cap): meanwhile the writer checkpoints
 		 * for itself, as SQLite would. */
 		if (!db)
-			db = open_conn(c->path);
+			db = open_conn(c);
 		/* A failed checkpoint (busy with another checkpointer, an I/O
 		 * error) loses nothing: the frames stay in the WAL, and a later
 		 * commit asks again. */

@@ -15,9 +15,15 @@
 
 struct ckpt;
 
-/* A checkpointer for the database at path; its thread starts on the first
- * WAL that reaches CKPT_WAL_PAGES. */
-int ckpt_new(const char *path, struct ckpt **ret);
+/* Opens a read-write connection to path, set up like the store's others
+ * (synchronous FULL); NULL on failure. The checkpointer reads the file once
+ * and turns the connection's auto-checkpoint off. */
+typedef sqlite3 *(*ckpt_open_fn)(const char *path);
+
+/* A checkpointer for the database at path, whose thread opens its
+ * connection with open; the thread starts on the first WAL that reaches
+ * CKPT_WAL_PAGES. */
+int ckpt_new(const char *path, ckpt_open_fn open, struct ckpt **ret);
 /* Takes over writer's checkpoints: its WAL hook (which replaces SQLite's
  * auto-checkpoint) wakes the thread instead of checkpointing. */
 void ckpt_attach(struct ckpt *c, sqlite3 *writer);
