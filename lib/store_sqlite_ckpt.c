@@ -15,7 +15,7 @@
 
 struct ckpt {
 	char *path;
-	ckpt_open_fn open;
+	ckpt_open_fn opener;
 	pthread_mutex_t lock;
 	pthread_cond_t cond; /* wakes the thread */
 	pthread_cond_t idle; /* the thread finished a checkpoint */
@@ -31,12 +31,12 @@ struct ckpt {
 	atomic_uint_fast64_t runs, frames, by_writer;
 };
 
-int ckpt_new(const char *path, ckpt_open_fn open, struct ckpt **ret)
+int ckpt_new(const char *path, ckpt_open_fn opener, struct ckpt **ret)
 {
 	struct ckpt *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	c->open = open;
+	c->opener = opener;
 	c->path = strdup(path);
 	if (!c->path) {
 		free(c);
@@ -56,7 +56,7 @@ int ckpt_new(const char *path, ckpt_open_fn open, struct ckpt **ret)
  * own auto-checkpoint would never fire (it never commits): off all the same. */
 static sqlite3 *open_conn(struct ckpt *c)
 {
-	sqlite3 *db = c->open(c->path);
+	sqlite3 *db = c->opener(c->path);
 	if (db && sqlite3_exec(db, "SELECT 1 FROM sqlite_schema LIMIT 1", NULL, NULL, NULL) !=
 	              SQLITE_OK) {
 		sqlite3_close(db);

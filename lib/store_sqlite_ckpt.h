@@ -21,9 +21,9 @@ struct ckpt;
 typedef sqlite3 *(*ckpt_open_fn)(const char *path);
 
 /* A checkpointer for the database at path, whose thread opens its
- * connection with open; the thread starts on the first WAL that reaches
+ * connection with opener; the thread starts on the first WAL that reaches
  * CKPT_WAL_PAGES. */
-int ckpt_new(const char *path, ckpt_open_fn open, struct ckpt **ret);
+int ckpt_new(const char *path, ckpt_open_fn opener, struct ckpt **ret);
 /* Takes over writer's checkpoints: its WAL hook (which replaces SQLite's
  * auto-checkpoint) wakes the thread instead of checkpointing. */
 void ckpt_attach(struct ckpt *c, sqlite3 *writer);

@@ -188,6 +188,14 @@ static void wipe_authorization(struct req *r)
 		sodium_memzero((void *)hdr, strlen(hdr));
 }
 
+/* Another connection is open: work that waits for the disk would stall it
+ * if it ran on this libmicrohttpd thread. A lone connection has nobody
+ * behind it (and the other threads take any connection that comes). */
+static bool others_open(void)
+{
+	return atomic_load(&g_open_conns) > 1;
+}
+
 /* Anything but GET and the bundle (a read sent as POST) may change state,
  * even when it answers an error: its audit entry is fsync'd before the
  * answer, so it runs on a write worker. Not a request refused before any
@@ -230,10 +238,8 @@ static bool finish(struct req *r, bool may_direct, bool suspended)
 	r->phase = PH_AUDITING;
 	/* A commit that fsyncs (--audit-sync always, or a GET that spent a
 	 * token use) does not run on a libmicrohttpd thread: the writer thread
-	 * batches them. Unless, as for writes, the connection is alone and
-	 * nobody waits behind it. */
-	if (!suspended && (r->vd->cfg.audit_sync_always || r->item.durable) &&
-	    atomic_load(&g_open_conns) > 1)
+	 * batches them. Unless, as for writes, the connection is alone. */
+	if (!suspended && (r->vd->cfg.audit_sync_always || r->item.durable) && others_open())
 		may_direct = false;
 	if (may_direct && audit_try_direct(&r->item))
 		return true; /* recorded on this thread: r->phase is PH_READY */
@@ -395,11 +401,11 @@ static enum MHD_Result first_call(struct MHD_Connection *c, const char *url, con
  * that would stall every other connection the thread serves. So do the two
  * slow reads, a backup and a verification of the whole audit chain. A lone
  * connection stays: the two thread hops cost a single writer a quarter of
- * its rate, and the other threads take any connection that comes meanwhile. */
+ * its rate. */
 static bool wants_worker(const struct req *r)
 {
 	bool slow = may_write(r) || r->route.id == R_SYS_BACKUP || r->route.id == R_AUDIT_VERIFY;
-	return slow && atomic_load(&g_open_conns) > 1;
+	return slow && others_open();
 }
 
 /* On a write worker, with the connection suspended since its body was read:

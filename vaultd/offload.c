@@ -56,9 +56,6 @@ int offload_start(unsigned nthreads)
 	g_threads = calloc(nthreads, sizeof(*g_threads));
 	if (!g_threads)
 		return -ENOMEM;
-	pthread_mutex_lock(&g_lock);
-	g_stop = false;
-	pthread_mutex_unlock(&g_lock);
 	for (g_nthreads = 0; g_nthreads < nthreads; g_nthreads++) {
 		int rc = pthread_create(&g_threads[g_nthreads], NULL, worker_main, NULL);
 		if (rc != 0) {
