@@ -2,10 +2,12 @@
  * A denied or missing name fails the whole request and is listed in
  * error.names, so inject can fail closed with a precise message. */
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "api.h"
+#include "decimal.h"
 #include "jsonx.h"
 #include "store.h"
 
@@ -75,39 +77,103 @@ static void audit_names(struct req *r, const char *const *names, size_t n)
 	}
 }
 
-static json_t *value_json(const struct secret_value *v)
+/* The answer is written twice over the same steps: first only counted,
+ * then into guarded memory of exactly that size, so no value passes
+ * through an unwiped allocation (or jansson's) on its way out. */
+struct out {
+	unsigned char *p; /* NULL while counting */
+	size_t n;
+};
+
+static void put(struct out *o, const char *s, size_t len)
 {
-	struct secbuf *b = b64_encode_secret(v->value->data, v->value->len);
-	if (!b)
-		return NULL;
-	json_t *o = json_object();
-	json_object_set_new(o, "version", json_integer((json_int_t)v->version));
-	/* jansson copies the text into its wiping allocator. */
-	json_object_set_new(o, "value", json_stringn((const char *)b->data, b->len));
-	secbuf_free(b);
-	return o;
+	if (o->p)
+		memcpy(o->p + o->n, s, len);
+	o->n += len;
 }
 
-static json_t *bundle_doc(uint64_t rev, const char *const *names, size_t n,
-                          const struct secret_value *cur, const struct secret_value *prev)
+static void put_str(struct out *o, const char *s)
 {
-	json_t *secrets = json_object();
+	put(o, s, strlen(s));
+}
+
+static void put_u64(struct out *o, uint64_t v)
+{
+	char d[DECIMAL_MAX];
+	put(o, d, decimal_u64(d, v));
+}
+
+/* The base64 text is always followed by '"': the NUL libsodium writes
+ * after it lands where that quote goes next. */
+static void put_b64_quoted(struct out *o, const struct secbuf *v)
+{
+	size_t enc = sodium_base64_ENCODED_LEN(v->len, sodium_base64_VARIANT_ORIGINAL);
+	put(o, "\"", 1);
+	if (o->p)
+		sodium_bin2base64((char *)o->p + o->n, enc, v->data, v->len,
+		                  sodium_base64_VARIANT_ORIGINAL);
+	o->n += enc - 1;
+	put(o, "\"", 1);
+}
+
+/* {"version":V,"value":"B64"} without the closing brace. */
+static void put_version(struct out *o, const struct secret_value *v)
+{
+	put_str(o, "{\"version\":");
+	put_u64(o, v->version);
+	put_str(o, ",\"value\":");
+	put_b64_quoted(o, v->value);
+}
+
+static bool seen_before(const char *const *names, size_t i)
+{
+	for (size_t k = 0; k < i; k++)
+		if (strcmp(names[k], names[i]) == 0)
+			return true;
+	return false;
+}
+
+/* {"revision":R,"secrets":{"NAME":{"version":V,"value":"B64"[,"previous":
+ * null|{...}]},...}}. Names are validated ([A-Za-z0-9._-]): no escaping.
+ * A name asked for twice is answered once. */
+static void bundle_doc(struct out *o, uint64_t rev, const char *const *names, size_t n,
+                       const struct secret_value *cur, const struct secret_value *prev)
+{
+	put_str(o, "{\"revision\":");
+	put_u64(o, rev);
+	put_str(o, ",\"secrets\":{");
+	bool first = true;
 	for (size_t i = 0; i < n; i++) {
-		json_t *e = value_json(&cur[i]);
-		if (!e) {
-			json_decref(secrets);
-			return NULL;
+		if (seen_before(names, i))
+			continue;
+		put_str(o, first ? "\"" : ",\"");
+		first = false;
+		put_str(o, names[i]);
+		put_str(o, "\":");
+		put_version(o, &cur[i]);
+		if (prev && prev[i].version && prev[i].value) {
+			put_str(o, ",\"previous\":");
+			put_version(o, &prev[i]);
+			put_str(o, "}");
+		} else if (prev) {
+			put_str(o, ",\"previous\":null");
 		}
-		if (prev)
-			json_object_set_new(e, "previous",
-			                    prev[i].version && prev[i].value ? value_json(&prev[i])
-			                                                     : json_null());
-		json_object_set_new(secrets, names[i], e);
+		put_str(o, "}");
 	}
-	json_t *doc = json_object();
-	json_object_set_new(doc, "revision", json_integer((json_int_t)rev));
-	json_object_set_new(doc, "secrets", secrets);
-	return doc;
+	put_str(o, "}}");
+}
+
+static struct secbuf *bundle_body(uint64_t rev, const char *const *names, size_t n,
+                                  const struct secret_value *cur, const struct secret_value *prev)
+{
+	struct out count = {.p = NULL, .n = 0};
+	bundle_doc(&count, rev, names, n, cur, prev);
+	struct secbuf *b = secbuf_new(count.n);
+	if (!b)
+		return NULL;
+	struct out fill = {.p = b->data, .n = 0};
+	bundle_doc(&fill, rev, names, n, cur, prev);
+	return b;
 }
 
 /* Lists names lacking read: 403 with all of them. */
@@ -149,12 +215,16 @@ static void fetch_and_answer(struct req *r, const char *const *names, size_t n, 
 	} else if (rc < 0) {
 		reply_store_error(r, rc, "reading a bundle");
 	} else {
-		reply_secret_json(r, 200, bundle_doc(rev, names, n, cur, prev));
+		struct secbuf *body = bundle_body(rev, names, n, cur, prev);
 		for (size_t i = 0; i < n; i++) {
 			secret_value_clear(&cur[i]);
 			if (prev)
 				secret_value_clear(&prev[i]);
 		}
+		if (body)
+			reply_secbuf(r, 200, body, "application/json");
+		else
+			reply_error(r, 500, "internal", "out of memory");
 	}
 	free(cur);
 	free(prev);

@@ -591,6 +591,20 @@ START_TEST(test_bundle_returns_all_or_names_the_missing)
 	ck_assert_msg(json_is_null(jget(r.json, p)), "%s: %s has no previous (null)", r.what, a);
 	vresp_clear(&r);
 
+	/* A name asked for twice is answered once: the answer stays JSON that a
+	 * strict parser (inject's refuses duplicate keys) accepts. */
+	body = xfmt("{\"names\":[\"%s\",\"%s\",\"%s\"]}", b, a, b);
+	vd_call(&g, VIA, "POST", "/v1/bundle", NULL, body, &r);
+	free(body);
+	EXPECT_STATUS(&r, 200);
+	json_t *strict = json_loadb(r.body, r.len, JSON_REJECT_DUPLICATES, NULL);
+	ck_assert_msg(strict, "%s: duplicate keys in %s", r.what, r.body);
+	ck_assert_int_eq(json_object_size(json_object_get(strict, "secrets")), 2);
+	json_decref(strict);
+	snprintf(p, sizeof(p), "secrets/%s/version", b);
+	EXPECT_JINT(&r, p, 2);
+	vresp_clear(&r);
+
 	body = xfmt("{\"names\":[\"%s\",\"ep-missing-1\",\"ep-missing-2\"]}", a);
 	vd_call(&g, VIA, "POST", "/v1/bundle", NULL, body, &r);
 	free(body);
