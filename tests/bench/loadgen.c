@@ -3,7 +3,9 @@
  * (or durable writes) per second and p50/p99 latency. Sets up its own secret,
  * policy and token as admin, then (as root) drops to nobody so that every
  * request goes through token auth. With --fresh every request gets a new
- * connection, as inject's does (the latency then includes the connect).
+ * connection, as inject's does (the latency then includes the connect);
+ * --mode bundle asks for BUNDLE_NAMES secrets in one POST /v1/bundle, as
+ * inject does.
  * Benchmark tool, not a test. */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,10 +32,11 @@
 #define TOKEN_MAX 128
 #define NOBODY 65534u
 #define WARMUP_MS 300.0
+#define BUNDLE_NAMES 5           /* bench.read and bench.b2 .. bench.b5 */
 
 struct opts {
 	const char *socket;
-	const char *mode;  /* "read", "write" or "health" (audited, no store read) */
+	const char *mode;  /* "read", "bundle", "write" or "health" (audited, no store read) */
 	int conns;
 	double seconds;
 	bool as_nobody;
@@ -188,12 +191,22 @@ static char *setup(const struct opts *o, char *value_b64, size_t b64cap)
 	sodium_bin2base64(value_b64, b64cap, val, sizeof(val), sodium_base64_VARIANT_ORIGINAL);
 	char body[512], out[4096];
 	snprintf(body, sizeof(body), "{\"value\":\"%s\"}", value_b64);
-	int st = simple_request(o->socket, "PUT", "/v1/secrets/bench.read", body, out, sizeof(out));
-	if (st != 200) {
-		fprintf(stderr, "loadgen: PUT bench.read: %d %s (run as an admin: root)\n", st, out);
-		exit(1);
+	/* The bundle's other names hold the same value: every answer must
+	 * carry it, as a read's must. */
+	for (int i = 1; i <= BUNDLE_NAMES; i++) {
+		char path[64];
+		if (i == 1)
+			snprintf(path, sizeof(path), "/v1/secrets/bench.read");
+		else
+			snprintf(path, sizeof(path), "/v1/secrets/bench.b%d", i);
+		int st = simple_request(o->socket, "PUT", path, body, out, sizeof(out));
+		if (st != 200) {
+			fprintf(stderr, "loadgen: PUT %s: %d %s (run as an admin: root)\n", path, st,
+			        out);
+			exit(1);
+		}
 	}
-	st = simple_request(o->socket, "PUT", "/v1/policies/bench",
+	int st = simple_request(o->socket, "PUT", "/v1/policies/bench",
 	                    "{\"rules\":[{\"names\":\"bench.*\",\"capabilities\":[\"read\",\"write\"]}]}",
 	                    out, sizeof(out));
 	if (st != 200) {
@@ -226,6 +239,9 @@ static void drop_to_nobody(void)
 		die("dropping to nobody");
 }
 
+#define BUNDLE_BODY \
+	"{\"names\":[\"bench.read\",\"bench.b2\",\"bench.b3\",\"bench.b4\",\"bench.b5\"]}"
+
 static void build_request(struct conn *c, const struct opts *o, const char *token, const char *val)
 {
 	c->req = sodium_malloc(REQ_MAX);
@@ -239,6 +255,12 @@ static void build_request(struct conn *c, const struct opts *o, const char *toke
 		             "GET /v1/secrets/bench.read HTTP/1.1\r\nHost: localhost\r\n"
 		             "Authorization: Bearer %s\r\n\r\n",
 		             token);
+	else if (strcmp(o->mode, "bundle") == 0)
+		n = snprintf(c->req, REQ_MAX,
+		             "POST /v1/bundle HTTP/1.1\r\nHost: localhost\r\n"
+		             "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+		             "Content-Length: %zu\r\n\r\n%s",
+		             token, strlen(BUNDLE_BODY), BUNDLE_BODY);
 	else
 		n = snprintf(c->req, REQ_MAX,
 		             "PUT /v1/secrets/bench.w-%d HTTP/1.1\r\nHost: localhost\r\n"
@@ -345,7 +367,8 @@ static int cmp_u32(const void *a, const void *b)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: loadgen --socket PATH [--mode read|write|health] [--conns N] [--seconds S] "
+	fprintf(stderr, "usage: loadgen --socket PATH [--mode read|bundle|write|health] [--conns N] "
+	                "[--seconds S] "
 	                "[--fresh] [--no-drop]\n"
 	                "  as root it sets up a secret, policy and token, then becomes nobody\n"
 	                "  (vaultd must be started with --socket-group nogroup for that).\n");
@@ -374,8 +397,8 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		}
 	}
 	if (!o->socket || o->conns < 1 || o->conns > MAX_CONNS || o->seconds <= 0 ||
-	    (strcmp(o->mode, "read") != 0 && strcmp(o->mode, "write") != 0 &&
-	     strcmp(o->mode, "health") != 0))
+	    (strcmp(o->mode, "read") != 0 && strcmp(o->mode, "bundle") != 0 &&
+	     strcmp(o->mode, "write") != 0 && strcmp(o->mode, "health") != 0))
 		usage();
 }
 
@@ -407,7 +430,8 @@ int main(int argc, char **argv)
 	double t0 = now_ms(), t_warm = t0 + WARMUP_MS, t_end = t_warm + o.seconds * 1000.0;
 	for (int i = 0; i < o.conns; i++)
 		conn_open(&cs[i], &o, ep);
-	const char *expect = strcmp(o.mode, "read") == 0 ? value_b64 : NULL;
+	bool reads = strcmp(o.mode, "read") == 0 || strcmp(o.mode, "bundle") == 0;
+	const char *expect = reads ? value_b64 : NULL;
 	struct epoll_event evs[256];
 	while (now_ms() < t_end) {
 		int n = epoll_wait(ep, evs, 256, 100);
