@@ -125,6 +125,8 @@ static void put_version(struct out *o, const struct secret_value *v)
 	put_b64_quoted(o, v->value);
 }
 
+/* A name asked for twice is answered (or listed in error.names) once, at
+ * its first place. */
 static bool seen_before(const char *const *names, size_t i)
 {
 	for (size_t k = 0; k < i; k++)
@@ -176,12 +178,12 @@ static struct secbuf *bundle_body(uint64_t rev, const char *const *names, size_t
 	return b;
 }
 
-/* Lists names lacking read: 403 with all of them. */
+/* Lists names lacking read: 403 with all of them (each once). */
 static int check_read(struct req *r, const char *const *names, size_t n)
 {
 	json_t *denied = json_array();
 	for (size_t i = 0; i < n; i++)
-		if (!auth_allows(r, CAP_READ, names[i]))
+		if (!seen_before(names, i) && !auth_allows(r, CAP_READ, names[i]))
 			json_array_append_new(denied, json_string(names[i]));
 	if (json_array_size(denied) == 0) {
 		json_decref(denied);
@@ -209,7 +211,7 @@ static void fetch_and_answer(struct req *r, const char *const *names, size_t n, 
 	if (rc == STORE_E_NOTFOUND) {
 		json_t *gone = json_array();
 		for (size_t i = 0; i < n; i++)
-			if (missing[i])
+			if (missing[i] && !seen_before(names, i))
 				json_array_append_new(gone, json_string(names[i]));
 		reply_error_names(r, 404, "not_found", "no such secrets", gone);
 	} else if (rc < 0) {

@@ -85,7 +85,7 @@ run_times() {
 # on a shared machine a few runs that another tenant slowed by milliseconds
 # move a mean of 1.5 ms runs by several percent.
 pooled() {
-	run_times | sort -k1,1n -k2,2g | awk '
+	run_times | LC_ALL=C sort -k1,1n -k2,2g | awk '
 		$1 != c { if (NR > 1) out(); c = $1; n = 0; sum = 0; sq = 0 }
 		{ t[++n] = $2; sum += $2; sq += $2 * $2 }
 		END { out() }

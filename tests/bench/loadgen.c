@@ -298,6 +298,17 @@ static void record(struct stats *s, double ms, bool counted)
 	s->lat_us[s->n++] = (uint32_t)(ms * 1000.0);
 }
 
+static int count_in(const char *p, size_t len, const char *needle)
+{
+	size_t nl = strlen(needle);
+	int n = 0;
+	for (const char *q; (q = memmem(p, len, needle, nl)); n++) {
+		len -= (size_t)(q - p) + nl;
+		p = q + nl;
+	}
+	return n;
+}
+
 /* Sends what is left of the request; reads and completes responses. */
 static void conn_step(struct conn *c, const struct opts *o, int ep, struct stats *s, double t_warm,
                       const char *expect_b64)
@@ -327,9 +338,10 @@ static void conn_step(struct conn *c, const struct opts *o, int ep, struct stats
 		if (total == 0 || total == (size_t)-1 || total != c->got)
 			goto broken; /* garbage or pipelined junk: we send one at a time */
 		double t = now_ms();
-		bool good = status == 200;
-		if (good && expect_b64 && !memmem(c->buf + off, blen, expect_b64, strlen(expect_b64)))
-			good = false; /* a read must return the decrypted value */
+		/* A read must return the decrypted value; a bundle, once per name. */
+		bool good = status == 200 &&
+		            (!expect_b64 || count_in(c->buf + off, blen, expect_b64) ==
+		                                (strcmp(o->mode, "bundle") == 0 ? BUNDLE_NAMES : 1));
 		if (good)
 			s->ok += c->t_start >= t_warm;
 		else

@@ -599,13 +599,18 @@ START_TEST(test_bundle_returns_all_or_names_the_missing)
 	EXPECT_STATUS(&r, 200);
 	json_t *strict = json_loadb(r.body, r.len, JSON_REJECT_DUPLICATES, NULL);
 	ck_assert_msg(strict, "%s: duplicate keys in %s", r.what, r.body);
-	ck_assert_int_eq(json_object_size(json_object_get(strict, "secrets")), 2);
+	json_t *secrets = json_object_get(strict, "secrets");
+	ck_assert_int_eq(json_object_size(secrets), 2);
+	void *it = json_object_iter(secrets);
+	ck_assert_msg(it && strcmp(json_object_iter_key(it), b) == 0 &&
+	                  strcmp(json_object_iter_key(json_object_iter_next(secrets, it)), a) == 0,
+	              "%s: answered in the order first asked: %s", r.what, r.body);
 	json_decref(strict);
 	snprintf(p, sizeof(p), "secrets/%s/version", b);
 	EXPECT_JINT(&r, p, 2);
 	vresp_clear(&r);
 
-	body = xfmt("{\"names\":[\"%s\",\"ep-missing-1\",\"ep-missing-2\"]}", a);
+	body = xfmt("{\"names\":[\"%s\",\"ep-missing-1\",\"ep-missing-2\",\"ep-missing-1\"]}", a);
 	vd_call(&g, VIA, "POST", "/v1/bundle", NULL, body, &r);
 	free(body);
 	EXPECT_ERROR(&r, 404, "not_found");
@@ -613,6 +618,8 @@ START_TEST(test_bundle_returns_all_or_names_the_missing)
 	                  jarr_has(r.json, "error/names", "ep-missing-2") &&
 	                  !jarr_has(r.json, "error/names", a),
 	              "%s: error.names lists exactly the missing: %s", r.what, r.body);
+	ck_assert_msg(json_array_size(jget(r.json, "error/names")) == 2,
+	              "%s: a missing name asked for twice is listed once: %s", r.what, r.body);
 	ck_assert_msg(!jget(r.json, "secrets"), "%s: a failed bundle returns no secret", r.what);
 	expect_no_plaintext(&r);
 	vresp_clear(&r);

@@ -41,22 +41,36 @@ got=$(head -1 <<<"$out" | sed -n 's/.*"value":"\([^"]*\)".*/\1/p' | base64 -d)
 vt_eq "get returns the value written" "$value" "$got"
 
 # The bundle answer is written by hand (vaultd/api_bundle.c): byte for byte,
-# with a name given twice answered once, under valgrind too.
+# with a previous version and without, a name given twice answered once at
+# its first place, under valgrind too.
+value2="smoke2-$RANDOM-$RANDOM"
+b64_2=$(printf %s "$value2" | base64 -w0)
+vapi="smoke-api-$RANDOM-$RANDOM"
+b64_api=$(printf %s "$vapi" | base64 -w0)
+out=$(vt_curl PUT /v1/secrets/smoke.db -H 'Content-Type: application/json' \
+	--data-binary "{\"value\":\"$b64_2\"}")
+vt_eq "a second put answers 200" "HTTP 200" "$(tail -1 <<<"$out")"
+out=$(vt_curl PUT /v1/secrets/smoke.api -H 'Content-Type: application/json' \
+	--data-binary "{\"value\":\"$b64_api\"}")
+vt_eq "put of another secret answers 200" "HTTP 200" "$(tail -1 <<<"$out")"
 out=$(vt_curl POST /v1/bundle -H 'Content-Type: application/json' \
-	--data-binary '{"names":["smoke.db","smoke.db"],"previous":true}')
+	--data-binary '{"names":["smoke.db","smoke.api","smoke.db"],"previous":true}')
 vt_eq "bundle answers 200" "HTTP 200" "$(tail -1 <<<"$out")"
-vt_eq "bundle body" "{\"revision\":R,\"secrets\":{\"smoke.db\":{\"version\":1,\"value\":\"$b64\",\"previous\":null}}}" \
-	"$(head -1 <<<"$out" | sed 's/^{"revision":[0-9][0-9]*,/{"revision":R,/')"
+want="{\"revision\":R,\"secrets\":{\"smoke.db\":{\"version\":2,\"value\":\"$b64_2\","
+want+="\"previous\":{\"version\":1,\"value\":\"$b64\"}},"
+want+="\"smoke.api\":{\"version\":1,\"value\":\"$b64_api\",\"previous\":null}}}"
+vt_eq "bundle body" "$want" "$(head -1 <<<"$out" | sed 's/^{"revision":[0-9][0-9]*,/{"revision":R,/')"
 
 out=$(vt_curl POST /v1/sys/seal)
 vt_eq "seal answers 200" "HTTP 200" "$(tail -1 <<<"$out")"
 out=$(vt_curl GET /v1/secrets/smoke.db)
 vt_eq "a read while sealed is 503" "HTTP 503" "$(tail -1 <<<"$out")"
-vt_check "the 503 carries no value" bash -c "! grep -q '$b64' <<<'$out'"
+vt_check "the 503 carries no value" bash -c "! grep -q -e '$b64' -e '$b64_2' <<<'$out'"
 out=$(vt_curl GET /v1/health)
 vt_eq "health is 503 while sealed" "HTTP 503" "$(tail -1 <<<"$out")"
 
-vt_check "the value is in no file on disk" bash -c "! grep -rqa -- '$value' '$VT_DIR'"
+vt_check "the values are in no file on disk" \
+	bash -c "! grep -rqa -e '$value' -e '$value2' -e '$vapi' '$VT_DIR'"
 
 kill -TERM "$VT_PID"
 wait "$VT_PID"
