@@ -2,12 +2,11 @@
  * A denied or missing name fails the whole request and is listed in
  * error.names, so inject can fail closed with a precise message. */
 #include <errno.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "api.h"
-#include "decimal.h"
+#include "jsonw.h"
 #include "jsonx.h"
 #include "store.h"
 
@@ -77,54 +76,6 @@ static void audit_names(struct req *r, const char *const *names, size_t n)
 	}
 }
 
-/* The answer is written twice over the same steps: first only counted,
- * then into guarded memory of exactly that size, so no value passes
- * through an unwiped allocation (or jansson's) on its way out. */
-struct out {
-	unsigned char *p; /* NULL while counting */
-	size_t n;
-};
-
-static void put(struct out *o, const char *s, size_t len)
-{
-	if (o->p)
-		memcpy(o->p + o->n, s, len);
-	o->n += len;
-}
-
-static void put_str(struct out *o, const char *s)
-{
-	put(o, s, strlen(s));
-}
-
-static void put_u64(struct out *o, uint64_t v)
-{
-	char d[DECIMAL_MAX];
-	put(o, d, decimal_u64(d, v));
-}
-
-/* The base64 text is always followed by '"': the NUL libsodium writes
- * after it lands where that quote goes next. */
-static void put_b64_quoted(struct out *o, const struct secbuf *v)
-{
-	size_t enc = sodium_base64_ENCODED_LEN(v->len, sodium_base64_VARIANT_ORIGINAL);
-	put(o, "\"", 1);
-	if (o->p)
-		sodium_bin2base64((char *)o->p + o->n, enc, v->data, v->len,
-		                  sodium_base64_VARIANT_ORIGINAL);
-	o->n += enc - 1;
-	put(o, "\"", 1);
-}
-
-/* {"version":V,"value":"B64"} without the closing brace. */
-static void put_version(struct out *o, const struct secret_value *v)
-{
-	put_str(o, "{\"version\":");
-	put_u64(o, v->version);
-	put_str(o, ",\"value\":");
-	put_b64_quoted(o, v->value);
-}
-
 /* A name asked for twice is answered (or listed in error.names) once, at
  * its first place. */
 static bool seen_before(const char *const *names, size_t i)
@@ -135,47 +86,50 @@ static bool seen_before(const char *const *names, size_t i)
 	return false;
 }
 
-/* {"revision":R,"secrets":{"NAME":{"version":V,"value":"B64"[,"previous":
- * null|{...}]},...}}. Names are validated ([A-Za-z0-9._-]): no escaping.
- * A name asked for twice is answered once. */
-static void bundle_doc(struct out *o, uint64_t rev, const char *const *names, size_t n,
-                       const struct secret_value *cur, const struct secret_value *prev)
+struct bundle_answer {
+	uint64_t rev;
+	const char *const *names;
+	size_t n;
+	const struct secret_value *cur, *prev;
+};
+
+/* {"version":V,"value":"B64"} without the closing brace. */
+static void put_version(struct jsonw *w, const struct secret_value *v)
 {
-	put_str(o, "{\"revision\":");
-	put_u64(o, rev);
-	put_str(o, ",\"secrets\":{");
-	bool first = true;
-	for (size_t i = 0; i < n; i++) {
-		if (seen_before(names, i))
-			continue;
-		put_str(o, first ? "\"" : ",\"");
-		first = false;
-		put_str(o, names[i]);
-		put_str(o, "\":");
-		put_version(o, &cur[i]);
-		if (prev && prev[i].version && prev[i].value) {
-			put_str(o, ",\"previous\":");
-			put_version(o, &prev[i]);
-			put_str(o, "}");
-		} else if (prev) {
-			put_str(o, ",\"previous\":null");
-		}
-		put_str(o, "}");
-	}
-	put_str(o, "}}");
+	jsonw_lit(w, "{\"version\":");
+	jsonw_u64(w, v->version);
+	jsonw_lit(w, ",\"value\":");
+	jsonw_b64(w, v->value->data, v->value->len);
 }
 
-static struct secbuf *bundle_body(uint64_t rev, const char *const *names, size_t n,
-                                  const struct secret_value *cur, const struct secret_value *prev)
+/* {"revision":R,"secrets":{"NAME":{"version":V,"value":"B64"[,"previous":
+ * null|{...}]},...}}. Names are validated ([A-Za-z0-9._-]): no escaping. */
+static void bundle_doc(struct jsonw *w, const void *ctx)
 {
-	struct out count = {.p = NULL, .n = 0};
-	bundle_doc(&count, rev, names, n, cur, prev);
-	struct secbuf *b = secbuf_new(count.n);
-	if (!b)
-		return NULL;
-	struct out fill = {.p = b->data, .n = 0};
-	bundle_doc(&fill, rev, names, n, cur, prev);
-	return b;
+	const struct bundle_answer *a = ctx;
+	jsonw_lit(w, "{\"revision\":");
+	jsonw_u64(w, a->rev);
+	jsonw_lit(w, ",\"secrets\":{");
+	bool first = true;
+	for (size_t i = 0; i < a->n; i++) {
+		if (seen_before(a->names, i))
+			continue;
+		jsonw_lit(w, first ? "\"" : ",\"");
+		first = false;
+		jsonw_lit(w, a->names[i]);
+		jsonw_lit(w, "\":");
+		put_version(w, &a->cur[i]);
+		const struct secret_value *p = a->prev ? &a->prev[i] : NULL;
+		if (p && p->version && p->value) {
+			jsonw_lit(w, ",\"previous\":");
+			put_version(w, p);
+			jsonw_lit(w, "}");
+		} else if (p) {
+			jsonw_lit(w, ",\"previous\":null");
+		}
+		jsonw_lit(w, "}");
+	}
+	jsonw_lit(w, "}}");
 }
 
 /* Lists names lacking read: 403 with all of them (each once). */
@@ -217,7 +171,9 @@ static void fetch_and_answer(struct req *r, const char *const *names, size_t n, 
 	} else if (rc < 0) {
 		reply_store_error(r, rc, "reading a bundle");
 	} else {
-		struct secbuf *body = bundle_body(rev, names, n, cur, prev);
+		struct bundle_answer a = {.rev = rev, .names = names, .n = n, .cur = cur, .prev = prev};
+		/* Straight into guarded memory: no value passes through jansson. */
+		struct secbuf *body = jsonw_secret(bundle_doc, &a);
 		for (size_t i = 0; i < n; i++) {
 			secret_value_clear(&cur[i]);
 			if (prev)

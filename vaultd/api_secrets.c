@@ -2,12 +2,11 @@
  * straight into guarded memory), write with check-and-set and metadata,
  * rotate, versions, rollback, delete/destroy, undelete. */
 #include <errno.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "api.h"
-#include "decimal.h"
+#include "jsonw.h"
 #include "jsonx.h"
 #include "passgen.h"
 #include "seal.h"
@@ -191,35 +190,33 @@ static const char *stage_of_version(struct req *r, const char *name, uint64_t ve
 	return s;
 }
 
-/* The read answer, formatted directly into guarded memory: the value never
- * passes through an unwiped allocation. name is a validated name, so it
- * needs no JSON escaping. */
-static struct secbuf *read_body(const char *name, const struct secret_value *v, const char *stage)
+struct read_answer {
+	const char *name; /* validated: needs no JSON escaping */
+	const struct secret_value *v;
+	const char *stage; /* NULL: null */
+};
+
+/* {"name":N,"version":V,"stage":S|null,"created":C,"value":"B64"} */
+static void read_doc(struct jsonw *w, const void *ctx)
 {
-	size_t b64 = sodium_base64_ENCODED_LEN(v->value->len, sodium_base64_VARIANT_ORIGINAL);
-	/* Assembled by hand: this runs for every read. */
-	char head[VAULT_MAX_NAME_LEN + 160], ver[DECIMAL_MAX], created[DECIMAL_MAX];
-	decimal_u64(ver, v->version);
-	decimal_i64(created, v->created);
-	const char *parts[] = {"{\"name\":\"", name, "\",\"version\":", ver, ",\"stage\":",
-	                       stage ? "\"" : "", stage ? stage : "null", stage ? "\"" : "",
-	                       ",\"created\":", created, ",\"value\":\""};
-	size_t hn = 0;
-	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-		size_t n = strlen(parts[i]);
-		if (hn + n >= sizeof(head))
-			return NULL;
-		memcpy(head + hn, parts[i], n);
-		hn += n;
+	const struct read_answer *a = ctx;
+	jsonw_lit(w, "{\"name\":\"");
+	jsonw_lit(w, a->name);
+	jsonw_lit(w, "\",\"version\":");
+	jsonw_u64(w, a->v->version);
+	jsonw_lit(w, ",\"stage\":");
+	if (a->stage) {
+		jsonw_lit(w, "\"");
+		jsonw_lit(w, a->stage);
+		jsonw_lit(w, "\"");
+	} else {
+		jsonw_lit(w, "null");
 	}
-	struct secbuf *b = secbuf_new(hn + (b64 - 1) + 2);
-	if (!b)
-		return NULL;
-	memcpy(b->data, head, hn);
-	sodium_bin2base64((char *)b->data + hn, b64, v->value->data, v->value->len,
-	                  sodium_base64_VARIANT_ORIGINAL);
-	memcpy(b->data + hn + b64 - 1, "\"}", 2);
-	return b;
+	jsonw_lit(w, ",\"created\":");
+	jsonw_i64(w, a->v->created);
+	jsonw_lit(w, ",\"value\":");
+	jsonw_b64(w, a->v->value->data, a->v->value->len);
+	jsonw_lit(w, "}");
 }
 
 void api_secret_get(struct req *r)
@@ -241,7 +238,10 @@ void api_secret_get(struct req *r)
 	const char *label = stage == STAGE_CURRENT    ? "current"
 	                    : stage == STAGE_PREVIOUS ? "previous"
 	                                              : stage_of_version(r, name, v.version);
-	struct secbuf *body = read_body(name, &v, label);
+	/* Straight into guarded memory: the value never passes through an
+	 * unwiped allocation. */
+	struct read_answer a = {.name = name, .v = &v, .stage = label};
+	struct secbuf *body = jsonw_secret(read_doc, &a);
 	secret_value_clear(&v);
 	if (!body) {
 		reply_error(r, 500, "internal", "out of memory");

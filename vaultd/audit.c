@@ -12,14 +12,13 @@
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include "auth.h"
-#include "decimal.h"
 #include "http.h"
+#include "jsonw.h"
 #include "log.h"
 #include "store.h"
 #include "vaultd.h"
@@ -282,74 +281,49 @@ static void write_all_fd(int fd, const char *p, size_t len)
 	}
 }
 
-/* Appends s as a JSON string (quotes included). Audit fields are names,
- * accessors and fixed words, but escape anyway: the copy must stay JSON. */
-static size_t json_str(char *out, size_t cap, const char *s)
-{
-	size_t o = 0;
-	if (o < cap)
-		out[o++] = '"';
-	for (const unsigned char *p = (const unsigned char *)s; *p && o + 7 < cap; p++) {
-		if (*p == '"' || *p == '\\') {
-			out[o++] = '\\';
-			out[o++] = (char)*p;
-		} else if (*p < 0x20) {
-			o += (size_t)snprintf(out + o, cap - o, "\\u%04x", *p);
-		} else {
-			out[o++] = (char)*p;
-		}
-	}
-	if (o < cap)
-		out[o++] = '"';
-	return o;
-}
-
-/* A line being formatted; `over` once anything did not fit. */
-struct jline {
-	char buf[2048]; /* fields are bounded: 6x escaping of all of them fits */
-	size_t n;
-	bool over;
+struct json_line {
+	const struct audit_entry *e;
+	bool chained, ok;
+	const char *hash; /* hex, "" when not chained */
 };
 
-static void jl_put(struct jline *l, const char *s, size_t n)
-{
-	if (l->over || n > sizeof(l->buf) - l->n) {
-		l->over = true;
-		return;
-	}
-	memcpy(l->buf + l->n, s, n);
-	l->n += n;
-}
-
-static void jl_lit(struct jline *l, const char *s)
-{
-	jl_put(l, s, strlen(s));
-}
-
 /* key is the literal text before the value: ",\"uid\":" */
-static void jl_i64(struct jline *l, const char *key, int64_t v)
+static void int_member(struct jsonw *w, const char *key, int64_t v)
 {
-	char b[DECIMAL_MAX];
-	jl_lit(l, key);
-	jl_put(l, b, decimal_i64(b, v));
+	jsonw_lit(w, key);
+	jsonw_i64(w, v);
 }
 
-static void jl_u64(struct jline *l, const char *key, uint64_t v)
+static void str_member(struct jsonw *w, const char *key, const char *s)
 {
-	char b[DECIMAL_MAX];
-	jl_lit(l, key);
-	jl_put(l, b, decimal_u64(b, v));
+	jsonw_lit(w, key);
+	jsonw_str(w, s);
 }
 
-static void jl_str(struct jline *l, const char *key, const char *s)
+/* One line of the --audit-log copy. Audit fields are names, accessors and
+ * fixed words, but they are escaped anyway: the copy must stay JSON. */
+static void json_line_doc(struct jsonw *w, const void *ctx)
 {
-	jl_lit(l, key);
-	if (!l->over)
-		l->n += json_str(l->buf + l->n, sizeof(l->buf) - l->n, s);
+	const struct json_line *l = ctx;
+	const struct audit_entry *e = l->e;
+	jsonw_lit(w, "{\"seq\":");
+	jsonw_u64(w, l->chained ? e->seq : 0);
+	int_member(w, ",\"time_ms\":", e->time_ms);
+	int_member(w, ",\"uid\":", e->uid);
+	int_member(w, ",\"gid\":", e->gid);
+	int_member(w, ",\"pid\":", e->pid);
+	str_member(w, ",\"accessor\":", e->accessor);
+	str_member(w, ",\"action\":", e->action);
+	str_member(w, ",\"name\":", e->name);
+	str_member(w, ",\"result\":", l->ok ? e->result : "audit_failed");
+	int_member(w, ",\"status\":", l->ok ? e->status : 500);
+	jsonw_lit(w, l->chained ? ",\"chained\":true,\"hash\":\"" : ",\"chained\":false,\"hash\":\"");
+	jsonw_lit(w, l->hash);
+	jsonw_lit(w, "\"}\n");
 }
 
 /* Appends one JSON line of the --audit-log copy to buf (cap bytes),
- * flushing it first when it is nearly full. Formatted by hand: this runs
+ * flushing it first when it would not fit. Formatted by hand: this runs
  * for every request on the one writer thread. */
 static void add_json_line(const struct audit_entry *e, bool chained, bool ok, char *buf, size_t cap,
                           size_t *used)
@@ -357,28 +331,18 @@ static void add_json_line(const struct audit_entry *e, bool chained, bool ok, ch
 	char hash[AUDIT_HASH_BYTES * 2 + 1] = "";
 	if (chained)
 		sodium_bin2hex(hash, sizeof(hash), e->hash, AUDIT_HASH_BYTES);
-	struct jline l = {.n = 0, .over = false};
-	jl_u64(&l, "{\"seq\":", chained ? e->seq : 0);
-	jl_i64(&l, ",\"time_ms\":", e->time_ms);
-	jl_i64(&l, ",\"uid\":", e->uid);
-	jl_i64(&l, ",\"gid\":", e->gid);
-	jl_i64(&l, ",\"pid\":", e->pid);
-	jl_str(&l, ",\"accessor\":", e->accessor);
-	jl_str(&l, ",\"action\":", e->action);
-	jl_str(&l, ",\"name\":", e->name);
-	jl_str(&l, ",\"result\":", ok ? e->result : "audit_failed");
-	jl_i64(&l, ",\"status\":", ok ? e->status : 500);
-	jl_lit(&l, chained ? ",\"chained\":true,\"hash\":\"" : ",\"chained\":false,\"hash\":\"");
-	jl_lit(&l, hash);
-	jl_lit(&l, "\"}\n");
-	if (l.over)
+	struct json_line l = {.e = e, .chained = chained, .ok = ok, .hash = hash};
+	struct jsonw count = {.p = NULL, .n = 0};
+	json_line_doc(&count, &l);
+	if (count.n > cap)
 		return; /* never write half a line */
-	if (*used + l.n > cap) {
+	if (*used + count.n > cap) {
 		write_all_fd(g_fd, buf, *used);
 		*used = 0;
 	}
-	memcpy(buf + *used, l.buf, l.n);
-	*used += l.n;
+	struct jsonw fill = {.p = (unsigned char *)buf + *used, .n = 0};
+	json_line_doc(&fill, &l);
+	*used += fill.n;
 }
 
 /* Seal once a seal request's entry is in the chain (and before anyone is

@@ -6,6 +6,7 @@
 
 #include "check_support.h"
 #include "crypto_test.h"
+#include "jsonw.h"
 #include "jsonx.h"
 
 static json_t *parse_ok(const char *s)
@@ -217,6 +218,42 @@ START_TEST(test_dump_secret_is_compact_json_in_guarded_memory)
 }
 END_TEST
 
+static void sample_doc(struct jsonw *w, const void *ctx)
+{
+	(void)ctx;
+	jsonw_lit(w, "{\"s\":");
+	jsonw_str(w, "q\"b\\c\x01\n\x1f");
+	jsonw_lit(w, ",\"min\":");
+	jsonw_i64(w, INT64_MIN);
+	jsonw_lit(w, ",\"max\":");
+	jsonw_u64(w, UINT64_MAX);
+	jsonw_lit(w, ",\"v\":");
+	jsonw_b64(w, "hunter2", 7);
+	jsonw_lit(w, ",\"e\":");
+	jsonw_b64(w, "", 0);
+	jsonw_lit(w, "}");
+}
+
+START_TEST(test_jsonw_fills_exactly_what_it_counted)
+{
+	static const char want[] = "{\"s\":\"q\\\"b\\\\c\\u0001\\u000a\\u001f\","
+	                           "\"min\":-9223372036854775808,\"max\":18446744073709551615,"
+	                           "\"v\":\"aHVudGVyMg==\",\"e\":\"\"}";
+	struct secbuf *b = jsonw_secret(sample_doc, NULL);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_uint_eq(b->len, strlen(want));
+	ck_assert(memcmp(b->data, want, b->len) == 0);
+	/* and it is JSON whose string comes back unescaped (jansson reads the
+	 * integers as reals: UINT64_MAX is over its range) */
+	json_t *o = json_loadb((const char *)b->data, b->len,
+	                       JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, NULL);
+	ck_assert_ptr_nonnull(o);
+	ck_assert_str_eq(json_string_value(json_object_get(o, "s")), "q\"b\\c\x01\n\x1f");
+	json_decref(o);
+	secbuf_free(b);
+}
+END_TEST
+
 static Suite *jsonx_suite(void)
 {
 	Suite *s = suite_create("jsonx");
@@ -237,6 +274,7 @@ static Suite *jsonx_suite(void)
 	tcase_add_test(b64, test_b64_decoding_is_strict);
 	tcase_add_test(b64, test_b64_round_trip_every_length_to_64);
 	tcase_add_test(b64, test_dump_secret_is_compact_json_in_guarded_memory);
+	tcase_add_test(b64, test_jsonw_fills_exactly_what_it_counted);
 	suite_add_tcase(s, b64);
 	return s;
 }
