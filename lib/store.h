@@ -166,13 +166,25 @@ int store_meta_get(struct store *s, const char *name, struct secret_meta *ret);
 int store_list(struct store *s, const char *prefix, bool include_deleted,
                struct secret_meta_list **ret);
 int store_history(struct store *s, const char *name, struct secret_version_list **ret);
+/* Every change below has an *_audited form which, like store_put_audited,
+ * appends the request's own audit entry (unless NULL) in the change's
+ * transaction: both are committed or neither, and on success the entry's
+ * seq, prev_hash and hash are filled in. vaultd uses those forms, so that a
+ * change is never on disk without its record. */
+
 /* New version carrying version's value (re-sealed under the new version). */
 int store_rollback(struct store *s, const char *name, uint64_t version, const char *actor,
                    uint64_t *ret_version);
+int store_rollback_audited(struct store *s, const char *name, uint64_t version,
+                           const char *actor, struct audit_entry *audit, uint64_t *ret_version);
 /* Soft delete: reads see NOTFOUND until undelete or a new put. NOTFOUND if
  * absent or already deleted; undelete of a live secret is a no-op. */
 int store_delete(struct store *s, const char *name, const char *actor);
+int store_delete_audited(struct store *s, const char *name, const char *actor,
+                         struct audit_entry *audit);
 int store_undelete(struct store *s, const char *name, const char *actor);
+int store_undelete_audited(struct store *s, const char *name, const char *actor,
+                           struct audit_entry *audit);
 /* Wipes the ciphertext of one version (version > 0) or of all (version 0);
  * with SQLite secure_delete the bytes are overwritten in the file, and the WAL
  * is checkpointed and truncated so no older copy stays behind (an error from
@@ -181,6 +193,10 @@ int store_undelete(struct store *s, const char *name, const char *actor);
  * current and previous become 0 once every version is destroyed. Destroying
  * a destroyed version is a no-op; a soft-deleted secret can be destroyed. */
 int store_destroy(struct store *s, const char *name, uint64_t version, const char *actor);
+/* An error from the checkpoint step comes after the destroy (and its audit
+ * entry, whose seq is then set) was committed. */
+int store_destroy_audited(struct store *s, const char *name, uint64_t version,
+                          const char *actor, struct audit_entry *audit);
 /* Monotonic counter bumped by every change to any secret (for watch). */
 uint64_t store_revision(struct store *s);
 /* Reads answered from the read cache (lib/store_cache.c) so far. */
@@ -206,20 +222,28 @@ void store_token_list_free(struct store_token_list *l);
 /* Keyed BLAKE2b of a token with the store's token subkey. Needs unsealed. */
 int store_token_hash(struct store *s, const char *token, size_t len, uint8_t out[TOKEN_HASH_BYTES]);
 int store_token_put(struct store *s, const struct store_token *t);
+int store_token_put_audited(struct store *s, const struct store_token *t,
+                            struct audit_entry *audit);
 /* Finds the token by hash (compared in constant time), refuses a revoked
  * (STORE_E_REVOKED) or expired / used-up (STORE_E_EXPIRED) one, and
- * atomically consumes one use when it has a use count. Fills *ret. */
+ * atomically consumes one use when it has a use count. Fills *ret; on
+ * STORE_E_REVOKED and STORE_E_EXPIRED only ret->accessor (nothing to
+ * clear), so that the refusal's audit entry names the token. */
 int store_token_consume(struct store *s, const uint8_t hash[TOKEN_HASH_BYTES], int64_t now,
                         struct store_token *ret);
 int store_token_get(struct store *s, const char *accessor, struct store_token *ret);
 int store_token_list(struct store *s, struct store_token_list **ret);
 int store_token_revoke(struct store *s, const char *accessor);
+int store_token_revoke_audited(struct store *s, const char *accessor, struct audit_entry *audit);
 
 /* ---- policies (documents are JSON text; parsing lives in policy.h) ---- */
 int store_policy_put(struct store *s, const char *name, const char *json);
+int store_policy_put_audited(struct store *s, const char *name, const char *json,
+                             struct audit_entry *audit);
 int store_policy_get(struct store *s, const char *name, char **ret_json);  /* free() */
 int store_policy_list(struct store *s, char ***ret_names, size_t *ret_n);  /* free each + array */
 int store_policy_delete(struct store *s, const char *name);
+int store_policy_delete_audited(struct store *s, const char *name, struct audit_entry *audit);
 
 /* ---- audit ---- */
 /* Appends n entries in one durable transaction (one fsync for all: group

@@ -69,6 +69,33 @@ bool store_audit_entry_ok(const struct audit_entry *e)
 	       memchr(e->name, '\0', sizeof(e->name)) && memchr(e->result, '\0', sizeof(e->result));
 }
 
+struct audited_ctx {
+	tx_body body;
+	void *ctx;
+	struct audit_entry *e; /* a copy, or NULL */
+};
+
+static int audited_body(struct store *s, struct be_tx *tx, void *ctx)
+{
+	struct audited_ctx *c = ctx;
+	int r = c->body(s, tx, c->ctx);
+	return r < 0 || !c->e ? r : store_audit_append_tx(s, tx, c->e, 1);
+}
+
+int store_run_audited_tx(struct store *s, tx_body body, void *ctx, struct audit_entry *audit)
+{
+	if (audit && !store_audit_entry_ok(audit))
+		return STORE_E_INVAL;
+	struct audit_entry copy;
+	struct audited_ctx c = {.body = body, .ctx = ctx, .e = audit ? &copy : NULL};
+	if (audit)
+		copy = *audit;
+	int r = store_run_keyed_tx(s, true, audited_body, &c);
+	if (r == 0 && audit)
+		*audit = copy;
+	return r;
+}
+
 static int audit_append(struct store *s, struct audit_entry *e, size_t n, bool synced)
 {
 	if (!s || (!e && n > 0))

@@ -38,20 +38,19 @@ static int policy_delete_body(struct store *s, struct be_tx *tx, void *ctx)
 	return s->ops->policy_delete(tx, c->name);
 }
 
-/* Runs a policy operation under the key lock (policies need an unsealed
- * store like everything else). */
-static int run_policy(struct store *s, bool write, tx_body body, struct policy_ctx *c)
+int store_policy_put(struct store *s, const char *name, const char *json)
 {
-	return store_run_keyed_tx(s, write, body, c);
+	return store_policy_put_audited(s, name, json, NULL);
 }
 
-int store_policy_put(struct store *s, const char *name, const char *json)
+int store_policy_put_audited(struct store *s, const char *name, const char *json,
+                             struct audit_entry *audit)
 {
 	if (!s || !name_is_valid_str(name) || !json ||
 	    strnlen(json, STORE_POLICY_MAX + 1) > STORE_POLICY_MAX)
 		return STORE_E_INVAL;
 	struct policy_ctx c = {.name = name, .json = json};
-	return run_policy(s, true, policy_put_body, &c);
+	return store_run_audited_tx(s, policy_put_body, &c, audit);
 }
 
 int store_policy_get(struct store *s, const char *name, char **ret_json)
@@ -59,7 +58,7 @@ int store_policy_get(struct store *s, const char *name, char **ret_json)
 	if (!s || !ret_json || !name_is_valid_str(name))
 		return STORE_E_INVAL;
 	struct policy_ctx c = {.name = name};
-	int r = run_policy(s, false, policy_get_body, &c);
+	int r = store_run_keyed_tx(s, false, policy_get_body, &c);
 	if (r == 0)
 		*ret_json = c.out;
 	return r;
@@ -70,7 +69,7 @@ int store_policy_list(struct store *s, char ***ret_names, size_t *ret_n)
 	if (!s || !ret_names || !ret_n)
 		return STORE_E_INVAL;
 	struct policy_ctx c = {0};
-	int r = run_policy(s, false, policy_list_body, &c);
+	int r = store_run_keyed_tx(s, false, policy_list_body, &c);
 	if (r == 0) {
 		*ret_names = c.names;
 		*ret_n = c.n;
@@ -80,8 +79,13 @@ int store_policy_list(struct store *s, char ***ret_names, size_t *ret_n)
 
 int store_policy_delete(struct store *s, const char *name)
 {
+	return store_policy_delete_audited(s, name, NULL);
+}
+
+int store_policy_delete_audited(struct store *s, const char *name, struct audit_entry *audit)
+{
 	if (!s || !name_is_valid_str(name))
 		return STORE_E_INVAL;
 	struct policy_ctx c = {.name = name};
-	return run_policy(s, true, policy_delete_body, &c);
+	return store_run_audited_tx(s, policy_delete_body, &c, audit);
 }

@@ -112,6 +112,11 @@ void store_audit_head_tag(const struct secbuf *key, uint64_t seq,
 int store_audit_append_tx(struct store *s, struct be_tx *tx, struct audit_entry *e, size_t n);
 /* Every text field of e is NUL-terminated within its array. */
 bool store_audit_entry_ok(const struct audit_entry *e);
+/* store_run_keyed_tx for a write that chains *audit (unless NULL) in the
+ * same transaction once body succeeds: the change and its record commit
+ * together or neither does. On success *audit holds its seq, prev_hash and
+ * hash; on error it is unchanged. */
+int store_run_audited_tx(struct store *s, tx_body body, void *ctx, struct audit_entry *audit);
 
 /* Takes the key lock for an operation that needs the store unsealed. */
 static inline int keys_acquire(struct store *s)

@@ -367,11 +367,17 @@ static int rollback_body(struct store *s, struct be_tx *tx, void *ctx)
 int store_rollback(struct store *s, const char *name, uint64_t version, const char *actor,
                    uint64_t *ret_version)
 {
+	return store_rollback_audited(s, name, version, actor, NULL, ret_version);
+}
+
+int store_rollback_audited(struct store *s, const char *name, uint64_t version,
+                           const char *actor, struct audit_entry *audit, uint64_t *ret_version)
+{
 	struct rollback_ctx c = {.name = name, .version = version};
 	if (!s || !name_is_valid_str(name) || version == 0 ||
 	    text_ok(actor, STORE_ACTOR_MAX, &c.actor) < 0)
 		return STORE_E_INVAL;
-	int r = store_run_keyed_tx(s, true, rollback_body, &c);
+	int r = store_run_audited_tx(s, rollback_body, &c, audit);
 	if (r < 0)
 		return r;
 	revision_seen(s, c.revision);
@@ -412,12 +418,13 @@ static int flag_body(struct store *s, struct be_tx *tx, void *ctx)
 	return r;
 }
 
-static int run_flag(struct store *s, const char *name, const char *actor, enum flag_op op)
+static int run_flag(struct store *s, const char *name, const char *actor, enum flag_op op,
+                    struct audit_entry *audit)
 {
 	struct flag_ctx c = {.name = name, .op = op};
 	if (!s || !name_is_valid_str(name) || text_ok(actor, STORE_ACTOR_MAX, &c.actor) < 0)
 		return STORE_E_INVAL;
-	int r = store_run_keyed_tx(s, true, flag_body, &c);
+	int r = store_run_audited_tx(s, flag_body, &c, audit);
 	if (r == 0)
 		revision_seen(s, c.revision);
 	return r;
@@ -425,12 +432,24 @@ static int run_flag(struct store *s, const char *name, const char *actor, enum f
 
 int store_delete(struct store *s, const char *name, const char *actor)
 {
-	return run_flag(s, name, actor, OP_DELETE);
+	return run_flag(s, name, actor, OP_DELETE, NULL);
+}
+
+int store_delete_audited(struct store *s, const char *name, const char *actor,
+                         struct audit_entry *audit)
+{
+	return run_flag(s, name, actor, OP_DELETE, audit);
 }
 
 int store_undelete(struct store *s, const char *name, const char *actor)
 {
-	return run_flag(s, name, actor, OP_UNDELETE);
+	return run_flag(s, name, actor, OP_UNDELETE, NULL);
+}
+
+int store_undelete_audited(struct store *s, const char *name, const char *actor,
+                           struct audit_entry *audit)
+{
+	return run_flag(s, name, actor, OP_UNDELETE, audit);
 }
 
 struct destroy_ctx {
@@ -496,10 +515,16 @@ static int destroy_body(struct store *s, struct be_tx *tx, void *ctx)
 
 int store_destroy(struct store *s, const char *name, uint64_t version, const char *actor)
 {
+	return store_destroy_audited(s, name, version, actor, NULL);
+}
+
+int store_destroy_audited(struct store *s, const char *name, uint64_t version,
+                          const char *actor, struct audit_entry *audit)
+{
 	struct destroy_ctx c = {.name = name, .version = version};
 	if (!s || !name_is_valid_str(name) || text_ok(actor, STORE_ACTOR_MAX, &c.actor) < 0)
 		return STORE_E_INVAL;
-	int r = store_run_keyed_tx(s, true, destroy_body, &c);
+	int r = store_run_audited_tx(s, destroy_body, &c, audit);
 	store_cache_evict(s->cache, name); /* stale already; its bytes must go too */
 	if (r < 0)
 		return r;

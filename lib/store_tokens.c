@@ -72,9 +72,15 @@ static int token_put_body(struct store *s, struct be_tx *tx, void *ctx)
 
 int store_token_put(struct store *s, const struct store_token *t)
 {
+	return store_token_put_audited(s, t, NULL);
+}
+
+int store_token_put_audited(struct store *s, const struct store_token *t,
+                            struct audit_entry *audit)
+{
 	if (!s || token_ok(t) < 0)
 		return STORE_E_INVAL;
-	return store_run_keyed_tx(s, true, token_put_body, (void *)t);
+	return store_run_audited_tx(s, token_put_body, (void *)t, audit);
 }
 
 struct token_ctx {
@@ -143,6 +149,9 @@ int store_token_consume(struct store *s, const uint8_t hash[TOKEN_HASH_BYTES], i
 	if (r == 0) {
 		*ret = c.t;
 		c.loaded = false;
+	} else if ((r == STORE_E_REVOKED || r == STORE_E_EXPIRED) && c.loaded) {
+		memset(ret, 0, sizeof(*ret)); /* the accessor alone, for the audit */
+		memcpy(ret->accessor, c.t.accessor, sizeof(ret->accessor));
 	}
 	token_ctx_reset(&c);
 	return r;
@@ -204,10 +213,15 @@ static int token_revoke_body(struct store *s, struct be_tx *tx, void *ctx)
 
 int store_token_revoke(struct store *s, const char *accessor)
 {
+	return store_token_revoke_audited(s, accessor, NULL);
+}
+
+int store_token_revoke_audited(struct store *s, const char *accessor, struct audit_entry *audit)
+{
 	if (!s || !accessor_ok(accessor))
 		return STORE_E_INVAL;
 	struct token_ctx c = {.accessor = accessor};
-	int r = store_run_keyed_tx(s, true, token_revoke_body, &c);
+	int r = store_run_audited_tx(s, token_revoke_body, &c, audit);
 	token_ctx_reset(&c);
 	return r;
 }

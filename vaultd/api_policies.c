@@ -31,7 +31,10 @@ void api_policy_put(struct req *r)
 	json_object_del(o, "name"); /* the path names it */
 	char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(o);
-	rc = text ? store_policy_put(r->vd->store, name, text) : -ENOMEM;
+	rc = text ? store_policy_put_audited(r->vd->store, name, text, http_audit_prepare(r, 200))
+	          : -ENOMEM;
+	if (rc == 0)
+		http_audit_committed(r);
 	json_text_free(text);
 	if (rc < 0) {
 		reply_store_error(r, rc, "storing a policy");
@@ -92,7 +95,9 @@ void api_policy_delete(struct req *r)
 	const char *name = r->route.name;
 	if (auth_require(r, CAP_ADMIN, NULL) < 0)
 		return;
-	int rc = store_policy_delete(r->vd->store, name);
+	int rc = store_policy_delete_audited(r->vd->store, name, http_audit_prepare(r, 200));
+	if (rc == 0)
+		http_audit_committed(r);
 	if (rc < 0) {
 		reply_store_error(r, rc, "deleting a policy");
 		return;

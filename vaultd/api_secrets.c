@@ -503,8 +503,11 @@ void api_secret_rollback(struct req *r)
 		return;
 	uint64_t version = 0;
 	audit_write_begin();
-	rc = store_rollback(r->vd->store, name, (uint64_t)target, r->actor.actor, &version);
+	rc = store_rollback_audited(r->vd->store, name, (uint64_t)target, r->actor.actor,
+	                            http_audit_prepare(r, 200), &version);
 	audit_write_end();
+	if (rc == 0)
+		http_audit_committed(r);
 	if (rc < 0) {
 		reply_store_error(r, rc, "rolling back");
 		return;
@@ -529,8 +532,16 @@ void api_secret_delete(struct req *r)
 		return;
 	}
 	struct store *st = r->vd->store;
-	int rc = destroy ? store_destroy(st, name, version, r->actor.actor)
-	                 : store_delete(st, name, r->actor.actor);
+	struct audit_entry *e = http_audit_prepare(r, 200);
+	int rc = destroy ? store_destroy_audited(st, name, version, r->actor.actor, e)
+	                 : store_delete_audited(st, name, r->actor.actor, e);
+	/* A destroy whose WAL checkpoint failed is committed all the same (the
+	 * error says so, and calling again completes it): watchers must hear. */
+	bool committed = rc == 0 || e->seq != 0;
+	if (committed) {
+		http_audit_committed(r);
+		api_changed(r, name);
+	}
 	if (rc < 0) {
 		reply_store_error(r, rc, destroy ? "destroying a secret" : "deleting a secret");
 		return;
@@ -542,7 +553,6 @@ void api_secret_delete(struct req *r)
 		deleted = store_meta_get(st, name, &m) == 0 && m.deleted;
 		secret_meta_clear(&m);
 	}
-	api_changed(r, name);
 	json_t *o = json_object();
 	json_object_set_new(o, "name", json_string(name));
 	json_object_set_new(o, "deleted", json_boolean(deleted));
@@ -559,7 +569,10 @@ void api_secret_undelete(struct req *r)
 	const char *name = r->route.name;
 	if (auth_require(r, CAP_WRITE, name) < 0)
 		return;
-	int rc = store_undelete(r->vd->store, name, r->actor.actor);
+	int rc = store_undelete_audited(r->vd->store, name, r->actor.actor,
+	                                http_audit_prepare(r, 200));
+	if (rc == 0)
+		http_audit_committed(r);
 	if (rc < 0) {
 		reply_store_error(r, rc, "undeleting a secret");
 		return;

@@ -107,7 +107,12 @@ void api_token_create(struct req *r)
 		t.expires = ttl ? t.created + ttl : 0;
 		t.uses_left = uses;
 		snprintf(t.created_by, sizeof(t.created_by), "%s", r->actor.actor);
-		rc = t.policies_json ? store_token_put(r->vd->store, &t) : -ENOMEM;
+		snprintf(r->audit_name, sizeof(r->audit_name), "%s", t.accessor);
+		rc = t.policies_json ? store_token_put_audited(r->vd->store, &t,
+		                                               http_audit_prepare(r, 201))
+		                     : -ENOMEM;
+		if (rc == 0)
+			http_audit_committed(r);
 	}
 	if (rc < 0) {
 		reply_store_error(r, rc, "creating a token");
@@ -120,7 +125,6 @@ void api_token_create(struct req *r)
 		json_object_set_new(d, "expires", json_integer(t.expires));
 		json_object_set_new(d, "uses", uses < 0 ? json_null() : json_integer(uses));
 		reply_secret_json(r, 201, d);
-		snprintf(r->audit_name, sizeof(r->audit_name), "%s", t.accessor);
 	}
 	json_text_free(t.policies_json);
 	secbuf_free(token);
@@ -165,7 +169,10 @@ void api_token_revoke(struct req *r)
 {
 	if (auth_require(r, CAP_ADMIN, NULL) < 0)
 		return;
-	int rc = store_token_revoke(r->vd->store, r->route.name);
+	int rc = store_token_revoke_audited(r->vd->store, r->route.name,
+	                                    http_audit_prepare(r, 200));
+	if (rc == 0)
+		http_audit_committed(r);
 	if (rc < 0) {
 		reply_store_error(r, rc, "revoking a token");
 		return;

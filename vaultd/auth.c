@@ -312,6 +312,8 @@ static int token_from_store(struct req *r, const uint8_t hash[TOKEN_HASH_BYTES],
 	struct store_token t;
 	memset(&t, 0, sizeof(t));
 	int rc = store_token_consume(st, hash, now, &t);
+	if (rc == STORE_E_EXPIRED || rc == STORE_E_REVOKED) /* the audit names the token */
+		memcpy(a->accessor, t.accessor, sizeof(a->accessor));
 	if (rc == STORE_E_NOTFOUND || rc == STORE_E_EXPIRED || rc == STORE_E_REVOKED)
 		return unauthenticated(r, rc == STORE_E_NOTFOUND
 		                              ? "unknown token"

@@ -1,6 +1,7 @@
 /* Audit tamper: with vaultd stopped, change, delete or reorder one audit row
  * with the sqlite3 CLI (table `audit`, schema/001_init.sql); after a restart
- * GET /v1/audit/verify names the first bad sequence number (lib and curl). */
+ * GET /v1/audit/verify names the first bad sequence number (lib and curl).
+ * Fail closed: with no audit row writable, no read answers and no change is made. */
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -215,6 +216,130 @@ START_TEST(test_unwritable_audit_fails_the_read_and_returns_no_value)
 }
 END_TEST
 
+/* A GET of the versions list as "v1:live,v2:live": what a change would alter. */
+static char *versions_of(const struct vd *v, const char *name)
+{
+	struct vresp r;
+	char *path = xfmt("/v1/secrets/%s/versions", name);
+	vd_call(v, VIA_LIB, "GET", path, NULL, NULL, &r);
+	free(path);
+	EXPECT_STATUS(&r, 200);
+	char out[256] = "";
+	json_t *vs = jget(r.json, "versions");
+	for (size_t i = 0; i < json_array_size(vs); i++) {
+		json_t *e = json_array_get(vs, i);
+		bool gone = false;
+		jbool(e, "destroyed", &gone);
+		size_t n = strlen(out);
+		snprintf(out + n, sizeof(out) - n, "%sv%lld:%s", i ? "," : "", jint(e, "version"),
+		         gone ? "destroyed" : "live");
+	}
+	vresp_clear(&r);
+	return strdup(out);
+}
+
+/* The body of an admin GET (a policy, the token list), to compare later. */
+static char *body_of(const struct vd *v, const char *path)
+{
+	struct vresp r;
+	vd_call(v, VIA_LIB, "GET", path, NULL, NULL, &r);
+	EXPECT_STATUS(&r, 200);
+	char *b = strdup(r.body);
+	vresp_clear(&r);
+	return b;
+}
+
+/* A change and its own audit entry are one transaction: when no audit row
+ * can be written (a trigger refuses them all), no kind of change is made
+ * either, and every answer is 500 audit_failed, with no token in it. */
+START_TEST(test_change_whose_audit_fails_is_not_made)
+{
+	struct vd v;
+	vd_up(&v, "audit-refused");
+	char v1[96], v2[96];
+	canary(v1, sizeof(v1), "refused-1");
+	canary(v2, sizeof(v2), "refused-2");
+	ck_assert_int_eq(vd_put(&v, VIA_LIB, NULL, "kept.one", v1, NULL), 1);
+	ck_assert_int_eq(vd_put(&v, VIA_LIB, NULL, "kept.one", v2, NULL), 2);
+	ck_assert_int_eq(vd_put(&v, VIA_LIB, NULL, "gone.one", v1, NULL), 1);
+	struct vresp r;
+	vd_call(&v, VIA_LIB, "DELETE", "/v1/secrets/gone.one", NULL, NULL, &r);
+	EXPECT_STATUS(&r, 200);
+	vresp_clear(&r);
+	vd_call(&v, VIA_LIB, "PUT", "/v1/policies/kept-policy", NULL,
+	        "{\"rules\":[{\"names\":\"kept.*\",\"capabilities\":[\"read\"]}]}", &r);
+	EXPECT_STATUS(&r, 200);
+	vresp_clear(&r);
+	vd_call(&v, VIA_LIB, "POST", "/v1/tokens", NULL, "{\"policies\":[\"kept-policy\"]}", &r);
+	EXPECT_STATUS(&r, 201);
+	char *token = strdup(jstr(r.json, "token"));
+	char *revoke = xfmt("/v1/tokens/%s", jstr(r.json, "accessor"));
+	vresp_clear(&r);
+	char *versions = versions_of(&v, "kept.one");
+	char *policy = body_of(&v, "/v1/policies/kept-policy");
+	char *tokens = body_of(&v, "/v1/tokens");
+	ck_assert_str_eq(versions, "v1:live,v2:live");
+
+	sql(&v, "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit "
+	        "BEGIN SELECT RAISE(FAIL, 'refused by the test'); END;");
+	char *put = xfmt("{\"value\":\"%s\"}", VD_CANARY_B64);
+	const char *changes[][3] = {
+	    {"DELETE", "/v1/secrets/kept.one", NULL},
+	    {"DELETE", "/v1/secrets/kept.one?destroy=1", NULL},
+	    {"DELETE", "/v1/secrets/kept.one?destroy=1&version=1", NULL},
+	    {"POST", "/v1/secrets/kept.one/rollback", "{\"version\":1}"},
+	    {"PUT", "/v1/secrets/kept.one", put},
+	    {"POST", "/v1/secrets/gone.one/undelete", NULL},
+	    {"POST", "/v1/tokens", "{\"policies\":[\"kept-policy\"]}"},
+	    {"DELETE", revoke, NULL},
+	    {"PUT", "/v1/policies/kept-policy",
+	     "{\"rules\":[{\"names\":\"*\",\"capabilities\":[\"read\",\"write\"]}]}"},
+	    {"DELETE", "/v1/policies/kept-policy", NULL},
+	};
+	for (size_t i = 0; i < sizeof(changes) / sizeof(changes[0]); i++) {
+		vd_call(&v, i % 2 ? VIA_CURL : VIA_LIB, changes[i][0], changes[i][1], NULL, changes[i][2],
+		        &r);
+		EXPECT_ERROR(&r, 500, "audit_failed");
+		ck_assert_msg(!jget(r.json, "token"), "%s %s: no token without an audit entry",
+		              changes[i][0], changes[i][1]);
+		vresp_clear(&r);
+	}
+	sql(&v, "DROP TRIGGER refuse_audit;");
+
+	char *now = versions_of(&v, "kept.one");
+	ck_assert_msg(strcmp(now, versions) == 0, "kept.one's versions: %s, were %s", now, versions);
+	free(now);
+	char *got = vd_get(&v, VIA_LIB, NULL, "kept.one", NULL, NULL);
+	ck_assert_msg(got && strcmp(got, v2) == 0, "kept.one still reads its version 2");
+	free(got);
+	int status = 0;
+	free(vd_get(&v, VIA_LIB, NULL, "gone.one", &status, NULL));
+	ck_assert_int_eq(status, 404);
+	now = body_of(&v, "/v1/policies/kept-policy");
+	ck_assert_msg(strcmp(now, policy) == 0, "the policy is unchanged: %s", now);
+	free(now);
+	now = body_of(&v, "/v1/tokens");
+	ck_assert_msg(strcmp(now, tokens) == 0, "no token created or revoked: %s", now);
+	free(now);
+	got = vd_get(&v, VIA_LIB, token, "kept.one", &status, NULL);
+	ck_assert_msg(status == 200 && got && strcmp(got, v2) == 0, "the token still works: %d",
+	              status);
+	free(got);
+	vd_call(&v, VIA_LIB, "GET", "/v1/audit/verify", NULL, NULL, &r);
+	bool ok = false;
+	ck_assert_msg(jbool(r.json, "ok", &ok) && ok, "chain intact: %s", r.body);
+	vresp_clear(&r);
+	sodium_memzero(token, strlen(token));
+	free(token);
+	free(revoke);
+	free(put);
+	free(versions);
+	free(policy);
+	free(tokens);
+	vd_stop(&v);
+}
+END_TEST
+
 int main(void)
 {
 	vd_global_init();
@@ -231,6 +356,7 @@ int main(void)
 	TCase *fc = tcase_create("fail closed");
 	tcase_set_timeout(fc, 120);
 	tcase_add_test(fc, test_unwritable_audit_fails_the_read_and_returns_no_value);
+	tcase_add_test(fc, test_change_whose_audit_fails_is_not_made);
 	suite_add_tcase(s, fc);
 	return vd_run_suite(s);
 }

@@ -274,7 +274,8 @@ START_TEST(test_expired_token_is_401)
 	sleep_ms(2200);
 	long long head = audit_head();
 	expect_as_nobody(VIA, "GET", "/v1/secrets/app.one", t.token, NULL, 401, "unauthenticated");
-	struct denial d[] = {{401, "app.one", NULL}};
+	/* The refusal names the token that was replayed. */
+	struct denial d[] = {{401, "app.one", t.accessor}};
 	expect_audited(head, d, 1);
 	tok_free(&t);
 }
@@ -287,7 +288,7 @@ START_TEST(test_one_use_token_works_once)
 	long long head = audit_head();
 	expect_as_nobody(VIA, "GET", "/v1/secrets/app.one", t.token, NULL, 401, "unauthenticated");
 	expect_as_nobody(VIA, "GET", "/v1/secrets/app.two", t.token, NULL, 401, "unauthenticated");
-	struct denial d[] = {{401, "app.one", NULL}, {401, "app.two", NULL}};
+	struct denial d[] = {{401, "app.one", t.accessor}, {401, "app.two", t.accessor}};
 	expect_audited(head, d, 2);
 	tok_free(&t);
 }
@@ -339,7 +340,7 @@ START_TEST(test_revoked_token_is_401)
 	vresp_clear(&r);
 	long long head = audit_head();
 	expect_as_nobody(VIA, "GET", "/v1/secrets/app.one", t.token, NULL, 401, "unauthenticated");
-	struct denial d[] = {{401, "app.one", NULL}};
+	struct denial d[] = {{401, "app.one", t.accessor}};
 	expect_audited(head, d, 1);
 	tok_free(&t);
 }
