@@ -749,13 +749,17 @@ static int finish(struct inject_config *c, char *err, size_t cap)
 		memcpy(s->out.file, s->name, sizeof(s->out.file));
 		s->out.mode = INJECT_DEFAULT_MODE;
 	}
-	for (size_t i = 0; i < c->n_secrets; i++)
-		if (config_add_name(c, c->secrets[i].name) == -ENOMEM)
-			return -ENOMEM;
-	for (size_t i = 0; i < c->n_envs; i++)
-		if (config_add_name(c, c->envs[i].name) == -ENOMEM)
-			return -ENOMEM;
-	int r = check_collisions(c, err, cap);
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < c->n_secrets + c->n_envs; i++)
+		r = config_add_name(c, i < c->n_secrets ? c->secrets[i].name
+		                                        : c->envs[i - c->n_secrets].name);
+	if (r == -E2BIG)
+		return errf(err, cap, -EINVAL,
+		            "more than %d different secrets: vaultd answers at most %d in one bundle",
+		            INJECT_MAX_NAMES, VAULT_MAX_BUNDLE_NAMES);
+	if (r < 0)
+		return r;
+	r = check_collisions(c, err, cap);
 	if (r < 0)
 		return r;
 	if (c->watch)
@@ -853,7 +857,7 @@ void config_usage(int fd)
 	    "                         (default: never) [INJECT_GRACE]\n"
 	    "  --keep                 keep the files when COMMAND exits [INJECT_KEEP=1]\n"
 	    "  --watch                --init, and rewrite the files when secrets change\n"
-	    "                         [INJECT_WATCH=1]\n"
+	    "                         (up to 64 secrets behind files) [INJECT_WATCH=1]\n"
 	    "  --reload-signal SIG    then signal COMMAND (default HUP)\n"
 	    "                         [INJECT_RELOAD_SIGNAL]\n"
 	    "  --on-change CMD        or run CMD instead (split on blanks, no shell)\n"
@@ -866,11 +870,12 @@ void config_usage(int fd)
 	    "Exit status: COMMAND's own; with --init its status or 128+signal.\n"
 	    "When inject fails, COMMAND never starts, and the status says why:\n"
 	    "  64 usage             65 template          66 secret not found\n"
-	    "  67 unknown user      68 token file        69 vaultd unreachable\n"
+	    "  67 unknown user      68 token             69 vaultd unreachable\n"
 	    "  70 internal          71 privilege drop    73 cannot write a file\n"
 	    "  75 vaultd sealed     76 protocol error    77 denied/unauthenticated\n"
 	    "  78 unsafe --dir (not tmpfs/ramfs, writable by others, planted symlink)\n"
-	    "  126 COMMAND not executable                127 COMMAND not found\n";
+	    "  126 COMMAND not executable                127 COMMAND not found\n"
+	    "  128+N: stopped by signal N (SIGTERM, SIGINT, SIGQUIT) before COMMAND ran\n";
 	size_t off = 0;
 	while (off < sizeof(text) - 1) {
 		ssize_t n = write(fd, text + off, sizeof(text) - 1 - off);

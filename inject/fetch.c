@@ -17,6 +17,7 @@
 #include "httpc.h"
 #include "jsonx.h"
 #include "msg.h"
+#include "stop.h"
 
 #define FETCH_MAX_ERROR_BODY 8192
 #define FETCH_MAX_WATCH_PATH 65536
@@ -41,13 +42,6 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void sleep_ms(int64_t ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 /* A transport error from httpc_do. */
 static enum fetch_status transport(int r, const char *socket, char *err, size_t cap)
 {
@@ -64,6 +58,11 @@ static enum fetch_status transport(int r, const char *socket, char *err, size_t 
 	case -EMSGSIZE:
 		return failf(FETCH_PROTOCOL, err, cap, "vaultd at %s sent a malformed answer (%s)",
 		             socket, errstr(-r));
+	case -EINVAL:
+	case -ENAMETOOLONG:
+		/* Our request cannot be sent as it is: waiting will not help. */
+		return failf(FETCH_PROTOCOL, err, cap, "cannot send the request to vaultd (%s)",
+		             errstr(-r));
 	default:
 		return failf(FETCH_UNREACHABLE, err, cap,
 		             "vaultd is not reachable at %s (%s): is it running, and is the socket "
@@ -419,7 +418,13 @@ enum fetch_status fetch_bundle(const struct fetch_target *t,
 		int64_t left = deadline - now_ms();
 		if (left <= 0)
 			break;
-		sleep_ms(backoff < left ? backoff : left);
+		int sig = stop_sleep(backoff < left ? backoff : left);
+		if (sig) {
+			st = failf(FETCH_STOPPED, err, cap,
+			           "stopped by SIG%s while waiting for vaultd; the command was not started",
+			           sigabbrev_np(sig));
+			break;
+		}
 		backoff = backoff * 2 > FETCH_BACKOFF_MAX_MS ? FETCH_BACKOFF_MAX_MS : backoff * 2;
 	}
 	free(body);
@@ -434,7 +439,7 @@ enum fetch_status fetch_watch(const struct fetch_target *t,
 	/* Names are validated ([A-Za-z0-9._-]): they need no escaping. */
 	char *path = malloc(FETCH_MAX_WATCH_PATH);
 	if (!path)
-		return FETCH_NOMEM;
+		return failf(FETCH_NOMEM, err, cap, "out of memory");
 	size_t off = (size_t)snprintf(path, FETCH_MAX_WATCH_PATH, "/v1/watch?names=");
 	for (size_t i = 0; i < n && off < FETCH_MAX_WATCH_PATH; i++)
 		off += (size_t)snprintf(path + off, FETCH_MAX_WATCH_PATH - off, "%s%s",
@@ -485,6 +490,15 @@ enum fetch_status fetch_watch(const struct fetch_target *t,
 	return st;
 }
 
+/* What an Authorization header can carry: no blank, no control byte. */
+static int token_chars_ok(const struct secbuf *t)
+{
+	for (size_t i = 0; i < t->len; i++)
+		if (t->data[i] <= ' ' || t->data[i] == 0x7f)
+			return -EILSEQ;
+	return 0;
+}
+
 int fetch_load_token(const char *path, const char *env_value, struct secbuf **ret)
 {
 	struct secbuf *b = NULL;
@@ -524,6 +538,8 @@ int fetch_load_token(const char *path, const char *env_value, struct secbuf **re
 		secbuf_free(b);
 		if (r == 0 && !t)
 			r = -ENOMEM;
+		if (r == 0 && (r = token_chars_ok(t)) < 0)
+			secbuf_free(t);
 		if (r < 0)
 			return r;
 		*ret = t;
@@ -539,6 +555,11 @@ int fetch_load_token(const char *path, const char *env_value, struct secbuf **re
 	b = secbuf_dup(env_value, len);
 	if (!b)
 		return -ENOMEM;
+	int r = token_chars_ok(b);
+	if (r < 0) {
+		secbuf_free(b);
+		return r;
+	}
 	*ret = b;
 	return 0;
 }

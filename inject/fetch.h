@@ -23,6 +23,7 @@ enum fetch_status {
 	FETCH_NOT_FOUND,   /* 404 */
 	FETCH_PROTOCOL,    /* any other answer, or one we cannot parse */
 	FETCH_NOMEM,
+	FETCH_STOPPED, /* a stop signal came while waiting (stop.h) */
 };
 
 struct fetch_target {
@@ -78,7 +79,8 @@ enum fetch_status fetch_watch(const struct fetch_target *t,
 
 /* Reads the token: from path (trailing whitespace removed) or, when path is
  * NULL, from the INJECT_TOKEN value given. *ret is NULL when there is none.
- * -ENOENT/-EACCES.. reading the file, -EINVAL empty, -EFBIG too large. */
+ * -ENOENT/-EACCES.. reading the file, -EINVAL empty, -EFBIG too large,
+ * -EILSEQ a blank or control byte inside (no header could carry it). */
 #define FETCH_MAX_TOKEN_BYTES 4096
 int fetch_load_token(const char *path, const char *env_value, struct secbuf **ret);
 

@@ -19,6 +19,7 @@
 #include "msg.h"
 #include "outputs.h"
 #include "privdrop.h"
+#include "stop.h"
 #include "template.h"
 #include "tmpfs_files.h"
 #include "watch.h"
@@ -70,7 +71,9 @@ static int load_token(struct run *r)
 	if (e < 0) {
 		msg_err("cannot use the token %s%s: %s", r->cfg.token_file ? "file " : "from ",
 		        r->cfg.token_file ? r->cfg.token_file : ENV_TOKEN_VAR,
-		        e == -EINVAL ? "it is empty" : errstr(-e));
+		        e == -EINVAL    ? "it is empty"
+		        : e == -EILSEQ ? "it contains a blank or control character"
+		                       : errstr(-e));
 		return INJECT_EXIT_TOKEN;
 	}
 	r->target.socket = r->cfg.socket;
@@ -93,11 +96,41 @@ static int load_templates(struct run *r)
 			return INJECT_EXIT_TEMPLATE;
 		}
 		const struct template *t = r->templates[i];
-		for (size_t k = 0; k < t->n_segs; k++)
-			if (t->segs[k].is_secret && config_add_name(&r->cfg, t->segs[k].name) < 0) {
-				msg_err("template %s: too many secrets", r->cfg.templates[i].src);
-				return INJECT_EXIT_TEMPLATE;
+		for (size_t k = 0; k < t->n_segs; k++) {
+			int a = t->segs[k].is_secret ? config_add_name(&r->cfg, t->segs[k].name) : 0;
+			if (a == -E2BIG) {
+				msg_err("template %s: more than %d different secrets in all: vaultd "
+				        "answers at most %d in one bundle",
+				        r->cfg.templates[i].src, INJECT_MAX_NAMES, VAULT_MAX_BUNDLE_NAMES);
+				return INJECT_EXIT_USAGE;
 			}
+			if (a < 0)
+				return INJECT_EXIT_INTERNAL;
+		}
+	}
+	return 0;
+}
+
+/* --watch follows the secrets behind files in one watch request: vaultd
+ * takes at most VAULT_MAX_WATCH_NAMES names in one. Known once the
+ * templates are read. */
+static int check_watch(struct run *r)
+{
+	if (!r->cfg.watch)
+		return 0;
+	size_t n = 0;
+	for (size_t i = 0; i < r->cfg.n_names; i++)
+		n += outputs_uses(&r->cfg, r->templates, r->cfg.names[i]);
+	if (n == 0) {
+		msg_err("--watch has nothing to follow: --env values cannot change in a running "
+		        "process; use --secret, --file-env or --template (see inject --help)");
+		return INJECT_EXIT_USAGE;
+	}
+	if (n > VAULT_MAX_WATCH_NAMES) {
+		msg_err("--watch follows at most %d secrets (vaultd's limit for one watch) and %zu "
+		        "back files here: watch fewer, or split them over more containers",
+		        VAULT_MAX_WATCH_NAMES, n);
+		return INJECT_EXIT_USAGE;
 	}
 	return 0;
 }
@@ -148,6 +181,7 @@ static int fetch_secrets(struct run *r)
 	    [FETCH_NOT_FOUND] = INJECT_EXIT_NOT_FOUND,
 	    [FETCH_PROTOCOL] = INJECT_EXIT_PROTOCOL,
 	    [FETCH_NOMEM] = INJECT_EXIT_INTERNAL,
+	    [FETCH_STOPPED] = INJECT_EXIT_INTERNAL, /* 128 + the signal, below */
 	};
 	char err[ERR_MAX];
 	enum fetch_status st =
@@ -155,9 +189,22 @@ static int fetch_secrets(struct run *r)
 	                 &r->bundle, err, sizeof(err));
 	if (st != FETCH_OK) {
 		msg_err("%s", err);
-		return exit_for[st];
+		return st == FETCH_STOPPED ? 128 + stop_signal() : exit_for[st];
 	}
 	return 0;
+}
+
+/* A stop signal that came after the wait (while files were written) still
+ * means "do not start": as if it had come a moment earlier. */
+static int stopped_before_start(struct run *r)
+{
+	int sig = stop_pending();
+	if (!sig)
+		return 0;
+	msg_err("stopped by SIG%s before the command started", sigabbrev_np(sig));
+	if (r->cfg.init && !r->cfg.keep)
+		outputs_remove_all(&r->out);
+	return 128 + sig;
 }
 
 static int write_files(struct run *r)
@@ -203,6 +250,7 @@ static int exec_mode(struct run *r)
 		msg_err("cannot drop privileges to %s: %s", r->cfg.user, errstr(-e));
 		return INJECT_EXIT_PRIVDROP;
 	}
+	stop_unblock(); /* the command gets the signal mask inject started with */
 	return exec_command(r->cfg.command, r->env.vec);
 }
 
@@ -295,12 +343,16 @@ int main(int argc, char **argv)
 	}
 	/* In --init mode signals are blocked from the start, so none that
 	 * arrives while secrets are fetched is lost; the command gets the
-	 * original mask back. */
+	 * original mask back. Either way a stop signal (stop.h) while inject
+	 * waits for vaultd ends it without starting the command. */
 	if (r.cfg.init)
 		init_block_signals();
-	if ((s = load_token(&r)) || (s = load_templates(&r)) || (s = resolve_user(&r)) ||
+	else
+		stop_block();
+	if ((s = load_token(&r)) || (s = load_templates(&r)) || (s = check_watch(&r)) ||
+	    (s = resolve_user(&r)) ||
 	    (s = open_dir(&r)) || (s = fetch_secrets(&r)) || (s = write_files(&r)) ||
-	    (s = build_env(&r)))
+	    (s = build_env(&r)) || (s = stopped_before_start(&r)))
 		return s;
 	if (!r.cfg.init)
 		return exec_mode(&r);

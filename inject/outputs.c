@@ -117,6 +117,19 @@ int outputs_write(const struct outputs *o, const struct bundle *b, const struct 
 	return r;
 }
 
+bool outputs_uses(const struct inject_config *cfg, struct template *const *templates,
+                  const char *name)
+{
+	for (size_t i = 0; i < cfg->n_secrets; i++)
+		if (strcmp(cfg->secrets[i].name, name) == 0)
+			return true;
+	for (size_t i = 0; i < cfg->n_templates; i++)
+		for (size_t k = 0; k < templates[i]->n_segs; k++)
+			if (templates[i]->segs[k].is_secret && strcmp(templates[i]->segs[k].name, name) == 0)
+				return true;
+	return false;
+}
+
 void outputs_remove_all(const struct outputs *o)
 {
 	char prev[VAULT_MAX_NAME_LEN + sizeof(INJECT_PREVIOUS_SUFFIX)];

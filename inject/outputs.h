@@ -25,6 +25,12 @@ struct outputs {
 int outputs_write(const struct outputs *o, const struct bundle *b, const struct bundle *old,
                   char *err, size_t errcap);
 
+/* True when name backs a file: a --secret (or --file-env) file or a
+ * template. A name only --env uses backs none: its value sits in the
+ * command's environment, where no rotation can reach it. */
+bool outputs_uses(const struct inject_config *cfg, struct template *const *templates,
+                  const char *name);
+
 /* Removes every file outputs may have written. */
 void outputs_remove_all(const struct outputs *o);
 

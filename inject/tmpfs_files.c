@@ -34,6 +34,13 @@ static int check_dir(int fd, const char *path, bool allow_disk, char *err, size_
 		            "%s is writable by others (mode %04o): anyone could swap the files; "
 		            "mount it with mode=0755 or chmod o-w it",
 		            path, (unsigned)(st.st_mode & 07777));
+	/* A group other than root's or inject's own is "others" too: its
+	 * members (the dropped --user, say) could swap the files. */
+	if ((st.st_mode & S_IWGRP) && st.st_gid != 0 && st.st_gid != getegid())
+		return errf(err, cap, -EPERM,
+		            "%s is writable by group %u (mode %04o): its members could swap the "
+		            "files; mount it with mode=0755 or chmod g-w it",
+		            path, (unsigned)st.st_gid, (unsigned)(st.st_mode & 07777));
 	if (st.st_uid != 0 && st.st_uid != geteuid())
 		return errf(err, cap, -EPERM,
 		            "%s belongs to uid %u, not to root or to inject (uid %u): its owner "

@@ -41,12 +41,15 @@ struct pending {
 	bool changed[INJECT_MAX_NAMES]; /* which names changed in the window */
 };
 
-/* Notes in p the names whose versions differ between old and b. */
+/* Notes in p the names behind files whose versions differ between old and
+ * b: a rotated --env-only value changes nothing the command can see. */
 static bool note_changes(const struct watch *w, const struct bundle *old, const struct bundle *b,
                          struct pending *p)
 {
 	bool any = false;
 	for (size_t i = 0; i < w->cfg->n_names; i++) {
+		if (!outputs_uses(w->cfg, w->out->templates, w->cfg->names[i]))
+			continue;
 		const struct bundle_entry *e = bundle_find(b, w->cfg->names[i]);
 		const struct bundle_entry *o = bundle_find(old, w->cfg->names[i]);
 		if (e && o && e->version == o->version &&
@@ -142,8 +145,20 @@ static bool refresh(struct watch *w, const struct outputs *out, struct pending *
 	return true;
 }
 
+/* The names to watch: those behind files (see note_changes). */
+static size_t watched_names(const struct watch *w, char (*names)[VAULT_MAX_NAME_LEN + 1])
+{
+	size_t n = 0;
+	for (size_t i = 0; i < w->cfg->n_names; i++)
+		if (outputs_uses(w->cfg, w->out->templates, w->cfg->names[i]))
+			memcpy(names[n++], w->cfg->names[i], sizeof(names[0]));
+	return n;
+}
+
 static void watch_loop(struct watch *w, const struct outputs *out)
 {
+	static char names[INJECT_MAX_NAMES][VAULT_MAX_NAME_LEN + 1];
+	size_t n_names = watched_names(w, names);
 	struct pending p = {0};
 	int64_t backoff = 0;
 	bool reported = false;
@@ -165,7 +180,8 @@ static void watch_loop(struct watch *w, const struct outputs *out)
 		bool changed = false, ok = true;
 		uint64_t rev; /* the bundle's own revision is what is kept */
 		enum fetch_status st =
-		    fetch_watch(w->target, w->cfg->names, w->cfg->n_names, w->current->revision,
+		    fetch_watch(w->target, (const char(*)[VAULT_MAX_NAME_LEN + 1])names, n_names,
+		                w->current->revision,
 		                timeout_s, client_ms, &changed, &rev, err, sizeof(err));
 		if (st != FETCH_OK) {
 			if (!reported)

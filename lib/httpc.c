@@ -19,8 +19,9 @@
 #define HTTPC_DEFAULT_TIMEOUT_MS 30000
 /* Status line plus headers; vaultd sends a few hundred bytes. */
 #define HTTPC_MAX_HEADER_BYTES (16u * 1024u)
-/* Request line and our fixed headers, without the token. */
-#define HTTPC_MAX_REQUEST_HEAD 4096u
+/* Request line and our fixed headers, without the token: room for a watch
+ * of VAULT_MAX_WATCH_NAMES names of the longest kind (8.3 KiB of query). */
+#define HTTPC_MAX_REQUEST_HEAD (12u * 1024u)
 #define HTTPC_MAX_CHUNK_LINE 256u
 #define HTTPC_READ_CHUNK 16384u
 /* A full listen backlog answers EAGAIN on a unix socket: retry this often. */

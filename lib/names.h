@@ -6,6 +6,10 @@
 #include <stddef.h>
 
 #define VAULT_MAX_NAME_LEN 128
+/* How many names one request may carry (docs/api.md): vaultd refuses more,
+ * so its clients check them before asking. */
+#define VAULT_MAX_BUNDLE_NAMES 256 /* POST /v1/bundle */
+#define VAULT_MAX_WATCH_NAMES 64   /* GET /v1/watch */
 
 /* [A-Za-z0-9][A-Za-z0-9._-]{0,127} and no "..": len is the byte length, so an
  * embedded NUL (len > strlen) is rejected. */

@@ -10,7 +10,7 @@
 #include "jsonx.h"
 #include "store.h"
 
-#define BUNDLE_MAX_NAMES 256
+#define BUNDLE_MAX_NAMES VAULT_MAX_BUNDLE_NAMES
 
 /* Validated names of the body; answers 400 and returns negative otherwise. */
 static int bundle_names(struct req *r, const json_t *o, const char **names, size_t *ret_n,

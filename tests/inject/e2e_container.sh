@@ -199,6 +199,12 @@ chmod 0777 "$SECRETS"
 clean_secrets
 in_container --secret db -- touch /tmp/ran >"$OUT" 2>"$ERR"
 vt_eq "--dir writable by others: exit 78" 78 "$?"
+chmod 0775 "$SECRETS"
+chgrp 1000 "$SECRETS"
+in_container --user 1000 --secret db -- touch /tmp/ran >"$OUT" 2>"$ERR"
+vt_eq "--dir writable by the --user's group: exit 78" 78 "$?"
+vt_check "group-writable --dir: the message says why" grep -q "writable by group 1000" "$ERR"
+chgrp 0 "$SECRETS"
 chmod 0755 "$SECRETS"
 
 # ---- fail closed ----
@@ -214,6 +220,31 @@ unshare --pid --fork --mount-proc="$ROOT/proc" chroot "$ROOT" \
 	/inject --socket /run/vaultd/nothing.sock --wait 0.3 --secret db -- touch /tmp/ran >"$OUT" 2>"$ERR"
 vt_eq "daemon unreachable: exit 69" 69 "$?"
 vt_check "daemon unreachable: the command never ran" test ! -e "$ROOT/tmp/ran"
+
+# docker stop while inject (PID 1) still waits for vaultd: it ends at once
+# with 128+15 and the command never starts, in exec and in --init mode.
+for mode in exec init; do
+	flags=""
+	[ "$mode" = init ] && flags=--init
+	unshare --pid --fork --mount-proc="$ROOT/proc" chroot "$ROOT" /inject $flags \
+		--socket /run/vaultd/nothing.sock --wait 20 --secret db -- touch /tmp/ran >"$OUT" 2>"$ERR" &
+	BG_PID=$!
+	INJECT_PID=""
+	for _ in $(seq 1 200); do
+		INJECT_PID=$(children "$BG_PID" | awk '{print $1}')
+		[ -n "$INJECT_PID" ] && break
+		sleep 0.025
+	done
+	sleep 0.3 # inside the wait's backoff by now
+	t0=$(date +%s%N)
+	kill -TERM "$INJECT_PID"
+	wait "$BG_PID"
+	rc=$? took=$((($(date +%s%N) - t0) / 1000000))
+	vt_eq "$mode mode: SIGTERM while waiting for vaultd: 128+15" 143 "$rc"
+	vt_check "$mode mode: ... at once, not after --wait (${took} ms)" test "$took" -lt 2000
+	vt_check "$mode mode: ... and the command never ran" test ! -e "$ROOT/tmp/ran"
+	vt_check "$mode mode: ... and says so" grep -q "stopped by SIGTERM" "$ERR"
+done
 
 in_container --secret 'bad/name' -- touch /tmp/ran >"$OUT" 2>"$ERR"
 vt_eq "bad secret name: exit 64" 64 "$?"
@@ -246,6 +277,13 @@ in_container --token-file /tmp/empty --secret db -- touch /tmp/ran >"$OUT" 2>"$E
 vt_eq "an empty token file: exit 68" 68 "$?"
 in_container --token-file /tmp/missing --secret db -- touch /tmp/ran >"$OUT" 2>"$ERR"
 vt_eq "a missing token file: exit 68" 68 "$?"
+printf 'abc def\n' >"$ROOT/tmp/blank"
+t0=$(date +%s%N)
+in_container --wait 10 --token-file /tmp/blank --secret db -- touch /tmp/ran >"$OUT" 2>"$ERR"
+rc=$? took=$((($(date +%s%N) - t0) / 1000000))
+vt_eq "a token with a blank inside: exit 68" 68 "$rc"
+vt_check "... at once, not after --wait (${took} ms)" test "$took" -lt 2000
+vt_check "... and the message says why" grep -q "blank or control character" "$ERR"
 setpriv --reuid 65534 --regid 65534 --clear-groups "$INJECT_BIN" --socket "$VT_SOCK" \
 	--dir "$SECRETS" --secret db -- true >"$OUT" 2>"$ERR"
 vt_eq "no permission on the socket: exit 77" 77 "$?"
@@ -412,5 +450,55 @@ kill -TERM "$INJECT_PID"
 wait "$BG_PID"
 vt_eq "--watch: SIGTERM forwarded, 143" 143 "$?"
 vt_eq "--watch: files removed at exit" "" "$(ls -A "$SECRETS")"
+
+# --watch follows what backs files: an --env-only secret's rotation reaches
+# no file and sends no SIGHUP.
+put envonly e1
+clean_secrets
+rm -f "$ROOT/tmp/hups"
+set -m
+bg_container --watch --debounce 0.5 --secret w --env ENVONLY=envonly -- sh -c '
+	n=0; trap "n=\$((n + 1)); echo \$n >/tmp/hups" HUP
+	while :; do sleep 0.05; done'
+set +m
+wait_started
+sleep 0.3
+rotate envonly e2
+sleep 1.5
+vt_eq "--watch: an --env-only rotation sends no SIGHUP" "" "$(cat "$ROOT/tmp/hups" 2>/dev/null)"
+rotate w v7
+for i in $(seq 1 60); do [ -f "$ROOT/tmp/hups" ] && break; sleep 0.05; done
+vt_eq "--watch: a file's rotation still does" 1 "$(cat "$ROOT/tmp/hups" 2>/dev/null)"
+kill -TERM "$INJECT_PID"
+wait "$BG_PID"
+
+# One watch holds at most 64 names; long ones (64 of 120 bytes: an 8 KB
+# query) are followed too, and a 65th is refused before anything starts.
+LONG=""
+for i in $(seq -w 1 65); do
+	n="long$i$(printf 'x%.0s' $(seq 1 114))"
+	put "$n" "l$i"
+	LONG="$LONG${LONG:+,}$n"
+done
+L64=${LONG%,*}
+L64_LAST=${L64##*,}
+clean_secrets
+INJECT_SECRETS=$LONG,w in_container --watch -- touch /tmp/ran >"$OUT" 2>"$ERR"
+vt_eq "--watch with 66 files: exit 64" 64 "$?"
+vt_check "... which says why" grep -q "at most 64" "$ERR"
+vt_check "... and nothing ran" test ! -e "$ROOT/tmp/ran"
+clean_secrets
+set -m
+INJECT_SECRETS=$L64 bg_container --watch --debounce 0.2 -- sh -c 'while :; do sleep 0.05; done'
+set +m
+wait_started
+vt_eq "--watch, 64 long names: first value" l64 "$(cat "$SECRETS/$L64_LAST" 2>/dev/null)"
+rotate "$L64_LAST" rotated
+for i in $(seq 1 60); do [ "$(cat "$SECRETS/$L64_LAST")" = rotated ] && break; sleep 0.05; done
+vt_eq "--watch, 64 long names: the last one's rotation is followed" rotated \
+	"$(cat "$SECRETS/$L64_LAST" 2>/dev/null)"
+vt_check "--watch, 64 long names: no watch error" test ! -s "$ERR"
+kill -TERM "$INJECT_PID"
+wait "$BG_PID"
 
 vt_done

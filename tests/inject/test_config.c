@@ -403,6 +403,31 @@ START_TEST(test_add_name_dedups_and_validates)
 }
 END_TEST
 
+/* All names come in one bundle, and vaultd answers at most 256 in one:
+ * 200 files and 60 more --env names are a usage error, not a 400 later. */
+START_TEST(test_more_names_than_one_bundle_holds_are_refused)
+{
+	static char secrets[200 * 8], envs[60 * 16];
+	size_t off = (size_t)snprintf(secrets, sizeof(secrets), "INJECT_SECRETS=");
+	for (int i = 0; i < 200; i++)
+		off += (size_t)snprintf(secrets + off, sizeof(secrets) - off, "%ss%d", i ? "," : "", i);
+	off = (size_t)snprintf(envs, sizeof(envs), "INJECT_ENV=");
+	for (int i = 0; i < 60; i++)
+		off += (size_t)snprintf(envs + off, sizeof(envs) - off, "%sV%d=e%d", i ? "," : "", i, i);
+	ck_assert_int_eq(parse(ENV(secrets, envs), "true", NULL), -EINVAL);
+	ck_assert_msg(strstr(ERR, "at most 256 in one bundle"), "err: %s", ERR);
+	/* 256 in all is fine, and a template's name beyond them is refused. */
+	snprintf(envs, sizeof(envs), "INJECT_ENV=");
+	off = strlen(envs);
+	for (int i = 0; i < 56; i++)
+		off += (size_t)snprintf(envs + off, sizeof(envs) - off, "%sV%d=e%d", i ? "," : "", i, i);
+	ck_assert_int_eq(parse(ENV(secrets, envs), "true", NULL), 0);
+	ck_assert_uint_eq(C.n_names, 256);
+	ck_assert_int_eq(config_add_name(&C, "s0"), 0); /* already there */
+	ck_assert_int_eq(config_add_name(&C, "from_a_template"), -E2BIG);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("inject-config");
@@ -435,6 +460,7 @@ static Suite *config_suite(void)
 	tcase_add_test(t, test_usage_errors);
 	tcase_add_test(t, test_help_and_version_need_nothing_else);
 	tcase_add_test(t, test_add_name_dedups_and_validates);
+	tcase_add_test(t, test_more_names_than_one_bundle_holds_are_refused);
 	suite_add_tcase(s, t);
 	return s;
 }
