@@ -6,6 +6,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <sodium.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,8 @@
 #include "output.h"
 #include "seal.h"
 
+/* What COMPOSE_DEFAULT_INJECT_HOST reads: --inject-bin gives it another default. */
+#define INJECT_ENV_VAR "VAULTD_INJECT"
 #define OUTPUT_HEADER                                                                              \
 	"# Written by `vaultctl compose migrate`: passwords come from vaultd, not from\n"          \
 	"# environment variables. Comments of the original file are not carried over.\n"
@@ -246,20 +249,22 @@ static int dir_of(const char *path, char *out, size_t cap)
 
 /* "${VAULTD_SOCKET:-/abs/path}": compose may override it; the default is the
  * socket this vaultctl talks to. */
-static int socket_host(const char *sock, char *out, size_t cap)
+/* The host side of a volume as "${VAR:-/absolute/path}": the variable still
+ * overrides it, and a relative path means the same from any directory. */
+static int volume_host(const char *var, const char *path, char *out, size_t cap)
 {
 	char abs[PATH_MAX];
-	if (sock[0] == '/') {
-		snprintf(abs, sizeof(abs), "%s", sock);
+	if (path[0] == '/') {
+		snprintf(abs, sizeof(abs), "%s", path);
 	} else {
 		char cwd[PATH_MAX];
 		if (!getcwd(cwd, sizeof(cwd)) ||
-		    snprintf(abs, sizeof(abs), "%s/%s", cwd, sock) >= (int)sizeof(abs))
+		    snprintf(abs, sizeof(abs), "%s/%s", cwd, path) >= (int)sizeof(abs))
 			return -ENAMETOOLONG;
 	}
 	if (strpbrk(abs, "$:}"))
 		return -EINVAL; /* would break the volume syntax */
-	int n = snprintf(out, cap, "${%s:-%s}", CTL_ENV_SOCKET, abs);
+	int n = snprintf(out, cap, "${%s:-%s}", var, abs);
 	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
 }
 
@@ -559,15 +564,17 @@ static int plan_migration(struct migrate_args *m, struct migration *g, struct st
 		ctl_err("%s: %s; nothing written", m->file, err);
 		return CTL_ERROR;
 	}
-	if (socket_host(m->x.c.socket, sock, sizeof(sock)) < 0) {
+	if (volume_host(CTL_ENV_SOCKET, m->x.c.socket, sock, sizeof(sock)) < 0) {
 		ctl_err("the socket path %s cannot be used in a volume: spec", m->x.c.socket);
 		return CTL_USAGE;
 	}
 	char inject[PATH_MAX + 32];
-	if (m->inject_bin)
-		snprintf(inject, sizeof(inject), "%s", m->inject_bin);
-	else
+	if (!m->inject_bin)
 		snprintf(inject, sizeof(inject), "%s", COMPOSE_DEFAULT_INJECT_HOST);
+	else if (volume_host(INJECT_ENV_VAR, m->inject_bin, inject, sizeof(inject)) < 0) {
+		ctl_err("the --inject-bin path %s cannot be used in a volume: spec", m->inject_bin);
+		return CTL_USAGE;
+	}
 	struct compose_opts o = {
 	    .mode = m->mode,
 	    .name_template = m->template,
@@ -590,6 +597,58 @@ static int plan_migration(struct migrate_args *m, struct migration *g, struct st
 		return CTL_ERROR;
 	}
 	return CTL_OK;
+}
+
+/* Without --import the containers get whatever vaultd holds, so each
+ * planned secret that is there must hold the compose file's value (else
+ * exit 6). A rewrite in place removes the values from the user's files, so
+ * it also needs every secret stored first (else exit 3, or 5 when vaultd
+ * cannot be asked): nothing would be left to import from. A copy (-o
+ * elsewhere) keeps the original, so there a missing secret, or a vaultd
+ * that cannot be asked, only earns a reminder. *ret_missing: how many are
+ * not stored, SIZE_MAX when vaultd could not be asked. Nothing is written
+ * before this passes. */
+static int check_stored(const struct ctl *c, const struct compose_plan *p, bool in_place,
+                        const char *file, size_t *ret_missing)
+{
+	size_t conflicts = 0, missing = 0;
+	*ret_missing = SIZE_MAX;
+	for (size_t s = 0; s < p->nsecrets; s++) {
+		struct secbuf *cur = NULL;
+		int rc = fetch_value(c, p->secrets[s].name, true, &cur);
+		if (rc == CTL_UNAVAILABLE && !in_place) {
+			ctl_err("note: could not check that the secrets are in vaultd; the original "
+			        "%s keeps the values for a later --import",
+			        file);
+			return CTL_OK;
+		}
+		if (rc == CTL_NOT_FOUND) {
+			missing++;
+			if (in_place)
+				ctl_err("secret %s is not in vaultd, and rewriting %s in place would "
+				        "remove the only copy of its value: run with --import (or `vaultctl "
+				        "set %s` first); nothing written",
+				        p->secrets[s].name, file, p->secrets[s].name);
+			continue;
+		}
+		if (rc != CTL_OK) {
+			ctl_err("cannot check the secrets in vaultd; nothing written");
+			return rc;
+		}
+		const struct secbuf *v = p->secrets[s].value;
+		if (cur->len != v->len || sodium_memcmp(cur->data, v->data, v->len) != 0) {
+			ctl_err("secret %s already exists in vaultd with another value, which the "
+			        "containers would get: remove it or choose another --name-template; "
+			        "nothing written",
+			        p->secrets[s].name);
+			conflicts++;
+		}
+		secbuf_free(cur);
+	}
+	*ret_missing = missing;
+	if (conflicts > 0)
+		return CTL_CONFLICT;
+	return in_place && missing > 0 ? CTL_NOT_FOUND : CTL_OK;
 }
 
 static int export_values(const struct ctl *c, struct migration *g)
@@ -671,8 +730,11 @@ static int compose_migrate_cmd(const struct ctl *c, int argc, char **argv)
 		margs_free(&m);
 		return CTL_OK;
 	}
+	size_t missing = SIZE_MAX;
 	if (rc == CTL_OK && m.import && g.plan->nsecrets > 0)
 		rc = import_values(&m.x.c, g.plan, m.file, &added);
+	else if (rc == CTL_OK && g.plan->nsecrets > 0)
+		rc = check_stored(&m.x.c, g.plan, in_place, m.file, &missing);
 	if (rc == CTL_OK && m.mode == COMPOSE_MODE_FILES)
 		rc = export_values(&m.x.c, &g);
 	if (rc == CTL_OK)
@@ -683,6 +745,8 @@ static int compose_migrate_cmd(const struct ctl *c, int argc, char **argv)
 			fprintf(report,
 			        "imported into vaultd: %zu new secret(s), %zu already there\n",
 			        added, g.plan->nsecrets - added);
+		else if (g.plan->nsecrets > 0 && missing == 0)
+			fprintf(report, "every secret is already in vaultd with the same value\n");
 		else if (g.plan->nsecrets > 0 && m.mode == COMPOSE_MODE_INJECT)
 			fprintf(report,
 			        "not imported: run again with --import, or store each secret with "

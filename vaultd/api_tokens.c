@@ -115,6 +115,7 @@ void api_token_create(struct req *r)
 			http_audit_committed(r);
 	}
 	if (rc < 0) {
+		r->audit_name[0] = '\0'; /* no token has that accessor */
 		reply_store_error(r, rc, "creating a token");
 	} else {
 		json_t *d = json_object();

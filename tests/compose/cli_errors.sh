@@ -2,7 +2,9 @@
 # What goes wrong gets a clear message, its own exit code, and nothing
 # written: malformed YAML, a non-mapping root, an unknown image without an
 # entrypoint, bad usage, a value missing from vaultd, a conflicting value
-# already in vaultd, vaultd unreachable, `compose secrets` of a missing name.
+# already in vaultd, vaultd unreachable, `compose secrets` of a missing name;
+# and without --import, a rewrite in place that would lose the only copy of
+# a value, or would hand the containers another value than the file had.
 set -u
 . "$(dirname "$0")/lib_compose.sh"
 vt_setup
@@ -48,8 +50,32 @@ expect 2 "--var takes SERVICE.VAR" "malformed --var" compose migrate -f docker-c
 expect 2 "unknown command" "unknown subcommand" compose frobnicate
 
 # files mode exports from vaultd: a value it does not hold stops everything.
-expect 3 "secret db_postgres_password is not in vaultd: run with --import" "files mode, value not in vaultd" \
+expect 3 "secret db_postgres_password is not in vaultd.*--import" "files mode, value not in vaultd" \
 	compose migrate -f docker-compose.yml -o docker-compose.yml --mode files --entrypoint app=/bin/app
+
+# Without --import a rewrite in place removes the values from the files:
+# every secret must be in vaultd first, or nothing is written.
+expect 3 "would remove the only copy of its value.*--import" "in place, a value not in vaultd" \
+	compose migrate -f docker-compose.yml -o docker-compose.yml --entrypoint app=/bin/app
+expect 5 "cannot reach vaultd.*|nothing written" "in place, vaultd unreachable" \
+	--socket "$VT_DIR/nothing.sock" compose migrate -f docker-compose.yml -o docker-compose.yml --entrypoint app=/bin/app
+# A copy keeps the original: that is allowed, with a reminder (and a note
+# when vaultd cannot be asked).
+out=$("$V" --socket "$VT_DIR/nothing.sock" compose migrate -f docker-compose.yml -o copy.yml \
+	--entrypoint app=/bin/app 2>&1)
+vt_eq "a copy without vaultd: written" 0 "$?"
+vt_check "a copy without vaultd: the note says so" grep -q "could not check that the secrets are in vaultd" <<<"$out"
+vt_check "a copy without vaultd: the original is untouched" grep -q "POSTGRES_PASSWORD" docker-compose.yml
+rm -f copy.yml
+# --inject-bin gives VAULTD_INJECT another default; a path that would break
+# the volume spec is refused.
+"$V" compose migrate -f docker-compose.yml -o copy.yml --entrypoint app=/bin/app \
+	--inject-bin /opt/inject >/dev/null 2>&1
+vt_check "--inject-bin: \${VAULTD_INJECT:-/opt/inject} in the volume" \
+	grep -qF '${VAULTD_INJECT:-/opt/inject}:/inject:ro' copy.yml
+rm -f copy.yml
+expect 2 "--inject-bin path /opt/a:b cannot be used" "--inject-bin with a colon" \
+	compose migrate -f docker-compose.yml -o copy.yml --entrypoint app=/bin/app --inject-bin /opt/a:b
 
 # --import refuses to overwrite another value, before writing anything anywhere.
 printf 'not-root' | "$V" set db_postgres_password >/dev/null || vt_die "cannot set up the conflict"
@@ -58,6 +84,11 @@ expect 6 "secret db_postgres_password already exists in vaultd with another valu
 vt_eq "the conflicting import stored nothing else" "" \
 	"$("$V" list --json | python3 -c 'import json,sys; print(" ".join(s["name"] for s in json.load(sys.stdin)["secrets"] if s["name"] != "db_postgres_password"))')"
 value_is db_postgres_password "not-root"
+# Without --import the containers would get vaultd's other value: refused too.
+expect 6 "already exists in vaultd with another value, which the containers would get" \
+	"another value, no --import" compose migrate -f docker-compose.yml -o copy.yml --entrypoint app=/bin/app
+expect 6 "already exists in vaultd with another value" "another value, files mode" \
+	compose migrate -f docker-compose.yml -o copy.yml --mode files --entrypoint app=/bin/app
 
 # vaultd unreachable: exit 5.
 expect 5 "cannot reach vaultd" "vaultd unreachable" \
