@@ -42,10 +42,20 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static enum fetch_status stopped(char *err, size_t cap)
+{
+	return failf(FETCH_STOPPED, err, cap,
+	             "stopped by SIG%s while waiting for vaultd; the command was not started",
+	             sigabbrev_np(stop_signal()));
+}
+
 /* A transport error from httpc_do. */
 static enum fetch_status transport(int r, const char *socket, char *err, size_t cap)
 {
 	switch (r) {
+	case -ECANCELED:
+		stop_pending(); /* take the stop signal that cut the request short */
+		return stopped(err, cap);
 	case -EACCES:
 	case -EPERM:
 		return failf(FETCH_DENIED, err, cap,
@@ -371,6 +381,7 @@ static enum fetch_status bundle_once(const struct fetch_target *t, const char *b
 	    .timeout_ms = FETCH_TIMEOUT_MS,
 	    .max_body = bundle_max_body(n, previous),
 	    .body_fd = -1,
+	    .cancel_fd = stop_fd(), /* a stop signal cuts a hanging request short */
 	};
 	struct httpc_response *resp = NULL;
 	int r = httpc_do(&rq, &resp);
@@ -418,11 +429,8 @@ enum fetch_status fetch_bundle(const struct fetch_target *t,
 		int64_t left = deadline - now_ms();
 		if (left <= 0)
 			break;
-		int sig = stop_sleep(backoff < left ? backoff : left);
-		if (sig) {
-			st = failf(FETCH_STOPPED, err, cap,
-			           "stopped by SIG%s while waiting for vaultd; the command was not started",
-			           sigabbrev_np(sig));
+		if (stop_sleep(backoff < left ? backoff : left)) {
+			st = stopped(err, cap);
 			break;
 		}
 		backoff = backoff * 2 > FETCH_BACKOFF_MAX_MS ? FETCH_BACKOFF_MAX_MS : backoff * 2;

@@ -195,10 +195,13 @@ static int fetch_secrets(struct run *r)
 }
 
 /* A stop signal that came after the wait (while files were written) still
- * means "do not start": as if it had come a moment earlier. */
-static int stopped_before_start(struct run *r)
+ * means "do not start": as if it had come a moment earlier. This is the
+ * last look, right before the start: as PID 1 one that comes after
+ * stop_end is dropped, so the window is kept to a few instructions. */
+static int last_stop_check(struct run *r)
 {
 	int sig = stop_pending();
+	stop_end();
 	if (!sig)
 		return 0;
 	msg_err("stopped by SIG%s before the command started", sigabbrev_np(sig));
@@ -250,7 +253,9 @@ static int exec_mode(struct run *r)
 		msg_err("cannot drop privileges to %s: %s", r->cfg.user, errstr(-e));
 		return INJECT_EXIT_PRIVDROP;
 	}
-	stop_unblock(); /* the command gets the signal mask inject started with */
+	/* The command gets the signal mask inject started with. */
+	if ((e = last_stop_check(r)))
+		return e;
 	return exec_command(r->cfg.command, r->env.vec);
 }
 
@@ -302,6 +307,9 @@ static int init_mode(struct run *r)
 		secbuf_free(r->token);
 		r->token = NULL;
 	}
+	int s = last_stop_check(r);
+	if (s)
+		return s;
 	struct init_opts o = {
 	    .argv = r->cfg.command,
 	    .envp = r->env.vec,
@@ -347,12 +355,10 @@ int main(int argc, char **argv)
 	 * waits for vaultd ends it without starting the command. */
 	if (r.cfg.init)
 		init_block_signals();
-	else
-		stop_block();
+	stop_begin(!r.cfg.init);
 	if ((s = load_token(&r)) || (s = load_templates(&r)) || (s = check_watch(&r)) ||
-	    (s = resolve_user(&r)) ||
-	    (s = open_dir(&r)) || (s = fetch_secrets(&r)) || (s = write_files(&r)) ||
-	    (s = build_env(&r)) || (s = stopped_before_start(&r)))
+	    (s = resolve_user(&r)) || (s = open_dir(&r)) || (s = fetch_secrets(&r)) ||
+	    (s = write_files(&r)) || (s = build_env(&r)))
 		return s;
 	if (!r.cfg.init)
 		return exec_mode(&r);

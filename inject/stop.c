@@ -1,67 +1,60 @@
-/* Stop signals before the command starts, taken with sigtimedwait so that
- * they work for PID 1 too (stop.h). */
+/* Stop signals before the command starts, read from a signalfd so that they
+ * work for PID 1 too and can interrupt a request (stop.h). */
 #include "stop.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
-#include <stdbool.h>
-#include <time.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
+static const int g_stops[] = {SIGTERM, SIGINT, SIGQUIT};
 static sigset_t g_saved;
 static bool g_blocked;
+static int g_fd = -1;
 static int g_signal;
 
-static void stop_set(sigset_t *s)
-{
-	sigemptyset(s);
-	sigaddset(s, SIGTERM);
-	sigaddset(s, SIGINT);
-	sigaddset(s, SIGQUIT);
-}
-
-void stop_block(void)
+void stop_begin(bool block)
 {
 	sigset_t s;
-	stop_set(&s);
-	if (sigprocmask(SIG_BLOCK, &s, &g_saved) == 0)
+	sigemptyset(&s);
+	for (size_t i = 0; i < sizeof(g_stops) / sizeof(g_stops[0]); i++) {
+		struct sigaction sa;
+		if (sigaction(g_stops[i], NULL, &sa) == 0 && sa.sa_handler != SIG_IGN)
+			sigaddset(&s, g_stops[i]);
+	}
+	if (block && sigprocmask(SIG_BLOCK, &s, &g_saved) == 0)
 		g_blocked = true;
+	g_fd = signalfd(-1, &s, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-void stop_unblock(void)
+void stop_end(void)
 {
+	if (g_fd >= 0)
+		close(g_fd);
+	g_fd = -1;
 	if (g_blocked)
 		sigprocmask(SIG_SETMASK, &g_saved, NULL);
 	g_blocked = false;
 }
 
-/* Waits up to ms (0: only looks) for a stop signal. */
+const int *stop_fd(void)
+{
+	return g_fd >= 0 ? &g_fd : NULL;
+}
+
+/* Waits up to ms (0: only looks) for a stop signal and takes it. Without a
+ * signalfd (it could not be made) it only sleeps. */
 static int take(int64_t ms)
 {
-	sigset_t s;
-	stop_set(&s);
-	struct timespec end, left = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	end.tv_sec += left.tv_sec;
-	end.tv_nsec += left.tv_nsec;
-	if (end.tv_nsec >= 1000000000L) {
-		end.tv_sec++;
-		end.tv_nsec -= 1000000000L;
-	}
-	for (;;) {
-		int sig = sigtimedwait(&s, NULL, &left);
-		if (sig > 0)
-			return g_signal = sig;
-		if (errno != EINTR)
-			return 0; /* EAGAIN: the time is up */
-		/* Another signal interrupted the wait: wait for what is left. */
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		int64_t ns = (int64_t)(end.tv_sec - now.tv_sec) * 1000000000 + (end.tv_nsec - now.tv_nsec);
-		if (ns <= 0)
-			return 0;
-		left.tv_sec = (time_t)(ns / 1000000000);
-		left.tv_nsec = (long)(ns % 1000000000);
-	}
+	struct pollfd p = {.fd = g_fd, .events = POLLIN};
+	int n = poll(&p, 1, ms > INT32_MAX ? INT32_MAX : (int)ms);
+	if (n <= 0 || g_fd < 0)
+		return 0; /* time is up; EINTR (another signal) just ends the nap early */
+	struct signalfd_siginfo si;
+	if (read(g_fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+		return 0;
+	return g_signal = (int)si.ssi_signo;
 }
 
 int stop_sleep(int64_t ms)

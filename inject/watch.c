@@ -88,7 +88,8 @@ static void wait_on_change(pid_t pid)
 /* INJECT_CHANGED=a,b tells the command which secrets changed. */
 static void run_on_change(const struct watch *w, const struct pending *p)
 {
-	char list[INJECT_MAX_NAMES * 8];
+	/* Only watched names change (note_changes): all of them fit. */
+	char list[VAULT_MAX_WATCH_NAMES * (VAULT_MAX_NAME_LEN + 1) + 1];
 	size_t off = 0;
 	list[0] = '\0';
 	for (size_t i = 0; i < w->cfg->n_names && off < sizeof(list); i++)
@@ -119,13 +120,16 @@ static void reload(const struct watch *w, struct pending *p)
 	memset(p, 0, sizeof(*p));
 }
 
-/* A change was announced: fetch the bundle, rewrite what changed. */
-static bool refresh(struct watch *w, const struct outputs *out, struct pending *p)
+/* A change was announced: fetch the watched names (an --env-only name
+ * deleted since the start must not stop the files following), rewrite what
+ * changed. */
+static bool refresh(struct watch *w, const struct outputs *out,
+                    const char (*names)[VAULT_MAX_NAME_LEN + 1], size_t n, struct pending *p)
 {
 	char err[1024];
 	struct bundle *nb = NULL;
-	enum fetch_status st = fetch_bundle(w->target, w->cfg->names, w->cfg->n_names,
-	                                    w->cfg->previous, 0, &nb, err, sizeof(err));
+	enum fetch_status st =
+	    fetch_bundle(w->target, names, n, w->cfg->previous, 0, &nb, err, sizeof(err));
 	if (st != FETCH_OK) {
 		msg_err("--watch: %s (keeping the current files)", err);
 		return false;
@@ -188,7 +192,7 @@ static void watch_loop(struct watch *w, const struct outputs *out)
 				msg_err("--watch: %s; keeping the current files and retrying", err);
 			ok = false;
 		} else if (changed) {
-			ok = refresh(w, out, &p);
+			ok = refresh(w, out, (const char(*)[VAULT_MAX_NAME_LEN + 1])names, n_names, &p);
 		}
 		if (ok) {
 			if (reported)

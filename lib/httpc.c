@@ -45,21 +45,24 @@ static int left_ms(int64_t deadline)
 	return d > INT32_MAX ? INT32_MAX : (int)d;
 }
 
-/* Waits until fd is ready for events or the deadline passes; EINTR restarts
- * with the time that is left. 0, -ETIMEDOUT or -errno. */
-static int wait_fd(int fd, short events, int64_t deadline)
+/* Waits until fd is ready for events (fd -1: only sleeps), cancel (>= 0)
+ * is readable, or the deadline passes; EINTR restarts with the time that is
+ * left. 0, -ECANCELED, -ETIMEDOUT or -errno. */
+static int wait_fd(int fd, short events, int cancel, int64_t deadline)
 {
 	for (;;) {
 		int ms = left_ms(deadline);
 		if (ms == 0)
 			return -ETIMEDOUT;
-		struct pollfd p = {.fd = fd, .events = events};
-		int n = poll(&p, 1, ms);
+		struct pollfd p[2] = {{.fd = fd, .events = events}, {.fd = cancel, .events = POLLIN}};
+		int n = poll(p, 2, ms);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
+		if (n > 0 && p[1].revents)
+			return -ECANCELED;
 		if (n > 0)
 			return 0; /* readiness or an error: the next call tells which */
 	}
@@ -69,6 +72,7 @@ static int wait_fd(int fd, short events, int64_t deadline)
 
 struct conn {
 	int fd;
+	int cancel; /* -1: none */
 	int64_t deadline;
 	/* Received bytes not yet consumed: guarded memory, they may be body
 	 * bytes. A region of the request's one secbuf (see httpc_do). */
@@ -99,7 +103,7 @@ static int conn_open(struct conn *c, const char *path)
 			continue;
 		if (e == EINPROGRESS) {
 			/* Not expected for AF_UNIX, but legal: wait, then ask. */
-			int r = wait_fd(fd, POLLOUT, c->deadline);
+			int r = wait_fd(fd, POLLOUT, c->cancel, c->deadline);
 			socklen_t sl = sizeof(e);
 			if (r == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &sl) < 0)
 				r = -errno;
@@ -113,8 +117,12 @@ static int conn_open(struct conn *c, const char *path)
 		}
 		if (e == EAGAIN && left_ms(c->deadline) > 0) {
 			/* Backlog full: the server is alive but busy. */
-			struct timespec ts = {0, HTTPC_CONNECT_RETRY_MS * 1000000L};
-			nanosleep(&ts, NULL);
+			int64_t until = now_ms() + HTTPC_CONNECT_RETRY_MS;
+			if (wait_fd(-1, 0, c->cancel, until < c->deadline ? until : c->deadline) ==
+			    -ECANCELED) {
+				close(fd);
+				return -ECANCELED;
+			}
 			continue;
 		}
 		close(fd);
@@ -138,7 +146,7 @@ static int conn_send(struct conn *c, const void *head, size_t hlen, const void *
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				int r = wait_fd(c->fd, POLLOUT, c->deadline);
+				int r = wait_fd(c->fd, POLLOUT, c->cancel, c->deadline);
 				if (r < 0)
 					return r;
 				continue;
@@ -183,7 +191,7 @@ static int conn_fill(struct conn *c)
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			int r = wait_fd(c->fd, POLLIN, c->deadline);
+			int r = wait_fd(c->fd, POLLIN, c->cancel, c->deadline);
 			if (r < 0)
 				return r;
 			continue;
@@ -614,7 +622,9 @@ int httpc_do(const struct httpc_request *req, struct httpc_response **ret)
 	if (!req || !ret || !req->socket_path || (req->body_len > 0 && !req->body))
 		return -EINVAL;
 	int timeout = req->timeout_ms > 0 ? req->timeout_ms : HTTPC_DEFAULT_TIMEOUT_MS;
-	struct conn c = {.fd = -1, .deadline = now_ms() + timeout};
+	struct conn c = {.fd = -1,
+	                 .cancel = req->cancel_fd ? *req->cancel_fd : -1,
+	                 .deadline = now_ms() + timeout};
 	struct sink k = {.fd = req->body_fd};
 	if (req->body_fd >= 0)
 		k.max = req->max_body; /* 0: a stream (a backup) has no cap */

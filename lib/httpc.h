@@ -19,6 +19,8 @@ struct httpc_request {
 	size_t max_body;              /* 0 means HTTPC_MAX_BODY (for body_fd: no cap) */
 	int body_fd;                  /* >= 0: stream the response body here instead;
 	                               * set -1 otherwise (0 is a valid fd) */
+	const int *cancel_fd;         /* NULL, or an fd (a signalfd, say) whose
+	                               * readability ends the request: -ECANCELED */
 };
 
 struct httpc_response {
@@ -31,8 +33,8 @@ struct httpc_response {
  * -ENOENT / -ECONNREFUSED when nothing listens at socket_path, -EACCES on
  * socket permission, -ETIMEDOUT, -EPROTO on a malformed response, -EMSGSIZE
  * over max_body, -ENAMETOOLONG for a socket path over 107 bytes, -EINVAL for
- * a method, path or token with spaces or control characters, another -errno
- * from writing body_fd. Interim 1xx answers are skipped. A streamed body may
+ * a method, path or token with spaces or control characters, -ECANCELED
+ * when *cancel_fd became readable, another -errno from writing body_fd. Interim 1xx answers are skipped. A streamed body may
  * be partly written when an error comes. *ret is untouched on failure; free
  * with httpc_response_free. */
 int httpc_do(const struct httpc_request *req, struct httpc_response **ret);

@@ -221,6 +221,21 @@ unshare --pid --fork --mount-proc="$ROOT/proc" chroot "$ROOT" \
 vt_eq "daemon unreachable: exit 69" 69 "$?"
 vt_check "daemon unreachable: the command never ran" test ! -e "$ROOT/tmp/ran"
 
+# INJECT_PID (the child of BG_PID) once inject has blocked SIGTERM: from
+# then on a stop signal is never dropped, PID 1 or not.
+wait_stop_ready() {
+	local blk
+	INJECT_PID=""
+	for _ in $(seq 1 400); do
+		INJECT_PID=$(children "$BG_PID" | awk '{print $1}')
+		[ -z "$INJECT_PID" ] && INJECT_PID=$BG_PID # not under unshare
+		blk=$(awk '/^SigBlk:/ {print $2}' "/proc/$INJECT_PID/status" 2>/dev/null)
+		[ -n "$blk" ] && [ $((0x$blk & 0x4000)) -ne 0 ] && return 0
+		sleep 0.025
+	done
+	vt_die "inject never blocked SIGTERM"
+}
+
 # docker stop while inject (PID 1) still waits for vaultd: it ends at once
 # with 128+15 and the command never starts, in exec and in --init mode.
 for mode in exec init; do
@@ -229,13 +244,7 @@ for mode in exec init; do
 	unshare --pid --fork --mount-proc="$ROOT/proc" chroot "$ROOT" /inject $flags \
 		--socket /run/vaultd/nothing.sock --wait 20 --secret db -- touch /tmp/ran >"$OUT" 2>"$ERR" &
 	BG_PID=$!
-	INJECT_PID=""
-	for _ in $(seq 1 200); do
-		INJECT_PID=$(children "$BG_PID" | awk '{print $1}')
-		[ -n "$INJECT_PID" ] && break
-		sleep 0.025
-	done
-	sleep 0.3 # inside the wait's backoff by now
+	wait_stop_ready
 	t0=$(date +%s%N)
 	kill -TERM "$INJECT_PID"
 	wait "$BG_PID"
@@ -245,6 +254,39 @@ for mode in exec init; do
 	vt_check "$mode mode: ... and the command never ran" test ! -e "$ROOT/tmp/ran"
 	vt_check "$mode mode: ... and says so" grep -q "stopped by SIGTERM" "$ERR"
 done
+
+# ... also when the request itself hangs (a socket that listens but never
+# answers): the stop signal cuts it short instead of its 10 s timeout.
+python3 -c 'import socket,sys,time
+s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(8); time.sleep(60)' \
+	"$VT_DIR/sock/hang.sock" &
+HANG_PID=$!
+for _ in $(seq 1 100); do [ -S "$VT_DIR/sock/hang.sock" ] && break; sleep 0.02; done
+unshare --pid --fork --mount-proc="$ROOT/proc" chroot "$ROOT" /inject \
+	--socket /run/vaultd/hang.sock --wait 20 --secret db -- touch /tmp/ran >"$OUT" 2>"$ERR" &
+BG_PID=$!
+wait_stop_ready
+sleep 0.3 # the request is sent and waits for its answer by now
+t0=$(date +%s%N)
+kill -TERM "$INJECT_PID"
+wait "$BG_PID"
+rc=$? took=$((($(date +%s%N) - t0) / 1000000))
+kill "$HANG_PID" 2>/dev/null
+wait "$HANG_PID" 2>/dev/null
+rm -f "$VT_DIR/sock/hang.sock"
+vt_eq "SIGTERM during a hanging request: 128+15" 143 "$rc"
+vt_check "... at once, not after the request's timeout (${took} ms)" test "$took" -lt 2000
+vt_check "... and the command never ran" test ! -e "$ROOT/tmp/ran"
+
+# An ignored SIGINT (a background job of a script) stays ignored: inject
+# goes on waiting and fails on --wait as before.
+bash -c "trap '' INT; exec \"\$0\" --socket \"\$1\" --dir \"\$2\" --wait 1 --secret db -- true" \
+	"$INJECT_BIN" "$VT_DIR/sock/nothing.sock" "$SECRETS" >"$OUT" 2>"$ERR" &
+BG_PID=$!
+wait_stop_ready
+kill -INT "$BG_PID"
+wait "$BG_PID"
+vt_eq "an ignored SIGINT does not stop inject: --wait runs out, 69" 69 "$?"
 
 in_container --secret 'bad/name' -- touch /tmp/ran >"$OUT" 2>"$ERR"
 vt_eq "bad secret name: exit 64" 64 "$?"
