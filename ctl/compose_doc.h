@@ -8,7 +8,9 @@
 
 /* Bounds on what we accept from a compose file (checked while loading). */
 #define COMPOSE_MAX_FILE_BYTES (4u * 1024u * 1024u)
-#define COMPOSE_MAX_NODES 200000u /* after alias expansion: a "billion laughs" stops here */
+/* Nodes made while loading: the tree, the copy each anchor keeps and the
+ * copy each alias makes. A "billion laughs" and nested anchors stop here. */
+#define COMPOSE_MAX_NODES 200000u
 #define COMPOSE_MAX_DEPTH 64u
 
 enum cnode_kind { CNODE_SCALAR = 1, CNODE_SEQ, CNODE_MAP };

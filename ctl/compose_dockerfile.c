@@ -19,6 +19,7 @@
 struct stage {
 	char name[STAGE_NAME_MAX];
 	struct cnode *ep, *cmd; /* NULL = unknown (inherited from a base we do not know) */
+	bool cmd_set;           /* this stage has its own CMD: ENTRYPOINT keeps it */
 	char base[256];         /* for the error message */
 };
 
@@ -215,6 +216,23 @@ static void stage_clear(struct stage *s)
 	s->ep = s->cmd = NULL;
 }
 
+/* ENTRYPOINT resets the CMD the stage inherited (from its base image or an
+ * earlier stage), as docker build and BuildKit do, but keeps a CMD this stage
+ * set itself, before or after the ENTRYPOINT. */
+static int stage_entrypoint(struct dfile *d, struct stage *s, const char *args)
+{
+	struct cnode *ep = parse_command(d, args);
+	if (!ep)
+		return -ENOMEM;
+	cnode_free(s->ep);
+	s->ep = ep;
+	if (s->cmd_set)
+		return 0;
+	cnode_free(s->cmd);
+	s->cmd = cnode_new_seq(true);
+	return s->cmd ? 0 : -ENOMEM;
+}
+
 static int from(struct dfile *d, char *args)
 {
 	char *save = NULL, *image = NULL, *name = NULL;
@@ -238,11 +256,15 @@ static int from(struct dfile *d, char *args)
 	snprintf(s->base, sizeof(s->base), "%s", image);
 	cnode_free(d->shell);
 	d->shell = NULL;
+	/* A stage FROM an earlier one inherits its CMD like any base image's:
+	 * cmd_set stays false, so an ENTRYPOINT here resets it. */
 	for (size_t i = d->n - 1; i-- > 0;)
 		if (d->st[i].name[0] && strcasecmp(d->st[i].name, image) == 0) {
 			snprintf(s->base, sizeof(s->base), "%s", d->st[i].base);
 			s->ep = d->st[i].ep ? cnode_dup(d->st[i].ep) : NULL;
 			s->cmd = d->st[i].cmd ? cnode_dup(d->st[i].cmd) : NULL;
+			if ((d->st[i].ep && !s->ep) || (d->st[i].cmd && !s->cmd))
+				return -ENOMEM; /* not "unknown": the caller frees both */
 			return 0;
 		}
 	const struct compose_image *img = strchr(image, '$') ? NULL : compose_image_find(image);
@@ -283,15 +305,12 @@ static int instruction(struct dfile *d, char *line)
 		cnode_free(d->shell);
 		d->shell = sh;
 	} else if (strcasecmp(line, "ENTRYPOINT") == 0) {
-		stage_clear(s);
-		s->ep = parse_command(d, args);
-		s->cmd = cnode_new_seq(true); /* Docker resets CMD with ENTRYPOINT */
-		if (!s->ep || !s->cmd)
-			return -ENOMEM;
+		return stage_entrypoint(d, s, args);
 	} else if (strcasecmp(line, "CMD") == 0) {
 		cnode_free(s->cmd);
 		if (!(s->cmd = parse_command(d, args)))
 			return -ENOMEM;
+		s->cmd_set = true;
 	}
 	return 0;
 }

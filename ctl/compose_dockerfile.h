@@ -8,7 +8,8 @@
 
 /* Reads the Dockerfile at path and follows its stages (up to the stage named
  * target when target is non-NULL): FROM an earlier stage or an official image
- * from compose_images.h inherits its ENTRYPOINT/CMD; ENTRYPOINT resets CMD as
+ * from compose_images.h inherits its ENTRYPOINT/CMD; ENTRYPOINT resets an
+ * inherited CMD but not one the stage sets itself (before or after it), as
  * Docker does; shell forms become [SHELL..., "text"].
  * On success *ret_ep and *ret_cmd are new sequences of strings (possibly
  * empty). -ENOENT when the result depends on a base image we do not know,

@@ -6,6 +6,176 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+/* ---- what YAML makes of a plain scalar ----
+ * docker-compose 1.29 loads the file with PyYAML (YAML 1.1), compose v2 with
+ * yaml.v3 (YAML 1.2 plus some 1.1 forms): a plain scalar that either reads as
+ * a number, bool, date or null reaches the container as the resolved value,
+ * not as its text. The checks below are their union and err towards "not
+ * text"; a false alarm costs a skipped row, a miss a wrong password. */
+
+#define YAML_TAG_PREFIX "tag:yaml.org,2002:"
+#define INT64_DIGITS 19
+
+/* -?(0|[1-9][0-9]*) within int64: read as this same text by every loader. */
+static bool is_plain_decimal(const char *s, size_t len)
+{
+	bool neg = len > 0 && s[0] == '-';
+	const char *d = s + neg;
+	size_t n = len - neg;
+	if (n == 0 || (d[0] == '0' && (n > 1 || neg)))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (d[i] < '0' || d[i] > '9')
+			return false;
+	if (n < INT64_DIGITS)
+		return true;
+	return n == INT64_DIGITS &&
+	       memcmp(d, neg ? "9223372036854775808" : "9223372036854775807", n) <= 0;
+}
+
+/* Bools (YAML 1.1's y/n/yes/no/on/off and true/false, in any case: no
+ * loader needs that, none is hurt by it), null, .inf, .nan, << and =. */
+static bool is_yaml_word(const char *s, size_t len)
+{
+	static const char *const words[] = {
+	    "y",    "yes",  "n",     "no",    "true", "false", "on", "off", "~",
+	    "null", ".inf", "+.inf", "-.inf", ".nan", "<<",    "=",  NULL,
+	};
+	if (len == 0)
+		return true;
+	for (const char *const *w = words; *w; w++)
+		if (strlen(*w) == len && strncasecmp(*w, s, len) == 0)
+			return true;
+	return false;
+}
+
+static bool in_set(char c, const char *set)
+{
+	return c != '\0' && strchr(set, c) != NULL;
+}
+
+/* A cursor that steps over '_' (YAML 1.1 digit separators; yaml.v3 drops
+ * every '_' before parsing a number). */
+struct numcur {
+	const char *p, *end;
+};
+
+static int num_peek(struct numcur *c)
+{
+	while (c->p < c->end && *c->p == '_')
+		c->p++;
+	return c->p < c->end ? (unsigned char)*c->p : -1;
+}
+
+static bool num_eat(struct numcur *c, const char *set)
+{
+	int ch = num_peek(c);
+	if (ch < 0 || !in_set((char)ch, set))
+		return false;
+	c->p++;
+	return true;
+}
+
+static size_t num_digits(struct numcur *c)
+{
+	size_t n = 0;
+	while (num_eat(c, "0123456789"))
+		n++;
+	return n;
+}
+
+/* [-+]?0[xob]... with digits of that base or '_' (PyYAML, and Go's ParseInt
+ * in yaml.v3, which also takes 0X, 0O, 0B). */
+static bool is_prefixed_int(const char *s, size_t len)
+{
+	size_t i = (len > 0 && (s[0] == '+' || s[0] == '-')) ? 1 : 0;
+	if (len - i < 3 || s[i] != '0' || !in_set(s[i + 1], "xXoObB"))
+		return false;
+	const char *digits = in_set(s[i + 1], "xX")   ? "0123456789abcdefABCDEF_"
+	                     : in_set(s[i + 1], "oO") ? "01234567_"
+	                                              : "01_";
+	for (i += 2; i < len; i++)
+		if (!in_set(s[i], digits))
+			return false;
+	return true;
+}
+
+/* Sexagesimal tail after the first digits: (:[0-5]?[0-9])+ (\.[0-9]*)? */
+static bool is_sexagesimal_tail(struct numcur *c)
+{
+	while (num_peek(c) == ':') {
+		c->p++;
+		size_t n = num_digits(c);
+		if (n < 1 || n > 2)
+			return false;
+	}
+	if (num_eat(c, "."))
+		num_digits(c);
+	return num_peek(c) < 0;
+}
+
+/* Decimal ints ([-+]?[0-9]+, leading zeros and 1.1 octals included),
+ * floats (1.0, 1., .5, 1e3, 1.5E-3) and sexagesimals (1:20, 1:20.5). */
+static bool is_decimal_number(const char *s, size_t len)
+{
+	if (len == 0 || s[0] == '_')
+		return false;
+	struct numcur c = {s, s + len};
+	num_eat(&c, "+-");
+	size_t whole = num_digits(&c);
+	if (whole > 0 && num_peek(&c) == ':')
+		return is_sexagesimal_tail(&c);
+	size_t frac = 0;
+	if (num_eat(&c, "."))
+		frac = num_digits(&c);
+	if (whole + frac == 0)
+		return false;
+	if (num_eat(&c, "eE")) {
+		num_eat(&c, "+-");
+		if (num_digits(&c) == 0)
+			return false;
+	}
+	return num_peek(&c) < 0;
+}
+
+/* YYYY-M-D, alone or followed by a time: a timestamp in YAML 1.1 and yaml.v3. */
+static bool is_date(const char *s, size_t len)
+{
+	size_t i = 0, n;
+	for (n = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+		n++;
+	if (n != 4 || i >= len || s[i++] != '-')
+		return false;
+	for (n = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+		n++;
+	if (n < 1 || n > 2 || i >= len || s[i++] != '-')
+		return false;
+	for (n = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+		n++;
+	return n >= 1 && n <= 2 && (i == len || in_set(s[i], "Tt \t"));
+}
+
+/* True when v, an environment value, would not reach compose as its text. */
+static bool scalar_is_not_text(const struct cnode *v)
+{
+	if (v->tag) {
+		/* An explicit yaml.org tag decides; other tags (compose's !reset,
+		 * !override) leave the text alone. */
+		if (strncmp(v->tag, YAML_TAG_PREFIX, strlen(YAML_TAG_PREFIX)) != 0)
+			return false;
+		const char *t = v->tag + strlen(YAML_TAG_PREFIX);
+		return strcmp(t, "str") != 0 &&
+		       !(strcmp(t, "int") == 0 && is_plain_decimal(v->str, v->len));
+	}
+	if (v->style != CSTYLE_PLAIN || is_plain_decimal(v->str, v->len))
+		return false;
+	return is_yaml_word(v->str, v->len) || is_prefixed_int(v->str, v->len) ||
+	       is_decimal_number(v->str, v->len) || is_date(v->str, v->len);
+}
+
+/* ---- entries ---- */
 
 size_t envnode_count(const struct cnode *env)
 {
@@ -26,6 +196,7 @@ bool envnode_entry(const struct cnode *env, size_t i, struct env_entry *ret)
 			e.has_value = true;
 			e.value = v->str;
 			e.len = v->len;
+			e.not_text = scalar_is_not_text(v);
 		}
 	} else {
 		const struct cnode *it = env->items[i];

@@ -11,6 +11,12 @@ struct env_entry {
 	bool has_value;    /* false: "KEY" alone or KEY: null (from the shell) */
 	const char *value; /* points into the tree; valid until the next edit */
 	size_t len;
+	/* The mapping form's value is a plain (or yaml.org-tagged) scalar that
+	 * YAML 1.1 or 1.2 reads as a number, bool, date...: compose passes the
+	 * resolved value, which may not be this text (012345 becomes 5349 or
+	 * 12345). Plain decimal integers such as 0, 12345 or -7 read back as
+	 * the same text everywhere and are not marked. */
+	bool not_text;
 };
 
 /* Number of entries (0 for a node that is neither form). */

@@ -97,3 +97,21 @@ bool compose_has_reference(const char *s, size_t len)
 	}
 	return false;
 }
+
+bool compose_mentions_var(const char *s, size_t len, const char *name, bool dollar_escape)
+{
+	size_t n = strlen(name);
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (s[i] != '$')
+			continue;
+		if (dollar_escape && s[i + 1] == '$') {
+			i++;
+			continue;
+		}
+		size_t at = i + 1 + (s[i + 1] == '{');
+		if (n > 0 && n <= len - at && memcmp(s + at, name, n) == 0 &&
+		    (at + n == len || !name_char(s[at + n])))
+			return true;
+	}
+	return false;
+}

@@ -20,4 +20,11 @@ int compose_interpolate(const char *s, size_t len, struct secbuf **ret);
 /* True when s has a `$` reference compose would interpolate (not `$$`). */
 bool compose_has_reference(const char *s, size_t len);
 
+/* True when s refers to the variable name: `$name`, or `${name` followed by
+ * `}` or any operator (also inside another reference's default). With
+ * dollar_escape `$$` is a literal `$`, as in compose files; env_files have no
+ * such escape (python-dotenv), so pass false for them. Errs towards true: a
+ * caller uses it to keep a variable that something may still read. */
+bool compose_mentions_var(const char *s, size_t len, const char *name, bool dollar_escape);
+
 #endif

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "compose_detect.h"
 #include "compose_envnode.h"
@@ -23,6 +24,7 @@
 #define PATH_MAX_LEN 4096
 #define NOTE_MAX 512
 #define LEFTOVER_MIN_BYTES 4 /* shorter values are found only as whole strings */
+#define MAX_ENVFILES 32
 
 struct envcache {
 	char *shown;         /* as env_file: names it */
@@ -30,7 +32,11 @@ struct envcache {
 	struct secbuf *text; /* the file as read */
 	struct dotenv *f;    /* read as compose reads it: no environment known */
 	bool *drop;          /* per key (f->items): its lines go */
+	/* Per key: why a key some service would migrate stays (SKIP_NONE: it
+	 * does not, or no one wants it). */
+	enum compose_skip *kept;
 	bool dropped_any;
+	bool project_dotenv; /* also the file compose interpolates ${VAR} from */
 };
 
 struct ctx {
@@ -41,6 +47,10 @@ struct ctx {
 	size_t capvalues;
 	struct envcache *env;
 	size_t nenv;
+	/* The project's .env (NULL: none): compose fills ${VAR:-default} in the
+	 * compose file from it, so such a value is not its default. */
+	struct secbuf *dotenv_text;
+	struct dotenv *dotenv;
 	bool *var_used; /* per --var: matched something */
 	char *err;
 	size_t errcap;
@@ -143,15 +153,28 @@ static int add_row(struct ctx *x, const char *svc, const char *var, const char *
 	return 0;
 }
 
+/* A reference in s to a variable the project's .env sets. */
+static bool reads_dotenv(const struct ctx *x, const char *s, size_t len)
+{
+	for (size_t i = 0; x->dotenv && i < x->dotenv->n; i++)
+		if (compose_mentions_var(s, len, x->dotenv->items[i].key, true))
+			return true;
+	return false;
+}
+
 /* 0 with *ret (a value) or a skip reason > 0; -ENOMEM. */
-static int classify(const struct env_entry *e, struct secbuf **ret)
+static int classify(const struct ctx *x, const struct env_entry *e, struct secbuf **ret)
 {
 	if (!e->has_value)
 		return SKIP_RUNTIME;
+	if (e->not_text)
+		return SKIP_NOT_TEXT; /* compose passes what YAML made of it: do not guess */
 	struct secbuf *v = NULL;
 	int rc = compose_interpolate(e->value, e->len, &v);
-	if (rc == -ENOENT)
+	if (rc == -ENOENT || (rc == 0 && reads_dotenv(x, e->value, e->len))) {
+		secbuf_free(v); /* ${VAR:-default} with VAR in .env: not the default */
 		return SKIP_RUNTIME;
+	}
 	if (rc == -EINVAL)
 		return SKIP_INVALID;
 	if (rc < 0)
@@ -164,8 +187,12 @@ static int classify(const struct env_entry *e, struct secbuf **ret)
 	return SKIP_NONE;
 }
 
-static int environment_rows(struct ctx *x, const char *svc, const struct cnode *env)
+static int has_file_sibling(struct ctx *x, const char *svc, const struct cnode *service,
+                            const char *var, bool *ret);
+
+static int environment_rows(struct ctx *x, const char *svc, const struct cnode *service)
 {
+	const struct cnode *env = cnode_map_get(service, "environment");
 	for (size_t i = 0; i < envnode_count(env); i++) {
 		struct env_entry e;
 		if (!envnode_entry(env, i, &e) || compose_name_is_ours(e.name))
@@ -179,7 +206,7 @@ static int environment_rows(struct ctx *x, const char *svc, const struct cnode *
 			continue;
 		}
 		struct secbuf *v = NULL;
-		int skip = classify(&e, &v);
+		int skip = classify(x, &e, &v);
 		if (skip < 0)
 			return skip;
 		bool want = wanted_name(x, svc, e.name) ||
@@ -188,14 +215,35 @@ static int environment_rows(struct ctx *x, const char *svc, const struct cnode *
 			secbuf_free(v);
 			continue;
 		}
-		int rc = add_row(x, svc, e.name, NULL, (enum compose_skip)skip, v);
-		if (rc < 0)
+		bool sibling = false;
+		int rc =
+		    skip == SKIP_NONE ? has_file_sibling(x, svc, service, e.name, &sibling) : 0;
+		if (rc < 0 || sibling) {
+			/* The user's VAR_FILE stays the one the image reads. */
+			secbuf_free(v);
+			v = NULL;
+			skip = SKIP_ALREADY_FILE;
+		}
+		if (rc < 0 || (rc = add_row(x, svc, e.name, NULL, (enum compose_skip)skip, v)) < 0)
 			return rc;
 	}
 	return 0;
 }
 
 /* ---- env_file ---- */
+
+/* The project's .env is also what compose interpolates ${VAR} in the compose
+ * file from (docker-compose 1.29 and v2 alike). */
+static bool is_project_dotenv(const struct ctx *x, const char *path)
+{
+	char dotenv[PATH_MAX_LEN];
+	struct stat a, b;
+	if (!x->o->project_dir || (size_t)snprintf(dotenv, sizeof(dotenv), "%s/.env",
+	                                           x->o->project_dir) >= sizeof(dotenv))
+		return false;
+	return stat(path, &a) == 0 && stat(dotenv, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
 
 static int envcache_get(struct ctx *x, const char *svc, const struct cnode *item, size_t *ret)
 {
@@ -235,8 +283,10 @@ static int envcache_get(struct ctx *x, const char *svc, const struct cnode *item
 		            : rc == -EILSEQ ? "it is not UTF-8 text"
 		            : rc == -E2BIG  ? "too many entries"
 		                            : strerror(-rc));
-	if (!(c->drop = calloc(c->f->n ? c->f->n : 1, sizeof(bool))))
+	if (!(c->drop = calloc(c->f->n ? c->f->n : 1, sizeof(bool))) ||
+	    !(c->kept = calloc(c->f->n ? c->f->n : 1, sizeof(*c->kept))))
 		return -ENOMEM;
+	c->project_dotenv = is_project_dotenv(x, c->path);
 	*ret = x->nenv - 1;
 	return 0;
 }
@@ -263,10 +313,38 @@ static int service_envfiles(struct ctx *x, const char *svc, const struct cnode *
 	return 0;
 }
 
+/* True (in *ret) when the service already sets VAR_FILE, in environment: or
+ * in one of its env_files: then VAR is not migrated, and VAR_FILE, the one the
+ * image reads, is left as the user wrote it. */
+static int has_file_sibling(struct ctx *x, const char *svc, const struct cnode *service,
+                            const char *var, bool *ret)
+{
+	char fvar[DOTENV_MAX_KEY + sizeof("_FILE")];
+	size_t idx[MAX_ENVFILES], n = 0;
+	if ((size_t)snprintf(fvar, sizeof(fvar), "%s_FILE", var) >= sizeof(fvar)) {
+		*ret = false; /* no variable has such a name */
+		return 0;
+	}
+	int rc = service_envfiles(x, svc, service, idx, MAX_ENVFILES, &n);
+	if (rc < 0)
+		return rc;
+	bool found = envnode_find(cnode_map_get(service, "environment"), fvar) >= 0;
+	for (size_t k = 0; k < n && !found; k++)
+		found = dotenv_find(x->env[idx[k]].f, fvar) != NULL;
+	*ret = found;
+	return 0;
+}
+
 static bool is_dropped(const struct envcache *c, const char *key)
 {
 	const struct dotenv_entry *e = dotenv_find(c->f, key);
 	return e && c->drop[e - c->f->items];
+}
+
+static enum compose_skip kept_reason(const struct envcache *c, const char *key)
+{
+	const struct dotenv_entry *e = dotenv_find(c->f, key);
+	return e ? c->kept[e - c->f->items] : SKIP_NONE;
 }
 
 /* A value the file itself settles: present, and no ${VAR} left to the
@@ -276,36 +354,136 @@ static bool known_value(const struct dotenv_entry *e)
 	return e->value && !e->needs_env;
 }
 
-#define MAX_ENVFILES 32
+/* An env_file key the service would migrate. */
+static bool wanted_line(struct ctx *x, const char *svc, const struct dotenv_entry *e)
+{
+	if (!known_value(e) || e->value->len == 0 || compose_name_is_ours(e->key) ||
+	    compose_name_is_file_ref(e->key))
+		return false;
+	return wanted_name(x, svc, e->key) ||
+	       compose_value_has_url_password((const char *)e->value->data, e->value->len);
+}
+
+static bool tree_mentions(const struct cnode *n, const char *var)
+{
+	if (n->kind == CNODE_SCALAR)
+		return compose_mentions_var(n->str, n->len, var, true);
+	size_t slots = n->kind == CNODE_MAP ? 2 * n->n : n->n;
+	for (size_t i = 0; i < slots; i++)
+		if (tree_mentions(n->items[i], var))
+			return true;
+	return false;
+}
+
+/* Who still reads key once c's line for it goes: an env_file line that stays
+ * ($KEY or ${KEY}: python-dotenv and compose v2 interpolate env_files; any
+ * file, as v2 also looks in earlier env_files and .env), or, when c is the
+ * project's .env, the compose file itself. Names it into where. */
+static bool still_referenced(const struct ctx *x, const struct envcache *c, const char *key,
+                             char *where, size_t cap)
+{
+	if (c->project_dotenv && tree_mentions(x->root, key)) {
+		snprintf(where, cap, "the compose file (compose interpolates it from %s)",
+		         c->shown);
+		return true;
+	}
+	for (size_t k = 0; k < x->nenv; k++) {
+		const struct envcache *d = &x->env[k];
+		for (size_t s = 0; s < d->f->n_spans; s++) {
+			const struct dotenv_span *sp = &d->f->spans[s];
+			const char *text = (const char *)d->text->data + sp->start;
+			if (d->drop[sp->entry] ||
+			    !compose_mentions_var(text, sp->end - sp->start, key, false))
+				continue;
+			snprintf(where, cap, "%s in %s", d->f->items[sp->entry].key, d->shown);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Keeps every line something that stays refers to: without it, compose would
+ * silently read an empty value there. Keeping one line may keep the lines it
+ * refers to in turn, hence the loop until nothing changes. */
+static int keep_referenced(struct ctx *x)
+{
+	for (bool again = true; again;) {
+		again = false;
+		for (size_t k = 0; k < x->nenv; k++) {
+			struct envcache *c = &x->env[k];
+			for (size_t i = 0; i < c->f->n; i++) {
+				char where[NOTE_MAX];
+				const char *key = c->f->items[i].key;
+				if (!c->drop[i] ||
+				    !still_referenced(x, c, key, where, sizeof(where)))
+					continue;
+				c->drop[i] = false;
+				c->kept[i] = SKIP_REFERENCED;
+				again = true;
+				int rc = note(x,
+				              "%s (%s) is not migrated: %s refers to it, and would "
+				              "get an empty value; migrate it by hand",
+				              key, c->shown, where);
+				if (rc < 0)
+					return rc;
+			}
+		}
+	}
+	return 0;
+}
 
 /* Marks, in every env_file, the lines whose values move into vaultd: one
- * service wanting a variable takes it out of the file for all who share it. */
+ * service wanting a variable takes it out of the file for all who share it,
+ * unless one of them already sets VAR_FILE or something that stays refers to
+ * it (then it stays for all, and each says why in the summary). */
 static int mark_drops(struct ctx *x)
 {
 	for (size_t s = 0; s < x->services->n; s++) {
 		const char *svc = cnode_key(x->services, s)->str;
+		const struct cnode *service = cnode_val(x->services, s);
 		size_t idx[MAX_ENVFILES], n = 0;
-		int rc = service_envfiles(x, svc, cnode_val(x->services, s), idx, MAX_ENVFILES, &n);
+		int rc = service_envfiles(x, svc, service, idx, MAX_ENVFILES, &n);
 		if (rc < 0)
 			return rc;
 		for (size_t k = 0; k < n; k++) {
 			struct envcache *c = &x->env[idx[k]];
 			for (size_t i = 0; i < c->f->n; i++) {
-				const struct dotenv_entry *e = &c->f->items[i];
-				if (!known_value(e) || e->value->len == 0 ||
-				    compose_name_is_ours(e->key) ||
-				    compose_name_is_file_ref(e->key))
+				bool sibling = false;
+				if (!wanted_line(x, svc, &c->f->items[i]))
 					continue;
-				if (wanted_name(x, svc, e->key) ||
-				    compose_value_has_url_password((const char *)e->value->data,
-				                                   e->value->len)) {
+				if ((rc = has_file_sibling(x, svc, service, c->f->items[i].key,
+				                           &sibling)) < 0)
+					return rc;
+				if (sibling)
+					c->kept[i] = SKIP_ALREADY_FILE;
+				else
 					c->drop[i] = true;
-					c->dropped_any = true;
-				}
 			}
 		}
 	}
-	return 0;
+	for (size_t k = 0; k < x->nenv; k++)
+		for (size_t i = 0; i < x->env[k].f->n; i++)
+			x->env[k].drop[i] &= x->env[k].kept[i] == SKIP_NONE;
+	int rc = keep_referenced(x);
+	for (size_t k = 0; k < x->nenv; k++)
+		for (size_t i = 0; i < x->env[k].f->n; i++)
+			x->env[k].dropped_any |= x->env[k].drop[i];
+	return rc;
+}
+
+/* A line kept for another service's VAR_FILE: this one has no VAR_FILE, so
+ * its row alone would not explain the skip. */
+static int note_shared_file_var(struct ctx *x, const char *svc, const struct cnode *service,
+                                const char *key, const struct envcache *c, enum compose_skip kept)
+{
+	bool sibling = false;
+	int rc = kept == SKIP_ALREADY_FILE ? has_file_sibling(x, svc, service, key, &sibling) : 0;
+	if (rc < 0 || kept != SKIP_ALREADY_FILE || sibling)
+		return rc;
+	return note(x,
+	            "service %s: %s (%s) is not migrated: another service that reads %s already "
+	            "sets %s_FILE",
+	            svc, key, c->shown, c->shown, key);
 }
 
 static int envfile_rows(struct ctx *x, const char *svc, const struct cnode *service)
@@ -338,10 +516,15 @@ static int envfile_rows(struct ctx *x, const char *svc, const struct cnode *serv
 					return rc;
 				continue;
 			}
+			enum compose_skip kept = kept_reason(lc, key);
 			if (is_dropped(lc, key) && known_value(e)) {
 				struct secbuf *v = secbuf_dup(e->value->data, e->value->len);
 				if (!v || (rc = add_row(x, svc, key, lc->shown, SKIP_NONE, v)) < 0)
 					return v ? rc : -ENOMEM;
+			} else if (kept != SKIP_NONE) {
+				if ((rc = add_row(x, svc, key, lc->shown, kept, NULL)) < 0 ||
+				    (rc = note_shared_file_var(x, svc, service, key, lc, kept)) < 0)
+					return rc;
 			} else if (wanted_name(x, svc, key)) {
 				enum compose_skip skip = known_value(e) ? SKIP_EMPTY : SKIP_RUNTIME;
 				if ((rc = add_row(x, svc, key, lc->shown, skip, NULL)) < 0)
@@ -742,9 +925,29 @@ static int unmatched_flags(struct ctx *x)
 	return rc;
 }
 
+/* Reads the project's .env, if there is one, for reads_dotenv. */
+static int load_dotenv(struct ctx *x)
+{
+	char *path = NULL;
+	if (!x->o->project_dir || asprintf(&path, "%s/.env", x->o->project_dir) < 0)
+		return x->o->project_dir ? -ENOMEM : 0;
+	int rc = input_read_regular(path, COMPOSE_MAX_ENVFILE_BYTES, &x->dotenv_text, NULL);
+	if (rc == 0)
+		rc = dotenv_parse(x->dotenv_text->data, x->dotenv_text->len, true, NULL, NULL,
+		                  &x->dotenv);
+	if (rc == -ENOENT)
+		rc = 0; /* no .env: nothing to read from */
+	else if (rc < 0 && rc != -ENOMEM)
+		rc = fail(x, "cannot read %s, which compose reads too: %s", path, strerror(-rc));
+	free(path);
+	return rc;
+}
+
 static int run(struct ctx *x)
 {
 	int rc = check_document(x);
+	if (rc == 0)
+		rc = load_dotenv(x);
 	if (rc == 0)
 		rc = mark_drops(x);
 	if (rc < 0)
@@ -756,7 +959,7 @@ static int run(struct ctx *x)
 		const char *svc = cnode_key(x->services, s)->str;
 		const struct cnode *service = cnode_val(x->services, s);
 		first[s] = x->p->nrows;
-		rc = environment_rows(x, svc, cnode_map_get(service, "environment"));
+		rc = environment_rows(x, svc, service);
 		if (rc == 0)
 			rc = envfile_rows(x, svc, service);
 	}
@@ -796,8 +999,11 @@ int compose_migrate(struct cnode *root, const struct compose_opts *o, struct com
 		dotenv_free(x.env[i].f);
 		secbuf_free(x.env[i].text);
 		free(x.env[i].drop);
+		free(x.env[i].kept);
 	}
 	free(x.env);
+	dotenv_free(x.dotenv);
+	secbuf_free(x.dotenv_text);
 	free(x.var_used);
 	if (rc < 0) {
 		compose_plan_free(x.p);
@@ -857,6 +1063,11 @@ const char *compose_skip_text(enum compose_skip s)
 		return "skipped: a $ reference compose rejects";
 	case SKIP_ALREADY_FILE:
 		return "skipped: already a _FILE variable";
+	case SKIP_NOT_TEXT:
+		return "skipped: unquoted value YAML reads as a number or boolean: "
+		       "quote it and run again";
+	case SKIP_REFERENCED:
+		return "skipped: referenced as ${...} elsewhere: migrate by hand";
 	default:
 		return "";
 	}

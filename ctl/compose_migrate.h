@@ -42,7 +42,9 @@ enum compose_skip {
 	SKIP_EMPTY,        /* empty value (also ${VAR:-}) */
 	SKIP_RUNTIME,      /* comes from the shell or .env when compose runs */
 	SKIP_INVALID,      /* a $ reference compose itself refuses */
-	SKIP_ALREADY_FILE, /* VAR_FILE is already used */
+	SKIP_ALREADY_FILE, /* VAR_FILE is already used (VAR itself, or VAR beside VAR_FILE) */
+	SKIP_NOT_TEXT,     /* unquoted value YAML reads as a number, bool or date */
+	SKIP_REFERENCED,   /* an env_file line others read as $VAR: dropping it empties them */
 };
 
 struct compose_row { /* one line of the summary */

@@ -1,15 +1,115 @@
 /* Reads a compose file with libyaml's event parser into the ordered tree of
  * compose_doc.h: aliases become copies, merge keys (<<) are applied, duplicate
- * keys are refused, and every buffer that held text is wiped before release. */
+ * keys are refused, and every buffer that held text is wiped before release.
+ * Work and memory stay linear in COMPOSE_MAX_NODES whatever the input. */
 #include "compose_doc.h"
 
 #include <errno.h>
 #include <sodium.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
+
+/* A set of strings with an index each: the keys of one mapping, the anchor
+ * names. Open addressing, at most half full. Hashed with SipHash under a key
+ * drawn for each load, so that no file can make its keys collide and turn
+ * the lookups quadratic again. The strings are not owned: they live in the
+ * tree (keys) or in struct anchor (names) for as long as the set. */
+struct strtab_slot {
+	const char *s; /* NULL: empty */
+	size_t len;
+	uint64_t hash;
+	size_t val;
+};
+
+struct strtab {
+	struct strtab_slot *slots;
+	size_t n, cap;             /* cap is 0 or a power of two, n <= cap / 2 */
+	const unsigned char *seed; /* crypto_shorthash_KEYBYTES, the loader's */
+};
+
+static uint64_t strtab_hash(const struct strtab *t, const char *s, size_t len)
+{
+	unsigned char h[crypto_shorthash_BYTES];
+	uint64_t v;
+	crypto_shorthash(h, (const unsigned char *)s, len, t->seed);
+	memcpy(&v, h, sizeof(v));
+	return v;
+}
+
+/* The slot holding s, or the empty slot where it would go. cap > 0. */
+static struct strtab_slot *strtab_slot(const struct strtab *t, const char *s, size_t len,
+                                       uint64_t hash)
+{
+	size_t mask = t->cap - 1;
+	for (size_t i = (size_t)hash & mask;; i = (i + 1) & mask) {
+		struct strtab_slot *e = &t->slots[i];
+		if (!e->s || (e->hash == hash && e->len == len && memcmp(e->s, s, len) == 0))
+			return e;
+	}
+}
+
+/* Room for need strings in all, so that strtab_set cannot fail. */
+static int strtab_reserve(struct strtab *t, size_t need)
+{
+	if (need <= t->cap / 2)
+		return 0;
+	size_t cap = t->cap ? t->cap : 8;
+	while (need > cap / 2) {
+		if (cap > SIZE_MAX / 2 / sizeof(*t->slots))
+			return -ENOMEM;
+		cap *= 2;
+	}
+	struct strtab old = *t;
+	t->slots = calloc(cap, sizeof(*t->slots));
+	if (!t->slots) {
+		t->slots = old.slots;
+		return -ENOMEM;
+	}
+	t->cap = cap;
+	for (size_t i = 0; i < old.cap; i++)
+		if (old.slots[i].s)
+			*strtab_slot(t, old.slots[i].s, old.slots[i].len, old.slots[i].hash) =
+			    old.slots[i];
+	free(old.slots);
+	return 0;
+}
+
+static const size_t *strtab_get(const struct strtab *t, const char *s, size_t len)
+{
+	if (t->cap == 0)
+		return NULL;
+	const struct strtab_slot *e = strtab_slot(t, s, len, strtab_hash(t, s, len));
+	return e->s ? &e->val : NULL;
+}
+
+/* Adds s (or gives it the new val). Needs room: strtab_reserve first. */
+static void strtab_set(struct strtab *t, const char *s, size_t len, size_t val)
+{
+	uint64_t hash = strtab_hash(t, s, len);
+	struct strtab_slot *e = strtab_slot(t, s, len, hash);
+	if (!e->s)
+		t->n++;
+	*e = (struct strtab_slot){.s = s, .len = len, .hash = hash, .val = val};
+}
+
+static int strtab_put(struct strtab *t, const char *s, size_t len, size_t val)
+{
+	if (strtab_reserve(t, t->n + 1) < 0)
+		return -ENOMEM;
+	strtab_set(t, s, len, val);
+	return 0;
+}
+
+static void strtab_free(struct strtab *t)
+{
+	free(t->slots);
+	t->slots = NULL;
+	t->n = t->cap = 0;
+}
 
 struct anchor {
 	char *name;
@@ -21,7 +121,9 @@ struct loader {
 	yaml_parser_t parser;
 	struct anchor *anchors;
 	size_t nanchors, capanchors;
-	size_t nodes;
+	struct strtab anchor_names; /* name -> index in anchors */
+	unsigned char seed[crypto_shorthash_KEYBYTES];
+	size_t nodes; /* nodes made so far: tree, anchor copies and alias copies */
 	char *err;
 	size_t errcap;
 	int rc; /* first error */
@@ -93,36 +195,55 @@ static size_t tree_size(const struct cnode *n)
 	return s;
 }
 
+/* Keeps a copy of node under name; a name defined again takes the new node,
+ * as YAML says (the most recent definition wins). */
 static int anchor_add(struct loader *l, const char *name, const struct cnode *node)
 {
+	/* The copy costs what the node costs: it counts against the node
+	 * budget like an alias does, or nested anchors (&a [&b [&c ...]]) would
+	 * copy one big node once per level, unbounded. */
+	size_t size = tree_size(node);
+	int rc = count_nodes(l, size, node->line);
+	if (rc < 0)
+		return rc;
+	struct cnode *copy = cnode_dup(node);
+	if (!copy)
+		return fail(l, -ENOMEM, 0, "out of memory");
+	const size_t *at = strtab_get(&l->anchor_names, name, strlen(name));
+	if (at) {
+		struct anchor *a = &l->anchors[*at];
+		cnode_free(a->node);
+		a->node = copy;
+		a->size = size;
+		return 0;
+	}
 	if (l->nanchors == l->capanchors) {
 		size_t cap = l->capanchors ? 2 * l->capanchors : 8;
 		struct anchor *a = realloc(l->anchors, cap * sizeof(*a));
-		if (!a)
+		if (!a) {
+			cnode_free(copy);
 			return fail(l, -ENOMEM, 0, "out of memory");
+		}
 		l->anchors = a;
 		l->capanchors = cap;
 	}
 	struct anchor *a = &l->anchors[l->nanchors];
 	a->name = strdup(name);
-	a->node = cnode_dup(node);
-	if (!a->name || !a->node) {
+	if (!a->name || strtab_put(&l->anchor_names, a->name, strlen(a->name), l->nanchors) < 0) {
 		free(a->name);
-		cnode_free(a->node);
+		cnode_free(copy);
 		return fail(l, -ENOMEM, 0, "out of memory");
 	}
-	a->size = tree_size(node);
+	a->node = copy;
+	a->size = size;
 	l->nanchors++;
 	return 0;
 }
 
-/* The most recent definition wins, as YAML says. */
 static const struct anchor *anchor_find(const struct loader *l, const char *name)
 {
-	for (size_t i = l->nanchors; i-- > 0;)
-		if (strcmp(l->anchors[i].name, name) == 0)
-			return &l->anchors[i];
-	return NULL;
+	const size_t *at = strtab_get(&l->anchor_names, name, strlen(name));
+	return at ? &l->anchors[*at] : NULL;
 }
 
 static int set_tag(struct loader *l, struct cnode *n, const yaml_char_t *tag)
@@ -232,47 +353,87 @@ static bool is_merge_key(const struct cnode *k)
 	return k->style == CSTYLE_PLAIN && cnode_is(k, "<<");
 }
 
-/* Adds src's pairs whose keys map lacks, at position *at (merge keys never
- * override explicit keys, and earlier merges win over later ones). */
-static int merge_one(struct loader *l, struct cnode *map, size_t *at, const struct cnode *src,
-                     int line)
-{
-	if (src->kind != CNODE_MAP)
-		return fail(l, -EINVAL, line,
-		            "a merge key (<<) needs a mapping or a list of mappings");
-	for (size_t i = 0; i < src->n; i++) {
-		const struct cnode *k = cnode_key(src, i);
-		if (cnode_map_find(map, k->str) >= 0)
-			continue;
-		if (cnode_map_insert(map, *at, cnode_dup(k), cnode_dup(cnode_val(src, i))) < 0)
-			return fail(l, -ENOMEM, 0, "out of memory");
-		(*at)++;
-	}
-	return 0;
-}
-
 struct merge {
 	size_t at;           /* pair index in the map where << stood */
 	struct cnode *value; /* owned */
 	int line;
 };
 
-static int apply_merges(struct loader *l, struct cnode *map, struct merge *m, size_t nm)
+/* Each merge value must be a mapping or a list of mappings; *ret_pairs is
+ * how many pairs they hold in all (at most what a merge adds). */
+static int merges_check(struct loader *l, const struct merge *m, size_t nm, size_t *ret_pairs)
 {
-	size_t shift = 0;
+	size_t pairs = 0;
 	for (size_t i = 0; i < nm; i++) {
-		size_t at = m[i].at + shift, before = map->n;
-		int rc = 0;
-		if (m[i].value->kind == CNODE_SEQ) {
-			for (size_t j = 0; j < m[i].value->n && rc == 0; j++)
-				rc = merge_one(l, map, &at, m[i].value->items[j], m[i].line);
-		} else {
-			rc = merge_one(l, map, &at, m[i].value, m[i].line);
+		const struct cnode *v = m[i].value;
+		size_t nsrc = v->kind == CNODE_SEQ ? v->n : 1;
+		for (size_t j = 0; j < nsrc; j++) {
+			const struct cnode *src = v->kind == CNODE_SEQ ? v->items[j] : v;
+			if (src->kind != CNODE_MAP)
+				return fail(
+				    l, -EINVAL, m[i].line,
+				    "a merge key (<<) needs a mapping or a list of mappings");
+			pairs += src->n;
 		}
-		if (rc < 0)
-			return rc;
-		shift += map->n - before;
 	}
+	*ret_pairs = pairs;
+	return 0;
+}
+
+/* Moves src's pairs whose key the map lacks to out[*o...] (merge keys never
+ * override explicit keys, and earlier merges win over later ones). The merge
+ * value is ours and freed after: taking its nodes saves copying them. */
+static void merge_take(struct strtab *keys, struct cnode *src, struct cnode **out, size_t *o)
+{
+	for (size_t i = 0; i < src->n; i++) {
+		struct cnode *k = src->items[2 * i];
+		if (strtab_get(keys, k->str, k->len))
+			continue;
+		strtab_set(keys, k->str, k->len, *o / 2);
+		out[(*o)++] = k;
+		out[(*o)++] = src->items[2 * i + 1];
+		src->items[2 * i] = src->items[2 * i + 1] = NULL;
+	}
+}
+
+/* Rebuilds map's pairs in one pass: each merge's pairs where its << stood,
+ * after those of earlier merges at the same place. keys holds the map's
+ * explicit keys. What can fail is done before any node moves. */
+static int apply_merges(struct loader *l, struct cnode *map, struct strtab *keys, struct merge *m,
+                        size_t nm)
+{
+	size_t extra = 0;
+	int rc = merges_check(l, m, nm, &extra);
+	if (rc < 0 || extra == 0)
+		return rc;
+	size_t total = map->n + extra; /* both bounded by COMPOSE_MAX_NODES */
+	struct cnode **items = malloc(2 * total * sizeof(*items));
+	if (!items || strtab_reserve(keys, total) < 0) {
+		free(items);
+		return fail(l, -ENOMEM, 0, "out of memory");
+	}
+	size_t o = 0, j = 0;
+	for (size_t i = 0; i < nm; i++) {
+		for (; j < m[i].at; j++) {
+			items[o++] = cnode_key(map, j);
+			items[o++] = cnode_val(map, j);
+		}
+		struct cnode *v = m[i].value;
+		if (v->kind == CNODE_SEQ) {
+			for (size_t s = 0; s < v->n; s++)
+				merge_take(keys, v->items[s], items, &o);
+		} else {
+			merge_take(keys, v, items, &o);
+		}
+	}
+	for (; j < map->n; j++) {
+		items[o++] = cnode_key(map, j);
+		items[o++] = cnode_val(map, j);
+	}
+	free(map->items);
+	map->items = items;
+	map->n = o / 2;
+	map->cap = 2 * total;
 	return 0;
 }
 
@@ -285,6 +446,9 @@ static int load_map(struct loader *l, yaml_event_t *start, unsigned depth, struc
 	struct cnode *map = cnode_new_map();
 	struct merge *merges = NULL;
 	size_t nmerges = 0;
+	/* The keys so far: a duplicate is found in constant time, not by a
+	 * scan of the mapping (quadratic in its size). */
+	struct strtab keys = {.seed = l->seed};
 	if (!map)
 		return fail(l, -ENOMEM, 0, "out of memory");
 	map->line = line;
@@ -326,23 +490,25 @@ static int load_map(struct loader *l, yaml_event_t *start, unsigned depth, struc
 			cnode_free(k);
 			continue;
 		}
-		if (cnode_map_find(map, k->str) >= 0) {
+		if (strtab_get(&keys, k->str, k->len)) {
 			rc = fail(l, -EINVAL, k->line,
 			          "duplicate key \"%.64s\" in one mapping: keep one", k->str);
 			cnode_free(k);
 			cnode_free(v);
 			goto out;
 		}
-		if (cnode_map_insert(map, map->n, k, v) < 0) {
+		if (cnode_map_insert(map, map->n, k, v) < 0 ||
+		    strtab_put(&keys, k->str, k->len, map->n - 1) < 0) {
 			rc = fail(l, -ENOMEM, 0, "out of memory");
 			goto out;
 		}
 	}
-	if ((rc = apply_merges(l, map, merges, nmerges)) < 0)
+	if ((rc = apply_merges(l, map, &keys, merges, nmerges)) < 0)
 		goto out;
 	*ret = map;
 	map = NULL;
 out:
+	strtab_free(&keys);
 	for (size_t i = 0; i < nmerges; i++)
 		cnode_free(merges[i].value);
 	free(merges);
@@ -453,6 +619,8 @@ int compose_yaml_load(const char *buf, size_t len, struct cnode **ret, char *err
 		return -E2BIG;
 	}
 	struct loader l = {.err = err, .errcap = errcap};
+	randombytes_buf(l.seed, sizeof(l.seed));
+	l.anchor_names.seed = l.seed;
 	if (!yaml_parser_initialize(&l.parser))
 		return -ENOMEM;
 	yaml_parser_set_input_string(&l.parser, (const unsigned char *)buf, len);
@@ -462,6 +630,7 @@ int compose_yaml_load(const char *buf, size_t len, struct cnode **ret, char *err
 	wipe_range(l.parser.buffer.start, l.parser.buffer.end);
 	wipe_range(l.parser.raw_buffer.start, l.parser.raw_buffer.end);
 	yaml_parser_delete(&l.parser);
+	strtab_free(&l.anchor_names);
 	for (size_t i = 0; i < l.nanchors; i++) {
 		free(l.anchors[i].name);
 		cnode_free(l.anchors[i].node);

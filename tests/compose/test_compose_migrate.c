@@ -561,6 +561,286 @@ START_TEST(test_leftover_copies_of_a_value_are_reported)
 }
 END_TEST
 
+static bool has_note(const struct run *r, const char *a, const char *b)
+{
+	for (size_t i = 0; i < r->plan->nnotes; i++)
+		if (strstr(r->plan->notes[i], a) && (!b || strstr(r->plan->notes[i], b)))
+			return true;
+	return false;
+}
+
+static const struct compose_file_out *envfile_out(const struct run *r, const char *shown)
+{
+	for (size_t i = 0; i < r->plan->nenvfiles; i++)
+		if (strcmp(r->plan->envfiles[i].shown, shown) == 0)
+			return &r->plan->envfiles[i];
+	return NULL;
+}
+
+START_TEST(test_env_file_lines_other_lines_refer_to_stay)
+{
+	struct run *r = run_new();
+	/* MYSQL_PWD stays (not secret-looking) and reads DB_PASSWORD; PLAIN
+	 * reads Y_TOKEN, which reads X_TOKEN: keeping one keeps the next. */
+	put_file(r, "app.env",
+	         "DB_PASSWORD=s3cr3tpw\n"
+	         "MYSQL_PWD=${DB_PASSWORD}\n"
+	         "X_TOKEN=base-tok\n"
+	         "Y_TOKEN=${X_TOKEN}-2\n"
+	         "PLAIN=$Y_TOKEN\n"
+	         "API_TOKEN=tok-unreferenced\n");
+	struct compose_opts o = opts(r, COMPOSE_MODE_INJECT);
+	const char *text = "services:\n"
+	                   "  app:\n"
+	                   "    image: python:3.12\n"
+	                   "    env_file: app.env\n";
+	migrate_ok(r, text, &o);
+	ck_assert_int_eq(row(r, "app", "DB_PASSWORD")->skip, SKIP_REFERENCED);
+	ck_assert_int_eq(row(r, "app", "X_TOKEN")->skip, SKIP_REFERENCED);
+	ck_assert_int_eq(row(r, "app", "Y_TOKEN")->skip, SKIP_REFERENCED);
+	ck_assert_str_eq(value_of(r, "app", "API_TOKEN"), "tok-unreferenced");
+	ck_assert_uint_eq(r->plan->nsecrets, 1);
+	const struct compose_file_out *f = envfile_out(r, "app.env.migrated");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_str_eq((const char *)f->text->data, "DB_PASSWORD=s3cr3tpw\n"
+	                                              "MYSQL_PWD=${DB_PASSWORD}\n"
+	                                              "X_TOKEN=base-tok\n"
+	                                              "Y_TOKEN=${X_TOKEN}-2\n"
+	                                              "PLAIN=$Y_TOKEN\n");
+	ck_assert_msg(has_note(r, "DB_PASSWORD (app.env)", "MYSQL_PWD in app.env"),
+	              "expected a note naming MYSQL_PWD as DB_PASSWORD's reader");
+	ck_assert_str_eq(compose_skip_text(SKIP_REFERENCED),
+	                 "skipped: referenced as ${...} elsewhere: migrate by hand");
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_project_dotenv_lines_the_compose_file_interpolates_stay)
+{
+	struct run *r = run_new();
+	put_file(r, ".env", "POSTGRES_PASSWORD=pgpw-777\nREDIS_PASSWORD=rd-pw-1\n");
+	put_file(r, "db.env", "POSTGRES_PASSWORD=pgpw-777\n");
+	struct compose_opts o = opts(r, COMPOSE_MODE_INJECT);
+	o.envfiles_in_place = true;
+	const char *text = "services:\n"
+	                   "  db:\n"
+	                   "    image: postgres:16\n"
+	                   "    env_file: ./.env\n"
+	                   "  app:\n"
+	                   "    image: python:3.12\n"
+	                   "    environment:\n"
+	                   "      DB_PASS: ${POSTGRES_PASSWORD}\n"
+	                   "      LITERAL: $${REDIS_PASSWORD}\n";
+	migrate_ok(r, text, &o);
+	ck_assert_int_eq(row(r, "db", "POSTGRES_PASSWORD")->skip, SKIP_REFERENCED);
+	ck_assert_int_eq(row(r, "app", "DB_PASS")->skip, SKIP_RUNTIME);
+	/* $$ is a literal $: REDIS_PASSWORD is not read from .env. */
+	ck_assert_str_eq(secret_of(r, "db", "REDIS_PASSWORD"), "db_redis_password");
+	const struct compose_file_out *f = envfile_out(r, "./.env");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_str_eq((const char *)f->text->data, "POSTGRES_PASSWORD=pgpw-777\n");
+	ck_assert_msg(has_note(r, "POSTGRES_PASSWORD (./.env)", "the compose file"),
+	              "expected a note naming the compose file as the reader");
+	/* Any other env_file is not where compose interpolates from. */
+	text = "services:\n"
+	       "  db:\n"
+	       "    image: postgres:16\n"
+	       "    env_file: db.env\n"
+	       "  app:\n"
+	       "    image: python:3.12\n"
+	       "    environment: {DB_PASS: '${POSTGRES_PASSWORD}'}\n";
+	migrate_ok(r, text, &o);
+	ck_assert_str_eq(secret_of(r, "db", "POSTGRES_PASSWORD"), "db_postgres_password");
+	run_free(r);
+}
+END_TEST
+
+/* ${VAR:-default} is its default only when nothing sets VAR: with VAR in the
+ * project's .env, compose passes .env's value, so it is not migrated. */
+START_TEST(test_default_of_a_variable_dotenv_sets_is_not_frozen)
+{
+	struct run *r = run_new();
+	const char *text = "services:\n"
+	                   "  db:\n"
+	                   "    image: postgres:16\n"
+	                   "    environment:\n"
+	                   "      POSTGRES_PASSWORD: ${PG_PASS:-defaultpw}\n"
+	                   "      POSTGRES_USER: ${PG_USER:-app}\n";
+	struct compose_opts o = opts(r, COMPOSE_MODE_INJECT);
+	migrate_ok(r, text, &o);
+	ck_assert_int_eq(row(r, "db", "POSTGRES_PASSWORD")->skip, SKIP_NONE);
+	put_file(r, ".env", "PG_PASS=from-dotenv\n");
+	migrate_ok(r, text, &o);
+	ck_assert_int_eq(row(r, "db", "POSTGRES_PASSWORD")->skip, SKIP_RUNTIME);
+	run_free(r);
+}
+END_TEST
+
+/* Environment values as written in a mapping: compose passes what YAML makes
+ * of them, so only text that every YAML version keeps as is may move. */
+static const struct {
+	const char *yaml;
+	bool moves;
+	const char *value; /* when it moves */
+} typed[] = {
+    {"12345", true, "12345"},
+    {"0", true, "0"},
+    {"-7", true, "-7"},
+    {"9223372036854775807", true, "9223372036854775807"},
+    {"'012345'", true, "012345"},
+    {"\"0x1F\"", true, "0x1F"},
+    {"!!str 1.0", true, "1.0"},
+    {"3xK9-pw", true, "3xK9-pw"},
+    {"1e3x", true, "1e3x"},
+    {"12-34-56", true, "12-34-56"},
+    {"yesplease", true, "yesplease"},
+    {"012345", false, NULL},
+    {"09", false, NULL},
+    {"-0", false, NULL},
+    {"+7", false, NULL},
+    {"9223372036854775808", false, NULL},
+    {"0x1F", false, NULL},
+    {"0o17", false, NULL},
+    {"0b101", false, NULL},
+    {"1_000", false, NULL},
+    {"1:20", false, NULL},
+    {"1.0", false, NULL},
+    {"1.", false, NULL},
+    {"1e3", false, NULL},
+    {"-1.5E-3", false, NULL},
+    {".5", false, NULL},
+    {".inf", false, NULL},
+    {"-.Inf", false, NULL},
+    {".NaN", false, NULL},
+    {"true", false, NULL},
+    {"False", false, NULL},
+    {"yes", false, NULL},
+    {"NO", false, NULL},
+    {"on", false, NULL},
+    {"Off", false, NULL},
+    {"y", false, NULL},
+    {"N", false, NULL},
+    {"2001-12-14", false, NULL},
+    {"!!int 0x1F", false, NULL},
+};
+
+START_TEST(test_unquoted_values_yaml_reads_as_numbers_or_bools_are_skipped)
+{
+	struct run *r = run_new();
+	struct compose_opts o = opts(r, COMPOSE_MODE_INJECT);
+	char text[256];
+	snprintf(text, sizeof(text),
+	         "services:\n  app:\n    image: python:3.12\n    environment:\n"
+	         "      API_TOKEN: %s\n",
+	         typed[_i].yaml);
+	migrate_ok(r, text, &o);
+	const struct compose_row *w = row(r, "app", "API_TOKEN");
+	if (typed[_i].moves) {
+		ck_assert_msg(w->skip == SKIP_NONE, "%s: expected it to move, got skip %d",
+		              typed[_i].yaml, w->skip);
+		ck_assert_str_eq(value_of(r, "app", "API_TOKEN"), typed[_i].value);
+	} else {
+		ck_assert_msg(w->skip == SKIP_NOT_TEXT, "%s: expected SKIP_NOT_TEXT, got %d",
+		              typed[_i].yaml, w->skip);
+		ck_assert_uint_eq(r->plan->nsecrets, 0);
+		ck_assert_msg(strstr(r->yaml, typed[_i].yaml), "%s is gone from the output:\n%s",
+		              typed[_i].yaml, r->yaml);
+		second_run_changes_nothing(r, &o);
+	}
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_list_entries_and_env_files_are_strings_whatever_they_look_like)
+{
+	struct run *r = run_new();
+	put_file(r, "app.env", "API_TOKEN=0x1F\n");
+	struct compose_opts o = opts(r, COMPOSE_MODE_INJECT);
+	const char *text = "services:\n"
+	                   "  db:\n"
+	                   "    image: postgres:16\n"
+	                   "    environment: [POSTGRES_PASSWORD=012345]\n"
+	                   "  app:\n"
+	                   "    image: python:3.12\n"
+	                   "    env_file: app.env\n";
+	migrate_ok(r, text, &o);
+	ck_assert_str_eq(value_of(r, "db", "POSTGRES_PASSWORD"), "012345");
+	ck_assert_str_eq(value_of(r, "app", "API_TOKEN"), "0x1F");
+	ck_assert_str_eq(compose_skip_text(SKIP_NOT_TEXT),
+	                 "skipped: unquoted value YAML reads as a number or boolean: quote it and "
+	                 "run again");
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_a_variable_beside_its_file_variable_is_left_alone)
+{
+	struct run *r = run_new();
+	struct compose_opts o = opts(r, COMPOSE_MODE_INJECT);
+	const char *text = "services:\n"
+	                   "  db:\n"
+	                   "    image: postgres:16\n"
+	                   "    environment:\n"
+	                   "      POSTGRES_PASSWORD: hunter22\n"
+	                   "      POSTGRES_PASSWORD_FILE: /run/secrets/mine\n"
+	                   "  mysql:\n"
+	                   "    image: mysql:8\n"
+	                   "    environment:\n"
+	                   "      - MYSQL_ROOT_PASSWORD_FILE=/run/secrets/root\n"
+	                   "      - MYSQL_ROOT_PASSWORD=r00t-pw\n";
+	migrate_ok(r, text, &o);
+	ck_assert_int_eq(row(r, "db", "POSTGRES_PASSWORD")->skip, SKIP_ALREADY_FILE);
+	ck_assert_int_eq(row(r, "db", "POSTGRES_PASSWORD_FILE")->skip, SKIP_ALREADY_FILE);
+	ck_assert_int_eq(row(r, "mysql", "MYSQL_ROOT_PASSWORD")->skip, SKIP_ALREADY_FILE);
+	ck_assert_uint_eq(r->plan->nsecrets, 0);
+	ck_assert(cnode_is(at(r, "services.db.environment.POSTGRES_PASSWORD"), "hunter22"));
+	ck_assert(
+	    cnode_is(at(r, "services.db.environment.POSTGRES_PASSWORD_FILE"), "/run/secrets/mine"));
+	const struct cnode *menv = at(r, "services.mysql.environment");
+	ck_assert_uint_eq(menv->n, 2);
+	ck_assert(cnode_is(menv->items[0], "MYSQL_ROOT_PASSWORD_FILE=/run/secrets/root"));
+	ck_assert(cnode_is(menv->items[1], "MYSQL_ROOT_PASSWORD=r00t-pw"));
+	ck_assert_ptr_null(at(r, "services.db.entrypoint"));
+	second_run_changes_nothing(r, &o);
+	run_free(r);
+}
+END_TEST
+
+START_TEST(test_a_file_variable_in_an_env_file_keeps_its_variable_too)
+{
+	struct run *r = run_new();
+	put_file(r, "files.env", "POSTGRES_PASSWORD_FILE=/run/secrets/mine\n");
+	put_file(r, "shared.env", "API_TOKEN=tok-shared-9\nLOG=info\n");
+	struct compose_opts o = opts(r, COMPOSE_MODE_INJECT);
+	const char *text = "services:\n"
+	                   "  db:\n"
+	                   "    image: postgres:16\n"
+	                   "    env_file: files.env\n"
+	                   "    environment: {POSTGRES_PASSWORD: hunter22}\n"
+	                   "  a:\n"
+	                   "    image: python:3.12\n"
+	                   "    env_file: shared.env\n"
+	                   "    environment: [API_TOKEN_FILE=/run/secrets/a]\n"
+	                   "  b:\n"
+	                   "    image: python:3.12\n"
+	                   "    env_file: shared.env\n";
+	migrate_ok(r, text, &o);
+	ck_assert_int_eq(row(r, "db", "POSTGRES_PASSWORD")->skip, SKIP_ALREADY_FILE);
+	ck_assert(cnode_is(at(r, "services.db.environment.POSTGRES_PASSWORD"), "hunter22"));
+	ck_assert_ptr_null(at(r, "services.db.environment.POSTGRES_PASSWORD_FILE"));
+	/* a sets API_TOKEN_FILE: the shared line stays, for b too, which says why. */
+	ck_assert_int_eq(row(r, "a", "API_TOKEN")->skip, SKIP_ALREADY_FILE);
+	ck_assert_int_eq(row(r, "b", "API_TOKEN")->skip, SKIP_ALREADY_FILE);
+	ck_assert_msg(has_note(r, "service b: API_TOKEN (shared.env)", "API_TOKEN_FILE"),
+	              "expected a note for b");
+	ck_assert_uint_eq(r->plan->nsecrets, 0);
+	ck_assert_uint_eq(r->plan->nenvfiles, 0);
+	ck_assert(cnode_is(at(r, "services.b.env_file"), "shared.env"));
+	second_run_changes_nothing(r, &o);
+	run_free(r);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("compose_migrate");
@@ -579,6 +859,14 @@ int main(void)
 	tcase_add_test(tc, test_env_file_over_the_limit_is_refused);
 	tcase_add_test(tc, test_name_template_collisions_and_invalid_names_are_refused);
 	tcase_add_test(tc, test_leftover_copies_of_a_value_are_reported);
+	tcase_add_test(tc, test_env_file_lines_other_lines_refer_to_stay);
+	tcase_add_test(tc, test_project_dotenv_lines_the_compose_file_interpolates_stay);
+	tcase_add_test(tc, test_default_of_a_variable_dotenv_sets_is_not_frozen);
+	tcase_add_loop_test(tc, test_unquoted_values_yaml_reads_as_numbers_or_bools_are_skipped, 0,
+	                    (int)(sizeof(typed) / sizeof(typed[0])));
+	tcase_add_test(tc, test_list_entries_and_env_files_are_strings_whatever_they_look_like);
+	tcase_add_test(tc, test_a_variable_beside_its_file_variable_is_left_alone);
+	tcase_add_test(tc, test_a_file_variable_in_an_env_file_keeps_its_variable_too);
 	suite_add_tcase(s, tc);
 	return check_support_run(s);
 }

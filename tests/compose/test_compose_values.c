@@ -65,6 +65,29 @@ START_TEST(test_references_are_told_from_escaped_dollars)
 }
 END_TEST
 
+static const struct {
+	const char *text;
+	bool escapes; /* $$ is a literal $ (compose files), or not (env_files) */
+	bool mentions;
+} mentions[] = {
+    {"$DB", true, true},     {"${DB}", true, true},       {"${DB:-x}", true, true},
+    {"${DB-x}", true, true}, {"${DB:?e}", true, true},    {"${DB?e}", true, true},
+    {"a$DB.b", true, true},  {"${A:-${DB}}", true, true}, {"$$$DB", true, true},
+    {"$$DB", false, true},   {"$$DB", true, false},       {"$${DB}", true, false},
+    {"$DBX", true, false},   {"${DBX}", true, false},     {"${XDB}", true, false},
+    {"DB", true, false},     {"$", true, false},          {"${", true, false},
+};
+
+START_TEST(test_mentions_find_every_reference_form)
+{
+	const char *t = mentions[_i].text;
+	ck_assert_msg(compose_mentions_var(t, strlen(t), "DB", mentions[_i].escapes) ==
+	                  mentions[_i].mentions,
+	              "%s (escapes %d): expected %s", t, mentions[_i].escapes,
+	              mentions[_i].mentions ? "a reference to DB" : "none");
+}
+END_TEST
+
 /* ---- detection ---- */
 
 START_TEST(test_secret_looking_names)
@@ -237,6 +260,8 @@ int main(void)
 	tcase_add_loop_test(tc, test_interpolation_is_what_compose_would_compute, 0,
 	                    (int)(sizeof(interp) / sizeof(interp[0])));
 	tcase_add_test(tc, test_references_are_told_from_escaped_dollars);
+	tcase_add_loop_test(tc, test_mentions_find_every_reference_form, 0,
+	                    (int)(sizeof(mentions) / sizeof(mentions[0])));
 	tcase_add_test(tc, test_secret_looking_names);
 	tcase_add_test(tc, test_urls_with_passwords_are_found);
 	tcase_add_test(tc, test_official_image_references);
