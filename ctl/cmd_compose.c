@@ -292,6 +292,17 @@ static int fetch_value(const struct ctl *c, const char *name, bool quiet_404, st
 	return CTL_OK;
 }
 
+/* Whether vaultd's value (cur, freed here) is the compose file's; if not,
+ * says so, with what to do. */
+static bool holds(struct secbuf *cur, const char *name, const struct secbuf *v, const char *fix)
+{
+	bool same = cur->len == v->len && sodium_memcmp(cur->data, v->data, v->len) == 0;
+	secbuf_free(cur);
+	if (!same)
+		ctl_err("secret %s already exists in vaultd with another value: %s", name, fix);
+	return same;
+}
+
 static int describe(const struct compose_plan *p, size_t s, const char *file, json_t **ret)
 {
 	for (size_t r = 0; r < p->nrows; r++) {
@@ -331,15 +342,8 @@ static int import_values(const struct ctl *c, const struct compose_plan *p, cons
 		}
 		if (rc != CTL_OK)
 			break;
-		const struct secbuf *v = p->secrets[s].value;
-		if (cur->len != v->len || sodium_memcmp(cur->data, v->data, v->len) != 0) {
-			ctl_err("secret %s already exists in vaultd with another value: remove it, "
-			        "choose "
-			        "another --name-template, or drop --import",
-			        p->secrets[s].name);
-			conflicts++;
-		}
-		secbuf_free(cur);
+		conflicts += !holds(cur, p->secrets[s].name, p->secrets[s].value,
+		                    "remove it, choose another --name-template, or drop --import");
 	}
 	if (rc == CTL_OK && conflicts > 0)
 		rc = CTL_CONFLICT;
@@ -635,15 +639,9 @@ static int check_stored(const struct ctl *c, const struct compose_plan *p, bool 
 			ctl_err("cannot check the secrets in vaultd; nothing written");
 			return rc;
 		}
-		const struct secbuf *v = p->secrets[s].value;
-		if (cur->len != v->len || sodium_memcmp(cur->data, v->data, v->len) != 0) {
-			ctl_err("secret %s already exists in vaultd with another value, which the "
-			        "containers would get: remove it or choose another --name-template; "
-			        "nothing written",
-			        p->secrets[s].name);
-			conflicts++;
-		}
-		secbuf_free(cur);
+		conflicts += !holds(cur, p->secrets[s].name, p->secrets[s].value,
+		                    "the containers would get it: remove it or choose another "
+		                    "--name-template; nothing written");
 	}
 	*ret_missing = missing;
 	if (conflicts > 0)

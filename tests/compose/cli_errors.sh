@@ -85,7 +85,7 @@ vt_eq "the conflicting import stored nothing else" "" \
 	"$("$V" list --json | python3 -c 'import json,sys; print(" ".join(s["name"] for s in json.load(sys.stdin)["secrets"] if s["name"] != "db_postgres_password"))')"
 value_is db_postgres_password "not-root"
 # Without --import the containers would get vaultd's other value: refused too.
-expect 6 "already exists in vaultd with another value, which the containers would get" \
+expect 6 "already exists in vaultd with another value: the containers would get it" \
 	"another value, no --import" compose migrate -f docker-compose.yml -o copy.yml --entrypoint app=/bin/app
 expect 6 "already exists in vaultd with another value" "another value, files mode" \
 	compose migrate -f docker-compose.yml -o copy.yml --mode files --entrypoint app=/bin/app
