@@ -20,14 +20,15 @@ struct stage {
 	char name[STAGE_NAME_MAX];
 	struct cnode *ep, *cmd; /* NULL = unknown (inherited from a base we do not know) */
 	bool cmd_set;           /* this stage has its own CMD: ENTRYPOINT keeps it */
+	struct cnode *shell;    /* SHELL; NULL: ["/bin/sh", "-c"]. A stage FROM an
+	                         * earlier one inherits it, as it does ENTRYPOINT */
 	char base[256];         /* for the error message */
 };
 
 struct dfile {
 	struct stage *st;
 	size_t n;
-	struct cnode *shell; /* SHELL of the current stage */
-	struct cnode *args;  /* mapping NAME -> value for FROM lines */
+	struct cnode *args; /* mapping NAME -> value for FROM lines */
 	const struct cnode *build_args;
 };
 
@@ -200,8 +201,9 @@ static struct cnode *parse_command(struct dfile *d, const char *arg)
 		}
 		json_decref(a); /* not JSON: Docker runs it in the shell */
 	}
+	const struct cnode *shell = d->n ? d->st[d->n - 1].shell : NULL;
 	struct cnode *s =
-	    d->shell ? cnode_dup(d->shell) : seq_of((const char *const[]){"/bin/sh", "-c", NULL});
+	    shell ? cnode_dup(shell) : seq_of((const char *const[]){"/bin/sh", "-c", NULL});
 	if (s && cnode_seq_append(s, cnode_new_str(arg)) < 0) {
 		cnode_free(s);
 		s = NULL;
@@ -213,6 +215,7 @@ static void stage_clear(struct stage *s)
 {
 	cnode_free(s->ep);
 	cnode_free(s->cmd);
+	cnode_free(s->shell);
 	s->ep = s->cmd = NULL;
 }
 
@@ -254,8 +257,6 @@ static int from(struct dfile *d, char *args)
 	*s = (struct stage){0};
 	snprintf(s->name, sizeof(s->name), "%s", name ? name : "");
 	snprintf(s->base, sizeof(s->base), "%s", image);
-	cnode_free(d->shell);
-	d->shell = NULL;
 	/* A stage FROM an earlier one inherits its CMD like any base image's:
 	 * cmd_set stays false, so an ENTRYPOINT here resets it. */
 	for (size_t i = d->n - 1; i-- > 0;)
@@ -263,8 +264,10 @@ static int from(struct dfile *d, char *args)
 			snprintf(s->base, sizeof(s->base), "%s", d->st[i].base);
 			s->ep = d->st[i].ep ? cnode_dup(d->st[i].ep) : NULL;
 			s->cmd = d->st[i].cmd ? cnode_dup(d->st[i].cmd) : NULL;
-			if ((d->st[i].ep && !s->ep) || (d->st[i].cmd && !s->cmd))
-				return -ENOMEM; /* not "unknown": the caller frees both */
+			s->shell = d->st[i].shell ? cnode_dup(d->st[i].shell) : NULL;
+			if ((d->st[i].ep && !s->ep) || (d->st[i].cmd && !s->cmd) ||
+			    (d->st[i].shell && !s->shell))
+				return -ENOMEM; /* not "unknown": the caller frees them */
 			return 0;
 		}
 	const struct compose_image *img = strchr(image, '$') ? NULL : compose_image_find(image);
@@ -302,8 +305,8 @@ static int instruction(struct dfile *d, char *line)
 	struct stage *s = &d->st[d->n - 1];
 	if (strcasecmp(line, "SHELL") == 0) {
 		struct cnode *sh = parse_command(d, args);
-		cnode_free(d->shell);
-		d->shell = sh;
+		cnode_free(s->shell);
+		s->shell = sh;
 	} else if (strcasecmp(line, "ENTRYPOINT") == 0) {
 		return stage_entrypoint(d, s, args);
 	} else if (strcasecmp(line, "CMD") == 0) {
@@ -396,7 +399,6 @@ int compose_dockerfile_command(const char *path, const char *target, const struc
 	for (size_t i = 0; i < d.n; i++)
 		stage_clear(&d.st[i]);
 	free(d.st);
-	cnode_free(d.shell);
 	cnode_free(d.args);
 	return rc;
 }

@@ -143,6 +143,23 @@ START_TEST(test_a_stage_inherits_entrypoint_and_cmd_from_an_earlier_stage)
 }
 END_TEST
 
+/* SHELL is part of a stage's image too: a stage FROM an earlier one runs
+ * its shell forms in that stage's SHELL; one FROM another image does not. */
+START_TEST(test_shell_carries_to_a_stage_built_on_its_stage_only)
+{
+	expect_command("FROM debian:12 AS base\n"
+	               "SHELL [\"/bin/bash\", \"-euc\"]\n"
+	               "FROM base\n"
+	               "ENTRYPOINT myapp --serve\n",
+	               NULL, WORDS("/bin/bash", "-euc", "myapp --serve"), NO_WORDS);
+	expect_command("FROM debian:12 AS base\n"
+	               "SHELL [\"/bin/bash\", \"-euc\"]\n"
+	               "FROM debian:12\n"
+	               "ENTRYPOINT myapp --serve\n",
+	               NULL, WORDS("/bin/sh", "-c", "myapp --serve"), NO_WORDS);
+}
+END_TEST
+
 START_TEST(test_cmd_set_in_a_stage_does_not_carry_its_flag_to_the_next)
 {
 	/* The later stage's ENTRYPOINT resets what it inherited, even though
@@ -226,6 +243,7 @@ int main(void)
 	tcase_add_test(tc, test_entrypoint_resets_a_cmd_inherited_from_an_earlier_stage);
 	tcase_add_test(tc, test_a_stage_inherits_entrypoint_and_cmd_from_an_earlier_stage);
 	tcase_add_test(tc, test_cmd_set_in_a_stage_does_not_carry_its_flag_to_the_next);
+	tcase_add_test(tc, test_shell_carries_to_a_stage_built_on_its_stage_only);
 	tcase_add_test(tc, test_unknown_base_is_known_once_the_stage_sets_both);
 	tcase_add_test(tc, test_migration_keeps_a_cmd_written_before_the_entrypoint);
 	suite_add_tcase(s, tc);
