@@ -188,7 +188,8 @@ int store_undelete_audited(struct store *s, const char *name, const char *actor,
 /* Wipes the ciphertext of one version (version > 0) or of all (version 0);
  * with SQLite secure_delete the bytes are overwritten in the file, and the WAL
  * is checkpointed and truncated so no older copy stays behind (an error from
- * that step is returned; calling again completes it). The version rows stay
+ * that step is returned; later commits retry it, as does the next open
+ * after a crash, and calling again completes it). The version rows stay
  * (history shows them destroyed); stages keep pointing at them, except that
  * current and previous become 0 once every version is destroyed. Destroying
  * a destroyed version is a no-op; a soft-deleted secret can be destroyed. */

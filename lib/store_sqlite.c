@@ -597,8 +597,21 @@ static int set_wal(struct be *b)
 		return sq_err(rc);
 	if (!wal)
 		return STORE_E_IO;
-	ckpt_attach(b->ckpt, c->db);
+	ckpt_attach(b->ckpt, c->db, BE_BUSY_TIMEOUT_MS);
 	return 0;
+}
+
+/* A WAL left by a process that died (the WAL of a clean close is gone) may
+ * hold page images a destroy wiped and had not purged yet: cut it now, or,
+ * when a reader of another process holds it, after the next commits. A
+ * store with no WAL is not written to. */
+static void purge_leftover_wal(struct be *b)
+{
+	char wal[PATH_MAX];
+	struct stat st;
+	if ((size_t)snprintf(wal, sizeof(wal), "%s-wal", b->path) < sizeof(wal) &&
+	    stat(wal, &st) == 0 && st.st_size > 0)
+		ckpt_truncate(b->ckpt, b->w.db, false);
 }
 
 /* ---- lifecycle ---- */
@@ -706,6 +719,7 @@ static int be_open(const char *path, struct be **ret)
 		be_close(b);
 		return r;
 	}
+	purge_leftover_wal(b);
 	*ret = b;
 	return 0;
 }
@@ -1608,11 +1622,9 @@ static int be_backup(struct be *b, const char *dest_path)
 static int be_purge_residue(struct be *b)
 {
 	pthread_mutex_lock(&b->wlock);
-	ckpt_quiesce(b->ckpt);
-	/* TRUNCATE waits (busy handler) for readers of older snapshots, copies
-	 * every frame into the database, then cuts the WAL to zero bytes: the
-	 * old page images (pre-destroy ciphertext included) leave the files. */
-	int rc = sqlite3_wal_checkpoint_v2(b->w.db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	/* Waits (busy handler) for readers of older snapshots, then the old
+	 * page images (pre-destroy ciphertext included) leave the files. */
+	int rc = ckpt_truncate(b->ckpt, b->w.db, true);
 	pthread_mutex_unlock(&b->wlock);
 	return sq_err(rc);
 }

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct ckpt {
 	char *path;
@@ -28,8 +29,18 @@ struct ckpt {
 	int last_pages; /* the writer's: WAL pages after its previous commit */
 	int asked_at;  /* the writer's: WAL pages when it last asked the thread */
 	int finish_at; /* the writer's: WAL pages from which it checkpoints itself */
+	int busy_ms;   /* the writer's busy timeout, put back after a try */
+	atomic_bool truncate_pending; /* a TRUNCATE failed: retry after commits */
+	int64_t truncate_next_ms;     /* the writer's: no retry before (monotonic) */
 	atomic_uint_fast64_t runs, frames, by_writer;
 };
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 int ckpt_new(const char *path, ckpt_open_fn opener, struct ckpt **ret)
 {
@@ -145,6 +156,14 @@ static bool signal_thread(struct ckpt *c)
 static int on_wal(void *arg, sqlite3 *db, const char *name, int pages)
 {
 	struct ckpt *c = arg;
+	/* Owed by a destroy. A try that a reader defeats still copies the new
+	 * frames and fsyncs: at most one a second, not one per commit. */
+	if (atomic_load(&c->truncate_pending) && mono_ms() >= c->truncate_next_ms) {
+		if (ckpt_truncate(c, db, false) != SQLITE_OK)
+			c->truncate_next_ms = mono_ms() + CKPT_TRUNCATE_RETRY_MS;
+		c->last_pages = 0;
+		return SQLITE_OK;
+	}
 	if (pages < c->last_pages) {
 		c->asked_at = 0; /* the WAL was restarted */
 		c->finish_at = 0;
@@ -187,9 +206,22 @@ static int on_wal(void *arg, sqlite3 *db, const char *name, int pages)
 	return SQLITE_OK;
 }
 
-void ckpt_attach(struct ckpt *c, sqlite3 *writer)
+void ckpt_attach(struct ckpt *c, sqlite3 *writer, int busy_ms)
 {
+	c->busy_ms = busy_ms;
 	sqlite3_wal_hook(writer, on_wal, c); /* replaces the auto-checkpoint hook */
+}
+
+int ckpt_truncate(struct ckpt *c, sqlite3 *writer, bool wait)
+{
+	ckpt_quiesce(c); /* the thread's checkpoint would make this one BUSY at once */
+	if (!wait)
+		sqlite3_busy_timeout(writer, 0);
+	int rc = sqlite3_wal_checkpoint_v2(writer, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	if (!wait)
+		sqlite3_busy_timeout(writer, c->busy_ms);
+	atomic_store(&c->truncate_pending, rc != SQLITE_OK);
+	return rc;
 }
 
 void ckpt_quiesce(struct ckpt *c)

@@ -84,7 +84,7 @@ static sqlite3 *raw_writer(struct ckpt **c)
 	                              NULL, NULL, NULL),
 	                 SQLITE_OK);
 	ck_assert_int_eq(ckpt_new(F.db, raw_open, c), 0);
-	ckpt_attach(*c, db);
+	ckpt_attach(*c, db, 5000);
 	return db;
 }
 

@@ -305,6 +305,100 @@ START_TEST(test_destroy_without_checkpoint_leaves_no_wal_copy)
 }
 END_TEST
 
+static bool v1_destroyed(void)
+{
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	bool d = false;
+	if (sqlite3_open_v2(F.db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+		return false;
+	if (sqlite3_prepare_v2(h, "SELECT value IS NULL FROM versions WHERE version = 1", -1, &st,
+	                       NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			d = sqlite3_column_int(st, 0) != 0;
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(h);
+	return d;
+}
+
+/* A destroy commits, then purges the WAL. A process that dies in between
+ * (here: while the purge waits for a reader of an older snapshot) leaves
+ * the wiped ciphertext in the WAL: the next open purges it, or, while that
+ * reader still holds on, the first commits after it lets go. */
+START_TEST(test_destroy_cut_short_by_a_crash_is_purged_after_restart)
+{
+	close_store();
+	pid_t a = fork(); /* a writer that dies: the WAL keeps its frames */
+	if (a == 0) {
+		struct store *s;
+		if (store_open(F.db, &s) || store_unseal(s, F.kek))
+			_exit(2);
+		const char *v = "destroy-me-0123456789abcdefghijklmnopqrstuvwxyz";
+		if (store_put(s, "doomed", (const uint8_t *)v, strlen(v), -1, NULL, "t", NULL) ||
+		    store_put(s, "doomed", (const uint8_t *)"kept", 4, -1, NULL, "t", NULL))
+			_exit(3);
+		raise(SIGKILL); /* dies as a crash does: no close, no exit handlers */
+	}
+	int st;
+	ck_assert_int_eq(waitpid(a, &st, 0), a);
+	ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "the writer failed: %d", st);
+	size_t len;
+	uint8_t *blob = version_blob("doomed", 1, &len);
+	ck_assert_ptr_nonnull(blob);
+	sqlite3 *rd; /* a reader of the snapshot before the destroy */
+	ck_assert_int_eq(sqlite3_open_v2(F.db, &rd, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(rd, "BEGIN; SELECT count(*) FROM versions;", NULL, NULL, NULL),
+	                 SQLITE_OK);
+	pid_t b = fork();
+	if (b == 0) {
+		struct store *s;
+		if (store_open(F.db, &s) || store_unseal(s, F.kek))
+			_exit(2);
+		store_destroy(s, "doomed", 1, "t"); /* commits, then its purge waits */
+		raise(SIGKILL); /* not reached: the test kills it first */
+	}
+	for (int i = 0; i < 400 && !v1_destroyed(); i++)
+		usleep(10000);
+	ck_assert_msg(v1_destroyed(), "the destroy did not commit");
+	kill(b, SIGKILL); /* between the commit and the purge */
+	ck_assert_int_eq(waitpid(b, &st, 0), b);
+	ck_assert_str_ne(blob_pieces_in_files(blob, len), ""); /* the test can fail */
+
+	/* Restart while the reader still holds on: the open cannot purge. */
+	ck_assert_int_eq(store_open(F.db, &F.s), 0);
+	ck_assert_int_eq(store_unseal(F.s, F.kek), 0);
+	sqlite3_exec(rd, "COMMIT", NULL, NULL, NULL);
+	sqlite3_close(rd);
+	assert_get_fails(F.s, "doomed", STAGE_VERSION, 1, STORE_E_DESTROYED);
+	put_str(F.s, "other", "x"); /* the first commit after the reader is gone */
+	const char *where = blob_pieces_in_files(blob, len);
+	ck_assert_msg(*where == '\0', "destroyed ciphertext still in %s", where);
+
+	/* Without a reader, the open itself purges what a crash left. */
+	close_store();
+	pid_t c = fork();
+	if (c == 0) {
+		struct store *s;
+		if (store_open(F.db, &s) || store_unseal(s, F.kek))
+			_exit(2);
+		const char *v = "second-doomed-value-abcdefghijklmnopqrstuvwxyz";
+		if (store_put(s, "doomed2", (const uint8_t *)v, strlen(v), -1, NULL, "t", NULL) ||
+		    store_put(s, "doomed2", (const uint8_t *)"kept", 4, -1, NULL, "t", NULL))
+			_exit(3);
+		raise(SIGKILL); /* dies with the value's frames in the WAL */
+	}
+	ck_assert_int_eq(waitpid(c, &st, 0), c);
+	ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "the writer failed: %d", st);
+	free(blob);
+	blob = version_blob("doomed2", 1, &len);
+	ck_assert_str_eq(blob_pieces_in_files(blob, len), "-wal");
+	ck_assert_int_eq(store_open(F.db, &F.s), 0);
+	ck_assert_str_eq(blob_pieces_in_files(blob, len), ".db"); /* copied in, WAL cut */
+	free(blob);
+}
+END_TEST
+
 /* ---- backup ---- */
 
 START_TEST(test_backup_is_a_working_private_copy)
@@ -494,6 +588,7 @@ static Suite *files_suite(void)
 	tcase_add_test(tc, test_destroy_removes_ciphertext_from_files);
 	tcase_add_test(tc, test_destroy_removes_large_ciphertext_from_files);
 	tcase_add_test(tc, test_destroy_without_checkpoint_leaves_no_wal_copy);
+	tcase_add_test(tc, test_destroy_cut_short_by_a_crash_is_purged_after_restart);
 	suite_add_tcase(s, tc);
 
 	tc = store_tcase("backup", true);
