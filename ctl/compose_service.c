@@ -121,6 +121,34 @@ static void from_build(const struct cnode *build, const char *project_dir, struc
 		c->from = "its Dockerfile";
 }
 
+/* Docker's words as compose must write them: compose fills in a $VAR (from
+ * the host's shell and .env) that Docker passes on as it is, so $ is $$. */
+static int escape_for_compose(struct cnode *seq)
+{
+	for (size_t i = 0; seq && i < seq->n; i++) {
+		const struct cnode *w = seq->items[i];
+		if (w->kind != CNODE_SCALAR || !memchr(w->str, '$', w->len))
+			continue;
+		char *s = malloc(2 * w->len + 1);
+		if (!s)
+			return -ENOMEM;
+		size_t o = 0;
+		for (size_t k = 0; k < w->len; k++) {
+			s[o++] = w->str[k];
+			if (w->str[k] == '$')
+				s[o++] = '$';
+		}
+		s[o] = '\0';
+		struct cnode *n = cnode_new_str(s);
+		free(s);
+		if (!n)
+			return -ENOMEM;
+		cnode_free(seq->items[i]);
+		seq->items[i] = n;
+	}
+	return 0;
+}
+
 int service_command(const char *svc, const struct cnode *service, const char *flag_cmd,
                     const char *project_dir, struct service_cmd *ret)
 {
@@ -160,6 +188,8 @@ int service_command(const char *svc, const struct cnode *service, const char *fl
 		c.from = "entrypoint: in the file";
 	} else if (build) {
 		from_build(build, project_dir, &c);
+		if (escape_for_compose(c.ep) < 0 || escape_for_compose(c.cmd) < 0)
+			rc = -ENOMEM;
 	} else if (c.img) {
 		c.ep = seq_of(c.img->entrypoint, true);
 		c.cmd = seq_of(c.img->cmd, true);

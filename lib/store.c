@@ -116,6 +116,11 @@ int store_sync(struct store *s)
 	return s ? s->ops->sync(s->be) : STORE_E_INVAL;
 }
 
+int store_purge_residue(struct store *s)
+{
+	return s ? s->ops->purge_residue(s->be, false) : STORE_E_INVAL;
+}
+
 /* ---- sealing values ---- */
 
 /* Seals pt for (name, v->version) under the active DEK into v->blob. */

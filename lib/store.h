@@ -257,6 +257,12 @@ int store_audit_append(struct store *s, struct audit_entry *e, size_t n);
 int store_audit_append_unsynced(struct store *s, struct audit_entry *e, size_t n);
 /* Makes every transaction committed so far durable (fsync). */
 int store_sync(struct store *s);
+/* Removes what a process that died may have left outside the live data (a
+ * WAL with page images a destroy wiped but had not purged yet), without
+ * waiting: on failure (a reader of another process holds on) later commits
+ * retry it. For the store's owner (vaultd) once it has opened the store;
+ * not for a reader beside it (it would write to a store in use). */
+int store_purge_residue(struct store *s);
 /* Up to limit entries with seq > since, in order. *ret is malloc'd. */
 int store_audit_read(struct store *s, uint64_t since, size_t limit,
                      struct audit_entry **ret, size_t *ret_n);

@@ -92,8 +92,10 @@ struct store_backend {
 	int (*backup)(struct be *b, const char *dest_path);
 	/* Removes copies of overwritten or deleted bytes that the backend keeps
 	 * outside its live data (SQLite: moves the WAL into the database and
-	 * truncates it), so that a destroy really leaves the files. */
-	int (*purge_residue)(struct be *b);
+	 * truncates it), so that a destroy really leaves the files. wait: for
+	 * readers that hold older copies; else try once (nothing to do: no
+	 * write). A failure is retried by the backend after later commits. */
+	int (*purge_residue)(struct be *b, bool wait);
 
 	int (*begin)(struct be *b, bool write, struct be_tx **ret);
 	int (*commit)(struct be_tx *tx); /* ends the tx even when it fails */

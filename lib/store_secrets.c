@@ -530,7 +530,7 @@ int store_destroy_audited(struct store *s, const char *name, uint64_t version,
 		return r;
 	revision_seen(s, c.revision);
 	/* The rows no longer hold the blob; older page images may (WAL). */
-	return s->ops->purge_residue(s->be);
+	return s->ops->purge_residue(s->be, true);
 }
 
 uint64_t store_revision(struct store *s)

@@ -601,17 +601,13 @@ static int set_wal(struct be *b)
 	return 0;
 }
 
-/* A WAL left by a process that died (the WAL of a clean close is gone) may
- * hold page images a destroy wiped and had not purged yet: cut it now, or,
- * when a reader of another process holds it, after the next commits. A
- * store with no WAL is not written to. */
-static void purge_leftover_wal(struct be *b)
+/* Whether the WAL file has anything in it (a clean close removes it). */
+static bool wal_in_use(const struct be *b)
 {
 	char wal[PATH_MAX];
 	struct stat st;
-	if ((size_t)snprintf(wal, sizeof(wal), "%s-wal", b->path) < sizeof(wal) &&
-	    stat(wal, &st) == 0 && st.st_size > 0)
-		ckpt_truncate(b->ckpt, b->w.db, false);
+	return (size_t)snprintf(wal, sizeof(wal), "%s-wal", b->path) < sizeof(wal) &&
+	       stat(wal, &st) == 0 && st.st_size > 0;
 }
 
 /* ---- lifecycle ---- */
@@ -719,7 +715,6 @@ static int be_open(const char *path, struct be **ret)
 		be_close(b);
 		return r;
 	}
-	purge_leftover_wal(b);
 	*ret = b;
 	return 0;
 }
@@ -1619,12 +1614,14 @@ static int be_backup(struct be *b, const char *dest_path)
 	return r;
 }
 
-static int be_purge_residue(struct be *b)
+static int be_purge_residue(struct be *b, bool wait)
 {
+	if (!wait && !wal_in_use(b))
+		return 0; /* nothing to cut: no write */
 	pthread_mutex_lock(&b->wlock);
-	/* Waits (busy handler) for readers of older snapshots, then the old
-	 * page images (pre-destroy ciphertext included) leave the files. */
-	int rc = ckpt_truncate(b->ckpt, b->w.db, true);
+	/* Then the old page images (pre-destroy ciphertext included) leave
+	 * the files. */
+	int rc = ckpt_truncate(b->ckpt, b->w.db, wait);
 	pthread_mutex_unlock(&b->wlock);
 	return sq_err(rc);
 }

@@ -159,10 +159,13 @@ static int on_wal(void *arg, sqlite3 *db, const char *name, int pages)
 	/* Owed by a destroy. A try that a reader defeats still copies the new
 	 * frames and fsyncs: at most one a second, not one per commit. */
 	if (atomic_load(&c->truncate_pending) && mono_ms() >= c->truncate_next_ms) {
-		if (ckpt_truncate(c, db, false) != SQLITE_OK)
-			c->truncate_next_ms = mono_ms() + CKPT_TRUNCATE_RETRY_MS;
-		c->last_pages = 0;
-		return SQLITE_OK;
+		if (ckpt_truncate(c, db, false) == SQLITE_OK) {
+			/* The WAL is empty: start counting for the thread afresh. */
+			c->last_pages = c->asked_at = c->finish_at = 0;
+			return SQLITE_OK;
+		}
+		c->truncate_next_ms = mono_ms() + CKPT_TRUNCATE_RETRY_MS;
+		/* and the usual bookkeeping below */
 	}
 	if (pages < c->last_pages) {
 		c->asked_at = 0; /* the WAL was restarted */

@@ -544,6 +544,9 @@ static int cmd_serve(int argc, char **argv)
 		store_lock_release(vd.lock_fd);
 		return fail(vd.cfg.store_path, 0, store_strerror(rc));
 	}
+	/* A previous vaultd that died may have left a destroy's old pages in
+	 * the WAL; on failure the first commits retry. */
+	store_purge_residue(vd.store);
 	if (load_key(&vd) < 0) {
 		release_store(&vd);
 		return 1;

@@ -196,30 +196,58 @@ START_TEST(test_unknown_base_is_known_once_the_stage_sets_both)
 END_TEST
 
 /* The review's case end to end: the migrated service keeps its arguments. */
+/* The migration of one build: service from p, into *root. */
+static struct compose_plan *migrate_build(const struct project *p, struct cnode **root)
+{
+	const char *text = "services:\n"
+	                   "  app:\n"
+	                   "    build: ./app\n"
+	                   "    environment: {API_TOKEN: tok-abcdef}\n";
+	char err[512] = "";
+	ck_assert_int_eq(compose_yaml_load(text, strlen(text), root, err, sizeof(err)), 0);
+	struct compose_opts o = {
+	    .mode = COMPOSE_MODE_INJECT,
+	    .name_template = COMPOSE_DEFAULT_TEMPLATE,
+	    .project_dir = p->dir,
+	    .socket_host = "/run/vaultd.sock",
+	    .inject_host = "/usr/local/bin/inject",
+	    .secrets_dir = COMPOSE_DEFAULT_SECRETS_DIR,
+	};
+	struct compose_plan *plan = NULL;
+	int rc = compose_migrate(*root, &o, &plan, err, sizeof(err));
+	ck_assert_msg(rc == 0, "expected the migration to succeed, got %d: %s", rc, err);
+	return plan;
+}
+
+/* Docker passes $HOME in a CMD on as it is; compose would fill it in from
+ * the host: what the migration writes has it as $$HOME. */
+START_TEST(test_migration_escapes_dollars_of_dockerfile_words)
+{
+	struct project p;
+	project_new(&p, "FROM debian:12\n"
+	                "CMD myapp --home $HOME --port ${PORT}\n"
+	                "ENTRYPOINT [\"/entry$.sh\"]\n");
+	struct cnode *root = NULL;
+	struct compose_plan *plan = migrate_build(&p, &root);
+	const struct cnode *app = cnode_map_get(cnode_map_get(root, "services"), "app");
+	expect_seq("entrypoint", cnode_map_get(app, "entrypoint"),
+	           WORDS(COMPOSE_INJECT_PATH, "--", "/entry$$.sh"));
+	expect_seq("command", cnode_map_get(app, "command"),
+	           WORDS("/bin/sh", "-c", "myapp --home $$HOME --port $${PORT}"));
+	compose_plan_free(plan);
+	cnode_free(root);
+	project_free(&p);
+}
+END_TEST
+
 START_TEST(test_migration_keeps_a_cmd_written_before_the_entrypoint)
 {
 	struct project p;
 	project_new(&p, "FROM debian:12\n"
 	                "CMD [\"--serve\",\"--port=80\"]\n"
 	                "ENTRYPOINT [\"/usr/bin/myapp\"]\n");
-	const char *text = "services:\n"
-	                   "  app:\n"
-	                   "    build: ./app\n"
-	                   "    environment: {API_TOKEN: tok-abcdef}\n";
 	struct cnode *root = NULL;
-	char err[512] = "";
-	ck_assert_int_eq(compose_yaml_load(text, strlen(text), &root, err, sizeof(err)), 0);
-	struct compose_opts o = {
-	    .mode = COMPOSE_MODE_INJECT,
-	    .name_template = COMPOSE_DEFAULT_TEMPLATE,
-	    .project_dir = p.dir,
-	    .socket_host = "/run/vaultd.sock",
-	    .inject_host = "/usr/local/bin/inject",
-	    .secrets_dir = COMPOSE_DEFAULT_SECRETS_DIR,
-	};
-	struct compose_plan *plan = NULL;
-	int rc = compose_migrate(root, &o, &plan, err, sizeof(err));
-	ck_assert_msg(rc == 0, "expected the migration to succeed, got %d: %s", rc, err);
+	struct compose_plan *plan = migrate_build(&p, &root);
 	const struct cnode *app = cnode_map_get(cnode_map_get(root, "services"), "app");
 	expect_seq("entrypoint", cnode_map_get(app, "entrypoint"),
 	           WORDS(COMPOSE_INJECT_PATH, "--", "/usr/bin/myapp"));
@@ -246,6 +274,7 @@ int main(void)
 	tcase_add_test(tc, test_shell_carries_to_a_stage_built_on_its_stage_only);
 	tcase_add_test(tc, test_unknown_base_is_known_once_the_stage_sets_both);
 	tcase_add_test(tc, test_migration_keeps_a_cmd_written_before_the_entrypoint);
+	tcase_add_test(tc, test_migration_escapes_dollars_of_dockerfile_words);
 	suite_add_tcase(s, tc);
 	return check_support_run(s);
 }

@@ -165,6 +165,41 @@ END_TEST
  * a thread that left them unblocked could be picked to take one (and die
  * of its default action). The checkpointer starts from whatever thread
  * commits first, so it blocks everything itself. */
+/* A TRUNCATE a reader defeated is retried by the next commit once the
+ * reader is gone; the WAL then starts from zero, and the thread must be
+ * asked again at the threshold, not only past where the old WAL had got. */
+START_TEST(test_a_truncate_retried_after_a_commit_restarts_the_counting)
+{
+	struct ckpt *c;
+	sqlite3 *db = raw_writer(&c);
+	sqlite3 *rd;
+	ck_assert_int_eq(sqlite3_open(F.db, &rd), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(rd, "BEGIN; SELECT count(*) FROM t;", NULL, NULL, NULL),
+	                 SQLITE_OK);
+	insert_pages(db, CKPT_WAL_PAGES + CKPT_WAL_PAGES / 4); /* the thread was asked */
+	ck_assert_int_ne(ckpt_truncate(c, db, false), SQLITE_OK); /* the reader holds on */
+	ck_assert_int_eq(sqlite3_exec(rd, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(rd);
+	insert_pages(db, 1); /* this commit's hook retries it, and succeeds */
+	ck_assert_int_le(wal_size(F.db), 2 * FRAME_BYTES);
+	struct ckpt_stats before, after;
+	ckpt_quiesce(c);
+	ckpt_stats(c, &before);
+	insert_pages(db, CKPT_WAL_PAGES + 10);
+	bool asked = false;
+	for (int i = 0; i < 500 && !asked; i++) {
+		ckpt_stats(c, &after);
+		asked = after.background > before.background;
+		if (!asked)
+			usleep(10000);
+	}
+	ck_assert_msg(asked, "no background checkpoint in the new WAL's first %d pages",
+	              CKPT_WAL_PAGES + 10);
+	ckpt_free(c);
+	sqlite3_close(db);
+}
+END_TEST
+
 START_TEST(test_the_thread_blocks_every_signal)
 {
 	sigset_t none, old;
@@ -260,6 +295,7 @@ static Suite *checkpoint_suite(void)
 	tcase_add_test(raw, test_nothing_starts_below_the_threshold_and_close_stops_the_thread);
 	tcase_add_test(raw, test_a_quiesced_thread_never_meets_a_truncate);
 	tcase_add_test(raw, test_the_thread_blocks_every_signal);
+	tcase_add_test(raw, test_a_truncate_retried_after_a_commit_restarts_the_counting);
 	suite_add_tcase(s, raw);
 	TCase *store = store_tcase("store", true);
 	tcase_add_test(store, test_the_store_checkpoints_in_the_background);
