@@ -322,6 +322,25 @@ static bool v1_destroyed(void)
 	return d;
 }
 
+/* A process that writes name's versions 1 (value) and 2, then dies as a
+ * crash does (no close, no exit handlers): the WAL keeps their frames. */
+static void write_two_versions_and_crash(const char *name, const char *value)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct store *s;
+		if (store_open(F.db, &s) || store_unseal(s, F.kek))
+			_exit(2);
+		if (store_put(s, name, (const uint8_t *)value, strlen(value), -1, NULL, "t", NULL) ||
+		    store_put(s, name, (const uint8_t *)"kept", 4, -1, NULL, "t", NULL))
+			_exit(3);
+		raise(SIGKILL);
+	}
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "the writer failed: %d", st);
+}
+
 /* A destroy commits, then purges the WAL. A process that dies in between
  * (here: while the purge waits for a reader of an older snapshot) leaves
  * the wiped ciphertext in the WAL: the next owner's store_purge_residue
@@ -330,20 +349,8 @@ static bool v1_destroyed(void)
 START_TEST(test_destroy_cut_short_by_a_crash_is_purged_after_restart)
 {
 	close_store();
-	pid_t a = fork(); /* a writer that dies: the WAL keeps its frames */
-	if (a == 0) {
-		struct store *s;
-		if (store_open(F.db, &s) || store_unseal(s, F.kek))
-			_exit(2);
-		const char *v = "destroy-me-0123456789abcdefghijklmnopqrstuvwxyz";
-		if (store_put(s, "doomed", (const uint8_t *)v, strlen(v), -1, NULL, "t", NULL) ||
-		    store_put(s, "doomed", (const uint8_t *)"kept", 4, -1, NULL, "t", NULL))
-			_exit(3);
-		raise(SIGKILL); /* dies as a crash does: no close, no exit handlers */
-	}
+	write_two_versions_and_crash("doomed", "destroy-me-0123456789abcdefghijklmnopqrstuvwxyz");
 	int st;
-	ck_assert_int_eq(waitpid(a, &st, 0), a);
-	ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "the writer failed: %d", st);
 	size_t len;
 	uint8_t *blob = version_blob("doomed", 1, &len);
 	ck_assert_ptr_nonnull(blob);
@@ -380,19 +387,7 @@ START_TEST(test_destroy_cut_short_by_a_crash_is_purged_after_restart)
 	/* Without a reader, the owner's purge at start cuts what a crash left;
 	 * opening alone (a reader beside a live vaultd) writes nothing. */
 	close_store();
-	pid_t c = fork();
-	if (c == 0) {
-		struct store *s;
-		if (store_open(F.db, &s) || store_unseal(s, F.kek))
-			_exit(2);
-		const char *v = "second-doomed-value-abcdefghijklmnopqrstuvwxyz";
-		if (store_put(s, "doomed2", (const uint8_t *)v, strlen(v), -1, NULL, "t", NULL) ||
-		    store_put(s, "doomed2", (const uint8_t *)"kept", 4, -1, NULL, "t", NULL))
-			_exit(3);
-		raise(SIGKILL); /* dies with the value's frames in the WAL */
-	}
-	ck_assert_int_eq(waitpid(c, &st, 0), c);
-	ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "the writer failed: %d", st);
+	write_two_versions_and_crash("doomed2", "second-doomed-value-abcdefghijklmnopqrstuvwxyz");
 	free(blob);
 	blob = version_blob("doomed2", 1, &len);
 	ck_assert_str_eq(blob_pieces_in_files(blob, len), "-wal");
