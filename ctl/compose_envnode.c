@@ -218,11 +218,29 @@ bool envnode_entry(const struct cnode *env, size_t i, struct env_entry *ret)
 	return true;
 }
 
+/* Entry i's name as envnode_entry sees it (len 0: none), without the rest
+ * of envnode_entry's work: envnode_find runs once per variable. */
+static const char *entry_name(const struct cnode *env, size_t i, size_t *len)
+{
+	const struct cnode *n = env->kind == CNODE_MAP ? cnode_key(env, i) : env->items[i];
+	*len = 0;
+	if (n->kind != CNODE_SCALAR ||
+	    (env->kind == CNODE_MAP && cnode_val(env, i)->kind != CNODE_SCALAR))
+		return NULL;
+	const char *eq = env->kind == CNODE_MAP ? NULL : memchr(n->str, '=', n->len);
+	*len = eq ? (size_t)(eq - n->str) : n->len;
+	return n->str;
+}
+
 long envnode_find(const struct cnode *env, const char *name)
 {
+	size_t want = strlen(name);
+	if (want == 0 || want >= sizeof(((struct env_entry *)0)->name))
+		return -1; /* envnode_entry refuses such names */
 	for (size_t i = envnode_count(env); i-- > 0;) {
-		struct env_entry e;
-		if (envnode_entry(env, i, &e) && strcmp(e.name, name) == 0)
+		size_t len;
+		const char *s = entry_name(env, i, &len);
+		if (s && len == want && memcmp(s, name, want) == 0)
 			return (long)i;
 	}
 	return -1;

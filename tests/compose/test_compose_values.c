@@ -11,6 +11,8 @@
 
 #include "check_support.h"
 #include "compose_detect.h"
+#include "compose_doc.h"
+#include "compose_envnode.h"
 #include "compose_dockerfile.h"
 #include "compose_images.h"
 #include "compose_interp.h"
@@ -89,6 +91,40 @@ START_TEST(test_mentions_find_every_reference_form)
 END_TEST
 
 /* ---- detection ---- */
+
+/* ---- environment: entries ---- */
+
+/* The index of NAME in a service's environment:, map or list form, as
+ * envnode_entry reads the entries; in a list the last one wins, as in compose. */
+START_TEST(test_envnode_find_reads_names_as_entries_do)
+{
+	const char *map = "m: {A: x, B_FILE: /f, C: [1, 2], D: ''}\n";
+	const char *list = "l: [A=x, B_FILE, =nothing, C=1=2, A=y]\n";
+	struct cnode *root = NULL;
+	char err[256] = "";
+	ck_assert_int_eq(compose_yaml_load(map, strlen(map), &root, err, sizeof(err)), 0);
+	const struct cnode *m = cnode_map_get(root, "m");
+	ck_assert_int_eq(envnode_find(m, "A"), 0);
+	ck_assert_int_eq(envnode_find(m, "B_FILE"), 1);
+	ck_assert_int_eq(envnode_find(m, "C"), -1); /* not a scalar: no entry */
+	ck_assert_int_eq(envnode_find(m, "D"), 3);
+	ck_assert_int_eq(envnode_find(m, "B"), -1);
+	ck_assert_int_eq(envnode_find(m, ""), -1);
+	cnode_free(root);
+	root = NULL;
+	ck_assert_int_eq(compose_yaml_load(list, strlen(list), &root, err, sizeof(err)), 0);
+	const struct cnode *l = cnode_map_get(root, "l");
+	ck_assert_int_eq(envnode_find(l, "A"), 4); /* the last A */
+	ck_assert_int_eq(envnode_find(l, "B_FILE"), 1);
+	ck_assert_int_eq(envnode_find(l, "C"), 3);
+	ck_assert_int_eq(envnode_find(l, "C=1"), -1);
+	char longname[300];
+	memset(longname, 'X', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	ck_assert_int_eq(envnode_find(l, longname), -1);
+	cnode_free(root);
+}
+END_TEST
 
 START_TEST(test_secret_looking_names)
 {
@@ -262,6 +298,7 @@ int main(void)
 	tcase_add_test(tc, test_references_are_told_from_escaped_dollars);
 	tcase_add_loop_test(tc, test_mentions_find_every_reference_form, 0,
 	                    (int)(sizeof(mentions) / sizeof(mentions[0])));
+	tcase_add_test(tc, test_envnode_find_reads_names_as_entries_do);
 	tcase_add_test(tc, test_secret_looking_names);
 	tcase_add_test(tc, test_urls_with_passwords_are_found);
 	tcase_add_test(tc, test_official_image_references);
