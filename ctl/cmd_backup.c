@@ -42,6 +42,29 @@ static const struct cmd_spec backup_spec = {
     .json_output = true,
 };
 
+/* The SQLite files that go with db: a store in use, or one a crash left,
+ * has some of them; SQLite would apply a leftover one to a new file there. */
+static const char *const SIDECARS[] = {"-wal", "-shm", "-journal"};
+
+/* The first sidecar of db that exists (into p), or NULL. */
+static const char *sidecar_present(const char *db, char *p, size_t cap)
+{
+	struct stat st;
+	for (size_t i = 0; i < sizeof(SIDECARS) / sizeof(SIDECARS[0]); i++)
+		if ((size_t)snprintf(p, cap, "%s%s", db, SIDECARS[i]) < cap && lstat(p, &st) == 0)
+			return p;
+	return NULL;
+}
+
+/* Removes a temp file's sidecars (a failed check opened it as a store). */
+static void remove_sidecars(const char *db)
+{
+	char p[CTL_MAX_PATH + 16];
+	for (size_t i = 0; i < sizeof(SIDECARS) / sizeof(SIDECARS[0]); i++)
+		if ((size_t)snprintf(p, sizeof(p), "%s%s", db, SIDECARS[i]) < sizeof(p))
+			unlink(p);
+}
+
 int cmd_backup(const struct ctl *c, int argc, char **argv)
 {
 	struct ctl_cmd x;
@@ -49,6 +72,16 @@ int cmd_backup(const struct ctl *c, int argc, char **argv)
 	if (rc != CMD_RUN)
 		goto out;
 	const char *file = x.operands[0];
+	char side[CTL_MAX_PATH + 16];
+	if (sidecar_present(file, side, sizeof(side))) {
+		/* The rename would put the backup under a live (or crashed) store's
+		 * WAL: replacing a store is never what a backup means. */
+		ctl_err("%s exists: %s is a store in use (or one a crash left), not a backup to "
+		        "replace; choose another file",
+		        side, file);
+		rc = CTL_ERROR;
+		goto out;
+	}
 	struct tmpfile t;
 	int r = tmpfile_open(&t, file);
 	if (r < 0) {
@@ -124,9 +157,15 @@ static int restore_opt(void *st, int id, const char *arg)
 	return 0;
 }
 
-/* Copies the backup into the temp file. 0 or -errno (-EINVAL: not SQLite). */
+/* Copies the backup into the temp file. 0 or -errno (-EINVAL: not SQLite;
+ * -EBUSY: from has a WAL with data, which a copy of the file alone loses). */
 static int copy_backup(const char *from, int to)
 {
+	char wal[CTL_MAX_PATH + 16];
+	struct stat wst;
+	if ((size_t)snprintf(wal, sizeof(wal), "%s-wal", from) < sizeof(wal) &&
+	    stat(wal, &wst) == 0 && wst.st_size > 0)
+		return -EBUSY;
 	int in = open(from, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (in < 0)
 		return -errno;
@@ -225,6 +264,7 @@ int cmd_restore(const struct ctl *c, int argc, char **argv)
 		goto out;
 	}
 	struct stat st;
+	char side[CTL_MAX_PATH + 16];
 	if (lstat(a.store, &st) == 0) {
 		ctl_err("%s already exists: restore into a new path (vaultctl never overwrites a "
 		        "store)",
@@ -232,17 +272,32 @@ int cmd_restore(const struct ctl *c, int argc, char **argv)
 		rc = CTL_ERROR;
 		goto out;
 	}
+	if (sidecar_present(a.store, side, sizeof(side))) {
+		ctl_err("%s is left from an earlier store: SQLite would apply it to the restored "
+		        "file; move it aside with that store",
+		        side);
+		rc = CTL_ERROR;
+		goto out;
+	}
 	struct tmpfile t;
 	int r = tmpfile_open(&t, a.store);
-	if (r == 0)
-		r = copy_backup(file, t.fd);
+	if (r < 0) {
+		ctl_err("cannot create a file next to %s: %s", a.store, strerror(-r));
+		rc = CTL_ERROR;
+		goto out;
+	}
+	r = copy_backup(file, t.fd);
 	if (r < 0) {
 		if (r == -EINVAL)
 			ctl_err("%s is not a vaultd backup (not a SQLite database)", file);
+		else if (r == -EBUSY)
+			ctl_err("%s-wal holds data: %s is a store in use (or one a crash left), and "
+			        "a copy of it alone would lose that; stop its vaultd, or make a backup "
+			        "with `vaultctl backup`",
+			        file, file);
 		else
 			ctl_err("cannot copy %s to %s: %s", file, a.store, strerror(-r));
-		if (t.fd >= 0)
-			tmpfile_abort(&t);
+		tmpfile_abort(&t);
 		rc = r == -ENOENT ? CTL_NOT_FOUND : CTL_ERROR;
 		goto out;
 	}
@@ -250,6 +305,7 @@ int cmd_restore(const struct ctl *c, int argc, char **argv)
 	bool audit_ok = false;
 	rc = check_copy(t.tmp, &a, &count, &checked, &audit_ok);
 	if (rc != CTL_OK) {
+		remove_sidecars(t.tmp);
 		tmpfile_abort(&t);
 		goto out;
 	}

@@ -109,27 +109,28 @@ static int load(const char *file, const struct import_args *a, struct dotenv **r
 	return CTL_OK;
 }
 
-/* Every name checked, and no two keys mapping to the same name. */
+/* Every name checked, and no two keys mapping to the same name. Messages
+ * name lines, not keys: in a malformed file (an unquoted multi-line value)
+ * a "key" is a line of the value. */
 static int check_names(const struct dotenv *d, const char *prefix,
                        char (*names)[VAULT_MAX_NAME_LEN + 1])
 {
 	int bad = 0;
 	for (size_t i = 0; i < d->n; i++) {
 		char buf[2 * VAULT_MAX_NAME_LEN + 2];
-		char shown[64];
-		out_clean(d->items[i].key, shown, sizeof(shown));
 		if (!secret_name(prefix, d->items[i].key, buf, sizeof(buf))) {
-			ctl_err("%s (line %u) does not make a valid secret name: names are 1-128 "
+			ctl_err("the key on line %u does not make a valid secret name: names are 1-128 "
 			        "characters of A-Z a-z 0-9 . _ - without \"..\"",
-			        shown, d->items[i].line);
+			        d->items[i].line);
 			bad++;
 			continue;
 		}
 		memcpy(names[i], buf, strlen(buf) + 1);
 		for (size_t j = 0; j < i; j++) {
 			if (strcmp(names[j], names[i]) == 0) {
-				ctl_err("%s and %s both become the secret %s: rename one",
-				        d->items[j].key, shown, names[i]);
+				ctl_err("the keys on lines %u and %u both become the same secret name: "
+				        "rename one",
+				        d->items[j].line, d->items[i].line);
 				bad++;
 			}
 		}
@@ -159,11 +160,10 @@ static int import_all(const struct ctl *c, const struct dotenv *d,
 	for (size_t i = 0; i < d->n && rc == CTL_OK; i++) {
 		const struct dotenv_entry *e = &d->items[i];
 		if (!e->value) {
-			char shown[64];
-			ctl_err(
-			    "warning: %s (line %u) has no value (docker compose would take it from "
-			    "its environment): skipped",
-			    out_clean(e->key, shown, sizeof(shown)), e->line);
+			/* Only the line: this "key" may be a line of a multi-line value. */
+			ctl_err("warning: line %u has no value (docker compose would take it from its "
+			        "environment; or is it part of an unquoted multi-line value?): skipped",
+			        e->line);
 			continue;
 		}
 		uint64_t version = 0;

@@ -26,6 +26,11 @@ vt_check "no temporary file is left" bash -c "! ls '$VT_DIR'/backup.db.tmp-* 2>/
 vt_check "values stay sealed in the backup" bash -c "! grep -aq 'pg-one' '$VT_DIR/backup.db'"
 vc_run backup "$VT_DIR/no/such/dir/b.db"
 expect "backup into a missing directory" 1 '' 'no/such/dir'
+# The live store has its WAL beside it: a backup never replaces a store.
+ino=$(stat -c %i "$VT_STORE")
+vc_run backup "$VT_STORE"
+expect "backup onto the live store" 1 '' 'is a store in use'
+vt_eq "... which is left as it was" "$ino" "$(stat -c %i "$VT_STORE")"
 
 # ---- restore (offline) ----
 vc_run restore --store "$VT_DIR/restored.db" --key-file "$VT_KEY" "$VT_DIR/backup.db"
@@ -46,6 +51,17 @@ vc_run restore --store "$VT_DIR/r4.db" --key-file "$VT_KEY" "$VT_DIR/missing"
 expect "restore of a missing file" 3
 vc_run restore --key-file "$VT_KEY" "$VT_DIR/backup.db"
 expect "restore needs --store" 2 '' '--store'
+# A WAL left where the store was (moved aside after a crash) would be
+# applied to the restored file by SQLite: refused, nothing written.
+: >"$VT_DIR/r5.db-wal"
+vc_run restore --store "$VT_DIR/r5.db" --key-file "$VT_KEY" "$VT_DIR/backup.db"
+expect "restore next to a leftover WAL" 1 '' 'r5.db-wal is left from an earlier store'
+vt_check "... and writes nothing" test ! -e "$VT_DIR/r5.db"
+rm -f "$VT_DIR/r5.db-wal"
+# A live store (its WAL holds data) is not a backup: a copy would lose it.
+vc_run restore --store "$VT_DIR/r6.db" --key-file "$VT_KEY" "$VT_STORE"
+expect "restore from a live store" 1 '' 'holds data: .* is a store in use'
+vt_check "... and writes nothing" bash -c "! ls '$VT_DIR'/r6.db* 2>/dev/null"
 
 # ---- a second vaultd on the restored store serves the same secrets ----
 SOCK2=$VT_DIR/restored.sock

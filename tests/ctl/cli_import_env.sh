@@ -41,7 +41,7 @@ vt_check "--dry-run writes nothing" bash -c "! grep -q db_password '$VT_DIR/out'
 
 vc_run import-env "$VT_DIR/app.env"
 expect "import-env" 0 'DB_PASSWORD -> db_password: version 1'
-matches "a key without a value is skipped with a warning" "$ERR" 'BARE \(line 20\) has no value.*skipped'
+matches "a key without a value is skipped with a warning" "$ERR" 'line 20 has no value.*skipped'
 matches "an unparsable line is reported" "$ERR" 'line 21 cannot be parsed'
 vt_check "names are lowercased" grep -q 'Mixed_Case -> mixed_case' "$VT_DIR/out"
 
@@ -116,12 +116,18 @@ vt_eq "--no-overwrite kept the old value" "second" "$(vc get dup)"
 vt_eq "--no-overwrite wrote the new key" "new" "$(vc get newkey)"
 printf 'A=1\nbad/key=2\n' >"$VT_DIR/bad.env"
 vc_run import-env "$VT_DIR/bad.env"
-expect "a key that cannot be a name stops the import" 2 '' 'bad/key \(line 2\) does not make a valid secret name'
+expect "a key that cannot be a name stops the import" 2 '' 'key on line 2 does not make a valid secret name'
 vc_run get a
 expect "nothing was imported from the bad file" 3
 printf 'KEY=1\nkey=2\n' >"$VT_DIR/clash.env"
 vc_run import-env "$VT_DIR/clash.env"
-expect "two keys that lowercase to one name" 2 '' 'both become the secret key'
+expect "two keys that lowercase to one name" 2 '' 'keys on lines 1 and 2 both become the same secret name'
+# A malformed file (an unquoted multi-line PEM key) makes "keys" of the
+# value's lines: the messages name lines, never that text.
+printf 'TLS_KEY=-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nq9ZxR2lKs8fH3jPzQwLt/Y7uVbN0aE4c\n-----END PRIVATE KEY-----\n' >"$VT_DIR/pem.env"
+vc_run import-env --dry-run "$VT_DIR/pem.env"
+vt_check "a value's lines never reach stderr" sh -c '! printf "%s" "$1" | grep -qE "MIIEvQ|q9ZxR2"' _ "$ERR"
+matches "... but their line numbers do" "$ERR" 'line 2 has no value|key on line 3'
 printf 'A=\xff\n' >"$VT_DIR/latin1.env"
 vc_run import-env "$VT_DIR/latin1.env"
 expect "a file that is not UTF-8" 1 '' 'not UTF-8'
