@@ -3,6 +3,7 @@
  * restore works offline: it copies a backup to a new store path and proves
  * that the key unseals it before the file takes its final name. */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -54,6 +55,15 @@ static const char *sidecar_present(const char *db, char *p, size_t cap)
 		if ((size_t)snprintf(p, cap, "%s%s", db, SIDECARS[i]) < cap && lstat(p, &st) == 0)
 			return p;
 	return NULL;
+}
+
+/* Whether db's WAL holds data: committed transactions the file alone lacks. */
+static bool wal_has_data(const char *db)
+{
+	char p[CTL_MAX_PATH + 16];
+	struct stat st;
+	return (size_t)snprintf(p, sizeof(p), "%s-wal", db) < sizeof(p) && stat(p, &st) == 0 &&
+	       st.st_size > 0;
 }
 
 /* Removes a temp file's sidecars (a failed check opened it as a store). */
@@ -161,10 +171,7 @@ static int restore_opt(void *st, int id, const char *arg)
  * -EBUSY: from has a WAL with data, which a copy of the file alone loses). */
 static int copy_backup(const char *from, int to)
 {
-	char wal[CTL_MAX_PATH + 16];
-	struct stat wst;
-	if ((size_t)snprintf(wal, sizeof(wal), "%s-wal", from) < sizeof(wal) &&
-	    stat(wal, &wst) == 0 && wst.st_size > 0)
+	if (wal_has_data(from))
 		return -EBUSY;
 	int in = open(from, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (in < 0)
@@ -189,16 +196,9 @@ static int copy_backup(const char *from, int to)
  * still holding data would be lost by the rename, so refuse then. */
 static int settle_sidecars(const char *db)
 {
-	char p[CTL_MAX_PATH + 8];
-	struct stat st;
-	snprintf(p, sizeof(p), "%s-wal", db);
-	if (stat(p, &st) == 0) {
-		if (st.st_size > 0)
-			return -EBUSY;
-		unlink(p);
-	}
-	snprintf(p, sizeof(p), "%s-shm", db);
-	unlink(p);
+	if (wal_has_data(db))
+		return -EBUSY;
+	remove_sidecars(db);
 	return 0;
 }
 

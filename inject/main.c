@@ -118,9 +118,7 @@ static int check_watch(struct run *r)
 {
 	if (!r->cfg.watch)
 		return 0;
-	size_t n = 0;
-	for (size_t i = 0; i < r->cfg.n_names; i++)
-		n += outputs_uses(&r->cfg, r->templates, r->cfg.names[i]);
+	size_t n = watch_names(&r->cfg, r->templates, NULL);
 	if (n == 0) {
 		msg_err("--watch has nothing to follow: --env values cannot change in a running "
 		        "process; use --secret, --file-env or --template (see inject --help)");

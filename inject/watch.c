@@ -149,20 +149,24 @@ static bool refresh(struct watch *w, const struct outputs *out,
 	return true;
 }
 
-/* The names to watch: those behind files (see note_changes). */
-static size_t watched_names(const struct watch *w, char (*names)[VAULT_MAX_NAME_LEN + 1])
+size_t watch_names(const struct inject_config *cfg, struct template *const *templates,
+                   char (*names)[VAULT_MAX_NAME_LEN + 1])
 {
 	size_t n = 0;
-	for (size_t i = 0; i < w->cfg->n_names; i++)
-		if (outputs_uses(w->cfg, w->out->templates, w->cfg->names[i]))
-			memcpy(names[n++], w->cfg->names[i], sizeof(names[0]));
+	for (size_t i = 0; i < cfg->n_names; i++) {
+		if (!outputs_uses(cfg, templates, cfg->names[i]))
+			continue;
+		if (names)
+			memcpy(names[n], cfg->names[i], sizeof(names[0]));
+		n++;
+	}
 	return n;
 }
 
 static void watch_loop(struct watch *w, const struct outputs *out)
 {
 	static char names[INJECT_MAX_NAMES][VAULT_MAX_NAME_LEN + 1];
-	size_t n_names = watched_names(w, names);
+	size_t n_names = watch_names(w->cfg, w->out->templates, names);
 	struct pending p = {0};
 	int64_t backoff = 0;
 	bool reported = false;

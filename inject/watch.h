@@ -35,6 +35,12 @@ struct watch {
  * stopping it is a SIGKILL. The pid, or -errno. */
 pid_t watch_spawn(const struct watch *w);
 
+/* The names --watch follows: those behind files (a --secret, --file-env or
+ * template; not an --env-only name, which no rotation can reach), copied
+ * into names unless NULL. Their count. */
+size_t watch_names(const struct inject_config *cfg, struct template *const *templates,
+                   char (*names)[VAULT_MAX_NAME_LEN + 1]);
+
 /* Stops the watcher between two writes (it holds the directory lock while
  * writing) and reaps it. Returns with the lock held by out's descriptor, so
  * the caller can remove the files with nothing racing it. */

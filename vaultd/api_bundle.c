@@ -10,7 +10,6 @@
 #include "jsonx.h"
 #include "store.h"
 
-#define BUNDLE_MAX_NAMES VAULT_MAX_BUNDLE_NAMES
 
 /* Validated names of the body; answers 400 and returns negative otherwise. */
 static int bundle_names(struct req *r, const json_t *o, const char **names, size_t *ret_n,
@@ -28,7 +27,7 @@ static int bundle_names(struct req *r, const json_t *o, const char **names, size
 	}
 	json_t *arr = json_object_get(o, "names");
 	size_t n = json_array_size(arr);
-	if (!json_is_array(arr) || n == 0 || n > BUNDLE_MAX_NAMES) {
+	if (!json_is_array(arr) || n == 0 || n > VAULT_MAX_BUNDLE_NAMES) {
 		reply_error(r, 400, "bad_request", "\"names\": an array of 1 to 256 secret names");
 		return -EINVAL;
 	}
@@ -194,7 +193,7 @@ void api_bundle(struct req *r)
 	json_t *o = NULL;
 	if (req_json_body(r, &o) < 0)
 		return;
-	const char *names[BUNDLE_MAX_NAMES];
+	const char *names[VAULT_MAX_BUNDLE_NAMES];
 	size_t n = 0;
 	bool previous = false;
 	if (bundle_names(r, o, names, &n, &previous) == 0) {

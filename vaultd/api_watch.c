@@ -10,7 +10,7 @@
 #include "store.h"
 #include "watch.h"
 
-#define NAMES_QUERY_MAX (WATCH_MAX_NAMES * (VAULT_MAX_NAME_LEN + 1))
+#define NAMES_QUERY_MAX (VAULT_MAX_WATCH_NAMES * (VAULT_MAX_NAME_LEN + 1))
 
 static int64_t mono_ms(void)
 {
@@ -38,12 +38,12 @@ static int parse_names(struct req *r, struct watch *w)
 		reply_error(r, 400, "bad_name", "names must be secret names separated by commas");
 		return -EINVAL;
 	}
-	w->names = calloc(WATCH_MAX_NAMES, sizeof(*w->names));
+	w->names = calloc(VAULT_MAX_WATCH_NAMES, sizeof(*w->names));
 	rc = w->names ? 0 : -ENOMEM;
 	for (char *p = buf, *end; rc == 0 && p; p = end ? end + 1 : NULL) {
 		end = strchr(p, ',');
 		size_t len = end ? (size_t)(end - p) : strlen(p);
-		if (w->n == WATCH_MAX_NAMES) {
+		if (w->n == VAULT_MAX_WATCH_NAMES) {
 			reply_error(r, 400, "bad_request", "at most 64 names per watch");
 			rc = -EINVAL;
 		} else if (!name_is_valid(p, len)) {

@@ -8,7 +8,6 @@
 #include <stdint.h>
 #include "names.h"
 
-#define WATCH_MAX_NAMES VAULT_MAX_WATCH_NAMES
 #define WATCH_DEFAULT_TIMEOUT_S 30
 #define WATCH_MAX_TIMEOUT_S 300
 
