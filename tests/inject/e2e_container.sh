@@ -229,6 +229,11 @@ wait_stop_ready() {
 	for _ in $(seq 1 400); do
 		INJECT_PID=$(children "$BG_PID" | awk '{print $1}')
 		[ -z "$INJECT_PID" ] && INJECT_PID=$BG_PID # not under unshare
+		# unshare --fork blocks INT and TERM around its fork: until the
+		# exec, its child shows SIGTERM blocked too, and a signal sent then
+		# is dropped once it unblocks them (SIG_DFL in a namespace's PID 1).
+		# Only inject's own block counts.
+		[ "$(cat "/proc/$INJECT_PID/comm" 2>/dev/null)" = inject ] || { sleep 0.025; continue; }
 		blk=$(awk '/^SigBlk:/ {print $2}' "/proc/$INJECT_PID/status" 2>/dev/null)
 		[ -n "$blk" ] && [ $((0x$blk & 0x4000)) -ne 0 ] && return 0
 		sleep 0.025
