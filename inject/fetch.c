@@ -368,8 +368,9 @@ static enum fetch_status parse_bundle(struct secbuf **body,
 
 static enum fetch_status bundle_once(const struct fetch_target *t, const char *body,
                                      size_t body_len, const char (*names)[VAULT_MAX_NAME_LEN + 1],
-                                     size_t n, bool previous, struct bundle **ret, char *err,
-                                     size_t cap)
+                                     size_t n, bool previous,
+                                     const struct fetch_meanwhile *meanwhile, struct bundle **ret,
+                                     char *err, size_t cap)
 {
 	struct httpc_request rq = {
 	    .socket_path = t->socket,
@@ -382,6 +383,8 @@ static enum fetch_status bundle_once(const struct fetch_target *t, const char *b
 	    .max_body = bundle_max_body(n, previous),
 	    .body_fd = -1,
 	    .cancel_fd = stop_fd(), /* a stop signal cuts a hanging request short */
+	    .on_sent = meanwhile ? meanwhile->fn : NULL,
+	    .on_sent_ctx = meanwhile ? meanwhile->ctx : NULL,
 	};
 	struct httpc_response *resp = NULL;
 	int r = httpc_do(&rq, &resp);
@@ -412,7 +415,8 @@ static char *bundle_request(const char (*names)[VAULT_MAX_NAME_LEN + 1], size_t 
 
 enum fetch_status fetch_bundle(const struct fetch_target *t,
                                const char (*names)[VAULT_MAX_NAME_LEN + 1], size_t n, bool previous,
-                               int wait_ms, struct bundle **ret, char *err, size_t cap)
+                               int wait_ms, const struct fetch_meanwhile *meanwhile,
+                               struct bundle **ret, char *err, size_t cap)
 {
 	char *body = bundle_request(names, n, previous);
 	if (!body)
@@ -421,7 +425,7 @@ enum fetch_status fetch_bundle(const struct fetch_target *t,
 	int64_t backoff = FETCH_BACKOFF_FIRST_MS;
 	enum fetch_status st;
 	for (;;) {
-		st = bundle_once(t, body, strlen(body), names, n, previous, ret, err, cap);
+		st = bundle_once(t, body, strlen(body), names, n, previous, meanwhile, ret, err, cap);
 		/* Containers often start before vaultd, or before it is unsealed:
 		 * those two are worth waiting for; everything else is final. */
 		if (st != FETCH_UNREACHABLE && st != FETCH_SEALED)

@@ -62,10 +62,19 @@ unsigned char *bundle_take(struct bundle *b, size_t *off, size_t len);
 
 /* POST /v1/bundle for names (all from one snapshot), retried with backoff
  * while vaultd is unreachable or sealed until wait_ms has passed (0: one
- * try). On failure err holds one line naming the cause and the fix. */
+ * try). meanwhile may be NULL. On failure err holds one line naming the
+ * cause and the fix. */
+/* Work that needs no answer, run once a request is sent, while vaultd
+ * prepares the answer (httpc's on_sent). fn may run once per try. */
+struct fetch_meanwhile {
+	void (*fn)(void *ctx);
+	void *ctx;
+};
+
 enum fetch_status fetch_bundle(const struct fetch_target *t,
                                const char (*names)[VAULT_MAX_NAME_LEN + 1], size_t n, bool previous,
-                               int wait_ms, struct bundle **ret, char *err, size_t errcap);
+                               int wait_ms, const struct fetch_meanwhile *meanwhile,
+                               struct bundle **ret, char *err, size_t errcap);
 void bundle_free(struct bundle *b);
 const struct bundle_entry *bundle_find(const struct bundle *b, const char *name);
 

@@ -36,6 +36,7 @@ struct run {
 	struct template **templates;
 	struct creds creds;
 	struct outputs out;
+	struct outputs_ahead ahead; /* temp files made while vaultd answers */
 	struct bundle *bundle;
 	struct child_env env;
 	struct watch watch;
@@ -169,6 +170,14 @@ static int open_dir(struct run *r)
 	return 0;
 }
 
+/* While vaultd prepares the bundle: the files' inodes (each is most of a
+ * file's cost, and a container waits for all of them before it starts). */
+static void prepare_files(void *ctx)
+{
+	struct run *r = ctx;
+	outputs_prepare(&r->out, &r->ahead);
+}
+
 static int fetch_secrets(struct run *r)
 {
 	static const int exit_for[] = {
@@ -182,9 +191,10 @@ static int fetch_secrets(struct run *r)
 	    [FETCH_STOPPED] = INJECT_EXIT_INTERNAL, /* 128 + the signal, below */
 	};
 	char err[ERR_MAX];
+	struct fetch_meanwhile mw = {.fn = prepare_files, .ctx = r};
 	enum fetch_status st =
 	    fetch_bundle(&r->target, r->cfg.names, r->cfg.n_names, r->cfg.previous, r->cfg.wait_ms,
-	                 &r->bundle, err, sizeof(err));
+	                 &mw, &r->bundle, err, sizeof(err));
 	if (st != FETCH_OK) {
 		msg_err("%s", err);
 		return st == FETCH_STOPPED ? 128 + stop_signal() : exit_for[st];
@@ -211,7 +221,7 @@ static int last_stop_check(struct run *r)
 static int write_files(struct run *r)
 {
 	char err[ERR_MAX];
-	int e = outputs_write(&r->out, r->bundle, NULL, err, sizeof(err));
+	int e = outputs_write(&r->out, r->bundle, NULL, &r->ahead, err, sizeof(err));
 	if (e < 0) {
 		msg_err("%s", err);
 		outputs_remove_all(&r->out); /* no half-written set left behind */
@@ -355,8 +365,12 @@ int main(int argc, char **argv)
 		init_block_signals();
 	stop_begin(!r.cfg.init);
 	if ((s = load_token(&r)) || (s = load_templates(&r)) || (s = check_watch(&r)) ||
-	    (s = resolve_user(&r)) || (s = open_dir(&r)) || (s = fetch_secrets(&r)) ||
-	    (s = write_files(&r)) || (s = build_env(&r)))
+	    (s = resolve_user(&r)) || (s = open_dir(&r)))
+		return s;
+	if (!(s = fetch_secrets(&r)))
+		s = write_files(&r);
+	outputs_ahead_discard(&r.out, &r.ahead); /* what a failure left unused */
+	if (s || (s = build_env(&r)))
 		return s;
 	if (!r.cfg.init)
 		return exec_mode(&r);

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 
@@ -17,13 +18,19 @@ static void owner_of(const struct outputs *o, const struct file_spec *f, uid_t *
 	*g = f->has_owner ? f->gid : o->gid;
 }
 
+/* The temp file made ahead for output i, or NULL. */
+static struct files_temp *ahead_for(struct outputs_ahead *a, size_t i)
+{
+	return a && a->temps && i < a->n ? &a->temps[i] : NULL;
+}
+
 static int put_file(const struct outputs *o, const struct file_spec *f, const char *file,
-                    const struct secbuf *v, char *err, size_t cap)
+                    const struct secbuf *v, struct files_temp *t, char *err, size_t cap)
 {
 	uid_t u;
 	gid_t g;
 	owner_of(o, f, &u, &g);
-	int r = files_write(o->dirfd, file, v->data, v->len, f->mode, u, g);
+	int r = files_write_temp(o->dirfd, t, file, v->data, v->len, f->mode, u, g);
 	if (r == -ELOOP)
 		snprintf(err, cap,
 		         "%s/%s exists and is not a regular file (a planted symlink?): refusing "
@@ -37,18 +44,18 @@ static int put_file(const struct outputs *o, const struct file_spec *f, const ch
 }
 
 static int write_secret(const struct outputs *o, const struct secret_spec *s,
-                        const struct bundle_entry *e, const struct bundle_entry *was, char *err,
-                        size_t cap)
+                        const struct bundle_entry *e, const struct bundle_entry *was,
+                        struct files_temp *t, char *err, size_t cap)
 {
 	int r = 0;
 	if (!was || was->version != e->version)
-		r = put_file(o, &s->out, s->out.file, e->value, err, cap);
+		r = put_file(o, &s->out, s->out.file, e->value, t, err, cap);
 	if (r < 0 || !o->cfg->previous || (was && was->previous_version == e->previous_version))
 		return r;
 	char prev[VAULT_MAX_NAME_LEN + sizeof(INJECT_PREVIOUS_SUFFIX)];
 	snprintf(prev, sizeof(prev), "%s" INJECT_PREVIOUS_SUFFIX, s->out.file);
 	if (e->previous)
-		return put_file(o, &s->out, prev, e->previous, err, cap);
+		return put_file(o, &s->out, prev, e->previous, NULL, err, cap);
 	/* No previous version (any more): no stale companion either. */
 	r = files_remove(o->dirfd, prev);
 	if (r < 0)
@@ -78,8 +85,8 @@ static bool template_changed(const struct template *t, const struct bundle *b,
 	return false;
 }
 
-static int write_template(const struct outputs *o, size_t i, const struct bundle *b, char *err,
-                          size_t cap)
+static int write_template(const struct outputs *o, size_t i, const struct bundle *b,
+                          struct files_temp *t, char *err, size_t cap)
 {
 	const struct template_spec *ts = &o->cfg->templates[i];
 	struct secbuf *out = NULL;
@@ -89,13 +96,38 @@ static int write_template(const struct outputs *o, size_t i, const struct bundle
 		snprintf(err, cap, "template %s: %s", ts->src, why);
 		return r;
 	}
-	r = put_file(o, &ts->out, ts->out.file, out, err, cap);
+	r = put_file(o, &ts->out, ts->out.file, out, t, err, cap);
 	secbuf_free(out);
 	return r;
 }
 
+void outputs_prepare(const struct outputs *o, struct outputs_ahead *a)
+{
+	if (a->temps)
+		return; /* a retried request: made already */
+	size_t n = o->cfg->n_secrets + o->cfg->n_templates;
+	a->temps = calloc(n, sizeof(*a->temps));
+	if (!a->temps)
+		return;
+	a->n = n;
+	for (size_t i = 0; i < n; i++)
+		a->temps[i].fd = -1;
+	for (size_t i = 0; i < n; i++)
+		if (files_temp_create(o->dirfd, &a->temps[i]) < 0)
+			break; /* out of descriptors, say: the rest the usual way */
+}
+
+void outputs_ahead_discard(const struct outputs *o, struct outputs_ahead *a)
+{
+	for (size_t i = 0; a->temps && i < a->n; i++)
+		files_temp_discard(o->dirfd, &a->temps[i]);
+	free(a->temps);
+	a->temps = NULL;
+	a->n = 0;
+}
+
 int outputs_write(const struct outputs *o, const struct bundle *b, const struct bundle *old,
-                  char *err, size_t cap)
+                  struct outputs_ahead *ahead, char *err, size_t cap)
 {
 	int r = 0;
 	/* Exclusive against the cleanup at exit (see watch_stop). */
@@ -108,11 +140,12 @@ int outputs_write(const struct outputs *o, const struct bundle *b, const struct 
 			r = -ENOENT;
 			break;
 		}
-		r = write_secret(o, s, e, bundle_find(old, s->name), err, cap);
+		r = write_secret(o, s, e, bundle_find(old, s->name), ahead_for(ahead, i), err, cap);
 	}
 	for (size_t i = 0; r == 0 && i < o->cfg->n_templates; i++)
 		if (template_changed(o->templates[i], b, old))
-			r = write_template(o, i, b, err, cap);
+			r = write_template(o, i, b, ahead_for(ahead, o->cfg->n_secrets + i), err,
+			                   cap);
 	flock(o->dirfd, LOCK_UN);
 	return r;
 }

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "fetch.h"
 #include "template.h"
+#include "tmpfs_files.h"
 
 struct outputs {
 	int dirfd;
@@ -19,11 +20,27 @@ struct outputs {
 	gid_t gid;
 };
 
-/* Writes what changed between old and b (old NULL: everything). 0, or
+/* Temp files made ahead of the first write, while vaultd prepares its
+ * answer: one per --secret file, then one per template (not the
+ * .previous companions, which depend on the answer). */
+struct outputs_ahead {
+	struct files_temp *temps; /* NULL until outputs_prepare */
+	size_t n;
+};
+
+/* Makes the temp files of a first write; best effort: a file it could not
+ * make is made (and its error reported) by outputs_write. Once only. */
+void outputs_prepare(const struct outputs *o, struct outputs_ahead *a);
+
+/* Removes the temp files outputs_write did not use, and frees a. */
+void outputs_ahead_discard(const struct outputs *o, struct outputs_ahead *a);
+
+/* Writes what changed between old and b (old NULL: everything), through
+ * ahead's temp files where there are some (ahead may be NULL). 0, or
  * -errno with err naming the file; -ELOOP when a target is not a regular
  * file (a planted symlink), -ENOENT when a value is missing. */
 int outputs_write(const struct outputs *o, const struct bundle *b, const struct bundle *old,
-                  char *err, size_t errcap);
+                  struct outputs_ahead *ahead, char *err, size_t errcap);
 
 /* True when name backs a file: a --secret (or --file-env) file or a
  * template. A name only --env uses backs none: its value sits in the

@@ -16,6 +16,9 @@
 
 #define TEMP_PREFIX ".inject-" /* a leading dot: never a valid secret name */
 #define TEMP_RANDOM_BYTES 8
+/* prefix, random hex, '-', the counter's digits, NUL */
+_Static_assert(sizeof(TEMP_PREFIX) + 2 * TEMP_RANDOM_BYTES + 1 + 20 <= FILES_TEMP_NAME_MAX,
+               "room for a temp name");
 
 static int check_dir(int fd, const char *path, bool allow_disk, char *err, size_t cap)
 {
@@ -100,7 +103,7 @@ static int target_ok(int dirfd, const char *name)
 
 /* Temp names: ".inject-<random>-<counter>". The random part is drawn once
  * per process (libsodium); O_EXCL still guards against any clash. */
-static int create_temp(int dirfd, char *name, size_t cap)
+int files_temp_create(int dirfd, struct files_temp *t)
 {
 	static char prefix[2 * TEMP_RANDOM_BYTES + 1];
 	static unsigned long counter;
@@ -113,16 +116,30 @@ static int create_temp(int dirfd, char *name, size_t cap)
 			prefix[2 * i + 1] = hex[rnd[i] & 15];
 		}
 	}
+	t->fd = -1;
 	for (int attempt = 0; attempt < 8; attempt++) {
-		snprintf(name, cap, TEMP_PREFIX "%s-%lu", prefix, counter++);
+		snprintf(t->name, sizeof(t->name), TEMP_PREFIX "%s-%lu", prefix, counter++);
 		/* Owner-only until fchown and fchmod have run: the file is never
 		 * readable by the wrong user, whatever the umask or a default ACL. */
-		int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		int fd = openat(dirfd, t->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		                S_IRUSR | S_IWUSR);
-		if (fd >= 0 || errno != EEXIST)
-			return fd >= 0 ? fd : -errno;
+		if (fd >= 0) {
+			t->fd = fd;
+			return 0;
+		}
+		if (errno != EEXIST)
+			return -errno;
 	}
 	return -EEXIST;
+}
+
+void files_temp_discard(int dirfd, struct files_temp *t)
+{
+	if (t->fd < 0)
+		return;
+	close(t->fd);
+	unlinkat(dirfd, t->name, 0);
+	t->fd = -1;
 }
 
 /* A fresh directory (a container's start) has no target yet: one rename
@@ -144,13 +161,19 @@ static int rename_into_place(int dirfd, const char *tmp, const char *name)
 	return r;
 }
 
-int files_write(int dirfd, const char *name, const void *data, size_t len, mode_t mode, uid_t uid,
-                gid_t gid)
+int files_write_temp(int dirfd, struct files_temp *t, const char *name, const void *data,
+                     size_t len, mode_t mode, uid_t uid, gid_t gid)
 {
-	char tmp[sizeof(TEMP_PREFIX) + 2 * TEMP_RANDOM_BYTES + 24];
-	int fd = create_temp(dirfd, tmp, sizeof(tmp));
-	if (fd < 0)
-		return fd;
+	struct files_temp own = {.fd = -1};
+	if (!t)
+		t = &own;
+	if (t->fd < 0) {
+		int r = files_temp_create(dirfd, t);
+		if (r < 0)
+			return r;
+	}
+	int fd = t->fd;
+	t->fd = -1; /* used up from here on, whatever happens */
 	int r = write_all(fd, data, len);
 	if (r == 0 && fchown(fd, uid, gid) < 0)
 		r = -errno;
@@ -159,10 +182,16 @@ int files_write(int dirfd, const char *name, const void *data, size_t len, mode_
 	if (close(fd) < 0 && r == 0 && errno != EINTR)
 		r = -errno;
 	if (r == 0)
-		r = rename_into_place(dirfd, tmp, name);
+		r = rename_into_place(dirfd, t->name, name);
 	if (r < 0)
-		unlinkat(dirfd, tmp, 0);
+		unlinkat(dirfd, t->name, 0);
 	return r;
+}
+
+int files_write(int dirfd, const char *name, const void *data, size_t len, mode_t mode, uid_t uid,
+                gid_t gid)
+{
+	return files_write_temp(dirfd, NULL, name, data, len, mode, uid, gid);
 }
 
 int files_remove(int dirfd, const char *name)

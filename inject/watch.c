@@ -129,12 +129,12 @@ static bool refresh(struct watch *w, const struct outputs *out,
 	char err[1024];
 	struct bundle *nb = NULL;
 	enum fetch_status st =
-	    fetch_bundle(w->target, names, n, w->cfg->previous, 0, &nb, err, sizeof(err));
+	    fetch_bundle(w->target, names, n, w->cfg->previous, 0, NULL, &nb, err, sizeof(err));
 	if (st != FETCH_OK) {
 		msg_err("--watch: %s (keeping the current files)", err);
 		return false;
 	}
-	int r = outputs_write(out, nb, w->current, err, sizeof(err));
+	int r = outputs_write(out, nb, w->current, NULL, err, sizeof(err));
 	if (r < 0) {
 		msg_err("--watch: %s", err);
 		bundle_free(nb);

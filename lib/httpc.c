@@ -610,6 +610,8 @@ static int exchange(struct conn *c, const struct httpc_request *req, char *head_
 	 * body: EPIPE/ECONNRESET on send is not final, the answer may be there. */
 	if (r < 0 && r != -EPIPE && r != -ECONNRESET)
 		return r;
+	if (r == 0 && req->on_sent)
+		req->on_sent(req->on_sent_ctx);
 	int sr = r;
 	r = read_head(c, h);
 	if (r < 0)

@@ -21,6 +21,11 @@ struct httpc_request {
 	                               * set -1 otherwise (0 is a valid fd) */
 	const int *cancel_fd;         /* NULL, or an fd (a signalfd, say) whose
 	                               * readability ends the request: -ECANCELED */
+	void (*on_sent)(void *ctx);   /* NULL, or called once the whole request is
+	                               * sent, before the wait for the answer: the
+	                               * caller's work that needs no answer runs
+	                               * while the server prepares it */
+	void *on_sent_ctx;
 };
 
 struct httpc_response {

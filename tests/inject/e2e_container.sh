@@ -213,6 +213,8 @@ in_container --secret db --secret nosuch -- touch /tmp/ran >"$OUT" 2>"$ERR"
 vt_eq "missing secret: exit 66" 66 "$?"
 vt_check "missing secret: the command never ran" test ! -e "$ROOT/tmp/ran"
 vt_check "missing secret: no file written" test ! -e "$SECRETS/db"
+# inject makes its temp files while vaultd answers: a refusal removes them.
+vt_eq "missing secret: no temp file left" "" "$(ls -A "$SECRETS")"
 vt_check "missing secret: the message names it" grep -q "nosuch" "$ERR"
 vt_eq "missing secret: one line on stderr" 1 "$(wc -l <"$ERR")"
 

@@ -252,7 +252,7 @@ START_TEST(test_outputs_write_secret_previous_and_template_then_only_changes)
 	const char *names[] = {"a", "b"};
 	struct bundle *b1 =
 	    make_bundle(1, 2, names, (const char *[]){"one", "bee"}, (uint64_t[]){1, 1}, NULL);
-	ck_assert_int_eq(outputs_write(&o, b1, NULL, err, sizeof(err)), 0);
+	ck_assert_int_eq(outputs_write(&o, b1, NULL, NULL, err, sizeof(err)), 0);
 	char path[200], buf[64];
 	snprintf(path, sizeof(path), "%s/a.txt", SHM);
 	ck_assert_int_eq(read_text(path, buf, sizeof(buf)), 3);
@@ -269,7 +269,7 @@ START_TEST(test_outputs_write_secret_previous_and_template_then_only_changes)
 	ck_assert_int_eq(stat(bpath, &before), 0);
 	struct bundle *b2 = make_bundle(2, 2, names, (const char *[]){"two", "bee"},
 	                                (uint64_t[]){2, 1}, (const char *[]){"one", NULL});
-	ck_assert_int_eq(outputs_write(&o, b2, b1, err, sizeof(err)), 0);
+	ck_assert_int_eq(outputs_write(&o, b2, b1, NULL, err, sizeof(err)), 0);
 	ck_assert_int_eq(read_text(path, buf, sizeof(buf)), 3);
 	ck_assert_str_eq(buf, "one");
 	struct stat pst;
@@ -285,6 +285,80 @@ START_TEST(test_outputs_write_secret_previous_and_template_then_only_changes)
 	ck_assert_uint_eq(count_entries(SHM), 0);
 	bundle_free(b1);
 	bundle_free(b2);
+	template_free(t);
+	close(o.dirfd);
+	config_free(&C);
+}
+END_TEST
+
+/* The temp files made while vaultd answers: one per file and template,
+ * empty and owner-only; the first write fills exactly those inodes, and
+ * nothing is left over. Without a write (a failed fetch) they all go. */
+START_TEST(test_outputs_ahead_files_are_filled_or_removed)
+{
+	char tpl[128], argdir[160], argtpl[200];
+	snprintf(tpl, sizeof(tpl), "%s/t.tmpl", DISK);
+	write_text(tpl, "pass={{ secret \"a\" }}\n");
+	snprintf(argdir, sizeof(argdir), "%s", SHM);
+	snprintf(argtpl, sizeof(argtpl), "%s:conf", tpl);
+	char *argv[] = {"inject", "--dir",      argdir, "--secret", "a:a.txt:0440", "--secret",
+	                "b",      "--template", argtpl, "true",     NULL};
+	parse((char *const[]){NULL}, argv);
+	struct template *t = NULL;
+	char err[512];
+	ck_assert_int_eq(template_load(tpl, &t, err, sizeof(err)), 0);
+	struct outputs o = {.cfg = &C, .templates = &t, .uid = geteuid(), .gid = getegid()};
+	ck_assert_int_eq(files_open_dir(SHM, false, &o.dirfd, err, sizeof(err)), 0);
+
+	struct outputs_ahead a = {0};
+	outputs_prepare(&o, &a);
+	ck_assert_uint_eq(a.n, 3);
+	ck_assert_uint_eq(count_entries(SHM), 3);
+	ino_t ino[3];
+	for (size_t i = 0; i < a.n; i++) {
+		struct stat st;
+		ck_assert_int_ge(a.temps[i].fd, 0);
+		ck_assert_int_eq(fstat(a.temps[i].fd, &st), 0);
+		ck_assert_uint_eq(st.st_mode & 07777, 0600);
+		ck_assert_int_eq(st.st_size, 0);
+		ck_assert_int_eq(strncmp(a.temps[i].name, ".inject-", 8), 0);
+		ino[i] = st.st_ino;
+	}
+	struct files_temp *first = a.temps;
+	outputs_prepare(&o, &a); /* a retried request makes no more */
+	ck_assert_ptr_eq(a.temps, first);
+	ck_assert_uint_eq(count_entries(SHM), 3);
+
+	const char *names[] = {"a", "b"};
+	struct bundle *b1 =
+	    make_bundle(1, 2, names, (const char *[]){"one", "bee"}, (uint64_t[]){1, 1}, NULL);
+	ck_assert_int_eq(outputs_write(&o, b1, NULL, &a, err, sizeof(err)), 0);
+	outputs_ahead_discard(&o, &a);
+	ck_assert_ptr_null(a.temps);
+	ck_assert_uint_eq(count_entries(SHM), 3); /* a.txt, b, conf: no temp left */
+	char path[200], buf[64];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/a.txt", SHM);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_ino, ino[0]);
+	ck_assert_uint_eq(st.st_mode & 07777, 0440);
+	ck_assert_int_eq(read_text(path, buf, sizeof(buf)), 3);
+	ck_assert_str_eq(buf, "one");
+	snprintf(path, sizeof(path), "%s/conf", SHM);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_ino, ino[2]);
+	read_text(path, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "pass=one\n");
+	outputs_remove_all(&o);
+	ck_assert_uint_eq(count_entries(SHM), 0);
+
+	/* A fetch that failed: nothing written, every temp file removed. */
+	outputs_prepare(&o, &a);
+	ck_assert_uint_eq(count_entries(SHM), 3);
+	outputs_ahead_discard(&o, &a);
+	ck_assert_uint_eq(count_entries(SHM), 0);
+
+	bundle_free(b1);
 	template_free(t);
 	close(o.dirfd);
 	config_free(&C);
@@ -382,6 +456,7 @@ static Suite *files_suite(void)
 	tcase_add_test(t, test_planted_symlink_is_refused_and_not_followed);
 	tcase_add_test(t, test_remove_takes_files_only);
 	tcase_add_test(t, test_outputs_write_secret_previous_and_template_then_only_changes);
+	tcase_add_test(t, test_outputs_ahead_files_are_filled_or_removed);
 	tcase_add_test(t, test_env_scrubs_token_sets_file_vars_values_and_home);
 	tcase_add_test(t, test_env_value_with_nul_is_refused);
 	suite_add_tcase(s, t);
