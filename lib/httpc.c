@@ -491,7 +491,7 @@ static int read_head(struct conn *c, struct head *ret)
 }
 
 /* A body of known size that fits the receive buffer (the whole guarded
- * region, now that the request head in its upper part is sent) is read
+ * region, now that a request head in its upper part is sent) is read
  * there, after the head: httpc_do then keeps just those bytes, and the answer
  * costs no second guarded allocation (several system calls each). */
 static int body_in_place(struct conn *c, struct sink *k, size_t len)
@@ -561,8 +561,8 @@ static int check_request(const struct httpc_request *req)
 	return 0;
 }
 
-/* Writes the request head into p (cap bytes of guarded memory, since it
- * may carry the token). Its length, or -ENAMETOOLONG. */
+/* Writes the request head into p (cap bytes; guarded memory when it
+ * carries the token). Its length, or -ENAMETOOLONG. */
 static ssize_t build_head(const struct httpc_request *req, char *p, size_t cap)
 {
 	const char *ctype = req->content_type ? req->content_type : "application/json";
@@ -599,13 +599,53 @@ static ssize_t build_head(const struct httpc_request *req, char *p, size_t cap)
 	return (ssize_t)(off + 2);
 }
 
-static int exchange(struct conn *c, const struct httpc_request *req, char *head_buf,
-                    size_t head_cap, struct head *h, struct sink *k)
+/* The memory of one request. The answer (its head, and a small body in
+ * place) goes into one guarded buffer, mem; the request head goes there
+ * too when it carries a token. Without a token the head is plain memory
+ * and mem is made once the request is sent, while the server works on the
+ * answer: each guarded buffer costs several system calls. */
+struct reqmem {
+	struct secbuf *mem;
+	size_t mem_len;
+	char *head;    /* where the request head is built */
+	size_t head_cap;
+	char *plain;   /* head's own allocation when it is not in mem */
+};
+
+static int reqmem_init(struct reqmem *m, const struct httpc_request *req)
 {
-	ssize_t head_len = build_head(req, head_buf, head_cap);
+	m->head_cap = HTTPC_MAX_REQUEST_HEAD + (req->token ? req->token->len : 0);
+	m->mem_len = HTTPC_MAX_HEADER_BYTES + m->head_cap;
+	if (!req->token) {
+		m->plain = malloc(m->head_cap);
+		m->head = m->plain;
+		return m->plain ? 0 : -ENOMEM;
+	}
+	m->mem = secbuf_new(m->mem_len);
+	if (!m->mem)
+		return -ENOMEM;
+	m->head = (char *)m->mem->data + HTTPC_MAX_HEADER_BYTES;
+	return 0;
+}
+
+/* The receive side of c and k, in mem (made now if it is not yet). */
+static int reqmem_receive(struct reqmem *m, struct conn *c, struct sink *k)
+{
+	if (!m->mem && !(m->mem = secbuf_new(m->mem_len)))
+		return -ENOMEM;
+	c->in = m->mem->data;
+	c->in_cap = HTTPC_MAX_HEADER_BYTES;
+	k->room = m->mem->len;
+	return 0;
+}
+
+static int exchange(struct conn *c, const struct httpc_request *req, struct reqmem *m,
+                    struct head *h, struct sink *k)
+{
+	ssize_t head_len = build_head(req, m->head, m->head_cap);
 	if (head_len < 0)
 		return (int)head_len;
-	int r = conn_send(c, head_buf, (size_t)head_len, req->body, req->body_len);
+	int r = conn_send(c, m->head, (size_t)head_len, req->body, req->body_len);
 	/* A server may answer (413, 401) and close before reading the whole
 	 * body: EPIPE/ECONNRESET on send is not final, the answer may be there. */
 	if (r < 0 && r != -EPIPE && r != -ECONNRESET)
@@ -613,6 +653,8 @@ static int exchange(struct conn *c, const struct httpc_request *req, char *head_
 	if (r == 0 && req->on_sent)
 		req->on_sent(req->on_sent_ctx);
 	int sr = r;
+	if ((r = reqmem_receive(m, c, k)) < 0)
+		return r;
 	r = read_head(c, h);
 	if (r < 0)
 		return sr < 0 && (r == -EPROTO || r == -ECONNRESET) ? sr : r;
@@ -636,24 +678,18 @@ int httpc_do(const struct httpc_request *req, struct httpc_response **ret)
 	int r = check_request(req);
 	if (r < 0)
 		return r;
-	/* One guarded allocation for the received head and the request head
-	 * (with the token): each secbuf costs several system calls. */
-	size_t head_cap = HTTPC_MAX_REQUEST_HEAD + (req->token ? req->token->len : 0);
-	struct secbuf *mem = secbuf_new(HTTPC_MAX_HEADER_BYTES + head_cap);
+	struct reqmem m = {0};
 	struct httpc_response *resp = calloc(1, sizeof(*resp));
-	r = (!resp || !mem) ? -ENOMEM : 0;
-	if (r == 0) {
-		c.in = mem->data;
-		c.in_cap = HTTPC_MAX_HEADER_BYTES;
+	r = !resp ? -ENOMEM : reqmem_init(&m, req);
+	if (r == 0)
 		r = conn_open(&c, req->socket_path);
-	}
 	struct head h = {0};
-	if (r == 0) {
-		k.room = mem->len;
-		r = exchange(&c, req, (char *)mem->data + HTTPC_MAX_HEADER_BYTES, head_cap, &h, &k);
-	}
+	if (r == 0)
+		r = exchange(&c, req, &m, &h, &k);
 	if (c.fd >= 0)
 		close(c.fd);
+	free(m.plain);
+	struct secbuf *mem = m.mem;
 	if (r == 0 && k.in_place && (r = secbuf_keep(mem, k.off, k.len)) == 0) {
 		resp->body = mem;
 		mem = NULL;
