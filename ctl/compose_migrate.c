@@ -17,13 +17,13 @@
 #include "compose_detect.h"
 #include "compose_envnode.h"
 #include "compose_interp.h"
+#include "compose_leftovers.h"
 #include "compose_service.h"
 #include "dotenv.h"
 #include "input.h"
 
 #define PATH_MAX_LEN 4096
 #define NOTE_MAX 512
-#define LEFTOVER_MIN_BYTES 4 /* shorter values are found only as whole strings */
 #define MAX_ENVFILES 32
 
 struct envcache {
@@ -838,22 +838,17 @@ static int drop_extension_blocks(struct ctx *x)
 	return 0;
 }
 
-static int warn_leftovers(struct ctx *x, const struct cnode *n, const char *where)
+static int warn_leftovers(struct ctx *x, const struct leftovers *l, const struct cnode *n,
+                          const char *where)
 {
 	if (n->kind == CNODE_SCALAR) {
-		for (size_t s = 0; s < x->p->nsecrets; s++) {
-			const struct secbuf *v = x->p->secrets[s].value;
-			bool whole =
-			    n->len == v->len && sodium_memcmp(n->str, v->data, v->len) == 0;
-			bool part =
-			    v->len >= LEFTOVER_MIN_BYTES && memmem(n->str, n->len, v->data, v->len);
-			if (whole || part)
-				return note(x,
-				            "the value of secret %s still appears in %s (line %d "
-				            "of the input): "
-				            "move it out by hand",
-				            x->p->secrets[s].name, where, n->line);
-		}
+		long s = leftovers_find(l, n->str, n->len);
+		if (s >= 0)
+			return note(x,
+			            "the value of secret %s still appears in %s (line %d "
+			            "of the input): "
+			            "move it out by hand",
+			            x->p->secrets[s].name, where, n->line);
 		return 0;
 	}
 	for (size_t i = 0; i < n->n; i++) {
@@ -864,13 +859,27 @@ static int warn_leftovers(struct ctx *x, const struct cnode *n, const char *wher
 			         cnode_key(n, i)->str);
 		else
 			snprintf(sub, sizeof(sub), "%s[%zu]", where, i);
-		int rc = n->kind == CNODE_MAP ? warn_leftovers(x, cnode_key(n, i), sub) : 0;
+		int rc = n->kind == CNODE_MAP ? warn_leftovers(x, l, cnode_key(n, i), sub) : 0;
 		if (rc == 0)
-			rc = warn_leftovers(x, child, sub);
+			rc = warn_leftovers(x, l, child, sub);
 		if (rc < 0)
 			return rc;
 	}
 	return 0;
+}
+
+static int warn_all_leftovers(struct ctx *x)
+{
+	const struct secbuf **values = calloc(x->p->nsecrets + 1, sizeof(*values));
+	if (!values)
+		return -ENOMEM;
+	for (size_t s = 0; s < x->p->nsecrets; s++)
+		values[s] = x->p->secrets[s].value;
+	struct leftovers *l = leftovers_new(values, x->p->nsecrets);
+	int rc = l ? warn_leftovers(x, l, x->root, "") : -ENOMEM;
+	leftovers_free(l);
+	free(values);
+	return rc;
 }
 
 /* ---- the whole migration ---- */
@@ -975,7 +984,7 @@ static int run(struct ctx *x)
 	if (rc == 0)
 		rc = drop_extension_blocks(x);
 	if (rc == 0)
-		rc = warn_leftovers(x, x->root, "");
+		rc = warn_all_leftovers(x);
 	if (rc == 0)
 		rc = unmatched_flags(x);
 	return rc;
