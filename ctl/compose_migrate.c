@@ -21,6 +21,7 @@
 #include "compose_service.h"
 #include "dotenv.h"
 #include "input.h"
+#include "strtab.h"
 
 #define PATH_MAX_LEN 4096
 #define NOTE_MAX 512
@@ -52,6 +53,10 @@ struct ctx {
 	struct secbuf *dotenv_text;
 	struct dotenv *dotenv;
 	bool *var_used; /* per --var: matched something */
+	/* Each secret's value -> its index (filled by name_secrets), keyed
+	 * with seed: the values are distinct by then. */
+	struct strtab by_value;
+	unsigned char seed[crypto_shorthash_KEYBYTES];
 	char *err;
 	size_t errcap;
 };
@@ -567,52 +572,63 @@ static int expand_template(const char *tpl, const char *svc, const char *var, ch
 	return 0;
 }
 
+/* A new secret for row r's value, named from the template. The value
+ * moves into the plan. */
+static int add_secret(struct ctx *x, size_t r, struct strtab *by_name)
+{
+	struct compose_plan *p = x->p;
+	char name[VAULT_MAX_NAME_LEN + 2];
+	if (expand_template(x->o->name_template, p->rows[r].service, p->rows[r].var, name,
+	                    sizeof(name)) < 0 ||
+	    !name_is_valid_str(name))
+		return fail(x,
+		            "--name-template %s gives an invalid secret name for %s.%s: names are "
+		            "1-128 "
+		            "characters of A-Z a-z 0-9 . _ - and start with a letter or digit",
+		            x->o->name_template, p->rows[r].service, p->rows[r].var);
+	if (strtab_get(by_name, name, strlen(name)))
+		return fail(x,
+		            "two different values would both be secret %s (%s.%s "
+		            "is one): put {service} "
+		            "and {var} in --name-template",
+		            name, p->rows[r].service, p->rows[r].var);
+	struct compose_secret *ns = &p->secrets[p->nsecrets];
+	memcpy(ns->name, name, strlen(name) + 1); /* valid: at most 128 bytes */
+	ns->value = x->values[r];
+	x->values[r] = NULL;
+	p->rows[r].secret = p->nsecrets++;
+	if (strtab_put(&x->by_value, (const char *)ns->value->data, ns->value->len,
+	               p->rows[r].secret) < 0 ||
+	    strtab_put(by_name, ns->name, strlen(ns->name), p->rows[r].secret) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
 static int name_secrets(struct ctx *x)
 {
 	struct compose_plan *p = x->p;
-	for (size_t r = 0; r < p->nrows; r++) {
+	/* Room for a secret per row at once: the sets keep pointers into it. */
+	p->secrets = calloc(p->nrows ? p->nrows : 1, sizeof(*p->secrets));
+	if (!p->secrets)
+		return -ENOMEM;
+	struct strtab by_name = {.seed = x->seed};
+	int rc = 0;
+	for (size_t r = 0; r < p->nrows && rc == 0; r++) {
 		struct secbuf *v = x->values[r];
 		if (!v)
 			continue;
 		/* One secret per distinct value, named after its first use. */
-		size_t s;
-		for (s = 0; s < p->nsecrets; s++)
-			if (p->secrets[s].value->len == v->len &&
-			    sodium_memcmp(p->secrets[s].value->data, v->data, v->len) == 0)
-				break;
-		if (s < p->nsecrets) {
-			p->rows[r].secret = s;
+		const size_t *same = strtab_get(&x->by_value, (const char *)v->data, v->len);
+		if (same) {
+			p->rows[r].secret = *same;
 			secbuf_free(v);
 			x->values[r] = NULL;
 			continue;
 		}
-		char name[VAULT_MAX_NAME_LEN + 2];
-		if (expand_template(x->o->name_template, p->rows[r].service, p->rows[r].var, name,
-		                    sizeof(name)) < 0 ||
-		    !name_is_valid_str(name))
-			return fail(
-			    x,
-			    "--name-template %s gives an invalid secret name for %s.%s: names are "
-			    "1-128 "
-			    "characters of A-Z a-z 0-9 . _ - and start with a letter or digit",
-			    x->o->name_template, p->rows[r].service, p->rows[r].var);
-		for (s = 0; s < p->nsecrets; s++)
-			if (strcmp(p->secrets[s].name, name) == 0)
-				return fail(x,
-				            "two different values would both be secret %s (%s.%s "
-				            "is one): put {service} "
-				            "and {var} in --name-template",
-				            name, p->rows[r].service, p->rows[r].var);
-		struct compose_secret *ns = realloc(p->secrets, (p->nsecrets + 1) * sizeof(*ns));
-		if (!ns)
-			return -ENOMEM;
-		p->secrets = ns;
-		memcpy(ns[p->nsecrets].name, name, strlen(name) + 1); /* valid: at most 128 bytes */
-		ns[p->nsecrets].value = v;
-		x->values[r] = NULL;
-		p->rows[r].secret = p->nsecrets++;
+		rc = add_secret(x, r, &by_name);
 	}
-	return 0;
+	strtab_free(&by_name);
+	return rc;
 }
 
 /* ---- rewriting ---- */
@@ -789,16 +805,13 @@ static int envfile_outputs(struct ctx *x)
 /* The secret whose value this scalar is (whole, or after "KEY="), or -1. */
 static long scalar_is_value(const struct ctx *x, const struct cnode *n)
 {
+	const size_t *whole = strtab_get(&x->by_value, n->str, n->len);
 	const char *eq = memchr(n->str, '=', n->len);
-	for (size_t s = 0; s < x->p->nsecrets; s++) {
-		const struct secbuf *v = x->p->secrets[s].value;
-		if (n->len == v->len && sodium_memcmp(n->str, v->data, v->len) == 0)
-			return (long)s;
-		size_t tail = eq ? n->len - (size_t)(eq + 1 - n->str) : 0;
-		if (eq && tail == v->len && sodium_memcmp(eq + 1, v->data, v->len) == 0)
-			return (long)s;
-	}
-	return -1;
+	const size_t *tail =
+	    eq ? strtab_get(&x->by_value, eq + 1, n->len - (size_t)(eq + 1 - n->str)) : NULL;
+	if (whole && tail)
+		return (long)(*whole < *tail ? *whole : *tail);
+	return whole ? (long)*whole : tail ? (long)*tail : -1;
 }
 
 static long subtree_value(const struct ctx *x, const struct cnode *n)
@@ -994,6 +1007,8 @@ int compose_migrate(struct cnode *root, const struct compose_opts *o, struct com
                     char *err, size_t errcap)
 {
 	struct ctx x = {.root = root, .o = o, .err = err, .errcap = errcap};
+	crypto_shorthash_keygen(x.seed);
+	x.by_value.seed = x.seed;
 	x.p = calloc(1, sizeof(*x.p));
 	x.var_used = calloc(o->nvars ? o->nvars : 1, sizeof(bool));
 	int rc = x.p && x.var_used ? run(&x) : -ENOMEM;
@@ -1014,6 +1029,7 @@ int compose_migrate(struct cnode *root, const struct compose_opts *o, struct com
 	dotenv_free(x.dotenv);
 	secbuf_free(x.dotenv_text);
 	free(x.var_used);
+	strtab_free(&x.by_value);
 	if (rc < 0) {
 		compose_plan_free(x.p);
 		return rc;
