@@ -426,6 +426,8 @@ enum fetch_status fetch_bundle(const struct fetch_target *t,
 	enum fetch_status st;
 	for (;;) {
 		st = bundle_once(t, body, strlen(body), names, n, previous, meanwhile, ret, err, cap);
+		if (st != FETCH_OK && meanwhile && meanwhile->undo)
+			meanwhile->undo(meanwhile->ctx);
 		/* Containers often start before vaultd, or before it is unsealed:
 		 * those two are worth waiting for; everything else is final. */
 		if (st != FETCH_UNREACHABLE && st != FETCH_SEALED)

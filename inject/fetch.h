@@ -60,17 +60,20 @@ struct bundle *bundle_new_in(size_t n, struct secbuf *arena);
  * arena is full. *off is the caller's cursor. */
 unsigned char *bundle_take(struct bundle *b, size_t *off, size_t len);
 
+/* Work that needs no answer, run once a request is sent, while vaultd
+ * prepares the answer (httpc's on_sent); undo (may be NULL) runs after a
+ * try that did not succeed, before any wait for the next, so that what fn
+ * made does not sit there through a long --wait. */
+struct fetch_meanwhile {
+	void (*fn)(void *ctx);
+	void (*undo)(void *ctx);
+	void *ctx;
+};
+
 /* POST /v1/bundle for names (all from one snapshot), retried with backoff
  * while vaultd is unreachable or sealed until wait_ms has passed (0: one
  * try). meanwhile may be NULL. On failure err holds one line naming the
  * cause and the fix. */
-/* Work that needs no answer, run once a request is sent, while vaultd
- * prepares the answer (httpc's on_sent). fn may run once per try. */
-struct fetch_meanwhile {
-	void (*fn)(void *ctx);
-	void *ctx;
-};
-
 enum fetch_status fetch_bundle(const struct fetch_target *t,
                                const char (*names)[VAULT_MAX_NAME_LEN + 1], size_t n, bool previous,
                                int wait_ms, const struct fetch_meanwhile *meanwhile,

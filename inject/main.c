@@ -178,6 +178,14 @@ static void prepare_files(void *ctx)
 	outputs_prepare(&r->out, &r->ahead);
 }
 
+/* A try that failed: no empty file waits through the backoff (a signal
+ * that kills inject then would leave it behind). */
+static void unprepare_files(void *ctx)
+{
+	struct run *r = ctx;
+	outputs_ahead_discard(&r->out, &r->ahead);
+}
+
 static int fetch_secrets(struct run *r)
 {
 	static const int exit_for[] = {
@@ -191,7 +199,7 @@ static int fetch_secrets(struct run *r)
 	    [FETCH_STOPPED] = INJECT_EXIT_INTERNAL, /* 128 + the signal, below */
 	};
 	char err[ERR_MAX];
-	struct fetch_meanwhile mw = {.fn = prepare_files, .ctx = r};
+	struct fetch_meanwhile mw = {.fn = prepare_files, .undo = unprepare_files, .ctx = r};
 	enum fetch_status st =
 	    fetch_bundle(&r->target, r->cfg.names, r->cfg.n_names, r->cfg.previous, r->cfg.wait_ms,
 	                 &mw, &r->bundle, err, sizeof(err));

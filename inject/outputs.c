@@ -104,7 +104,7 @@ static int write_template(const struct outputs *o, size_t i, const struct bundle
 void outputs_prepare(const struct outputs *o, struct outputs_ahead *a)
 {
 	if (a->temps)
-		return; /* a retried request: made already */
+		return; /* made already */
 	size_t n = o->cfg->n_secrets + o->cfg->n_templates;
 	a->temps = calloc(n, sizeof(*a->temps));
 	if (!a->temps)

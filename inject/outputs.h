@@ -29,7 +29,8 @@ struct outputs_ahead {
 };
 
 /* Makes the temp files of a first write; best effort: a file it could not
- * make is made (and its error reported) by outputs_write. Once only. */
+ * make is made (and its error reported) by outputs_write. Does nothing
+ * when a holds files already. */
 void outputs_prepare(const struct outputs *o, struct outputs_ahead *a);
 
 /* Removes the temp files outputs_write did not use, and frees a. */

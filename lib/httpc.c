@@ -601,9 +601,12 @@ static ssize_t build_head(const struct httpc_request *req, char *p, size_t cap)
 
 /* The memory of one request. The answer (its head, and a small body in
  * place) goes into one guarded buffer, mem; the request head goes there
- * too when it carries a token. Without a token the head is plain memory
- * and mem is made once the request is sent, while the server works on the
- * answer: each guarded buffer costs several system calls. */
+ * too when it carries a token. A caller that overlaps its own work with
+ * the server's (on_sent) and sends no token gets a plain head and mem made
+ * once the request is sent, while the server works on the answer: each
+ * guarded buffer costs several system calls. (Its ENOMEM then comes after
+ * the server has the request: fine for inject's reads; the other callers
+ * keep the allocation first.) */
 struct reqmem {
 	struct secbuf *mem;
 	size_t mem_len;
@@ -616,7 +619,7 @@ static int reqmem_init(struct reqmem *m, const struct httpc_request *req)
 {
 	m->head_cap = HTTPC_MAX_REQUEST_HEAD + (req->token ? req->token->len : 0);
 	m->mem_len = HTTPC_MAX_HEADER_BYTES + m->head_cap;
-	if (!req->token) {
+	if (!req->token && req->on_sent) {
 		m->plain = malloc(m->head_cap);
 		m->head = m->plain;
 		return m->plain ? 0 : -ENOMEM;

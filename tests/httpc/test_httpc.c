@@ -4,6 +4,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -37,6 +38,7 @@ struct server {
 	int pause_ms;
 	bool hold;
 	bool drip; /* write every part one byte at a time */
+	int gate;  /* > 0: answer only once a byte comes from this fd (2 s at most) */
 	char req[65536];
 	size_t req_len;
 };
@@ -101,6 +103,12 @@ static void *serve(void *arg)
 	if (fd < 0)
 		return NULL;
 	read_request(fd);
+	if (S.gate > 0) {
+		struct pollfd p = {.fd = S.gate, .events = POLLIN};
+		char b;
+		if (poll(&p, 1, 2000) != 1 || read(S.gate, &b, 1) != 1)
+			S.nparts = 0; /* no word from the client: answer nothing */
+	}
 	if (S.hold) {
 		sleep_ms(3000);
 	} else {
@@ -591,6 +599,55 @@ START_TEST(test_overlong_socket_path_is_enametoolong)
 }
 END_TEST
 
+/* on_sent: once per request, after the whole request is sent and before
+ * the answer is awaited: the server answers only once it has run (else the
+ * request fails), with and without a token. */
+struct sent_probe {
+	int fd;
+	int calls;
+};
+
+static void on_sent(void *ctx)
+{
+	struct sent_probe *p = ctx;
+	p->calls++;
+	ck_assert_int_eq(write(p->fd, "x", 1), 1);
+}
+
+START_TEST(test_on_sent_runs_once_before_the_answer_is_awaited)
+{
+	add_part("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+	struct secbuf *tok = secbuf_dup("vd_abc", 6);
+	ck_assert_ptr_nonnull(tok);
+	for (int with_token = 0; with_token < 2; with_token++) {
+		int pfd[2];
+		ck_assert_int_eq(pipe(pfd), 0);
+		S.gate = pfd[0];
+		struct sent_probe probe = {.fd = pfd[1]};
+		struct httpc_request rq = get_req("/x");
+		rq.method = "POST";
+		rq.body = "{\"names\":[\"a\"]}";
+		rq.body_len = strlen(rq.body);
+		rq.token = with_token ? tok : NULL;
+		rq.on_sent = on_sent;
+		rq.on_sent_ctx = &probe;
+		struct httpc_response *resp = NULL;
+		start();
+		ck_assert_int_eq(httpc_do(&rq, &resp), 0);
+		finish();
+		ck_assert_int_eq(probe.calls, 1);
+		ck_assert_int_eq(resp->status, 200);
+		ck_assert_str_eq((char *)resp->body->data, "ok");
+		ck_assert_ptr_nonnull(strstr(S.req, "{\"names\":[\"a\"]}"));
+		ck_assert(!strstr(S.req, "Authorization: Bearer vd_abc") == !with_token);
+		httpc_response_free(resp);
+		close(pfd[0]);
+		close(pfd[1]);
+	}
+	secbuf_free(tok);
+}
+END_TEST
+
 START_TEST(test_escape_encodes_reserved_bytes)
 {
 	char out[64];
@@ -642,6 +699,7 @@ static Suite *httpc_suite(void)
 	tcase_add_test(t, test_socket_nobody_listens_on_is_econnrefused);
 	tcase_add_test(t, test_socket_without_permission_is_eacces);
 	tcase_add_test(t, test_overlong_socket_path_is_enametoolong);
+	tcase_add_test(t, test_on_sent_runs_once_before_the_answer_is_awaited);
 	tcase_add_test(t, test_escape_encodes_reserved_bytes);
 	tcase_add_test(t, test_escape_too_small_is_enospc);
 	suite_add_tcase(s, t);
