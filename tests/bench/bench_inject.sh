@@ -12,7 +12,9 @@
 #   trusts uid 0 without a token), hyperfine and tini (scripts/deps.sh --test).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-RUNS=${1:-300}
+# 1,000 runs: the target sits within a few percent of tini, and with 300 the
+# mean of one row still moved by 5% from one run of the script to the next.
+RUNS=${1:-1000}
 : "${INJECT_BIN:?set INJECT_BIN}"
 for t in hyperfine tini; do
 	command -v "$t" >/dev/null || { echo "bench_inject: $t missing (scripts/deps.sh --test)" >&2; exit 1; }
@@ -63,7 +65,7 @@ fi
 # the runs of all rounds. Every run starts on an empty secrets directory, as a
 # container does on its fresh tmpfs (otherwise each inject run would also pay
 # for replacing the previous run's files).
-ROUNDS=${BENCH_ROUNDS:-5}
+ROUNDS=${BENCH_ROUNDS:-10}
 PER=$(((RUNS + ROUNDS - 1) / ROUNDS))
 echo "hyperfine: $ROUNDS rounds of $PER runs per command (5 warm-up runs each) on $(nproc) cores" >&2
 for k in $(seq 1 "$ROUNDS"); do
