@@ -17,7 +17,8 @@ struct slot {
 struct leftovers {
 	const struct secbuf *const *values;
 	size_t n;
-	struct secbuf *table; /* slots: value bytes, so guarded */
+	struct secbuf *table; /* holds the slots: value bytes, so guarded */
+	struct slot *slots;   /* in table, aligned (secbuf data sits against its guard page) */
 	size_t mask;          /* slots - 1 */
 	size_t *shorts;       /* indexes of values shorter than the minimum */
 	size_t nshorts;
@@ -35,10 +36,6 @@ static size_t slot_of(const struct leftovers *l, uint32_t key)
 	return (size_t)((key * 2654435761u) ^ (key >> 15)) & l->mask;
 }
 
-static struct slot *slots(const struct leftovers *l)
-{
-	return (struct slot *)(void *)l->table->data;
-}
 
 struct leftovers *leftovers_new(const struct secbuf *const *values, size_t n)
 {
@@ -53,13 +50,15 @@ struct leftovers *leftovers_new(const struct secbuf *const *values, size_t n)
 	while (cap < 2 * n)
 		cap *= 2;
 	l->mask = cap - 1;
-	l->table = secbuf_new(cap * sizeof(struct slot));
+	size_t align = _Alignof(struct slot);
+	l->table = secbuf_new(cap * sizeof(struct slot) + align - 1);
 	l->shorts = calloc(n ? n : 1, sizeof(*l->shorts));
 	if (!l->table || !l->shorts) {
 		leftovers_free(l);
 		return NULL;
 	}
-	struct slot *t = slots(l);
+	uintptr_t at = ((uintptr_t)l->table->data + align - 1) & ~(uintptr_t)(align - 1);
+	struct slot *t = l->slots = (struct slot *)at;
 	memset(t, 0, cap * sizeof(*t));
 	for (size_t i = 0; i < n; i++) {
 		const struct secbuf *v = values[i];
@@ -82,7 +81,7 @@ struct leftovers *leftovers_new(const struct secbuf *const *values, size_t n)
  * bytes), or -1. */
 static long starting_at(const struct leftovers *l, const char *s, size_t len, size_t at)
 {
-	const struct slot *t = slots(l);
+	const struct slot *t = l->slots;
 	uint32_t key = load32(s + at);
 	long best = -1;
 	for (size_t h = slot_of(l, key); t[h].idx1; h = (h + 1) & l->mask) {
