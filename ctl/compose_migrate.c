@@ -53,10 +53,11 @@ struct ctx {
 	struct secbuf *dotenv_text;
 	struct dotenv *dotenv;
 	bool *var_used; /* per --var: matched something */
-	/* Each secret's value -> its index (filled by name_secrets), keyed
-	 * with seed: the values are distinct by then. */
+	/* Each secret's value -> its index (filled by name_secrets): the
+	 * values are distinct by then. Its hash key is guarded, as keyed
+	 * hashes of the values sit in plain memory. */
 	struct strtab by_value;
-	unsigned char seed[crypto_shorthash_KEYBYTES];
+	struct secbuf *seed;
 	char *err;
 	size_t errcap;
 };
@@ -611,7 +612,7 @@ static int name_secrets(struct ctx *x)
 	p->secrets = calloc(p->nrows ? p->nrows : 1, sizeof(*p->secrets));
 	if (!p->secrets)
 		return -ENOMEM;
-	struct strtab by_name = {.seed = x->seed};
+	struct strtab by_name = {.seed = x->seed->data};
 	int rc = 0;
 	for (size_t r = 0; r < p->nrows && rc == 0; r++) {
 		struct secbuf *v = x->values[r];
@@ -627,7 +628,12 @@ static int name_secrets(struct ctx *x)
 		}
 		rc = add_secret(x, r, &by_name);
 	}
-	strtab_free(&by_name);
+	strtab_free(&by_name); /* it pointed into p->secrets */
+	/* Give back the room of the rows that named no new secret. */
+	struct compose_secret *fit =
+	    realloc(p->secrets, (p->nsecrets ? p->nsecrets : 1) * sizeof(*fit));
+	if (fit)
+		p->secrets = fit;
 	return rc;
 }
 
@@ -1007,11 +1013,14 @@ int compose_migrate(struct cnode *root, const struct compose_opts *o, struct com
                     char *err, size_t errcap)
 {
 	struct ctx x = {.root = root, .o = o, .err = err, .errcap = errcap};
-	crypto_shorthash_keygen(x.seed);
-	x.by_value.seed = x.seed;
+	x.seed = secbuf_new(crypto_shorthash_KEYBYTES);
+	if (x.seed) {
+		crypto_shorthash_keygen(x.seed->data);
+		x.by_value.seed = x.seed->data;
+	}
 	x.p = calloc(1, sizeof(*x.p));
 	x.var_used = calloc(o->nvars ? o->nvars : 1, sizeof(bool));
-	int rc = x.p && x.var_used ? run(&x) : -ENOMEM;
+	int rc = x.p && x.var_used && x.seed ? run(&x) : -ENOMEM;
 	if (rc == -ENOMEM)
 		snprintf(err, errcap, "out of memory");
 	for (size_t i = 0; x.p && i < x.p->nrows; i++)
@@ -1030,6 +1039,7 @@ int compose_migrate(struct cnode *root, const struct compose_opts *o, struct com
 	secbuf_free(x.dotenv_text);
 	free(x.var_used);
 	strtab_free(&x.by_value);
+	secbuf_free(x.seed);
 	if (rc < 0) {
 		compose_plan_free(x.p);
 		return rc;

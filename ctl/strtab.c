@@ -22,7 +22,8 @@ static struct strtab_slot *strtab_slot(const struct strtab *t, const char *s, si
 	size_t mask = t->cap - 1;
 	for (size_t i = (size_t)hash & mask;; i = (i + 1) & mask) {
 		struct strtab_slot *e = &t->slots[i];
-		if (!e->s || (e->hash == hash && e->len == len && memcmp(e->s, s, len) == 0))
+		/* sodium_memcmp: the strings may be secret values (compose_migrate.c). */
+		if (!e->s || (e->hash == hash && e->len == len && sodium_memcmp(e->s, s, len) == 0))
 			return e;
 	}
 }

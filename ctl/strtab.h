@@ -10,7 +10,9 @@
  * owner draws (crypto_shorthash_keygen) for each run, so that no file can
  * make its strings collide and turn the lookups quadratic. The strings are
  * not owned: they must outlive the set. Only pointers and keyed hashes are
- * kept, never a copy of the bytes. */
+ * kept, never a copy of the bytes, and equal hashes are confirmed with
+ * sodium_memcmp: the strings may be secret values, and the owner keeps the
+ * key in guarded memory then. */
 struct strtab_slot {
 	const char *s; /* NULL: empty */
 	size_t len;

@@ -18,7 +18,8 @@
 
 #define SEALED_BODY "{\"error\":{\"code\":\"sealed\",\"message\":\"vaultd is sealed\"}}"
 /* "hunter2" in base64: aHVudGVyMg== */
-#define BUNDLE_BODY "{\"revision\":7,\"secrets\":{\"db\":{\"version\":3,\"value\":\"aHVudGVyMg==\"}}}"
+#define BUNDLE_BODY                                                                                \
+	"{\"revision\":7,\"secrets\":{\"db\":{\"version\":3,\"value\":\"aHVudGVyMg==\"}}}"
 
 static struct {
 	char dir[64], path[108];
