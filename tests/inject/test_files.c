@@ -233,21 +233,35 @@ static struct bundle *make_bundle(uint64_t rev, size_t n, const char *const *nam
 	return b;
 }
 
-START_TEST(test_outputs_write_secret_previous_and_template_then_only_changes)
+/* Outputs for --secret a:a.txt:0440 --secret b --template T:conf (T says
+ * pass={{ secret "a" }}) in SHM, with --previous or without. */
+static struct outputs outputs_fixture(bool previous, struct template **t)
 {
-	char tpl[128], argdir[160], argtpl[200];
+	static char tpl[128], argdir[160], argtpl[200]; /* the parsed config points here */
 	snprintf(tpl, sizeof(tpl), "%s/t.tmpl", DISK);
 	write_text(tpl, "pass={{ secret \"a\" }}\n");
 	snprintf(argdir, sizeof(argdir), "%s", SHM);
 	snprintf(argtpl, sizeof(argtpl), "%s:conf", tpl);
-	char *argv[] = {"inject",   "--dir", argdir,       "--previous", "--secret", "a:a.txt:0440",
-	                "--secret", "b",     "--template", argtpl,       "true",     NULL};
+	char *argv[] = {"inject",   "--dir", argdir,       "--secret", "a:a.txt:0440",
+	                "--secret", "b",     "--template", argtpl,     "true",
+	                NULL,       NULL};
+	if (previous) { /* the flags may come in any order */
+		argv[10] = "true";
+		argv[9] = "--previous";
+	}
 	parse((char *const[]){NULL}, argv);
-	struct template *t = NULL;
 	char err[512];
-	ck_assert_int_eq(template_load(tpl, &t, err, sizeof(err)), 0);
-	struct outputs o = {.cfg = &C, .templates = &t, .uid = geteuid(), .gid = getegid()};
+	ck_assert_int_eq(template_load(tpl, t, err, sizeof(err)), 0);
+	struct outputs o = {.cfg = &C, .templates = t, .uid = geteuid(), .gid = getegid()};
 	ck_assert_int_eq(files_open_dir(SHM, false, &o.dirfd, err, sizeof(err)), 0);
+	return o;
+}
+
+START_TEST(test_outputs_write_secret_previous_and_template_then_only_changes)
+{
+	struct template *t = NULL;
+	struct outputs o = outputs_fixture(true, &t);
+	char err[512];
 
 	const char *names[] = {"a", "b"};
 	struct bundle *b1 =
@@ -296,19 +310,9 @@ END_TEST
  * nothing is left over. Without a write (a failed fetch) they all go. */
 START_TEST(test_outputs_ahead_files_are_filled_or_removed)
 {
-	char tpl[128], argdir[160], argtpl[200];
-	snprintf(tpl, sizeof(tpl), "%s/t.tmpl", DISK);
-	write_text(tpl, "pass={{ secret \"a\" }}\n");
-	snprintf(argdir, sizeof(argdir), "%s", SHM);
-	snprintf(argtpl, sizeof(argtpl), "%s:conf", tpl);
-	char *argv[] = {"inject", "--dir",      argdir, "--secret", "a:a.txt:0440", "--secret",
-	                "b",      "--template", argtpl, "true",     NULL};
-	parse((char *const[]){NULL}, argv);
 	struct template *t = NULL;
+	struct outputs o = outputs_fixture(false, &t);
 	char err[512];
-	ck_assert_int_eq(template_load(tpl, &t, err, sizeof(err)), 0);
-	struct outputs o = {.cfg = &C, .templates = &t, .uid = geteuid(), .gid = getegid()};
-	ck_assert_int_eq(files_open_dir(SHM, false, &o.dirfd, err, sizeof(err)), 0);
 
 	struct outputs_ahead a = {0};
 	outputs_prepare(&o, &a);
