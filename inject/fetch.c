@@ -504,13 +504,11 @@ enum fetch_status fetch_watch(const struct fetch_target *t,
 	return st;
 }
 
-/* What an Authorization header can carry: no blank, no control byte. */
+/* What an Authorization header can carry (an empty token is refused
+ * before this, with its own message). */
 static int token_chars_ok(const struct secbuf *t)
 {
-	for (size_t i = 0; i < t->len; i++)
-		if (t->data[i] <= ' ' || t->data[i] == 0x7f)
-			return -EILSEQ;
-	return 0;
+	return httpc_token_ok(t) ? 0 : -EILSEQ;
 }
 
 int fetch_load_token(const char *path, const char *env_value, struct secbuf **ret)

@@ -18,19 +18,20 @@ static void owner_of(const struct outputs *o, const struct file_spec *f, uid_t *
 	*g = f->has_owner ? f->gid : o->gid;
 }
 
-/* The temp file made ahead for output i, or NULL. */
-static struct files_temp *ahead_for(struct outputs_ahead *a, size_t i)
+/* A temp file made ahead, or NULL (none made, or all used): they are all
+ * alike, so each write takes the next. */
+static struct files_temp *next_temp(struct outputs_ahead *a)
 {
-	return a && a->temps && i < a->n ? &a->temps[i] : NULL;
+	return a && a->temps && a->used < a->n ? &a->temps[a->used++] : NULL;
 }
 
 static int put_file(const struct outputs *o, const struct file_spec *f, const char *file,
-                    const struct secbuf *v, struct files_temp *t, char *err, size_t cap)
+                    const struct secbuf *v, struct outputs_ahead *ahead, char *err, size_t cap)
 {
 	uid_t u;
 	gid_t g;
 	owner_of(o, f, &u, &g);
-	int r = files_write_temp(o->dirfd, t, file, v->data, v->len, f->mode, u, g);
+	int r = files_write_temp(o->dirfd, next_temp(ahead), file, v->data, v->len, f->mode, u, g);
 	if (r == -ELOOP)
 		snprintf(err, cap,
 		         "%s/%s exists and is not a regular file (a planted symlink?): refusing "
@@ -45,17 +46,17 @@ static int put_file(const struct outputs *o, const struct file_spec *f, const ch
 
 static int write_secret(const struct outputs *o, const struct secret_spec *s,
                         const struct bundle_entry *e, const struct bundle_entry *was,
-                        struct files_temp *t, char *err, size_t cap)
+                        struct outputs_ahead *ahead, char *err, size_t cap)
 {
 	int r = 0;
 	if (!was || was->version != e->version)
-		r = put_file(o, &s->out, s->out.file, e->value, t, err, cap);
+		r = put_file(o, &s->out, s->out.file, e->value, ahead, err, cap);
 	if (r < 0 || !o->cfg->previous || (was && was->previous_version == e->previous_version))
 		return r;
 	char prev[VAULT_MAX_NAME_LEN + sizeof(INJECT_PREVIOUS_SUFFIX)];
 	snprintf(prev, sizeof(prev), "%s" INJECT_PREVIOUS_SUFFIX, s->out.file);
 	if (e->previous)
-		return put_file(o, &s->out, prev, e->previous, NULL, err, cap);
+		return put_file(o, &s->out, prev, e->previous, ahead, err, cap);
 	/* No previous version (any more): no stale companion either. */
 	r = files_remove(o->dirfd, prev);
 	if (r < 0)
@@ -86,7 +87,7 @@ static bool template_changed(const struct template *t, const struct bundle *b,
 }
 
 static int write_template(const struct outputs *o, size_t i, const struct bundle *b,
-                          struct files_temp *t, char *err, size_t cap)
+                          struct outputs_ahead *ahead, char *err, size_t cap)
 {
 	const struct template_spec *ts = &o->cfg->templates[i];
 	struct secbuf *out = NULL;
@@ -96,7 +97,7 @@ static int write_template(const struct outputs *o, size_t i, const struct bundle
 		snprintf(err, cap, "template %s: %s", ts->src, why);
 		return r;
 	}
-	r = put_file(o, &ts->out, ts->out.file, out, t, err, cap);
+	r = put_file(o, &ts->out, ts->out.file, out, ahead, err, cap);
 	secbuf_free(out);
 	return r;
 }
@@ -110,6 +111,7 @@ void outputs_prepare(const struct outputs *o, struct outputs_ahead *a)
 	if (!a->temps)
 		return;
 	a->n = n;
+	a->used = 0;
 	for (size_t i = 0; i < n; i++)
 		a->temps[i].fd = -1;
 	for (size_t i = 0; i < n; i++)
@@ -123,7 +125,7 @@ void outputs_ahead_discard(const struct outputs *o, struct outputs_ahead *a)
 		files_temp_discard(o->dirfd, &a->temps[i]);
 	free(a->temps);
 	a->temps = NULL;
-	a->n = 0;
+	a->n = a->used = 0;
 }
 
 int outputs_write(const struct outputs *o, const struct bundle *b, const struct bundle *old,
@@ -140,12 +142,11 @@ int outputs_write(const struct outputs *o, const struct bundle *b, const struct 
 			r = -ENOENT;
 			break;
 		}
-		r = write_secret(o, s, e, bundle_find(old, s->name), ahead_for(ahead, i), err, cap);
+		r = write_secret(o, s, e, bundle_find(old, s->name), ahead, err, cap);
 	}
 	for (size_t i = 0; r == 0 && i < o->cfg->n_templates; i++)
 		if (template_changed(o->templates[i], b, old))
-			r = write_template(o, i, b, ahead_for(ahead, o->cfg->n_secrets + i), err,
-			                   cap);
+			r = write_template(o, i, b, ahead, err, cap);
 	flock(o->dirfd, LOCK_UN);
 	return r;
 }

@@ -21,11 +21,11 @@ struct outputs {
 };
 
 /* Temp files made ahead of the first write, while vaultd prepares its
- * answer: one per --secret file, then one per template (not the
- * .previous companions, which depend on the answer). */
+ * answer: as many as there are --secret files and templates (a .previous
+ * companion depends on the answer). All alike: each write takes the next. */
 struct outputs_ahead {
 	struct files_temp *temps; /* NULL until outputs_prepare */
-	size_t n;
+	size_t n, used;
 };
 
 /* Makes the temp files of a first write; best effort: a file it could not

@@ -531,7 +531,7 @@ static int read_body(struct conn *c, const struct head *h, const char *method, s
 
 /* ---- request ---- */
 
-static bool token_ok(const struct secbuf *t)
+bool httpc_token_ok(const struct secbuf *t)
 {
 	/* A token goes into a header line: no control characters or spaces. */
 	for (size_t i = 0; i < t->len; i++)
@@ -554,7 +554,7 @@ static int check_request(const struct httpc_request *req)
 	if (!req->method || !req->path || !text_ok(req->method) || !text_ok(req->path) ||
 	    req->path[0] != '/')
 		return -EINVAL;
-	if (req->token && !token_ok(req->token))
+	if (req->token && !httpc_token_ok(req->token))
 		return -EINVAL;
 	if (req->content_type && strpbrk(req->content_type, "\r\n"))
 		return -EINVAL;

@@ -2,6 +2,7 @@
  * the static inject (libcurl cannot be linked statically). */
 #ifndef VAULT_HTTPC_H
 #define VAULT_HTTPC_H
+#include <stdbool.h>
 #include <stddef.h>
 #include "secbuf.h"
 
@@ -44,6 +45,10 @@ struct httpc_response {
  * with httpc_response_free. */
 int httpc_do(const struct httpc_request *req, struct httpc_response **ret);
 void httpc_response_free(struct httpc_response *r);   /* wipes; NULL ok */
+
+/* Whether t can be sent as a Bearer token: not empty, no blank or control
+ * byte (httpc_do refuses any other with -EINVAL). */
+bool httpc_token_ok(const struct secbuf *t);
 
 /* Percent-encodes a path segment or query value into out. -ENOSPC if small. */
 int httpc_escape(const char *in, char *out, size_t outcap);
