@@ -31,7 +31,7 @@ static int put_file(const struct outputs *o, const struct file_spec *f, const ch
 	uid_t u;
 	gid_t g;
 	owner_of(o, f, &u, &g);
-	int r = files_write_temp(o->dirfd, next_temp(ahead), file, v->data, v->len, f->mode, u, g);
+	int r = files_write(o->dirfd, next_temp(ahead), file, v->data, v->len, f->mode, u, g);
 	if (r == -ELOOP)
 		snprintf(err, cap,
 		         "%s/%s exists and is not a regular file (a planted symlink?): refusing "

@@ -161,8 +161,8 @@ static int rename_into_place(int dirfd, const char *tmp, const char *name)
 	return r;
 }
 
-int files_write_temp(int dirfd, struct files_temp *t, const char *name, const void *data,
-                     size_t len, mode_t mode, uid_t uid, gid_t gid)
+int files_write(int dirfd, struct files_temp *t, const char *name, const void *data, size_t len,
+                mode_t mode, uid_t uid, gid_t gid)
 {
 	struct files_temp own = {.fd = -1};
 	if (!t)
@@ -186,12 +186,6 @@ int files_write_temp(int dirfd, struct files_temp *t, const char *name, const vo
 	if (r < 0)
 		unlinkat(dirfd, t->name, 0);
 	return r;
-}
-
-int files_write(int dirfd, const char *name, const void *data, size_t len, mode_t mode, uid_t uid,
-                gid_t gid)
-{
-	return files_write_temp(dirfd, NULL, name, data, len, mode, uid, gid);
 }
 
 int files_remove(int dirfd, const char *name)

@@ -18,7 +18,7 @@ int files_open_dir(const char *path, bool allow_disk, int *ret_fd, char *err, si
 /* An empty temp file made ahead of its content: creating the inode is the
  * slow half of a write, and it needs no value, so inject does it while
  * vaultd prepares its answer. Owner-only and root's (or inject's) until
- * files_write_temp has written it. */
+ * files_write has written it. */
 struct files_temp {
 	int fd; /* -1: none */
 	char name[FILES_TEMP_NAME_MAX];
@@ -31,16 +31,13 @@ int files_temp_create(int dirfd, struct files_temp *t);
 void files_temp_discard(int dirfd, struct files_temp *t);
 
 /* Writes len bytes as dirfd/name (name: a validated name, never a path),
- * atomically: readers see the old file or the new one. -ELOOP when name
+ * atomically: readers see the old file or the new one. Through t when it
+ * holds a temp file (files_temp_create), else through one made now (t may
+ * be NULL); t is used up either way: t->fd is -1 after. -ELOOP when name
  * exists as anything but a regular file (a planted symlink, a directory):
  * it is left alone. Other -errno from the system calls. */
-int files_write(int dirfd, const char *name, const void *data, size_t len, mode_t mode, uid_t uid,
-                gid_t gid);
-
-/* files_write through t (made by files_temp_create; a t without a file, or
- * NULL, makes one now). t is used up either way: t->fd is -1 after. */
-int files_write_temp(int dirfd, struct files_temp *t, const char *name, const void *data,
-                     size_t len, mode_t mode, uid_t uid, gid_t gid);
+int files_write(int dirfd, struct files_temp *t, const char *name, const void *data, size_t len,
+                mode_t mode, uid_t uid, gid_t gid);
 
 /* Removes dirfd/name if it is a regular file; a missing file is fine. */
 int files_remove(int dirfd, const char *name);

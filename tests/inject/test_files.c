@@ -114,7 +114,7 @@ static size_t count_entries(const char *dir)
 START_TEST(test_write_sets_content_mode_and_owner_and_leaves_no_temp)
 {
 	int fd = dir_fd();
-	ck_assert_int_eq(files_write(fd, "db", "hunter2", 7, 0440, geteuid(), getegid()), 0);
+	ck_assert_int_eq(files_write(fd, NULL, "db", "hunter2", 7, 0440, geteuid(), getegid()), 0);
 	char path[128], buf[64];
 	snprintf(path, sizeof(path), "%s/db", SHM);
 	ck_assert_int_eq(read_text(path, buf, sizeof(buf)), 7);
@@ -124,13 +124,13 @@ START_TEST(test_write_sets_content_mode_and_owner_and_leaves_no_temp)
 	ck_assert_uint_eq(st.st_mode & 07777, 0440);
 	ck_assert(S_ISREG(st.st_mode));
 	/* Replacing keeps it atomic: still one entry, new content. */
-	ck_assert_int_eq(files_write(fd, "db", "new", 3, 0400, geteuid(), getegid()), 0);
+	ck_assert_int_eq(files_write(fd, NULL, "db", "new", 3, 0400, geteuid(), getegid()), 0);
 	ck_assert_int_eq(read_text(path, buf, sizeof(buf)), 3);
 	ck_assert_int_eq(lstat(path, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 07777, 0400);
 	ck_assert_uint_eq(count_entries(SHM), 1);
 	if (geteuid() == 0) {
-		ck_assert_int_eq(files_write(fd, "owned", "x", 1, 0400, 1000, 1001), 0);
+		ck_assert_int_eq(files_write(fd, NULL, "owned", "x", 1, 0400, 1000, 1001), 0);
 		snprintf(path, sizeof(path), "%s/owned", SHM);
 		ck_assert_int_eq(lstat(path, &st), 0);
 		ck_assert_uint_eq(st.st_uid, 1000);
@@ -148,7 +148,7 @@ START_TEST(test_planted_symlink_is_refused_and_not_followed)
 	write_text(victim, "original");
 	ck_assert_int_eq(symlink(victim, link), 0);
 	int fd = dir_fd();
-	ck_assert_int_eq(files_write(fd, "db", "evil", 4, 0400, geteuid(), getegid()), -ELOOP);
+	ck_assert_int_eq(files_write(fd, NULL, "db", "evil", 4, 0400, geteuid(), getegid()), -ELOOP);
 	ck_assert_int_eq(read_text(victim, buf, sizeof(buf)), 8);
 	ck_assert_str_eq(buf, "original");
 	struct stat st;
@@ -161,8 +161,8 @@ START_TEST(test_planted_symlink_is_refused_and_not_followed)
 	snprintf(sub, sizeof(sub), "%s/sub", SHM);
 	ck_assert_int_eq(symlink("/nonexistent/x", dangling), 0);
 	ck_assert_int_eq(mkdir(sub, 0700), 0);
-	ck_assert_int_eq(files_write(fd, "dang", "x", 1, 0400, geteuid(), getegid()), -ELOOP);
-	ck_assert_int_eq(files_write(fd, "sub", "x", 1, 0400, geteuid(), getegid()), -ELOOP);
+	ck_assert_int_eq(files_write(fd, NULL, "dang", "x", 1, 0400, geteuid(), getegid()), -ELOOP);
+	ck_assert_int_eq(files_write(fd, NULL, "sub", "x", 1, 0400, geteuid(), getegid()), -ELOOP);
 	ck_assert_int_eq(access("/nonexistent/x", F_OK), -1);
 	close(fd);
 }
@@ -174,7 +174,7 @@ START_TEST(test_remove_takes_files_only)
 	char link[128];
 	snprintf(link, sizeof(link), "%s/l", SHM);
 	ck_assert_int_eq(symlink("/etc/passwd", link), 0);
-	ck_assert_int_eq(files_write(fd, "f", "x", 1, 0400, geteuid(), getegid()), 0);
+	ck_assert_int_eq(files_write(fd, NULL, "f", "x", 1, 0400, geteuid(), getegid()), 0);
 	ck_assert_int_eq(files_remove(fd, "f"), 0);
 	ck_assert_int_eq(files_remove(fd, "f"), 0); /* already gone: fine */
 	ck_assert_int_eq(files_remove(fd, "l"), -ELOOP);
