@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
-#include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -296,7 +295,7 @@ static int fetch_value(const struct ctl *c, const char *name, bool quiet_404, st
  * says so, with what to do. */
 static bool holds(struct secbuf *cur, const char *name, const struct secbuf *v, const char *fix)
 {
-	bool same = cur->len == v->len && sodium_memcmp(cur->data, v->data, v->len) == 0;
+	bool same = secbuf_equal(cur, v);
 	secbuf_free(cur);
 	if (!same)
 		ctl_err("secret %s already exists in vaultd with another value: %s", name, fix);

@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,8 +48,7 @@ static bool same_content(int dirfd, const char *name, const struct secbuf *value
 	struct secbuf *b = NULL;
 	bool same = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
 	            (size_t)st.st_size == value->len && (st.st_mode & 07777) == 0600 &&
-	            input_read_fd(fd, value->len, &b) == 0 && b->len == value->len &&
-	            sodium_memcmp(b->data, value->data, value->len) == 0;
+	            input_read_fd(fd, value->len, &b) == 0 && secbuf_equal(b, value);
 	secbuf_free(b);
 	close(fd);
 	return same;

@@ -3,7 +3,6 @@
 #include "value_source.h"
 
 #include <errno.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -44,7 +43,7 @@ static int prompt_twice(const char *name, struct secbuf **ret)
 		secbuf_free(a);
 		return read_error("the terminal", r);
 	}
-	bool same = a->len == b->len && sodium_memcmp(a->data, b->data, a->len) == 0;
+	bool same = secbuf_equal(a, b);
 	secbuf_free(b);
 	if (!same) {
 		secbuf_free(a);

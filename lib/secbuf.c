@@ -205,6 +205,11 @@ struct secbuf *secbuf_dup(const void *p, size_t len)
 	return b;
 }
 
+bool secbuf_equal(const struct secbuf *a, const struct secbuf *b)
+{
+	return a->len == b->len && sodium_memcmp(a->data, b->data, a->len) == 0;
+}
+
 static struct pooled *pooled_of(struct secbuf *b)
 {
 	return (struct pooled *)((char *)b - offsetof(struct pooled, pub));

@@ -3,6 +3,7 @@
  * while idle. */
 #ifndef VAULT_SECBUF_H
 #define VAULT_SECBUF_H
+#include <stdbool.h>
 #include <stddef.h>
 
 struct secbuf {
@@ -19,6 +20,8 @@ struct secbuf {
 struct secbuf *secbuf_new(size_t len);
 /* secbuf_new(len) filled with a copy of p. */
 struct secbuf *secbuf_dup(const void *p, size_t len);
+/* Same length and bytes, compared in constant time for that length. */
+bool secbuf_equal(const struct secbuf *a, const struct secbuf *b);
 /* Wipes and frees; NULL is fine. Makes the buffer writable first. Buffers
  * of up to SECBUF_POOL_MAX_LEN bytes go back to the pool, wiped over their
  * whole size class, instead of being unmapped. Aborts (like sodium_free)

@@ -62,6 +62,22 @@ START_TEST(test_dup_copies_and_terminates)
 }
 END_TEST
 
+START_TEST(test_equal_needs_same_length_and_bytes)
+{
+	struct secbuf *a = secbuf_dup("hunter2", 7), *b = secbuf_dup("hunter2", 7);
+	struct secbuf *c = secbuf_dup("hunter3", 7), *d = secbuf_dup("hunter", 6);
+	ck_assert(a && b && c && d);
+	ck_assert(secbuf_equal(a, b));
+	ck_assert(!secbuf_equal(a, c));
+	ck_assert(!secbuf_equal(a, d)); /* a prefix is not the value */
+	ck_assert(!secbuf_equal(d, a));
+	secbuf_free(a);
+	secbuf_free(b);
+	secbuf_free(c);
+	secbuf_free(d);
+}
+END_TEST
+
 START_TEST(test_readonly_refuses_writes_and_readwrite_restores)
 {
 	struct secbuf *b = secbuf_dup("key", 3);
@@ -431,6 +447,7 @@ static Suite *secbuf_suite(void)
 	tcase_add_test(tc, test_new_is_zero_filled_with_trailing_nul);
 	tcase_add_test(tc, test_new_zero_length_is_an_empty_string);
 	tcase_add_test(tc, test_dup_copies_and_terminates);
+	tcase_add_test(tc, test_equal_needs_same_length_and_bytes);
 	tcase_add_test(tc, test_readonly_refuses_writes_and_readwrite_restores);
 	tcase_add_test(tc, test_free_accepts_readonly_and_null);
 	suite_add_tcase(s, tc);
