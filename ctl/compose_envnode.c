@@ -184,42 +184,9 @@ size_t envnode_count(const struct cnode *env)
 	return env->n;
 }
 
-bool envnode_entry(const struct cnode *env, size_t i, struct env_entry *ret)
-{
-	struct env_entry e = {0};
-	if (env->kind == CNODE_MAP) {
-		const struct cnode *k = cnode_key(env, i), *v = cnode_val(env, i);
-		if (k->len >= sizeof(e.name) || v->kind != CNODE_SCALAR)
-			return false;
-		memcpy(e.name, k->str, k->len + 1);
-		if (!cnode_is_null(v)) {
-			e.has_value = true;
-			e.value = v->str;
-			e.len = v->len;
-			e.not_text = scalar_is_not_text(v);
-		}
-	} else {
-		const struct cnode *it = env->items[i];
-		if (it->kind != CNODE_SCALAR)
-			return false;
-		const char *eq = memchr(it->str, '=', it->len);
-		size_t nlen = eq ? (size_t)(eq - it->str) : it->len;
-		if (nlen == 0 || nlen >= sizeof(e.name))
-			return false;
-		memcpy(e.name, it->str, nlen);
-		e.name[nlen] = '\0';
-		if (eq) {
-			e.has_value = true;
-			e.value = eq + 1;
-			e.len = it->len - nlen - 1;
-		}
-	}
-	*ret = e;
-	return true;
-}
-
-/* Entry i's name as envnode_entry sees it (len 0: none), without the rest
- * of envnode_entry's work: envnode_find runs once per variable. */
+/* Entry i's name (len 0: none, or not a VAR / VAR=value / VAR: value
+ * entry): envnode_entry's first step, and all envnode_find needs of an
+ * entry, once per variable. */
 static const char *entry_name(const struct cnode *env, size_t i, size_t *len)
 {
 	const struct cnode *n = env->kind == CNODE_MAP ? cnode_key(env, i) : env->items[i];
@@ -230,6 +197,37 @@ static const char *entry_name(const struct cnode *env, size_t i, size_t *len)
 	const char *eq = env->kind == CNODE_MAP ? NULL : memchr(n->str, '=', n->len);
 	*len = eq ? (size_t)(eq - n->str) : n->len;
 	return n->str;
+}
+
+bool envnode_entry(const struct cnode *env, size_t i, struct env_entry *ret)
+{
+	struct env_entry e = {0};
+	size_t nlen;
+	const char *name = entry_name(env, i, &nlen);
+	/* A mapping key may be empty (an odd name, refused later); a list
+	 * item "=x" has no name at all. */
+	if (!name || nlen >= sizeof(e.name) || (env->kind == CNODE_SEQ && nlen == 0))
+		return false;
+	memcpy(e.name, name, nlen);
+	e.name[nlen] = '\0';
+	if (env->kind == CNODE_MAP) {
+		const struct cnode *v = cnode_val(env, i);
+		if (!cnode_is_null(v)) {
+			e.has_value = true;
+			e.value = v->str;
+			e.len = v->len;
+			e.not_text = scalar_is_not_text(v);
+		}
+	} else {
+		const struct cnode *it = env->items[i];
+		if (nlen < it->len) { /* VAR=value */
+			e.has_value = true;
+			e.value = it->str + nlen + 1;
+			e.len = it->len - nlen - 1;
+		}
+	}
+	*ret = e;
+	return true;
 }
 
 long envnode_find(const struct cnode *env, const char *name)
