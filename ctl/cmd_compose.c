@@ -246,10 +246,9 @@ static int dir_of(const char *path, char *out, size_t cap)
 	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
 }
 
-/* "${VAULTD_SOCKET:-/abs/path}": compose may override it; the default is the
- * socket this vaultctl talks to. */
-/* The host side of a volume as "${VAR:-/absolute/path}": the variable still
- * overrides it, and a relative path means the same from any directory. */
+/* The host side of a volume as "${VAR:-/absolute/path}" (the socket this
+ * vaultctl talks to, --inject-bin): the variable still overrides it, and a
+ * relative path means the same from any directory. */
 static int volume_host(const char *var, const char *path, char *out, size_t cap)
 {
 	char abs[PATH_MAX];

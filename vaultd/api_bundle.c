@@ -10,7 +10,6 @@
 #include "jsonx.h"
 #include "store.h"
 
-
 /* Validated names of the body; answers 400 and returns negative otherwise. */
 static int bundle_names(struct req *r, const json_t *o, const char **names, size_t *ret_n,
                         bool *ret_previous)
