@@ -16,6 +16,7 @@
 
 #include "httpc.h"
 #include "jsonx.h"
+#include "monotime.h"
 #include "msg.h"
 #include "stop.h"
 
@@ -33,13 +34,6 @@ static enum fetch_status failf(enum fetch_status s, char *err, size_t cap, const
 		va_end(ap);
 	}
 	return s;
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static enum fetch_status stopped(char *err, size_t cap)
@@ -421,7 +415,7 @@ enum fetch_status fetch_bundle(const struct fetch_target *t,
 	char *body = bundle_request(names, n, previous);
 	if (!body)
 		return failf(FETCH_NOMEM, err, cap, "out of memory");
-	int64_t deadline = now_ms() + wait_ms;
+	int64_t deadline = mono_ms() + wait_ms;
 	int64_t backoff = FETCH_BACKOFF_FIRST_MS;
 	enum fetch_status st;
 	for (;;) {
@@ -432,7 +426,7 @@ enum fetch_status fetch_bundle(const struct fetch_target *t,
 		 * those two are worth waiting for; everything else is final. */
 		if (st != FETCH_UNREACHABLE && st != FETCH_SEALED)
 			break;
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - mono_ms();
 		if (left <= 0)
 			break;
 		if (stop_sleep(backoff < left ? backoff : left)) {

@@ -14,6 +14,7 @@
 
 #include "exec.h"
 #include "exit_codes.h"
+#include "monotime.h"
 #include "msg.h"
 
 #define INIT_WAKE_MS 1000 /* reap at least this often, whatever happens */
@@ -47,13 +48,6 @@ int init_exit_status(int ws)
 	return WEXITSTATUS(ws);
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct state {
 	pid_t child;
 	bool exited;
@@ -72,7 +66,7 @@ static void wait_and_forward_signal(const struct init_opts *o, struct state *s, 
 	if (kill(o->group ? -s->child : s->child, sig) < 0 && errno != ESRCH)
 		msg_err("cannot forward signal %d: %s", sig, errstr(errno));
 	if (sig == SIGTERM && o->grace_ms > 0 && s->kill_at == 0)
-		s->kill_at = now_ms() + o->grace_ms;
+		s->kill_at = mono_ms() + o->grace_ms;
 }
 
 static void reap_zombies(const struct init_opts *o, struct state *s)
@@ -111,13 +105,13 @@ int init_run(const struct init_opts *o)
 	for (;;) {
 		int ms = INIT_WAKE_MS;
 		if (s.kill_at) {
-			int64_t left = s.kill_at - now_ms();
+			int64_t left = s.kill_at - mono_ms();
 			ms = left <= 0 ? 0 : (left < ms ? (int)left : ms);
 		}
 		if (ms > 0)
 			wait_and_forward_signal(o, &s, ms);
 		reap_zombies(o, &s);
-		if (s.kill_at && now_ms() >= s.kill_at) {
+		if (s.kill_at && mono_ms() >= s.kill_at) {
 			/* The grace is over: whatever is left of the group goes. */
 			kill(-s.child, SIGKILL);
 			s.kill_at = 0;

@@ -17,14 +17,8 @@
 
 #include "exec.h"
 #include "init.h"
+#include "monotime.h"
 #include "msg.h"
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void sleep_ms(int64_t ms)
 {
@@ -64,7 +58,7 @@ static bool note_changes(const struct watch *w, const struct bundle *old, const 
 /* Waits for an --on-change command, killing it when it overstays. */
 static void wait_on_change(pid_t pid)
 {
-	int64_t deadline = now_ms() + WATCH_ON_CHANGE_MAX_MS;
+	int64_t deadline = mono_ms() + WATCH_ON_CHANGE_MAX_MS;
 	int ws;
 	for (;;) {
 		pid_t r = waitpid(pid, &ws, WNOHANG);
@@ -72,7 +66,7 @@ static void wait_on_change(pid_t pid)
 			break;
 		if (r < 0 && errno != EINTR)
 			return;
-		if (now_ms() > deadline) {
+		if (mono_ms() > deadline) {
 			msg_err("--on-change %s: still running after %d s, killed", "command",
 			        WATCH_ON_CHANGE_MAX_MS / 1000);
 			kill(pid, SIGKILL);
@@ -142,7 +136,7 @@ static bool refresh(struct watch *w, const struct outputs *out,
 	}
 	if (note_changes(w, w->current, nb, p) && !p->armed) {
 		p->armed = true;
-		p->at = now_ms() + w->cfg->debounce_ms;
+		p->at = mono_ms() + w->cfg->debounce_ms;
 	}
 	bundle_free(w->current);
 	w->current = nb;
@@ -171,16 +165,16 @@ static void watch_loop(struct watch *w, const struct outputs *out)
 	int64_t backoff = 0;
 	bool reported = false;
 	for (;;) {
-		if (p.armed && p.at <= now_ms()) {
+		if (p.armed && p.at <= mono_ms()) {
 			reload(w, &p);
 			continue;
 		}
-		sleep_ms(p.armed && backoff > p.at - now_ms() ? p.at - now_ms() : backoff);
+		sleep_ms(p.armed && backoff > p.at - mono_ms() ? p.at - mono_ms() : backoff);
 		int timeout_s = WATCH_POLL_S,
 		    client_ms = WATCH_POLL_S * 1000 + WATCH_CLIENT_SLACK_MS;
 		if (p.armed) {
 			/* Keep watching during the window, but wake for the reload. */
-			int64_t left = p.at - now_ms();
+			int64_t left = p.at - mono_ms();
 			client_ms = left < 1 ? 1 : (int)left;
 			timeout_s = (int)(left / 1000) + 1;
 		}

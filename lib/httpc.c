@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "monotime.h"
+
 #define HTTPC_DEFAULT_TIMEOUT_MS 30000
 /* Status line plus headers; vaultd sends a few hundred bytes. */
 #define HTTPC_MAX_HEADER_BYTES (16u * 1024u)
@@ -29,17 +31,10 @@
 
 /* ---- time ---- */
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Milliseconds left before the deadline, 0 when it has passed. */
 static int left_ms(int64_t deadline)
 {
-	int64_t d = deadline - now_ms();
+	int64_t d = deadline - mono_ms();
 	if (d <= 0)
 		return 0;
 	return d > INT32_MAX ? INT32_MAX : (int)d;
@@ -117,7 +112,7 @@ static int conn_open(struct conn *c, const char *path)
 		}
 		if (e == EAGAIN && left_ms(c->deadline) > 0) {
 			/* Backlog full: the server is alive but busy. */
-			int64_t until = now_ms() + HTTPC_CONNECT_RETRY_MS;
+			int64_t until = mono_ms() + HTTPC_CONNECT_RETRY_MS;
 			if (wait_fd(-1, 0, c->cancel, until < c->deadline ? until : c->deadline) ==
 			    -ECANCELED) {
 				close(fd);
@@ -671,7 +666,7 @@ int httpc_do(const struct httpc_request *req, struct httpc_response **ret)
 	int timeout = req->timeout_ms > 0 ? req->timeout_ms : HTTPC_DEFAULT_TIMEOUT_MS;
 	struct conn c = {.fd = -1,
 	                 .cancel = req->cancel_fd ? *req->cancel_fd : -1,
-	                 .deadline = now_ms() + timeout};
+	                 .deadline = mono_ms() + timeout};
 	struct sink k = {.fd = req->body_fd};
 	if (req->body_fd >= 0)
 		k.max = req->max_body; /* 0: a stream (a backup) has no cap */

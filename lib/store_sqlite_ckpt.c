@@ -12,7 +12,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "monotime.h"
 
 struct ckpt {
 	char *path;
@@ -34,13 +35,6 @@ struct ckpt {
 	int64_t truncate_next_ms;     /* the writer's: no retry before (monotonic) */
 	atomic_uint_fast64_t runs, frames, by_writer;
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int ckpt_new(const char *path, ckpt_open_fn opener, struct ckpt **ret)
 {

@@ -7,17 +7,11 @@
 #include <string.h>
 #include <time.h>
 #include "api.h"
+#include "monotime.h"
 #include "store.h"
 #include "watch.h"
 
 #define NAMES_QUERY_MAX (VAULT_MAX_WATCH_NAMES * (VAULT_MAX_NAME_LEN + 1))
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Splits "a,b" into w->names; answers 400 on a bad or missing name. */
 static int parse_names(struct req *r, struct watch *w)

@@ -20,6 +20,7 @@
 #include "http.h"
 #include "jsonw.h"
 #include "log.h"
+#include "monotime.h"
 #include "store.h"
 #include "vaultd.h"
 
@@ -145,13 +146,6 @@ void audit_request_reopen(void)
 	pthread_mutex_lock(&g_lock);
 	pthread_cond_signal(&g_cond);
 	pthread_mutex_unlock(&g_lock);
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* Takes up to AUDIT_BATCH_MAX queued items, lingering first when busy.

@@ -15,6 +15,7 @@
 #include "api.h"
 #include "log.h"
 #include "metrics.h"
+#include "monotime.h"
 #include "offload.h"
 #include "store.h"
 #include "watch.h"
@@ -29,13 +30,6 @@ static atomic_long g_inflight;
 static atomic_long g_answering; /* audited, not yet sent: kept through a stop */
 static atomic_bool g_past_grace; /* the shutdown grace ran out */
 static atomic_bool g_closing; /* shutting down: refuse new requests */
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static int64_t wall_ms(void)
 {

@@ -9,6 +9,7 @@
 #include <time.h>
 #include "http.h"
 #include "log.h"
+#include "monotime.h"
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_cond;
@@ -17,13 +18,6 @@ static size_t g_count;
 static bool g_stop;
 static pthread_t g_timer;
 static bool g_running;
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void unlink_locked(struct watch *w)
 {
