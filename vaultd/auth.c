@@ -55,8 +55,10 @@ int peer_from_fd(int fd, struct peer *ret)
 	struct peer p = {.pid = uc.pid, .uid = uc.uid, .gid = uc.gid, .known = true};
 	socklen_t glen = sizeof(p.groups);
 	/* Supplementary groups make --admin-gid work for members; a kernel
-	 * without SO_PEERGROUPS (or too many groups) leaves the primary one. */
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, p.groups, &glen) == 0)
+	 * without SO_PEERGROUPS (or too many groups) leaves the primary one.
+	 * Nothing else looks at them: without --admin-gid, no system call. */
+	if (g_vd && g_vd->cfg.n_admin_gids > 0 &&
+	    getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, p.groups, &glen) == 0)
 		p.n_groups = glen / sizeof(gid_t);
 	/* A peer in vaultd's own container is local, not a client container. */
 	if (g_containers && container_id_of_pid(p.pid, p.container_id) == 0 &&

@@ -35,7 +35,7 @@ struct peer {
 	bool in_container;
 };
 
-/* Reads SO_PEERCRED (and SO_PEERGROUPS where the kernel has it) of fd,
+/* Reads SO_PEERCRED (and, with --admin-gid, SO_PEERGROUPS where the kernel has it) of fd,
  * and with container identity on, the peer's container id. */
 int peer_from_fd(int fd, struct peer *ret);
 /* uid 0, a configured admin uid, or primary/supplementary group in admin gids. */

@@ -178,6 +178,7 @@ struct spawn {
 	int fd[4];       /* child's 0..3; -1: /dev/null (3: closed) */
 	const char *fd3_text; /* else fd 3 is a pipe holding this (< 4 KiB) */
 	bool drop;       /* become nobody:nogroup before exec */
+	gid_t supp_gid;  /* with drop: also this supplementary group (0: none) */
 	bool pdeathsig;  /* die with the test process (no stray daemons) */
 };
 
@@ -194,7 +195,9 @@ static pid_t spawn(const struct spawn *sp)
 	if (sp->pdeathsig)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (sp->drop) {
-		if (setgroups(0, NULL) < 0 || setresgid(VD_NOBODY, VD_NOBODY, VD_NOBODY) < 0 ||
+		gid_t supp[1] = {sp->supp_gid};
+		if (setgroups(sp->supp_gid ? 1 : 0, supp) < 0 ||
+		    setresgid(VD_NOBODY, VD_NOBODY, VD_NOBODY) < 0 ||
 		    setresuid(VD_NOBODY, VD_NOBODY, VD_NOBODY) < 0)
 			_exit(126);
 		if (getuid() != VD_NOBODY || geteuid() != VD_NOBODY || getegid() != VD_NOBODY)
@@ -630,7 +633,8 @@ void vd_begin(const struct vd *v, enum via via, const struct vreq *q, int start_
 	struct spawn sp = {.argv = argv,
 	                   .fd = {start_fd >= 0 ? start_fd : in[0], out[1], errfd, -1},
 	                   .fd3_text = fd3,
-	                   .drop = q->as_nobody};
+	                   .drop = q->as_nobody,
+	                   .supp_gid = q->supp_gid};
 	p->pid = spawn(&sp);
 	sodium_memzero(hdr, sizeof(hdr));
 	close(out[1]);

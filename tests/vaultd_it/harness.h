@@ -40,6 +40,7 @@ struct vreq {
 	size_t body_len;         /* 0: strlen(body) */
 	bool as_nobody;          /* run the client as uid/gid 65534 (in its own process:
 	                          * with VIA_LIB the vdit_client helper) */
+	gid_t supp_gid;          /* as_nobody with this supplementary group (0: none) */
 	int timeout_ms;          /* <= 0: 15 s */
 };
 

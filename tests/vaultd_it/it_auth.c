@@ -433,6 +433,37 @@ START_TEST(test_admin_uid_and_gid_flags_make_nobody_an_admin)
 }
 END_TEST
 
+/* --admin-gid also counts supplementary groups (SO_PEERGROUPS): nobody
+ * with the group is an admin, nobody without it is not. */
+START_TEST(test_admin_gid_counts_supplementary_groups)
+{
+	const gid_t admins = 4242; /* no such group on the system: a bare gid */
+	struct vd v;
+	vd_prepare(&v, "auth-suppgid");
+	v.extra[0] = "--socket-group";
+	v.extra[1] = "nogroup";
+	v.extra[2] = "--admin-gid";
+	v.extra[3] = "4242";
+	vd_init_keyfile(&v);
+	vd_start(&v);
+	for (int via = VIA_LIB; via <= VIA_CURL; via++) {
+		struct vreq q = {.method = "GET", .path = "/v1/tokens", .as_nobody = true,
+		                 .supp_gid = admins};
+		struct vresp r;
+		vd_do(&v, (enum via)via, &q, &r);
+		ck_assert_msg(r.status == 200, "%s in group 4242: admin, got %d %s", r.what, r.status,
+		              r.body);
+		vresp_clear(&r);
+		q.supp_gid = 0;
+		vd_do(&v, (enum via)via, &q, &r);
+		ck_assert_msg(r.status == 401, "%s in no group: not admin, got %d %s", r.what, r.status,
+		              r.body);
+		vresp_clear(&r);
+	}
+	ck_assert_int_eq(vd_stop_status(&v), 0);
+}
+END_TEST
+
 int main(void)
 {
 	vd_global_init();
@@ -458,6 +489,7 @@ int main(void)
 	TCase *flags = tcase_create("admin flags");
 	tcase_set_timeout(flags, 60);
 	tcase_add_test(flags, test_admin_uid_and_gid_flags_make_nobody_an_admin);
+	tcase_add_test(flags, test_admin_gid_counts_supplementary_groups);
 	suite_add_tcase(s, flags);
 	return vd_run_suite(s);
 }
