@@ -424,8 +424,12 @@ static enum commit process_batch(struct audit_item *batch, struct audit_entry *a
 		struct logline line;
 		/* Off the chain, the log line is the only record: always write it. */
 		bool want = info || !it->chained;
-		http_audited(it->req, oks[i], want ? &line : NULL, ts);
-		if (!want)
+		/* A lone request's line goes out after its answer (audit_answered):
+		 * the write to a log file was on the path of every lone read. */
+		bool late = want && it->direct && it->chained;
+		it->has_late_line = late;
+		http_audited(it->req, oks[i], want ? (late ? &it->late_line : &line) : NULL, ts);
+		if (!want || late)
 			continue;
 		size_t len;
 		const char *s = logline_finish(&line, &len);
@@ -512,6 +516,14 @@ bool audit_try_direct(struct audit_item *it)
 	uint64_t t = mono_ns();
 	work_done(process_batch(it, &e, &ok, logbuf, sizeof(logbuf)), t);
 	return true;
+}
+
+void audit_answered(struct audit_item *it)
+{
+	if (!it->has_late_line)
+		return;
+	it->has_late_line = false;
+	logline_emit(&it->late_line);
 }
 
 int audit_start(struct vaultd *vd)

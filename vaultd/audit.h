@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "audit_chain.h"
+#include "log.h"
 
 #define AUDIT_BATCH_MAX 4096 /* entries in one store transaction */
 
@@ -29,6 +30,8 @@ struct audit_item {
 	                      * differs: e records the answer, both are logged */
 	struct audit_entry pre;
 	bool chained; /* out: committed to the store's chain */
+	bool has_late_line;          /* out: late_line waits for audit_answered() */
+	struct logline late_line;
 	struct audit_item *next;
 };
 
@@ -41,6 +44,10 @@ void audit_submit(struct audit_item *it);
  * returns true: a lone request saves two thread hand-offs. Otherwise
  * false, and the caller suspends and queues it as usual. */
 bool audit_try_direct(struct audit_item *it);
+/* Once the answer of an item recorded by audit_try_direct is sent (or its
+ * connection is gone): writes its request log line. Its entry is on the
+ * chain, which is the record; the line is not on the answer's path. */
+void audit_answered(struct audit_item *it);
 /* Around a durable store write (PUT, rotate, rollback, ...): while any is in
  * flight the writer waits briefly to gather their entries into one commit. */
 void audit_write_begin(void);

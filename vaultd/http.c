@@ -480,6 +480,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (!r)
 		return;
 	*con_cls = NULL;
+	audit_answered(&r->item);
 	if (r->phase == PH_READY || r->phase == PH_QUEUED)
 		atomic_fetch_sub(&g_answering, 1);
 	if (r->resp)
