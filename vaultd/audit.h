@@ -29,8 +29,8 @@ struct audit_item {
 	bool has_pre;        /* pre was committed with the write but the answer
 	                      * differs: e records the answer, both are logged */
 	struct audit_entry pre;
-	bool chained; /* out: committed to the store's chain */
-	bool has_late_line;          /* out: late_line waits for audit_answered() */
+	bool chained;       /* out: committed to the store's chain */
+	bool has_late_line; /* out: late_line waits for audit_answered() */
 	struct logline late_line;
 	struct audit_item *next;
 };
