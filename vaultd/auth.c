@@ -13,12 +13,16 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include "http.h"
 #include "log.h"
 
 #define TOKEN_CACHE_BUCKETS 1024u
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77 /* Linux 6.5; Debian 12's headers predate it */
+#endif
 
 struct policy_set {
 	atomic_int ref;
@@ -46,6 +50,30 @@ static atomic_uint_fast64_t g_epoch;
 
 /* ---- peers ---- */
 
+/* The container of the process that connected on fd: container_id_of_pid,
+ * made sure of where the kernel can (SO_PEERPIDFD, Linux 6.5): the file read
+ * was that process's only if it is still there afterwards, since the pid of
+ * one that exited may already be another's. -ESRCH when it is gone. */
+static int peer_container(int fd, pid_t pid, char out[CONTAINER_ID_LEN + 1])
+{
+	if (pid <= 0)
+		return -ESRCH; /* a peer in a pid namespace vaultd cannot see */
+	int pidfd = -1;
+	socklen_t len = sizeof(pidfd);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) < 0) {
+		if (errno == ESRCH)
+			return -ESRCH;
+		pidfd = -1; /* an older kernel: the pid alone (docs/api.md) */
+	}
+	int rc = container_id_of_pid(pid, out);
+	if (pidfd >= 0) {
+		if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0 && errno == ESRCH)
+			rc = -ESRCH;
+		close(pidfd);
+	}
+	return rc;
+}
+
 int peer_from_fd(int fd, struct peer *ret)
 {
 	struct ucred uc;
@@ -60,10 +88,17 @@ int peer_from_fd(int fd, struct peer *ret)
 	if (g_vd && g_vd->cfg.n_admin_gids > 0 &&
 	    getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, p.groups, &glen) == 0)
 		p.n_groups = glen / sizeof(gid_t);
-	/* A peer in vaultd's own container is local, not a client container. */
-	if (g_containers && container_id_of_pid(p.pid, p.container_id) == 0 &&
-	    strcmp(p.container_id, g_own_container) != 0)
-		p.in_container = true;
+	if (g_containers) {
+		int rc = peer_container(fd, p.pid, p.container_id);
+		/* A peer in vaultd's own container is local, not a client container. */
+		if (rc == 0 && strcmp(p.container_id, g_own_container) != 0)
+			p.in_container = true;
+		/* Where it runs is unknown (the process is gone, or its pid may
+		 * now name another): root in a container must not pass for a
+		 * local admin that way. It may still send a token. */
+		else if (rc < 0 && rc != -ENODATA)
+			p.known = false;
+	}
 	*ret = p;
 	return 0;
 }

@@ -55,10 +55,13 @@ int container_id_of_pid(pid_t pid, char out[CONTAINER_ID_LEN + 1])
 		return -errno;
 	char buf[CGROUP_FILE_MAX];
 	size_t len = 0;
+	int rc = 0;
 	for (;;) {
 		ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0)
+			rc = -errno; /* ESRCH: the process exited after the open */
 		if (n <= 0)
 			break;
 		len += (size_t)n;
@@ -66,8 +69,13 @@ int container_id_of_pid(pid_t pid, char out[CONTAINER_ID_LEN + 1])
 			break;
 	}
 	close(fd);
+	if (rc < 0)
+		return rc;
+	/* A live process always has a cgroup line: an empty file is no answer. */
+	if (len == 0)
+		return -ESRCH;
 	buf[len] = '\0';
-	return container_id_from_cgroup(buf, out) ? 0 : -ENOENT;
+	return container_id_from_cgroup(buf, out) ? 0 : -ENODATA;
 }
 
 /* ---- the Docker engine API ---- */

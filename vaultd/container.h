@@ -18,7 +18,8 @@
 /* The last 64-hex-character path component run in cgroup text (cgroup v1
  * "...:/docker/<id>", v2 "0::/system.slice/docker-<id>.scope"). Pure. */
 bool container_id_from_cgroup(const char *text, char out[CONTAINER_ID_LEN + 1]);
-/* Reads /proc/<pid>/cgroup: 0, -ENOENT when pid is in no container, -errno. */
+/* Reads /proc/<pid>/cgroup: 0, -ENODATA when it names no container, or
+ * -errno when it could not be read (-ENOENT, -ESRCH: no such process). */
 int container_id_of_pid(pid_t pid, char out[CONTAINER_ID_LEN + 1]);
 
 /* The Config.Labels object of container id, asked of the Docker engine on

@@ -11,7 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -126,7 +129,7 @@ static int call(const char *cg, const char *method, const char *path, const char
 	return atoi(nl + 1);
 }
 
-static pid_t start_vaultd(const char *bin)
+static pid_t start_vaultd(const char *bin, const char *extra1, const char *extra2)
 {
 	char store[128], key[128], vsock[160], dsock[160], log[128];
 	snprintf(store, sizeof(store), "%s/store.db", dir);
@@ -140,28 +143,88 @@ static pid_t start_vaultd(const char *bin)
 		dup2(fd, 1);
 		dup2(fd, 2);
 		const char *init[] = {bin, "init", "--store", store, "--key-file", key, NULL};
-		pid_t ip = fork();
-		if (ip == 0) {
-			execv(bin, (char **)init);
-			_exit(127);
+		if (access(store, F_OK) != 0) { /* a restart keeps its store */
+			pid_t ip = fork();
+			if (ip == 0) {
+				execv(bin, (char **)init);
+				_exit(127);
+			}
+			int st = 0;
+			if (ip < 0 || waitpid(ip, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+				_exit(126);
 		}
-		int st = 0;
-		waitpid(ip, &st, 0);
-		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-			_exit(126);
-		const char *serve[] = {
-		    bin,          "serve", "--store",         store, "--socket", vsock,
-		    "--key-file", key,     "--docker-socket", dsock, NULL};
+		const char *serve[] = {bin,        "serve", "--store",         store, "--socket", vsock,
+		                       "--key-file", key,   "--docker-socket", dsock, extra1,     extra2,
+		                       NULL};
 		execv(bin, (char **)serve);
 		_exit(127);
 	}
 	for (int i = 0; i < 200; i++) {
-		if (access(vsock, F_OK) == 0)
+		if (call(NULL, "GET", "/v1/health", NULL, NULL, 0) == 200)
 			return pid;
 		struct timespec ts = {0, 50 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
 	return pid;
+}
+
+static int connect_vaultd(int s)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/vaultd.sock", dir);
+	return connect(s, (struct sockaddr *)&sa, sizeof(sa));
+}
+
+/* Sends a request on s and returns the status of the answer (-1: none in 10 s). */
+static int raw_status(int s, const char *req)
+{
+	if (write(s, req, strlen(req)) != (ssize_t)strlen(req))
+		return -1;
+	char buf[4096];
+	size_t len = 0;
+	while (len < sizeof(buf) - 1 && !memmem(buf, len, "\r\n\r\n", 4)) {
+		struct pollfd p = {.fd = s, .events = POLLIN};
+		if (poll(&p, 1, 10000) != 1)
+			return -1;
+		ssize_t n = read(s, buf + len, sizeof(buf) - 1 - len);
+		if (n <= 0)
+			return -1;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	int status = -1;
+	return sscanf(buf, "HTTP/1.1 %d", &status) == 1 ? status : -1;
+}
+
+/* The process that connects leaves before vaultd looks at it: vaultd is at
+ * its connection limit, so the connection waits in the listen backlog until
+ * a held one closes, and by then the connecting process (root, in the web
+ * container) is gone and reaped. Its pid tells vaultd nothing any more; its
+ * uid 0 must not make the connection an admin. */
+static int gone_peer_status(void)
+{
+	int hold = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (hold < 0 || connect_vaultd(hold) < 0 ||
+	    raw_status(hold, "GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n") != 200)
+		return -2; /* vaultd holds this one now: it is at its limit of 1 */
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		char procs[450];
+		snprintf(procs, sizeof(procs), "%s/cgroup.procs", cg_a);
+		int fd = open(procs, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "0\n", 2) != 2)
+			_exit(120);
+		_exit(connect_vaultd(s) == 0 ? 0 : 121);
+	}
+	int st = 0;
+	waitpid(pid, &st, 0);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return -3;
+	close(hold);
+	int status = raw_status(s, "GET /v1/tokens HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	close(s);
+	return status;
 }
 
 int main(void)
@@ -180,7 +243,7 @@ int main(void)
 	struct fake_docker fd;
 	if (fake_docker_start(&fd, sock, ID_A, "{\"com.docker.compose.service\":\"web\"}") < 0)
 		return perror("fake docker"), 1;
-	pid_t vd = start_vaultd(bin);
+	pid_t vd = start_vaultd(bin, NULL, NULL);
 
 	/* As the admin (root, in no container): secrets and a bound policy. */
 	check("admin writes web.db", 200,
@@ -220,6 +283,12 @@ int main(void)
 	int st = 0;
 	waitpid(vd, &st, 0);
 	check("vaultd exits 0", 0, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+
+	vd = start_vaultd(bin, "--max-connections=1", "--threads=1");
+	check("root whose connecting process is gone is no admin (401)", 401, gone_peer_status());
+	kill(vd, SIGTERM);
+	waitpid(vd, &st, 0);
+	check("vaultd exits 0 again", 0, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 	fake_docker_stop(&fd);
 	rmdir(cg_a);
 	rmdir(cg_b);
