@@ -24,10 +24,13 @@
 #define SO_PEERPIDFD 77 /* Linux 6.5; Debian 12's headers predate it */
 #endif
 
+/* A token's policies (at most AUTH_MAX_POLICIES, checked when it is made),
+ * or every policy that binds a container's labels (no limit: dropping one
+ * could drop a deny rule). */
 struct policy_set {
 	atomic_int ref;
-	size_t n;
-	struct policy *p[AUTH_MAX_POLICIES];
+	size_t n, cap;
+	struct policy **p;
 };
 
 struct token_entry {
@@ -137,7 +140,23 @@ void policy_set_unref(struct policy_set *s)
 		return;
 	for (size_t i = 0; i < s->n; i++)
 		policy_free(s->p[i]);
+	free(s->p);
 	free(s);
+}
+
+/* Takes p (freed by the caller on failure). */
+static int policy_set_add(struct policy_set *s, struct policy *p)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 4;
+		struct policy **np = realloc(s->p, cap * sizeof(*np));
+		if (!np)
+			return -ENOMEM;
+		s->p = np;
+		s->cap = cap;
+	}
+	s->p[s->n++] = p;
+	return 0;
 }
 
 /* Loads and parses the named policies. A policy that does not exist (yet)
@@ -160,8 +179,8 @@ static int policy_set_build(struct store *st, const char *policies_json, struct 
 	int rc = 0;
 	json_array_foreach(names, i, v)
 	{
-		if (s->n == AUTH_MAX_POLICIES || !json_is_string(v))
-			break;
+		if (!json_is_string(v))
+			continue;
 		char *doc = NULL;
 		int r = store_policy_get(st, json_string_value(v), &doc);
 		if (r == STORE_E_NOTFOUND)
@@ -171,11 +190,14 @@ static int policy_set_build(struct store *st, const char *policies_json, struct 
 			break;
 		}
 		char err[160];
-		if (policy_parse(doc, strlen(doc), NULL, &s->p[s->n], err, sizeof(err)) == 0)
-			s->n++;
-		else
+		struct policy *p = NULL;
+		if (policy_parse(doc, strlen(doc), NULL, &p, err, sizeof(err)) != 0)
 			log_msg(LOG_WARN, "policy_unusable", err);
+		else if ((rc = policy_set_add(s, p)) < 0)
+			policy_free(p);
 		free(doc);
+		if (rc < 0)
+			break;
 	}
 	json_decref(names);
 	if (rc < 0) {
@@ -406,6 +428,29 @@ static int token_actor(struct req *r, const char *tok, size_t len)
 /* ---- container identity ---- */
 
 /* The policies whose "containers" selectors match labels. */
+/* Adds policy name to s when it binds labels. One deleted meanwhile binds
+ * nothing; one that no longer parses is skipped with a warning, as for a
+ * token; a store that cannot be read fails the whole set. */
+static int add_if_binding(struct store *st, const char *name, const json_t *labels,
+                          struct policy_set *s)
+{
+	char *doc = NULL;
+	int r = store_policy_get(st, name, &doc);
+	if (r == STORE_E_NOTFOUND)
+		return 0;
+	if (r < 0)
+		return r;
+	struct policy *p = NULL;
+	char err[160];
+	if (policy_parse(doc, strlen(doc), NULL, &p, err, sizeof(err)) != 0)
+		log_msg(LOG_WARN, "policy_unusable", err);
+	else if (policy_binds_labels(p, labels) && (r = policy_set_add(s, p)) == 0)
+		p = NULL;
+	policy_free(p);
+	free(doc);
+	return r;
+}
+
 static int policy_set_for_labels(struct store *st, const json_t *labels, struct policy_set **ret)
 {
 	char **names = NULL;
@@ -416,22 +461,18 @@ static int policy_set_for_labels(struct store *st, const json_t *labels, struct 
 	struct policy_set *s = calloc(1, sizeof(*s));
 	if (s)
 		atomic_init(&s->ref, 1);
+	else
+		rc = -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		char *doc = NULL;
-		struct policy *p = NULL;
-		if (s && s->n < AUTH_MAX_POLICIES && store_policy_get(st, names[i], &doc) == 0 &&
-		    policy_parse(doc, strlen(doc), NULL, &p, NULL, 0) == 0 &&
-		    policy_binds_labels(p, labels)) {
-			s->p[s->n++] = p;
-			p = NULL;
-		}
-		policy_free(p);
-		free(doc);
+		if (rc == 0)
+			rc = add_if_binding(st, names[i], labels, s);
 		free(names[i]);
 	}
 	free(names);
-	if (!s)
-		return -ENOMEM;
+	if (rc < 0) {
+		policy_set_unref(s);
+		return rc;
+	}
 	*ret = s;
 	return 0;
 }

@@ -279,6 +279,30 @@ int main(void)
 	check("an entry with accessor ctr:0123456789ab", 1,
 	      strstr(out, "\"accessor\":\"ctr:0123456789ab\"") != NULL);
 
+	/* However many policies bind a container, none is dropped: with 32
+	 * allowing ones sorted first, the deny in "web-deny" still wins. */
+	check("admin binds a deny on web.db", 200,
+	      call(NULL, "PUT", "/v1/policies/web-deny",
+	           "{\"rules\":[{\"names\":\"web.db\",\"capabilities\":[\"read\"],\"deny\":true}],"
+	           "\"containers\":[{\"com.docker.compose.service\":\"web\"}]}",
+	           NULL, 0));
+	int bound = 0;
+	for (int i = 0; i < 32; i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "/v1/policies/a%02d", i);
+		bound += call(NULL, "PUT", path,
+		              "{\"rules\":[{\"names\":\"web.*\",\"capabilities\":[\"read\"]}],"
+		              "\"containers\":[{\"com.docker.compose.service\":\"web\"}]}",
+		              NULL, 0) == 200;
+	}
+	check("admin binds 32 more policies that allow web.*", 32, bound);
+	check("the deny on web.db wins among 33 binding policies", 403,
+	      call(cg_a, "GET", "/v1/secrets/web.db", NULL, NULL, 0));
+	check("admin writes web.key", 200,
+	      call(NULL, "PUT", "/v1/secrets/web.key", "{\"value\":\"aw==\"}", NULL, 0));
+	check("and the allows still reach web.key", 200,
+	      call(cg_a, "GET", "/v1/secrets/web.key", NULL, NULL, 0));
+
 	kill(vd, SIGTERM);
 	int st = 0;
 	waitpid(vd, &st, 0);
