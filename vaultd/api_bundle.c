@@ -2,7 +2,6 @@
  * A denied or missing name fails the whole request and is listed in
  * error.names, so inject can fail closed with a precise message. */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "api.h"
@@ -58,20 +57,32 @@ static int bundle_names(struct req *r, const json_t *o, const char **names, size
 	return 0;
 }
 
-/* "a,b,c" for the audit entry, cut to fit with a trailing "+". */
+/* "a,b,c" for the audit entry: as many whole names as fit, then "+" when
+ * some are left out ('+' is in no name). A first name that leaves no room
+ * for the "+" is cut instead, so the entry always starts with it. */
 static void audit_names(struct req *r, const char *const *names, size_t n)
 {
-	size_t cap = sizeof(r->audit_name), used = 0;
+	char *out = r->audit_name;
+	const size_t room = sizeof(r->audit_name) - 1;
+	size_t used = 0;
 	for (size_t i = 0; i < n; i++) {
-		size_t len = strlen(names[i]) + (i ? 1 : 0);
-		if (used + len >= cap - 1) {
-			r->audit_name[used < cap - 1 ? used : cap - 2] = '+';
-			r->audit_name[used < cap - 1 ? used + 1 : cap - 1] = '\0';
-			return;
+		size_t len = strlen(names[i]);
+		/* the comma before, and room for a "+" while names follow */
+		size_t need = len + (i > 0) + (i + 1 < n);
+		if (used + need > room) {
+			if (i == 0) {
+				used = room - 1;
+				memcpy(out, names[0], used);
+			}
+			out[used++] = '+';
+			break;
 		}
-		int w = snprintf(r->audit_name + used, cap - used, "%s%s", i ? "," : "", names[i]);
-		used += (size_t)w;
+		if (i > 0)
+			out[used++] = ',';
+		memcpy(out + used, names[i], len);
+		used += len;
 	}
+	out[used] = '\0';
 }
 
 /* A name asked for twice is answered (or listed in error.names) once, at

@@ -626,6 +626,66 @@ START_TEST(test_bundle_returns_all_or_names_the_missing)
 }
 END_TEST
 
+/* The name field of the newest audit entry with action bundle.read
+ * (malloc'd, or NULL). */
+static char *last_bundle_entry_name(void)
+{
+	struct vresp r;
+	vd_call(&g, VIA_LIB, "GET", "/v1/audit?since=0&limit=100000", NULL, NULL, &r);
+	char *name = NULL;
+	json_t *es = jget(r.json, "entries");
+	for (size_t i = json_array_size(es); i-- > 0 && !name;) {
+		json_t *e = json_array_get(es, i);
+		if (jstr(e, "action") && strcmp(jstr(e, "action"), "bundle.read") == 0)
+			name = strdup(jstr(e, "name") ? jstr(e, "name") : "");
+	}
+	vresp_clear(&r);
+	return name;
+}
+
+/* A bundle's audit entry names what it read: whole names while they fit
+ * in the 128-byte field, then "+"; a 128-byte name alone is kept whole. */
+START_TEST(test_bundle_audit_entry_lists_its_names)
+{
+	char longn[129], s1[64], val[96];
+	memset(longn, 'L', 128);
+	longn[128] = '\0';
+	longn[0] = VIA == VIA_LIB ? 'l' : 'c';
+	nm(s1, sizeof(s1), VIA, "bundle-audit");
+	canary(val, sizeof(val), "bau");
+	ck_assert_int_eq(vd_put(&g, VIA, NULL, longn, val, NULL), 1);
+	ck_assert_int_eq(vd_put(&g, VIA, NULL, s1, val, NULL), 1);
+	char *bodies[3] = {xfmt("{\"names\":[\"%s\"]}", longn),
+	                   xfmt("{\"names\":[\"%s\",\"%s\"]}", s1, longn),
+	                   xfmt("{\"names\":[\"%s\",\"%s\"]}", longn, s1)};
+	char *wants[3] = {xfmt("%s", longn), xfmt("%s+", s1), xfmt("%.127s+", longn)};
+	for (int k = 0; k < 3; k++) {
+		struct vresp r;
+		vd_call(&g, VIA, "POST", "/v1/bundle", NULL, bodies[k], &r);
+		EXPECT_STATUS(&r, 200);
+		vresp_clear(&r);
+		char *got = last_bundle_entry_name();
+		ck_assert_msg(got && strcmp(got, wants[k]) == 0, "bundle %s: audit name %s, want %s",
+		              bodies[k], got ? got : "(none)", wants[k]);
+		free(got);
+		free(bodies[k]);
+		free(wants[k]);
+	}
+	/* Names that all fit are listed whole, joined by commas. */
+	char *body = xfmt("{\"names\":[\"%s\",\"%s\"]}", s1, s1);
+	struct vresp r;
+	vd_call(&g, VIA, "POST", "/v1/bundle", NULL, body, &r);
+	free(body);
+	EXPECT_STATUS(&r, 200);
+	vresp_clear(&r);
+	char *got = last_bundle_entry_name();
+	char *want = xfmt("%s,%s", s1, s1);
+	ck_assert_msg(got && strcmp(got, want) == 0, "audit name %s, want %s", got, want);
+	free(got);
+	free(want);
+}
+END_TEST
+
 /* ---- watch (the timing tests are in it_watch) ---- */
 
 START_TEST(test_watch_answers_now_without_since_and_at_once_for_older_revisions)
@@ -1140,6 +1200,7 @@ int main(void)
 		test_max_versions_prunes_old_but_keeps_current_and_previous,
 		test_rollback_to_a_destroyed_version_is_410,
 		test_bundle_returns_all_or_names_the_missing,
+		test_bundle_audit_entry_lists_its_names,
 		test_watch_answers_now_without_since_and_at_once_for_older_revisions,
 		test_policies_put_get_list_delete,
 		test_tokens_create_list_show_revoke,
