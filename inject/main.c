@@ -3,6 +3,7 @@
  * and execs the command, or stays PID 1 (--init) and follows rotations
  * (--watch). Any failure before the command starts is fatal: fail closed. */
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -90,10 +91,28 @@ static int load_templates(struct run *r)
 	if (!r->templates)
 		return INJECT_EXIT_INTERNAL;
 	for (size_t i = 0; i < r->cfg.n_templates; i++) {
-		char err[ERR_MAX];
-		int e = template_load(r->cfg.templates[i].src, &r->templates[i], err, sizeof(err));
+		const char *src = r->cfg.templates[i].src;
+		/* Opened with the command's rights: its user may own the
+		 * directory, and a symlink planted there must not let it read,
+		 * through the rendered file, what it could not read itself. */
+		int fd = -1;
+		bool drop_failed = false;
+		int e = privdrop_open(&r->creds, src, O_RDONLY | O_NOCTTY | O_NONBLOCK, &fd,
+		                      &drop_failed);
+		if (e < 0 && drop_failed) {
+			msg_err("template %s: cannot open it as the --user: %s", src, errstr(-e));
+			return INJECT_EXIT_PRIVDROP;
+		}
 		if (e < 0) {
-			msg_err("template %s: %s", r->cfg.templates[i].src, err);
+			msg_err("template %s: cannot open%s: %s", src, r->creds.drop ? " as the --user" : "",
+			        errstr(-e));
+			return INJECT_EXIT_TEMPLATE;
+		}
+		char err[ERR_MAX];
+		e = template_read(fd, &r->templates[i], err, sizeof(err));
+		close(fd);
+		if (e < 0) {
+			msg_err("template %s: %s", src, err);
 			return INJECT_EXIT_TEMPLATE;
 		}
 		const struct template *t = r->templates[i];
@@ -372,8 +391,8 @@ int main(int argc, char **argv)
 	if (r.cfg.init)
 		init_block_signals();
 	stop_begin(!r.cfg.init);
-	if ((s = load_token(&r)) || (s = load_templates(&r)) || (s = check_watch(&r)) ||
-	    (s = resolve_user(&r)) || (s = open_dir(&r)))
+	if ((s = load_token(&r)) || (s = resolve_user(&r)) || (s = load_templates(&r)) ||
+	    (s = check_watch(&r)) || (s = open_dir(&r)))
 		return s;
 	if (!(s = fetch_secrets(&r)))
 		s = write_files(&r);

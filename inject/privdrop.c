@@ -5,9 +5,13 @@
 #include "msg.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static bool all_digits(const char *s)
@@ -154,5 +158,121 @@ int privdrop_apply(const struct creds *c)
 	/* A drop that can be undone is no drop (e.g. capabilities kept). */
 	if (c->uid != 0 && setuid(0) == 0)
 		return -EPERM;
+	return 0;
+}
+
+/* ---- opening a file with c's rights ---- */
+
+struct open_reply {
+	int32_t dropped; /* 1 once privdrop_apply took */
+	int32_t err;     /* 0 with a descriptor attached, else an errno */
+};
+
+/* The child's half: drop, open, send the outcome and the descriptor. Only
+ * system calls: the parent is a static, single process, but stays safe. */
+static void open_as_child(int sock, const struct creds *c, const char *path, int flags)
+{
+	struct open_reply rep = {0, 0};
+	int fd = -1;
+	int r = privdrop_apply(c);
+	if (r < 0) {
+		rep.err = -r;
+	} else {
+		rep.dropped = 1;
+		fd = open(path, flags);
+		if (fd < 0)
+			rep.err = errno;
+	}
+	struct iovec iov = {.iov_base = &rep, .iov_len = sizeof(rep)};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+	if (fd >= 0) {
+		m.msg_control = u.buf;
+		m.msg_controllen = sizeof(u.buf);
+		struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+		h->cmsg_level = SOL_SOCKET;
+		h->cmsg_type = SCM_RIGHTS;
+		h->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(h), &fd, sizeof(int));
+	}
+	while (sendmsg(sock, &m, MSG_NOSIGNAL) < 0 && errno == EINTR)
+		;
+}
+
+/* The parent's half: the reply, and the descriptor if one came. */
+static int open_as_reply(int sock, struct open_reply *rep, int *fd)
+{
+	struct iovec iov = {.iov_base = rep, .iov_len = sizeof(*rep)};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+	                   .msg_controllen = sizeof(u.buf)};
+	ssize_t n;
+	while ((n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+		;
+	if (n < 0)
+		return -errno;
+	if (n != (ssize_t)sizeof(*rep))
+		return -EPROTO; /* the child died before it answered */
+	for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h))
+		if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS)
+			memcpy(fd, CMSG_DATA(h), sizeof(int));
+	return 0;
+}
+
+int privdrop_open(const struct creds *c, const char *path, int flags, int *ret_fd,
+                  bool *ret_drop_failed)
+{
+	*ret_drop_failed = false;
+	flags |= O_CLOEXEC;
+	if (!c->drop) {
+		int fd = open(path, flags);
+		if (fd < 0)
+			return -errno;
+		*ret_fd = fd;
+		return 0;
+	}
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = -errno;
+		close(sv[0]);
+		close(sv[1]);
+		return e;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		open_as_child(sv[1], c, path, flags);
+		_exit(0);
+	}
+	close(sv[1]);
+	struct open_reply rep = {0, 0};
+	int fd = -1;
+	int r = open_as_reply(sv[0], &rep, &fd);
+	close(sv[0]);
+	int st;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (r == 0 && !rep.dropped) {
+		*ret_drop_failed = true;
+		r = -(rep.err ? rep.err : EPERM);
+	} else if (r == 0 && rep.err) {
+		r = -rep.err;
+	} else if (r == 0 && fd < 0) {
+		r = -EPROTO;
+	}
+	if (r < 0) {
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	*ret_fd = fd;
 	return 0;
 }

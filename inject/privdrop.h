@@ -38,4 +38,13 @@ void privdrop_self(struct creds *ret);
  * 0, or -errno (-EPERM when a verification failed). No-op if !c->drop. */
 int privdrop_apply(const struct creds *c);
 
+/* Opens path with c's rights: a child drops to c, opens it and hands the
+ * descriptor back, so that a file c could not open (a symlink its user
+ * planted towards a root-only file, say) stays closed to inject too. The
+ * descriptor is close-on-exec. Without c->drop, a plain open. 0 or -errno;
+ * *ret_drop_failed says when the drop itself failed (then the errno is the
+ * drop's). */
+int privdrop_open(const struct creds *c, const char *path, int flags, int *ret_fd,
+                  bool *ret_drop_failed);
+
 #endif

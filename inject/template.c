@@ -130,16 +130,18 @@ int template_parse(const char *text, size_t len, struct template **ret, char *er
 	return 0;
 }
 
-int template_load(const char *path, struct template **ret, char *err, size_t errcap)
+int template_read(int fd, struct template **ret, char *err, size_t errcap)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return errf(err, errcap, -errno, "cannot open: %s", errstr(errno));
+	/* A FIFO or a device could block for ever or never end: a template is a
+	 * file (the caller opens it O_NONBLOCK, so opening one did not block). */
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return errf(err, errcap, -errno, "cannot read: %s", errstr(errno));
+	if (!S_ISREG(st.st_mode))
+		return errf(err, errcap, -EINVAL, "not a regular file");
 	char *buf = malloc(TEMPLATE_MAX_BYTES + 1);
-	if (!buf) {
-		close(fd);
+	if (!buf)
 		return -ENOMEM;
-	}
 	size_t len = 0;
 	int r = 0;
 	for (;;) {
@@ -158,7 +160,6 @@ int template_load(const char *path, struct template **ret, char *err, size_t err
 			break;
 		}
 	}
-	close(fd);
 	if (r == 0)
 		r = template_parse(buf, len, ret, err, errcap);
 	free(buf);

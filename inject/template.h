@@ -30,9 +30,11 @@ struct template
 /* 0, or -EINVAL with "line N: ..." in err, -E2BIG over TEMPLATE_MAX_REFS,
  * -ENOMEM. Free *ret with template_free(). */
 int template_parse(const char *text, size_t len, struct template **ret, char *err, size_t errcap);
-/* Reads path (at most TEMPLATE_MAX_BYTES: -EFBIG) and parses it; -errno if
- * it cannot be read. */
-int template_load(const char *path, struct template **ret, char *err, size_t errcap);
+/* Reads the regular file open on fd (at most TEMPLATE_MAX_BYTES: -EFBIG;
+ * anything else: -EINVAL) and parses it; -errno if it cannot be read. The
+ * caller opens it (O_NONBLOCK, with the command's rights: privdrop_open)
+ * and closes it. */
+int template_read(int fd, struct template **ret, char *err, size_t errcap);
 void template_free(struct template *t);
 
 /* The value of a name, or NULL when there is none. */

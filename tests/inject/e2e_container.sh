@@ -300,6 +300,28 @@ vt_eq "bad secret name: exit 64" 64 "$?"
 printf 'x = {{ secret "db" \n' >"$ROOT/tmp/bad.tmpl"
 in_container --template /tmp/bad.tmpl:out.conf -- touch /tmp/ran >"$OUT" 2>"$ERR"
 vt_eq "malformed template: exit 65" 65 "$?"
+# A template is opened with the command's rights: a symlink its user planted
+# towards a root-only file is not read for it, and a FIFO does not hang.
+printf 'root only text\n' >"$ROOT/tmp/rootonly"
+chmod 0600 "$ROOT/tmp/rootonly"
+mkdir -p "$ROOT/app"
+chown 1000:1000 "$ROOT/app"
+ln -sfn /tmp/rootonly "$ROOT/app/conf.tmpl"
+clean_secrets
+in_container --user app --secret db --template /app/conf.tmpl:conf -- cat /run/secrets/conf >"$OUT" 2>"$ERR"
+vt_eq "a template the --user cannot read: exit 65" 65 "$?"
+vt_check "... and its text is in no file and no output" \
+	sh -c '! grep -rqs "root only" "$1" "$2"' _ "$SECRETS" "$OUT"
+printf 'pw={{ secret "db" }}\n' >"$ROOT/app/ok.tmpl"
+chmod 0644 "$ROOT/app/ok.tmpl"
+in_container --user app --template /app/ok.tmpl:ok.conf -- cat /run/secrets/ok.conf >"$OUT" 2>"$ERR"
+vt_eq "one the --user can read renders" "pw=hunter2" "$(cat "$OUT")"
+mkfifo "$ROOT/tmp/fifo.tmpl"
+timeout 10 unshare --pid --fork --mount-proc="$ROOT/proc" chroot "$ROOT" /inject \
+	--socket /run/vaultd/vaultd.sock --wait 2 --template /tmp/fifo.tmpl:f -- true >"$OUT" 2>"$ERR"
+vt_eq "a FIFO as template: exit 65 at once" 65 "$?"
+rm -rf "$ROOT/app" "$ROOT/tmp/rootonly" "$ROOT/tmp/fifo.tmpl"
+clean_secrets
 vt_check "nothing ran on any failure" test ! -e "$ROOT/tmp/ran"
 
 # ---- tokens, denial, sealed, waiting for vaultd ----

@@ -251,7 +251,10 @@ static struct outputs outputs_fixture(bool previous, struct template **t)
 	}
 	parse((char *const[]){NULL}, argv);
 	char err[512];
-	ck_assert_int_eq(template_load(tpl, t, err, sizeof(err)), 0);
+	int tfd = open(tpl, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	ck_assert_int_ge(tfd, 0);
+	ck_assert_int_eq(template_read(tfd, t, err, sizeof(err)), 0);
+	close(tfd);
 	struct outputs o = {.cfg = &C, .templates = t, .uid = geteuid(), .gid = getegid()};
 	ck_assert_int_eq(files_open_dir(SHM, false, &o.dirfd, err, sizeof(err)), 0);
 	return o;

@@ -314,6 +314,53 @@ START_TEST(test_self_keeps_ids_and_apply_is_a_no_op)
 }
 END_TEST
 
+/* privdrop_open: what the --user cannot open stays closed to inject too,
+ * also through a symlink it planted; what it can open comes back as a
+ * close-on-exec descriptor; inject itself stays root. */
+START_TEST(test_open_as_the_user_keeps_root_only_files_closed)
+{
+	if (geteuid() != 0) {
+		ck_assert_msg(!getenv("CI"), "CI runs the tests as root");
+		fprintf(stderr, "skipped privdrop_open: dropping to another user needs root\n");
+		return;
+	}
+	char dir[64], secret[128], pub[128], link[128], missing[128], buf[64];
+	make_dir_in("/tmp", dir, sizeof(dir));
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	snprintf(secret, sizeof(secret), "%s/root-only", dir);
+	snprintf(pub, sizeof(pub), "%s/public", dir);
+	snprintf(link, sizeof(link), "%s/link", dir);
+	snprintf(missing, sizeof(missing), "%s/none", dir);
+	write_text(secret, "top secret\n"); /* 0600, root's */
+	write_text(pub, "hello\n");
+	ck_assert_int_eq(chmod(pub, 0644), 0);
+	ck_assert_int_eq(symlink(secret, link), 0);
+	struct creds app = resolve_ok("app"), self;
+	privdrop_self(&self);
+	int fd = -1;
+	bool drop_failed = true;
+
+	ck_assert_int_eq(privdrop_open(&app, pub, O_RDONLY | O_NONBLOCK, &fd, &drop_failed), 0);
+	ck_assert(!drop_failed);
+	ck_assert_int_eq(read(fd, buf, sizeof(buf)), 6);
+	ck_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	close(fd);
+	ck_assert_int_eq(privdrop_open(&app, secret, O_RDONLY, &fd, &drop_failed), -EACCES);
+	ck_assert(!drop_failed);
+	ck_assert_int_eq(privdrop_open(&app, link, O_RDONLY, &fd, &drop_failed), -EACCES);
+	ck_assert_int_eq(privdrop_open(&app, missing, O_RDONLY, &fd, &drop_failed), -ENOENT);
+	/* Without --user, inject's own rights. */
+	ck_assert_int_eq(privdrop_open(&self, link, O_RDONLY, &fd, &drop_failed), 0);
+	ck_assert_int_eq(read(fd, buf, sizeof(buf)), 11);
+	close(fd);
+	ck_assert_uint_eq(geteuid(), 0);
+	unlink(link);
+	unlink(pub);
+	unlink(secret);
+	rmdir(dir);
+}
+END_TEST
+
 static Suite *passwd_suite(void)
 {
 	Suite *s = suite_create("inject-passwd");
@@ -335,6 +382,7 @@ static Suite *passwd_suite(void)
 	tcase_add_test(t, test_unknown_user_or_group_is_enoent_and_bad_spec_einval);
 	tcase_add_test(t, test_drop_sets_every_id_and_cannot_be_undone);
 	tcase_add_test(t, test_self_keeps_ids_and_apply_is_a_no_op);
+	tcase_add_test(t, test_open_as_the_user_keeps_root_only_files_closed);
 	suite_add_tcase(s, t);
 	return s;
 }

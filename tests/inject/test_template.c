@@ -173,29 +173,45 @@ START_TEST(test_names_are_listed_in_order)
 }
 END_TEST
 
-START_TEST(test_load_reads_a_file_and_refuses_missing_or_huge)
+/* template_read on path opened as inject opens templates (O_NONBLOCK). */
+static int read_path(const char *path, struct template **t, char *err, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	ck_assert_int_ge(fd, 0);
+	int r = template_read(fd, t, err, cap);
+	close(fd);
+	return r;
+}
+
+START_TEST(test_read_takes_a_regular_file_and_refuses_huge_or_fifo)
 {
 	char dir[64], path[128], err[256];
 	make_dir_in("/tmp", dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/t", dir);
 	write_text(path, "pass={{ secret \"redis_password\" }}\n");
 	struct template *t = NULL;
-	ck_assert_int_eq(template_load(path, &t, err, sizeof(err)), 0);
+	ck_assert_int_eq(read_path(path, &t, err, sizeof(err)), 0);
 	struct secbuf *b = NULL;
 	ck_assert_int_eq(template_render(t, lookup, NULL, &b, err, sizeof(err)), 0);
 	ck_assert_str_eq((char *)b->data, "pass=s3cr3t\n");
 	secbuf_free(b);
 	template_free(t);
 
-	char missing[160];
-	snprintf(missing, sizeof(missing), "%s/none", dir);
-	ck_assert_int_eq(template_load(missing, &t, err, sizeof(err)), -ENOENT);
+	/* A FIFO would block the read for ever (no writer): refused at once. */
+	char fifo[160];
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	t = NULL;
+	ck_assert_int_eq(read_path(fifo, &t, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "not a regular file"), "%s", err);
+	ck_assert_ptr_null(t);
+	unlink(fifo);
 
 	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(ftruncate(fd, TEMPLATE_MAX_BYTES + 1), 0);
 	close(fd);
-	ck_assert_int_eq(template_load(path, &t, err, sizeof(err)), -EFBIG);
+	ck_assert_int_eq(read_path(path, &t, err, sizeof(err)), -EFBIG);
 	remove_dir(dir);
 }
 END_TEST
@@ -231,7 +247,7 @@ static Suite *template_suite(void)
 	tcase_add_loop_test(t, test_malformed_template_is_refused_with_its_line, 0,
 	                    (int)(sizeof(malformed) / sizeof(malformed[0])));
 	tcase_add_test(t, test_names_are_listed_in_order);
-	tcase_add_test(t, test_load_reads_a_file_and_refuses_missing_or_huge);
+	tcase_add_test(t, test_read_takes_a_regular_file_and_refuses_huge_or_fifo);
 	tcase_add_test(t, test_too_many_directives_is_e2big);
 	suite_add_tcase(s, t);
 	return s;
