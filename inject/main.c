@@ -175,7 +175,16 @@ static int open_dir(struct run *r)
 {
 	char err[ERR_MAX];
 	r->out.dirfd = -1;
-	int e = files_open_dir(r->cfg.dir, r->cfg.allow_disk, &r->out.dirfd, err, sizeof(err));
+	/* The command's groups: a directory they may write is not safe. */
+	gid_t groups[PASSWD_MAX_GROUPS + 1];
+	size_t n = 0;
+	if (r->creds.drop) {
+		groups[n++] = r->creds.gid;
+		for (size_t i = 0; i < r->creds.n_groups; i++)
+			groups[n++] = r->creds.groups[i];
+	}
+	int e = files_open_dir(r->cfg.dir, r->cfg.allow_disk, groups, n, &r->out.dirfd, err,
+	                       sizeof(err));
 	if (e < 0) {
 		msg_err("%s", err);
 		return e == -EXDEV || e == -EPERM || e == -ELOOP || e == -ENOTDIR

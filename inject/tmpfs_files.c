@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/magic.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -20,7 +21,16 @@
 _Static_assert(sizeof(TEMP_PREFIX) + 2 * TEMP_RANDOM_BYTES + 1 + 20 <= FILES_TEMP_NAME_MAX,
                "room for a temp name");
 
-static int check_dir(int fd, const char *path, bool allow_disk, char *err, size_t cap)
+static bool has_group(const gid_t *groups, size_t n, gid_t g)
+{
+	for (size_t i = 0; i < n; i++)
+		if (groups[i] == g)
+			return true;
+	return false;
+}
+
+static int check_dir(int fd, const char *path, bool allow_disk, const gid_t *cmd_groups,
+                     size_t n_cmd_groups, char *err, size_t cap)
 {
 	struct statfs sf;
 	struct stat st;
@@ -44,6 +54,13 @@ static int check_dir(int fd, const char *path, bool allow_disk, char *err, size_
 		            "%s is writable by group %u (mode %04o): its members could swap the "
 		            "files; mount it with mode=0755 or chmod g-w it",
 		            path, (unsigned)st.st_gid, (unsigned)(st.st_mode & 07777));
+	/* Root's group too, when the command is in it (--user 1001:0, as on
+	 * OpenShift): the command itself could plant links at the targets. */
+	if ((st.st_mode & S_IWGRP) && has_group(cmd_groups, n_cmd_groups, st.st_gid))
+		return errf(err, cap, -EPERM,
+		            "%s is writable by group %u (mode %04o), which the --user is in: the "
+		            "command could swap the files; mount it with mode=0755 or chmod g-w it",
+		            path, (unsigned)st.st_gid, (unsigned)(st.st_mode & 07777));
 	if (st.st_uid != 0 && st.st_uid != geteuid())
 		return errf(err, cap, -EPERM,
 		            "%s belongs to uid %u, not to root or to inject (uid %u): its owner "
@@ -52,7 +69,37 @@ static int check_dir(int fd, const char *path, bool allow_disk, char *err, size_
 	return 0;
 }
 
-int files_open_dir(const char *path, bool allow_disk, int *ret_fd, char *err, size_t cap)
+/* O_NOFOLLOW guards the last component only: "/run/secrets/" and
+ * "/run/secrets/." name the directory a symlink at /run/secrets points to.
+ * The name without them must be the directory that fd has open. */
+static int not_a_symlink(int fd, const char *path, char *err, size_t cap)
+{
+	char p[PATH_MAX];
+	size_t n = strlen(path);
+	if (n >= sizeof(p))
+		return errf(err, cap, -ENAMETOOLONG, "%s: path too long", path);
+	memcpy(p, path, n + 1);
+	for (;;) {
+		while (n > 1 && p[n - 1] == '/')
+			p[--n] = '\0';
+		if (n > 1 && p[n - 1] == '.' && p[n - 2] == '/') {
+			p[--n] = '\0';
+			continue;
+		}
+		break;
+	}
+	struct stat ls, fs;
+	if (lstat(p, &ls) < 0 || fstat(fd, &fs) < 0)
+		return errf(err, cap, -errno, "%s: %s", path, errstr(errno));
+	if (S_ISLNK(ls.st_mode))
+		return errf(err, cap, -ELOOP, "%s is a symlink: give the real directory", path);
+	if (ls.st_dev != fs.st_dev || ls.st_ino != fs.st_ino)
+		return errf(err, cap, -ELOOP, "%s changed while inject opened it", path);
+	return 0;
+}
+
+int files_open_dir(const char *path, bool allow_disk, const gid_t *cmd_groups,
+                   size_t n_cmd_groups, int *ret_fd, char *err, size_t cap)
 {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
@@ -68,7 +115,9 @@ int files_open_dir(const char *path, bool allow_disk, int *ret_fd, char *err, si
 		return errf(err, cap, -e, "cannot open %s: %s%s", path, errstr(e),
 		            e == ENOENT ? " (mount a tmpfs there)" : "");
 	}
-	int r = check_dir(fd, path, allow_disk, err, cap);
+	int r = not_a_symlink(fd, path, err, cap);
+	if (r == 0)
+		r = check_dir(fd, path, allow_disk, cmd_groups, n_cmd_groups, err, cap);
 	if (r < 0) {
 		close(fd);
 		return r;

@@ -9,9 +9,11 @@
 
 /* Opens the directory (O_DIRECTORY|O_NOFOLLOW) and checks it. 0 and *ret_fd;
  * -ENOENT missing, -ELOOP a symlink, -ENOTDIR, -EXDEV not tmpfs/ramfs (unless
- * allow_disk), -EPERM writable by others or owned by another user; err says
- * what and how to fix it. */
-int files_open_dir(const char *path, bool allow_disk, int *ret_fd, char *err, size_t errcap);
+ * allow_disk), -EPERM writable by others, by a group the command is in
+ * (cmd_groups: its gid and groups after --user; none without it) or owned by
+ * another user; err says what and how to fix it. */
+int files_open_dir(const char *path, bool allow_disk, const gid_t *cmd_groups,
+                   size_t n_cmd_groups, int *ret_fd, char *err, size_t errcap);
 
 #define FILES_TEMP_NAME_MAX 48
 

@@ -431,7 +431,11 @@ static int parse_header(struct head *h, const char *s, size_t len)
 		for (size_t i = 0; i < vlen; i++) {
 			if (v[i] < '0' || v[i] > '9')
 				return -EPROTO;
-			n = n * 10 + (size_t)(v[i] - '0');
+			size_t d = (size_t)(v[i] - '0');
+			/* 19 digits fit a 64-bit size_t, not a 32-bit one (armhf, i386) */
+			if (n > (SIZE_MAX - d) / 10)
+				return -EPROTO;
+			n = n * 10 + d;
 		}
 		/* Two different lengths are a smuggling signal: refuse. */
 		if (h->has_length && h->length != n)

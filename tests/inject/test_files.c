@@ -29,7 +29,7 @@ static void teardown(void)
 static int open_dir(const char *path, bool allow_disk, char *err, size_t cap)
 {
 	int fd = -1;
-	int r = files_open_dir(path, allow_disk, &fd, err, cap);
+	int r = files_open_dir(path, allow_disk, NULL, 0, &fd, err, cap);
 	if (r == 0)
 		close(fd);
 	return r;
@@ -61,6 +61,15 @@ START_TEST(test_dir_writable_by_others_is_refused)
 	ck_assert_int_eq(open_dir(SHM, false, err, sizeof(err)), -EPERM);
 	ck_assert_int_eq(chmod(SHM, 0775), 0);
 	ck_assert_int_eq(open_dir(SHM, false, err, sizeof(err)), 0);
+	/* ... unless the command is in that group (--user 1001:0). */
+	struct stat st;
+	ck_assert_int_eq(stat(SHM, &st), 0);
+	gid_t cmd[2] = {1001, st.st_gid};
+	int fd = -1;
+	ck_assert_int_eq(files_open_dir(SHM, false, cmd, 2, &fd, err, sizeof(err)), -EPERM);
+	ck_assert_msg(strstr(err, "which the --user is in"), "err: %s", err);
+	ck_assert_int_eq(files_open_dir(SHM, false, cmd, 1, &fd, err, sizeof(err)), 0);
+	close(fd);
 	/* Group-writable is fine for root's group or inject's own, not another. */
 	if (geteuid() == 0) {
 		ck_assert_int_eq(chown(SHM, (uid_t)-1, 4242), 0);
@@ -86,6 +95,17 @@ START_TEST(test_symlinked_or_missing_or_file_dir_is_refused)
 	ck_assert_int_eq(symlink(SHM, link), 0);
 	write_text(file, "x");
 	ck_assert_int_eq(open_dir(link, true, err, sizeof(err)), -ELOOP);
+	/* A trailing "/" or "/." makes the kernel follow the link: still refused. */
+	char slash[160], dot[160];
+	snprintf(slash, sizeof(slash), "%s//", link);
+	snprintf(dot, sizeof(dot), "%s/./", link);
+	ck_assert_int_eq(open_dir(slash, true, err, sizeof(err)), -ELOOP);
+	ck_assert_int_eq(open_dir(dot, true, err, sizeof(err)), -ELOOP);
+	ck_assert_msg(strstr(err, "is a symlink"), "%s", err);
+	snprintf(slash, sizeof(slash), "%s/", SHM);
+	snprintf(dot, sizeof(dot), "%s/.", SHM);
+	ck_assert_int_eq(open_dir(slash, false, err, sizeof(err)), 0);
+	ck_assert_int_eq(open_dir(dot, false, err, sizeof(err)), 0);
 	ck_assert_int_eq(open_dir(file, true, err, sizeof(err)), -ENOTDIR);
 	ck_assert_int_eq(open_dir(missing, true, err, sizeof(err)), -ENOENT);
 }
@@ -95,7 +115,7 @@ static int dir_fd(void)
 {
 	int fd = -1;
 	char err[256];
-	ck_assert_int_eq(files_open_dir(SHM, false, &fd, err, sizeof(err)), 0);
+	ck_assert_int_eq(files_open_dir(SHM, false, NULL, 0, &fd, err, sizeof(err)), 0);
 	return fd;
 }
 
@@ -256,7 +276,7 @@ static struct outputs outputs_fixture(bool previous, struct template **t)
 	ck_assert_int_eq(template_read(tfd, t, err, sizeof(err)), 0);
 	close(tfd);
 	struct outputs o = {.cfg = &C, .templates = t, .uid = geteuid(), .gid = getegid()};
-	ck_assert_int_eq(files_open_dir(SHM, false, &o.dirfd, err, sizeof(err)), 0);
+	ck_assert_int_eq(files_open_dir(SHM, false, NULL, 0, &o.dirfd, err, sizeof(err)), 0);
 	return o;
 }
 
