@@ -732,6 +732,26 @@ static int check_collisions(const struct inject_config *c, char *err, size_t cap
 	return r;
 }
 
+/* inject sets each variable of the command once: two settings of one
+ * (--env X_FILE beside --file-env X, --env HOME beside --user) would give
+ * it two entries, and getenv takes whichever comes first. */
+static int check_env_collisions(const struct inject_config *c, char *err, size_t cap)
+{
+	for (size_t i = 0; i < c->n_envs; i++) {
+		const char *v = c->envs[i].var;
+		if (c->user && strcmp(v, "HOME") == 0)
+			return errf(err, cap, -EINVAL,
+			            "--env HOME=...: --user sets HOME (from its passwd entry)");
+		for (size_t k = 0; k < c->n_file_envs; k++) {
+			size_t n = strlen(c->file_envs[k].var);
+			if (strncmp(v, c->file_envs[k].var, n) == 0 && strcmp(v + n, "_FILE") == 0)
+				return errf(err, cap, -EINVAL, "--env %s=... and --file-env %s=... both set %s",
+				            v, c->file_envs[k].var, v);
+		}
+	}
+	return 0;
+}
+
 static int finish(struct inject_config *c, char *err, size_t cap)
 {
 	/* --file-env needs a file: a name not listed with --secret gets one
@@ -760,6 +780,8 @@ static int finish(struct inject_config *c, char *err, size_t cap)
 	if (r < 0)
 		return r;
 	r = check_collisions(c, err, cap);
+	if (r == 0)
+		r = check_env_collisions(c, err, cap);
 	if (r < 0)
 		return r;
 	if (c->watch)

@@ -195,6 +195,22 @@ START_TEST(test_two_outputs_to_one_file_are_refused)
 }
 END_TEST
 
+/* Two settings of one variable in the command's environment are refused:
+ * getenv would take whichever came first. */
+START_TEST(test_one_variable_set_twice_is_refused)
+{
+	ck_assert_int_eq(parse(NOENV, "--file-env", "X=a", "--env", "X_FILE=b", "true", NULL),
+	                 -EINVAL);
+	ck_assert_ptr_nonnull(strstr(ERR, "both set X_FILE"));
+	ck_assert_int_eq(parse(NOENV, "--user", "app", "--env", "HOME=a", "true", NULL), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(ERR, "--user sets HOME"));
+	/* Without --user, HOME is the user's to set; X_FILES is another name. */
+	ck_assert_int_eq(parse(NOENV, "--env", "HOME=a", "true", NULL), 0);
+	ck_assert_int_eq(parse(NOENV, "--file-env", "X=a", "--env", "X_FILES=b", "true", NULL), 0);
+	ck_assert_int_eq(parse(NOENV, "--file-env", "X=a", "--env", "X=b", "true", NULL), 0);
+}
+END_TEST
+
 START_TEST(test_file_env_adds_a_secret_with_default_file)
 {
 	ck_assert_int_eq(parse(NOENV, "--file-env", "POSTGRES_PASSWORD=pg_pass", "--secret",
@@ -444,6 +460,7 @@ static Suite *config_suite(void)
 	tcase_add_test(t, test_name_of_128_chars_is_accepted_129_refused);
 	tcase_add_test(t, test_duplicate_secret_is_refused);
 	tcase_add_test(t, test_two_outputs_to_one_file_are_refused);
+	tcase_add_test(t, test_one_variable_set_twice_is_refused);
 	tcase_add_test(t, test_file_env_adds_a_secret_with_default_file);
 	tcase_add_test(t, test_file_env_uses_the_listed_secrets_file);
 	tcase_add_test(t, test_env_names_are_fetched_but_get_no_file);
