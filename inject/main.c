@@ -303,11 +303,8 @@ static int exec_mode(struct run *r)
 	return exec_command(r->cfg.command, r->env.vec);
 }
 
-static void started(pid_t child, void *ctx)
+static void start_watcher(struct run *r, pid_t child)
 {
-	struct run *r = ctx;
-	if (!r->cfg.watch)
-		return;
 	r->watch = (struct watch){
 	    .cfg = &r->cfg,
 	    .target = &r->target,
@@ -329,6 +326,16 @@ static void started(pid_t child, void *ctx)
 	r->watch.current = NULL;
 	secbuf_free(r->token);
 	r->token = NULL;
+}
+
+static void started(pid_t child, void *ctx)
+{
+	struct run *r = ctx;
+	if (r->cfg.watch)
+		start_watcher(r, child);
+	/* The command has its environment, the watcher (forked above) its own
+	 * copy: PID 1 keeps no --env value either. */
+	env_free(&r->env);
 }
 
 static void reaped(pid_t pid, int wstatus, void *ctx)

@@ -150,6 +150,34 @@ vt_eq "--env puts the value into the environment" "k3y with spaces" "$(sed -n 1p
 vt_eq "--env writes no file" 0 "$(sed -n 2p "$OUT")"
 vt_check "--env warns that env vars leak" grep -q "warning: --env API_KEY=api" "$ERR"
 
+# In --init and --watch mode inject stays PID 1: once the command runs, no
+# value is left in its memory (the command's environment has the --env one).
+mem_has() { # pid text: is text in any writable mapping of pid?
+	local range perms rest start end
+	while read -r range perms rest; do
+		case $perms in rw*) ;; *) continue ;; esac
+		start=$((16#${range%-*})) end=$((16#${range#*-}))
+		if dd if="/proc/$1/mem" bs=65536 iflag=skip_bytes,count_bytes skip="$start" \
+			count=$((end - start)) 2>/dev/null | grep -qaF "$2"; then
+			return 0
+		fi
+	done <"/proc/$1/maps"
+	return 1
+}
+for mode in --init --watch; do
+	clean_secrets
+	bg_container "$mode" --env API_KEY=api --secret db -- sleep 30
+	wait_started
+	vt_check "$mode: the command has the --env value" \
+		grep -qaF "k3y with spaces" "/proc/$CHILD_PID/environ"
+	mem_has "$INJECT_PID" "k3y with spaces" && leak=env || leak=""
+	mem_has "$INJECT_PID" "hunter2" && leak="$leak db"
+	vt_eq "$mode: no value in PID 1's memory" "" "$leak"
+	kill -TERM "$INJECT_PID"
+	wait "$BG_PID"
+done
+clean_secrets
+
 # ---- privilege drop: ids, groups and HOME as id shows them ----
 check_user() { # spec, expected id output, expected HOME
 	clean_secrets
