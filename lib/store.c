@@ -488,11 +488,43 @@ struct rekey_ctx {
 	size_t n;
 };
 
+/* The keys table holds exactly the ids ids[0..n) (distinct, in any
+ * order): what this handle's keyring knows is what the file has. Another handle's rotation, or a key this one committed but could not
+ * load, would otherwise be overwritten or left under the old KEK (and the
+ * store lost). STORE_E_CONFLICT: reopen and try again. */
+static int keys_match(struct store *s, struct be_tx *tx, const uint32_t *ids, size_t n)
+{
+	struct be_key *have = NULL;
+	size_t nh = 0;
+	int r = s->ops->key_list(tx, &have, &nh);
+	if (r < 0)
+		return r;
+	bool same = nh == n;
+	for (size_t i = 0; same && i < nh; i++) {
+		bool found = false;
+		for (size_t k = 0; !found && k < n; k++)
+			found = have[i].key_id == ids[k];
+		same = found;
+	}
+	sodium_memzero(have, nh * sizeof(*have));
+	free(have);
+	return same ? 0 : STORE_E_CONFLICT;
+}
+
 static int rekey_body(struct store *s, struct be_tx *tx, void *ctx)
 {
 	struct rekey_ctx *c = ctx;
+	uint32_t *ids = calloc(c->n ? c->n : 1, sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n; i++)
+		ids[i] = c->keys[i].key_id;
+	int r = keys_match(s, tx, ids, c->n);
+	free(ids);
+	if (r < 0)
+		return r;
 	struct be_header h;
-	int r = s->ops->header_get(tx, &h);
+	r = s->ops->header_get(tx, &h);
 	if (r < 0)
 		return r;
 	h.kek_kind = c->kind;
@@ -544,12 +576,26 @@ int store_rekey(struct store *s, enum kek_kind kind, const struct kdf_params *kd
 	pthread_rwlock_unlock(&s->keys);
 	secbuf_free(kek_copy);
 	free(c.keys);
+	/* The keys wrapped under the old KEK are still in older page images
+	 * (the WAL, the file's pages until a checkpoint): the old KEK and the
+	 * files would still give every data key. Rekey answers a leaked KEK,
+	 * so they go now, as a destroyed value's do. */
+	if (r == 0)
+		r = s->ops->purge_residue(s->be, true);
 	return r;
 }
 
+struct dek_ctx {
+	struct be_key *wrapped;
+	const uint32_t *ids; /* the keyring's ids: the table must hold just these */
+	size_t n;
+};
+
 static int key_put_body(struct store *s, struct be_tx *tx, void *ctx)
 {
-	return s->ops->key_put(tx, ctx);
+	struct dek_ctx *c = ctx;
+	int r = keys_match(s, tx, c->ids, c->n);
+	return r < 0 ? r : s->ops->key_put(tx, c->wrapped);
 }
 
 int store_dek_rotate(struct store *s, uint32_t *ret_key_id)
@@ -565,8 +611,19 @@ int store_dek_rotate(struct store *s, uint32_t *ret_key_id)
 		id = keyring_active_id(s->kr) + 1;
 		r = id == 0 ? -EOVERFLOW : new_key(s->kek, s->store_id, id, &dek, &wrapped);
 	}
+	uint32_t *ids = NULL;
+	size_t n = 0;
+	if (r == 0) {
+		n = keyring_count(s->kr);
+		ids = calloc(n ? n : 1, sizeof(*ids));
+		r = ids ? 0 : -ENOMEM;
+	}
+	for (size_t i = 0; r == 0 && i < n; i++)
+		ids[i] = keyring_id_at(s->kr, i);
+	struct dek_ctx c = {.wrapped = &wrapped, .ids = ids, .n = n};
 	if (r == 0)
-		r = store_run_tx(s, true, key_put_body, &wrapped);
+		r = store_run_tx(s, true, key_put_body, &c);
+	free(ids);
 	if (r == 0) {
 		r = keyring_add(s->kr, id, dek);
 		dek = NULL; /* owned by the keyring now, even on failure */

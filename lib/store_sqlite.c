@@ -707,7 +707,8 @@ static int be_open(const char *path, struct be **ret)
 		r = check_identity(&b->w, &have);
 	if (r == 0)
 		r = set_wal(b);
-	b->schema_version = (int)have;
+	if (r == 0)
+		b->schema_version = (int)have;
 	/* An up-to-date store is not written to at all on open. */
 	if (r == 0 && have < latest_schema())
 		r = migrate(&b->w, &b->schema_version);

@@ -350,6 +350,25 @@ START_TEST(test_rekey_to_passphrase)
 }
 END_TEST
 
+/* Rekey answers a leaked KEK: no key wrapped under the old one may stay in
+ * the database file or its WAL. */
+START_TEST(test_rekey_leaves_no_old_wrapped_key_in_the_files)
+{
+	put_str(F.s, "a", "x");
+	size_t n;
+	uint8_t *old = raw_blob(F.db, "SELECT wrapped FROM keys ORDER BY key_id LIMIT 1", &n);
+	ck_assert_uint_eq(n, WRAPPED_KEY_BYTES);
+	ck_assert_str_ne(store_files_containing(F.db, old, n), ""); /* the test can see it */
+	struct secbuf *new_kek = other_keyfile_kek();
+	ck_assert_int_eq(store_rekey(F.s, KEK_KEYFILE, NULL, new_kek), 0);
+	const char *where = store_files_containing(F.db, old, n);
+	ck_assert_msg(!where[0], "a key wrapped under the old KEK is still in %s", where);
+	assert_value(F.s, "a", STAGE_CURRENT, 0, "x", 1);
+	free(old);
+	secbuf_free(new_kek);
+}
+END_TEST
+
 START_TEST(test_rekey_does_not_touch_values)
 {
 	put_str(F.s, "a", "x");
@@ -393,6 +412,36 @@ START_TEST(test_dek_rotate_new_writes_use_new_key)
 	reopen(true); /* the new DEK was stored wrapped */
 	assert_value(F.s, "a", STAGE_PREVIOUS, 0, "old", 1);
 	assert_value(F.s, "a", STAGE_CURRENT, 0, "new", 2);
+}
+END_TEST
+
+/* Two handles on one store: the second to rotate or rekey sees keys it did
+ * not load, and refuses (before, it overwrote the other's key, or left it
+ * under the old KEK: the store could not be unsealed again). */
+START_TEST(test_rotate_or_rekey_with_a_stale_keyring_is_refused)
+{
+	struct store *b = NULL;
+	ck_assert_int_eq(store_open(F.db, &b), 0);
+	ck_assert_int_eq(store_unseal(b, F.kek), 0);
+	uint32_t id = 0;
+	ck_assert_int_eq(store_dek_rotate(b, &id), 0);
+	ck_assert_uint_eq(id, 2);
+	put_str(b, "y", "written under key 2");
+	ck_assert_int_eq(store_dek_rotate(F.s, &id), STORE_E_CONFLICT);
+	struct secbuf *new_kek = other_keyfile_kek();
+	ck_assert_int_eq(store_rekey(F.s, KEK_KEYFILE, NULL, new_kek), STORE_E_CONFLICT);
+	store_close(b);
+	reopen(true); /* still the old KEK, and key 2 is b's */
+	assert_value(F.s, "y", STAGE_CURRENT, 0, "written under key 2", 1);
+	/* A fresh handle knows every key: both work again. */
+	ck_assert_int_eq(store_dek_rotate(F.s, &id), 0);
+	ck_assert_uint_eq(id, 3);
+	ck_assert_int_eq(store_rekey(F.s, KEK_KEYFILE, NULL, new_kek), 0);
+	store_close(F.s);
+	ck_assert_int_eq(store_open(F.db, &F.s), 0);
+	ck_assert_int_eq(store_unseal(F.s, new_kek), 0);
+	assert_value(F.s, "y", STAGE_CURRENT, 0, "written under key 2", 1);
+	secbuf_free(new_kek);
 }
 END_TEST
 
@@ -454,8 +503,10 @@ static Suite *keys_suite(void)
 	tc = store_tcase("rotation", true);
 	tcase_add_test(tc, test_rekey_to_new_key_file);
 	tcase_add_test(tc, test_rekey_to_passphrase);
+	tcase_add_test(tc, test_rekey_leaves_no_old_wrapped_key_in_the_files);
 	tcase_add_test(tc, test_rekey_does_not_touch_values);
 	tcase_add_test(tc, test_dek_rotate_new_writes_use_new_key);
+	tcase_add_test(tc, test_rotate_or_rekey_with_a_stale_keyring_is_refused);
 	tcase_add_test(tc, test_reseal_moves_old_versions_to_active_key);
 	suite_add_tcase(s, tc);
 	return s;
