@@ -11,7 +11,7 @@
 #include "offline.h"
 #include "output.h"
 
-enum { OPT_LINES = 1, OPT_FOLLOW, OPT_STORE, OPT_KEY_FILE, OPT_PASS_STDIN };
+enum { OPT_LINES = 1, OPT_FOLLOW, OPT_STORE, OPT_KEY_FILE, OPT_PASS_STDIN, OPT_MIN_SEQ };
 
 #define AUDIT_PAGE 1000
 #define AUDIT_MAX_LINES 100000
@@ -231,15 +231,20 @@ static const struct args_opt verify_opts[] = {
     {"key-file", 0, true, OPT_KEY_FILE, "FILE", "with --store: the store's key file"},
     {"passphrase-stdin", 0, false, OPT_PASS_STDIN, NULL,
      "with --store: read the passphrase from stdin"},
+    {"min-seq", 0, true, OPT_MIN_SEQ, "N",
+     "the log must reach entry N (a seq= from --audit-log or vaultd's log)"},
     {0},
 };
 
 static const struct cmd_spec verify_spec = {
     .name = "audit verify",
-    .usage = "[--store PATH [--key-file FILE | --passphrase-stdin]] [--json]",
+    .usage = "[--store PATH [--key-file FILE | --passphrase-stdin]] [--min-seq N] [--json]",
     .summary = "Verify the audit log's keyed hash chain: exit 0 when it is intact, else 1 and "
                "the\nfirst sequence number that was changed, dropped or reordered.",
-    .details = "Without --store vaultd verifies its own log (GET /v1/audit/verify).",
+    .details = "Without --store vaultd verifies its own log (GET /v1/audit/verify).\n"
+               "The store's MAC'd head catches a cut tail, but not one cut together with\n"
+               "the head put back to an older, once valid one (kept from an old copy or\n"
+               "the WAL). --min-seq checks against a record kept outside the store.",
     .opts = verify_opts,
     .json_output = true,
 };
@@ -247,11 +252,17 @@ static const struct cmd_spec verify_spec = {
 struct verify_args {
 	const char *store;
 	struct offline_key key;
+	uint64_t min_seq;
 };
 
 static int verify_opt(void *st, int id, const char *arg)
 {
 	struct verify_args *v = st;
+	if (id == OPT_MIN_SEQ) {
+		if (args_parse_u64(arg, 1, UINT64_MAX, &v->min_seq) < 0)
+			return cmd_usage(&verify_spec, "--min-seq needs an entry number from 1");
+		return 0;
+	}
 	if (id == OPT_STORE)
 		v->store = arg;
 	else if (id == OPT_KEY_FILE)
@@ -261,8 +272,15 @@ static int verify_opt(void *st, int id, const char *arg)
 	return 0;
 }
 
-static int report(const struct ctl *c, bool ok, uint64_t checked, uint64_t first_bad)
+static int report(const struct ctl *c, bool ok, uint64_t checked, uint64_t first_bad,
+                  uint64_t min_seq)
 {
+	/* An intact chain starts at 1: its last entry is the count checked. */
+	bool short_tail = ok && checked < min_seq;
+	if (short_tail) {
+		ok = false;
+		first_bad = checked + 1;
+	}
 	if (c->json) {
 		json_t *o = ok ? json_pack("{s:b, s:I}", "ok", 1, "checked", (json_int_t)checked)
 		               : json_pack("{s:b, s:I, s:I}", "ok", 0, "checked",
@@ -272,7 +290,11 @@ static int report(const struct ctl *c, bool ok, uint64_t checked, uint64_t first
 	} else if (ok) {
 		printf("audit log intact: %llu entries checked\n", (unsigned long long)checked);
 	}
-	if (!ok)
+	if (short_tail)
+		ctl_err("audit log cut: it ends at entry %llu, but entry %llu was written; keep this "
+		        "store for investigation",
+		        (unsigned long long)checked, (unsigned long long)min_seq);
+	else if (!ok)
 		ctl_err(
 		    "audit log broken: entry %llu was changed, removed or reordered (%llu entries "
 		    "checked); keep this store for investigation",
@@ -293,7 +315,7 @@ static int verify_offline(const struct ctl *c, const struct verify_args *v)
 		ctl_err("cannot verify the audit log of %s: %s", v->store, store_strerror(r));
 		return CTL_ERROR;
 	}
-	return report(c, r == 0, checked, first_bad);
+	return report(c, r == 0, checked, first_bad, v->min_seq);
 }
 
 static int audit_verify(const struct ctl *c, int argc, char **argv)
@@ -317,7 +339,7 @@ static int audit_verify(const struct ctl *c, int argc, char **argv)
 		goto out;
 	bool ok = json_is_true(json_object_get(o, "ok"));
 	rc = report(&x.c, ok, (uint64_t)json_int_or(o, "checked", 0),
-	            (uint64_t)json_int_or(o, "first_bad", 0));
+	            (uint64_t)json_int_or(o, "first_bad", 0), v.min_seq);
 out:
 	json_decref(o);
 	cmd_done(&x);

@@ -162,6 +162,16 @@ vc_run audit verify --store "$VT_STORE" --key-file "$VT_KEY"
 expect "offline audit verify finds the same entry" 1 '' 'entry 4 '
 vc_run audit verify --store "$VT_DIR/restored.db" --key-file "$VT_KEY"
 expect "offline audit verify of the untouched restored store" 0 'intact'
+# An older copy verifies (its head is one that was valid once); an entry
+# number kept outside the store (--audit-log, vaultd's seq=) catches it.
+LAST=$(sqlite3 "$VT_STORE" "SELECT max(seq) FROM audit")
+vc_run audit verify --store "$VT_DIR/restored.db" --key-file "$VT_KEY" --min-seq "$LAST"
+expect "an older copy is caught by --min-seq" 1 '' \
+	"audit log cut: it ends at entry [0-9]+, but entry $LAST was written"
+vc_run audit verify --store "$VT_DIR/restored.db" --key-file "$VT_KEY" --min-seq 1
+expect "--min-seq within the log" 0 'intact'
+vc_run audit verify --min-seq 0
+expect "--min-seq 0 is a usage error" 2
 vc_run audit verify --store "$VT_DIR/restored.db" --key-file "$VT_DIR/wrong.key"
 expect "offline verify with the wrong key" 4
 vc_run audit verify --key-file "$VT_KEY"
