@@ -539,12 +539,33 @@ static int check_output(const struct migrate_args *m, const char *project, const
 		    "paths from the file's directory)",
 		    m->out, m->file);
 	struct stat st;
-	if (stat(m->out, &st) == 0) {
+	if (lstat(m->out, &st) == 0) {
+		/* The rename would replace the link, not the file it names: the
+		 * original, with its plaintext, would stay behind. */
+		if (S_ISLNK(st.st_mode))
+			return cmd_usage(&migrate_spec, "-o %s is a symlink: give the file it points to",
+			                 m->out);
 		if (!S_ISREG(st.st_mode))
 			return cmd_usage(&migrate_spec, "-o %s exists and is not a regular file",
 			                 m->out);
 		*in_place = st.st_dev == in_st->st_dev && st.st_ino == in_st->st_ino;
 	}
+	return CTL_OK;
+}
+
+/* Once the plan has read its env_files, .env and Dockerfiles: -o (other
+ * than -f itself) must be none of them, or writing the YAML there would
+ * destroy a file the plan keeps values from. */
+static int check_output_not_read(const struct migrate_args *m, bool in_place)
+{
+	struct stat st;
+	if (!m->out || strcmp(m->out, "-") == 0 || in_place || lstat(m->out, &st) != 0)
+		return CTL_OK;
+	if (input_was_read(&st))
+		return cmd_usage(&migrate_spec,
+		                 "-o %s is a file this migration reads (an env_file, .env or "
+		                 "Dockerfile): writing the compose file there would destroy it",
+		                 m->out);
 	return CTL_OK;
 }
 
@@ -594,6 +615,8 @@ static int plan_migration(struct migrate_args *m, struct migration *g, struct st
 		ctl_err("%s: %s; nothing written", m->file, err);
 		return CTL_ERROR;
 	}
+	if ((rc = check_output_not_read(m, *in_place)) != CTL_OK)
+		return rc;
 	if (compose_yaml_emit(g->root, OUTPUT_HEADER, &g->yaml, &g->yaml_len) < 0) {
 		ctl_err("cannot write the new compose file (YAML emitter failed); nothing written");
 		return CTL_ERROR;

@@ -38,6 +38,8 @@ struct envcache {
 	enum compose_skip *kept;
 	bool dropped_any;
 	bool project_dotenv; /* also the file compose interpolates ${VAR} from */
+	dev_t dev;           /* which file: "a.env" and "./a.env" are one */
+	ino_t ino;
 };
 
 struct ctx {
@@ -255,29 +257,43 @@ static int envcache_get(struct ctx *x, const char *svc, const struct cnode *item
 {
 	if (item->kind != CNODE_SCALAR)
 		return fail(x, "service %s: env_file: entries must be paths (strings)", svc);
+	char *path = NULL;
+	if (item->str[0] == '/')
+		path = strdup(item->str);
+	else if (asprintf(&path, "%s/%s", x->o->project_dir, item->str) < 0)
+		path = NULL;
+	if (!path)
+		return -ENOMEM;
+	/* One cache entry per file, however it is spelt: two would decide
+	 * apart which lines go, and the last one written would win. */
+	struct stat st;
+	bool known = stat(path, &st) == 0;
 	for (size_t i = 0; i < x->nenv; i++)
-		if (strcmp(x->env[i].shown, item->str) == 0) {
+		if (strcmp(x->env[i].shown, item->str) == 0 ||
+		    (known && x->env[i].text && x->env[i].dev == st.st_dev &&
+		     x->env[i].ino == st.st_ino)) {
+			free(path);
 			*ret = i;
 			return 0;
 		}
 	struct envcache *c = realloc(x->env, (x->nenv + 1) * sizeof(*c));
-	if (!c)
+	if (!c) {
+		free(path);
 		return -ENOMEM;
+	}
 	x->env = c;
 	c = &x->env[x->nenv];
-	*c = (struct envcache){0};
-	if (!(c->shown = strdup(item->str)))
-		return -ENOMEM;
-	if (item->str[0] == '/')
-		c->path = strdup(item->str);
-	else if (asprintf(&c->path, "%s/%s", x->o->project_dir, item->str) < 0)
-		c->path = NULL;
-	if (!c->path) {
-		free(c->shown);
+	*c = (struct envcache){.path = path};
+	if (!(c->shown = strdup(item->str))) {
+		free(c->path);
 		return -ENOMEM;
 	}
 	x->nenv++;
-	int rc = input_read_regular(c->path, COMPOSE_MAX_ENVFILE_BYTES, &c->text, NULL);
+	int rc = input_read_regular(c->path, COMPOSE_MAX_ENVFILE_BYTES, &c->text, &st);
+	if (rc == 0) {
+		c->dev = st.st_dev;
+		c->ino = st.st_ino;
+	}
 	if (rc == 0)
 		rc = dotenv_parse(c->text->data, c->text->len, true, NULL, NULL, &c->f);
 	if (rc == -ENOMEM)
@@ -758,8 +774,26 @@ static int rewrite_service(struct ctx *x, const char *svc, struct cnode *service
 	return rc;
 }
 
+/* Whether env_file entry item names c's file, however it is spelt. */
+static bool names_envfile(const struct ctx *x, const struct cnode *item,
+                          const struct envcache *c)
+{
+	if (item->kind != CNODE_SCALAR)
+		return false;
+	if (cnode_is(item, c->shown))
+		return true;
+	char path[PATH_MAX_LEN];
+	int n = item->str[0] == '/'
+	            ? snprintf(path, sizeof(path), "%s", item->str)
+	            : snprintf(path, sizeof(path), "%s/%s", x->o->project_dir, item->str);
+	struct stat st;
+	return n > 0 && (size_t)n < sizeof(path) && stat(path, &st) == 0 && st.st_dev == c->dev &&
+	       st.st_ino == c->ino;
+}
+
 /* Sanitized env_files: written in place when the output replaces the input,
- * else next to them with a suffix (and the services point at the copy). */
+ * else next to them with a suffix (and the services point at the copy, each
+ * in its own spelling). */
 static int envfile_outputs(struct ctx *x)
 {
 	for (size_t i = 0; i < x->nenv; i++) {
@@ -789,10 +823,13 @@ static int envfile_outputs(struct ctx *x)
 			size_t count = ef && ef->kind == CNODE_SEQ ? ef->n : (ef ? 1 : 0);
 			for (size_t k = 0; k < count; k++) {
 				struct cnode *item = ef->kind == CNODE_SEQ ? ef->items[k] : ef;
-				if (!cnode_is(item, c->shown))
+				if (!names_envfile(x, item, c))
 					continue;
-				struct cnode *nv =
-				    cnode_new_scalar(o->shown, strlen(o->shown), item->style);
+				char *to = NULL;
+				if (asprintf(&to, "%s%s", item->str, suffix) < 0)
+					return -ENOMEM;
+				struct cnode *nv = cnode_new_scalar(to, strlen(to), item->style);
+				free(to);
 				if (!nv)
 					return -ENOMEM;
 				if (ef->kind == CNODE_SEQ)

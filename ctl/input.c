@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <termios.h>
@@ -169,6 +170,38 @@ static int open_whole(const char *path, size_t max, bool regular_only, struct st
 	return 0;
 }
 
+/* Every regular file this process has read: an output must not be one of
+ * them (compose migrate's -o naming its own env_file destroys a value). */
+struct file_id {
+	dev_t dev;
+	ino_t ino;
+};
+static struct file_id *g_read;
+static size_t g_nread, g_capread;
+
+static void remember_read(const struct stat *st)
+{
+	if (!S_ISREG(st->st_mode) || input_was_read(st))
+		return;
+	if (g_nread == g_capread) {
+		size_t cap = g_capread ? 2 * g_capread : 16;
+		struct file_id *n = realloc(g_read, cap * sizeof(*n));
+		if (!n)
+			return; /* only a guard: the read itself succeeded */
+		g_read = n;
+		g_capread = cap;
+	}
+	g_read[g_nread++] = (struct file_id){st->st_dev, st->st_ino};
+}
+
+bool input_was_read(const struct stat *st)
+{
+	for (size_t i = 0; i < g_nread; i++)
+		if (g_read[i].dev == st->st_dev && g_read[i].ino == st->st_ino)
+			return true;
+	return false;
+}
+
 static int read_whole(const char *path, size_t max, bool regular_only, struct secbuf **ret,
                       struct stat *ret_st)
 {
@@ -179,6 +212,8 @@ static int read_whole(const char *path, size_t max, bool regular_only, struct se
 		return r;
 	r = input_read_fd(fd, max, ret);
 	close(fd);
+	if (r == 0)
+		remember_read(&st);
 	if (r == 0 && ret_st)
 		*ret_st = st;
 	return r;

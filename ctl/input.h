@@ -29,6 +29,9 @@ int input_read_path(const char *path, size_t max, struct secbuf **ret);
 /* The whole of a regular file (symlinks followed): -EINVAL for anything
  * else, -EFBIG over max. *ret_st (may be NULL) gets its fstat. */
 int input_read_regular(const char *path, size_t max, struct secbuf **ret, struct stat *ret_st);
+/* Whether a regular file with st's device and inode was read (by the two
+ * above) in this process. */
+bool input_was_read(const struct stat *st);
 
 /* Removes one trailing "\n" or "\r\n" (what a line read leaves). */
 void input_chomp(struct secbuf *b);

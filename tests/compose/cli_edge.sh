@@ -51,4 +51,23 @@ value_is db_postgres_password "Sh4red-Pa55"
 value_is api_session_secret "d3fault-s3ss10n"
 value_is_curl api_api_token "tok-c0mm0n-42"
 
+# One env_file spelt two ways ("shared.env" and "./shared.env") is one file:
+# migrate decides for it once, as if it were spelt alike everywhere.
+for d in alike twoways; do
+	mkdir -p "$VT_DIR/$d"
+	printf 'CUSTOM_DSN=dsn-value-9\nPOSTGRES_PASSWORD=p9pw\n' >"$VT_DIR/$d/shared.env"
+done
+printf 'services:\n  a: {image: postgres, env_file: shared.env}\n  b: {image: postgres, env_file: shared.env}\n' \
+	>"$VT_DIR/alike/dc.yml"
+printf 'services:\n  a: {image: postgres, env_file: shared.env}\n  b: {image: postgres, env_file: ./shared.env}\n' \
+	>"$VT_DIR/twoways/dc.yml"
+for d in alike twoways; do
+	(cd "$VT_DIR/$d" && "$V" compose migrate -f dc.yml -o out.yml --var b.CUSTOM_DSN >"$VT_DIR/$d.log" 2>&1)
+	vt_eq "env_file spelt $d: migrate exits 0" 0 "$?"
+done
+vt_eq "two spellings of one env_file: the same env_file written" \
+	"$(cat "$VT_DIR/alike/shared.env.migrated")" "$(cat "$VT_DIR/twoways/shared.env.migrated")"
+vt_eq "... and the same compose file" "$(cat "$VT_DIR/alike/out.yml")" \
+	"$(sed 's#\./shared\.env#shared.env#g' "$VT_DIR/twoways/out.yml")"
+
 vt_done

@@ -48,6 +48,15 @@ expect 2 "--mode is inject or files" "unknown mode" compose migrate -f docker-co
 expect 2 "same directory as -f" "-o elsewhere" compose migrate -f docker-compose.yml -o "$VT_DIR/elsewhere.yml"
 expect 2 "--var takes SERVICE.VAR" "malformed --var" compose migrate -f docker-compose.yml --var nodot
 expect 2 "unknown command" "unknown subcommand" compose frobnicate
+# -o must not be a file the migration reads (its YAML would replace the only
+# copy of an env_file's values), nor a symlink (the rename would replace the
+# link and leave the original, plaintext and all).
+expect 2 "-o worker.env is a file this migration reads" "-o names an env_file" \
+	compose migrate -f docker-compose.yml -o worker.env --entrypoint app=/bin/app
+ln -s docker-compose.yml link.yml
+expect 2 "-o link.yml is a symlink" "-o is a symlink" \
+	compose migrate -f docker-compose.yml -o link.yml --entrypoint app=/bin/app
+rm -f link.yml
 
 # files mode exports from vaultd: a value it does not hold stops everything.
 expect 3 "secret db_postgres_password is not in vaultd.*--import" "files mode, value not in vaultd" \
