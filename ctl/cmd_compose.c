@@ -710,18 +710,22 @@ static int write_outputs(const struct migrate_args *m, struct migration *g, cons
 		if (rc != CTL_OK)
 			return rc;
 	}
-	int rc = write_envfiles(p, report);
-	if (rc != CTL_OK)
-		return rc;
-	if (!m->out || strcmp(m->out, "-") == 0)
-		return out_write_all(STDOUT_FILENO, g->yaml, g->yaml_len) == 0 ? CTL_OK : CTL_ERROR;
-	int r = files_write_atomic(m->out, g->yaml, g->yaml_len, in_st->st_mode & 0777);
-	if (r < 0) {
-		ctl_err("cannot write %s: %s", m->out, strerror(-r));
-		return CTL_ERROR;
+	/* The compose file before the env_files: if it cannot be written, the
+	 * env_files (rewritten in place, say) must still hold what the old
+	 * compose file reads from them. The other way round a failure only
+	 * leaves values in an env_file that the new file no longer needs. */
+	if (!m->out || strcmp(m->out, "-") == 0) {
+		if (out_write_all(STDOUT_FILENO, g->yaml, g->yaml_len) != 0)
+			return CTL_ERROR;
+	} else {
+		int r = files_write_atomic(m->out, g->yaml, g->yaml_len, in_st->st_mode & 0777);
+		if (r < 0) {
+			ctl_err("cannot write %s: %s; the env_files are unchanged", m->out, strerror(-r));
+			return CTL_ERROR;
+		}
+		fprintf(report, "wrote %s\n", m->out);
 	}
-	fprintf(report, "wrote %s\n", m->out);
-	return CTL_OK;
+	return write_envfiles(p, report);
 }
 
 static int compose_migrate_cmd(const struct ctl *c, int argc, char **argv)

@@ -109,4 +109,18 @@ expect 3 "not_found|not found|no such" "compose secrets of a missing name" \
 vt_check "compose secrets made no directory" test ! -e exported
 expect 2 "invalid secret name" "compose secrets of an invalid name" compose secrets ../x
 
+# The compose file is written before the env_files: when it cannot be (here
+# a file size limit of 512 bytes: the YAML is larger, worker.env smaller),
+# worker.env, rewritten in place otherwise, is untouched.
+enter_fixture stack "$VT_DIR/proj-fsize"
+P=$VT_DIR/proj-fsize
+before=$(snapshot "$P")
+err=$(bash -c 'trap "" XFSZ; ulimit -f 1; exec "$@"' _ "$V" compose migrate -f docker-compose.yml \
+	-o docker-compose.yml --import --name-template 'fsize_{service}_{var}' \
+	--entrypoint app=/bin/app 2>&1 >/dev/null)
+vt_eq "compose file over the size limit: exit 1" 1 "$?"
+vt_check "... says so, and that the env_files are unchanged" \
+	grep -q "cannot write docker-compose.yml: File too large; the env_files are unchanged" <<<"$err"
+vt_eq "... and nothing in the project changed" "$before" "$(snapshot "$P")"
+
 vt_done
