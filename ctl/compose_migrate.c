@@ -198,12 +198,24 @@ static int classify(const struct ctx *x, const struct env_entry *e, struct secbu
 static int has_file_sibling(struct ctx *x, const char *svc, const struct cnode *service,
                             const char *var, bool *ret);
 
+/* A list environment may name a variable twice; compose takes the last. */
+static bool shadowed(const struct cnode *env, size_t i, const char *name)
+{
+	for (size_t j = i + 1; j < envnode_count(env); j++) {
+		struct env_entry e;
+		if (envnode_entry(env, j, &e) && strcmp(e.name, name) == 0)
+			return true;
+	}
+	return false;
+}
+
 static int environment_rows(struct ctx *x, const char *svc, const struct cnode *service)
 {
 	const struct cnode *env = cnode_map_get(service, "environment");
 	for (size_t i = 0; i < envnode_count(env); i++) {
 		struct env_entry e;
-		if (!envnode_entry(env, i, &e) || compose_name_is_ours(e.name))
+		if (!envnode_entry(env, i, &e) || compose_name_is_ours(e.name) ||
+		    shadowed(env, i, e.name))
 			continue;
 		if (compose_name_is_file_ref(e.name)) {
 			if (wanted_file_ref(x, svc, e.name)) {
@@ -667,6 +679,19 @@ static const char *flag_entrypoint(const struct ctx *x, const char *svc)
 	return found;
 }
 
+/* Removes every entry of var but the last (the one compose uses): they are
+ * dead, and may hold an older plaintext value. */
+static void drop_shadowed(struct cnode *env, const char *var)
+{
+	for (size_t i = 0; i < envnode_count(env);) {
+		struct env_entry e;
+		if (envnode_entry(env, i, &e) && strcmp(e.name, var) == 0 && shadowed(env, i, var))
+			envnode_remove(env, i);
+		else
+			i++;
+	}
+}
+
 static int set_file_var(struct cnode *env, const struct compose_row *r, const char *path)
 {
 	char fvar[COMPOSE_MAX_VAR_NAME + 8];
@@ -709,6 +734,10 @@ static int deliver_row(struct ctx *x, const char *svc, struct cnode *service, st
 	char path[PATH_MAX_LEN];
 	snprintf(path, sizeof(path), "%s/%s", COMPOSE_SECRETS_DIR, name);
 	int rc = 0;
+	bool delivered = r->delivery == DELIVER_INJECT_FILE ||
+	                 r->delivery == DELIVER_DOCKER_SECRET || r->delivery == DELIVER_INJECT_ENV;
+	if (delivered && !r->source)
+		drop_shadowed(env, r->var);
 	switch (r->delivery) {
 	case DELIVER_INJECT_FILE:
 		if ((rc = set_file_var(env, r, path)) == 0)

@@ -773,6 +773,33 @@ START_TEST(test_list_entries_and_env_files_are_strings_whatever_they_look_like)
 }
 END_TEST
 
+/* A list environment that names a variable twice: compose takes the last
+ * entry, so migrate takes its value, and the shadowed one (plaintext too)
+ * leaves the file with it. */
+START_TEST(test_a_variable_listed_twice_migrates_the_last_and_drops_the_first)
+{
+	struct run *r = run_new();
+	struct compose_opts o = opts(r, COMPOSE_MODE_INJECT);
+	const char *text = "services:\n"
+	                   "  db:\n"
+	                   "    image: postgres:16\n"
+	                   "    environment:\n"
+	                   "      - POSTGRES_PASSWORD=shadowed-pw1\n"
+	                   "      - PGDATA=/data\n"
+	                   "      - POSTGRES_PASSWORD=used-pw2\n";
+	migrate_ok(r, text, &o);
+	ck_assert_str_eq(value_of(r, "db", "POSTGRES_PASSWORD"), "used-pw2");
+	ck_assert_uint_eq(r->plan->nsecrets, 1);
+	const struct cnode *env = at(r, "services.db.environment");
+	ck_assert_uint_eq(env->n, 3);
+	ck_assert(cnode_is(env->items[0], "PGDATA=/data"));
+	ck_assert(cnode_is(env->items[1], "POSTGRES_PASSWORD_FILE=/run/secrets/db_postgres_password"));
+	no_plaintext(r, (const char *const[]){"shadowed-pw1", "used-pw2", NULL});
+	second_run_changes_nothing(r, &o);
+	run_free(r);
+}
+END_TEST
+
 START_TEST(test_a_variable_beside_its_file_variable_is_left_alone)
 {
 	struct run *r = run_new();
@@ -865,6 +892,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_unquoted_values_yaml_reads_as_numbers_or_bools_are_skipped, 0,
 	                    (int)(sizeof(typed) / sizeof(typed[0])));
 	tcase_add_test(tc, test_list_entries_and_env_files_are_strings_whatever_they_look_like);
+	tcase_add_test(tc, test_a_variable_listed_twice_migrates_the_last_and_drops_the_first);
 	tcase_add_test(tc, test_a_variable_beside_its_file_variable_is_left_alone);
 	tcase_add_test(tc, test_a_file_variable_in_an_env_file_keeps_its_variable_too);
 	suite_add_tcase(s, tc);
