@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
+#include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -519,6 +520,8 @@ static void migration_free(struct migration *g)
 	free(g->exports);
 	compose_plan_free(g->plan);
 	cnode_free(g->root);
+	if (g->yaml)
+		sodium_memzero(g->yaml, g->yaml_len);
 	free(g->yaml);
 	secbuf_free(g->input);
 }

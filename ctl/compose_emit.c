@@ -4,6 +4,7 @@
 #include "compose_doc.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
@@ -14,17 +15,30 @@ struct out {
 	int err;
 };
 
+/* The text can hold values migrate left in place (skipped, or beside a
+ * VAR_FILE): no copy of it is freed unwiped, as in the loader. */
+static void out_wipe_free(struct out *o)
+{
+	if (o->p)
+		sodium_memzero(o->p, o->cap);
+	free(o->p);
+	o->p = NULL;
+}
+
 static int out_put(struct out *o, const void *data, size_t size)
 {
 	if (size + 1 > o->cap - o->len) {
 		size_t cap = o->cap ? o->cap : 4096;
 		while (size + 1 > cap - o->len)
 			cap *= 2;
-		char *p = realloc(o->p, cap);
+		char *p = malloc(cap); /* not realloc: the old block is wiped first */
 		if (!p) {
 			o->err = -ENOMEM;
 			return -ENOMEM;
 		}
+		if (o->p)
+			memcpy(p, o->p, o->len);
+		out_wipe_free(o);
 		o->p = p;
 		o->cap = cap;
 	}
@@ -151,7 +165,7 @@ int compose_yaml_emit(const struct cnode *root, const char *header, char **ret, 
 		return -ENOMEM;
 	yaml_emitter_t e;
 	if (!yaml_emitter_initialize(&e)) {
-		free(o.p);
+		out_wipe_free(&o);
 		return -ENOMEM;
 	}
 	yaml_emitter_set_output(&e, write_handler, &o);
@@ -161,11 +175,17 @@ int compose_yaml_emit(const struct cnode *root, const char *header, char **ret, 
 	int rc = emit_document(&e, root);
 	if (rc == 0 && !yaml_emitter_flush(&e))
 		rc = -EINVAL;
+	/* libyaml frees its output buffers without wiping them. */
+	if (e.buffer.start)
+		sodium_memzero(e.buffer.start, (size_t)(e.buffer.end - e.buffer.start));
+	if (e.raw_buffer.start)
+		sodium_memzero(e.raw_buffer.start,
+		               (size_t)(e.raw_buffer.end - e.raw_buffer.start));
 	yaml_emitter_delete(&e);
 	if (o.err)
 		rc = o.err;
 	if (rc < 0) {
-		free(o.p);
+		out_wipe_free(&o);
 		return rc;
 	}
 	*ret = o.p;
