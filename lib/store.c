@@ -489,7 +489,8 @@ struct rekey_ctx {
 };
 
 /* The keys table holds exactly the ids ids[0..n) (distinct, in any
- * order): what this handle's keyring knows is what the file has. Another handle's rotation, or a key this one committed but could not
+ * order), each wrapped under this handle's KEK and holding the key its
+ * keyring has: what this handle knows is what the file has. Another handle's rotation, or a key this one committed but could not
  * load, would otherwise be overwritten or left under the old KEK (and the
  * store lost). STORE_E_CONFLICT: reopen and try again. */
 static int keys_match(struct store *s, struct be_tx *tx, const uint32_t *ids, size_t n)
@@ -504,7 +505,14 @@ static int keys_match(struct store *s, struct be_tx *tx, const uint32_t *ids, si
 		bool found = false;
 		for (size_t k = 0; !found && k < n; k++)
 			found = have[i].key_id == ids[k];
-		same = found;
+		/* Another handle's rekey keeps the ids but not the KEK. */
+		struct secbuf *key = NULL;
+		const struct secbuf *mine = keyring_get(s->kr, have[i].key_id);
+		same = found && mine &&
+		       key_unwrap(s->kek, s->store_id, have[i].key_id, have[i].wrapped,
+		                  have[i].wrapped_len, &key) == 0 &&
+		       secbuf_equal(key, mine);
+		secbuf_free(key);
 	}
 	sodium_memzero(have, nh * sizeof(*have));
 	free(have);

@@ -64,10 +64,15 @@ int store_unseal(struct store *s, const struct secbuf *kek);  /* BADKEY on wrong
 void store_seal(struct store *s);            /* wipes keys */
 bool store_is_sealed(struct store *s);
 
-/* KEK rekey: rewraps every key under new_kek; values untouched. */
+/* KEK rekey: rewraps every key under new_kek; values untouched. Then the
+ * keys wrapped under the old KEK are truncated out of the WAL and old
+ * pages: an error from that comes back although the rekey has committed
+ * (new_kek is in effect; run store_purge_residue again). */
 int store_rekey(struct store *s, enum kek_kind kind, const struct kdf_params *kdf,
                 const struct secbuf *new_kek);
-/* New DEK for new writes; *ret_key_id is its id. */
+/* New DEK for new writes; *ret_key_id is its id. Both this and store_rekey
+ * return STORE_E_CONFLICT, changing nothing, when the file's keys are not
+ * this handle's (another handle rotated or rekeyed): reopen and retry. */
 int store_dek_rotate(struct store *s, uint32_t *ret_key_id);
 /* Re-seals up to batch versions still under an older DEK with the active one
  * (never writing plaintext). *ret_remaining: how many are left. */

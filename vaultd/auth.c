@@ -64,9 +64,12 @@ static int peer_container(int fd, pid_t pid, char out[CONTAINER_ID_LEN + 1])
 	int pidfd = -1;
 	socklen_t len = sizeof(pidfd);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) < 0) {
-		if (errno == ESRCH)
+		/* Only a kernel without the option (before 6.5) falls back to the
+		 * pid alone (docs/api.md); for a reaped peer 6.5-6.15 answer
+		 * EINVAL, later ones ESRCH. */
+		if (errno != ENOPROTOOPT)
 			return -ESRCH;
-		pidfd = -1; /* an older kernel: the pid alone (docs/api.md) */
+		pidfd = -1;
 	}
 	int rc = container_id_of_pid(pid, out);
 	if (pidfd >= 0) {
@@ -98,9 +101,10 @@ int peer_from_fd(int fd, struct peer *ret)
 			p.in_container = true;
 		/* Where it runs is unknown (the process is gone, or its pid may
 		 * now name another): root in a container must not pass for a
-		 * local admin that way. It may still send a token. */
+		 * local admin that way. It may still send a token; its
+		 * credentials stay in the audit entry. */
 		else if (rc < 0 && rc != -ENODATA)
-			p.known = false;
+			p.unplaced = true;
 	}
 	*ret = p;
 	return 0;
@@ -108,7 +112,7 @@ int peer_from_fd(int fd, struct peer *ret)
 
 bool peer_is_admin(const struct vaultd *vd, const struct peer *p)
 {
-	if (!p || !p->known)
+	if (!p || !p->known || p->unplaced)
 		return false;
 	if (p->uid == 0)
 		return true;

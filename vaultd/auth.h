@@ -30,6 +30,9 @@ struct peer {
 	gid_t groups[PEER_MAX_GROUPS]; /* supplementary groups (SO_PEERGROUPS) */
 	size_t n_groups;
 	bool known; /* false when SO_PEERCRED failed */
+	/* With --docker-socket: vaultd could not tell whether it runs in a
+	 * container (never an admin by its ids then). */
+	bool unplaced;
 	/* With --docker-socket: the peer's container (not vaultd's own). */
 	char container_id[CONTAINER_ID_LEN + 1];
 	bool in_container;

@@ -441,6 +441,23 @@ START_TEST(test_rotate_or_rekey_with_a_stale_keyring_is_refused)
 	ck_assert_int_eq(store_open(F.db, &F.s), 0);
 	ck_assert_int_eq(store_unseal(F.s, new_kek), 0);
 	assert_value(F.s, "y", STAGE_CURRENT, 0, "written under key 2", 1);
+	/* A rekey elsewhere keeps the ids but not the KEK: a handle still on
+	 * the old KEK must not add a key wrapped under it. */
+	ck_assert_int_eq(store_open(F.db, &b), 0);
+	ck_assert_int_eq(store_unseal(b, new_kek), 0);
+	char third_path[TEST_PATH_MAX];
+	test_path(third_path, F.dir, "third.key");
+	ck_assert_int_eq(kek_generate_keyfile(third_path), 0);
+	struct secbuf *third = NULL;
+	ck_assert_int_eq(kek_from_keyfile(third_path, &third), 0);
+	ck_assert_int_eq(store_rekey(b, KEK_KEYFILE, NULL, third), 0);
+	store_close(b);
+	ck_assert_int_eq(store_dek_rotate(F.s, &id), STORE_E_CONFLICT);
+	store_close(F.s);
+	ck_assert_int_eq(store_open(F.db, &F.s), 0);
+	ck_assert_int_eq(store_unseal(F.s, third), 0);
+	assert_value(F.s, "y", STAGE_CURRENT, 0, "written under key 2", 1);
+	secbuf_free(third);
 	secbuf_free(new_kek);
 }
 END_TEST
