@@ -437,10 +437,13 @@ static int write_secret_files(const char *base_dir, const char *dir, char *const
 	return CTL_OK;
 }
 
-static int write_envfiles(const struct compose_plan *p, FILE *report)
+/* The env_files rewritten in place (in_place) or their .migrated copies. */
+static int write_envfiles(const struct compose_plan *p, bool in_place, FILE *report)
 {
 	for (size_t i = 0; i < p->nenvfiles; i++) {
 		const struct compose_file_out *o = &p->envfiles[i];
+		if (o->in_place != in_place)
+			continue;
 		/* Keep the original's mode: it may hold other private values. */
 		char orig[PATH_MAX];
 		snprintf(orig, sizeof(orig), "%s", o->path);
@@ -713,10 +716,14 @@ static int write_outputs(const struct migrate_args *m, struct migration *g, cons
 		if (rc != CTL_OK)
 			return rc;
 	}
-	/* The compose file before the env_files: if it cannot be written, the
-	 * env_files (rewritten in place, say) must still hold what the old
-	 * compose file reads from them. The other way round a failure only
-	 * leaves values in an env_file that the new file no longer needs. */
+	/* The new compose file reads the .migrated copies: they go first. The
+	 * env_files rewritten in place go after it: if it cannot be written,
+	 * they still hold what the old compose file reads from them, and a
+	 * failure after it only leaves values that the new file no longer
+	 * needs. */
+	int rc = write_envfiles(p, false, report);
+	if (rc != CTL_OK)
+		return rc;
 	if (!m->out || strcmp(m->out, "-") == 0) {
 		if (out_write_all(STDOUT_FILENO, g->yaml, g->yaml_len) != 0)
 			return CTL_ERROR;
@@ -728,7 +735,7 @@ static int write_outputs(const struct migrate_args *m, struct migration *g, cons
 		}
 		fprintf(report, "wrote %s\n", m->out);
 	}
-	return write_envfiles(p, report);
+	return write_envfiles(p, true, report);
 }
 
 static int compose_migrate_cmd(const struct ctl *c, int argc, char **argv)

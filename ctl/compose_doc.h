@@ -89,8 +89,10 @@ int compose_yaml_load(const char *buf, size_t len, struct cnode **ret, char *err
 
 /* Writes the tree as YAML (libyaml emitter, 2-space indent, no line folding)
  * after the header text (may be NULL). *ret is malloc'd, NUL-terminated;
- * caller wipes (it may hold values) and frees. No other copy is left
- * unwiped. 0, -ENOMEM or -EINVAL (the emitter refused the tree). */
+ * caller wipes (it may hold values) and frees. The output buffers are wiped
+ * before release; libyaml's own copies of each scalar (it copies event
+ * data) are freed unwiped, out of reach without replacing its allocator.
+ * 0, -ENOMEM or -EINVAL (the emitter refused the tree). */
 int compose_yaml_emit(const struct cnode *root, const char *header, char **ret, size_t *ret_len);
 
 #endif

@@ -40,6 +40,10 @@ struct envcache {
 	bool project_dotenv; /* also the file compose interpolates ${VAR} from */
 	dev_t dev;           /* which file: "a.env" and "./a.env" are one */
 	ino_t ino;
+	/* The names it has (realpath of each spelling: a symlink's target, each
+	 * hard link): a rewrite in place replaces every one, not a link. */
+	char **real;
+	size_t nreal;
 };
 
 struct ctx {
@@ -265,6 +269,27 @@ static bool is_project_dotenv(const struct ctx *x, const char *path)
 	       a.st_ino == b.st_ino;
 }
 
+/* Records realpath(path) among c's names (once). */
+static int add_real_name(struct envcache *c, const char *path)
+{
+	char *real = realpath(path, NULL);
+	if (!real)
+		return errno == ENOMEM ? -ENOMEM : 0; /* unreadable: reported where it is read */
+	for (size_t i = 0; i < c->nreal; i++)
+		if (strcmp(c->real[i], real) == 0) {
+			free(real);
+			return 0;
+		}
+	char **n = realloc(c->real, (c->nreal + 1) * sizeof(*n));
+	if (!n) {
+		free(real);
+		return -ENOMEM;
+	}
+	c->real = n;
+	c->real[c->nreal++] = real;
+	return 0;
+}
+
 static int envcache_get(struct ctx *x, const char *svc, const struct cnode *item, size_t *ret)
 {
 	if (item->kind != CNODE_SCALAR)
@@ -284,9 +309,10 @@ static int envcache_get(struct ctx *x, const char *svc, const struct cnode *item
 		if (strcmp(x->env[i].shown, item->str) == 0 ||
 		    (known && x->env[i].text && x->env[i].dev == st.st_dev &&
 		     x->env[i].ino == st.st_ino)) {
+			int rc = add_real_name(&x->env[i], path);
 			free(path);
 			*ret = i;
-			return 0;
+			return rc;
 		}
 	struct envcache *c = realloc(x->env, (x->nenv + 1) * sizeof(*c));
 	if (!c) {
@@ -305,6 +331,7 @@ static int envcache_get(struct ctx *x, const char *svc, const struct cnode *item
 	if (rc == 0) {
 		c->dev = st.st_dev;
 		c->ino = st.st_ino;
+		rc = add_real_name(c, c->path);
 	}
 	if (rc == 0)
 		rc = dotenv_parse(c->text->data, c->text->len, true, NULL, NULL, &c->f);
@@ -820,54 +847,88 @@ static bool names_envfile(const struct ctx *x, const struct cnode *item,
 	       st.st_ino == c->ino;
 }
 
-/* Sanitized env_files: written in place when the output replaces the input,
- * else next to them with a suffix (and the services point at the copy, each
- * in its own spelling). */
+/* Adds an env_file output; takes text. */
+static int add_output(struct compose_plan *p, const char *path, const char *shown,
+                      struct secbuf *text, bool in_place)
+{
+	struct compose_file_out *o = realloc(p->envfiles, (p->nenvfiles + 1) * sizeof(*o));
+	if (!o) {
+		secbuf_free(text);
+		return -ENOMEM;
+	}
+	p->envfiles = o;
+	o = &p->envfiles[p->nenvfiles++];
+	*o = (struct compose_file_out){.in_place = in_place, .text = text};
+	if (!(o->path = strdup(path)) || !(o->shown = strdup(shown)))
+		return -ENOMEM; /* compose_plan_free frees what is there */
+	return 0;
+}
+
+/* Points every env_file entry that names c's file at its copy, shown. */
+static int point_at_copy(struct ctx *x, const struct envcache *c, const char *shown)
+{
+	for (size_t s = 0; s < x->services->n; s++) {
+		struct cnode *ef = cnode_map_get(cnode_val(x->services, s), "env_file");
+		size_t count = ef && ef->kind == CNODE_SEQ ? ef->n : (ef ? 1 : 0);
+		for (size_t k = 0; k < count; k++) {
+			struct cnode *item = ef->kind == CNODE_SEQ ? ef->items[k] : ef;
+			if (!names_envfile(x, item, c))
+				continue;
+			struct cnode *nv = cnode_new_scalar(shown, strlen(shown), item->style);
+			if (!nv)
+				return -ENOMEM;
+			if (ef->kind == CNODE_SEQ)
+				cnode_seq_replace(ef, k, nv);
+			else if (cnode_map_set(cnode_val(x->services, s), "env_file", nv) < 0)
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* Sanitized env_files. In place (the output replaces the input): every name
+ * the file has is rewritten, the target of a symlink rather than the link,
+ * each hard link. Otherwise one copy next to the first spelling, with a
+ * suffix, and every spelling of the file points at it. */
 static int envfile_outputs(struct ctx *x)
 {
+	bool in_place = x->o->envfiles_in_place;
 	for (size_t i = 0; i < x->nenv; i++) {
 		struct envcache *c = &x->env[i];
 		if (!c->dropped_any)
 			continue;
-		struct compose_plan *p = x->p;
-		struct compose_file_out *o = realloc(p->envfiles, (p->nenvfiles + 1) * sizeof(*o));
-		if (!o)
-			return -ENOMEM;
-		p->envfiles = o;
-		o = &p->envfiles[p->nenvfiles++];
-		*o = (struct compose_file_out){.in_place = x->o->envfiles_in_place};
-		const char *suffix = o->in_place ? "" : COMPOSE_MIGRATED_SUFFIX;
-		if (asprintf(&o->path, "%s%s", c->path, suffix) < 0 ||
-		    asprintf(&o->shown, "%s%s", c->shown, suffix) < 0) {
-			o->path = o->shown = NULL;
-			return -ENOMEM;
-		}
-		int rc = dotenv_without(c->f, c->text->data, c->text->len, c->drop, &o->text);
+		struct secbuf *text = NULL;
+		int rc = dotenv_without(c->f, c->text->data, c->text->len, c->drop, &text);
 		if (rc < 0)
 			return rc;
-		if (o->in_place)
-			continue;
-		for (size_t s = 0; s < x->services->n; s++) {
-			struct cnode *ef = cnode_map_get(cnode_val(x->services, s), "env_file");
-			size_t count = ef && ef->kind == CNODE_SEQ ? ef->n : (ef ? 1 : 0);
-			for (size_t k = 0; k < count; k++) {
-				struct cnode *item = ef->kind == CNODE_SEQ ? ef->items[k] : ef;
-				if (!names_envfile(x, item, c))
-					continue;
-				char *to = NULL;
-				if (asprintf(&to, "%s%s", item->str, suffix) < 0)
-					return -ENOMEM;
-				struct cnode *nv = cnode_new_scalar(to, strlen(to), item->style);
-				free(to);
-				if (!nv)
-					return -ENOMEM;
-				if (ef->kind == CNODE_SEQ)
-					cnode_seq_replace(ef, k, nv);
-				else if (cnode_map_set(cnode_val(x->services, s), "env_file", nv) <
-				         0)
-					return -ENOMEM;
+		if (!in_place) {
+			char *path = NULL, *shown = NULL;
+			if (asprintf(&path, "%s%s", c->path, COMPOSE_MIGRATED_SUFFIX) < 0)
+				path = NULL;
+			if (asprintf(&shown, "%s%s", c->shown, COMPOSE_MIGRATED_SUFFIX) < 0)
+				shown = NULL;
+			if (path && shown)
+				rc = add_output(x->p, path, shown, text, false); /* takes text */
+			else {
+				secbuf_free(text);
+				rc = -ENOMEM;
 			}
+			if (rc == 0)
+				rc = point_at_copy(x, c, shown);
+			free(path);
+			free(shown);
+			if (rc < 0)
+				return rc;
+			continue;
 		}
+		for (size_t k = 0; rc == 0 && k < (c->nreal ? c->nreal : 1); k++) {
+			const char *path = c->nreal ? c->real[k] : c->path;
+			struct secbuf *t = secbuf_dup(text->data, text->len);
+			rc = t ? add_output(x->p, path, k == 0 ? c->shown : path, t, true) : -ENOMEM;
+		}
+		secbuf_free(text);
+		if (rc < 0)
+			return rc;
 	}
 	return 0;
 }
@@ -1095,6 +1156,9 @@ int compose_migrate(struct cnode *root, const struct compose_opts *o, struct com
 	for (size_t i = 0; i < x.nenv; i++) {
 		free(x.env[i].shown);
 		free(x.env[i].path);
+		for (size_t k = 0; k < x.env[i].nreal; k++)
+			free(x.env[i].real[k]);
+		free(x.env[i].real);
 		dotenv_free(x.env[i].f);
 		secbuf_free(x.env[i].text);
 		free(x.env[i].drop);

@@ -70,4 +70,38 @@ vt_eq "two spellings of one env_file: the same env_file written" \
 vt_eq "... and the same compose file" "$(cat "$VT_DIR/alike/out.yml")" \
 	"$(sed 's#\./shared\.env#shared.env#g' "$VT_DIR/twoways/out.yml")"
 
+# A symlink and a hard link to one env_file. In place, the file itself is
+# rewritten, every name of it, and the symlink stays a symlink; as a copy,
+# every name points at the one copy written.
+links() { # DIR: shared.env, link.env -> shared.env, hard.env (a hard link)
+	mkdir -p "$1"
+	printf 'POSTGRES_PASSWORD=l1nk-pw-77\nOTHER=1\n' >"$1/shared.env"
+	ln -sfn shared.env "$1/link.env"
+	ln -f "$1/shared.env" "$1/hard.env"
+	printf 'services:\n  a: {image: postgres, env_file: link.env}\n  b: {image: postgres, env_file: shared.env}\n  c: {image: postgres, env_file: hard.env}\n' \
+		>"$1/dc.yml"
+}
+links "$VT_DIR/lk-in"
+(cd "$VT_DIR/lk-in" && "$V" compose migrate -f dc.yml -o dc.yml --import \
+	--name-template 'lk_{service}_{var}' >/dev/null 2>&1)
+vt_eq "links, in place: exit 0" 0 "$?"
+vt_check "... link.env is still a symlink" test -L "$VT_DIR/lk-in/link.env"
+vt_eq "... no name of the file holds the value" "" \
+	"$(grep -l l1nk-pw-77 "$VT_DIR/lk-in/shared.env" "$VT_DIR/lk-in/hard.env" 2>/dev/null)"
+vt_check "... and the other lines stay" grep -qx OTHER=1 "$VT_DIR/lk-in/shared.env"
+links "$VT_DIR/lk-copy"
+(cd "$VT_DIR/lk-copy" && "$V" compose migrate -f dc.yml -o out.yml >/dev/null 2>&1)
+vt_eq "links, as a copy: exit 0" 0 "$?"
+vt_eq "... every service points at the one copy" "3" \
+	"$(grep -o 'env_file: link.env.migrated' "$VT_DIR/lk-copy/out.yml" | wc -l)"
+vt_check "... which was written" test -f "$VT_DIR/lk-copy/link.env.migrated"
+
+# Copies first, then the compose file: a copy that cannot be written leaves
+# no compose file pointing at it.
+links "$VT_DIR/lk-fail"
+mkdir "$VT_DIR/lk-fail/link.env.migrated"
+(cd "$VT_DIR/lk-fail" && "$V" compose migrate -f dc.yml -o out.yml >/dev/null 2>&1)
+vt_eq "a copy in the way: exit 1" 1 "$?"
+vt_check "... and no compose file was written" test ! -e "$VT_DIR/lk-fail/out.yml"
+
 vt_done
