@@ -488,27 +488,25 @@ struct rekey_ctx {
 	size_t n;
 };
 
-/* The keys table holds exactly the ids ids[0..n) (distinct, in any
- * order), each wrapped under this handle's KEK and holding the key its
- * keyring has: what this handle knows is what the file has. Another handle's rotation, or a key this one committed but could not
+/* The keys table holds exactly the keys of this handle's keyring, each
+ * wrapped under its KEK: what this handle knows is what the file has.
+ * Another handle's rotation, or a key this one committed but could not
  * load, would otherwise be overwritten or left under the old KEK (and the
- * store lost). STORE_E_CONFLICT: reopen and try again. */
-static int keys_match(struct store *s, struct be_tx *tx, const uint32_t *ids, size_t n)
+ * store lost); another handle's rekey keeps the ids but not the KEK.
+ * STORE_E_CONFLICT: reopen and try again. */
+static int keys_match(struct store *s, struct be_tx *tx)
 {
 	struct be_key *have = NULL;
 	size_t nh = 0;
 	int r = s->ops->key_list(tx, &have, &nh);
 	if (r < 0)
 		return r;
-	bool same = nh == n;
+	/* Ids are distinct on both sides: as many, each known, is the same set. */
+	bool same = nh == keyring_count(s->kr);
 	for (size_t i = 0; same && i < nh; i++) {
-		bool found = false;
-		for (size_t k = 0; !found && k < n; k++)
-			found = have[i].key_id == ids[k];
-		/* Another handle's rekey keeps the ids but not the KEK. */
 		struct secbuf *key = NULL;
 		const struct secbuf *mine = keyring_get(s->kr, have[i].key_id);
-		same = found && mine &&
+		same = mine &&
 		       key_unwrap(s->kek, s->store_id, have[i].key_id, have[i].wrapped,
 		                  have[i].wrapped_len, &key) == 0 &&
 		       secbuf_equal(key, mine);
@@ -522,13 +520,7 @@ static int keys_match(struct store *s, struct be_tx *tx, const uint32_t *ids, si
 static int rekey_body(struct store *s, struct be_tx *tx, void *ctx)
 {
 	struct rekey_ctx *c = ctx;
-	uint32_t *ids = calloc(c->n ? c->n : 1, sizeof(*ids));
-	if (!ids)
-		return -ENOMEM;
-	for (size_t i = 0; i < c->n; i++)
-		ids[i] = c->keys[i].key_id;
-	int r = keys_match(s, tx, ids, c->n);
-	free(ids);
+	int r = keys_match(s, tx);
 	if (r < 0)
 		return r;
 	struct be_header h;
@@ -593,17 +585,10 @@ int store_rekey(struct store *s, enum kek_kind kind, const struct kdf_params *kd
 	return r;
 }
 
-struct dek_ctx {
-	struct be_key *wrapped;
-	const uint32_t *ids; /* the keyring's ids: the table must hold just these */
-	size_t n;
-};
-
 static int key_put_body(struct store *s, struct be_tx *tx, void *ctx)
 {
-	struct dek_ctx *c = ctx;
-	int r = keys_match(s, tx, c->ids, c->n);
-	return r < 0 ? r : s->ops->key_put(tx, c->wrapped);
+	int r = keys_match(s, tx);
+	return r < 0 ? r : s->ops->key_put(tx, ctx);
 }
 
 int store_dek_rotate(struct store *s, uint32_t *ret_key_id)
@@ -619,19 +604,8 @@ int store_dek_rotate(struct store *s, uint32_t *ret_key_id)
 		id = keyring_active_id(s->kr) + 1;
 		r = id == 0 ? -EOVERFLOW : new_key(s->kek, s->store_id, id, &dek, &wrapped);
 	}
-	uint32_t *ids = NULL;
-	size_t n = 0;
-	if (r == 0) {
-		n = keyring_count(s->kr);
-		ids = calloc(n ? n : 1, sizeof(*ids));
-		r = ids ? 0 : -ENOMEM;
-	}
-	for (size_t i = 0; r == 0 && i < n; i++)
-		ids[i] = keyring_id_at(s->kr, i);
-	struct dek_ctx c = {.wrapped = &wrapped, .ids = ids, .n = n};
 	if (r == 0)
-		r = store_run_tx(s, true, key_put_body, &c);
-	free(ids);
+		r = store_run_tx(s, true, key_put_body, &wrapped);
 	if (r == 0) {
 		r = keyring_add(s->kr, id, dek);
 		dek = NULL; /* owned by the keyring now, even on failure */
