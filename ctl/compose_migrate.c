@@ -269,6 +269,16 @@ static bool is_project_dotenv(const struct ctx *x, const char *path)
 	       a.st_ino == b.st_ino;
 }
 
+/* Where an env_file entry's file is (compose resolves a relative one from
+ * the project directory); malloc'd, NULL on ENOMEM. */
+static char *envfile_path(const struct ctx *x, const char *spelling)
+{
+	char *path = NULL;
+	if (spelling[0] == '/')
+		return strdup(spelling);
+	return asprintf(&path, "%s/%s", x->o->project_dir, spelling) < 0 ? NULL : path;
+}
+
 /* Records realpath(path) among c's names (once). */
 static int add_real_name(struct envcache *c, const char *path)
 {
@@ -294,11 +304,7 @@ static int envcache_get(struct ctx *x, const char *svc, const struct cnode *item
 {
 	if (item->kind != CNODE_SCALAR)
 		return fail(x, "service %s: env_file: entries must be paths (strings)", svc);
-	char *path = NULL;
-	if (item->str[0] == '/')
-		path = strdup(item->str);
-	else if (asprintf(&path, "%s/%s", x->o->project_dir, item->str) < 0)
-		path = NULL;
+	char *path = envfile_path(x, item->str);
 	if (!path)
 		return -ENOMEM;
 	/* One cache entry per file, however it is spelt: two would decide
@@ -838,13 +844,11 @@ static bool names_envfile(const struct ctx *x, const struct cnode *item,
 		return false;
 	if (cnode_is(item, c->shown))
 		return true;
-	char path[PATH_MAX_LEN];
-	int n = item->str[0] == '/'
-	            ? snprintf(path, sizeof(path), "%s", item->str)
-	            : snprintf(path, sizeof(path), "%s/%s", x->o->project_dir, item->str);
+	char *path = envfile_path(x, item->str);
 	struct stat st;
-	return n > 0 && (size_t)n < sizeof(path) && stat(path, &st) == 0 && st.st_dev == c->dev &&
-	       st.st_ino == c->ino;
+	bool same = path && stat(path, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino;
+	free(path);
+	return same;
 }
 
 /* Adds an env_file output; takes text. */
