@@ -77,12 +77,10 @@ static void child(char *const argv[], char *const envp[], const struct creds *cr
 	if (new_group) {
 		setpgid(0, 0);
 		/* Take the terminal like a shell's job would; SIGTTOU is still
-		 * blocked here, so this cannot stop us. */
+		 * blocked here (init_block_signals), so this cannot stop us. */
 		if (isatty(STDIN_FILENO))
 			tcsetpgrp(STDIN_FILENO, getpgrp());
 	}
-	signal(SIGTTIN, SIG_DFL);
-	signal(SIGTTOU, SIG_DFL);
 	sigprocmask(SIG_SETMASK, mask, NULL);
 	int r = privdrop_apply(cr);
 	if (r < 0) {

@@ -23,16 +23,14 @@ static sigset_t blocked, original;
 
 void init_block_signals(void)
 {
+	/* Every signal, faults and terminal stops included (tini leaves those
+	 * out): whatever another process sends is for the command. Blocking
+	 * them costs inject nothing: the kernel forces a real fault on it
+	 * whatever the mask (and abort() unblocks SIGABRT first), and while
+	 * SIGTTIN/SIGTTOU are blocked the terminal never sends them to inject:
+	 * its writes go through, a read would fail with EIO. */
 	sigfillset(&blocked);
-	/* Faults are inject's own and must kill it; SIGTTIN/SIGTTOU are
-	 * ignored below so that inject is never stopped by the terminal. */
-	static const int keep[] = {SIGFPE,  SIGILL, SIGSEGV, SIGBUS, SIGABRT,
-	                           SIGTRAP, SIGSYS, SIGTTIN, SIGTTOU};
-	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
-		sigdelset(&blocked, keep[i]);
 	sigprocmask(SIG_SETMASK, &blocked, &original);
-	signal(SIGTTIN, SIG_IGN);
-	signal(SIGTTOU, SIG_IGN);
 }
 
 const sigset_t *init_original_mask(void)
@@ -55,14 +53,26 @@ struct state {
 	int64_t kill_at; /* 0: no grace deadline armed */
 };
 
-/* Waits up to ms for one signal; forwards it unless it is SIGCHLD. */
+/* A signal inject brought on itself (SIGPIPE from writing its messages to
+ * a closed pipe, SIGXFSZ) is no news for the command: forwarded, it would
+ * kill it. */
+static bool self_inflicted(const siginfo_t *info)
+{
+	return info->si_code == SI_USER && info->si_pid == getpid();
+}
+
+/* Waits up to ms for one signal; forwards it unless it is SIGCHLD. Once
+ * the command has exited, its group (--group) still hears them while the
+ * grace runs. */
 static void wait_and_forward_signal(const struct init_opts *o, struct state *s, int ms)
 {
 	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 	siginfo_t info;
 	int sig = sigtimedwait(&blocked, &info, &ts);
-	if (sig <= 0 || sig == SIGCHLD || s->exited)
+	if (sig <= 0 || sig == SIGCHLD || self_inflicted(&info))
 		return; /* timeout, EINTR, or a child to reap */
+	if (s->exited && !o->group)
+		return; /* the command is gone and nobody else was to hear it */
 	if (kill(o->group ? -s->child : s->child, sig) < 0 && errno != ESRCH)
 		msg_err("cannot forward signal %d: %s", sig, errstr(errno));
 	if (sig == SIGTERM && o->grace_ms > 0 && s->kill_at == 0)

@@ -121,6 +121,86 @@ START_TEST(test_child_handling_the_signal_exits_its_own_way)
 }
 END_TEST
 
+/* A shell's wait for a signal, bounded (10 s) so that a failing test
+ * leaves no process behind for long. */
+#define BOUNDED_WAIT "i=0; while [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done"
+
+/* Signals tini does not forward: the faults and the terminal stops, when
+ * another process sends them. Their default actions would stop or dump
+ * the shell, so it traps each one (by number) and exits 9. */
+static const int unusual[] = {SIGTTIN, SIGTTOU, SIGSEGV, SIGABRT, SIGBUS,
+                              SIGFPE,  SIGILL,  SIGTRAP, SIGSYS};
+
+START_TEST(test_fault_and_terminal_signals_are_forwarded)
+{
+	init_block_signals();
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "trap 'exit 9' %d; " BOUNDED_WAIT, unusual[_i]);
+	signal_me_later(unusual[_i], 200);
+	ck_assert_int_eq(run((char *[]){"sh", "-c", cmd, NULL}, 0), 9);
+}
+END_TEST
+
+/* Once the command runs, inject writes to a pipe nobody reads, as it
+ * would write a message to a closed stderr: the SIGPIPE that earns it is
+ * inject's own and must not kill the command. */
+static void write_to_a_closed_pipe(pid_t child, void *ctx)
+{
+	(void)child;
+	(void)ctx;
+	int p[2];
+	ck_assert_int_eq(pipe(p), 0);
+	close(p[0]);
+	ck_assert_int_eq(write(p[1], "x", 1), -1);
+	close(p[1]);
+}
+
+START_TEST(test_a_signal_inject_brought_on_itself_is_not_forwarded)
+{
+	init_block_signals();
+	struct creds self;
+	privdrop_self(&self);
+	struct init_opts o = {.argv = (char *[]){"sh", "-c", "sleep 0.4; exit 3", NULL},
+	                      .envp = ENVP,
+	                      .creds = &self,
+	                      .started = write_to_a_closed_pipe};
+	ck_assert_int_eq(init_run(&o), 3);
+}
+END_TEST
+
+/* --group --grace: the command leaves on SIGTERM, a member of its group
+ * that ignores SIGTERM stays; a later SIGUSR1 must still reach it (it
+ * leaves on that) instead of waiting for the grace's SIGKILL. */
+START_TEST(test_group_hears_signals_while_the_grace_runs)
+{
+	init_block_signals();
+	char dir[64], mark[128], cmd[512];
+	make_dir_in("/tmp", dir, sizeof(dir));
+	snprintf(mark, sizeof(mark), "%s/heard", dir);
+	snprintf(cmd, sizeof(cmd),
+	         "sh -c 'trap \"\" TERM; trap \"echo usr1 > %s; exit 0\" USR1; "
+	         BOUNDED_WAIT "' & trap 'exit 0' TERM; " BOUNDED_WAIT,
+	         mark);
+	struct creds self;
+	privdrop_self(&self);
+	struct init_opts o = {.argv = (char *[]){"sh", "-c", cmd, NULL},
+	                      .envp = ENVP,
+	                      .creds = &self,
+	                      .group = true,
+	                      .grace_ms = 4000};
+	signal_me_later(SIGTERM, 300);
+	signal_me_later(SIGUSR1, 700);
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	ck_assert_int_eq(init_run(&o), 0);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	long ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+	ck_assert_msg(ms < 3000, "the group was left to the grace's SIGKILL: %ld ms", ms);
+	ck_assert_msg(access(mark, F_OK) == 0, "the group member never got SIGUSR1");
+	remove_dir(dir);
+}
+END_TEST
+
 START_TEST(test_grace_kills_a_child_that_ignores_sigterm)
 {
 	init_block_signals();
@@ -151,6 +231,10 @@ static Suite *init_suite(void)
 	                    (int)(sizeof(forwarded) / sizeof(forwarded[0])));
 	tcase_add_test(t, test_child_handling_the_signal_exits_its_own_way);
 	tcase_add_test(t, test_grace_kills_a_child_that_ignores_sigterm);
+	tcase_add_loop_test(t, test_fault_and_terminal_signals_are_forwarded, 0,
+	                    (int)(sizeof(unusual) / sizeof(unusual[0])));
+	tcase_add_test(t, test_a_signal_inject_brought_on_itself_is_not_forwarded);
+	tcase_add_test(t, test_group_hears_signals_while_the_grace_runs);
 	suite_add_tcase(s, t);
 	return s;
 }
