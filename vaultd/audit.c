@@ -9,9 +9,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -37,6 +39,10 @@
  * answers but fsync'd at most this much later (--audit-sync interval): an
  * fsync per batch was most of a lone read's latency. */
 #define AUDIT_SYNC_NS (100u * 1000u * 1000u)
+/* Sealed-time entries kept for the chain: a client hammering a sealed
+ * vaultd must not grow it without bound; beyond this they are counted in
+ * one audit.sealed_dropped entry (their log lines remain). */
+#define AUDIT_KEEP_SEALED_MAX 1024u
 
 static struct vaultd *g_vd;
 static pthread_t g_thread;
@@ -59,6 +65,12 @@ static bool g_busy;
 static uint64_t g_unsynced_ns;    /* under g_lock: oldest commit not fsync'd, 0 = none */
 static atomic_bool g_sync_failed; /* an fsync failed, so every commit syncs */
 static bool g_exited;             /* under g_lock: the writer takes no more work */
+/* Entries of requests answered while sealed: the chain key was gone, so
+ * they wait here and join the chain, ahead of anything else, with the
+ * first commit after the unseal. Only whoever holds g_busy touches them. */
+static struct audit_entry *g_kept;
+static size_t g_nkept;
+static uint64_t g_kept_dropped; /* sealed-time entries that found no room */
 static bool g_writer_parked;      /* under g_lock: the writer waits with no deadline */
 
 uint64_t audit_failures(void)
@@ -383,6 +395,72 @@ static int append_batch(struct audit_item *batch, struct audit_entry *arr, enum 
 	return 0;
 }
 
+/* An entry that could not join the chain because the store was sealed,
+ * recorded as the client was answered. */
+static void keep_sealed(const struct audit_entry *e, bool ok)
+{
+	if (!g_kept)
+		g_kept = calloc(AUDIT_KEEP_SEALED_MAX, sizeof(*g_kept));
+	/* The last slot stays free for the count of the ones not kept. */
+	if (!g_kept || g_nkept == AUDIT_KEEP_SEALED_MAX - 1) {
+		g_kept_dropped++;
+		return;
+	}
+	struct audit_entry *k = &g_kept[g_nkept++];
+	*k = *e;
+	if (!ok) {
+		snprintf(k->result, sizeof(k->result), "%s", "audit_failed");
+		k->status = 500;
+	}
+}
+
+/* The count of the sealed-time entries there was no room for, as an entry
+ * of its own: its name is the count. */
+static void add_dropped_entry(void)
+{
+	struct audit_entry *d = &g_kept[g_nkept++];
+	memset(d, 0, sizeof(*d));
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	d->time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	d->uid = d->gid = d->pid = -1;
+	snprintf(d->action, sizeof(d->action), "%s", "audit.sealed_dropped");
+	snprintf(d->name, sizeof(d->name), "%" PRIu64, g_kept_dropped);
+	snprintf(d->result, sizeof(d->result), "%s", "dropped");
+}
+
+/* Once unsealed, puts the kept sealed-time entries on the chain in a
+ * transaction of their own, before the batch at hand (they were answered
+ * first), fsync'd at once: it happens once per unseal. A failure keeps
+ * them for the next batch. Their --audit-log copy, written as they were
+ * answered (chained:false), gets its chained twin here. */
+static void chain_kept(char *logbuf, size_t cap, size_t *used)
+{
+	if ((!g_nkept && !g_kept_dropped) || store_is_sealed(g_vd->store))
+		return;
+	if (!g_kept)
+		g_kept = calloc(AUDIT_KEEP_SEALED_MAX, sizeof(*g_kept));
+	if (!g_kept)
+		return; /* out of memory: try again with the next batch */
+	if (g_kept_dropped)
+		add_dropped_entry();
+	size_t n = g_nkept;
+	int rc = store_audit_append(g_vd->store, g_kept, n);
+	if (rc < 0) {
+		g_nkept -= g_kept_dropped ? 1 : 0; /* the count entry is made again next time */
+		log_errno(LOG_ERROR, "audit_failed", rc,
+		          "entries of requests answered while sealed could not join the chain yet");
+		return;
+	}
+	for (size_t i = 0; g_fd >= 0 && i < n; i++)
+		add_json_line(&g_kept[i], true, true, logbuf, cap, used);
+	atomic_fetch_add(&g_entries, n);
+	g_nkept = 0;
+	g_kept_dropped = 0;
+	free(g_kept);
+	g_kept = NULL;
+}
+
 /* Commits a batch, copies it to --audit-log and the log (through logbuf,
  * cap bytes), and hands every request its verdict. Needs g_busy. */
 static enum commit process_batch(struct audit_item *batch, struct audit_entry *arr, bool *oks,
@@ -390,6 +468,7 @@ static enum commit process_batch(struct audit_item *batch, struct audit_entry *a
 {
 	size_t used = 0;
 	enum commit done;
+	chain_kept(logbuf, cap, &used);
 	int rc = append_batch(batch, arr, &done);
 	bool chained = rc == 0;
 	size_t failed = 0, recorded = 0;
@@ -403,6 +482,8 @@ static enum commit process_batch(struct audit_item *batch, struct audit_entry *a
 			add_json_line(&it->pre, true, true, logbuf, cap, &used);
 		if (g_fd >= 0)
 			add_json_line(&it->e, it->chained, oks[i], logbuf, cap, &used);
+		if (!it->chained && rc == STORE_E_SEALED)
+			keep_sealed(&it->e, oks[i]);
 	}
 	if (used)
 		write_all_fd(g_fd, logbuf, used); /* one write for the batch */
@@ -564,4 +645,7 @@ void audit_stop(void)
 	if (g_fd >= 0)
 		close(g_fd);
 	g_fd = -1;
+	free(g_kept); /* stopped while sealed: the log lines are their record */
+	g_kept = NULL;
+	g_nkept = 0;
 }

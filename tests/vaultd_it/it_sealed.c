@@ -151,6 +151,125 @@ START_TEST(test_restart_starts_sealed_and_keeps_values)
 }
 END_TEST
 
+/* The chain's entries (GET /v1/audit), oldest first. */
+static json_t *audit_entries(const struct vd *v, struct vresp *r)
+{
+	vd_call(v, VIA_LIB, "GET", "/v1/audit?since=0&limit=100000", NULL, NULL, r);
+	EXPECT_STATUS(r, 200);
+	json_t *e = jget(r->json, "entries");
+	ck_assert_msg(json_is_array(e), "audit entries");
+	return e;
+}
+
+/* The index of the first entry with this action and status, or -1. */
+static long find_entry(const json_t *entries, size_t from, const char *action, int status)
+{
+	for (size_t i = from; i < json_array_size(entries); i++) {
+		const json_t *e = json_array_get(entries, i);
+		const char *a = jstr(e, "action");
+		if (a && strcmp(a, action) == 0 && jint(e, "status") == status)
+			return (long)i;
+	}
+	return -1;
+}
+
+/* Requests answered while sealed (here a refused read and a wrong
+ * passphrase: someone guessing it) join the chain with the unseal, ahead
+ * of the unseal's own entry, and the chain still verifies. */
+START_TEST(test_sealed_requests_join_the_chain_at_unseal)
+{
+	struct vd v;
+	char pass[96];
+	vd_prepare(&v, "sealed-audit");
+	canary(pass, sizeof(pass), "passphrase3");
+	vd_init_passphrase(&v, pass);
+	vd_start(&v);
+	struct vresp r;
+	vd_call(&v, VIA_LIB, "GET", "/v1/secrets/sl.guess", NULL, NULL, &r);
+	EXPECT_ERROR(&r, 503, "sealed");
+	vresp_clear(&r);
+	unseal(&v, VIA_CURL, "a wrong guess", 400);
+	unseal(&v, VIA_LIB, pass, 200);
+
+	json_t *e = audit_entries(&v, &r);
+	long read = find_entry(e, 0, "secret.read", 503);
+	long guess = find_entry(e, 0, "sys.unseal", 400);
+	long ok = find_entry(e, 0, "sys.unseal", 200);
+	ck_assert_msg(read >= 0, "the read refused while sealed is in the chain");
+	ck_assert_msg(guess >= 0, "the wrong passphrase is in the chain");
+	ck_assert_msg(ok > guess && guess > read, "chain order: read %ld, guess %ld, unseal %ld",
+	              read, guess, ok);
+	const json_t *ge = json_array_get(e, (size_t)guess);
+	ck_assert_str_eq(jstr(ge, "result"), "unseal_failed");
+	ck_assert_msg(jint(ge, "pid") > 0, "the guesser's pid is recorded");
+	vresp_clear(&r);
+	vd_call(&v, VIA_LIB, "GET", "/v1/audit/verify", NULL, NULL, &r);
+	EXPECT_STATUS(&r, 200);
+	bool b = false;
+	ck_assert_msg(jbool(r.json, "ok", &b) && b, "the chain verifies: %s", r.body);
+	vresp_clear(&r);
+
+	/* The --audit-log copy has each twice: as answered, then chained. */
+	char *log = slurp(v.audit_log, NULL);
+	ck_assert_msg(log && strstr(log, "\"result\":\"unseal_failed\",\"status\":400,\"chained\":false") &&
+	                  strstr(log, "\"result\":\"unseal_failed\",\"status\":400,\"chained\":true"),
+	              "--audit-log copies of the wrong passphrase");
+	free(log);
+	ck_assert_int_eq(vd_stop_status(&v), 0);
+}
+END_TEST
+
+/* One request on its own connection; its status. */
+static int one_request(const struct vd *v, const char *line)
+{
+	int fd = vd_connect(v);
+	ck_assert_int_ge(fd, 0);
+	char *req = xfmt("%s HTTP/1.1\r\nHost: vaultd\r\nConnection: close\r\n\r\n", line);
+	ck_assert_int_eq(write_all(fd, req, strlen(req)), 0);
+	free(req);
+	int st = raw_read_status(fd, 5000);
+	close(fd);
+	return st;
+}
+
+/* A client hammering a sealed vaultd does not grow what it keeps for the
+ * chain without bound: past the cap the rest are counted in one
+ * audit.sealed_dropped entry, whose name is the count. */
+START_TEST(test_sealed_requests_beyond_the_cap_are_counted)
+{
+	enum { SENT = 1100, KEPT_MAX = 1024 };
+	struct vd v;
+	char pass[96];
+	vd_prepare(&v, "sealed-flood");
+	canary(pass, sizeof(pass), "passphrase4");
+	vd_init_passphrase(&v, pass);
+	vd_start(&v);
+	for (int i = 0; i < SENT; i++)
+		ck_assert_int_eq(one_request(&v, "GET /v1/health"), 503);
+	unseal(&v, VIA_LIB, pass, 200);
+	struct vresp r;
+	json_t *e = audit_entries(&v, &r);
+	long ok = find_entry(e, 0, "sys.unseal", 200);
+	long dropped = -1;
+	size_t health = 0;
+	for (long i = 0; i < ok; i++) {
+		const json_t *x = json_array_get(e, (size_t)i);
+		if (strcmp(jstr(x, "action"), "audit.sealed_dropped") == 0)
+			dropped = i;
+		else if (jint(x, "status") == 503)
+			health++;
+	}
+	ck_assert_msg(dropped >= 0 && dropped == ok - 1,
+	              "the count comes last before the unseal (%ld, %ld)", dropped, ok);
+	long long n = strtoll(jstr(json_array_get(e, (size_t)dropped), "name"), NULL, 10);
+	ck_assert_msg(health == KEPT_MAX - 1, "kept %zu sealed-time entries", health);
+	ck_assert_msg(n > 0 && (long long)health + n >= SENT, "kept %zu + dropped %lld < %d sent",
+	              health, n, SENT);
+	vresp_clear(&r);
+	ck_assert_int_eq(vd_stop_status(&v), 0);
+}
+END_TEST
+
 /* An unseal request on a raw connection (its answer read with
  * raw_read_status). */
 static void send_unseal(int fd, const char *pass)
@@ -286,6 +405,8 @@ int main(void)
 	TCase *rs = tcase_create("restart");
 	tcase_set_timeout(rs, 90);
 	tcase_add_test(rs, test_restart_starts_sealed_and_keeps_values);
+	tcase_add_test(rs, test_sealed_requests_join_the_chain_at_unseal);
+	tcase_add_test(rs, test_sealed_requests_beyond_the_cap_are_counted);
 	suite_add_tcase(s, rs);
 	TCase *wk = tcase_create("write workers");
 	tcase_set_timeout(wk, 90);
