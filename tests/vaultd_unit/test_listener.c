@@ -101,8 +101,15 @@ END_TEST
 
 START_TEST(test_socket_group_by_number)
 {
-	if (geteuid() != 0)
-		return; /* chown to another group needs root; CI runs as root */
+	if (geteuid() != 0) {
+		/* chown to another group needs root. CI runs as root: a quiet pass
+		 * there would hide a broken --socket-group. */
+		const char *ci = getenv("CI");
+		ck_assert_msg(!ci || strcmp(ci, "true") != 0,
+		              "needs root (chown of the socket to gid 65534) and CI=true");
+		fprintf(stderr, "skipped test_socket_group_by_number: needs root\n");
+		return;
+	}
 	int fd = -1;
 	ck_assert_int_eq(listener_open(sock, "65534", &fd), 0);
 	struct stat st;
