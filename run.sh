@@ -29,12 +29,14 @@ admin=()
 
 sock=./$home/vaultd.sock
 [ "${home#/}" != "$home" ] && sock=$home/vaultd.sock
+ctl=./$build/ctl/vaultctl
+[ "${build#/}" != "$build" ] && ctl=$build/ctl/vaultctl
 cat <<EOF
 
 vaultd is starting on $sock  (store $home/store.db, key $home/vaultd.key)
 Try, from $(pwd):
   curl -s --unix-socket $sock http://localhost/v1/health
-  VAULTD_SOCKET=$sock ./$build/ctl/vaultctl status
+  VAULTD_SOCKET=$sock $ctl status
 
 EOF
 exec "$vaultd" serve --store "$home/store.db" --socket "$sock" --key-file "$home/vaultd.key" \

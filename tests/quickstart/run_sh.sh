@@ -13,14 +13,16 @@ trap vt_cleanup EXIT
 home=$VT_DIR/home # run.sh must create it
 sock=$home/vaultd.sock
 cd "$VAULT_SOURCE_DIR" || vt_die "cd $VAULT_SOURCE_DIR"
-# Relative, as run.sh's default ./build is: the vaultctl line it prints is
-# "./$build/ctl/vaultctl".
-build=$(realpath --relative-to=. "$VAULT_BUILD_DIR")
+# The first run names the build directory relative, as run.sh's default
+# ./build is; the second absolute: the vaultctl line it prints must work
+# either way.
+rel_build=$(realpath --relative-to=. "$VAULT_BUILD_DIR")
+abs_build=$(realpath "$VAULT_BUILD_DIR")
 
 # run.sh in the background; it execs vaultd, so VT_PID ends up the daemon's
 # (and vt_cleanup stops it if a check dies first).
-start_run_sh() { # output file
-	VAULTD_BUILD_DIR=$build VAULTD_HOME=$home ./run.sh >"$1" 2>&1 &
+start_run_sh() { # output file, build directory
+	VAULTD_BUILD_DIR=$2 VAULTD_HOME=$home ./run.sh >"$1" 2>&1 &
 	VT_PID=$!
 	for _ in $(seq 1 1200); do
 		if curl -s --max-time 1 --unix-socket "$sock" http://localhost/v1/health >/dev/null 2>&1; then
@@ -55,7 +57,7 @@ try_printed_commands() { # output file, description
 	vt_eq "$2: and reports an unsealed vaultd" "no" "$(sed -n 's/^sealed: *//p' <<<"$got")"
 }
 
-start_run_sh "$VT_DIR/run1.out"
+start_run_sh "$VT_DIR/run1.out" "$rel_build"
 vt_check "first run: init created the store" grep -q "^created store $home/store.db" "$VT_DIR/run1.out"
 vt_check "first run: prints the socket path" grep -q "vaultd is starting on $sock" "$VT_DIR/run1.out"
 try_printed_commands "$VT_DIR/run1.out" "first run"
@@ -67,7 +69,7 @@ key_id=$(stat -c %d:%i "$home/vaultd.key")
 key_sum=$(sha256sum <"$home/vaultd.key")
 stop_run_sh "first run"
 
-start_run_sh "$VT_DIR/run2.out"
+start_run_sh "$VT_DIR/run2.out" "$abs_build"
 vt_check "second run: no second init" bash -c "! grep -q 'created store' '$VT_DIR/run2.out'"
 vt_eq "second run: the same store file" "$store_id" "$(stat -c %d:%i "$home/store.db")"
 vt_eq "second run: the same key file" "$key_id" "$(stat -c %d:%i "$home/vaultd.key")"
