@@ -117,6 +117,94 @@ START_TEST(test_inject_secrets_list_with_specs_and_blanks)
 }
 END_TEST
 
+/* The variables not covered above, each beside its flag. "other" is a value
+ * of the variable that the flag must override (a boolean flag can only say
+ * yes, so its variable says no). Every case runs with --watch, which the
+ * --init-only settings and --on-change need. */
+static const struct env_flag_case {
+	const char *var, *value; /* the variable alone ... */
+	const char *flag, *arg;  /* ... gives what this flag gives (arg NULL: a switch) */
+	const char *other;
+} env_flag_cases[] = {
+    {"INJECT_TOKEN_FILE", "/run/token", "--token-file", "/run/token", "/env/token"},
+    {"INJECT_TEMPLATES", "/etc/t.tmpl:t.conf:0440:1:2", "--template", "/etc/t.tmpl:t.conf:0440:1:2",
+     "/env.tmpl:env.conf,/env2.tmpl:env2.conf"},
+    {"INJECT_GROUP", "1", "--group", NULL, "0"},
+    {"INJECT_KEEP", "yes", "--keep", NULL, "no"},
+    {"INJECT_PREVIOUS", "true", "--previous", NULL, "false"},
+    {"INJECT_ALLOW_DISK", "on", "--allow-disk", NULL, "off"},
+    {"INJECT_GRACE", "2.5", "--grace", "2.5", "9"},
+    {"INJECT_ON_CHANGE", "/bin/reload --now", "--on-change", "/bin/reload --now", "/bin/other"},
+};
+
+/* The settings those variables reach, as one comparable line. */
+static void describe(const struct inject_config *c, char *buf, size_t cap)
+{
+	size_t off = (size_t)snprintf(buf, cap,
+	                              "token_file=%s group=%d keep=%d previous=%d "
+	                              "allow_disk=%d grace_ms=%d templates=[",
+	                              c->token_file ? c->token_file : "(none)", c->group, c->keep,
+	                              c->previous, c->allow_disk, c->grace_ms);
+	for (size_t i = 0; i < c->n_templates && off < cap; i++) {
+		const struct template_spec *t = &c->templates[i];
+		off += (size_t)snprintf(buf + off, cap - off, " %s:%s:%o:%d:%u:%u", t->src,
+		                        t->out.file, (unsigned)t->out.mode, t->out.has_owner,
+		                        (unsigned)t->out.uid, (unsigned)t->out.gid);
+	}
+	off += off < cap ? (size_t)snprintf(buf + off, cap - off, " ] on_change=[") : 0;
+	for (size_t i = 0; c->on_change[i] && off < cap; i++)
+		off += (size_t)snprintf(buf + off, cap - off, " %s", c->on_change[i]);
+	if (off < cap)
+		snprintf(buf + off, cap - off, " ]");
+	ck_assert_msg(off < cap, "describe: buffer too small");
+}
+
+/* Parses "inject --watch --secret a [FLAG [ARG]] true" with env, describes it. */
+static void parse_case(const struct env_flag_case *k, char *const *env, bool with_flag, char *buf,
+                       size_t cap)
+{
+	int r;
+	if (!with_flag)
+		r = parse(env, "--watch", "--secret", "a", "true", NULL);
+	else if (k->arg)
+		r = parse(env, "--watch", "--secret", "a", k->flag, k->arg, "true", NULL);
+	else
+		r = parse(env, "--watch", "--secret", "a", k->flag, "true", NULL);
+	ck_assert_msg(r == 0, "%s: parse failed: %s", k->var, ERR);
+	describe(&C, buf, cap);
+}
+
+START_TEST(test_each_variable_gives_what_its_flag_gives)
+{
+	const struct env_flag_case *k = &env_flag_cases[_i];
+	char var[256], by_var[2048], by_flag[2048], neither[2048];
+	snprintf(var, sizeof(var), "%s=%s", k->var, k->value);
+	parse_case(k, NOENV, false, neither, sizeof(neither));
+	parse_case(k, ENV(var), false, by_var, sizeof(by_var));
+	parse_case(k, NOENV, true, by_flag, sizeof(by_flag));
+	/* Else the case would prove nothing: the value must not be the default. */
+	ck_assert_msg(strcmp(by_flag, neither) != 0, "%s %s changes nothing", k->flag,
+	              k->arg ? k->arg : "");
+	ck_assert_msg(strcmp(by_var, by_flag) == 0, "%s gives\n  %s\nbut %s %s gives\n  %s", var,
+	              by_var, k->flag, k->arg ? k->arg : "", by_flag);
+}
+END_TEST
+
+START_TEST(test_each_flag_overrides_its_variable)
+{
+	const struct env_flag_case *k = &env_flag_cases[_i];
+	char var[256], both[2048], by_flag[2048], by_other[2048];
+	snprintf(var, sizeof(var), "%s=%s", k->var, k->other);
+	parse_case(k, ENV(var), false, by_other, sizeof(by_other));
+	parse_case(k, NOENV, true, by_flag, sizeof(by_flag));
+	parse_case(k, ENV(var), true, both, sizeof(both));
+	ck_assert_msg(strcmp(by_other, by_flag) != 0, "%s gives what %s gives: no override to see",
+	              var, k->flag);
+	ck_assert_msg(strcmp(both, by_flag) == 0, "%s with %s %s gives\n  %s\nnot the flag's\n  %s",
+	              var, k->flag, k->arg ? k->arg : "", both, by_flag);
+}
+END_TEST
+
 /* Every one of these must be refused, with a reason. */
 static const char *const bad_specs[] = {
     "",                          /* no name */
@@ -454,6 +542,10 @@ static Suite *config_suite(void)
 	tcase_add_test(t, test_socket_precedence_flag_then_inject_socket_then_vaultd_socket);
 	tcase_add_test(t, test_secret_flags_replace_inject_secrets);
 	tcase_add_test(t, test_inject_secrets_list_with_specs_and_blanks);
+	tcase_add_loop_test(t, test_each_variable_gives_what_its_flag_gives, 0,
+	                    (int)(sizeof(env_flag_cases) / sizeof(env_flag_cases[0])));
+	tcase_add_loop_test(t, test_each_flag_overrides_its_variable, 0,
+	                    (int)(sizeof(env_flag_cases) / sizeof(env_flag_cases[0])));
 	tcase_add_loop_test(t, test_bad_secret_spec_is_refused, 0,
 	                    (int)(sizeof(bad_specs) / sizeof(bad_specs[0])));
 	tcase_add_test(t, test_bad_spec_in_inject_secrets_names_the_variable);
