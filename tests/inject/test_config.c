@@ -1,11 +1,13 @@
 /* inject's configuration: flags over INJECT_* variables, the secret, template
  * and VAR=NAME specs (good and bad), durations, signals, booleans, and the
  * whole-config checks (names, collisions, mode combinations). */
+#include <ctype.h>
 #include <signal.h>
 #include <stdarg.h>
 
 #include "check_support.h"
 #include "config.h"
+#include "exit_codes.h"
 #include "inject_test.h"
 
 static struct inject_config C;
@@ -495,6 +497,130 @@ START_TEST(test_help_and_version_need_nothing_else)
 }
 END_TEST
 
+/* --help lists every exit status of exit_codes.h with its number, next to a
+ * word that names its cause. The statuses come from the header itself, read
+ * at run time, so one added there without a line in --help (or here) fails. */
+static const struct {
+	int status;
+	const char *name, *word;
+} help_statuses[] = {
+    {INJECT_EXIT_USAGE, "INJECT_EXIT_USAGE", "usage"},
+    {INJECT_EXIT_TEMPLATE, "INJECT_EXIT_TEMPLATE", "template"},
+    {INJECT_EXIT_NOT_FOUND, "INJECT_EXIT_NOT_FOUND", "secret"},
+    {INJECT_EXIT_NO_USER, "INJECT_EXIT_NO_USER", "user"},
+    {INJECT_EXIT_TOKEN, "INJECT_EXIT_TOKEN", "token"},
+    {INJECT_EXIT_UNREACHABLE, "INJECT_EXIT_UNREACHABLE", "unreachable"},
+    {INJECT_EXIT_INTERNAL, "INJECT_EXIT_INTERNAL", "internal"},
+    {INJECT_EXIT_PRIVDROP, "INJECT_EXIT_PRIVDROP", "privilege"},
+    {INJECT_EXIT_WRITE, "INJECT_EXIT_WRITE", "write"},
+    {INJECT_EXIT_SEALED, "INJECT_EXIT_SEALED", "sealed"},
+    {INJECT_EXIT_PROTOCOL, "INJECT_EXIT_PROTOCOL", "protocol"},
+    {INJECT_EXIT_DENIED, "INJECT_EXIT_DENIED", "denied"},
+    {INJECT_EXIT_UNSAFE_DIR, "INJECT_EXIT_UNSAFE_DIR", "unsafe"},
+    {INJECT_EXIT_NOT_EXECUTABLE, "INJECT_EXIT_NOT_EXECUTABLE", "not executable"},
+    {INJECT_EXIT_NO_COMMAND, "INJECT_EXIT_NO_COMMAND", "not found"},
+};
+
+/* Reads the enumerators "INJECT_EXIT_X = N" of exit_codes.h; returns how many. */
+static size_t header_statuses(char names[][64], int nums[], size_t cap)
+{
+	FILE *f = fopen(INJECT_EXIT_CODES_PATH, "r");
+	ck_assert_msg(f != NULL, "cannot read %s", INJECT_EXIT_CODES_PATH);
+	char line[256];
+	size_t n = 0;
+	while (fgets(line, sizeof(line), f)) {
+		const char *p = strstr(line, "INJECT_EXIT_");
+		int num;
+		if (p && sscanf(p, "%63[A-Z_] = %d", names[n], &num) == 2) {
+			ck_assert_uint_lt(n, cap);
+			nums[n++] = num;
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+/* The "N cause" entries after "Exit status" in the help text: a number that
+ * follows a blank or a line start and is followed by one blank and a word;
+ * the cause runs to two blanks or the end of the line. */
+static size_t help_entries(const char *text, int nums[], char causes[][96], size_t cap)
+{
+	const char *p = strstr(text, "\nExit status");
+	ck_assert_msg(p != NULL, "--help has no \"Exit status\" section");
+	size_t n = 0;
+	for (; *p; p++) {
+		if (!isdigit((unsigned char)*p) || (p[-1] != ' ' && p[-1] != '\n'))
+			continue;
+		char *end;
+		long v = strtol(p, &end, 10);
+		if (end[0] != ' ' || !isalpha((unsigned char)end[1])) {
+			p = end - 1;
+			continue;
+		}
+		const char *c = end + 1, *stop = c;
+		while (*stop && *stop != '\n' && !(stop[0] == ' ' && stop[1] == ' '))
+			stop++;
+		ck_assert_uint_lt(n, cap);
+		nums[n] = (int)v;
+		snprintf(causes[n], sizeof(causes[n]), "%.*s", (int)(stop - c), c);
+		n++;
+		p = stop - 1;
+	}
+	return n;
+}
+
+START_TEST(test_help_lists_every_exit_status_with_its_number)
+{
+	static char text[16384];
+	int fds[2];
+	ck_assert_int_eq(pipe(fds), 0);
+	config_usage(fds[1]); /* a few KiB: fits in the pipe */
+	close(fds[1]);
+	size_t len = 0;
+	for (ssize_t r; (r = read(fds[0], text + len, sizeof(text) - 1 - len)) > 0;)
+		len += (size_t)r;
+	close(fds[0]);
+	text[len] = '\0';
+
+	char names[64][64], causes[64][96];
+	int hnums[64], enums[64];
+	size_t nh = header_statuses(names, hnums, 64);
+	size_t ne = help_entries(text, enums, causes, 64);
+	ck_assert_msg(nh >= 15, "only %zu statuses read from exit_codes.h", nh);
+	for (size_t i = 0; i < nh; i++) {
+		if (hnums[i] == 0)
+			continue; /* success: not a cause */
+		size_t k = 0;
+		while (k < sizeof(help_statuses) / sizeof(help_statuses[0]) &&
+		       strcmp(help_statuses[k].name, names[i]) != 0)
+			k++;
+		ck_assert_msg(k < sizeof(help_statuses) / sizeof(help_statuses[0]),
+		              "%s (%d) is new: list it in --help and in help_statuses", names[i],
+		              hnums[i]);
+		ck_assert_int_eq(help_statuses[k].status, hnums[i]);
+		size_t seen = 0;
+		for (size_t e = 0; e < ne; e++) {
+			if (enums[e] != hnums[i])
+				continue;
+			seen++;
+			ck_assert_msg(strcasestr(causes[e], help_statuses[k].word) != NULL,
+			              "--help says \"%d %s\": expected it to name %s (\"%s\")",
+			              enums[e], causes[e], names[i], help_statuses[k].word);
+		}
+		ck_assert_msg(seen == 1, "--help lists %s (%d) %zu times, expected once", names[i],
+		              hnums[i], seen);
+	}
+	/* And no number that is not a status (a stale or mistyped one). */
+	for (size_t e = 0; e < ne; e++) {
+		size_t i = 0;
+		while (i < nh && hnums[i] != enums[e])
+			i++;
+		ck_assert_msg(i < nh, "--help lists \"%d %s\", which exit_codes.h does not have",
+		              enums[e], causes[e]);
+	}
+}
+END_TEST
+
 START_TEST(test_add_name_dedups_and_validates)
 {
 	ck_assert_int_eq(parse(NOENV, "--secret", "a", "true", NULL), 0);
@@ -568,6 +694,7 @@ static Suite *config_suite(void)
 	tcase_add_test(t, test_command_starts_at_first_non_option_or_after_dashes);
 	tcase_add_test(t, test_usage_errors);
 	tcase_add_test(t, test_help_and_version_need_nothing_else);
+	tcase_add_test(t, test_help_lists_every_exit_status_with_its_number);
 	tcase_add_test(t, test_add_name_dedups_and_validates);
 	tcase_add_test(t, test_more_names_than_one_bundle_holds_are_refused);
 	suite_add_tcase(s, t);
