@@ -387,6 +387,32 @@ setpriv --reuid 65534 --regid 65534 --clear-groups "$INJECT_BIN" --socket "$VT_S
 	--dir "$SECRETS" --secret db -- true >"$OUT" 2>"$ERR"
 vt_eq "no permission on the socket: exit 77" 77 "$?"
 
+# A privilege drop that fails exits 71 with one line, and nothing runs. An
+# unprivileged inject cannot drop to root: it fails when it opens a template
+# as the --user (before any request), and, given all it needs to get that far
+# (root's group for the socket, a token, a directory of its own and files it
+# may own), at the drop before the exec.
+rm -f "$ROOT/tmp/ran"
+setpriv --reuid 65534 --regid 65534 --clear-groups "$INJECT_BIN" --socket "$VT_SOCK" \
+	--dir "$SECRETS" --user root --template /nonexistent/t:o -- touch "$ROOT/tmp/ran" \
+	>"$OUT" 2>"$ERR"
+vt_eq "drop to the --user fails opening a template: exit 71" 71 "$?"
+vt_eq "... with one line that says why" \
+	"inject: template /nonexistent/t: cannot open it as the --user: Operation not permitted" \
+	"$(cat "$ERR")"
+vt_check "... and the command never ran" test ! -e "$ROOT/tmp/ran"
+mkdir -p "$SECRETS/nobody"
+chown 65534:0 "$SECRETS/nobody"
+chmod 0700 "$SECRETS/nobody"
+INJECT_TOKEN=$TOKEN setpriv --reuid 65534 --regid 0 --clear-groups "$INJECT_BIN" \
+	--socket "$VT_SOCK" --dir "$SECRETS/nobody" --user root --secret db:db:0400:65534:0 -- \
+	touch "$ROOT/tmp/ran" >"$OUT" 2>"$ERR"
+vt_eq "drop to the --user fails before the exec: exit 71" 71 "$?"
+vt_eq "... with one line that says why" \
+	"inject: cannot drop privileges to root: Operation not permitted" "$(cat "$ERR")"
+vt_check "... and the command never ran" test ! -e "$ROOT/tmp/ran"
+rm -rf "${SECRETS:?}/nobody" "$ROOT/tmp/ran"
+
 vt_curl POST /v1/sys/seal | tail -1 | grep -q 'HTTP 200' || vt_die "cannot seal"
 in_container --wait 0.3 --secret db -- touch /tmp/ran >"$OUT" 2>"$ERR"
 vt_eq "sealed for --wait: exit 75" 75 "$?"
