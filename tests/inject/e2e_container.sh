@@ -597,6 +597,69 @@ vt_eq "--watch: a file's rotation still does" 1 "$(cat "$ROOT/tmp/hups" 2>/dev/n
 kill -TERM "$INJECT_PID"
 wait "$BG_PID"
 
+# ---- --watch: another reload signal, and --group ----
+# Background members of the command's group need /dev/null (see --group).
+mkdir -p "$ROOT/dev" && mknod -m 666 "$ROOT/dev/null" c 1 3 || vt_die "cannot make /dev/null"
+wait_ready() { # until the command has set its traps and started its member
+	for _ in $(seq 1 100); do [ -f "$ROOT/tmp/ready" ] && return 0; sleep 0.02; done
+	vt_die "the command never got ready"
+}
+# --reload-signal USR1: the command's USR1 trap runs once for a burst, no
+# SIGHUP comes, and without --group a member of its group hears nothing. The
+# rotations are spread over the window: back to back, one fetch may see them
+# all, and a reload per change would pass unnoticed.
+clean_secrets
+rm -f "$ROOT"/tmp/{ready,usr1s,hups,member}
+set -m
+bg_container --watch --debounce 1.5 --reload-signal USR1 --secret w -- sh -c '
+	(trap "echo member >/tmp/member" USR1 HUP; while :; do sleep 0.05; done) &
+	n=0; trap "n=\$((n + 1)); echo \$n >/tmp/usr1s" USR1
+	trap "echo hup >>/tmp/hups" HUP
+	echo ready >/tmp/ready
+	while :; do sleep 0.05; done'
+set +m
+wait_started
+wait_ready
+rotate w v8
+sleep 0.3
+rotate w v9
+sleep 0.3
+rotate w v10
+for _ in $(seq 1 100); do [ -f "$ROOT/tmp/usr1s" ] && break; sleep 0.05; done
+sleep 1 # a reload per rotation, however delayed, would come by now
+vt_eq "--reload-signal USR1: one USR1 for a burst of 3 rotations" 1 \
+	"$(cat "$ROOT/tmp/usr1s" 2>/dev/null)"
+vt_eq "--reload-signal USR1: no SIGHUP" "" "$(cat "$ROOT/tmp/hups" 2>/dev/null)"
+vt_eq "--reload-signal USR1: the burst's last value" v10 "$(cat "$SECRETS/w")"
+vt_eq "--watch without --group: a member of the group gets no reload" "" \
+	"$(cat "$ROOT/tmp/member" 2>/dev/null)"
+kill -TERM "$INJECT_PID"
+wait "$BG_PID"
+
+# --watch --group: the reload goes to the command's whole process group.
+clean_secrets
+rm -f "$ROOT"/tmp/{ready,hups,member}
+set -m
+bg_container --watch --group --debounce 0.2 --secret w -- sh -c '
+	(trap "echo member >/tmp/member" HUP; while :; do sleep 0.05; done) &
+	trap "echo command >/tmp/hups" HUP
+	echo ready >/tmp/ready
+	while :; do sleep 0.05; done'
+set +m
+wait_started
+wait_ready
+rotate w v11
+for _ in $(seq 1 100); do
+	[ -f "$ROOT/tmp/member" ] && [ -f "$ROOT/tmp/hups" ] && break
+	sleep 0.05
+done
+vt_eq "--watch --group: a member of the command's group gets the reload signal" member \
+	"$(cat "$ROOT/tmp/member" 2>/dev/null)"
+vt_eq "--watch --group: the command gets it too" command "$(cat "$ROOT/tmp/hups" 2>/dev/null)"
+kill -TERM "$INJECT_PID"
+wait "$BG_PID"
+rm -rf "${ROOT:?}/dev" "$ROOT"/tmp/{ready,usr1s,hups,member}
+
 # One watch holds at most 64 names; long ones (64 of 120 bytes: an 8 KB
 # query) are followed too, and a 65th is refused before anything starts.
 LONG=""
