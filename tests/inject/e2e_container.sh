@@ -660,6 +660,60 @@ kill -TERM "$INJECT_PID"
 wait "$BG_PID"
 rm -rf "${ROOT:?}/dev" "$ROOT"/tmp/{ready,usr1s,hups,member}
 
+# ---- descriptors: the command gets 0, 1 and 2, nothing inject opened ----
+# Whatever the test itself inherited (a CI runner's pipe) and would pass on
+# is closed first: a descriptor beyond 2 can then only come from inject.
+for fd in $(ls "/proc/$$/fd"); do
+	[ "$fd" -gt 2 ] || continue
+	flags=$(awk '/^flags:/ {print $2}' "/proc/$$/fdinfo/$fd" 2>/dev/null)
+	[ -n "$flags" ] && [ $((8#$flags & 8#2000000)) -eq 0 ] && eval "exec $fd>&-"
+done
+child_named() { # pid comm: a child of pid running comm (waits up to 5 s)
+	local c
+	for _ in $(seq 1 200); do
+		for c in $(children "$1"); do
+			[ "$(cat "/proc/$c/comm" 2>/dev/null)" = "$2" ] && echo "$c" && return 0
+		done
+		sleep 0.025
+	done
+	return 1
+}
+fds() { ls "/proc/$1/fd" 2>/dev/null | sort -n | tr '\n' ' ' | sed 's/ $//'; }
+# Each mode runs with what makes inject open the most: a token file, a
+# --user (passwd, group, and a template opened as that user and handed back).
+printf 'x={{ secret "db" }}\n' >"$ROOT/tmp/fd.tmpl"
+FD_FLAGS=(--user app --template /tmp/fd.tmpl:fd.conf)
+clean_secrets
+bg_container --token-file /tmp/token "${FD_FLAGS[@]}" --secret db -- sleep 30
+cmd=$(child_named "$BG_PID" sleep) || vt_die "exec mode: the command did not start"
+vt_eq "exec mode: the command holds only descriptors 0 1 2" "0 1 2" "$(fds "$cmd")"
+kill -KILL "$cmd"
+wait "$BG_PID"
+
+clean_secrets
+bg_container --init --token-file /tmp/token "${FD_FLAGS[@]}" --secret db -- sleep 30
+inj=$(child_named "$BG_PID" inject) && cmd=$(child_named "$inj" sleep) ||
+	vt_die "--init: the command did not start"
+vt_eq "--init: the command holds only descriptors 0 1 2" "0 1 2" "$(fds "$cmd")"
+kill -TERM "$inj"
+wait "$BG_PID"
+
+# --watch: the command, and an --on-change command, which the watcher starts
+# with descriptors of its own open (its copy of the directory).
+clean_secrets
+bg_container --watch --debounce 0.2 --on-change "/bin/sleep 1" "${FD_FLAGS[@]}" --secret w -- \
+	sleep 30
+inj=$(child_named "$BG_PID" inject) && cmd=$(child_named "$inj" sleep) &&
+	watcher=$(child_named "$inj" inject) ||
+	vt_die "--watch: the command or the watcher did not start"
+vt_eq "--watch: the command holds only descriptors 0 1 2" "0 1 2" "$(fds "$cmd")"
+rotate w v12
+hook=$(child_named "$watcher" sleep) || vt_die "--watch: the --on-change command did not run"
+vt_eq "--watch: the --on-change command holds only descriptors 0 1 2" "0 1 2" "$(fds "$hook")"
+kill -TERM "$inj"
+wait "$BG_PID"
+rm -f "$ROOT/tmp/fd.tmpl"
+
 # One watch holds at most 64 names; long ones (64 of 120 bytes: an 8 KB
 # query) are followed too, and a 65th is refused before anything starts.
 LONG=""
