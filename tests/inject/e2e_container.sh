@@ -3,8 +3,10 @@
 # a minimal root filesystem holding only the static inject, a static busybox,
 # /etc/passwd and /etc/group, a tmpfs on /run/secrets and the socket of a real
 # vaultd bind-mounted in. Covers files/modes/owners, _FILE variables, the
-# privilege drop, unsafe directories, fail-closed fetches, exit statuses,
-# signal forwarding, zombie reaping, cleanup in --init and --watch rotation.
+# privilege drop (and its failure, 71), unsafe directories, fail-closed
+# fetches, exit statuses, signal forwarding, zombie reaping, cleanup in
+# --init, --watch rotation (reload signal, --group) and the descriptors the
+# command gets.
 # Root only: skips outside CI (exit 77), fails inside it.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
