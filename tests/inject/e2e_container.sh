@@ -733,7 +733,9 @@ vt_check "... which says why" grep -q "at most 64" "$ERR"
 vt_check "... and nothing ran" test ! -e "$ROOT/tmp/ran"
 clean_secrets
 set -m
-INJECT_SECRETS=$L64 bg_container --watch --debounce 0.2 -- sh -c 'while :; do sleep 0.05; done'
+# The command ignores the reload's HUP: it must outlive the check, which
+# reads the rewritten file (inject removes its files when the command ends).
+INJECT_SECRETS=$L64 bg_container --watch --debounce 0.2 -- sh -c 'trap "" HUP; while :; do sleep 0.05; done'
 set +m
 wait_started
 vt_eq "--watch, 64 long names: first value" l64 "$(cat "$SECRETS/$L64_LAST" 2>/dev/null)"
