@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # vaultd smoke test: init, serve, health, a secret written and read back with
-# curl, seal -> 503, and SIGTERM -> exit 0 with the socket removed.
+# curl, seal -> 503, unseal (the sealed-time read joins the audit chain), and
+# SIGTERM -> exit 0 with the socket removed.
 set -uo pipefail
 . "$(dirname "$0")/../support/vaultd.sh"
 
@@ -68,6 +69,17 @@ vt_eq "a read while sealed is 503" "HTTP 503" "$(tail -1 <<<"$out")"
 vt_check "the 503 carries no value" bash -c "! grep -q -e '$b64' -e '$b64_2' <<<'$out'"
 out=$(vt_curl GET /v1/health)
 vt_eq "health is 503 while sealed" "HTTP 503" "$(tail -1 <<<"$out")"
+
+# Unsealed again (the key goes in on stdin, never in argv): the read refused
+# while sealed joins the chain then, ahead of the unseal's own entry.
+out=$(printf '{"key":"%s"}' "$(base64 -w0 <"$VT_KEY")" |
+	vt_curl POST /v1/sys/unseal -H 'Content-Type: application/json' --data-binary @-)
+vt_eq "unseal with the key answers 200" "HTTP 200" "$(tail -1 <<<"$out")"
+out=$(vt_curl GET '/v1/audit?since=0&limit=1000')
+vt_check "the read refused while sealed is in the chain, before the unseal" \
+	grep -Eq '"action":"secret.read","name":"smoke.db","result":"sealed","status":503.*"action":"sys.unseal","name":"","result":"ok","status":200' <<<"$out"
+out=$(vt_curl GET /v1/audit/verify)
+vt_check "the chain verifies" grep -q '"ok":true' <<<"$out"
 
 vt_check "the values are in no file on disk" \
 	bash -c "! grep -rqa -e '$value' -e '$value2' -e '$vapi' '$VT_DIR'"
