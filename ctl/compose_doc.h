@@ -94,5 +94,8 @@ int compose_yaml_load(const char *buf, size_t len, struct cnode **ret, char *err
  * data) are freed unwiped, out of reach without replacing its allocator.
  * 0, -ENOMEM or -EINVAL (the emitter refused the tree). */
 int compose_yaml_emit(const struct cnode *root, const char *header, char **ret, size_t *ret_len);
+/* Wipes [start, end) of a libyaml buffer before libyaml frees it unwiped
+ * (NULL or empty is fine): the parser's and the emitter's hold values. */
+void compose_wipe_range(unsigned char *start, unsigned char *end);
 
 #endif

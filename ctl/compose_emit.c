@@ -176,11 +176,8 @@ int compose_yaml_emit(const struct cnode *root, const char *header, char **ret, 
 	if (rc == 0 && !yaml_emitter_flush(&e))
 		rc = -EINVAL;
 	/* libyaml frees its output buffers without wiping them. */
-	if (e.buffer.start)
-		sodium_memzero(e.buffer.start, (size_t)(e.buffer.end - e.buffer.start));
-	if (e.raw_buffer.start)
-		sodium_memzero(e.raw_buffer.start,
-		               (size_t)(e.raw_buffer.end - e.raw_buffer.start));
+	compose_wipe_range(e.buffer.start, e.buffer.end);
+	compose_wipe_range(e.raw_buffer.start, e.raw_buffer.end);
 	yaml_emitter_delete(&e);
 	if (o.err)
 		rc = o.err;

@@ -509,7 +509,7 @@ static int load_document(struct loader *l, struct cnode **ret)
 	return 0;
 }
 
-static void wipe_range(unsigned char *start, unsigned char *end)
+void compose_wipe_range(unsigned char *start, unsigned char *end)
 {
 	if (start && end > start)
 		sodium_memzero(start, (size_t)(end - start));
@@ -531,8 +531,8 @@ int compose_yaml_load(const char *buf, size_t len, struct cnode **ret, char *err
 	struct cnode *root = NULL;
 	int rc = load_document(&l, &root);
 	/* libyaml keeps decoded input in its buffers; the input may hold passwords. */
-	wipe_range(l.parser.buffer.start, l.parser.buffer.end);
-	wipe_range(l.parser.raw_buffer.start, l.parser.raw_buffer.end);
+	compose_wipe_range(l.parser.buffer.start, l.parser.buffer.end);
+	compose_wipe_range(l.parser.raw_buffer.start, l.parser.raw_buffer.end);
 	yaml_parser_delete(&l.parser);
 	strtab_free(&l.anchor_names);
 	for (size_t i = 0; i < l.nanchors; i++) {

@@ -47,20 +47,16 @@ static int check_dir(int fd, const char *path, bool allow_disk, const gid_t *cmd
 		            "%s is writable by others (mode %04o): anyone could swap the files; "
 		            "mount it with mode=0755 or chmod o-w it",
 		            path, (unsigned)(st.st_mode & 07777));
-	/* A group other than root's or inject's own is "others" too: its
-	 * members (the dropped --user, say) could swap the files. */
-	if ((st.st_mode & S_IWGRP) && st.st_gid != 0 && st.st_gid != getegid())
+	/* A writable group is "others" too, unless it is root's or inject's own
+	 * and the command is not in it (--user 1001:0, as on OpenShift, is):
+	 * its members could swap the files or plant links at the targets. */
+	bool cmd_in = has_group(cmd_groups, n_cmd_groups, st.st_gid);
+	if ((st.st_mode & S_IWGRP) && (cmd_in || (st.st_gid != 0 && st.st_gid != getegid())))
 		return errf(err, cap, -EPERM,
-		            "%s is writable by group %u (mode %04o): its members could swap the "
+		            "%s is writable by group %u (mode %04o)%s: its members could swap the "
 		            "files; mount it with mode=0755 or chmod g-w it",
-		            path, (unsigned)st.st_gid, (unsigned)(st.st_mode & 07777));
-	/* Root's group too, when the command is in it (--user 1001:0, as on
-	 * OpenShift): the command itself could plant links at the targets. */
-	if ((st.st_mode & S_IWGRP) && has_group(cmd_groups, n_cmd_groups, st.st_gid))
-		return errf(err, cap, -EPERM,
-		            "%s is writable by group %u (mode %04o), which the --user is in: the "
-		            "command could swap the files; mount it with mode=0755 or chmod g-w it",
-		            path, (unsigned)st.st_gid, (unsigned)(st.st_mode & 07777));
+		            path, (unsigned)st.st_gid, (unsigned)(st.st_mode & 07777),
+		            cmd_in ? ", which the --user is in" : "");
 	if (st.st_uid != 0 && st.st_uid != geteuid())
 		return errf(err, cap, -EPERM,
 		            "%s belongs to uid %u, not to root or to inject (uid %u): its owner "

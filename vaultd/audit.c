@@ -420,9 +420,7 @@ static void add_dropped_entry(void)
 {
 	struct audit_entry *d = &g_kept[g_nkept++];
 	memset(d, 0, sizeof(*d));
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	d->time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	d->time_ms = http_wall_ms();
 	d->uid = d->gid = d->pid = -1;
 	snprintf(d->action, sizeof(d->action), "%s", "audit.sealed_dropped");
 	snprintf(d->name, sizeof(d->name), "%" PRIu64, g_kept_dropped);

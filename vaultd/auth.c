@@ -163,8 +163,31 @@ static int policy_set_add(struct policy_set *s, struct policy *p)
 	return 0;
 }
 
-/* Loads and parses the named policies. A policy that does not exist (yet)
- * grants nothing; one that no longer parses is skipped with a warning. */
+/* Adds the policy called name to s; with labels, only when it binds them.
+ * One that does not exist (yet, or any more) grants nothing; one that no
+ * longer parses is skipped with a warning; a store that cannot be read
+ * fails the whole set. */
+static int policy_set_add_named(struct store *st, const char *name, const json_t *labels,
+                                struct policy_set *s)
+{
+	char *doc = NULL;
+	int r = store_policy_get(st, name, &doc);
+	if (r == STORE_E_NOTFOUND)
+		return 0;
+	if (r < 0)
+		return r;
+	struct policy *p = NULL;
+	char err[160];
+	if (policy_parse(doc, strlen(doc), NULL, &p, err, sizeof(err)) != 0)
+		log_msg(LOG_WARN, "policy_unusable", err);
+	else if ((!labels || policy_binds_labels(p, labels)) && (r = policy_set_add(s, p)) == 0)
+		p = NULL;
+	policy_free(p);
+	free(doc);
+	return r;
+}
+
+/* Loads and parses the named policies (see policy_set_add_named). */
 static int policy_set_build(struct store *st, const char *policies_json, struct policy_set **ret)
 {
 	json_t *names = json_loads(policies_json ? policies_json : "[]", 0, NULL);
@@ -183,24 +206,7 @@ static int policy_set_build(struct store *st, const char *policies_json, struct 
 	int rc = 0;
 	json_array_foreach(names, i, v)
 	{
-		if (!json_is_string(v))
-			continue;
-		char *doc = NULL;
-		int r = store_policy_get(st, json_string_value(v), &doc);
-		if (r == STORE_E_NOTFOUND)
-			continue;
-		if (r < 0) {
-			rc = r;
-			break;
-		}
-		char err[160];
-		struct policy *p = NULL;
-		if (policy_parse(doc, strlen(doc), NULL, &p, err, sizeof(err)) != 0)
-			log_msg(LOG_WARN, "policy_unusable", err);
-		else if ((rc = policy_set_add(s, p)) < 0)
-			policy_free(p);
-		free(doc);
-		if (rc < 0)
+		if (json_is_string(v) && (rc = policy_set_add_named(st, json_string_value(v), NULL, s)) < 0)
 			break;
 	}
 	json_decref(names);
@@ -432,29 +438,6 @@ static int token_actor(struct req *r, const char *tok, size_t len)
 /* ---- container identity ---- */
 
 /* The policies whose "containers" selectors match labels. */
-/* Adds policy name to s when it binds labels. One deleted meanwhile binds
- * nothing; one that no longer parses is skipped with a warning, as for a
- * token; a store that cannot be read fails the whole set. */
-static int add_if_binding(struct store *st, const char *name, const json_t *labels,
-                          struct policy_set *s)
-{
-	char *doc = NULL;
-	int r = store_policy_get(st, name, &doc);
-	if (r == STORE_E_NOTFOUND)
-		return 0;
-	if (r < 0)
-		return r;
-	struct policy *p = NULL;
-	char err[160];
-	if (policy_parse(doc, strlen(doc), NULL, &p, err, sizeof(err)) != 0)
-		log_msg(LOG_WARN, "policy_unusable", err);
-	else if (policy_binds_labels(p, labels) && (r = policy_set_add(s, p)) == 0)
-		p = NULL;
-	policy_free(p);
-	free(doc);
-	return r;
-}
-
 static int policy_set_for_labels(struct store *st, const json_t *labels, struct policy_set **ret)
 {
 	char **names = NULL;
@@ -469,7 +452,7 @@ static int policy_set_for_labels(struct store *st, const json_t *labels, struct 
 		rc = -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		if (rc == 0)
-			rc = add_if_binding(st, names[i], labels, s);
+			rc = policy_set_add_named(st, names[i], labels, s);
 		free(names[i]);
 	}
 	free(names);
