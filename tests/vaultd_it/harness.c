@@ -402,7 +402,7 @@ void vd_start(struct vd *v)
 	fatal("vaultd did not answer on %s within %d ms", v->sock, START_WAIT_MS);
 }
 
-static int stop_with(struct vd *v, int sig)
+int vd_stop_with(struct vd *v, int sig)
 {
 	if (v->pid <= 0)
 		return -1;
@@ -432,16 +432,16 @@ static int stop_with(struct vd *v, int sig)
 
 void vd_stop(struct vd *v)
 {
-	int rc = stop_with(v, SIGTERM);
+	int rc = vd_stop_with(v, SIGTERM);
 	if (rc > 0) {
 		fprintf(stderr, "harness: vaultd exited %d after SIGTERM (log %s)\n", rc, v->log);
 		g_bad_exits++;
 	}
 }
 
-int vd_stop_status(struct vd *v) { return stop_with(v, SIGTERM); }
+int vd_stop_status(struct vd *v) { return vd_stop_with(v, SIGTERM); }
 
-void vd_kill9(struct vd *v) { stop_with(v, SIGKILL); }
+void vd_kill9(struct vd *v) { vd_stop_with(v, SIGKILL); }
 
 bool vd_alive(const struct vd *v) { return v->pid > 0 && kill(v->pid, 0) == 0; }
 

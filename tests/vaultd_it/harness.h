@@ -76,6 +76,8 @@ void vd_start(struct vd *v);
 void vd_stop(struct vd *v);        /* SIGTERM and wait */
 /* SIGTERM and wait; the exit status (128+signal if killed), -1 if not running. */
 int vd_stop_status(struct vd *v);
+/* Sends sig and waits: the exit status, 128+signal if killed. */
+int vd_stop_with(struct vd *v, int sig); /* -1 if not running */
 void vd_kill9(struct vd *v);
 bool vd_alive(const struct vd *v);
 /* Convenience: prepare + key-file store + start. */

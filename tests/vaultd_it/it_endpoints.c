@@ -1028,15 +1028,19 @@ END_TEST
 
 /* ---- process ---- */
 
-START_TEST(test_sigterm_exits_0_and_removes_the_socket)
+static const int stop_signals[] = {SIGTERM, SIGINT};
+
+START_TEST(test_sigterm_or_sigint_exits_0_and_removes_the_socket)
 {
 	struct vd v;
-	vd_up(&v, "sigterm");
+	vd_up(&v, stop_signals[_i] == SIGTERM ? "sigterm" : "sigint");
 	struct vresp r;
 	vd_call(&v, VIA_LIB, "GET", "/v1/health", NULL, NULL, &r);
 	EXPECT_STATUS(&r, 200);
 	vresp_clear(&r);
-	ck_assert_int_eq(vd_stop_status(&v), 0);
+	int rc = vd_stop_with(&v, stop_signals[_i]);
+	ck_assert_msg(rc == 0, "vaultd exited %d after signal %d, expected 0 (log %s)", rc,
+	              stop_signals[_i], v.log);
 	ck_assert_msg(access(v.sock, F_OK) != 0, "socket %s removed on exit", v.sock);
 	/* A stale socket file left behind is replaced on the next start. */
 	vd_start(&v);
@@ -1214,7 +1218,8 @@ int main(void)
 	suite_add_tcase(s, loop_case("seal", test_seal_makes_reads_503_and_unseal_needs_the_right_key));
 	TCase *proc = tcase_create("process");
 	tcase_set_timeout(proc, 60);
-	tcase_add_test(proc, test_sigterm_exits_0_and_removes_the_socket);
+	tcase_add_loop_test(proc, test_sigterm_or_sigint_exits_0_and_removes_the_socket, 0,
+	                    (int)(sizeof(stop_signals) / sizeof(stop_signals[0])));
 	tcase_add_test(proc, test_second_daemon_on_a_live_socket_refuses_and_the_first_serves_on);
 	tcase_add_test(proc, test_sighup_reopens_the_audit_log);
 	tcase_add_test(proc, test_destroy_overwrites_the_ciphertext_in_the_file);

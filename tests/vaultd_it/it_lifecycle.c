@@ -1,8 +1,6 @@
-/* The ends of vaultd's life: `vaultd init` never overwrites a store (nor
- * makes a key for one it refused), and SIGINT stops serve as cleanly as
- * SIGTERM: exit 0, socket removed. */
+/* The start of a store's life: `vaultd init` never overwrites a store (nor
+ * makes a key for one it refused). How serve stops is in it_endpoints. */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,22 +106,6 @@ START_TEST(test_second_init_refuses_and_leaves_store_and_key_as_they_were)
 }
 END_TEST
 
-START_TEST(test_sigint_exits_0_and_removes_the_socket)
-{
-	struct vd v;
-	vd_up(&v, "sigint");
-	struct vresp r;
-	vd_call(&v, VIA_LIB, "GET", "/v1/health", NULL, NULL, &r);
-	EXPECT_STATUS(&r, 200);
-	vresp_clear(&r);
-	ck_assert_int_eq(kill(v.pid, SIGINT), 0);
-	int rc = wait_pid(v.pid); /* bounded by the test's timeout */
-	v.pid = -1;
-	ck_assert_msg(rc == 0, "vaultd exited %d after SIGINT, expected 0 (log %s)", rc, v.log);
-	ck_assert_msg(access(v.sock, F_OK) != 0, "socket %s removed on SIGINT", v.sock);
-}
-END_TEST
-
 int main(void)
 {
 	vd_global_init();
@@ -131,7 +113,6 @@ int main(void)
 	TCase *tc = tcase_create("lifecycle");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_second_init_refuses_and_leaves_store_and_key_as_they_were);
-	tcase_add_test(tc, test_sigint_exits_0_and_removes_the_socket);
 	suite_add_tcase(s, tc);
 	return vd_run_suite(s);
 }
