@@ -14,11 +14,18 @@ static char g_pass[96];
 
 #define VIA ((enum via)_i)
 
+/* A fresh passphrase store in v, its passphrase (a canary) in pass,
+ * initialised but not started. */
+static void new_sealed_store(struct vd *v, const char *tag, char pass[96])
+{
+	vd_prepare(v, tag);
+	canary(pass, 96, "passphrase");
+	vd_init_passphrase(v, pass);
+}
+
 static void up(void)
 {
-	vd_prepare(&g, "sealed");
-	canary(g_pass, sizeof(g_pass), "passphrase");
-	vd_init_passphrase(&g, g_pass);
+	new_sealed_store(&g, "sealed", g_pass);
 	vd_start(&g); /* no --key-file: sealed */
 }
 
@@ -130,10 +137,8 @@ START_TEST(test_restart_starts_sealed_and_keeps_values)
 {
 	struct vd v;
 	char pass[96], val[96];
-	vd_prepare(&v, "sealed-restart");
-	canary(pass, sizeof(pass), "passphrase2");
+	new_sealed_store(&v, "sealed-restart", pass);
 	canary(val, sizeof(val), "sealed-restart");
-	vd_init_passphrase(&v, pass);
 	vd_start(&v);
 	unseal(&v, VIA_LIB, pass, 200);
 	ck_assert_int_eq(vd_put(&v, VIA_LIB, NULL, "sl.keep", val, NULL), 1);
@@ -180,9 +185,7 @@ START_TEST(test_sealed_requests_join_the_chain_at_unseal)
 {
 	struct vd v;
 	char pass[96];
-	vd_prepare(&v, "sealed-audit");
-	canary(pass, sizeof(pass), "passphrase3");
-	vd_init_passphrase(&v, pass);
+	new_sealed_store(&v, "sealed-audit", pass);
 	vd_start(&v);
 	struct vresp r;
 	vd_call(&v, VIA_LIB, "GET", "/v1/secrets/sl.guess", NULL, NULL, &r);
@@ -240,9 +243,7 @@ START_TEST(test_sealed_requests_beyond_the_cap_are_counted)
 	enum { SENT = 1100, KEPT_MAX = 1024 };
 	struct vd v;
 	char pass[96];
-	vd_prepare(&v, "sealed-flood");
-	canary(pass, sizeof(pass), "passphrase4");
-	vd_init_passphrase(&v, pass);
+	new_sealed_store(&v, "sealed-flood", pass);
 	vd_start(&v);
 	for (int i = 0; i < SENT; i++)
 		ck_assert_int_eq(one_request(&v, "GET /v1/health"), 503);
@@ -289,9 +290,7 @@ static void send_unseal(int fd, const char *pass)
 static double sealed_daemon(struct vd *v, const char *tag, const char *const *flags)
 {
 	char pass[96];
-	vd_prepare(v, tag);
-	canary(pass, sizeof(pass), "passphrase");
-	vd_init_passphrase(v, pass);
+	new_sealed_store(v, tag, pass);
 	size_t i = 0;
 	for (; flags[i] && i + 1 < VD_MAX_EXTRA; i++)
 		v->extra[i] = flags[i];
