@@ -486,6 +486,7 @@ struct rekey_ctx {
 	const struct kdf_params *kdf;
 	struct be_key *keys;
 	size_t n;
+	struct audit_entry *audit; /* chained in the same transaction, or NULL */
 };
 
 /* The keys table holds exactly the keys of this handle's keyring, each
@@ -534,13 +535,16 @@ static int rekey_body(struct store *s, struct be_tx *tx, void *ctx)
 	r = s->ops->header_put(tx, &h);
 	for (size_t i = 0; r == 0 && i < c->n; i++)
 		r = s->ops->key_put(tx, &c->keys[i]);
+	if (r == 0 && c->audit)
+		r = store_audit_append_tx(s, tx, c->audit, 1);
 	return r;
 }
 
-int store_rekey(struct store *s, enum kek_kind kind, const struct kdf_params *kdf,
-                const struct secbuf *new_kek)
+/* The rekey's transaction; the purge of the old wrapped keys is the caller's. */
+static int rekey_commit(struct store *s, enum kek_kind kind, const struct kdf_params *kdf,
+                        const struct secbuf *new_kek, struct audit_entry *audit)
 {
-	if (!s)
+	if (!s || (audit && !store_audit_entry_ok(audit)))
 		return STORE_E_INVAL;
 	int r = kek_args_ok(kind, kdf, new_kek);
 	if (r < 0)
@@ -550,8 +554,11 @@ int store_rekey(struct store *s, enum kek_kind kind, const struct kdf_params *kd
 		secbuf_free(kek_copy);
 		return -ENOMEM;
 	}
+	struct audit_entry copy; /* the caller's entry changes only on success */
+	if (audit)
+		copy = *audit;
 	pthread_rwlock_wrlock(&s->keys);
-	struct rekey_ctx c = {.kind = kind, .kdf = kdf};
+	struct rekey_ctx c = {.kind = kind, .kdf = kdf, .audit = audit ? &copy : NULL};
 	if (!s->kr)
 		r = STORE_E_SEALED;
 	if (r == 0) {
@@ -572,29 +579,63 @@ int store_rekey(struct store *s, enum kek_kind kind, const struct kdf_params *kd
 		secbuf_free(s->kek);
 		s->kek = kek_copy;
 		kek_copy = NULL;
+		if (audit)
+			*audit = copy;
 	}
 	pthread_rwlock_unlock(&s->keys);
 	secbuf_free(kek_copy);
 	free(c.keys);
-	/* The keys wrapped under the old KEK are still in older page images
-	 * (the WAL, the file's pages until a checkpoint): the old KEK and the
-	 * files would still give every data key. Rekey answers a leaked KEK,
-	 * so they go now, as a destroyed value's do. */
-	if (r == 0)
-		r = s->ops->purge_residue(s->be, true);
 	return r;
 }
 
+/* The keys wrapped under the old KEK are still in older page images (the
+ * WAL, the file's pages until a checkpoint): the old KEK and the files would
+ * still give every data key. Rekey answers a leaked KEK, so they go at once,
+ * as a destroyed value's do. */
+int store_rekey(struct store *s, enum kek_kind kind, const struct kdf_params *kdf,
+                const struct secbuf *new_kek)
+{
+	int r = rekey_commit(s, kind, kdf, new_kek, NULL);
+	return r < 0 ? r : s->ops->purge_residue(s->be, true);
+}
+
+int store_rekey_audited(struct store *s, enum kek_kind kind, const struct kdf_params *kdf,
+                        const struct secbuf *new_kek, struct audit_entry *audit)
+{
+	int r = rekey_commit(s, kind, kdf, new_kek, audit);
+	if (r == 0)
+		(void)s->ops->purge_residue(s->be, true); /* on failure, later commits retry */
+	return r;
+}
+
+struct key_put_ctx {
+	struct be_key *wrapped;
+	struct audit_entry *audit; /* chained in the same transaction, or NULL */
+};
+
 static int key_put_body(struct store *s, struct be_tx *tx, void *ctx)
 {
+	struct key_put_ctx *c = ctx;
 	int r = keys_match(s, tx);
-	return r < 0 ? r : s->ops->key_put(tx, ctx);
+	if (r == 0)
+		r = s->ops->key_put(tx, c->wrapped);
+	if (r == 0 && c->audit)
+		r = store_audit_append_tx(s, tx, c->audit, 1);
+	return r;
 }
 
 int store_dek_rotate(struct store *s, uint32_t *ret_key_id)
 {
-	if (!s)
+	return store_dek_rotate_audited(s, NULL, ret_key_id);
+}
+
+int store_dek_rotate_audited(struct store *s, struct audit_entry *audit, uint32_t *ret_key_id)
+{
+	if (!s || (audit && !store_audit_entry_ok(audit)))
 		return STORE_E_INVAL;
+	struct audit_entry copy; /* the caller's entry changes only on success */
+	if (audit)
+		copy = *audit;
 	pthread_rwlock_wrlock(&s->keys);
 	int r = s->kr ? 0 : STORE_E_SEALED;
 	uint32_t id = 0;
@@ -604,12 +645,15 @@ int store_dek_rotate(struct store *s, uint32_t *ret_key_id)
 		id = keyring_active_id(s->kr) + 1;
 		r = id == 0 ? -EOVERFLOW : new_key(s->kek, s->store_id, id, &dek, &wrapped);
 	}
+	struct key_put_ctx c = {.wrapped = &wrapped, .audit = audit ? &copy : NULL};
 	if (r == 0)
-		r = store_run_tx(s, true, key_put_body, &wrapped);
+		r = store_run_tx(s, true, key_put_body, &c);
 	if (r == 0) {
 		r = keyring_add(s->kr, id, dek);
 		dek = NULL; /* owned by the keyring now, even on failure */
 	}
+	if (r == 0 && audit)
+		*audit = copy;
 	pthread_rwlock_unlock(&s->keys);
 	secbuf_free(dek);
 	if (r == 0 && ret_key_id)
@@ -648,6 +692,36 @@ static int reseal_body(struct store *s, struct be_tx *tx, void *ctx)
 	free(refs);
 	if (r == 0)
 		c->remaining = total - n;
+	return r;
+}
+
+struct key_status_ctx {
+	uint32_t active;
+	uint64_t pending;
+};
+
+static int key_status_body(struct store *s, struct be_tx *tx, void *ctx)
+{
+	struct key_status_ctx *c = ctx;
+	struct be_version_ref *refs = NULL;
+	size_t n = 0;
+	c->active = keyring_active_id(s->kr);
+	/* A limit of 0 counts them and fetches none. */
+	int r = s->ops->version_stale(tx, c->active, 0, &refs, &n, &c->pending);
+	free(refs);
+	return r;
+}
+
+int store_key_status(struct store *s, uint32_t *ret_active, uint64_t *ret_pending)
+{
+	if (!s)
+		return STORE_E_INVAL;
+	struct key_status_ctx c = {0};
+	int r = store_run_keyed_tx(s, false, key_status_body, &c);
+	if (r == 0 && ret_active)
+		*ret_active = c.active;
+	if (r == 0 && ret_pending)
+		*ret_pending = c.pending;
 	return r;
 }
 

@@ -74,6 +74,17 @@ int store_rekey(struct store *s, enum kek_kind kind, const struct kdf_params *kd
  * return STORE_E_CONFLICT, changing nothing, when the file's keys are not
  * this handle's (another handle rotated or rekeyed): reopen and retry. */
 int store_dek_rotate(struct store *s, uint32_t *ret_key_id);
+/* Both, chaining *audit (when non-NULL) in the change's own transaction:
+ * the new keys and their audit entry commit together or not at all. On
+ * success *audit holds its seq and hash. store_rekey_audited returns 0 once
+ * the rekey committed: should purging the old wrapped keys fail then, the
+ * backend retries it after later commits (as for store_purge_residue). */
+int store_rekey_audited(struct store *s, enum kek_kind kind, const struct kdf_params *kdf,
+                        const struct secbuf *new_kek, struct audit_entry *audit);
+int store_dek_rotate_audited(struct store *s, struct audit_entry *audit, uint32_t *ret_key_id);
+/* The active DEK's id and how many versions are still sealed under an older
+ * one (what store_reseal_step has left). STORE_E_SEALED when sealed. */
+int store_key_status(struct store *s, uint32_t *ret_active, uint64_t *ret_pending);
 /* Re-seals up to batch versions still under an older DEK with the active one
  * (never writing plaintext). *ret_remaining: how many are left. */
 int store_reseal_step(struct store *s, size_t batch, size_t *ret_remaining);

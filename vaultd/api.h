@@ -14,6 +14,8 @@ void api_sys_status(struct req *r);
 void api_sys_unseal(struct req *r);
 void api_sys_seal(struct req *r);
 void api_sys_backup(struct req *r);
+void api_sys_rotate(struct req *r);
+void api_sys_rekey(struct req *r);
 /* api_secrets.c */
 void api_secrets_list(struct req *r);
 void api_secret_get(struct req *r);

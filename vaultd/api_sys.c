@@ -1,4 +1,5 @@
-/* System endpoints: health, status, metrics, seal/unseal and backup. */
+/* System endpoints: health, status, metrics, seal/unseal, backup, and the
+ * store's keys: data key rotation and KEK rekey. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -9,10 +10,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "api.h"
+#include "audit.h"
 #include "jsonx.h"
 #include "keyring.h"
 #include "log.h"
 #include "metrics.h"
+#include "reseal.h"
 #include "store.h"
 
 #define UNSEAL_PASSPHRASE_MAX 1024
@@ -61,6 +64,14 @@ void api_sys_status(struct req *r)
 	json_object_set_new(o, "revision", json_integer((json_int_t)store_revision(st)));
 	json_object_set_new(
 	    o, "kek", json_string(info.kek_kind == KEK_PASSPHRASE ? "passphrase" : "keyfile"));
+	/* The active data key and the versions the re-seal thread has left;
+	 * both need the keys (null while sealed). */
+	uint32_t key_id = 0;
+	uint64_t pending = 0;
+	bool keys = !sealed && store_key_status(st, &key_id, &pending) == 0;
+	json_object_set_new(o, "key_id", keys ? json_integer((json_int_t)key_id) : json_null());
+	json_object_set_new(o, "reseal_pending",
+	                    keys ? json_integer((json_int_t)pending) : json_null());
 	reply_json(r, 200, o);
 }
 
@@ -71,17 +82,22 @@ static void reply_sealed_state(struct req *r, bool sealed)
 	reply_json(r, 200, o);
 }
 
-/* The KEK from {"key":"<b64 32 bytes>"} or {"passphrase":"..."}; answers
- * and returns negative on bad input. */
-static int unseal_kek(struct req *r, const json_t *o, struct secbuf **ret)
+/* The key material of an unseal or rekey body: exactly one of
+ * {"key":"<b64 32 bytes>"} and {"passphrase":"..."}, plus "kdf" when
+ * allow_kdf. Answers and returns negative on bad input; else 0 with
+ * exactly one of *ret_key and *ret_pass set (secbufs the caller frees). */
+static int body_key_material(struct req *r, const json_t *o, bool allow_kdf,
+                             struct secbuf **ret_key, struct secbuf **ret_pass)
 {
 	const char *k;
 	json_t *v;
 	json_object_foreach((json_t *)o, k, v)
 	{
-		if (strcmp(k, "key") != 0 && strcmp(k, "passphrase") != 0) {
+		if (strcmp(k, "key") != 0 && strcmp(k, "passphrase") != 0 &&
+		    !(allow_kdf && strcmp(k, "kdf") == 0)) {
 			reply_error(r, 400, "bad_request",
-			            "unknown field (send key or passphrase)");
+			            allow_kdf ? "unknown field (send key, or passphrase and kdf)"
+			                      : "unknown field (send key or passphrase)");
 			return -EINVAL;
 		}
 	}
@@ -100,7 +116,7 @@ static int unseal_kek(struct req *r, const json_t *o, struct secbuf **ret)
 			            "\"key\" must be the base64 of the 32-byte key");
 			return -EINVAL;
 		}
-		*ret = key;
+		*ret_key = key;
 		return 0;
 	}
 	const char *pass = NULL;
@@ -110,31 +126,46 @@ static int unseal_kek(struct req *r, const json_t *o, struct secbuf **ret)
 		reply_error(r, 400, "bad_value", "\"passphrase\" must be a non-empty string");
 		return -EINVAL;
 	}
-	struct store_info info;
-	int rc = store_info(r->vd->store, &info);
-	if (rc < 0) {
-		reply_store_error(r, rc, "reading the store's key parameters");
-		return rc;
-	}
-	if (info.kek_kind != KEK_PASSPHRASE) {
-		reply_error(r, 400, "unseal_failed",
-		            "this store is locked by a key file: send {\"key\":\"<base64>\"}");
-		return -EINVAL;
-	}
-	struct secbuf *pb = secbuf_dup(pass, json_string_length(pv));
-	if (!pb) {
+	*ret_pass = secbuf_dup(pass, json_string_length(pv));
+	if (!*ret_pass) {
 		reply_error(r, 500, "internal", "out of memory");
 		return -ENOMEM;
 	}
-	pthread_mutex_lock(&g_kdf_lock);
-	rc = kek_from_passphrase(pb, &info.kdf, ret);
-	pthread_mutex_unlock(&g_kdf_lock);
-	secbuf_free(pb);
-	if (rc < 0) {
-		reply_error(r, 500, "internal", "deriving the key from the passphrase failed");
-		return rc;
-	}
 	return 0;
+}
+
+/* Argon2id, one derivation at a time; answers on failure. */
+static int derive_kek(struct req *r, const struct secbuf *pass, const struct kdf_params *kdf,
+                      struct secbuf **ret)
+{
+	pthread_mutex_lock(&g_kdf_lock);
+	int rc = kek_from_passphrase(pass, kdf, ret);
+	pthread_mutex_unlock(&g_kdf_lock);
+	if (rc < 0)
+		reply_error(r, 500, "internal", "deriving the key from the passphrase failed");
+	return rc;
+}
+
+/* The KEK an unseal body names, derived with the store's own parameters
+ * for a passphrase. Answers and returns negative on bad input. */
+static int unseal_kek(struct req *r, const json_t *o, struct secbuf **ret)
+{
+	struct secbuf *pass = NULL;
+	int rc = body_key_material(r, o, false, ret, &pass);
+	if (rc < 0 || !pass)
+		return rc;
+	struct store_info info;
+	rc = store_info(r->vd->store, &info);
+	if (rc < 0)
+		reply_store_error(r, rc, "reading the store's key parameters");
+	else if (info.kek_kind != KEK_PASSPHRASE) {
+		reply_error(r, 400, "unseal_failed",
+		            "this store is locked by a key file: send {\"key\":\"<base64>\"}");
+		rc = -EINVAL;
+	} else
+		rc = derive_kek(r, pass, &info.kdf, ret);
+	secbuf_free(pass);
+	return rc;
 }
 
 void api_sys_unseal(struct req *r)
@@ -165,7 +196,116 @@ void api_sys_unseal(struct req *r)
 		return;
 	}
 	log_msg(LOG_INFO, "unsealed", "keys loaded by request");
+	reseal_kick(); /* a rotation may have work left from before the seal */
 	reply_sealed_state(r, false);
+}
+
+/* Rotate and rekey take no other input than their body, if any: an empty
+ * body or {} for rotate. Answers and returns negative otherwise. */
+static int empty_body(struct req *r)
+{
+	if (r->body_len == 0)
+		return 0;
+	json_t *o = NULL;
+	if (req_json_body(r, &o) < 0)
+		return -EINVAL;
+	size_t n = json_object_size(o);
+	json_decref(o);
+	if (n == 0)
+		return 0;
+	reply_error(r, 400, "bad_request", "rotate takes no fields: send {} or nothing");
+	return -EINVAL;
+}
+
+void api_sys_rotate(struct req *r)
+{
+	if (auth_require(r, CAP_ADMIN, NULL) < 0 || empty_body(r) < 0)
+		return;
+	uint32_t id = 0;
+	audit_write_begin();
+	int rc = store_dek_rotate_audited(r->vd->store, http_audit_prepare(r, 200), &id);
+	audit_write_end();
+	if (rc < 0) {
+		reply_store_error(r, rc, "rotating the data key");
+		return;
+	}
+	http_audit_committed(r);
+	uint64_t pending = 0;
+	store_key_status(r->vd->store, NULL, &pending);
+	reseal_kick();
+	struct logline l;
+	logline_start(&l, LOG_INFO, "dek_rotated");
+	logline_uint(&l, "key_id", id);
+	logline_uint(&l, "reseal_pending", pending);
+	logline_emit(&l);
+	json_t *o = json_object();
+	json_object_set_new(o, "key_id", json_integer((json_int_t)id));
+	json_object_set_new(o, "reseal_pending", json_integer((json_int_t)pending));
+	reply_json(r, 200, o);
+}
+
+/* The new KEK of a rekey body and how it is made: a key, or a passphrase
+ * with fresh Argon2id parameters ("kdf": "moderate", the default, or
+ * "interactive"). Answers and returns negative on bad input. */
+static int rekey_kek(struct req *r, const json_t *o, enum kek_kind *kind, struct kdf_params *kdf,
+                     struct secbuf **ret)
+{
+	struct secbuf *pass = NULL;
+	int rc = body_key_material(r, o, true, ret, &pass);
+	if (rc < 0)
+		return rc;
+	const char *cost = "moderate";
+	json_t *kv = json_object_get(o, "kdf");
+	if (kv && (!pass || jsonx_get_string(o, "kdf", &cost) < 0 ||
+	           (strcmp(cost, "moderate") != 0 && strcmp(cost, "interactive") != 0))) {
+		reply_error(r, 400, "bad_value",
+		            "\"kdf\" goes with a passphrase: \"moderate\" or \"interactive\"");
+		rc = -EINVAL;
+	}
+	*kind = pass ? KEK_PASSPHRASE : KEK_KEYFILE;
+	if (rc == 0 && pass) {
+		kdf_params_new(kdf, strcmp(cost, "interactive") == 0);
+		rc = derive_kek(r, pass, kdf, ret);
+	}
+	secbuf_free(pass);
+	if (rc < 0) {
+		secbuf_free(*ret);
+		*ret = NULL;
+	}
+	return rc;
+}
+
+void api_sys_rekey(struct req *r)
+{
+	if (auth_require(r, CAP_ADMIN, NULL) < 0)
+		return;
+	json_t *o = NULL;
+	if (req_json_body(r, &o) < 0)
+		return;
+	enum kek_kind kind = KEK_KEYFILE;
+	struct kdf_params kdf;
+	struct secbuf *kek = NULL;
+	int rc = rekey_kek(r, o, &kind, &kdf, &kek);
+	json_decref(o);
+	if (rc < 0)
+		return;
+	audit_write_begin();
+	rc = store_rekey_audited(r->vd->store, kind, kind == KEK_PASSPHRASE ? &kdf : NULL, kek,
+	                         http_audit_prepare(r, 200));
+	audit_write_end();
+	secbuf_free(kek);
+	if (rc < 0) {
+		reply_store_error(r, rc, "rekeying");
+		return;
+	}
+	http_audit_committed(r);
+	log_msg(LOG_INFO, "rekeyed",
+	        kind == KEK_PASSPHRASE ? "the store now unseals with the new passphrase"
+	                               : "the store now unseals with the new key");
+	json_t *out = json_object();
+	json_object_set_new(out, "kek",
+	                    json_string(kind == KEK_PASSPHRASE ? "passphrase" : "keyfile"));
+	reply_json(r, 200, out);
 }
 
 void api_sys_seal(struct req *r)

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "notify.h"
 #include "offload.h"
+#include "reseal.h"
 #include "store.h"
 #include "store_lock.h"
 #include "vaultd.h"
@@ -491,6 +492,7 @@ static void shutdown_in_order(struct vaultd *vd)
 	unsigned grace_ms = vd->cfg.shutdown_grace_s * 1000u;
 	if (!http_wait_idle(grace_ms))
 		log_msg(LOG_WARN, "shutdown", "requests still in flight after the grace period");
+	reseal_stop();  /* after its batch in hand; the next start goes on */
 	offload_stop(); /* the workers finish their jobs (503 for those past the grace) */
 	audit_stop();   /* commits whatever is still queued */
 	if (!http_wait_answers_sent(VAULTD_ANSWER_FLUSH_MS))
@@ -513,6 +515,8 @@ static int start_threads(struct vaultd *vd, int listen_fd)
 		return fail("watch timer", rc, NULL), rc;
 	if (rc == 0 && (rc = offload_start(vd->cfg.write_threads)) < 0)
 		return fail("write workers", rc, "could not start"), rc;
+	if (rc == 0 && (rc = reseal_start(vd->store)) < 0)
+		return fail("re-seal thread", rc, "could not start"), rc;
 	if (rc == 0 && (rc = http_start(vd, listen_fd)) < 0)
 		return fail("libmicrohttpd", rc, "could not start the HTTP server"), rc;
 	return rc;

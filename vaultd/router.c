@@ -23,6 +23,8 @@ static const struct route_def routes[] = {
     {R_SYS_UNSEAL, "POST", "/v1/sys/unseal", "sys.unseal", P_NONE},
     {R_SYS_SEAL, "POST", "/v1/sys/seal", "sys.seal", P_NONE},
     {R_SYS_BACKUP, "GET", "/v1/sys/backup", "sys.backup", P_NONE},
+    {R_SYS_ROTATE, "POST", "/v1/sys/rotate", "sys.rotate", P_NONE},
+    {R_SYS_REKEY, "POST", "/v1/sys/rekey", "sys.rekey", P_NONE},
     {R_SECRETS_LIST, "GET", "/v1/secrets", "secret.list", P_NONE},
     {R_SECRET_GET, "GET", "/v1/secrets/{name}", "secret.read", P_NAME},
     {R_SECRET_PUT, "PUT", "/v1/secrets/{name}", "secret.write", P_NAME},

@@ -491,6 +491,100 @@ START_TEST(test_reseal_moves_old_versions_to_active_key)
 }
 END_TEST
 
+static void key_entry(struct audit_entry *e, const char *action)
+{
+	memset(e, 0, sizeof(*e));
+	e->time_ms = 1700000000000;
+	snprintf(e->accessor, sizeof(e->accessor), "root");
+	snprintf(e->action, sizeof(e->action), "%s", action);
+	snprintf(e->result, sizeof(e->result), "ok");
+	e->status = 200;
+}
+
+/* The last audit entry's action and seq; 0 when the log is empty. */
+static uint64_t last_audit(char *action, size_t cap)
+{
+	struct audit_entry *got = NULL;
+	size_t n = 0;
+	ck_assert_int_eq(store_audit_read(F.s, 0, 1000, &got, &n), 0);
+	uint64_t seq = n ? got[n - 1].seq : 0;
+	snprintf(action, cap, "%s", n ? got[n - 1].action : "");
+	free(got);
+	return seq;
+}
+
+/* The audited rotate and rekey chain their entry with the change: the entry
+ * is there (with its seq handed back) and the chain verifies; a refused
+ * change (sealed) leaves no entry. */
+START_TEST(test_audited_rotate_and_rekey_chain_their_entry)
+{
+	put_str(F.s, "a", "one");
+	char action[AUDIT_ACTION_MAX];
+	uint64_t before = last_audit(action, sizeof(action));
+	struct audit_entry e;
+	key_entry(&e, "sys.rotate");
+	uint32_t id = 0;
+	ck_assert_int_eq(store_dek_rotate_audited(F.s, &e, &id), 0);
+	ck_assert_uint_eq(id, 2);
+	ck_assert_uint_eq(e.seq, before + 1);
+	ck_assert_uint_eq(last_audit(action, sizeof(action)), before + 1);
+	ck_assert_str_eq(action, "sys.rotate");
+
+	struct secbuf *new_kek = other_keyfile_kek();
+	key_entry(&e, "sys.rekey");
+	ck_assert_int_eq(store_rekey_audited(F.s, KEK_KEYFILE, NULL, new_kek, &e), 0);
+	ck_assert_uint_eq(e.seq, before + 2);
+	ck_assert_uint_eq(last_audit(action, sizeof(action)), before + 2);
+	ck_assert_str_eq(action, "sys.rekey");
+	uint64_t checked = 0, bad = 1;
+	ck_assert_int_eq(store_audit_verify(F.s, &checked, &bad), 0);
+	ck_assert_uint_eq(checked, before + 2);
+
+	store_seal(F.s);
+	key_entry(&e, "sys.rotate");
+	ck_assert_int_eq(store_dek_rotate_audited(F.s, &e, &id), STORE_E_SEALED);
+	ck_assert_int_eq(store_rekey_audited(F.s, KEK_KEYFILE, NULL, new_kek, &e), STORE_E_SEALED);
+	ck_assert_int_eq(store_unseal(F.s, new_kek), 0);
+	ck_assert_uint_eq(last_audit(action, sizeof(action)), before + 2);
+	/* An entry that is not NUL-terminated is refused before anything changes. */
+	memset(e.action, 'x', sizeof(e.action));
+	ck_assert_int_eq(store_dek_rotate_audited(F.s, &e, &id), STORE_E_INVAL);
+	uint32_t active = 0;
+	ck_assert_int_eq(store_key_status(F.s, &active, NULL), 0);
+	ck_assert_uint_eq(active, 2);
+	secbuf_free(new_kek);
+}
+END_TEST
+
+/* store_key_status counts what the reseal has left, never a destroyed one. */
+START_TEST(test_key_status_counts_versions_under_older_keys)
+{
+	uint32_t active = 0;
+	uint64_t pending = 99;
+	ck_assert_int_eq(store_key_status(F.s, &active, &pending), 0);
+	ck_assert_uint_eq(active, 1);
+	ck_assert_uint_eq(pending, 0);
+	put_str(F.s, "a", "one");
+	put_str(F.s, "a", "two");
+	put_str(F.s, "b", "three");
+	put_str(F.s, "gone", "x");
+	ck_assert_int_eq(store_destroy(F.s, "gone", 0, "t"), 0);
+	uint32_t id;
+	ck_assert_int_eq(store_dek_rotate(F.s, &id), 0);
+	ck_assert_int_eq(store_key_status(F.s, &active, &pending), 0);
+	ck_assert_uint_eq(active, id);
+	ck_assert_uint_eq(pending, 3);
+	put_str(F.s, "c", "under the new key");
+	size_t left = 0;
+	ck_assert_int_eq(store_reseal_step(F.s, 2, &left), 0);
+	ck_assert_int_eq(store_key_status(F.s, &active, &pending), 0);
+	ck_assert_uint_eq(pending, 1);
+	ck_assert_uint_eq(pending, left);
+	store_seal(F.s);
+	ck_assert_int_eq(store_key_status(F.s, &active, &pending), STORE_E_SEALED);
+}
+END_TEST
+
 static Suite *keys_suite(void)
 {
 	Suite *s = suite_create("store_keys");
@@ -525,6 +619,8 @@ static Suite *keys_suite(void)
 	tcase_add_test(tc, test_dek_rotate_new_writes_use_new_key);
 	tcase_add_test(tc, test_rotate_or_rekey_with_a_stale_keyring_is_refused);
 	tcase_add_test(tc, test_reseal_moves_old_versions_to_active_key);
+	tcase_add_test(tc, test_audited_rotate_and_rekey_chain_their_entry);
+	tcase_add_test(tc, test_key_status_counts_versions_under_older_keys);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -20,6 +20,8 @@ static const struct route_case ok_routes[] = {
     {"POST", "/v1/sys/unseal", R_SYS_UNSEAL, NULL},
     {"POST", "/v1/sys/seal", R_SYS_SEAL, NULL},
     {"GET", "/v1/sys/backup", R_SYS_BACKUP, NULL},
+    {"POST", "/v1/sys/rotate", R_SYS_ROTATE, NULL},
+    {"POST", "/v1/sys/rekey", R_SYS_REKEY, NULL},
     {"GET", "/v1/secrets", R_SECRETS_LIST, NULL},
     {"GET", "/v1/secrets/db", R_SECRET_GET, "db"},
     {"PUT", "/v1/secrets/db", R_SECRET_PUT, "db"},

@@ -1,0 +1,133 @@
+/* The re-seal thread: store_reseal_step in batches, paced so that requests
+ * keep the store's write lock most of the time; idle until kicked. */
+#include "reseal.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include "log.h"
+#include "store.h"
+
+/* One batch is one fsync'd write transaction: small enough that a request
+ * waiting behind it waits a few milliseconds, large enough that a store of
+ * thousands of versions is done within seconds. */
+#define RESEAL_BATCH 64
+#define RESEAL_PAUSE_MS 5    /* between batches */
+#define RESEAL_RETRY_MS 1000 /* after a failed batch */
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_cond;
+static bool g_kicked, g_stop, g_running;
+static pthread_t g_thread;
+static struct store *g_store;
+
+/* Waits ms (or until stopped); false when stopping. */
+static bool pause_ms(long ms)
+{
+	struct timespec end;
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += ms / 1000;
+	end.tv_nsec += (ms % 1000) * 1000000L;
+	if (end.tv_nsec >= 1000000000L) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&g_lock);
+	while (!g_stop && pthread_cond_timedwait(&g_cond, &g_lock, &end) == 0)
+		;
+	bool go_on = !g_stop;
+	pthread_mutex_unlock(&g_lock);
+	return go_on;
+}
+
+static void log_done(uint32_t key_id)
+{
+	struct logline l;
+	logline_start(&l, LOG_INFO, "reseal_done");
+	logline_uint(&l, "key_id", key_id);
+	logline_emit(&l);
+}
+
+/* Batches until nothing is left, the store is sealed (the unseal kicks
+ * again) or vaultd stops. */
+static void drain(void)
+{
+	for (;;) {
+		uint32_t active = 0;
+		uint64_t pending = 0;
+		int r = store_key_status(g_store, &active, &pending);
+		if (r == 0 && pending == 0)
+			return;
+		if (r == 0) {
+			size_t left = 0;
+			r = store_reseal_step(g_store, RESEAL_BATCH, &left);
+			if (r == 0 && left == 0) {
+				log_done(active);
+				return;
+			}
+		}
+		if (r == STORE_E_SEALED)
+			return;
+		if (r < 0)
+			log_errno(LOG_ERROR, "reseal", r,
+			          "re-sealing a batch failed; retrying in 1 s");
+		if (!pause_ms(r < 0 ? RESEAL_RETRY_MS : RESEAL_PAUSE_MS))
+			return;
+	}
+}
+
+static void *reseal_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&g_lock);
+	while (!g_stop) {
+		if (!g_kicked) {
+			pthread_cond_wait(&g_cond, &g_lock);
+			continue;
+		}
+		g_kicked = false;
+		pthread_mutex_unlock(&g_lock);
+		drain();
+		pthread_mutex_lock(&g_lock);
+	}
+	pthread_mutex_unlock(&g_lock);
+	return NULL;
+}
+
+int reseal_start(struct store *s)
+{
+	g_store = s;
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* the pauses */
+	pthread_cond_init(&g_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	g_kicked = true;
+	int rc = pthread_create(&g_thread, NULL, reseal_main, NULL);
+	if (rc != 0)
+		return -rc;
+	g_running = true;
+	return 0;
+}
+
+void reseal_kick(void)
+{
+	pthread_mutex_lock(&g_lock);
+	g_kicked = true;
+	pthread_cond_signal(&g_cond);
+	pthread_mutex_unlock(&g_lock);
+}
+
+void reseal_stop(void)
+{
+	if (!g_running)
+		return;
+	pthread_mutex_lock(&g_lock);
+	g_stop = true;
+	pthread_cond_signal(&g_cond);
+	pthread_mutex_unlock(&g_lock);
+	pthread_join(g_thread, NULL);
+	g_running = false;
+}
