@@ -1,0 +1,480 @@
+/* The store's keys through the API: POST /v1/sys/rotate (a new data key, old
+ * versions re-sealed in the background, also after a restart) and POST
+ * /v1/sys/rekey (a new key file or passphrase; the old one stops working). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "keyring.h"
+#include "secbuf.h"
+#include "store.h"
+
+#define VIA ((enum via)_i)
+#define N_SECRETS 12
+
+/* One number from the sqlite3 CLI (the store is read beside vaultd). */
+static long long sql_count(const struct vd *v, const char *stmt)
+{
+	const char *argv[] = {bin_path("SQLITE3_BIN", "/usr/bin/sqlite3"), v->store, stmt, NULL};
+	char *out = NULL;
+	int rc = run_cmd(argv, NULL, &out);
+	ck_assert_msg(rc == 0, "sqlite3 %s: exit %d: %s", stmt, rc, out);
+	char *end = NULL;
+	long long n = strtoll(out, &end, 10);
+	ck_assert_msg(end != out, "sqlite3 %s: not a number: %s", stmt, out);
+	free(out);
+	return n;
+}
+
+/* Versions still holding a value under another key than key_id. */
+static long long under_other_keys(const struct vd *v, long long key_id)
+{
+	char *q = xfmt("select count(*) from versions where value is not null and key_id <> %lld",
+	               key_id);
+	long long n = sql_count(v, q);
+	free(q);
+	return n;
+}
+
+static void status_keys(const struct vd *v, long long *key_id, long long *pending)
+{
+	struct vresp r;
+	vd_call(v, VIA_LIB, "GET", "/v1/sys/status", NULL, NULL, &r);
+	EXPECT_STATUS(&r, 200);
+	*key_id = jint(r.json, "key_id");
+	*pending = jint(r.json, "reseal_pending");
+	vresp_clear(&r);
+}
+
+/* Waits (up to 5 s) for the re-seal thread to leave nothing behind. */
+static void expect_resealed(const struct vd *v, long long key_id)
+{
+	long long id = -1, pending = -1;
+	double t0 = now_ms();
+	do {
+		status_keys(v, &id, &pending);
+		if (pending == 0)
+			break;
+		sleep_ms(20);
+	} while (now_ms() - t0 < 5000);
+	ck_assert_msg(pending == 0, "reseal_pending still %lld after 5 s", pending);
+	ck_assert_int_eq(id, key_id);
+	ck_assert_int_eq(under_other_keys(v, key_id), 0);
+}
+
+/* N_SECRETS secrets of two versions each (canary values kept in vals). */
+static void fill(const struct vd *v, char vals[N_SECRETS][2][96])
+{
+	for (int i = 0; i < N_SECRETS; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "k.s%02d", i);
+		for (int k = 0; k < 2; k++) {
+			canary(vals[i][k], 96, "keys");
+			ck_assert_int_eq(vd_put(v, VIA_LIB, NULL, name, vals[i][k], NULL), k + 1);
+		}
+	}
+}
+
+static void expect_values(const struct vd *v, enum via via, char vals[N_SECRETS][2][96])
+{
+	for (int i = 0; i < N_SECRETS; i++) {
+		for (int k = 0; k < 2; k++) {
+			char what[48];
+			snprintf(what, sizeof(what), "k.s%02d?version=%d", i, k + 1);
+			int st = 0;
+			char *got = vd_get(v, via, NULL, what, &st, NULL);
+			ck_assert_msg(got && strcmp(got, vals[i][k]) == 0,
+			              "%s: status %d, value %s", what, st,
+			              got ? "differs" : "missing");
+			free(got);
+		}
+	}
+}
+
+static long long audit_count(const struct vd *v, const char *action, const char *result)
+{
+	char *q = xfmt("select count(*) from audit where action = '%s' and result = '%s'", action,
+	               result);
+	long long n = sql_count(v, q);
+	free(q);
+	return n;
+}
+
+static void expect_chain_intact(const struct vd *v)
+{
+	struct vresp r;
+	vd_call(v, VIA_LIB, "GET", "/v1/audit/verify", NULL, NULL, &r);
+	EXPECT_STATUS(&r, 200);
+	bool ok = false;
+	ck_assert_msg(jbool(r.json, "ok", &ok) && ok, "audit chain: %s", r.body);
+	vresp_clear(&r);
+}
+
+/* A rotation: new writes use the new key at once, every older version moves
+ * to it in the background, every value still reads back, the rotation is
+ * in the chain. Twice (lib client, then curl): keys 2 and 3. */
+START_TEST(test_rotate_makes_a_new_key_and_reseals_every_version)
+{
+	struct vd v;
+	vd_up(&v, "keys-rotate");
+	static char vals[N_SECRETS][2][96];
+	fill(&v, vals);
+	long long id = -1, pending = -1;
+	status_keys(&v, &id, &pending);
+	ck_assert_int_eq(id, 1);
+	ck_assert_int_eq(pending, 0);
+	for (int round = 0; round < 2; round++) {
+		enum via via = round ? VIA_CURL : VIA_LIB;
+		struct vresp r;
+		vd_call(&v, via, "POST", "/v1/sys/rotate", NULL, round ? "{}" : NULL, &r);
+		EXPECT_STATUS(&r, 200);
+		EXPECT_JINT(&r, "key_id", 2 + round);
+		long long reported = jint(r.json, "reseal_pending");
+		/* The thread may have begun already; it cannot have had more (the
+		 * secrets, and the previous round's new one). */
+		ck_assert_msg(reported >= 0 && reported <= 2 * N_SECRETS + round,
+		              "%s: reseal_pending %lld", r.what, reported);
+		vresp_clear(&r);
+		char fresh[96];
+		canary(fresh, sizeof(fresh), "keys-new");
+		char *name = xfmt("k.new%d", round);
+		ck_assert_int_eq(vd_put(&v, via, NULL, name, fresh, NULL), 1);
+		char *q = xfmt("select key_id from versions where secret_id = "
+		               "(select id from secrets where name = '%s')",
+		               name);
+		ck_assert_int_eq(sql_count(&v, q), 2 + round);
+		free(q);
+		free(name);
+		expect_resealed(&v, 2 + round);
+		expect_values(&v, via, vals);
+	}
+	ck_assert_int_eq(audit_count(&v, "sys.rotate", "ok"), 2);
+	expect_chain_intact(&v);
+	vd_stop(&v);
+}
+END_TEST
+
+/* Rotates the data key with the lib while vaultd is stopped (so no re-seal
+ * has run): the new key's id. */
+static uint32_t rotate_offline(const struct vd *v)
+{
+	struct store *s = NULL;
+	struct secbuf *kek = NULL;
+	ck_assert_int_eq(store_open(v->store, &s), 0);
+	ck_assert_int_eq(kek_from_keyfile(v->key, &kek), 0);
+	ck_assert_int_eq(store_unseal(s, kek), 0);
+	secbuf_free(kek);
+	uint32_t id = 0;
+	ck_assert_int_eq(store_dek_rotate(s, &id), 0);
+	store_close(s);
+	ck_assert_int_eq(under_other_keys(v, id), 2 * N_SECRETS);
+	return id;
+}
+
+/* A rotation whose re-seal had not run is finished by the next vaultd on
+ * its own: at once when it starts unsealed, at the unseal when it starts
+ * sealed. */
+START_TEST(test_reseal_left_over_is_finished_at_start_or_unseal)
+{
+	struct vd v;
+	vd_up(&v, "keys-leftover");
+	static char vals[N_SECRETS][2][96];
+	fill(&v, vals);
+	vd_stop(&v);
+	ck_assert_uint_eq(rotate_offline(&v), 2);
+	vd_start(&v);
+	expect_resealed(&v, 2);
+	expect_values(&v, VIA_LIB, vals);
+	vd_stop(&v);
+
+	ck_assert_uint_eq(rotate_offline(&v), 3);
+	v.use_key = false;
+	vd_start(&v);
+	sleep_ms(200); /* time enough to re-seal, were it not sealed */
+	ck_assert_int_eq(under_other_keys(&v, 3), 2 * N_SECRETS);
+	char *key = slurp(v.key, NULL);
+	char *kb = b64(key, 32);
+	char *body = xfmt("{\"key\":\"%s\"}", kb);
+	struct vresp r;
+	vd_call(&v, VIA_CURL, "POST", "/v1/sys/unseal", NULL, body, &r);
+	EXPECT_STATUS(&r, 200);
+	vresp_clear(&r);
+	expect_resealed(&v, 3);
+	expect_values(&v, VIA_CURL, vals);
+	vd_stop(&v);
+	sodium_memzero(key, 32);
+	sodium_memzero(body, strlen(body));
+	free(key);
+	free(kb);
+	free(body);
+}
+END_TEST
+
+/* Rotate and rekey are for admins, need the keys, take only their own
+ * fields; every refusal changes nothing and is in the chain. */
+START_TEST(test_rotate_and_rekey_refusals)
+{
+	vd_need_root("requests as nobody");
+	struct vd v;
+	vd_prepare(&v, "keys-refused");
+	/* The socket is 0660 root:nogroup so that nobody can connect at all. */
+	v.extra[0] = "--socket-group";
+	v.extra[1] = "nogroup";
+	vd_init_keyfile(&v);
+	vd_start(&v);
+	struct vresp r;
+	/* A token with every capability but admin. */
+	vd_call(&v, VIA_LIB, "PUT", "/v1/policies/all-but-admin", NULL,
+	        "{\"rules\":[{\"names\":\"*\",\"capabilities\":[\"read\",\"list\",\"write\","
+	        "\"rotate\",\"delete\"]}]}",
+	        &r);
+	EXPECT_STATUS(&r, 200);
+	vresp_clear(&r);
+	vd_call(&v, VIA_LIB, "POST", "/v1/tokens", NULL, "{\"policies\":[\"all-but-admin\"]}", &r);
+	EXPECT_STATUS(&r, 201);
+	char *token = strdup(jstr(r.json, "token"));
+	vresp_clear(&r);
+	static const char *paths[] = {"/v1/sys/rotate", "/v1/sys/rekey"};
+	char *key_body = NULL;
+	{
+		unsigned char k[32];
+		randombytes_buf(k, sizeof(k));
+		char *kb = b64(k, sizeof(k));
+		key_body = xfmt("{\"key\":\"%s\"}", kb);
+		free(kb);
+	}
+	for (size_t p = 0; p < 2; p++) {
+		struct vreq q = {.method = "POST", .path = paths[p], .body = key_body};
+		q.token = token;
+		vd_do(&v, VIA_CURL, &q, &r);
+		EXPECT_ERROR(&r, 403, "denied");
+		vresp_clear(&r);
+		q.token = NULL;
+		q.as_nobody = true;
+		vd_do(&v, VIA_LIB, &q, &r);
+		EXPECT_ERROR(&r, 401, "unauthenticated");
+		vresp_clear(&r);
+	}
+	static const struct {
+		const char *path, *body, *code;
+	} bad[] = {
+	    {"/v1/sys/rotate", "{\"key_id\":7}", "bad_request"},
+	    {"/v1/sys/rotate", "[1]", "bad_json"},
+	    {"/v1/sys/rekey", "{}", "bad_request"},
+	    {"/v1/sys/rekey", "{\"key\":\"AAAA\",\"passphrase\":\"x\"}", "bad_request"},
+	    {"/v1/sys/rekey", "{\"key\":\"AAAA\"}", "bad_value"},
+	    {"/v1/sys/rekey", "{\"passphrase\":\"\"}", "bad_value"},
+	    {"/v1/sys/rekey", "{\"passphrase\":\"p\",\"kdf\":\"fast\"}", "bad_value"},
+	    {"/v1/sys/rekey", "{\"passphrase\":\"p\",\"kdf\":7}", "bad_value"},
+	    {"/v1/sys/rekey", "{\"passphrase\":\"p\",\"other\":1}", "bad_request"},
+	    {"/v1/sys/rekey", "not json", "bad_json"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		vd_call(&v, (enum via)(i % 2), "POST", bad[i].path, NULL, bad[i].body, &r);
+		EXPECT_ERROR(&r, 400, bad[i].code);
+		vresp_clear(&r);
+	}
+	/* {"key":...} with "kdf": the cost is a passphrase's only. */
+	char *kdf_body = xfmt("%.*s,\"kdf\":\"moderate\"}", (int)strlen(key_body) - 1, key_body);
+	vd_call(&v, VIA_LIB, "POST", "/v1/sys/rekey", NULL, kdf_body, &r);
+	EXPECT_ERROR(&r, 400, "bad_value");
+	vresp_clear(&r);
+	free(kdf_body);
+	vd_call(&v, VIA_LIB, "GET", "/v1/sys/rotate", NULL, NULL, &r);
+	EXPECT_STATUS(&r, 405);
+	vresp_clear(&r);
+	/* Nothing changed: key 1 still, and the store still opens with its key file. */
+	long long id = -1, pending = -1;
+	status_keys(&v, &id, &pending);
+	ck_assert_int_eq(id, 1);
+	ck_assert_int_eq(sql_count(&v, "select count(*) from keys"), 2); /* MAC key + DEK 1 */
+	/* Sealed: 503, and still nothing changed. */
+	vd_call(&v, VIA_LIB, "POST", "/v1/sys/seal", NULL, NULL, &r);
+	EXPECT_STATUS(&r, 200);
+	vresp_clear(&r);
+	for (size_t p = 0; p < 2; p++) {
+		vd_call(&v, (enum via)p, "POST", paths[p], NULL, p ? key_body : NULL, &r);
+		EXPECT_ERROR(&r, 503, "sealed");
+		vresp_clear(&r);
+	}
+	vd_call(&v, VIA_LIB, "GET", "/v1/sys/status", NULL, NULL, &r);
+	ck_assert_msg(jget(r.json, "key_id") && json_is_null(jget(r.json, "key_id")) &&
+	                  json_is_null(jget(r.json, "reseal_pending")),
+	              "sealed status: key_id and reseal_pending null: %s", r.body);
+	vresp_clear(&r);
+	ck_assert_int_eq(sql_count(&v, "select count(*) from keys"), 2);
+	vd_stop(&v);
+	vd_start(&v); /* the original key file still unseals */
+	vd_call(&v, VIA_LIB, "GET", "/v1/health", NULL, NULL, &r);
+	EXPECT_STATUS(&r, 200);
+	vresp_clear(&r);
+	ck_assert_int_eq(
+	    audit_count(&v, "sys.rotate", "denied") + audit_count(&v, "sys.rekey", "denied"), 2);
+	ck_assert_int_eq(audit_count(&v, "sys.rotate", "ok") + audit_count(&v, "sys.rekey", "ok"),
+	                 0);
+	expect_chain_intact(&v);
+	vd_stop(&v);
+	sodium_memzero(key_body, strlen(key_body));
+	free(key_body);
+	free(token);
+}
+END_TEST
+
+/* vaultd serve with this key file: the exit status when it does not stay
+ * up (a key that does not unseal), 0 when it came up (then stopped). */
+static int serve_with_key(struct vd *v, const char *key)
+{
+	const char *argv[] = {bin_path("VAULTD_BIN", NULL),
+	                      "serve",
+	                      "--store",
+	                      v->store,
+	                      "--socket",
+	                      v->sock,
+	                      "--key-file",
+	                      key,
+	                      NULL};
+	char *out = NULL;
+	int rc = run_cmd(argv, NULL, &out);
+	ck_assert_msg(rc != 0 && strstr(out, key) && strchr(out, '\n') == out + strlen(out) - 1,
+	              "serve with a stale key file: exit %d, want one line naming it: %s", rc, out);
+	free(out);
+	return rc;
+}
+
+static void write_key_file(const char *path, const unsigned char key[32])
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	ck_assert_msg(fd >= 0, "%s: %s", path, strerror(errno));
+	ck_assert_int_eq(write_all(fd, key, 32), 0);
+	close(fd);
+}
+
+/* Rekey to a new key: the answer says keyfile; the old key file no longer
+ * opens the store (serve refuses it, an unseal with it fails); the new one
+ * does and every value reads back. The key is in no log. */
+START_TEST(test_rekey_to_a_new_key_retires_the_old_one)
+{
+	struct vd v;
+	vd_up(&v, "keys-rekey");
+	static char vals[N_SECRETS][2][96];
+	fill(&v, vals);
+	unsigned char key[32];
+	randombytes_buf(key, sizeof(key));
+	char *kb = b64(key, sizeof(key));
+	char *body = xfmt("{\"key\":\"%s\"}", kb);
+	struct vresp r;
+	vd_call(&v, VIA_CURL, "POST", "/v1/sys/rekey", NULL, body, &r);
+	EXPECT_STATUS(&r, 200);
+	EXPECT_JSTR(&r, "kek", "keyfile");
+	vresp_clear(&r);
+	expect_values(&v, VIA_LIB, vals); /* the keys in memory went on working */
+	ck_assert_int_eq(audit_count(&v, "sys.rekey", "ok"), 1);
+	expect_chain_intact(&v);
+	vd_stop(&v);
+
+	serve_with_key(&v, v.key);
+	/* Started sealed, the old key does not unseal either. */
+	v.use_key = false;
+	vd_start(&v);
+	char *old = slurp(v.key, NULL);
+	char *ob = b64(old, 32);
+	char *old_body = xfmt("{\"key\":\"%s\"}", ob);
+	vd_call(&v, VIA_LIB, "POST", "/v1/sys/unseal", NULL, old_body, &r);
+	EXPECT_ERROR(&r, 400, "unseal_failed");
+	vresp_clear(&r);
+	vd_call(&v, VIA_CURL, "POST", "/v1/sys/unseal", NULL, body, &r);
+	EXPECT_STATUS(&r, 200);
+	vresp_clear(&r);
+	expect_values(&v, VIA_CURL, vals);
+	vd_stop(&v);
+
+	char *newkey = xfmt("%s/new.key", v.dir);
+	ck_assert_uint_lt(strlen(newkey), sizeof(v.key));
+	write_key_file(newkey, key);
+	memcpy(v.key, newkey, strlen(newkey) + 1);
+	free(newkey);
+	v.use_key = true;
+	vd_start(&v);
+	vd_call(&v, VIA_LIB, "GET", "/v1/health", NULL, NULL, &r);
+	EXPECT_STATUS(&r, 200);
+	vresp_clear(&r);
+	expect_values(&v, VIA_LIB, vals);
+	vd_stop(&v);
+	ck_assert_msg(vd_scan_file(v.log, false) == 0, "a canary in the log");
+	char *log = slurp(v.log, NULL), *alog = slurp(v.audit_log, NULL);
+	ck_assert_msg(log && !strstr(log, kb) && alog && !strstr(alog, kb),
+	              "the new key's base64 is in the log or the audit log");
+	free(log);
+	free(alog);
+	sodium_memzero(kb, strlen(kb));
+	sodium_memzero(body, strlen(body));
+	free(kb);
+	free(body);
+	free(old);
+	free(ob);
+	free(old_body);
+}
+END_TEST
+
+/* Rekey a key-file store to a passphrase (cheap Argon2id): status says
+ * passphrase, a restart without a key starts sealed, the passphrase
+ * unseals, the old key file is refused. */
+START_TEST(test_rekey_to_a_passphrase)
+{
+	struct vd v;
+	vd_up(&v, "keys-pass");
+	static char vals[N_SECRETS][2][96];
+	fill(&v, vals);
+	char pass[96];
+	canary(pass, sizeof(pass), "rekey-pass");
+	char *body = xfmt("{\"passphrase\":\"%s\",\"kdf\":\"interactive\"}", pass);
+	struct vresp r;
+	vd_call(&v, VIA_LIB, "POST", "/v1/sys/rekey", NULL, body, &r);
+	EXPECT_STATUS(&r, 200);
+	EXPECT_JSTR(&r, "kek", "passphrase");
+	vresp_clear(&r);
+	vd_call(&v, VIA_CURL, "GET", "/v1/sys/status", NULL, NULL, &r);
+	EXPECT_JSTR(&r, "kek", "passphrase");
+	vresp_clear(&r);
+	vd_stop(&v);
+	serve_with_key(&v, v.key);
+	v.use_key = false;
+	vd_start(&v);
+	vd_call(&v, VIA_LIB, "GET", "/v1/health", NULL, NULL, &r);
+	EXPECT_STATUS(&r, 503);
+	vresp_clear(&r);
+	vd_call(&v, VIA_LIB, "POST", "/v1/sys/unseal", NULL, "{\"passphrase\":\"not it\"}", &r);
+	EXPECT_ERROR(&r, 400, "unseal_failed");
+	vresp_clear(&r);
+	char *unseal = xfmt("{\"passphrase\":\"%s\"}", pass);
+	vd_call(&v, VIA_CURL, "POST", "/v1/sys/unseal", NULL, unseal, &r);
+	EXPECT_STATUS(&r, 200);
+	vresp_clear(&r);
+	expect_values(&v, VIA_LIB, vals);
+	vd_stop(&v);
+	sodium_memzero(body, strlen(body));
+	sodium_memzero(unseal, strlen(unseal));
+	free(body);
+	free(unseal);
+}
+END_TEST
+
+int main(void)
+{
+	vd_global_init();
+	Suite *s = suite_create("vaultd keys");
+	TCase *tc = tcase_create("keys");
+	tcase_set_timeout(tc, 90);
+	tcase_add_test(tc, test_rotate_makes_a_new_key_and_reseals_every_version);
+	tcase_add_test(tc, test_reseal_left_over_is_finished_at_start_or_unseal);
+	tcase_add_test(tc, test_rotate_and_rekey_refusals);
+	tcase_add_test(tc, test_rekey_to_a_new_key_retires_the_old_one);
+	tcase_add_test(tc, test_rekey_to_a_passphrase);
+	suite_add_tcase(s, tc);
+	return vd_run_suite(s);
+}
