@@ -144,6 +144,13 @@ char *metrics_render(struct vaultd *vd, size_t *ret_len)
 		secrets = 0;
 	gauge(&o, "vaultd_sealed", "gauge", "1 while the store is sealed.", sealed);
 	gauge(&o, "vaultd_secrets", "gauge", "Live (not deleted) secrets.", secrets);
+	/* Sealed, the count is unknown: 0, as vaultd_secrets reads then. */
+	uint64_t pending = 0;
+	if (store_key_status(vd->store, NULL, &pending) < 0)
+		pending = 0;
+	gauge(&o, "vaultd_reseal_pending", "gauge",
+	      "Versions still sealed under an older data key (POST /v1/sys/rotate).",
+	      (unsigned long long)pending);
 	gauge(&o, "vaultd_revision", "gauge", "Store revision (bumped by every change).",
 	      (unsigned long long)store_revision(vd->store));
 	gauge(&o, "vaultd_store_cache_hits_total", "counter",

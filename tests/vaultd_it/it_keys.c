@@ -64,6 +64,8 @@ static void expect_resealed(const struct vd *v, long long key_id)
 	} while (now_ms() - t0 < 5000);
 	ck_assert_msg(pending == 0, "reseal_pending still %lld after 5 s", pending);
 	ck_assert_int_eq(id, key_id);
+	ck_assert_msg(vd_metric(v, "vaultd_reseal_pending") == 0, "vaultd_reseal_pending %g",
+	              vd_metric(v, "vaultd_reseal_pending"));
 	ck_assert_int_eq(under_other_keys(v, key_id), 0);
 }
 
@@ -197,6 +199,9 @@ START_TEST(test_reseal_left_over_is_finished_at_start_or_unseal)
 	vd_start(&v);
 	sleep_ms(200); /* time enough to re-seal, were it not sealed */
 	ck_assert_int_eq(under_other_keys(&v, 3), 2 * N_SECRETS);
+	ck_assert_msg(vd_metric(&v, "vaultd_reseal_pending") == 0,
+	              "vaultd_reseal_pending while sealed: %g",
+	              vd_metric(&v, "vaultd_reseal_pending"));
 	char *key = slurp(v.key, NULL);
 	char *kb = b64(key, 32);
 	char *body = xfmt("{\"key\":\"%s\"}", kb);
