@@ -200,8 +200,8 @@ void api_sys_unseal(struct req *r)
 	reply_sealed_state(r, false);
 }
 
-/* Rotate and rekey take no other input than their body, if any: an empty
- * body or {} for rotate. Answers and returns negative otherwise. */
+/* Rotate takes no input: no body, or {}. Answers and returns negative
+ * for anything else. */
 static int empty_body(struct req *r)
 {
 	if (r->body_len == 0)
@@ -279,6 +279,11 @@ void api_sys_rekey(struct req *r)
 {
 	if (auth_require(r, CAP_ADMIN, NULL) < 0)
 		return;
+	/* Before a passphrase costs a second of Argon2id for nothing. */
+	if (store_is_sealed(r->vd->store)) {
+		reply_store_error(r, STORE_E_SEALED, "rekeying");
+		return;
+	}
 	json_t *o = NULL;
 	if (req_json_body(r, &o) < 0)
 		return;

@@ -307,6 +307,9 @@ START_TEST(test_rotate_and_rekey_refusals)
 		EXPECT_ERROR(&r, 503, "sealed");
 		vresp_clear(&r);
 	}
+	vd_call(&v, VIA_CURL, "POST", "/v1/sys/rekey", NULL, "{\"passphrase\":\"p\"}", &r);
+	EXPECT_ERROR(&r, 503, "sealed");
+	vresp_clear(&r);
 	vd_call(&v, VIA_LIB, "GET", "/v1/sys/status", NULL, NULL, &r);
 	ck_assert_msg(jget(r.json, "key_id") && json_is_null(jget(r.json, "key_id")) &&
 	                  json_is_null(jget(r.json, "reseal_pending")),
