@@ -3,7 +3,6 @@
 #include <stdio.h>
 
 #include "ctl.h"
-#include "jsonx.h"
 #include "keys.h"
 #include "output.h"
 
@@ -42,37 +41,18 @@ static int unseal_opt(void *st, int id, const char *arg)
 	return 0;
 }
 
-/* {"passphrase": ...} or {"key": base64}; the strings jansson copies are
- * wiped on free by vault_init's allocator. */
+/* {"passphrase": ...} or {"key": base64}, the secret read into guarded
+ * memory and wiped once it is in the body. */
 static int unseal_body(const struct unseal_args *u, json_t **ret)
 {
-	struct secbuf *secret = NULL, *b64 = NULL;
+	struct secbuf *secret = NULL;
 	int rc = u->key_file ? keys_read_key_file(u->key_file, &secret)
 	                     : keys_read_passphrase(u->pass_stdin, &secret);
 	if (rc != CTL_OK)
 		return rc;
-	json_t *body = json_object();
-	json_t *s = NULL;
-	if (u->key_file) {
-		b64 = b64_encode_secret(secret->data, secret->len);
-		s = b64 ? json_string((const char *)b64->data) : NULL;
-	} else {
-		s = json_stringn((const char *)secret->data, secret->len);
-	}
+	rc = keys_json_body(secret, u->key_file != NULL, ret);
 	secbuf_free(secret);
-	secbuf_free(b64);
-	if (!s && !u->key_file) {
-		json_decref(body);
-		ctl_err("the passphrase must be UTF-8 text without NUL bytes");
-		return CTL_USAGE;
-	}
-	if (!body || !s || json_object_set_new(body, u->key_file ? "key" : "passphrase", s) < 0) {
-		json_decref(body);
-		ctl_err("out of memory");
-		return CTL_ERROR;
-	}
-	*ret = body;
-	return CTL_OK;
+	return rc;
 }
 
 int cmd_unseal(const struct ctl *c, int argc, char **argv)

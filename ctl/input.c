@@ -111,6 +111,31 @@ int input_tty_secret(const char *prompt, size_t max, struct secbuf **ret)
 	return 0;
 }
 
+int input_tty_secret_twice(const char *prompt, const char *repeat, size_t max, struct secbuf **ret)
+{
+	struct secbuf *a = NULL, *b = NULL;
+	int r = input_tty_secret(prompt, max, &a);
+	if (r < 0)
+		return r;
+	if (a->len == 0) {
+		secbuf_free(a);
+		return -ENODATA;
+	}
+	r = input_tty_secret(repeat, max, &b);
+	if (r < 0) {
+		secbuf_free(a);
+		return r;
+	}
+	bool same = secbuf_equal(a, b);
+	secbuf_free(b);
+	if (!same) {
+		secbuf_free(a);
+		return -EBADMSG;
+	}
+	*ret = a;
+	return 0;
+}
+
 int input_read_fd(int fd, size_t max, struct secbuf **ret)
 {
 	/* One guarded buffer of the maximum size (plus one byte to notice an

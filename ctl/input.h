@@ -18,6 +18,11 @@
  * not kept. -ENXIO when there is no terminal, -EFBIG over max bytes.
  * *ret is a new secbuf. */
 int input_tty_secret(const char *prompt, size_t max, struct secbuf **ret);
+/* input_tty_secret asked twice (prompt, then repeat), for a new secret that
+ * a typo must not set. -ENODATA when the first answer is empty (repeat is
+ * not asked), -EBADMSG when the two answers differ; otherwise as
+ * input_tty_secret. */
+int input_tty_secret_twice(const char *prompt, const char *repeat, size_t max, struct secbuf **ret);
 
 /* Everything until EOF. -EFBIG over max bytes. *ret is a new secbuf. */
 int input_read_fd(int fd, size_t max, struct secbuf **ret);

@@ -29,29 +29,16 @@ static int prompt_twice(const char *name, struct secbuf **ret)
 {
 	char prompt[VAULT_MAX_NAME_LEN + 32];
 	snprintf(prompt, sizeof(prompt), "Value for %s: ", name);
-	struct secbuf *a = NULL, *b = NULL;
-	int r = input_tty_secret(prompt, INPUT_MAX_TTY_LINE, &a);
-	if (r < 0)
-		return read_error("the terminal", r);
-	if (a->len == 0) {
-		secbuf_free(a);
+	int r = input_tty_secret_twice(prompt, "Repeat the value: ", INPUT_MAX_TTY_LINE, ret);
+	if (r == -ENODATA) {
 		ctl_err("empty value: nothing was written");
 		return CTL_USAGE;
 	}
-	r = input_tty_secret("Repeat the value: ", INPUT_MAX_TTY_LINE, &b);
-	if (r < 0) {
-		secbuf_free(a);
-		return read_error("the terminal", r);
-	}
-	bool same = secbuf_equal(a, b);
-	secbuf_free(b);
-	if (!same) {
-		secbuf_free(a);
+	if (r == -EBADMSG) {
 		ctl_err("the two values differ: nothing was written");
 		return CTL_USAGE;
 	}
-	*ret = a;
-	return CTL_OK;
+	return r < 0 ? read_error("the terminal", r) : CTL_OK;
 }
 
 int value_read(const char *name, const char *file, struct secbuf **ret)
