@@ -147,19 +147,30 @@ static int api_send(const struct ctl *c, struct httpc_request *req, const json_t
 	return CTL_OK;
 }
 
-int ctl_call_ex(const struct ctl *c, const char *method, const char *path, const json_t *body,
-                json_t **ret, int quiet_status, int *ret_status)
+static void mark_sent(void *ctx)
 {
+	*(bool *)ctx = true;
+}
+
+/* ctl_call_ex; *ret_sent (may be NULL) as for ctl_call_tracked. */
+static int call(const struct ctl *c, const char *method, const char *path, const json_t *body,
+                json_t **ret, int quiet_status, int *ret_status, bool *ret_sent)
+{
+	bool sent = false;
 	struct httpc_request req = {
 	    .method = method,
 	    .path = path,
 	    .timeout_ms = CTL_TIMEOUT_MS,
 	    .body_fd = -1,
+	    .on_sent = ret_sent ? mark_sent : NULL,
+	    .on_sent_ctx = &sent,
 	};
 	struct httpc_response *resp = NULL;
 	if (ret_status)
 		*ret_status = 0;
 	int rc = api_send(c, &req, body, &resp);
+	if (ret_sent)
+		*ret_sent = sent || rc == CTL_OK;
 	if (rc != CTL_OK)
 		return rc;
 	if (ret_status)
@@ -189,10 +200,22 @@ int ctl_call_ex(const struct ctl *c, const char *method, const char *path, const
 	return CTL_OK;
 }
 
+int ctl_call_ex(const struct ctl *c, const char *method, const char *path, const json_t *body,
+                json_t **ret, int quiet_status, int *ret_status)
+{
+	return call(c, method, path, body, ret, quiet_status, ret_status, NULL);
+}
+
 int ctl_call(const struct ctl *c, const char *method, const char *path, const json_t *body,
              json_t **ret)
 {
-	return ctl_call_ex(c, method, path, body, ret, 0, NULL);
+	return call(c, method, path, body, ret, 0, NULL, NULL);
+}
+
+int ctl_call_tracked(const struct ctl *c, const char *method, const char *path, const json_t *body,
+                     json_t **ret, int *ret_status, bool *ret_sent)
+{
+	return call(c, method, path, body, ret, 0, ret_status, ret_sent);
 }
 
 /* Reads back a small error body that was streamed into fd. */

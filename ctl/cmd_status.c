@@ -8,12 +8,26 @@
 static const struct cmd_spec status_spec = {
     .name = "status",
     .usage = "[--json]",
-    .summary = "Show whether vaultd is sealed, its version, store backend and number of "
-               "secrets.",
+    .summary = "Show whether vaultd is sealed, its version, store backend, number of secrets,\n"
+               "active data key and versions still to re-seal.",
     .details = "Exits 0 when vaultd is unsealed and 5 when it is sealed or unreachable.",
     .max_operands = 0,
     .json_output = true,
 };
+
+/* The active data key and the versions still sealed under older ones
+ * (`vaultctl key rotate`); vaultd sends null for both while sealed, and an
+ * older vaultd sends neither. */
+static void print_keys(const json_t *o)
+{
+	int64_t id = json_int_or(o, "key_id", -1);
+	int64_t pending = json_int_or(o, "reseal_pending", -1);
+	if (id >= 0)
+		printf("data key:  %lld\n", (long long)id);
+	if (pending >= 0)
+		printf("re-seal:   %lld version%s pending\n", (long long)pending,
+		       pending == 1 ? "" : "s");
+}
 
 int cmd_status(const struct ctl *c, int argc, char **argv)
 {
@@ -36,6 +50,7 @@ int cmd_status(const struct ctl *c, int argc, char **argv)
 		if (!is_sealed) {
 			printf("secrets:   %lld\n", (long long)json_int_or(o, "secrets", 0));
 			printf("revision:  %lld\n", (long long)json_int_or(o, "revision", 0));
+			print_keys(o);
 		}
 		printf("socket:    %s\n", x.c.socket);
 	}

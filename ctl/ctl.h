@@ -48,6 +48,13 @@ int ctl_call(const struct ctl *c, const char *method, const char *path, const js
 int ctl_call_ex(const struct ctl *c, const char *method, const char *path, const json_t *body,
                 json_t **ret, int quiet_status, int *ret_status);
 
+/* ctl_call for a request whose loss matters (rekey): *ret_status as for
+ * ctl_call_ex (0 = no HTTP answer), and *ret_sent true once the whole
+ * request was written to vaultd. Without an answer, a request that was not
+ * wholly sent cannot have taken effect; one that was may have. */
+int ctl_call_tracked(const struct ctl *c, const char *method, const char *path, const json_t *body,
+                     json_t **ret, int *ret_status, bool *ret_sent);
+
 /* GET path with the response body streamed into fd (GET /v1/sys/backup).
  * Errors are printed as by ctl_call; *ret_bytes gets the body size. */
 int ctl_call_to_fd(const struct ctl *c, const char *path, int fd, int timeout_ms,
@@ -127,7 +134,7 @@ int cmd_check_name(const struct cmd_spec *s, const char *name);
 int cmd_print_list(const json_t *answer, const char *key, bool json,
                    int (*print)(const json_t *list));
 
-/* Subcommand dispatch for the families (token, policy, audit). */
+/* Subcommand dispatch for the families (token, policy, audit, key). */
 struct ctl_subcommand {
 	const char *name;
 	int (*fn)(const struct ctl *c, int argc, char **argv);
@@ -155,5 +162,6 @@ int cmd_audit(const struct ctl *c, int argc, char **argv);
 int cmd_backup(const struct ctl *c, int argc, char **argv);
 int cmd_restore(const struct ctl *c, int argc, char **argv);
 int cmd_import_env(const struct ctl *c, int argc, char **argv);
+int cmd_key(const struct ctl *c, int argc, char **argv);
 
 #endif

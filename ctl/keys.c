@@ -1,6 +1,6 @@
 /* Unseal material read by vaultctl: a passphrase (no-echo prompt or stdin)
  * or a key file, always into guarded memory, and the JSON body that carries
- * it to vaultd. */
+ * it to vaultd (unseal, rekey). */
 #include "keys.h"
 
 #include <errno.h>
@@ -28,6 +28,9 @@ static int passphrase_result(int r, struct secbuf *pass, const char *no_tty_fix,
 	case -ENODATA:
 		ctl_err("empty passphrase");
 		return CTL_USAGE;
+	case -EBADMSG:
+		ctl_err("the two passphrases differ: nothing was changed");
+		return CTL_USAGE;
 	case -ENXIO:
 		ctl_err("no terminal to ask for the passphrase: use %s", no_tty_fix);
 		return CTL_USAGE;
@@ -52,6 +55,16 @@ int keys_read_passphrase(bool from_stdin, struct secbuf **ret)
 		r = input_tty_secret("Passphrase: ", INPUT_MAX_PASSPHRASE, &pass);
 	}
 	return passphrase_result(r, pass, "--passphrase-stdin or --key-file", ret);
+}
+
+int keys_read_new_passphrase(bool from_stdin, struct secbuf **ret)
+{
+	if (from_stdin)
+		return keys_read_passphrase(true, ret);
+	struct secbuf *pass = NULL;
+	int r =
+	    input_tty_secret_twice("New passphrase: ", "Repeat it: ", INPUT_MAX_PASSPHRASE, &pass);
+	return passphrase_result(r, pass, "--new-passphrase-stdin or --new-key-file", ret);
 }
 
 /* Reads a key file into *ret (a secbuf of KEYFILE_BYTES). Returns an exit code. */

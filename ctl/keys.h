@@ -10,10 +10,14 @@
 /* One line from stdin (newline removed) or the terminal without echo; an
  * empty passphrase is a usage error. *ret is a new secbuf on CTL_OK. */
 int keys_read_passphrase(bool from_stdin, struct secbuf **ret);
+/* A passphrase that is about to become the store's (rekey): from stdin as
+ * above, or asked twice on the terminal ("New passphrase:", "Repeat it:"),
+ * a mismatch being a usage error. */
+int keys_read_new_passphrase(bool from_stdin, struct secbuf **ret);
 /* A 32-byte key file (mode 0600 enforced by kek_from_keyfile). */
 int keys_read_key_file(const char *path, struct secbuf **ret);
 
-/* The body of POST /v1/sys/unseal: {"key": "<base64>"}
+/* The body of POST /v1/sys/unseal and /v1/sys/rekey: {"key": "<base64>"}
  * when is_key, else {"passphrase": "..."} (UTF-8 without NUL bytes, else a
  * usage error). The base64 is made in guarded memory; the copies jansson
  * makes are wiped when freed (vault_init's allocator), and ctl_call

@@ -29,6 +29,7 @@ static const struct command commands[] = {
     {"token", cmd_token, "create, list and revoke API tokens"},
     {"policy", cmd_policy, "put, get, list and remove access policies"},
     {"audit", cmd_audit, "show the audit log, verify its hash chain"},
+    {"key", cmd_key, "rotate the data key, or rekey the store (new key file or passphrase)"},
     {"backup", cmd_backup, "write a consistent snapshot of the store to a file"},
     {"restore", cmd_restore, "restore a backup into a new store file (offline)"},
     {"import-env", cmd_import_env, "import a .env file's variables as secrets"},

@@ -27,4 +27,19 @@ vt_eq "compose migrate --mode values" "files inject " "$(complete_words vaultctl
 vt_eq "compose migrate has no --json" " " "$(complete_words vaultctl compose migrate --js)"
 vt_eq "compose secrets options" "--dir " "$(complete_words vaultctl compose secrets --d)"
 vt_eq "audit tail -n still takes a number" " " "$(complete_words vaultctl audit tail -n '')"
+vt_eq "key subcommands" "rekey rotate " "$(complete_words vaultctl key '')"
+vt_eq "key rekey options" "--new-key-file --new-passphrase-stdin " \
+	"$(complete_words vaultctl key rekey --new)"
+vt_eq "key rekey --kdf values" "interactive moderate " "$(complete_words vaultctl key rekey --kdf '')"
+vt_eq "key rekey --new-key-file completes files" "$VT_DIR/k.new " \
+	"$(touch "$VT_DIR/k.new"; complete_words vaultctl key rekey --new-key-file "$VT_DIR/k.")"
+# Every command that `vaultctl --help` lists is completed.
+if [ -n "${VAULTCTL_BIN:-}" ]; then
+	listed=$("$VAULTCTL_BIN" --help | sed -n 's/^  \([a-z][a-z-]*\)  .*/\1/p' | sort | tr '\n' ' ')
+	completed=$(complete_words vaultctl '' | tr ' ' '\n' | grep -vx help | tr '\n' ' ')
+	vt_check "vaultctl --help lists commands" test -n "$listed"
+	vt_eq "the completion offers every command of vaultctl --help" "$listed" "$completed"
+else
+	echo "skip - completion vs vaultctl --help (VAULTCTL_BIN not set)"
+fi
 vt_done
