@@ -19,4 +19,12 @@ static inline uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* A CLOCK_MONOTONIC time in ns as a timespec (pthread_cond_timedwait on a
+ * condition whose clock is CLOCK_MONOTONIC). */
+static inline struct timespec mono_timespec(uint64_t ns)
+{
+	return (struct timespec){.tv_sec = (time_t)(ns / 1000000000u),
+	                         .tv_nsec = (long)(ns % 1000000000u)};
+}
+
 #endif

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "auth.h"
+#include "bgthread.h"
 #include "http.h"
 #include "jsonw.h"
 #include "log.h"
@@ -45,16 +46,15 @@
 #define AUDIT_KEEP_SEALED_MAX 1024u
 
 static struct vaultd *g_vd;
-static pthread_t g_thread;
-static bool g_running;
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t g_cond;
+static pthread_cond_t g_cond; /* monotonic: the linger and fsync deadlines */
 static struct audit_item *g_head, *g_tail;
 static size_t g_qlen;
 static size_t g_last_batch;  /* entries in the previous batch */
 static bool g_lingering;     /* the writer waits for a fuller batch */
 static atomic_int g_writers; /* requests inside a durable store write */
 static bool g_stop;
+static struct bgthread g_bg = {.lock = &g_lock, .cond = &g_cond, .stop = &g_stop};
 static atomic_bool g_reopen;
 static int g_fd = -1; /* --audit-log; after start only whoever holds g_busy touches it */
 static atomic_uint_fast64_t g_failures, g_entries, g_batches, g_syncs;
@@ -71,7 +71,7 @@ static bool g_exited;             /* under g_lock: the writer takes no more work
 static struct audit_entry *g_kept;
 static size_t g_nkept;
 static uint64_t g_kept_dropped; /* sealed-time entries that found no room */
-static bool g_writer_parked;      /* under g_lock: the writer waits with no deadline */
+static bool g_writer_parked;    /* under g_lock: the writer waits with no deadline */
 
 uint64_t audit_failures(void)
 {
@@ -170,13 +170,8 @@ static struct audit_item *take_batch_locked(void)
 	 * of the readers' page caches) serves many. A lone client never waits. */
 	bool busy = g_last_batch > 1;
 	if ((writing || busy) && g_qlen < AUDIT_LINGER_BATCH) {
-		struct timespec end;
-		clock_gettime(CLOCK_MONOTONIC, &end);
-		end.tv_nsec += (writing ? AUDIT_LINGER_US : AUDIT_BUSY_LINGER_US) * 1000L;
-		if (end.tv_nsec >= 1000000000L) {
-			end.tv_sec++;
-			end.tv_nsec -= 1000000000L;
-		}
+		struct timespec end = mono_timespec(
+		    mono_ns() + (writing ? AUDIT_LINGER_US : AUDIT_BUSY_LINGER_US) * 1000u);
 		g_lingering = true;
 		while (g_qlen < AUDIT_LINGER_BATCH && !g_stop &&
 		       (atomic_load(&g_writers) > 0 || !writing) &&
@@ -237,9 +232,7 @@ static enum work next_work(struct audit_item **ret_batch)
 			}
 		}
 		if (g_unsynced_ns) {
-			uint64_t dl = g_unsynced_ns + AUDIT_SYNC_NS;
-			struct timespec ts = {.tv_sec = (time_t)(dl / 1000000000u),
-			                      .tv_nsec = (long)(dl % 1000000000u)};
+			struct timespec ts = mono_timespec(g_unsynced_ns + AUDIT_SYNC_NS);
 			pthread_cond_timedwait(&g_cond, &g_lock, &ts);
 		} else {
 			g_writer_parked = true;
@@ -323,7 +316,8 @@ static void json_line_doc(struct jsonw *w, const void *ctx)
 	str_member(w, ",\"name\":", e->name);
 	str_member(w, ",\"result\":", l->ok ? e->result : "audit_failed");
 	int_member(w, ",\"status\":", l->ok ? e->status : 500);
-	jsonw_lit(w, l->chained ? ",\"chained\":true,\"hash\":\"" : ",\"chained\":false,\"hash\":\"");
+	jsonw_lit(w,
+	          l->chained ? ",\"chained\":true,\"hash\":\"" : ",\"chained\":false,\"hash\":\"");
 	jsonw_lit(w, l->hash);
 	jsonw_lit(w, "\"}\n");
 }
@@ -608,38 +602,26 @@ void audit_answered(struct audit_item *it)
 int audit_start(struct vaultd *vd)
 {
 	g_vd = vd;
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* the linger deadline */
-	pthread_cond_init(&g_cond, &ca);
-	pthread_condattr_destroy(&ca);
 	if (vd->cfg.audit_log_path) {
 		int fd = open_log(vd->cfg.audit_log_path);
 		if (fd < 0)
 			return fd;
 		g_fd = fd;
 	}
-	int rc = pthread_create(&g_thread, NULL, writer_main, NULL);
-	if (rc != 0) {
+	int rc = bgthread_start(&g_bg, writer_main, NULL);
+	if (rc < 0) {
 		if (g_fd >= 0)
 			close(g_fd);
 		g_fd = -1;
-		return -rc;
 	}
-	g_running = true;
-	return 0;
+	return rc;
 }
 
 void audit_stop(void)
 {
-	if (!g_running)
+	if (!g_bg.running)
 		return;
-	pthread_mutex_lock(&g_lock);
-	g_stop = true;
-	pthread_cond_signal(&g_cond);
-	pthread_mutex_unlock(&g_lock);
-	pthread_join(g_thread, NULL);
-	g_running = false;
+	bgthread_stop(&g_bg);
 	if (g_fd >= 0)
 		close(g_fd);
 	g_fd = -1;

@@ -6,8 +6,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <time.h>
+#include "bgthread.h"
 #include "log.h"
+#include "monotime.h"
 #include "store.h"
 
 /* One batch is one fsync'd write transaction: small enough that a request
@@ -19,21 +20,14 @@
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_cond;
-static bool g_kicked, g_stop, g_running;
-static pthread_t g_thread;
+static bool g_kicked, g_stop;
+static struct bgthread g_bg = {.lock = &g_lock, .cond = &g_cond, .stop = &g_stop};
 static struct store *g_store;
 
 /* Waits ms (or until stopped); false when stopping. */
 static bool pause_ms(long ms)
 {
-	struct timespec end;
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	end.tv_sec += ms / 1000;
-	end.tv_nsec += (ms % 1000) * 1000000L;
-	if (end.tv_nsec >= 1000000000L) {
-		end.tv_sec++;
-		end.tv_nsec -= 1000000000L;
-	}
+	struct timespec end = mono_timespec(mono_ns() + (uint64_t)ms * 1000000u);
 	pthread_mutex_lock(&g_lock);
 	while (!g_stop && pthread_cond_timedwait(&g_cond, &g_lock, &end) == 0)
 		;
@@ -99,17 +93,8 @@ static void *reseal_main(void *arg)
 int reseal_start(struct store *s)
 {
 	g_store = s;
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* the pauses */
-	pthread_cond_init(&g_cond, &ca);
-	pthread_condattr_destroy(&ca);
 	g_kicked = true;
-	int rc = pthread_create(&g_thread, NULL, reseal_main, NULL);
-	if (rc != 0)
-		return -rc;
-	g_running = true;
-	return 0;
+	return bgthread_start(&g_bg, reseal_main, NULL);
 }
 
 void reseal_kick(void)
@@ -122,12 +107,5 @@ void reseal_kick(void)
 
 void reseal_stop(void)
 {
-	if (!g_running)
-		return;
-	pthread_mutex_lock(&g_lock);
-	g_stop = true;
-	pthread_cond_signal(&g_cond);
-	pthread_mutex_unlock(&g_lock);
-	pthread_join(g_thread, NULL);
-	g_running = false;
+	bgthread_stop(&g_bg);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "bgthread.h"
 #include "http.h"
 #include "log.h"
 #include "monotime.h"
@@ -16,8 +17,7 @@ static pthread_cond_t g_cond;
 static struct watch *g_head;
 static size_t g_count;
 static bool g_stop;
-static pthread_t g_timer;
-static bool g_running;
+static struct bgthread g_bg = {.lock = &g_lock, .cond = &g_cond, .stop = &g_stop};
 
 static void unlink_locked(struct watch *w)
 {
@@ -167,8 +167,7 @@ static void *timer_main(void *arg)
 		if (next == INT64_MAX) {
 			pthread_cond_wait(&g_cond, &g_lock);
 		} else {
-			struct timespec ts = {.tv_sec = next / 1000,
-			                      .tv_nsec = (next % 1000) * 1000000};
+			struct timespec ts = mono_timespec((uint64_t)next * 1000000u);
 			pthread_cond_timedwait(&g_cond, &g_lock, &ts);
 		}
 	}
@@ -178,26 +177,10 @@ static void *timer_main(void *arg)
 
 int watch_start(void)
 {
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* deadlines are monotonic */
-	pthread_cond_init(&g_cond, &ca);
-	pthread_condattr_destroy(&ca);
-	int rc = pthread_create(&g_timer, NULL, timer_main, NULL);
-	if (rc != 0)
-		return -rc;
-	g_running = true;
-	return 0;
+	return bgthread_start(&g_bg, timer_main, NULL); /* deadlines are monotonic */
 }
 
 void watch_stop(void)
 {
-	if (!g_running)
-		return;
-	pthread_mutex_lock(&g_lock);
-	g_stop = true;
-	pthread_cond_signal(&g_cond);
-	pthread_mutex_unlock(&g_lock);
-	pthread_join(g_timer, NULL);
-	g_running = false;
+	bgthread_stop(&g_bg);
 }
