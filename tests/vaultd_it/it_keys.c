@@ -117,6 +117,39 @@ static void expect_chain_intact(const struct vd *v)
 	vresp_clear(&r);
 }
 
+/* {"key":"<base64 of the 32 bytes>"}, malloc'd; key_body_free wipes it. */
+static char *key_body(const void *key)
+{
+	char *kb = b64(key, 32);
+	char *body = xfmt("{\"key\":\"%s\"}", kb);
+	sodium_memzero(kb, strlen(kb));
+	free(kb);
+	return body;
+}
+
+static void key_body_free(char *body)
+{
+	sodium_memzero(body, strlen(body));
+	free(body);
+}
+
+/* A store of N_SECRETS two-version secrets, rekeyed with body: the answer
+ * names kek, the values still read, the rekey is in an intact chain. */
+static void rekeyed_store(struct vd *v, const char *tag, char vals[N_SECRETS][2][96], enum via via,
+                          const char *body, const char *kek)
+{
+	vd_up(v, tag);
+	fill(v, vals);
+	struct vresp r;
+	vd_call(v, via, "POST", "/v1/sys/rekey", NULL, body, &r);
+	EXPECT_STATUS(&r, 200);
+	EXPECT_JSTR(&r, "kek", kek);
+	vresp_clear(&r);
+	expect_values(v, VIA_LIB, vals); /* the keys in memory went on working */
+	ck_assert_int_eq(audit_count(v, "sys.rekey", "ok"), 1);
+	expect_chain_intact(v);
+}
+
 /* A rotation: new writes use the new key at once, every older version moves
  * to it in the background, every value still reads back, the rotation is
  * in the chain. Twice (lib client, then curl): keys 2 and 3. */
@@ -203,8 +236,7 @@ START_TEST(test_reseal_left_over_is_finished_at_start_or_unseal)
 	              "vaultd_reseal_pending while sealed: %g",
 	              vd_metric(&v, "vaultd_reseal_pending"));
 	char *key = slurp(v.key, NULL);
-	char *kb = b64(key, 32);
-	char *body = xfmt("{\"key\":\"%s\"}", kb);
+	char *body = key_body(key);
 	struct vresp r;
 	vd_call(&v, VIA_CURL, "POST", "/v1/sys/unseal", NULL, body, &r);
 	EXPECT_STATUS(&r, 200);
@@ -213,10 +245,8 @@ START_TEST(test_reseal_left_over_is_finished_at_start_or_unseal)
 	expect_values(&v, VIA_CURL, vals);
 	vd_stop(&v);
 	sodium_memzero(key, 32);
-	sodium_memzero(body, strlen(body));
 	free(key);
-	free(kb);
-	free(body);
+	key_body_free(body);
 }
 END_TEST
 
@@ -245,16 +275,11 @@ START_TEST(test_rotate_and_rekey_refusals)
 	char *token = strdup(jstr(r.json, "token"));
 	vresp_clear(&r);
 	static const char *paths[] = {"/v1/sys/rotate", "/v1/sys/rekey"};
-	char *key_body = NULL;
-	{
-		unsigned char k[32];
-		randombytes_buf(k, sizeof(k));
-		char *kb = b64(k, sizeof(k));
-		key_body = xfmt("{\"key\":\"%s\"}", kb);
-		free(kb);
-	}
+	unsigned char k[32];
+	randombytes_buf(k, sizeof(k));
+	char *key_json = key_body(k);
 	for (size_t p = 0; p < 2; p++) {
-		struct vreq q = {.method = "POST", .path = paths[p], .body = key_body};
+		struct vreq q = {.method = "POST", .path = paths[p], .body = key_json};
 		q.token = token;
 		vd_do(&v, VIA_CURL, &q, &r);
 		EXPECT_ERROR(&r, 403, "denied");
@@ -285,7 +310,7 @@ START_TEST(test_rotate_and_rekey_refusals)
 		vresp_clear(&r);
 	}
 	/* {"key":...} with "kdf": the cost is a passphrase's only. */
-	char *kdf_body = xfmt("%.*s,\"kdf\":\"moderate\"}", (int)strlen(key_body) - 1, key_body);
+	char *kdf_body = xfmt("%.*s,\"kdf\":\"moderate\"}", (int)strlen(key_json) - 1, key_json);
 	vd_call(&v, VIA_LIB, "POST", "/v1/sys/rekey", NULL, kdf_body, &r);
 	EXPECT_ERROR(&r, 400, "bad_value");
 	vresp_clear(&r);
@@ -303,7 +328,7 @@ START_TEST(test_rotate_and_rekey_refusals)
 	EXPECT_STATUS(&r, 200);
 	vresp_clear(&r);
 	for (size_t p = 0; p < 2; p++) {
-		vd_call(&v, (enum via)p, "POST", paths[p], NULL, p ? key_body : NULL, &r);
+		vd_call(&v, (enum via)p, "POST", paths[p], NULL, p ? key_json : NULL, &r);
 		EXPECT_ERROR(&r, 503, "sealed");
 		vresp_clear(&r);
 	}
@@ -327,8 +352,7 @@ START_TEST(test_rotate_and_rekey_refusals)
 	                 0);
 	expect_chain_intact(&v);
 	vd_stop(&v);
-	sodium_memzero(key_body, strlen(key_body));
-	free(key_body);
+	key_body_free(key_json);
 	free(token);
 }
 END_TEST
@@ -368,30 +392,21 @@ static void write_key_file(const char *path, const unsigned char key[32])
 START_TEST(test_rekey_to_a_new_key_retires_the_old_one)
 {
 	struct vd v;
-	vd_up(&v, "keys-rekey");
 	static char vals[N_SECRETS][2][96];
-	fill(&v, vals);
 	unsigned char key[32];
 	randombytes_buf(key, sizeof(key));
 	char *kb = b64(key, sizeof(key));
-	char *body = xfmt("{\"key\":\"%s\"}", kb);
-	struct vresp r;
-	vd_call(&v, VIA_CURL, "POST", "/v1/sys/rekey", NULL, body, &r);
-	EXPECT_STATUS(&r, 200);
-	EXPECT_JSTR(&r, "kek", "keyfile");
-	vresp_clear(&r);
-	expect_values(&v, VIA_LIB, vals); /* the keys in memory went on working */
-	ck_assert_int_eq(audit_count(&v, "sys.rekey", "ok"), 1);
-	expect_chain_intact(&v);
+	char *body = key_body(key);
+	rekeyed_store(&v, "keys-rekey", vals, VIA_CURL, body, "keyfile");
 	vd_stop(&v);
+	struct vresp r;
 
 	serve_with_key(&v, v.key);
 	/* Started sealed, the old key does not unseal either. */
 	v.use_key = false;
 	vd_start(&v);
 	char *old = slurp(v.key, NULL);
-	char *ob = b64(old, 32);
-	char *old_body = xfmt("{\"key\":\"%s\"}", ob);
+	char *old_body = key_body(old);
 	vd_call(&v, VIA_LIB, "POST", "/v1/sys/unseal", NULL, old_body, &r);
 	EXPECT_ERROR(&r, 400, "unseal_failed");
 	vresp_clear(&r);
@@ -420,12 +435,10 @@ START_TEST(test_rekey_to_a_new_key_retires_the_old_one)
 	free(log);
 	free(alog);
 	sodium_memzero(kb, strlen(kb));
-	sodium_memzero(body, strlen(body));
 	free(kb);
-	free(body);
+	key_body_free(body);
 	free(old);
-	free(ob);
-	free(old_body);
+	key_body_free(old_body);
 }
 END_TEST
 
@@ -435,17 +448,12 @@ END_TEST
 START_TEST(test_rekey_to_a_passphrase)
 {
 	struct vd v;
-	vd_up(&v, "keys-pass");
 	static char vals[N_SECRETS][2][96];
-	fill(&v, vals);
 	char pass[96];
 	canary(pass, sizeof(pass), "rekey-pass");
 	char *body = xfmt("{\"passphrase\":\"%s\",\"kdf\":\"interactive\"}", pass);
+	rekeyed_store(&v, "keys-pass", vals, VIA_LIB, body, "passphrase");
 	struct vresp r;
-	vd_call(&v, VIA_LIB, "POST", "/v1/sys/rekey", NULL, body, &r);
-	EXPECT_STATUS(&r, 200);
-	EXPECT_JSTR(&r, "kek", "passphrase");
-	vresp_clear(&r);
 	vd_call(&v, VIA_CURL, "GET", "/v1/sys/status", NULL, NULL, &r);
 	EXPECT_JSTR(&r, "kek", "passphrase");
 	vresp_clear(&r);
