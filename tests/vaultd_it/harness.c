@@ -447,7 +447,17 @@ bool vd_alive(const struct vd *v) { return v->pid > 0 && kill(v->pid, 0) == 0; }
 
 void vd_up(struct vd *v, const char *tag)
 {
+	vd_up_with(v, tag, NULL);
+}
+
+void vd_up_with(struct vd *v, const char *tag, const char *const *flags)
+{
 	vd_prepare(v, tag);
+	for (size_t i = 0; flags && flags[i]; i++) {
+		if (i == VD_MAX_EXTRA - 1)
+			fatal("vd_up_with %s: more than %d flags", tag, VD_MAX_EXTRA - 1);
+		v->extra[i] = flags[i];
+	}
 	vd_init_keyfile(v);
 	vd_start(v);
 }

@@ -82,6 +82,9 @@ void vd_kill9(struct vd *v);
 bool vd_alive(const struct vd *v);
 /* Convenience: prepare + key-file store + start. */
 void vd_up(struct vd *v, const char *tag);
+/* The same, serving with these extra flags (NULL-terminated, at most
+ * VD_MAX_EXTRA; they must outlive v). */
+void vd_up_with(struct vd *v, const char *tag, const char *const *flags);
 
 /* Runs argv (absolute program path first) with stdin_text (may be NULL); its
  * stdout and stderr go to *out (malloc'd) when out is non-NULL. Exit status. */

@@ -28,12 +28,9 @@ static void admin_ok(const char *method, const char *path, const char *body)
 
 static void up(void)
 {
-	vd_prepare(&g, "auth");
 	/* The socket is 0660 root:nogroup so that nobody can connect at all. */
-	g.extra[0] = "--socket-group";
-	g.extra[1] = "nogroup";
-	vd_init_keyfile(&g);
-	vd_start(&g);
+	static const char *const flags[] = {"--socket-group", "nogroup", NULL};
+	vd_up_with(&g, "auth", flags);
 	char v[96];
 	canary(g_val_one, sizeof(g_val_one), "auth-one");
 	const char *names[] = {"app.two", "app.root", "other.x"};
@@ -403,13 +400,8 @@ START_TEST(test_admin_uid_and_gid_flags_make_nobody_an_admin)
 	static const char *flags[] = {"--admin-uid", "--admin-gid"};
 	for (int f = 0; f < 2; f++) {
 		struct vd v;
-		vd_prepare(&v, "auth-adminflag");
-		v.extra[0] = "--socket-group";
-		v.extra[1] = "nogroup";
-		v.extra[2] = flags[f];
-		v.extra[3] = "65534";
-		vd_init_keyfile(&v);
-		vd_start(&v);
+		const char *const serve[] = {"--socket-group", "nogroup", flags[f], "65534", NULL};
+		vd_up_with(&v, "auth-adminflag", serve);
 		for (int via = VIA_LIB; via <= VIA_CURL; via++) {
 			struct vreq q = {.method = "GET", .path = "/v1/tokens", .as_nobody = true};
 			struct vresp r;
@@ -439,13 +431,9 @@ START_TEST(test_admin_gid_counts_supplementary_groups)
 {
 	const gid_t admins = 4242; /* no such group on the system: a bare gid */
 	struct vd v;
-	vd_prepare(&v, "auth-suppgid");
-	v.extra[0] = "--socket-group";
-	v.extra[1] = "nogroup";
-	v.extra[2] = "--admin-gid";
-	v.extra[3] = "4242";
-	vd_init_keyfile(&v);
-	vd_start(&v);
+	static const char *const serve[] = {"--socket-group", "nogroup", "--admin-gid", "4242",
+	                                    NULL};
+	vd_up_with(&v, "auth-suppgid", serve);
 	for (int via = VIA_LIB; via <= VIA_CURL; via++) {
 		struct vreq q = {.method = "GET", .path = "/v1/tokens", .as_nobody = true,
 		                 .supp_gid = admins};

@@ -256,12 +256,9 @@ START_TEST(test_rotate_and_rekey_refusals)
 {
 	vd_need_root("requests as nobody");
 	struct vd v;
-	vd_prepare(&v, "keys-refused");
 	/* The socket is 0660 root:nogroup so that nobody can connect at all. */
-	v.extra[0] = "--socket-group";
-	v.extra[1] = "nogroup";
-	vd_init_keyfile(&v);
-	vd_start(&v);
+	static const char *const flags[] = {"--socket-group", "nogroup", NULL};
+	vd_up_with(&v, "keys-refused", flags);
 	struct vresp r;
 	/* A token with every capability but admin. */
 	vd_call(&v, VIA_LIB, "PUT", "/v1/policies/all-but-admin", NULL,

@@ -53,11 +53,8 @@ static double ms_until_closed(int fd, int limit_ms)
 START_TEST(test_conn_timeout_closes_idle_connections)
 {
 	struct vd v;
-	vd_prepare(&v, "conntimeout");
-	vd_init_keyfile(&v);
-	v.extra[0] = "--conn-timeout";
-	v.extra[1] = "1";
-	vd_start(&v);
+	static const char *const flags[] = {"--conn-timeout", "1", NULL};
+	vd_up_with(&v, "conntimeout", flags);
 	int kept = health_keepalive(&v);
 	int silent = vd_connect(&v);
 	ck_assert_int_ge(silent, 0);
@@ -80,11 +77,8 @@ END_TEST
 START_TEST(test_max_connections_holds_the_next_client_until_a_slot_frees)
 {
 	struct vd v;
-	vd_prepare(&v, "maxconn");
-	vd_init_keyfile(&v);
-	v.extra[0] = "--max-connections";
-	v.extra[1] = "2";
-	vd_start(&v);
+	static const char *const flags[] = {"--max-connections", "2", NULL};
+	vd_up_with(&v, "maxconn", flags);
 	/* Each held connection has had an answer: vaultd has accepted it. */
 	int a = health_keepalive(&v), b = health_keepalive(&v);
 
