@@ -45,28 +45,36 @@ static void log_done(uint32_t key_id)
 }
 
 /* Batches until nothing is left, the store is sealed (the unseal kicks
- * again) or vaultd stops. */
+ * again) or vaultd stops. A read transaction finds out first whether there
+ * is anything to do (a step is an fsync'd write, even an empty one); after
+ * that each step says what it left. */
 static void drain(void)
 {
+	uint32_t active = 0;
+	uint64_t pending = 0;
+	bool counted = false;
 	for (;;) {
-		uint32_t active = 0;
-		uint64_t pending = 0;
-		int r = store_key_status(g_store, &active, &pending);
+		int r = 0;
+		if (!counted)
+			r = store_key_status(g_store, &active, &pending);
+		counted = r == 0;
 		if (r == 0 && pending == 0)
 			return;
-		if (r == 0) {
-			size_t left = 0;
+		size_t left = 0;
+		if (r == 0)
 			r = store_reseal_step(g_store, RESEAL_BATCH, &left);
-			if (r == 0 && left == 0) {
-				log_done(active);
-				return;
-			}
+		if (r == 0 && left == 0) {
+			log_done(active);
+			return;
 		}
 		if (r == STORE_E_SEALED)
 			return;
-		if (r < 0)
+		if (r < 0) {
 			log_errno(LOG_ERROR, "reseal", r,
 			          "re-sealing a batch failed; retrying in 1 s");
+			counted = false;
+		}
+		pending = left;
 		if (!pause_ms(r < 0 ? RESEAL_RETRY_MS : RESEAL_PAUSE_MS))
 			return;
 	}
