@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds a normal and an ASan+UBSan tree, and runs
-# every test in both, then vaultd built with ThreadSanitizer under load.
+# every test in both (in the normal tree the unit and daemon suites run under
+# valgrind too), then vaultd built with ThreadSanitizer under load.
 # With CI=true a skipped test is a failure.
 set -euo pipefail
 cd "$(dirname "$0")"
