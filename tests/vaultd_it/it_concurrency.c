@@ -203,10 +203,9 @@ static int snap_round(struct snap *sn, const struct vresp *r, const char *name)
 	char p[64];
 	snprintf(p, sizeof(p), "secrets/%s/value", name);
 	char *val = jstr(r->json, p) ? unb64(jstr(r->json, p), NULL) : NULL;
+	size_t pre = strlen(VD_CANARY);
 	int k = -1;
-	if (!val ||
-	    sscanf(val + (strncmp(val, VD_CANARY, strlen(VD_CANARY)) == 0 ? strlen(VD_CANARY) : 0),
-	           "r%d-", &k) != 1)
+	if (!val || strncmp(val, VD_CANARY, pre) != 0 || sscanf(val + pre, "r%d-", &k) != 1)
 		k = -1;
 	snprintf(p, sizeof(p), "secrets/%s/version", name);
 	long long ver = jint(r->json, p);
