@@ -1,6 +1,7 @@
 /* vaultctl key rotate / rekey: a new data key for new writes (vaultd
  * re-seals older versions in the background), or a new key-encryption key
- * from a key file or a passphrase, which travels in guarded memory only. */
+ * from a key file or a passphrase, which travels in guarded memory only.
+ * With --store, both are made on the store file itself (key_offline.c). */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -12,18 +13,66 @@
 #include "input.h"
 #include "jsonx.h"
 #include "keyring.h"
+#include "key_offline.h"
 #include "keys.h"
 #include "output.h"
 
+/* The options that name a store file and its current key, shared by both
+ * commands; their ids stay clear of each command's own. */
+enum { OPT_STORE = 100, OPT_KEY_FILE, OPT_PASS_STDIN };
+/* clang-format off */
+#define STORE_OPTS                                                                          \
+	{"store", 0, true, OPT_STORE, "PATH",                                                 \
+	 "work on this store file, with no vaultd serving it (a backup, or a stopped one)"},  \
+	{"key-file", 0, true, OPT_KEY_FILE, "FILE", "with --store: the store's key file"},    \
+	{"passphrase-stdin", 0, false, OPT_PASS_STDIN, NULL,                                  \
+	 "with --store: read the store's passphrase from stdin"}
+/* clang-format on */
+#define STORE_USAGE "[--store PATH [--key-file FILE | --passphrase-stdin]]"
+
+struct store_args {
+	const char *store; /* NULL: ask vaultd */
+	struct offline_key key;
+};
+
+/* Takes the store options; 1 when id is not one of them. */
+static int store_opt(struct store_args *a, int id, const char *arg)
+{
+	if (id == OPT_STORE)
+		a->store = arg;
+	else if (id == OPT_KEY_FILE)
+		a->key.key_file = arg;
+	else if (id == OPT_PASS_STDIN)
+		a->key.pass_stdin = true;
+	else
+		return 1;
+	return 0;
+}
+
+/* The current key goes with --store, and is one of the two. */
+static int store_check(const struct cmd_spec *spec, const struct store_args *a)
+{
+	if (!a->store && (a->key.key_file || a->key.pass_stdin))
+		return cmd_usage(spec, "--key-file and --passphrase-stdin go with --store");
+	if (a->key.key_file && a->key.pass_stdin)
+		return cmd_usage(spec, "use either --key-file or --passphrase-stdin, not both");
+	return CMD_RUN;
+}
+
 /* ---- rotate ---- */
+
+static const struct args_opt rotate_opts[] = {STORE_OPTS, {0}};
 
 static const struct cmd_spec rotate_spec = {
     .name = "key rotate",
-    .usage = "[--json]",
+    .usage = STORE_USAGE " [--json]",
     .summary = "Make a new data key active for new writes. vaultd re-seals the versions under "
                "older\ndata keys in the background; `vaultctl status` shows how many are left.",
     .details = "Use it routinely, or when a data key may have been exposed. Values keep their "
-               "versions;\nnothing needs a restart.",
+               "versions;\nnothing needs a restart. With --store the store file is changed "
+               "directly (vaultd must\nnot be serving it) and its versions are re-sealed "
+               "before the command returns.",
+    .opts = rotate_opts,
     .json_output = true,
 };
 
@@ -46,15 +95,50 @@ static int print_rotated(bool json, const json_t *o)
 	return CTL_OK;
 }
 
+static int rotate_opt(void *st, int id, const char *arg)
+{
+	return store_opt(st, id, arg) == 0 ? 0 : CTL_USAGE;
+}
+
+static int rotate_offline(bool json, const struct store_args *a)
+{
+	struct key_offline o;
+	int rc = key_offline_begin(a->store, &a->key, &o);
+	if (rc != CTL_OK)
+		return rc;
+	uint32_t id = 0;
+	uint64_t resealed = 0;
+	rc = key_offline_rotate(&o, &id, &resealed);
+	key_offline_end(&o);
+	if (rc != CTL_OK)
+		return rc;
+	if (json) {
+		json_t *out = json_pack("{s:I, s:i, s:I}", "key_id", (json_int_t)id,
+		                        "reseal_pending", 0, "resealed", (json_int_t)resealed);
+		rc = out && out_json(out) == 0 ? CTL_OK : CTL_ERROR;
+		json_decref(out);
+		return rc;
+	}
+	printf("data key %u is active in %s; %llu version%s re-sealed under it\n", (unsigned)id,
+	       a->store, (unsigned long long)resealed, resealed == 1 ? "" : "s");
+	return CTL_OK;
+}
+
 static int key_rotate(const struct ctl *c, int argc, char **argv)
 {
+	struct store_args a = {0};
 	struct ctl_cmd x;
 	json_t *resp = NULL;
-	int rc = cmd_parse(&x, c, &rotate_spec, argc, argv, NULL, NULL);
+	int rc = cmd_parse(&x, c, &rotate_spec, argc, argv, rotate_opt, &a);
 	if (rc == CMD_RUN)
+		rc = store_check(&rotate_spec, &a);
+	if (rc == CMD_RUN && a.store) {
+		rc = rotate_offline(x.c.json, &a);
+	} else if (rc == CMD_RUN) {
 		rc = ctl_call(&x.c, "POST", "/v1/sys/rotate", NULL, &resp);
-	if (rc == CTL_OK)
-		rc = print_rotated(x.c.json, resp);
+		if (rc == CTL_OK)
+			rc = print_rotated(x.c.json, resp);
+	}
 	json_decref(resp);
 	cmd_done(&x);
 	return rc;
@@ -71,18 +155,23 @@ static const struct args_opt rekey_opts[] = {
      "read the new passphrase from stdin (one line)"},
     {"kdf", 0, true, OPT_KDF, "COST",
      "Argon2id cost for the passphrase: moderate (default) or interactive"},
+    STORE_OPTS,
     {0},
 };
 
 static const struct cmd_spec rekey_spec = {
     .name = "key rekey",
-    .usage = "--new-key-file FILE | --new-passphrase-stdin [--kdf moderate|interactive]",
+    .usage = "--new-key-file FILE | --new-passphrase-stdin [--kdf moderate|interactive]\n"
+             "       " STORE_USAGE,
     .summary = "Rekey the store: from now on it unseals only with the new key file or "
                "passphrase;\nthe old one stops working. vaultd must be unsealed.",
     .details = "Without either option, on a terminal, the new passphrase is asked twice without "
                "echo.\nA key file that vaultctl created is removed again when vaultd refuses "
                "the rekey.\nAfter a rekey to a key file, point vaultd --key-file (or its "
-               "vaultd.key credential)\nat the new file before vaultd restarts.",
+               "vaultd.key credential)\nat the new file before vaultd restarts. With --store "
+               "the store file is rekeyed directly\n(vaultd must not be serving it), after "
+               "its current key unseals it; stdin holds one\npassphrase at most, so "
+               "--passphrase-stdin and --new-passphrase-stdin do not go together.",
     .opts = rekey_opts,
     .json_output = true,
 };
@@ -91,6 +180,7 @@ struct rekey_args {
 	const char *key_file;
 	bool pass_stdin;
 	const char *kdf; /* NULL: vaultd's default (moderate) */
+	struct store_args st;
 };
 
 static int rekey_opt(void *st, int id, const char *arg)
@@ -109,7 +199,7 @@ static int rekey_opt(void *st, int id, const char *arg)
 		a->kdf = arg;
 		return 0;
 	default:
-		return CTL_USAGE;
+		return store_opt(&a->st, id, arg) == 0 ? 0 : CTL_USAGE;
 	}
 }
 
@@ -117,6 +207,12 @@ static int rekey_opt(void *st, int id, const char *arg)
  * created. CMD_RUN or a usage error. */
 static int rekey_check(const struct rekey_args *a)
 {
+	int rc = store_check(&rekey_spec, &a->st);
+	if (rc != CMD_RUN)
+		return rc;
+	if (a->pass_stdin && a->st.key.pass_stdin)
+		return cmd_usage(&rekey_spec, "stdin holds one passphrase: give the current one on "
+		                              "the terminal or the new one as --new-key-file");
 	if (a->key_file && a->pass_stdin)
 		return cmd_usage(&rekey_spec,
 		                 "use either --new-key-file or --new-passphrase-stdin, not both");
@@ -223,6 +319,54 @@ static int print_rekeyed(bool json, const struct rekey_args *a, const json_t *o)
 	return CTL_OK;
 }
 
+/* The new KEK itself, for a rekey made here: the key file's bytes, or the
+ * passphrase through Argon2id with fresh parameters (*kdf). Exit code. */
+static int offline_new_kek(const struct rekey_args *a, struct kdf_params *kdf, struct secbuf **ret,
+                           bool *ret_created)
+{
+	if (a->key_file)
+		return new_key_file(a->key_file, ret, ret_created);
+	struct secbuf *pass = NULL;
+	int rc = keys_read_new_passphrase(a->pass_stdin, &pass);
+	if (rc != CTL_OK)
+		return rc;
+	kdf_params_new(kdf, a->kdf && strcmp(a->kdf, "interactive") == 0);
+	int r = kek_from_passphrase(pass, kdf, ret);
+	secbuf_free(pass);
+	if (r < 0) {
+		ctl_err("cannot derive the key from the new passphrase: %s", strerror(-r));
+		return CTL_ERROR;
+	}
+	return CTL_OK;
+}
+
+/* Unseals the store file with its current key first, so that a wrong one
+ * costs no new key file and no Argon2id. */
+static int rekey_offline(bool json, const struct rekey_args *a)
+{
+	struct key_offline o;
+	int rc = key_offline_begin(a->st.store, &a->st.key, &o);
+	if (rc != CTL_OK)
+		return rc;
+	struct kdf_params kdf;
+	struct secbuf *kek = NULL;
+	bool created = false;
+	rc = offline_new_kek(a, &kdf, &kek, &created);
+	if (rc == CTL_OK)
+		rc = key_offline_rekey(&o, a->key_file ? KEK_KEYFILE : KEK_PASSPHRASE, &kdf, kek);
+	secbuf_free(kek);
+	key_offline_end(&o);
+	if (rc != CTL_OK) {
+		if (created)
+			remove_created(a->key_file);
+		return rc;
+	}
+	json_t *out = json_pack("{s:s}", "kek", a->key_file ? "keyfile" : "passphrase");
+	rc = print_rekeyed(json, a, out);
+	json_decref(out);
+	return rc;
+}
+
 static int key_rekey(const struct ctl *c, int argc, char **argv)
 {
 	struct rekey_args a = {0};
@@ -233,6 +377,10 @@ static int key_rekey(const struct ctl *c, int argc, char **argv)
 	int rc = cmd_parse(&x, c, &rekey_spec, argc, argv, rekey_opt, &a);
 	if (rc != CMD_RUN || (rc = rekey_check(&a)) != CMD_RUN)
 		goto out;
+	if (a.st.store) {
+		rc = rekey_offline(x.c.json, &a);
+		goto out;
+	}
 	rc = rekey_body(&a, &body, &created);
 	if (rc != CTL_OK)
 		goto out;

@@ -30,6 +30,9 @@ vt_eq "audit tail -n still takes a number" " " "$(complete_words vaultctl audit 
 vt_eq "key subcommands" "rekey rotate " "$(complete_words vaultctl key '')"
 vt_eq "key rekey options" "--new-key-file --new-passphrase-stdin " \
 	"$(complete_words vaultctl key rekey --new)"
+vt_eq "key rekey offline options" "--store " "$(complete_words vaultctl key rekey --st)"
+vt_eq "key rotate --store" "--store " "$(complete_words vaultctl key rotate --st)"
+vt_eq "key rotate --passphrase-stdin" "--passphrase-stdin " "$(complete_words vaultctl key rotate --pa)"
 vt_eq "key rekey --kdf values" "interactive moderate " "$(complete_words vaultctl key rekey --kdf '')"
 vt_eq "key rekey --new-key-file completes files" "$VT_DIR/k.new " \
 	"$(touch "$VT_DIR/k.new"; complete_words vaultctl key rekey --new-key-file "$VT_DIR/k.")"

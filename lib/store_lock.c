@@ -1,4 +1,4 @@
-/* One vaultd per store: an exclusive flock on the database file itself.
+/* One process per store: an exclusive flock on the database file itself.
  * flock and SQLite's fcntl locks do not interact on Linux; the descriptor
  * stays open until after the store is closed, because closing any
  * descriptor of a file drops the process's fcntl locks on it. */
