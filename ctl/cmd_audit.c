@@ -54,13 +54,9 @@ static int tail_opt(void *st, int id, const char *arg)
 	return 0;
 }
 
-/* Entries with seq > since, at most limit. *ret is the "entries" array
- * (a new reference). Returns an exit code. */
-static int fetch(const struct ctl *c, uint64_t since, size_t limit, json_t **ret)
+/* The "entries" array of GET path (a new reference). Returns an exit code. */
+static int fetch_path(const struct ctl *c, const char *path, json_t **ret)
 {
-	char path[96];
-	snprintf(path, sizeof(path), "/v1/audit?since=%llu&limit=%zu", (unsigned long long)since,
-	         limit);
 	json_t *o = NULL;
 	int rc = ctl_call(c, "GET", path, NULL, &o);
 	if (rc != CTL_OK)
@@ -76,51 +72,21 @@ static int fetch(const struct ctl *c, uint64_t since, size_t limit, json_t **ret
 	return CTL_OK;
 }
 
-/* Whether an entry with seq > since exists. Returns an exit code. */
-static int exists_after(const struct ctl *c, uint64_t since, bool *ret)
+/* Entries with seq > since, at most limit. */
+static int fetch(const struct ctl *c, uint64_t since, size_t limit, json_t **ret)
 {
-	json_t *arr = NULL;
-	int rc = fetch(c, since, 1, &arr);
-	if (rc == CTL_OK)
-		*ret = json_array_size(arr) > 0;
-	json_decref(arr);
-	return rc;
+	char path[96];
+	snprintf(path, sizeof(path), "/v1/audit?since=%llu&limit=%zu", (unsigned long long)since,
+	         limit);
+	return fetch_path(c, path, ret);
 }
 
-/* The highest sequence number, by doubling then bisecting on `since`:
- * O(log n) small requests instead of reading the whole log. */
-static int last_seq(const struct ctl *c, uint64_t *ret, unsigned *ret_requests)
+/* The newest n entries (n >= 1), in one request. */
+static int fetch_last(const struct ctl *c, size_t n, json_t **ret)
 {
-	uint64_t lo = 0, hi = 1; /* entries exist after lo; none after hi */
-	bool more = false;
-	unsigned n = 0;
-	int rc;
-	for (;;) {
-		rc = exists_after(c, hi, &more);
-		n++;
-		if (rc != CTL_OK)
-			return rc;
-		if (!more)
-			break;
-		lo = hi;
-		if (hi > UINT64_MAX / 2)
-			break;
-		hi *= 2;
-	}
-	while (hi - lo > 1) {
-		uint64_t mid = lo + (hi - lo) / 2;
-		rc = exists_after(c, mid, &more);
-		n++;
-		if (rc != CTL_OK)
-			return rc;
-		if (more)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	*ret = hi;
-	*ret_requests = n;
-	return CTL_OK;
+	char path[64];
+	snprintf(path, sizeof(path), "/v1/audit?last=%zu", n);
+	return fetch_path(c, path, ret);
 }
 
 /* This process's own reads of the log would otherwise fill --follow. */
@@ -160,7 +126,7 @@ static void print_entry(const struct ctl *c, const json_t *e)
 }
 
 /* Prints entries after *since (skipping our own reads); advances *since. */
-static int print_new(const struct ctl *c, uint64_t *since, json_t *ring, size_t keep)
+static int print_new(const struct ctl *c, uint64_t *since)
 {
 	for (;;) {
 		json_t *arr = NULL;
@@ -174,15 +140,8 @@ static int print_new(const struct ctl *c, uint64_t *since, json_t *ring, size_t 
 			int64_t seq = json_int_or(e, "seq", 0);
 			if (seq > 0 && (uint64_t)seq > *since)
 				*since = (uint64_t)seq;
-			if (is_own_read(e))
-				continue;
-			if (ring) {
-				json_array_append(ring, e);
-				if (json_array_size(ring) > keep)
-					json_array_remove(ring, 0);
-			} else {
+			if (!is_own_read(e))
 				print_entry(c, e);
-			}
 		}
 		json_decref(arr);
 		fflush(stdout);
@@ -195,31 +154,33 @@ static int audit_tail(const struct ctl *c, int argc, char **argv)
 {
 	struct tail_args t = {.lines = AUDIT_DEFAULT_LINES};
 	struct ctl_cmd x;
-	json_t *ring = json_array();
+	json_t *arr = NULL;
 	int rc = cmd_parse(&x, c, &tail_spec, argc, argv, tail_opt, &t);
 	if (rc != CMD_RUN)
 		goto out;
-	uint64_t last = 0;
-	unsigned probes = 0;
-	if ((rc = last_seq(&x.c, &last, &probes)) != CTL_OK)
+	/* With -n 0 the newest entry is still read, unshown: --follow starts after it. */
+	if ((rc = fetch_last(&x.c, t.lines ? (size_t)t.lines : 1, &arr)) != CTL_OK)
 		goto out;
-	/* Our probes are in the log too (and skipped): start early enough. */
-	uint64_t back = t.lines + probes + 1;
-	uint64_t since = last > back ? last - back : 0;
-	if ((rc = print_new(&x.c, &since, ring, t.lines)) != CTL_OK)
-		goto out;
+	uint64_t since = 0;
 	size_t i;
 	json_t *e;
-	json_array_foreach(ring, i, e) print_entry(&x.c, e);
+	json_array_foreach(arr, i, e)
+	{
+		int64_t seq = json_int_or(e, "seq", 0);
+		if (seq > 0 && (uint64_t)seq > since)
+			since = (uint64_t)seq;
+		if (t.lines)
+			print_entry(&x.c, e);
+	}
 	fflush(stdout);
 	while (t.follow) {
 		struct timespec ts = {AUDIT_FOLLOW_MS / 1000, (AUDIT_FOLLOW_MS % 1000) * 1000000L};
 		nanosleep(&ts, NULL);
-		if ((rc = print_new(&x.c, &since, NULL, 0)) != CTL_OK)
+		if ((rc = print_new(&x.c, &since)) != CTL_OK)
 			goto out;
 	}
 out:
-	json_decref(ring);
+	json_decref(arr);
 	cmd_done(&x);
 	return rc;
 }

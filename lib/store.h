@@ -282,6 +282,9 @@ int store_purge_residue(struct store *s);
 /* Up to limit entries with seq > since, in order. *ret is malloc'd. */
 int store_audit_read(struct store *s, uint64_t since, size_t limit,
                      struct audit_entry **ret, size_t *ret_n);
+/* The last limit entries, in order: those after the chain head's seq -
+ * limit, read in the same transaction as the head. *ret is malloc'd. */
+int store_audit_read_last(struct store *s, size_t limit, struct audit_entry **ret, size_t *ret_n);
 /* Verifies the whole chain. 0 intact; -EBADMSG with *ret_first_bad.
  * *ret_checked: entries that verified before the first bad one.
  * The store also keeps the chain head (last seq and hash) under a MAC with

@@ -137,6 +137,7 @@ int store_audit_append_unsynced(struct store *s, struct audit_entry *e, size_t n
 struct audit_read_ctx {
 	uint64_t since;
 	size_t limit;
+	bool last; /* since counts back from the head instead */
 	struct audit_entry *e;
 	size_t n;
 };
@@ -144,21 +145,40 @@ struct audit_read_ctx {
 static int audit_read_body(struct store *s, struct be_tx *tx, void *ctx)
 {
 	struct audit_read_ctx *c = ctx;
+	if (c->last) {
+		struct be_header h;
+		int r = s->ops->header_get(tx, &h);
+		if (r < 0)
+			return r;
+		c->since = h.audit_seq > c->limit ? h.audit_seq - c->limit : 0;
+	}
 	return s->ops->audit_read(tx, c->since, c->limit, &c->e, &c->n);
+}
+
+static int read_entries(struct store *s, struct audit_read_ctx *c, struct audit_entry **ret,
+                        size_t *ret_n)
+{
+	if (!s || !ret || !ret_n)
+		return STORE_E_INVAL;
+	int r = store_run_keyed_tx(s, false, audit_read_body, c);
+	if (r == 0) {
+		*ret = c->e;
+		*ret_n = c->n;
+	}
+	return r;
 }
 
 int store_audit_read(struct store *s, uint64_t since, size_t limit, struct audit_entry **ret,
                      size_t *ret_n)
 {
-	if (!s || !ret || !ret_n)
-		return STORE_E_INVAL;
 	struct audit_read_ctx c = {.since = since, .limit = limit};
-	int r = store_run_keyed_tx(s, false, audit_read_body, &c);
-	if (r == 0) {
-		*ret = c.e;
-		*ret_n = c.n;
-	}
-	return r;
+	return read_entries(s, &c, ret, ret_n);
+}
+
+int store_audit_read_last(struct store *s, size_t limit, struct audit_entry **ret, size_t *ret_n)
+{
+	struct audit_read_ctx c = {.limit = limit, .last = true};
+	return read_entries(s, &c, ret, ret_n);
 }
 
 struct verify_ctx {

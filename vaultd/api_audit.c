@@ -34,18 +34,25 @@ void api_audit_read(struct req *r)
 {
 	if (auth_require(r, CAP_ADMIN, NULL) < 0)
 		return;
-	uint64_t since = 0, limit = AUDIT_READ_DEFAULT;
+	uint64_t since = 0, limit = AUDIT_READ_DEFAULT, last = 0;
 	int rs = req_query_u64(r, "since", UINT64_MAX >> 1, &since);
 	int rl = req_query_u64(r, "limit", UINT64_MAX >> 1, &limit);
-	if (rs == -EINVAL || rl == -EINVAL || limit == 0) {
-		reply_error(r, 400, "bad_request", "since: a sequence number; limit: 1 or more");
+	/* last=N: the newest N entries, without a client searching for the end. */
+	int rn = req_query_u64(r, "last", UINT64_MAX >> 1, &last);
+	if (rs == -EINVAL || rl == -EINVAL || rn == -EINVAL || limit == 0 ||
+	    (rn == 0 && (last == 0 || rs == 0 || rl == 0))) {
+		reply_error(r, 400, "bad_request",
+		            "since: a sequence number; limit: 1 or more; or last: 1 or more alone");
 		return;
 	}
+	if (rn == 0)
+		limit = last;
 	if (limit > AUDIT_READ_MAX)
 		limit = AUDIT_READ_MAX;
 	struct audit_entry *es = NULL;
 	size_t n = 0;
-	int rc = store_audit_read(r->vd->store, since, (size_t)limit, &es, &n);
+	int rc = rn == 0 ? store_audit_read_last(r->vd->store, (size_t)limit, &es, &n)
+	                 : store_audit_read(r->vd->store, since, (size_t)limit, &es, &n);
 	if (rc < 0) {
 		reply_store_error(r, rc, "reading the audit chain");
 		return;

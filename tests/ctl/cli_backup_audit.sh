@@ -122,6 +122,16 @@ expect "audit tail -n 5" 0
 vt_eq "audit tail -n 5 prints 5 entries" "5" "$(wc -l <"$VT_DIR/out")"
 vt_check "audit tail shows actions" grep -q 'sys.unseal\|unseal' "$VT_DIR/out"
 not_in "audit tail does not show its own reads" "audit.read" "$OUT"
+# One request, whatever the log's length: the reads between two marker writes.
+printf 'm' | vc set tail.mark.before >/dev/null
+vc_run audit tail -n 2
+printf 'm' | vc set tail.mark.after >/dev/null
+vt_eq "audit tail reads the log once" "1" "$(curl -s --unix-socket "$VT_SOCK" \
+	'http://localhost/v1/audit?last=20' | python3 -c 'import json,sys
+es = json.load(sys.stdin)["entries"]
+i = [e["name"] for e in es].index("tail.mark.before")
+j = [e["name"] for e in es].index("tail.mark.after")
+print(sum(1 for e in es[i:j] if e["action"] == "audit.read"))')"
 vc_run audit tail -n 3 --json
 vt_eq "audit tail --json prints JSON lines" "3" "$(python3 -c 'import json,sys
 print(sum(1 for l in open(sys.argv[1]) if "seq" in json.loads(l)))' "$VT_DIR/out")"

@@ -886,7 +886,26 @@ START_TEST(test_audit_lists_a_linked_chain_and_verifies)
 	}
 	ck_assert_msg(saw_write && saw_read, "%s: the write and the read of %s are audited", r.what,
 	              name);
+	long long newest = jint(json_array_get(es, n - 1), "seq");
 	vresp_clear(&r);
+
+	/* last=N: the newest N, here the last one listed above and that
+	 * listing's own entry; not with since or limit, not 0. */
+	vd_call(&g, VIA, "GET", "/v1/audit?last=2", NULL, NULL, &r);
+	EXPECT_STATUS(&r, 200);
+	ck_assert_msg(json_array_size(jget(r.json, "entries")) == 2, "%s: last=2 gives 2", r.what);
+	EXPECT_JINT(&r, "entries/0/seq", newest);
+	EXPECT_JINT(&r, "entries/1/seq", newest + 1);
+	EXPECT_JSTR(&r, "entries/1/action", "audit.read");
+	EXPECT_JINT(&r, "next", newest + 1);
+	vresp_clear(&r);
+	static const char *const bad_last[] = {"/v1/audit?last=0", "/v1/audit?last=2&since=1",
+	                                       "/v1/audit?last=2&limit=5", "/v1/audit?last=x"};
+	for (size_t i = 0; i < sizeof(bad_last) / sizeof(bad_last[0]); i++) {
+		vd_call(&g, VIA, "GET", bad_last[i], NULL, NULL, &r);
+		EXPECT_ERROR(&r, 400, "bad_request");
+		vresp_clear(&r);
+	}
 
 	vd_call(&g, VIA, "GET", "/v1/audit/verify", NULL, NULL, &r);
 	EXPECT_STATUS(&r, 200);
