@@ -114,6 +114,27 @@ START_TEST(test_read_returns_entries_after_since)
 }
 END_TEST
 
+START_TEST(test_read_last_returns_the_newest_entries_in_order)
+{
+	struct audit_entry *got;
+	size_t n = 99;
+	ck_assert_int_eq(store_audit_read_last(F.s, 3, &got, &n), 0);
+	ck_assert_uint_eq(n, 0); /* an empty log */
+	free(got);
+	append_entries(ENTRIES);
+	ck_assert_int_eq(store_audit_read_last(F.s, 3, &got, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_uint_eq(got[i].seq, ENTRIES - 2 + i);
+	ck_assert_str_eq(got[2].name, "db7");
+	free(got);
+	ck_assert_int_eq(store_audit_read_last(F.s, ENTRIES + 5, &got, &n), 0);
+	ck_assert_uint_eq(n, ENTRIES); /* more than there are: all, from 1 */
+	ck_assert_uint_eq(got[0].seq, 1);
+	free(got);
+}
+END_TEST
+
 START_TEST(test_verify_of_empty_log_is_ok)
 {
 	assert_verify_ok(0);
@@ -273,6 +294,7 @@ static Suite *audit_suite(void)
 	tcase_add_test(tc, test_append_assigns_seq_and_chains_hashes);
 	tcase_add_test(tc, test_append_refuses_unterminated_fields_and_writes_nothing);
 	tcase_add_test(tc, test_read_returns_entries_after_since);
+	tcase_add_test(tc, test_read_last_returns_the_newest_entries_in_order);
 	tcase_add_test(tc, test_chain_continues_after_reopen);
 	tcase_add_test(tc, test_unsynced_entries_survive_the_process_dying);
 	suite_add_tcase(s, tc);
