@@ -15,6 +15,7 @@ ALL=$VT_DIR/all-output # everything vaultctl printed, for the leak checks
 run() { vc_run "$@"; cat "$VT_DIR/out" "$VT_DIR/err" >>"$ALL"; }
 run_in() { vc_in "$@"; cat "$VT_DIR/out" "$VT_DIR/err" >>"$ALL"; }
 store_sql() { sqlite3 "$VT_STORE" "$1"; }
+random_key() { head -c 32 /dev/urandom >"$1" && chmod "$2" "$1"; } # PATH MODE
 last_action() { store_sql 'select action from audit order by seq desc limit 1'; }
 values_read_back() { # DESC: with vaultd running on the store
 	vt_eq "$1: app.a" "alpha-2" "$(vc get app.a 2>&1)"
@@ -52,8 +53,7 @@ run key rekey --store "$VT_DIR/none.db" --key-file "$OLD_KEY" --new-key-file "$G
 expect "a store that is not there" 3 '' "no store at $VT_DIR/none.db"
 vt_check "no store file is made for a missing store" test ! -e "$VT_DIR/none.db"
 WRONG=$VT_DIR/wrong.key
-head -c 32 /dev/urandom >"$WRONG"
-chmod 600 "$WRONG"
+random_key "$WRONG" 600
 run key rekey --store "$VT_STORE" --key-file "$WRONG" --new-key-file "$GEN"
 expect "rekey --store with a wrong current key" 4 '' 'does not unseal store'
 run key rotate --store "$VT_STORE" --key-file "$WRONG"
@@ -62,8 +62,7 @@ run_in "a passphrase" key rotate --store "$VT_STORE" --passphrase-stdin
 expect "a passphrase for a key-file store" 2 '' 'sealed with a key file'
 vt_check "no key file is made for a wrong current key" test ! -e "$GEN"
 LOOSE=$VT_DIR/loose.key
-head -c 32 /dev/urandom >"$LOOSE"
-chmod 644 "$LOOSE"
+random_key "$LOOSE" 644
 run key rekey --store "$VT_STORE" --key-file "$OLD_KEY" --new-key-file "$LOOSE"
 expect "a new key file readable by others" 1 '' "chmod 600 $LOOSE"
 vt_eq "refused offline commands change nothing" "$before" "$(state)"
