@@ -194,9 +194,8 @@ START_TEST(test_rotate_makes_a_new_key_and_reseals_every_version)
 }
 END_TEST
 
-/* Rotates the data key with the lib while vaultd is stopped (so no re-seal
- * has run): the new key's id. */
-static uint32_t rotate_offline(const struct vd *v)
+/* The store of a stopped vaultd, opened and unsealed with the lib. */
+static struct store *open_offline(const struct vd *v)
 {
 	struct store *s = NULL;
 	struct secbuf *kek = NULL;
@@ -204,10 +203,18 @@ static uint32_t rotate_offline(const struct vd *v)
 	ck_assert_int_eq(kek_from_keyfile(v->key, &kek), 0);
 	ck_assert_int_eq(store_unseal(s, kek), 0);
 	secbuf_free(kek);
+	return s;
+}
+
+/* Rotates the data key with the lib while vaultd is stopped (so no re-seal
+ * has run), which leaves `left` versions under older keys: the new key's id. */
+static uint32_t rotate_offline(const struct vd *v, long long left)
+{
+	struct store *s = open_offline(v);
 	uint32_t id = 0;
 	ck_assert_int_eq(store_dek_rotate(s, &id), 0);
 	store_close(s);
-	ck_assert_int_eq(under_other_keys(v, id), 2 * N_SECRETS);
+	ck_assert_int_eq(under_other_keys(v, id), left);
 	return id;
 }
 
@@ -221,13 +228,13 @@ START_TEST(test_reseal_left_over_is_finished_at_start_or_unseal)
 	static char vals[N_SECRETS][2][96];
 	fill(&v, vals);
 	vd_stop(&v);
-	ck_assert_uint_eq(rotate_offline(&v), 2);
+	ck_assert_uint_eq(rotate_offline(&v, 2 * N_SECRETS), 2);
 	vd_start(&v);
 	expect_resealed(&v, 2);
 	expect_values(&v, VIA_LIB, vals);
 	vd_stop(&v);
 
-	ck_assert_uint_eq(rotate_offline(&v), 3);
+	ck_assert_uint_eq(rotate_offline(&v, 2 * N_SECRETS), 3);
 	v.use_key = false;
 	vd_start(&v);
 	sleep_ms(200); /* time enough to re-seal, were it not sealed */
@@ -247,6 +254,66 @@ START_TEST(test_reseal_left_over_is_finished_at_start_or_unseal)
 	sodium_memzero(key, 32);
 	free(key);
 	key_body_free(body);
+}
+END_TEST
+
+/* Enough versions that vaultd's re-seal (64 a batch, 5 ms apart) takes a
+ * third of a second at the least. */
+#define BULK 4000
+
+/* BULK secrets of one version each, in one transaction of the lib's. */
+static void bulk_load(const struct vd *v, char (*vals)[96])
+{
+	struct store *s = open_offline(v);
+	static char names[BULK][24];
+	static struct store_put_item items[BULK];
+	for (int i = 0; i < BULK; i++) {
+		snprintf(names[i], sizeof(names[i]), "k.bulk%04d", i);
+		canary(vals[i], 96, "bulk");
+		items[i] =
+		    (struct store_put_item){names[i], (const uint8_t *)vals[i], strlen(vals[i])};
+	}
+	ck_assert_int_eq(store_put_batch(s, items, BULK, "uid=0"), 0);
+	store_close(s);
+}
+
+/* A re-seal in progress shows: right after vaultd starts on a store with
+ * BULK versions under the old key, vaultd_reseal_pending and the status's
+ * reseal_pending are above 0, never go up, and reach 0; the values read back. */
+START_TEST(test_reseal_pending_counts_down_to_zero)
+{
+	struct vd v;
+	vd_up(&v, "keys-pending");
+	vd_stop(&v);
+	static char vals[BULK][96];
+	bulk_load(&v, vals);
+	ck_assert_uint_eq(rotate_offline(&v, BULK), 2);
+	vd_start(&v);
+	double first = vd_metric(&v, "vaultd_reseal_pending"), last = first;
+	ck_assert_msg(first > 0 && first <= BULK, "vaultd_reseal_pending at start: %g", first);
+	long long id = -1, pending = -1;
+	status_keys(&v, &id, &pending);
+	ck_assert_msg(pending >= 0 && pending <= first, "status reseal_pending %lld after %g",
+	              pending, first);
+	double t0 = now_ms();
+	for (; last > 0 && now_ms() - t0 < 60000; sleep_ms(20)) {
+		double now = vd_metric(&v, "vaultd_reseal_pending");
+		ck_assert_msg(now <= last, "vaultd_reseal_pending went up: %g after %g", now, last);
+		last = now;
+	}
+	ck_assert_msg(last == 0, "vaultd_reseal_pending still %g after 60 s (from %g)", last,
+	              first);
+	printf("re-seal: %g of %d pending after the start, none %.0f ms later\n", first, BULK,
+	       now_ms() - t0);
+	expect_resealed(&v, 2);
+	for (int i = 0; i < BULK; i += BULK / 8 - 1) {
+		char name[24];
+		snprintf(name, sizeof(name), "k.bulk%04d", i);
+		char *got = vd_get(&v, VIA_LIB, NULL, name, NULL, NULL);
+		ck_assert_msg(got && strcmp(got, vals[i]) == 0, "%s after the re-seal", name);
+		free(got);
+	}
+	vd_stop(&v);
 }
 END_TEST
 
@@ -485,6 +552,7 @@ int main(void)
 	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, test_rotate_makes_a_new_key_and_reseals_every_version);
 	tcase_add_test(tc, test_reseal_left_over_is_finished_at_start_or_unseal);
+	tcase_add_test(tc, test_reseal_pending_counts_down_to_zero);
 	tcase_add_test(tc, test_rotate_and_rekey_refusals);
 	tcase_add_test(tc, test_rekey_to_a_new_key_retires_the_old_one);
 	tcase_add_test(tc, test_rekey_to_a_passphrase);
