@@ -29,7 +29,9 @@ int key_offline_begin(const char *path, const struct offline_key *k, struct key_
 		return CTL_CONFLICT;
 	}
 	if (fd < 0) {
-		ctl_err("no store at %s: %s", path, strerror(-fd));
+		/* O_NOFOLLOW, as vaultd opens it: a symbolic link is ELOOP here. */
+		ctl_err("%s %s: %s", fd == -ENOENT ? "no store at" : "cannot lock store", path,
+		        strerror(-fd));
 		return fd == -ENOENT ? CTL_NOT_FOUND : CTL_ERROR;
 	}
 	int rc = offline_open(path, NULL, k, &ret->s);

@@ -52,6 +52,9 @@ expect "two passphrases from stdin" 2 '' 'stdin holds one passphrase'
 run key rekey --store "$VT_DIR/none.db" --key-file "$OLD_KEY" --new-key-file "$GEN"
 expect "a store that is not there" 3 '' "no store at $VT_DIR/none.db"
 vt_check "no store file is made for a missing store" test ! -e "$VT_DIR/none.db"
+ln -s "$VT_STORE" "$VT_DIR/link.db"
+run key rotate --store "$VT_DIR/link.db" --key-file "$OLD_KEY"
+expect "a symbolic link to the store (vaultd would not follow it)" 1 '' "cannot lock store $VT_DIR/link.db"
 WRONG=$VT_DIR/wrong.key
 random_key "$WRONG" 600
 run key rekey --store "$VT_STORE" --key-file "$WRONG" --new-key-file "$GEN"
