@@ -128,11 +128,18 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_VERSION_LIST] =
         "SELECT v.version, v.created, v.created_by, v.key_id, v.value IS NULL,"
         " NULL FROM versions v WHERE v.secret_id = " SECRET_ID " ORDER BY v.version",
+    /* "Not under key ?1" as the two ranges around it, not key_id != ?1:
+     * SQLite searches versions_by_key for ranges but scans all of it for
+     * !=, and status and /metrics count these on every call (20 ms at
+     * 200,000 versions, against 0.03 ms for the ranges). */
     [ST_VERSION_STALE] = "SELECT s.name, " VERSION_COLS " FROM versions v JOIN secrets s ON"
-                         " s.id = v.secret_id WHERE v.key_id != ?1 AND v.value IS NOT NULL"
-                         " LIMIT ?2",
+                         " s.id = v.secret_id WHERE v.key_id < ?1 AND v.value IS NOT NULL"
+                         " UNION ALL SELECT s.name, " VERSION_COLS " FROM versions v JOIN"
+                         " secrets s ON s.id = v.secret_id WHERE v.key_id > ?1 AND"
+                         " v.value IS NOT NULL LIMIT ?2",
     [ST_VERSION_STALE_COUNT] =
-        "SELECT count(*) FROM versions WHERE key_id != ?1 AND value IS NOT NULL",
+        "SELECT (SELECT count(*) FROM versions WHERE key_id < ?1 AND value IS NOT NULL) +"
+        " (SELECT count(*) FROM versions WHERE key_id > ?1 AND value IS NOT NULL)",
     [ST_TOKEN_PUT] = "INSERT INTO tokens (" TOKEN_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [ST_TOKEN_GET] = "SELECT " TOKEN_COLS " FROM tokens WHERE accessor = ?1",
     [ST_TOKEN_FIND] = "SELECT " TOKEN_COLS " FROM tokens WHERE hash = ?1",
