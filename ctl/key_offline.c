@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "audit_chain.h"
@@ -56,9 +55,7 @@ void key_offline_end(struct key_offline *o)
 static void offline_entry(struct audit_entry *e, const char *action)
 {
 	memset(e, 0, sizeof(*e));
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	e->time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	e->time_ms = audit_time_ms();
 	e->uid = getuid();
 	e->gid = getgid();
 	e->pid = getpid();

@@ -7,10 +7,18 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define AUDIT_CONTEXT "vaultd/audit/v1"
 
 _Static_assert(AUDIT_HASH_BYTES == crypto_generichash_BYTES, "audit hash size");
+
+int64_t audit_time_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void hash_be(crypto_generichash_state *st, uint64_t v, size_t n)
 {

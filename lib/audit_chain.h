@@ -26,6 +26,10 @@ struct audit_entry {
 	uint8_t hash[AUDIT_HASH_BYTES];
 };
 
+/* The time an entry carries: the wall clock in unix milliseconds (vaultd's
+ * requests and vaultctl's offline changes alike). */
+int64_t audit_time_ms(void);
+
 /* hash = BLAKE2b-256 keyed with the audit key over
  * "vaultd/audit/v1" || prev_hash || canonical(e). Uses e->prev_hash. */
 void audit_chain_hash(const struct secbuf *key, const struct audit_entry *e,

@@ -414,7 +414,7 @@ static void add_dropped_entry(void)
 {
 	struct audit_entry *d = &g_kept[g_nkept++];
 	memset(d, 0, sizeof(*d));
-	d->time_ms = http_wall_ms();
+	d->time_ms = audit_time_ms();
 	d->uid = d->gid = d->pid = -1;
 	snprintf(d->action, sizeof(d->action), "%s", "audit.sealed_dropped");
 	snprintf(d->name, sizeof(d->name), "%" PRIu64, g_kept_dropped);

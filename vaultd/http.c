@@ -31,13 +31,6 @@ static atomic_long g_answering; /* audited, not yet sent: kept through a stop */
 static atomic_bool g_past_grace; /* the shutdown grace ran out */
 static atomic_bool g_closing; /* shutting down: refuse new requests */
 
-int64_t http_wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 long http_open_connections(void)
 {
 	return atomic_load(&g_open_conns);
@@ -147,7 +140,7 @@ static void fill_audit_entry(struct req *r, int status, const char *result)
 {
 	struct audit_entry *e = &r->item.e;
 	memset(e, 0, sizeof(*e));
-	e->time_ms = http_wall_ms();
+	e->time_ms = audit_time_ms();
 	bool known = r->peer && r->peer->known;
 	e->uid = known ? (int64_t)r->peer->uid : -1;
 	e->gid = known ? (int64_t)r->peer->gid : -1;

@@ -86,8 +86,6 @@ void http_audited(struct req *r, bool ok, struct logline *line, const char *ts);
 void http_watch_fired(struct req *r);
 /* Open connections right now (for metrics). */
 long http_open_connections(void);
-/* The wall clock in milliseconds: the time of every audit entry. */
-int64_t http_wall_ms(void);
 long http_requests_in_flight(void); /* begun and not yet completed */
 
 /* ---- answers (reply.c); each replaces any earlier answer of r ---- */
