@@ -1,6 +1,8 @@
 /* The route id -> handler table. */
 #include "api.h"
 
+#include <stdbool.h>
+
 #include "watch.h"
 
 typedef void (*handler_fn)(struct req *r);
@@ -36,6 +38,14 @@ static const handler_fn handlers[R_COUNT] = {
     [R_AUDIT_VERIFY] = api_audit_verify,
 };
 
+/* The routes whose handlers read a JSON body; every other route takes none
+ * and refuses one (a body it ignored could hide a client's mistake). */
+static const bool takes_body[R_COUNT] = {
+    [R_SYS_UNSEAL] = true,    [R_SYS_REKEY] = true,       [R_SECRET_PUT] = true,
+    [R_SECRET_ROTATE] = true, [R_SECRET_ROLLBACK] = true, [R_BUNDLE] = true,
+    [R_TOKEN_CREATE] = true,  [R_POLICY_PUT] = true,
+};
+
 void api_dispatch(struct req *r)
 {
 	enum route_id id = r->route.id;
@@ -43,6 +53,8 @@ void api_dispatch(struct req *r)
 		reply_error(r, 404, "not_found", "no such endpoint (see docs/api.md)");
 		return;
 	}
+	if (!takes_body[id] && req_empty_body(r) < 0)
+		return;
 	handlers[id](r);
 }
 

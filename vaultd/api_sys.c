@@ -147,15 +147,12 @@ static int derive_kek(struct req *r, const struct secbuf *pass, const struct kdf
 }
 
 /* The KEK an unseal body names, derived with the store's own parameters
- * for a passphrase. Answers and returns negative on bad input. */
-static int unseal_kek(struct req *r, const json_t *o, struct secbuf **ret)
+ * for a passphrase (from *pass, which it frees). Answers and returns
+ * negative on failure. */
+static int unseal_kek(struct req *r, struct secbuf **pass, struct secbuf **ret)
 {
-	struct secbuf *pass = NULL;
-	int rc = body_key_material(r, o, false, ret, &pass);
-	if (rc < 0 || !pass)
-		return rc;
 	struct store_info info;
-	rc = store_info(r->vd->store, &info);
+	int rc = store_info(r->vd->store, &info);
 	if (rc < 0)
 		reply_store_error(r, rc, "reading the store's key parameters");
 	else if (info.kek_kind != KEK_PASSPHRASE) {
@@ -163,8 +160,9 @@ static int unseal_kek(struct req *r, const json_t *o, struct secbuf **ret)
 		            "this store is locked by a key file: send {\"key\":\"<base64>\"}");
 		rc = -EINVAL;
 	} else
-		rc = derive_kek(r, pass, &info.kdf, ret);
-	secbuf_free(pass);
+		rc = derive_kek(r, *pass, &info.kdf, ret);
+	secbuf_free(*pass);
+	*pass = NULL;
 	return rc;
 }
 
@@ -175,16 +173,22 @@ void api_sys_unseal(struct req *r)
 	json_t *o = NULL;
 	if (req_json_body(r, &o) < 0)
 		return;
-	struct secbuf *kek = NULL;
-	int rc = unseal_kek(r, o, &kek);
+	struct secbuf *kek = NULL, *pass = NULL;
+	int rc = body_key_material(r, o, false, &kek, &pass);
 	json_decref(o);
 	if (rc < 0)
 		return;
+	/* Unsealed already: the answer is the state, whatever was sent. The
+	 * key is not checked, so that a key and a passphrase are answered
+	 * alike, and a passphrase costs no Argon2id. */
 	if (!store_is_sealed(r->vd->store)) {
 		secbuf_free(kek);
+		secbuf_free(pass);
 		reply_sealed_state(r, false);
 		return;
 	}
+	if (pass && unseal_kek(r, &pass, &kek) < 0)
+		return;
 	rc = store_unseal(r->vd->store, kek);
 	secbuf_free(kek);
 	if (rc == STORE_E_BADKEY) {
@@ -200,26 +204,9 @@ void api_sys_unseal(struct req *r)
 	reply_sealed_state(r, false);
 }
 
-/* Rotate takes no input: no body, or {}. Answers and returns negative
- * for anything else. */
-static int empty_body(struct req *r)
-{
-	if (r->body_len == 0)
-		return 0;
-	json_t *o = NULL;
-	if (req_json_body(r, &o) < 0)
-		return -EINVAL;
-	size_t n = json_object_size(o);
-	json_decref(o);
-	if (n == 0)
-		return 0;
-	reply_error(r, 400, "bad_request", "rotate takes no fields: send {} or nothing");
-	return -EINVAL;
-}
-
 void api_sys_rotate(struct req *r)
 {
-	if (auth_require(r, CAP_ADMIN, NULL) < 0 || empty_body(r) < 0)
+	if (auth_require(r, CAP_ADMIN, NULL) < 0)
 		return;
 	uint32_t id = 0;
 	audit_write_begin();

@@ -111,6 +111,10 @@ void json_text_free(void *p);
 /* Parses r's body as a strict JSON object; on failure answers 400 bad_json
  * (or 413) and returns a negative value. */
 int req_json_body(struct req *r, json_t **ret);
+/* For an endpoint that takes no input: no body, or {} (as JSON clients
+ * send). Anything else answers 400 bad_json or bad_request and returns a
+ * negative value, so that a stray body is not silently ignored. */
+int req_empty_body(struct req *r);
 /* A query argument, percent-decoded into out; -ENOENT when absent, -EINVAL
  * when it does not decode or holds a NUL. */
 int req_query(struct req *r, const char *key, char *out, size_t outcap);

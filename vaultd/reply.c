@@ -198,6 +198,21 @@ int req_json_body(struct req *r, json_t **ret)
 	return 0;
 }
 
+int req_empty_body(struct req *r)
+{
+	if (r->body_len == 0 && !r->body_too_large)
+		return 0;
+	json_t *o = NULL;
+	if (req_json_body(r, &o) < 0)
+		return -EINVAL;
+	size_t n = json_object_size(o);
+	json_decref(o);
+	if (n == 0)
+		return 0;
+	reply_error(r, 400, "bad_request", "this endpoint takes no fields: send {} or nothing");
+	return -EINVAL;
+}
+
 int req_query(struct req *r, const char *key, char *out, size_t outcap)
 {
 	const char *raw = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);

@@ -210,6 +210,38 @@ START_TEST(test_broken_json_is_400_bad_json)
 }
 END_TEST
 
+/* Endpoints that take no input refuse a body other than {} instead of
+ * ignoring it (a garbage body once sealed the store): checked before the
+ * handler runs, so nothing is sealed, deleted or revoked. */
+START_TEST(test_bodies_on_endpoints_that_take_none_are_400)
+{
+	char v[96];
+	canary(v, sizeof(v), "bi3");
+	ck_assert_int_gt(vd_put(&g, VIA, NULL, "bi.three", v, NULL), 0);
+	struct vresp r;
+	/* {} is "no fields", as JSON clients send for an empty input. */
+	vd_call(&g, VIA, "DELETE", "/v1/secrets/bi.three?destroy=1", NULL, "{}", &r);
+	EXPECT_STATUS(&r, 200);
+	vresp_clear(&r);
+	char *before = snapshot();
+	static const char *none[][2] = {
+	    {"POST", "/v1/sys/seal"},         {"POST", "/v1/sys/rotate"},
+	    {"DELETE", "/v1/secrets/bi.one"}, {"POST", "/v1/secrets/bi.one/undelete"},
+	    {"DELETE", "/v1/policies/bi"},    {"DELETE", "/v1/tokens/no-such-accessor"},
+	    {"GET", "/v1/secrets/bi.one"},    {"GET", "/v1/health"},
+	};
+	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+		struct bad garbage = {none[i][0], none[i][1], "garbage", 400, 0, "bad_json"};
+		expect_bad(VIA, &garbage, strlen(garbage.b));
+		const char *field = "{\"bogus\":1}";
+		struct bad fields = {none[i][0], none[i][1], field, 400, 0, "bad_request"};
+		expect_bad(VIA, &fields, strlen(fields.b));
+	}
+	expect_unchanged(before); /* also: still unsealed */
+	free(before);
+}
+END_TEST
+
 START_TEST(test_wrong_types_are_400)
 {
 	char *before = snapshot();
@@ -460,6 +492,7 @@ int main(void)
 	const TTest *tests[] = {
 		test_bodies_over_the_limit_are_413,
 		test_broken_json_is_400_bad_json,
+		test_bodies_on_endpoints_that_take_none_are_400,
 		test_wrong_types_are_400,
 		test_hostile_names_are_400_bad_name,
 		test_name_of_128_chars_is_the_longest_allowed,

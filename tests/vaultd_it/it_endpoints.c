@@ -988,10 +988,25 @@ START_TEST(test_seal_makes_reads_503_and_unseal_needs_the_right_key)
 	ck_assert_int_eq(vd_put(&g, VIA, NULL, name, val, NULL), 1);
 	snprintf(path, sizeof(path), "/v1/secrets/%s", name);
 
+	/* Unsealed already: the state is the answer, the key is not checked,
+	 * a wrong key and a passphrase (of a key-file store) alike. */
 	struct vresp r;
+	bool b = true;
+	static const char *already[] = {
+	    "{\"key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"}",
+	    "{\"passphrase\":\"not this store's kind\"}"};
+	for (size_t i = 0; i < 2; i++) {
+		vd_call(&g, VIA, "POST", "/v1/sys/unseal", NULL, already[i], &r);
+		EXPECT_STATUS(&r, 200);
+		ck_assert_msg(jbool(r.json, "sealed", &b) && !b, "%s: sealed false", r.what);
+		vresp_clear(&r);
+	}
+	vd_call(&g, VIA, "POST", "/v1/sys/unseal", NULL, "{\"key\":1}", &r);
+	EXPECT_ERROR(&r, 400, "bad_value"); /* the body is still checked */
+	vresp_clear(&r);
+
 	vd_call(&g, VIA, "POST", "/v1/sys/seal", NULL, NULL, &r);
 	EXPECT_STATUS(&r, 200);
-	bool b = false;
 	ck_assert_msg(jbool(r.json, "sealed", &b) && b, "%s: sealed true", r.what);
 	vresp_clear(&r);
 
