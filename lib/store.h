@@ -139,8 +139,9 @@ struct secret_version_list { struct secret_version *items; size_t n; };
 void secret_version_list_free(struct secret_version_list *l);
 
 /* Durable (acknowledged = survives kill -9) new version: becomes current, the
- * old current becomes previous. cas: -1 none, 0 = must not exist yet (a
- * soft-deleted secret counts as absent), N = current version must be N (else
+ * old current becomes previous. cas: -1 none, 0 = no current version yet (a
+ * soft-deleted secret, or one with every version destroyed, counts as
+ * absent), N = current version must be N (else
  * STORE_E_CONFLICT). Version numbers are never reused. Writing a
  * soft-deleted secret revives it. Prunes beyond max_versions, never touching
  * current or previous. actor is an audit-style string ("uid=0", "tok=...").*/

@@ -184,9 +184,11 @@ struct put_args {
 	const char *actor;
 };
 
+/* cas 0 asks for "no current version": never written, deleted, or every
+ * version destroyed (its metadata then shows current_version 0 too). */
 static int cas_check(const struct be_secret *sec, bool exists, int64_t cas)
 {
-	bool live = exists && !sec->meta.deleted;
+	bool live = exists && !sec->meta.deleted && sec->meta.current_version != 0;
 	if (cas == 0 && live)
 		return STORE_E_CONFLICT;
 	if (cas > 0 && (!live || sec->meta.current_version != (uint64_t)cas))

@@ -132,6 +132,28 @@ START_TEST(test_cas_on_missing_secret_conflicts)
 }
 END_TEST
 
+/* With every version destroyed the metadata shows current_version 0, and
+ * cas follows it: 0 writes, the destroyed version's number does not. */
+START_TEST(test_cas_zero_writes_after_every_version_destroyed)
+{
+	put_str(F.s, "cd", "1");
+	put_str(F.s, "cd", "2");
+	ck_assert_int_eq(store_destroy(F.s, "cd", 0, "t"), 0);
+	struct secret_meta m;
+	ck_assert_int_eq(store_meta_get(F.s, "cd", &m), 0);
+	ck_assert_uint_eq(m.current_version, 0);
+	secret_meta_clear(&m);
+	ck_assert_int_eq(store_put(F.s, "cd", (const uint8_t *)"x", 1, 2, NULL, "t", NULL),
+	                 STORE_E_CONFLICT);
+	uint64_t v = 0;
+	ck_assert_int_eq(store_put(F.s, "cd", (const uint8_t *)"3", 1, 0, NULL, "t", &v), 0);
+	ck_assert_uint_eq(v, 3);
+	assert_value(F.s, "cd", STAGE_CURRENT, 0, "3", 3);
+	ck_assert_int_eq(store_put(F.s, "cd", (const uint8_t *)"4", 1, 0, NULL, "t", NULL),
+	                 STORE_E_CONFLICT);
+}
+END_TEST
+
 START_TEST(test_rotate_makes_old_current_previous)
 {
 	put_str(F.s, "r", "old");
@@ -719,6 +741,7 @@ static Suite *secrets_suite(void)
 	tcase_add_test(tc, test_cas_matching_version_succeeds);
 	tcase_add_test(tc, test_cas_stale_version_conflicts);
 	tcase_add_test(tc, test_cas_on_missing_secret_conflicts);
+	tcase_add_test(tc, test_cas_zero_writes_after_every_version_destroyed);
 	suite_add_tcase(s, tc);
 
 	tc = store_tcase("stages", true);
