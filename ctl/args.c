@@ -252,8 +252,7 @@ void cmd_help(const struct cmd_spec *s, FILE *out)
 	}
 	if (s->details)
 		fprintf(out, "\n%s\n", s->details);
-	fprintf(out, "\nExit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 permission denied,\n"
-	             "5 sealed or vaultd unreachable, 6 check-and-set conflict.\n");
+	fprintf(out, "\n%s", CTL_EXIT_CODES_HELP);
 }
 
 int cmd_usage(const struct cmd_spec *s, const char *fmt, ...)

@@ -80,6 +80,16 @@ struct cmd_spec {
 
 /* Prints the command's help (usage, summary, options, common options). */
 void cmd_help(const struct cmd_spec *s, FILE *out);
+/* The exit codes (enum ctl_exit in ctl.h) as every --help lists them. */
+#define CTL_EXIT_CODES_HELP                                                                        \
+	"Exit codes:\n"                                                                            \
+	"  0  ok\n"                                                                                \
+	"  1  error\n"                                                                             \
+	"  2  usage error\n"                                                                       \
+	"  3  not found (secret, version, token, policy)\n"                                        \
+	"  4  permission denied (token, policy, socket permissions, wrong unseal key)\n"           \
+	"  5  vaultd is sealed or cannot be reached\n"                                             \
+	"  6  conflict (check-and-set; a store another vaultd or vaultctl holds)\n"
 /* Prints "vaultctl NAME: <message>" and a hint to use --help on stderr;
  * returns the usage exit code so callers can `return cmd_usage(...)`. */
 int cmd_usage(const struct cmd_spec *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "input.h"
@@ -142,25 +143,60 @@ static void family_help(const char *family, const struct ctl_subcommand *subs, F
 	for (const struct ctl_subcommand *s = subs; s->name; s++)
 		fprintf(out, "  %-10s %s\n", s->name, s->summary);
 	fprintf(out, "\nRun `vaultctl %s COMMAND --help` for a command's options.\n", family);
+	fprintf(out, "\n%s", CTL_EXIT_CODES_HELP);
+}
+
+/* How many words at argv[0..argc) are global options (--socket PATH,
+ * --token-file FILE, their --opt=VALUE forms, --json): "vaultctl token
+ * --socket S list" means what "vaultctl token list --socket S" does. */
+static int leading_globals(int argc, char **argv)
+{
+	int i = 0;
+	while (i < argc) {
+		const char *a = argv[i];
+		if (strcmp(a, "--json") == 0 || strncmp(a, "--socket=", 9) == 0 ||
+		    strncmp(a, "--token-file=", 13) == 0)
+			i++;
+		else if ((strcmp(a, "--socket") == 0 || strcmp(a, "--token-file") == 0) &&
+		         i + 1 < argc)
+			i += 2;
+		else
+			break;
+	}
+	return i;
 }
 
 int ctl_dispatch_family(const char *family, const struct ctl_subcommand *subs, const struct ctl *c,
                         int argc, char **argv)
 {
-	if (argc < 2) {
+	int g = leading_globals(argc - 1, argv + 1);
+	int k = 1 + g; /* the subcommand */
+	if (argc <= k) {
 		family_help(family, subs, stderr);
 		return CTL_USAGE;
 	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "help") == 0) {
+	if (strcmp(argv[k], "--help") == 0 || strcmp(argv[k], "-h") == 0 ||
+	    strcmp(argv[k], "help") == 0) {
 		family_help(family, subs, stdout);
 		return CTL_OK;
 	}
 	for (const struct ctl_subcommand *s = subs; s->name; s++) {
-		if (strcmp(argv[1], s->name) == 0)
-			return s->fn(c, argc - 1, argv + 1);
+		if (strcmp(argv[k], s->name) != 0)
+			continue;
+		/* The globals move behind the subcommand, where its parser takes them. */
+		char **sub = malloc((size_t)argc * sizeof(*sub));
+		if (!sub) {
+			ctl_err("out of memory");
+			return CTL_ERROR;
+		}
+		sub[0] = argv[k];
+		memcpy(sub + 1, argv + 1, (size_t)g * sizeof(*sub));
+		memcpy(sub + 1 + g, argv + k + 1, (size_t)(argc - k - 1) * sizeof(*sub));
+		int rc = s->fn(c, argc - 1, sub);
+		free(sub);
+		return rc;
 	}
-	fprintf(stderr, "vaultctl %s: unknown command \"%.64s\"\n", family, argv[1]);
+	fprintf(stderr, "vaultctl %s: unknown command \"%.64s\"\n", family, argv[k]);
 	family_help(family, subs, stderr);
 	return CTL_USAGE;
 }

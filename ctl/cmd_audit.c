@@ -116,13 +116,17 @@ static void print_entry(const struct ctl *c, const json_t *e)
 		snprintf(actor, sizeof(actor), "token:%.64s", out_clean(acc, accb, sizeof(accb)));
 	else
 		snprintf(actor, sizeof(actor), "uid=%lld", (long long)json_int_or(e, "uid", -1));
-	/* A stream has no table to align: fixed widths, vaultd's text cleaned. */
+	/* A stream has no table to measure first: fixed widths that fit every
+	 * actor (token: and a 32-hex accessor), actions and results; the name,
+	 * up to 128 bytes, goes last so that it shifts nothing. vaultd's text
+	 * is cleaned. */
 	char action[64], name[VAULT_MAX_NAME_LEN + 1], result[64];
 	out_clean(json_str_or(e, "action", "?"), action, sizeof(action));
 	out_clean(json_str_or(e, "name", ""), name, sizeof(name));
 	out_clean(json_str_or(e, "result", "?"), result, sizeof(result));
-	printf("%-7lld %s  %-16s %-20s %-24s %s %lld\n", (long long)json_int_or(e, "seq", 0), when,
-	       actor, action, name[0] ? name : "-", result, (long long)json_int_or(e, "status", 0));
+	printf("%-7lld %s  %-38s %-20s %-16s %3lld  %s\n", (long long)json_int_or(e, "seq", 0),
+	       when, actor, action, result, (long long)json_int_or(e, "status", 0),
+	       name[0] ? name : "-");
 }
 
 /* Prints entries after *since (skipping our own reads); advances *since. */

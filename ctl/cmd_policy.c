@@ -148,8 +148,11 @@ static int policy_list(const struct ctl *c, int argc, char **argv)
 	struct ctl_cmd x;
 	json_t *resp = NULL;
 	int rc = cmd_parse(&x, c, &list_spec, argc, argv, NULL, NULL);
-	if (rc == CMD_RUN)
-		rc = ctl_call(&x.c, "GET", "/v1/policies", NULL, &resp);
+	if (rc != CMD_RUN) { /* --help (exit 0) or a usage error */
+		cmd_done(&x);
+		return rc;
+	}
+	rc = ctl_call(&x.c, "GET", "/v1/policies", NULL, &resp);
 	if (rc == CTL_OK)
 		rc = cmd_print_list(resp, "policies", x.c.json, print_names);
 	json_decref(resp);

@@ -97,8 +97,11 @@ int cmd_seal(const struct ctl *c, int argc, char **argv)
 	struct ctl_cmd x;
 	json_t *o = NULL;
 	int rc = cmd_parse(&x, c, &seal_spec, argc, argv, NULL, NULL);
-	if (rc == CMD_RUN)
-		rc = ctl_call(&x.c, "POST", "/v1/sys/seal", NULL, &o);
+	if (rc != CMD_RUN) { /* --help (exit 0) or a usage error */
+		cmd_done(&x);
+		return rc;
+	}
+	rc = ctl_call(&x.c, "POST", "/v1/sys/seal", NULL, &o);
 	if (rc == CTL_OK) {
 		if (x.c.json)
 			out_json(o);

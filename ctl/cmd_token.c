@@ -226,8 +226,11 @@ static int token_list(const struct ctl *c, int argc, char **argv)
 	struct ctl_cmd x;
 	json_t *resp = NULL;
 	int rc = cmd_parse(&x, c, &list_spec, argc, argv, NULL, NULL);
-	if (rc == CMD_RUN)
-		rc = ctl_call(&x.c, "GET", "/v1/tokens", NULL, &resp);
+	if (rc != CMD_RUN) { /* --help (exit 0) or a usage error */
+		cmd_done(&x);
+		return rc;
+	}
+	rc = ctl_call(&x.c, "GET", "/v1/tokens", NULL, &resp);
 	if (rc == CTL_OK)
 		rc = cmd_print_list(resp, "tokens", x.c.json, print_token_table);
 	json_decref(resp);

@@ -55,15 +55,8 @@ static void usage(FILE *out)
 	        "  VAULTD_SOCKET   socket path when --socket is not given (default %s)\n"
 	        "  VAULTD_TOKEN    API token when --token-file is not given; without a token,\n"
 	        "                  vaultd authorises by the caller's uid (root and admin uids)\n\n"
-	        "Exit codes:\n"
-	        "  0  ok\n"
-	        "  1  error\n"
-	        "  2  usage error\n"
-	        "  3  not found (secret, version, token, policy)\n"
-	        "  4  permission denied (token, policy, socket permissions, wrong unseal key)\n"
-	        "  5  vaultd is sealed or cannot be reached\n"
-	        "  6  check-and-set conflict\n",
-	        CTL_DEFAULT_SOCKET);
+	        "%s",
+	        CTL_DEFAULT_SOCKET, CTL_EXIT_CODES_HELP);
 }
 
 /* The options before the command. Returns the index of the command, or
