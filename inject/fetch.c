@@ -551,10 +551,15 @@ int fetch_load_token(const char *path, const char *env_value, struct secbuf **re
 		*ret = t;
 		return 0;
 	}
-	if (!env_value || !*env_value) {
+	if (!env_value) {
 		*ret = NULL;
 		return 0;
 	}
+	/* Set but empty (a compose file's INJECT_TOKEN: ${UNSET_VAR}) is a token
+	 * that went missing, not a request for peer credentials, which would
+	 * make a root container an admin. */
+	if (!*env_value)
+		return -EINVAL;
 	size_t len = strlen(env_value);
 	if (len > FETCH_MAX_TOKEN_BYTES)
 		return -EFBIG;

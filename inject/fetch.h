@@ -90,8 +90,9 @@ enum fetch_status fetch_watch(const struct fetch_target *t,
                               uint64_t *ret_revision, char *err, size_t errcap);
 
 /* Reads the token: from path (trailing whitespace removed) or, when path is
- * NULL, from the INJECT_TOKEN value given. *ret is NULL when there is none.
- * -ENOENT/-EACCES.. reading the file, -EINVAL empty, -EFBIG too large,
+ * NULL, from the INJECT_TOKEN value given (NULL: unset). *ret is NULL when
+ * there is none. -ENOENT/-EACCES.. reading the file, -EINVAL empty (a file
+ * or a variable set to ""), -EFBIG too large,
  * -EILSEQ a blank or control byte inside (no header could carry it). */
 #define FETCH_MAX_TOKEN_BYTES 4096
 int fetch_load_token(const char *path, const char *env_value, struct secbuf **ret);

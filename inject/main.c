@@ -128,6 +128,13 @@ static int load_templates(struct run *r)
 				return INJECT_EXIT_INTERNAL;
 		}
 	}
+	if (r->cfg.n_names == 0) {
+		/* Only templates, none with a {{ secret }}: nothing to ask vaultd. */
+		msg_err(
+		    "no secrets requested: the templates name no secret ({{ secret \"NAME\" }}); "
+		    "give --secret, --file-env, --env or a template that uses one");
+		return INJECT_EXIT_USAGE;
+	}
 	return 0;
 }
 

@@ -210,8 +210,14 @@ pid_t watch_spawn(const struct watch *w)
 {
 	pid_t parent = getpid();
 	pid_t pid = fork();
+	/* The watcher leads a process group of its own, which its --on-change
+	 * commands join: watch_stop ends them with it (set on both sides of
+	 * the fork, so that it holds whichever runs first). */
+	if (pid > 0)
+		setpgid(pid, pid);
 	if (pid != 0)
 		return pid < 0 ? -errno : pid;
+	setpgid(0, 0);
 	/* The watcher: dies with PID 1 (also if PID 1 died before the prctl),
 	 * and locks the directory through its own open file description
 	 * (flock is per description, not per process). */
@@ -239,7 +245,10 @@ pid_t watch_spawn(const struct watch *w)
 void watch_stop(pid_t watcher, const struct outputs *out)
 {
 	flock(out->dirfd, LOCK_EX); /* waits for a write in progress */
-	kill(watcher, SIGKILL);
+	/* The group: an --on-change command still running must not outlive
+	 * inject (outside a container nothing else would end it). */
+	if (kill(-watcher, SIGKILL) < 0)
+		kill(watcher, SIGKILL);
 	while (waitpid(watcher, NULL, 0) < 0 && errno == EINTR)
 		;
 }

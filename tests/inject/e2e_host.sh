@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# inject as an ordinary process, not PID 1 of a container: what the end of a
+# PID namespace would clean up for it there, it must clean up itself. Here:
+# an --on-change command still running when the command exits does not
+# outlive inject. Secrets on a tmpfs in a private mount namespace. Root only.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+if [ -z "${E2E_IN_NS:-}" ] && [ "$(id -u)" -eq 0 ]; then
+	exec unshare --mount --propagation private env E2E_IN_NS=1 bash "$0" "$@"
+fi
+
+. "$HERE/../support/vaultd.sh"
+vt_need_root "host e2e: tmpfs mount in a private mount namespace"
+: "${INJECT_BIN:?set INJECT_BIN}"
+
+vt_setup
+vt_start
+S=$VT_DIR/secrets
+mkdir -p "$S"
+mount -t tmpfs -o mode=0755,size=1m tmpfs "$S" || vt_die "cannot mount a tmpfs"
+trap 'umount "$S" 2>/dev/null; vt_cleanup' EXIT
+
+b64() { printf '%s' "$1" | base64 -w0; }
+put() { # name value
+	vt_curl PUT "/v1/secrets/$1" -d "{\"value\":\"$(b64 "$2")\"}" | tail -1 |
+		grep -q 'HTTP 200' || vt_die "cannot set $1"
+}
+wait_for() { # description, command...: polls up to 5 s
+	local d=$1 i
+	shift
+	for i in $(seq 1 100); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	vt_die "$d did not happen within 5 s"
+}
+
+# ---- an --on-change command does not outlive inject ----
+put hook.secret first
+HOOK=$VT_DIR/slow-hook.sh
+printf '#!/bin/sh\necho $$ >"%s/hook.pid"\nexec sleep 60\n' "$VT_DIR" >"$HOOK"
+chmod 0755 "$HOOK"
+"$INJECT_BIN" --socket "$VT_SOCK" --dir "$S" --watch --debounce 0.1 --secret hook.secret \
+	--on-change "$HOOK" -- sleep 1000 >"$VT_DIR/out" 2>"$VT_DIR/err" &
+IPID=$!
+wait_for "the command's start" pgrep -P "$IPID" -x sleep
+CHILD=$(pgrep -P "$IPID" -x sleep)
+put hook.secret second
+wait_for "the --on-change command's start" test -s "$VT_DIR/hook.pid"
+HPID=$(cat "$VT_DIR/hook.pid")
+vt_check "the --on-change command runs (sleep 60)" kill -0 "$HPID"
+kill -TERM "$CHILD"
+wait "$IPID"
+vt_eq "the command ended by SIGTERM: inject exits 143" 143 "$?"
+gone() { ! kill -0 "$HPID" 2>/dev/null || [ "$(cut -d' ' -f3 "/proc/$HPID/stat" 2>/dev/null)" = Z ]; }
+for _ in $(seq 1 40); do gone && break; sleep 0.05; done
+vt_check "the --on-change command did not outlive inject" gone
+gone || kill -KILL "$HPID" 2>/dev/null
+vt_done
