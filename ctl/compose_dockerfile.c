@@ -23,6 +23,8 @@ struct stage {
 	struct cnode *shell;    /* SHELL; NULL: ["/bin/sh", "-c"]. A stage FROM an
 	                         * earlier one inherits it, as it does ENTRYPOINT */
 	char base[256];         /* for the error message */
+	char user[COMPOSE_USER_MAX]; /* USER, "" = the base image's (root for
+	                              * the images we know, and most others) */
 };
 
 struct dfile {
@@ -262,6 +264,7 @@ static int from(struct dfile *d, char *args)
 	for (size_t i = d->n - 1; i-- > 0;)
 		if (d->st[i].name[0] && strcasecmp(d->st[i].name, image) == 0) {
 			snprintf(s->base, sizeof(s->base), "%s", d->st[i].base);
+			snprintf(s->user, sizeof(s->user), "%s", d->st[i].user);
 			s->ep = d->st[i].ep ? cnode_dup(d->st[i].ep) : NULL;
 			s->cmd = d->st[i].cmd ? cnode_dup(d->st[i].cmd) : NULL;
 			s->shell = d->st[i].shell ? cnode_dup(d->st[i].shell) : NULL;
@@ -314,6 +317,8 @@ static int instruction(struct dfile *d, char *line)
 		if (!(s->cmd = parse_command(d, args)))
 			return -ENOMEM;
 		s->cmd_set = true;
+	} else if (strcasecmp(line, "USER") == 0) {
+		snprintf(s->user, sizeof(s->user), "%s", args);
 	}
 	return 0;
 }
@@ -365,8 +370,8 @@ static int walk(struct dfile *d, char *text, const char *target)
 }
 
 int compose_dockerfile_command(const char *path, const char *target, const struct cnode *args,
-                               struct cnode **ret_ep, struct cnode **ret_cmd, char *err,
-                               size_t errcap)
+                               struct cnode **ret_ep, struct cnode **ret_cmd, char *ret_user,
+                               char *err, size_t errcap)
 {
 	struct secbuf *text = NULL; /* ARG defaults may be private */
 	int rc = input_read_regular(path, COMPOSE_MAX_DOCKERFILE_BYTES, &text, NULL);
@@ -395,6 +400,8 @@ int compose_dockerfile_command(const char *path, const char *target, const struc
 		*ret_ep = last->ep;
 		*ret_cmd = last->cmd;
 		last->ep = last->cmd = NULL;
+		if (ret_user)
+			memcpy(ret_user, last->user, sizeof(last->user));
 	}
 	for (size_t i = 0; i < d.n; i++)
 		stage_clear(&d.st[i]);

@@ -5,6 +5,7 @@
 #include "compose_doc.h"
 
 #define COMPOSE_MAX_DOCKERFILE_BYTES (1024u * 1024u)
+#define COMPOSE_USER_MAX 128
 
 /* Reads the Dockerfile at path and follows its stages (up to the stage named
  * target when target is non-NULL): FROM an earlier stage or an official image
@@ -12,14 +13,16 @@
  * inherited CMD but not one the stage sets itself (before or after it), as
  * Docker does; shell forms become [SHELL..., "text"].
  * On success *ret_ep and *ret_cmd are new sequences of strings (possibly
- * empty). -ENOENT when the result depends on a base image we do not know,
- * -errno on I/O; err names the reason. */
+ * empty), and ret_user (COMPOSE_USER_MAX bytes, may be NULL) the image's
+ * USER as written, "" when no stage sets one. -ENOENT when the result
+ * depends on a base image we do not know, -errno on I/O; err names the
+ * reason. */
 /* args: the build args from compose (a mapping or a list of "K=V"; may be
  * NULL); with the ARG defaults before the first FROM they expand $NAME and
  * ${NAME} in FROM lines, as docker build does. */
 int compose_dockerfile_command(const char *path, const char *target, const struct cnode *args,
-                               struct cnode **ret_ep, struct cnode **ret_cmd, char *err,
-                               size_t errcap);
+                               struct cnode **ret_ep, struct cnode **ret_cmd, char *ret_user,
+                               char *err, size_t errcap);
 
 /* Splits a command string the way compose does (shlex: quotes and
  * backslashes, no expansion) into a new sequence. -EINVAL on an unclosed quote. */

@@ -829,6 +829,16 @@ static int rewrite_service(struct ctx *x, const char *svc, struct cnode *service
 		                         &warn, x->err, x->errcap);
 	if (rc == 0 && warn)
 		rc = note(x, "%s", warn);
+	const char *user = service_user(service, &c);
+	if (rc == 0 && (nfiles > 0 || npairs > 0) && !service_user_is_root(user))
+		rc = note(
+		    x,
+		    "service %s runs as user \"%s\"%s: vaultd makes only root peers (and its "
+		    "--admin-uid/--admin-gid) admins, so its inject needs a token (vaultctl token "
+		    "create --policy P --output-file F, mounted and named by INJECT_TOKEN_FILE) "
+		    "or a policy bound to its container (vaultd --docker-socket); see "
+		    "docs/docker.md",
+		    svc, user, cnode_map_get(service, "user") ? "" : " (its Dockerfile's USER)");
 	free(warn);
 	strv_free(files, nfiles);
 	strv_free(pairs, npairs);

@@ -116,7 +116,7 @@ static void from_build(const struct cnode *build, const char *project_dir, struc
 		snprintf(c->why, sizeof(c->why), "the path of its Dockerfile is too long");
 		return;
 	}
-	if (compose_dockerfile_command(path, target, args, &c->ep, &c->cmd, c->why,
+	if (compose_dockerfile_command(path, target, args, &c->ep, &c->cmd, c->image_user, c->why,
 	                               sizeof(c->why)) == 0)
 		c->from = "its Dockerfile";
 }
@@ -339,25 +339,38 @@ static bool numeric_user(const char *u, char *uid, char *gid, size_t cap)
 	return true;
 }
 
-static int add_tmpfs(const char *svc, struct cnode *service, char **note)
+const char *service_user(const struct cnode *service, const struct service_cmd *c)
+{
+	const struct cnode *user = cnode_map_get(service, "user");
+	if (user && user->kind == CNODE_SCALAR)
+		return user->str;
+	return c->image_user;
+}
+
+bool service_user_is_root(const char *user)
+{
+	size_t n = strcspn(user, ":");
+	return n == 0 || (n == 4 && strncmp(user, "root", 4) == 0) || (n == 1 && user[0] == '0');
+}
+
+static int add_tmpfs(const char *svc, struct cnode *service, const char *user, char **note)
 {
 	if (has_mount(cnode_map_get(service, "tmpfs"), COMPOSE_SECRETS_DIR, true) ||
 	    has_mount(cnode_map_get(service, "volumes"), COMPOSE_SECRETS_DIR, false))
 		return 0;
 	char spec[MOUNT_SPEC_MAX], uid[64], gid[64];
-	const struct cnode *user = cnode_map_get(service, "user");
 	int n;
-	if (user && user->kind == CNODE_SCALAR && numeric_user(user->str, uid, gid, sizeof(uid))) {
+	if (numeric_user(user, uid, gid, sizeof(uid))) {
 		n = snprintf(spec, sizeof(spec), "%s:%s,uid=%s,gid=%s", COMPOSE_SECRETS_DIR,
 		             COMPOSE_TMPFS_OPTS, uid, gid);
 	} else {
 		n = snprintf(spec, sizeof(spec), "%s:%s", COMPOSE_SECRETS_DIR, COMPOSE_TMPFS_OPTS);
-		if (user && user->kind == CNODE_SCALAR && note && !*note &&
+		if (!service_user_is_root(user) && note && !*note &&
 		    asprintf(note,
 		             "service %s runs as user \"%s\": inject must be able to write %s; use "
 		             "a numeric "
 		             "user: (uid[:gid]) or move it to INJECT_USER so inject drops to it",
-		             svc, user->str, COMPOSE_SECRETS_DIR) < 0)
+		             svc, user, COMPOSE_SECRETS_DIR) < 0)
 			*note = NULL;
 	}
 	if (n < 0 || (size_t)n >= sizeof(spec))
@@ -469,7 +482,7 @@ int service_wrap_inject(const char *svc, struct cnode *service, const struct ser
 		return rc;
 	if ((rc = add_volume(service, o->socket_host, COMPOSE_SOCKET_PATH)) < 0 ||
 	    (rc = add_volume(service, o->inject_host, COMPOSE_INJECT_PATH)) < 0 ||
-	    (rc = add_tmpfs(svc, service, note)) < 0) {
+	    (rc = add_tmpfs(svc, service, service_user(service, c), note)) < 0) {
 		snprintf(err, errcap,
 		         "service %s: its volumes: or tmpfs: is not a list or a string", svc);
 		return rc;

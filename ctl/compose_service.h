@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "compose_doc.h"
+#include "compose_dockerfile.h"
 #include "compose_images.h"
 #include "compose_migrate.h"
 
@@ -18,6 +19,7 @@ struct service_cmd {
 	const char *from;  /* where ep came from, for the summary */
 	const struct compose_image *img; /* official image, NULL otherwise (or with build:) */
 	char why[SERVICE_WHY_MAX];       /* when ep is NULL: why it is unknown */
+	char image_user[COMPOSE_USER_MAX]; /* its Dockerfile's USER, "" none or unknown */
 };
 
 /* Works out what the service runs. flag_cmd is the --entrypoint value for
@@ -28,6 +30,13 @@ struct service_cmd {
 int service_command(const char *svc, const struct cnode *service, const char *flag_cmd,
                     const char *project_dir, struct service_cmd *ret);
 void service_cmd_clear(struct service_cmd *c);
+
+/* The user the service's processes, inject first, run as: its user:, else
+ * its Dockerfile's USER; "" for the image's default (root for the images
+ * we know). Points into service or c. */
+const char *service_user(const struct cnode *service, const struct service_cmd *c);
+/* Whether that user is root ("", "root", "0", with any group). */
+bool service_user_is_root(const char *user);
 
 /* True when the image's own entrypoint still runs and reads VAR_FILE. */
 bool service_reads_file(const struct service_cmd *c, const char *var);

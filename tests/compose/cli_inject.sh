@@ -47,6 +47,13 @@ vt_check "the tmpfs is on /run/secrets" grep -q "/run/secrets:mode=0755" <<<"$cf
 vt_check "network_mode: host is kept" grep -q "network_mode: host" <<<"$cfg"
 vt_check "the build section is kept" grep -q "context: $P/worker" <<<"$cfg"
 vt_check "worker.env lost its secrets but kept the rest" grep -qx "CONCURRENCY=4" worker.env
+# worker's Dockerfile says USER 1000: inject runs as 1000, so the tmpfs is
+# its, and without a token vaultd would not let it in: the summary says so.
+vt_check "worker's tmpfs belongs to its Dockerfile's USER" \
+	grep -q "/run/secrets:mode=0755,uid=1000,gid=1000" <<<"$cfg"
+vt_check "a note: worker runs as 1000 and needs a token or a container policy" \
+	grep -q 'note: service worker runs as user "1000" (its Dockerfile.s USER): .*INJECT_TOKEN_FILE' <<<"$out"
+vt_check "no such note for root services" test "$(grep -c 'runs as user' <<<"$out")" -eq 1
 
 # vaultd holds exactly what the file held.
 value_is db_postgres_password "root"

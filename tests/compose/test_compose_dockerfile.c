@@ -64,8 +64,8 @@ static void expect_command(const char *dockerfile, const char *target, const cha
 	project_new(&p, dockerfile);
 	struct cnode *got_ep = NULL, *got_cmd = NULL;
 	char err[256] = "";
-	int rc =
-	    compose_dockerfile_command(p.path, target, NULL, &got_ep, &got_cmd, err, sizeof(err));
+	int rc = compose_dockerfile_command(p.path, target, NULL, &got_ep, &got_cmd, NULL, err,
+	                                    sizeof(err));
 	ck_assert_msg(rc == 0, "expected the Dockerfile to be followed, got %d: %s\n%s", rc, err,
 	              dockerfile);
 	expect_seq("ENTRYPOINT", got_ep, ep);
@@ -187,7 +187,8 @@ START_TEST(test_unknown_base_is_known_once_the_stage_sets_both)
 	struct cnode *ep = NULL, *cmd = NULL;
 	char err[256] = "";
 	ck_assert_int_eq(
-	    compose_dockerfile_command(p.path, NULL, NULL, &ep, &cmd, err, sizeof(err)), -ENOENT);
+	    compose_dockerfile_command(p.path, NULL, NULL, &ep, &cmd, NULL, err, sizeof(err)),
+	    -ENOENT);
 	ck_assert_msg(strstr(err, "whose ENTRYPOINT we do not know"), "got: %s", err);
 	ck_assert_ptr_null(ep);
 	ck_assert_ptr_null(cmd);
@@ -260,6 +261,37 @@ START_TEST(test_migration_keeps_a_cmd_written_before_the_entrypoint)
 }
 END_TEST
 
+/* The image's USER (inject runs as it, so the tmpfs and vaultd's view of
+ * the peer depend on it): the last one set, carried to a stage built on an
+ * earlier one, "" when no stage sets one. */
+static void expect_user(const char *dockerfile, const char *target, const char *want)
+{
+	struct project p;
+	project_new(&p, dockerfile);
+	struct cnode *ep = NULL, *cmd = NULL;
+	char user[COMPOSE_USER_MAX] = "unset", err[256] = "";
+	int rc =
+	    compose_dockerfile_command(p.path, target, NULL, &ep, &cmd, user, err, sizeof(err));
+	ck_assert_msg(rc == 0, "followed: %d %s", rc, err);
+	ck_assert_str_eq(user, want);
+	cnode_free(ep);
+	cnode_free(cmd);
+	project_free(&p);
+}
+
+START_TEST(test_user_is_the_last_set_and_carries_to_later_stages)
+{
+	expect_user("FROM python:3.12-slim\nCMD [\"python\"]\n", NULL, "");
+	expect_user("FROM python:3.12-slim AS base\nUSER app\nUSER 1000:1000\n"
+	            "FROM base\nCMD [\"python\", \"-m\", \"worker\"]\n",
+	            NULL, "1000:1000");
+	expect_user("FROM python:3.12-slim AS build\nUSER 1000\nFROM python:3.12-slim\n"
+	            "CMD [\"python\"]\n",
+	            NULL, "");
+	expect_user("FROM python:3.12-slim AS a\nUSER 1000\nFROM a AS b\nUSER root\n", "a", "1000");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("compose_dockerfile");
@@ -275,6 +307,7 @@ int main(void)
 	tcase_add_test(tc, test_unknown_base_is_known_once_the_stage_sets_both);
 	tcase_add_test(tc, test_migration_keeps_a_cmd_written_before_the_entrypoint);
 	tcase_add_test(tc, test_migration_escapes_dollars_of_dockerfile_words);
+	tcase_add_test(tc, test_user_is_the_last_set_and_carries_to_later_stages);
 	suite_add_tcase(s, tc);
 	return check_support_run(s);
 }

@@ -247,8 +247,8 @@ START_TEST(test_dockerfile_stages_args_and_entrypoint_resets_cmd)
 	                       "cmd [\"python\", \"-m\", \"app\"]\n");
 	struct cnode *ep = NULL, *cmd = NULL;
 	char err[256] = "";
-	ck_assert_int_eq(compose_dockerfile_command(path, NULL, NULL, &ep, &cmd, err, sizeof(err)),
-	                 0);
+	ck_assert_int_eq(
+	    compose_dockerfile_command(path, NULL, NULL, &ep, &cmd, NULL, err, sizeof(err)), 0);
 	expect_cmd(ep, (const char *const[]){NULL});
 	expect_cmd(cmd, (const char *const[]){"python", "-m", "app", NULL});
 	cnode_free(ep);
@@ -256,22 +256,24 @@ START_TEST(test_dockerfile_stages_args_and_entrypoint_resets_cmd)
 	/* A build arg from compose overrides the ARG default: an unknown base. */
 	struct cnode *args = cnode_new_map();
 	ck_assert_int_eq(cnode_map_set(args, "BASE", cnode_new_str("example/base")), 0);
-	ck_assert_int_eq(compose_dockerfile_command(path, NULL, args, &ep, &cmd, err, sizeof(err)),
-	                 -ENOENT);
+	ck_assert_int_eq(
+	    compose_dockerfile_command(path, NULL, args, &ep, &cmd, NULL, err, sizeof(err)),
+	    -ENOENT);
 	ck_assert_msg(strstr(err, "example/base:3.12-slim"), "got: %s", err);
 	cnode_free(args);
 	unlink(path);
 
 	path = write_tmp(
 	    "FROM postgres:16 AS db\nENTRYPOINT /start.sh --fast\nFROM alpine AS other\n");
-	ck_assert_int_eq(compose_dockerfile_command(path, "db", NULL, &ep, &cmd, err, sizeof(err)),
-	                 0);
+	ck_assert_int_eq(
+	    compose_dockerfile_command(path, "db", NULL, &ep, &cmd, NULL, err, sizeof(err)), 0);
 	expect_cmd(ep, (const char *const[]){"/bin/sh", "-c", "/start.sh --fast", NULL});
 	expect_cmd(cmd, (const char *const[]){NULL}); /* ENTRYPOINT reset postgres's CMD */
 	cnode_free(ep);
 	cnode_free(cmd);
 	ck_assert_int_eq(
-	    compose_dockerfile_command(path, "nope", NULL, &ep, &cmd, err, sizeof(err)), -EINVAL);
+	    compose_dockerfile_command(path, "nope", NULL, &ep, &cmd, NULL, err, sizeof(err)),
+	    -EINVAL);
 	ck_assert_msg(strstr(err, "no stage named nope"), "got: %s", err);
 	unlink(path);
 }
