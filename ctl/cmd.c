@@ -157,9 +157,8 @@ static int leading_globals(int argc, char **argv)
 		if (strcmp(a, "--json") == 0 || strncmp(a, "--socket=", 9) == 0 ||
 		    strncmp(a, "--token-file=", 13) == 0)
 			i++;
-		else if ((strcmp(a, "--socket") == 0 || strcmp(a, "--token-file") == 0) &&
-		         i + 1 < argc)
-			i += 2;
+		else if (strcmp(a, "--socket") == 0 || strcmp(a, "--token-file") == 0)
+			i += 2; /* past argc when the value is missing: the caller says so */
 		else
 			break;
 	}
@@ -170,6 +169,10 @@ int ctl_dispatch_family(const char *family, const struct ctl_subcommand *subs, c
                         int argc, char **argv)
 {
 	int g = leading_globals(argc - 1, argv + 1);
+	if (g > argc - 1) {
+		fprintf(stderr, "vaultctl %s: option %s needs a value\n", family, argv[argc - 1]);
+		return CTL_USAGE;
+	}
 	int k = 1 + g; /* the subcommand */
 	if (argc <= k) {
 		family_help(family, subs, stderr);
@@ -184,7 +187,7 @@ int ctl_dispatch_family(const char *family, const struct ctl_subcommand *subs, c
 		if (strcmp(argv[k], s->name) != 0)
 			continue;
 		/* The globals move behind the subcommand, where its parser takes them. */
-		char **sub = malloc((size_t)argc * sizeof(*sub));
+		char **sub = calloc((size_t)argc, sizeof(*sub)); /* NULL-terminated, as argv */
 		if (!sub) {
 			ctl_err("out of memory");
 			return CTL_ERROR;

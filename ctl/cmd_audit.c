@@ -124,7 +124,7 @@ static void print_entry(const struct ctl *c, const json_t *e)
 	out_clean(json_str_or(e, "action", "?"), action, sizeof(action));
 	out_clean(json_str_or(e, "name", ""), name, sizeof(name));
 	out_clean(json_str_or(e, "result", "?"), result, sizeof(result));
-	printf("%-7lld %s  %-38s %-20s %-16s %3lld  %s\n", (long long)json_int_or(e, "seq", 0),
+	printf("%-7lld %s  %-38s %-20s %-18s %3lld  %s\n", (long long)json_int_or(e, "seq", 0),
 	       when, actor, action, result, (long long)json_int_or(e, "status", 0),
 	       name[0] ? name : "-");
 }

@@ -21,7 +21,8 @@ static const struct cmd_spec unseal_spec = {
     .usage = "[--passphrase-stdin | --key-file FILE]",
     .summary = "Unseal vaultd: it derives the key from the passphrase (asked on the terminal "
                "without echo, or read from stdin) or reads it from a key file.",
-    .details = "A wrong passphrase or key exits 4.",
+    .details = "A wrong passphrase or key exits 4. On a vaultd that is unsealed already it "
+               "prints so and exits 0, the key unchecked.",
     .opts = unseal_opts,
     .json_output = true,
 };

@@ -318,7 +318,7 @@ static int instruction(struct dfile *d, char *line)
 			return -ENOMEM;
 		s->cmd_set = true;
 	} else if (strcasecmp(line, "USER") == 0) {
-		snprintf(s->user, sizeof(s->user), "%s", args);
+		expand_args(d, args, s->user, sizeof(s->user)); /* USER ${UID} */
 	}
 	return 0;
 }
@@ -369,9 +369,10 @@ static int walk(struct dfile *d, char *text, const char *target)
 	return rc;
 }
 
-int compose_dockerfile_command(const char *path, const char *target, const struct cnode *args,
-                               struct cnode **ret_ep, struct cnode **ret_cmd, char *ret_user,
-                               char *err, size_t errcap)
+/* Reads path and walks its stages up to target into d (the caller frees
+ * it with dfile_free, also on failure). -errno, err naming the reason. */
+static int follow(const char *path, const char *target, const struct cnode *args, struct dfile *d,
+                  char *err, size_t errcap)
 {
 	struct secbuf *text = NULL; /* ARG defaults may be private */
 	int rc = input_read_regular(path, COMPOSE_MAX_DOCKERFILE_BYTES, &text, NULL);
@@ -379,33 +380,60 @@ int compose_dockerfile_command(const char *path, const char *target, const struc
 		snprintf(err, errcap, "cannot read %s: %s", path, strerror(-rc));
 		return rc;
 	}
-	struct dfile d = {.build_args = args};
-	rc = walk(&d, (char *)text->data, target);
+	*d = (struct dfile){.build_args = args};
+	rc = walk(d, (char *)text->data, target);
 	secbuf_free(text);
-	struct stage *last = d.n ? &d.st[d.n - 1] : NULL;
-	if (rc == 0 && !last) {
+	struct stage *last = d->n ? &d->st[d->n - 1] : NULL;
+	if (rc < 0) {
+		snprintf(err, errcap, "cannot follow %s: %s", path, strerror(-rc));
+	} else if (!last) {
 		snprintf(err, errcap, "%s has no FROM line", path);
 		rc = -EINVAL;
-	} else if (rc == 0 && target && strcasecmp(last->name, target) != 0) {
+	} else if (target && strcasecmp(last->name, target) != 0) {
 		snprintf(err, errcap, "%s has no stage named %s (build.target)", path, target);
 		rc = -EINVAL;
-	} else if (rc == 0 && (!last->ep || !last->cmd)) {
+	}
+	return rc;
+}
+
+static void dfile_free(struct dfile *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		stage_clear(&d->st[i]);
+	free(d->st);
+	cnode_free(d->args);
+}
+
+int compose_dockerfile_command(const char *path, const char *target, const struct cnode *args,
+                               struct cnode **ret_ep, struct cnode **ret_cmd, char *ret_user,
+                               char *err, size_t errcap)
+{
+	struct dfile d = {0};
+	int rc = follow(path, target, args, &d, err, errcap);
+	struct stage *last = rc == 0 ? &d.st[d.n - 1] : NULL;
+	if (last && ret_user)
+		memcpy(ret_user, last->user, sizeof(last->user));
+	if (last && (!last->ep || !last->cmd)) {
 		snprintf(err, errcap, "%s builds on %s, whose %s we do not know", path, last->base,
 		         last->ep ? "CMD" : "ENTRYPOINT");
 		rc = -ENOENT;
-	} else if (rc < 0) {
-		snprintf(err, errcap, "cannot follow %s: %s", path, strerror(-rc));
 	}
 	if (rc == 0) {
 		*ret_ep = last->ep;
 		*ret_cmd = last->cmd;
 		last->ep = last->cmd = NULL;
-		if (ret_user)
-			memcpy(ret_user, last->user, sizeof(last->user));
 	}
-	for (size_t i = 0; i < d.n; i++)
-		stage_clear(&d.st[i]);
-	free(d.st);
-	cnode_free(d.args);
+	dfile_free(&d);
+	return rc;
+}
+
+int compose_dockerfile_user(const char *path, const char *target, const struct cnode *args,
+                            char *ret_user, char *err, size_t errcap)
+{
+	struct dfile d = {0};
+	int rc = follow(path, target, args, &d, err, errcap);
+	if (rc == 0)
+		memcpy(ret_user, d.st[d.n - 1].user, sizeof(d.st[d.n - 1].user));
+	dfile_free(&d);
 	return rc;
 }

@@ -13,16 +13,22 @@
  * inherited CMD but not one the stage sets itself (before or after it), as
  * Docker does; shell forms become [SHELL..., "text"].
  * On success *ret_ep and *ret_cmd are new sequences of strings (possibly
- * empty), and ret_user (COMPOSE_USER_MAX bytes, may be NULL) the image's
- * USER as written, "" when no stage sets one. -ENOENT when the result
- * depends on a base image we do not know, -errno on I/O; err names the
- * reason. */
+ * empty). ret_user (COMPOSE_USER_MAX bytes, may be NULL) gets the image's
+ * USER (ARGs expanded as in FROM lines; "" when no stage sets one) also
+ * when the result is -ENOENT: the result depends on a base image we do not
+ * know. -errno on I/O; err names the reason. */
 /* args: the build args from compose (a mapping or a list of "K=V"; may be
  * NULL); with the ARG defaults before the first FROM they expand $NAME and
  * ${NAME} in FROM lines, as docker build does. */
 int compose_dockerfile_command(const char *path, const char *target, const struct cnode *args,
                                struct cnode **ret_ep, struct cnode **ret_cmd, char *ret_user,
                                char *err, size_t errcap);
+
+/* Only the image's USER (into ret_user, COMPOSE_USER_MAX bytes; "" when no
+ * stage sets one), whatever its ENTRYPOINT: for a service whose command
+ * comes from elsewhere. 0, or -errno with err naming the reason. */
+int compose_dockerfile_user(const char *path, const char *target, const struct cnode *args,
+                            char *ret_user, char *err, size_t errcap);
 
 /* Splits a command string the way compose does (shlex: quotes and
  * backslashes, no expansion) into a new sequence. -EINVAL on an unclosed quote. */

@@ -829,7 +829,8 @@ static int rewrite_service(struct ctx *x, const char *svc, struct cnode *service
 		                         &warn, x->err, x->errcap);
 	if (rc == 0 && warn)
 		rc = note(x, "%s", warn);
-	const char *user = service_user(service, &c);
+	char user[COMPOSE_USER_MAX];
+	service_user(service, &c, user, sizeof(user));
 	if (rc == 0 && (nfiles > 0 || npairs > 0) && !service_user_is_root(user))
 		rc = note(
 		    x,

@@ -82,10 +82,15 @@ static char *image_ref(const struct cnode *service)
 	return s;
 }
 
-static void from_build(const struct cnode *build, const char *project_dir, struct service_cmd *c)
+/* Where build: says the Dockerfile is, its target and args. false with
+ * why set when it is not a local file we can read. */
+static bool dockerfile_of(const struct cnode *build, const char *project_dir, char *path,
+                          size_t cap, const char **target, const struct cnode **args, char *why,
+                          size_t whycap)
 {
-	const char *context = NULL, *dockerfile = "Dockerfile", *target = NULL;
-	const struct cnode *args = build->kind == CNODE_MAP ? cnode_map_get(build, "args") : NULL;
+	const char *context = NULL, *dockerfile = "Dockerfile";
+	*target = NULL;
+	*args = build->kind == CNODE_MAP ? cnode_map_get(build, "args") : NULL;
 	if (build->kind == CNODE_SCALAR) {
 		context = build->str;
 	} else if (build->kind == CNODE_MAP) {
@@ -95,30 +100,51 @@ static void from_build(const struct cnode *build, const char *project_dir, struc
 		if ((n = cnode_map_get(build, "dockerfile")) && n->kind == CNODE_SCALAR)
 			dockerfile = n->str;
 		if ((n = cnode_map_get(build, "target")) && n->kind == CNODE_SCALAR)
-			target = n->str;
+			*target = n->str;
 	}
 	if (!context)
 		context = ".";
 	if (strstr(context, "://") || strchr(context, '$') || strchr(dockerfile, '$')) {
-		snprintf(c->why, sizeof(c->why), "its build context %s is not a local directory",
-		         context);
-		return;
+		snprintf(why, whycap, "its build context %s is not a local directory", context);
+		return false;
 	}
-	char path[4096];
 	int n;
 	if (dockerfile[0] == '/')
-		n = snprintf(path, sizeof(path), "%s", dockerfile);
+		n = snprintf(path, cap, "%s", dockerfile);
 	else if (context[0] == '/')
-		n = snprintf(path, sizeof(path), "%s/%s", context, dockerfile);
+		n = snprintf(path, cap, "%s/%s", context, dockerfile);
 	else
-		n = snprintf(path, sizeof(path), "%s/%s/%s", project_dir, context, dockerfile);
-	if (n < 0 || (size_t)n >= sizeof(path)) {
-		snprintf(c->why, sizeof(c->why), "the path of its Dockerfile is too long");
-		return;
+		n = snprintf(path, cap, "%s/%s/%s", project_dir, context, dockerfile);
+	if (n < 0 || (size_t)n >= cap) {
+		snprintf(why, whycap, "the path of its Dockerfile is too long");
+		return false;
 	}
+	return true;
+}
+
+static void from_build(const struct cnode *build, const char *project_dir, struct service_cmd *c)
+{
+	char path[4096];
+	const char *target;
+	const struct cnode *args;
+	if (!dockerfile_of(build, project_dir, path, sizeof(path), &target, &args, c->why,
+	                   sizeof(c->why)))
+		return;
 	if (compose_dockerfile_command(path, target, args, &c->ep, &c->cmd, c->image_user, c->why,
 	                               sizeof(c->why)) == 0)
 		c->from = "its Dockerfile";
+}
+
+/* The USER of a build: service whose command came from elsewhere (an
+ * unreadable Dockerfile leaves it "": the migration cannot know). */
+static void user_from_build(const struct cnode *build, const char *project_dir,
+                            struct service_cmd *c)
+{
+	char path[4096], why[SERVICE_WHY_MAX];
+	const char *target;
+	const struct cnode *args;
+	if (dockerfile_of(build, project_dir, path, sizeof(path), &target, &args, why, sizeof(why)))
+		compose_dockerfile_user(path, target, args, c->image_user, why, sizeof(why));
 }
 
 /* Docker's words as compose must write them: compose fills in a $VAR (from
@@ -188,6 +214,7 @@ int service_command(const char *svc, const struct cnode *service, const char *fl
 		c.from = "entrypoint: in the file";
 	} else if (build) {
 		from_build(build, project_dir, &c);
+		c.from_build = true;
 		if (escape_for_compose(c.ep) < 0 || escape_for_compose(c.cmd) < 0)
 			rc = -ENOMEM;
 	} else if (c.img) {
@@ -201,6 +228,8 @@ int service_command(const char *svc, const struct cnode *service, const char *fl
 		         "its image %s is not an official image whose entrypoint vaultctl knows",
 		         ref ? ref : "(none)");
 	}
+	if (build && !c.from_build)
+		user_from_build(build, project_dir, &c);
 	cnode_free(argv);
 	free(ref);
 	if (rc < 0) {
@@ -339,18 +368,29 @@ static bool numeric_user(const char *u, char *uid, char *gid, size_t cap)
 	return true;
 }
 
-const char *service_user(const struct cnode *service, const struct service_cmd *c)
+void service_user(const struct cnode *service, const struct service_cmd *c, char *out, size_t cap)
 {
 	const struct cnode *user = cnode_map_get(service, "user");
-	if (user && user->kind == CNODE_SCALAR)
-		return user->str;
-	return c->image_user;
+	if (!user || user->kind != CNODE_SCALAR) {
+		snprintf(out, cap, "%s", c->image_user);
+		return;
+	}
+	struct secbuf *v = NULL; /* user: "${UID}:${GID}", as compose reads it */
+	if (compose_interpolate(user->str, user->len, &v) < 0) {
+		snprintf(out, cap, "%s", user->str);
+		return;
+	}
+	snprintf(out, cap, "%s", (const char *)v->data);
+	secbuf_free(v);
 }
 
 bool service_user_is_root(const char *user)
 {
 	size_t n = strcspn(user, ":");
-	return n == 0 || (n == 4 && strncmp(user, "root", 4) == 0) || (n == 1 && user[0] == '0');
+	if (n == 0 || (n == 4 && strncmp(user, "root", 4) == 0))
+		return true;
+	/* A uid of digits only: 0, 00, ... */
+	return strspn(user, "0") == n;
 }
 
 static int add_tmpfs(const char *svc, struct cnode *service, const char *user, char **note)
@@ -480,9 +520,11 @@ int service_wrap_inject(const char *svc, struct cnode *service, const struct ser
 	int rc = wrap_entrypoint(svc, service, c, note, err, errcap);
 	if (rc < 0)
 		return rc;
+	char user[COMPOSE_USER_MAX];
+	service_user(service, c, user, sizeof(user));
 	if ((rc = add_volume(service, o->socket_host, COMPOSE_SOCKET_PATH)) < 0 ||
 	    (rc = add_volume(service, o->inject_host, COMPOSE_INJECT_PATH)) < 0 ||
-	    (rc = add_tmpfs(svc, service, service_user(service, c), note)) < 0) {
+	    (rc = add_tmpfs(svc, service, user, note)) < 0) {
 		snprintf(err, errcap,
 		         "service %s: its volumes: or tmpfs: is not a list or a string", svc);
 		return rc;

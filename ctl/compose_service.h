@@ -20,6 +20,7 @@ struct service_cmd {
 	const struct compose_image *img; /* official image, NULL otherwise (or with build:) */
 	char why[SERVICE_WHY_MAX];       /* when ep is NULL: why it is unknown */
 	char image_user[COMPOSE_USER_MAX]; /* its Dockerfile's USER, "" none or unknown */
+	bool from_build;                   /* ep was looked for in its Dockerfile */
 };
 
 /* Works out what the service runs. flag_cmd is the --entrypoint value for
@@ -31,10 +32,10 @@ int service_command(const char *svc, const struct cnode *service, const char *fl
                     const char *project_dir, struct service_cmd *ret);
 void service_cmd_clear(struct service_cmd *c);
 
-/* The user the service's processes, inject first, run as: its user:, else
- * its Dockerfile's USER; "" for the image's default (root for the images
- * we know). Points into service or c. */
-const char *service_user(const struct cnode *service, const struct service_cmd *c);
+/* The user the service's processes, inject first, run as: its user:
+ * (interpolated), else its Dockerfile's USER; "" for the image's default
+ * (root for the images we know). Into out, cap bytes. */
+void service_user(const struct cnode *service, const struct service_cmd *c, char *out, size_t cap);
 /* Whether that user is root ("", "root", "0", with any group). */
 bool service_user_is_root(const char *user);
 

@@ -430,7 +430,9 @@ static int read_env(struct inject_config *c, char *const *envp, char *err, size_
 	if ((v = nonempty(env_lookup(envp, "INJECT_DIR"))))
 		c->dir = v;
 	c->user = nonempty(env_lookup(envp, "INJECT_USER"));
-	c->token_file = nonempty(env_lookup(envp, "INJECT_TOKEN_FILE"));
+	/* Kept even when empty: INJECT_TOKEN_FILE: ${UNSET} is a token that went
+	 * missing (exit 68 in main), not a request for peer credentials. */
+	c->token_file = env_lookup(envp, "INJECT_TOKEN_FILE");
 	static const struct {
 		const char *var;
 		enum list_kind kind;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,11 @@ static int read_config(struct run *r, int argc, char **argv)
  * is wiped from the environment block either way. */
 static int load_token(struct run *r)
 {
+	if (r->cfg.token_file && !*r->cfg.token_file) {
+		env_scrub_token();
+		msg_err("cannot use the token file: INJECT_TOKEN_FILE (or --token-file) is empty");
+		return INJECT_EXIT_TOKEN;
+	}
 	int e = fetch_load_token(r->cfg.token_file, getenv(ENV_TOKEN_VAR), &r->token);
 	env_scrub_token();
 	if (e < 0) {
@@ -351,6 +357,10 @@ static void reaped(pid_t pid, int wstatus, void *ctx)
 	if (pid != r->watcher || r->watcher == 0)
 		return;
 	r->watcher = 0;
+	/* Its group (an --on-change command it left running) goes with it.
+	 * The pgid cannot belong to anyone else yet: while the group has a
+	 * member, its number is not handed out again. */
+	kill(-pid, SIGKILL);
 	msg_err("--watch: the watcher stopped (status %d); files no longer follow rotations",
 	        init_exit_status(wstatus));
 }

@@ -197,8 +197,10 @@ START_TEST(test_unknown_base_is_known_once_the_stage_sets_both)
 END_TEST
 
 /* The review's case end to end: the migrated service keeps its arguments. */
-/* The migration of one build: service from p, into *root. */
-static struct compose_plan *migrate_build(const struct project *p, struct cnode **root)
+/* The migration of one build: service from p, into *root (with
+ * --entrypoint app=entrypoint when that is not NULL). */
+static struct compose_plan *migrate_build(const struct project *p, const char *entrypoint,
+                                          struct cnode **root)
 {
 	const char *text = "services:\n"
 	                   "  app:\n"
@@ -214,6 +216,13 @@ static struct compose_plan *migrate_build(const struct project *p, struct cnode 
 	    .inject_host = "/usr/local/bin/inject",
 	    .secrets_dir = COMPOSE_DEFAULT_SECRETS_DIR,
 	};
+	char flag[256];
+	char *flags[] = {flag};
+	if (entrypoint) {
+		snprintf(flag, sizeof(flag), "app=%s", entrypoint);
+		o.entrypoints = flags;
+		o.nentrypoints = 1;
+	}
 	struct compose_plan *plan = NULL;
 	int rc = compose_migrate(*root, &o, &plan, err, sizeof(err));
 	ck_assert_msg(rc == 0, "expected the migration to succeed, got %d: %s", rc, err);
@@ -229,7 +238,7 @@ START_TEST(test_migration_escapes_dollars_of_dockerfile_words)
 	                "CMD myapp --home $HOME --port ${PORT}\n"
 	                "ENTRYPOINT [\"/entry$.sh\"]\n");
 	struct cnode *root = NULL;
-	struct compose_plan *plan = migrate_build(&p, &root);
+	struct compose_plan *plan = migrate_build(&p, NULL, &root);
 	const struct cnode *app = cnode_map_get(cnode_map_get(root, "services"), "app");
 	expect_seq("entrypoint", cnode_map_get(app, "entrypoint"),
 	           WORDS(COMPOSE_INJECT_PATH, "--", "/entry$$.sh"));
@@ -248,7 +257,7 @@ START_TEST(test_migration_keeps_a_cmd_written_before_the_entrypoint)
 	                "CMD [\"--serve\",\"--port=80\"]\n"
 	                "ENTRYPOINT [\"/usr/bin/myapp\"]\n");
 	struct cnode *root = NULL;
-	struct compose_plan *plan = migrate_build(&p, &root);
+	struct compose_plan *plan = migrate_build(&p, NULL, &root);
 	const struct cnode *app = cnode_map_get(cnode_map_get(root, "services"), "app");
 	expect_seq("entrypoint", cnode_map_get(app, "entrypoint"),
 	           WORDS(COMPOSE_INJECT_PATH, "--", "/usr/bin/myapp"));
@@ -289,6 +298,44 @@ START_TEST(test_user_is_the_last_set_and_carries_to_later_stages)
 	            "CMD [\"python\"]\n",
 	            NULL, "");
 	expect_user("FROM python:3.12-slim AS a\nUSER 1000\nFROM a AS b\nUSER root\n", "a", "1000");
+	/* ARGs expand as in FROM lines (Docker expands USER too). */
+	expect_user("ARG APP_UID=1001\nFROM python:3.12-slim\nUSER ${APP_UID}:$APP_UID\n", NULL,
+	            "1001:1001");
+}
+END_TEST
+
+static bool has_note(const struct compose_plan *plan, const char *needle)
+{
+	for (size_t i = 0; i < plan->nnotes; i++)
+		if (strstr(plan->notes[i], needle))
+			return true;
+	return false;
+}
+
+/* The USER counts however the command was found: here the base image is
+ * unknown (its ENTRYPOINT too), so --entrypoint names the command; inject
+ * still runs as 1000, so the tmpfs is 1000's and a note says a token is
+ * needed. */
+START_TEST(test_migration_uses_the_user_of_a_dockerfile_it_cannot_follow)
+{
+	struct project p;
+	project_new(&p, "FROM example/base\nUSER 1000\nCMD [\"serve\"]\n");
+	struct cnode *ep = NULL, *cmd = NULL;
+	char user[COMPOSE_USER_MAX] = "", err[256] = "";
+	ck_assert_int_eq(
+	    compose_dockerfile_command(p.path, NULL, NULL, &ep, &cmd, user, err, sizeof(err)),
+	    -ENOENT);
+	ck_assert_str_eq(user, "1000");
+	struct cnode *root = NULL;
+	struct compose_plan *plan = migrate_build(&p, "/usr/bin/serve", &root);
+	const struct cnode *app = cnode_map_get(cnode_map_get(root, "services"), "app");
+	expect_seq("tmpfs", cnode_map_get(app, "tmpfs"),
+	           WORDS("/run/secrets:mode=0755,uid=1000,gid=1000"));
+	ck_assert_msg(has_note(plan, "service app runs as user \"1000\" (its Dockerfile's USER)"),
+	              "the note on a non-root service");
+	compose_plan_free(plan);
+	cnode_free(root);
+	project_free(&p);
 }
 END_TEST
 
@@ -308,6 +355,7 @@ int main(void)
 	tcase_add_test(tc, test_migration_keeps_a_cmd_written_before_the_entrypoint);
 	tcase_add_test(tc, test_migration_escapes_dollars_of_dockerfile_words);
 	tcase_add_test(tc, test_user_is_the_last_set_and_carries_to_later_stages);
+	tcase_add_test(tc, test_migration_uses_the_user_of_a_dockerfile_it_cannot_follow);
 	suite_add_tcase(s, tc);
 	return check_support_run(s);
 }

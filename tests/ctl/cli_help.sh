@@ -50,5 +50,5 @@ expect "token --socket S --help" 0 '^Usage: vaultctl token COMMAND'
 vc_run token --socket "$VT_SOCK" nope
 expect "an unknown subcommand after globals" 2 '' 'unknown command "nope"'
 vc_run token --socket
-expect "a global option without its value" 2 '' 'unknown command "--socket"'
+expect "a global option without its value" 2 '' 'option --socket needs a value'
 vt_done

@@ -11,11 +11,8 @@
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 
-# The whole test runs in a private mount namespace: nothing it mounts is
-# visible outside, and everything is gone when it ends.
-if [ -z "${E2E_IN_NS:-}" ] && [ "$(id -u)" -eq 0 ]; then
-	exec unshare --mount --propagation private env E2E_IN_NS=1 bash "$0" "$@"
-fi
+. "$HERE/lib_e2e.sh"
+e2e_private_mounts "$@"
 
 . "$HERE/../support/vaultd.sh"
 vt_need_root "container e2e: unshare, chroot, tmpfs mounts"
@@ -387,6 +384,9 @@ INJECT_TOKEN= in_container --secret db -- touch /tmp/ran >"$OUT" 2>"$ERR"
 vt_eq "an empty INJECT_TOKEN: exit 68" 68 "$?"
 vt_check "empty INJECT_TOKEN: the command never ran" test ! -e "$ROOT/tmp/ran"
 vt_check "empty INJECT_TOKEN: the error says so" grep -q 'INJECT_TOKEN: it is empty' "$ERR"
+INJECT_TOKEN_FILE= in_container --secret db -- touch /tmp/ran >"$OUT" 2>"$ERR"
+vt_eq "an empty INJECT_TOKEN_FILE: exit 68" 68 "$?"
+vt_check "empty INJECT_TOKEN_FILE: the command never ran" test ! -e "$ROOT/tmp/ran"
 in_container --token-file /tmp/missing --secret db -- touch /tmp/ran >"$OUT" 2>"$ERR"
 vt_eq "a missing token file: exit 68" 68 "$?"
 printf 'abc def\n' >"$ROOT/tmp/blank"

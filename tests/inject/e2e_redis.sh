@@ -8,9 +8,8 @@
 # secrets on a tmpfs mounted in a private mount namespace. Root only.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-if [ -z "${E2E_IN_NS:-}" ] && [ "$(id -u)" -eq 0 ]; then
-	exec unshare --mount --propagation private env E2E_IN_NS=1 bash "$0" "$@"
-fi
+. "$HERE/lib_e2e.sh"
+e2e_private_mounts "$@"
 
 . "$HERE/../support/vaultd.sh"
 vt_need_root "redis e2e: tmpfs mount in a private mount namespace"
@@ -25,10 +24,7 @@ done
 
 vt_setup
 vt_start
-S=$VT_DIR/secrets
-mkdir -p "$S"
-mount -t tmpfs -o mode=0755,size=1m tmpfs "$S" || vt_die "cannot mount a tmpfs"
-trap 'umount "$S" 2>/dev/null; vt_cleanup' EXIT
+e2e_secrets_tmpfs
 RSOCK=$VT_DIR/redis.sock
 OUT=$VT_DIR/out
 ERR=$VT_DIR/err
