@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # inject as an ordinary process, not PID 1 of a container: what the end of a
 # PID namespace would clean up for it there, it must clean up itself. Here:
-# an --on-change command still running when the command exits does not
+# an --on-change command still running when the command exits, or when the
+# watcher dies, does not
 # outlive inject. Secrets on a tmpfs in a private mount namespace. Root only.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -52,4 +53,25 @@ gone() { ! kill -0 "$HPID" 2>/dev/null || [ "$(cut -d' ' -f3 "/proc/$HPID/stat" 
 for _ in $(seq 1 40); do gone && break; sleep 0.05; done
 vt_check "the --on-change command did not outlive inject" gone
 gone || kill -KILL "$HPID" 2>/dev/null
+
+# ---- ... nor a watcher that died while it ran ----
+rm -f "$VT_DIR/hook.pid"
+"$INJECT_BIN" --socket "$VT_SOCK" --dir "$S" --watch --debounce 0.1 --secret hook.secret \
+	--on-change "$HOOK" -- sleep 1000 >"$VT_DIR/out" 2>"$VT_DIR/err" &
+IPID=$!
+wait_for "the command's start" pgrep -P "$IPID" -x sleep
+CHILD=$(pgrep -P "$IPID" -x sleep)
+WATCHER=$(pgrep -P "$IPID" -x "$(basename "$INJECT_BIN" | cut -c1-15)")
+vt_check "the watcher runs beside the command" test -n "$WATCHER"
+put hook.secret third
+wait_for "the --on-change command's start" test -s "$VT_DIR/hook.pid"
+HPID=$(cat "$VT_DIR/hook.pid")
+kill -KILL "$WATCHER"
+for _ in $(seq 1 40); do gone && break; sleep 0.05; done
+vt_check "a watcher killed mid-hook takes the --on-change command with it" gone
+gone || kill -KILL "$HPID" 2>/dev/null
+vt_check "the command runs on" kill -0 "$CHILD"
+kill -TERM "$CHILD"
+wait "$IPID"
+vt_eq "inject still exits with the command's status" 143 "$?"
 vt_done
