@@ -2,8 +2,8 @@
 # inject as an ordinary process, not PID 1 of a container: what the end of a
 # PID namespace would clean up for it there, it must clean up itself. Here:
 # an --on-change command still running when the command exits, or when the
-# watcher dies, does not
-# outlive inject. Secrets on a tmpfs in a private mount namespace. Root only.
+# watcher dies, does not outlive it. Secrets on a tmpfs in a private mount
+# namespace. Root only.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib_e2e.sh"
