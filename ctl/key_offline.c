@@ -77,12 +77,15 @@ int key_offline_rekey(struct key_offline *o, enum kek_kind kind, const struct kd
 	return CTL_OK;
 }
 
-/* Re-seals until nothing is left under an older data key. */
+/* Re-seals until nothing is left under an older data key; the last step
+ * chains offline.reseal, the record that the rotation is complete. */
 static int reseal_all(struct key_offline *o)
 {
 	size_t left = 1;
 	while (left > 0) {
-		int r = store_reseal_step(o->s, OFFLINE_RESEAL_BATCH, &left);
+		struct audit_entry done;
+		offline_entry(&done, "offline.reseal");
+		int r = store_reseal_step_audited(o->s, OFFLINE_RESEAL_BATCH, &left, &done);
 		if (r < 0) {
 			ctl_err(
 			    "re-sealing the versions of store %s stopped: %s (the new data key is "

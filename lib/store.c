@@ -664,6 +664,8 @@ int store_dek_rotate_audited(struct store *s, struct audit_entry *audit, uint32_
 struct reseal_ctx {
 	size_t batch;
 	uint64_t remaining;
+	struct audit_entry *done; /* chained with the step that finishes */
+	bool chained;
 };
 
 /* Plaintext exists only in a secbuf between open and seal; the row is
@@ -692,6 +694,11 @@ static int reseal_body(struct store *s, struct be_tx *tx, void *ctx)
 	free(refs);
 	if (r == 0)
 		c->remaining = total - n;
+	c->chained = false; /* a retried transaction starts over */
+	if (r == 0 && n > 0 && c->remaining == 0 && c->done) {
+		r = store_audit_append_tx(s, tx, c->done, 1);
+		c->chained = r == 0;
+	}
 	return r;
 }
 
@@ -727,12 +734,25 @@ int store_key_status(struct store *s, uint32_t *ret_active, uint64_t *ret_pendin
 
 int store_reseal_step(struct store *s, size_t batch, size_t *ret_remaining)
 {
-	if (!s)
+	return store_reseal_step_audited(s, batch, ret_remaining, NULL);
+}
+
+int store_reseal_step_audited(struct store *s, size_t batch, size_t *ret_remaining,
+                              struct audit_entry *done)
+{
+	if (!s || (done && !store_audit_entry_ok(done)))
 		return STORE_E_INVAL;
-	struct reseal_ctx c = {.batch = batch};
+	struct audit_entry copy; /* the caller's entry changes only once chained */
+	if (done)
+		copy = *done;
+	struct reseal_ctx c = {.batch = batch, .done = done ? &copy : NULL};
 	int r = store_run_keyed_tx(s, true, reseal_body, &c);
 	if (r == 0 && ret_remaining)
 		*ret_remaining = c.remaining > SIZE_MAX ? SIZE_MAX : (size_t)c.remaining;
+	if (done)
+		done->seq = 0;
+	if (r == 0 && c.chained)
+		*done = copy;
 	return r;
 }
 

@@ -88,6 +88,11 @@ int store_key_status(struct store *s, uint32_t *ret_active, uint64_t *ret_pendin
 /* Re-seals up to batch versions still under an older DEK with the active one
  * (never writing plaintext). *ret_remaining: how many are left. */
 int store_reseal_step(struct store *s, size_t batch, size_t *ret_remaining);
+/* The same; the step that re-seals the last such version also chains *done
+ * (when non-NULL) in its transaction: the record that the rotation is
+ * complete. done->seq is 0 unless it was chained. */
+int store_reseal_step_audited(struct store *s, size_t batch, size_t *ret_remaining,
+                              struct audit_entry *done);
 
 /* ---- secrets ---- */
 struct secret_meta {

@@ -72,6 +72,11 @@ static struct audit_entry *g_kept;
 static size_t g_nkept;
 static uint64_t g_kept_dropped; /* sealed-time entries that found no room */
 static bool g_writer_parked;    /* under g_lock: the writer waits with no deadline */
+/* Entries another thread chained itself (the re-seal's completion), whose
+ * --audit-log lines the writer owes; under g_lock. Rare: a few slots do. */
+#define AUDIT_OWED_MAX 8u
+static struct audit_entry g_owed[AUDIT_OWED_MAX];
+static size_t g_nowed;
 
 uint64_t audit_failures(void)
 {
@@ -194,7 +199,7 @@ static struct audit_item *take_batch_locked(void)
 	return batch;
 }
 
-enum work { WORK_BATCH, WORK_SYNC, WORK_REOPEN, WORK_STOP };
+enum work { WORK_BATCH, WORK_SYNC, WORK_REOPEN, WORK_OWED, WORK_STOP };
 
 /* Waits for the writer's next job: an fsync that is due (or owed before
  * stopping), a log to reopen, a batch to commit, or the end (stopping,
@@ -216,6 +221,10 @@ static enum work next_work(struct audit_item **ret_batch)
 		if (!g_busy) {
 			if (atomic_exchange(&g_reopen, false)) {
 				w = WORK_REOPEN;
+				break;
+			}
+			if (g_nowed) {
+				w = WORK_OWED;
 				break;
 			}
 			if (g_head) {
@@ -240,7 +249,7 @@ static enum work next_work(struct audit_item **ret_batch)
 			g_writer_parked = false;
 		}
 	}
-	if (w == WORK_BATCH || w == WORK_REOPEN)
+	if (w == WORK_BATCH || w == WORK_REOPEN || w == WORK_OWED)
 		g_busy = true;
 	pthread_mutex_unlock(&g_lock);
 	return w;
@@ -262,7 +271,8 @@ static void work_done(enum commit c, uint64_t began_ns)
 	else if (c == COMMIT_UNSYNCED && !g_unsynced_ns)
 		g_unsynced_ns = began_ns; /* the fsync's deadline counts from before the commit */
 	g_busy = false;
-	if (g_head || g_stop || atomic_load(&g_reopen) || (g_unsynced_ns && g_writer_parked))
+	if (g_head || g_stop || g_nowed || atomic_load(&g_reopen) ||
+	    (g_unsynced_ns && g_writer_parked))
 		pthread_cond_signal(&g_cond);
 	pthread_mutex_unlock(&g_lock);
 }
@@ -518,6 +528,32 @@ static enum commit process_batch(struct audit_item *batch, struct audit_entry *a
 	return done;
 }
 
+/* The --audit-log lines of entries chained by other threads. Needs g_busy. */
+static void write_owed(char *logbuf, size_t cap)
+{
+	struct audit_entry owed[AUDIT_OWED_MAX];
+	pthread_mutex_lock(&g_lock);
+	size_t n = g_nowed;
+	memcpy(owed, g_owed, n * sizeof(*owed));
+	g_nowed = 0;
+	pthread_mutex_unlock(&g_lock);
+	size_t used = 0;
+	for (size_t i = 0; g_fd >= 0 && i < n; i++)
+		add_json_line(&owed[i], true, true, logbuf, cap, &used);
+	if (used)
+		write_all_fd(g_fd, logbuf, used);
+}
+
+void audit_copy_chained(const struct audit_entry *e)
+{
+	pthread_mutex_lock(&g_lock);
+	if (g_vd->cfg.audit_log_path && g_nowed < AUDIT_OWED_MAX && !g_exited) {
+		g_owed[g_nowed++] = *e;
+		pthread_cond_signal(&g_cond);
+	}
+	pthread_mutex_unlock(&g_lock);
+}
+
 /* The fsync owed to committed entries of reads. It holds no claim: commits
  * (a lone request's own, above all) go on meanwhile instead of waiting
  * behind a WAL fsync that can take milliseconds. next_work has already
@@ -557,6 +593,9 @@ static void *writer_main(void *arg)
 			sync_entries();
 		} else if (w == WORK_REOPEN) {
 			reopen_log();
+			work_done(COMMIT_NONE, 0);
+		} else if (w == WORK_OWED) {
+			write_owed(logbuf, LOG_BATCH_BYTES);
 			work_done(COMMIT_NONE, 0);
 		} else {
 			uint64_t t = mono_ns();

@@ -39,6 +39,9 @@ struct audit_item {
 int audit_start(struct vaultd *vd);
 /* Queues an item; the writer calls http_audited(item->req, ok) later. */
 void audit_submit(struct audit_item *it);
+/* An entry another thread chained in its own transaction (the re-seal's
+ * completion) goes to --audit-log too, written by the writer. */
+void audit_copy_chained(const struct audit_entry *e);
 /* When nothing is queued and nobody is committing, records the item on the
  * caller's thread instead (http_audited is called before this returns) and
  * returns true: a lone request saves two thread hand-offs. Otherwise

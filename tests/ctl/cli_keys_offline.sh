@@ -75,7 +75,8 @@ run key rotate --store "$VT_STORE" --key-file "$OLD_KEY"
 expect "rotate --store" 0 "^data key 2 is active in $VT_STORE; 3 versions re-sealed under it$"
 vt_eq "every stored value is sealed under data key 2" "0" \
 	"$(store_sql 'select count(*) from versions where value is not null and key_id <> 2')"
-vt_eq "the rotation is on the audit chain" "offline.rotate" "$(last_action)"
+vt_eq "the rotation and its completed re-seal are on the audit chain" "offline.rotate offline.reseal" \
+	"$(store_sql 'select action from audit order by seq desc limit 2' | tac | paste -sd' ')"
 run key rotate --store "$VT_STORE" --key-file "$OLD_KEY" --json
 expect "rotate --store --json" 0
 vt_eq "rotate --store --json: key_id" "3" "$(json_field "$OUT" "d['key_id']")"

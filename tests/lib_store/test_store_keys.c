@@ -556,6 +556,43 @@ START_TEST(test_audited_rotate_and_rekey_chain_their_entry)
 }
 END_TEST
 
+/* The audited re-seal chains its entry with the step that re-seals the
+ * last version, and only then: not with an earlier step, not with a step
+ * that found nothing to do. */
+START_TEST(test_audited_reseal_chains_its_entry_with_the_last_step)
+{
+	for (int i = 0; i < 3; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "r%d", i);
+		put_str(F.s, name, name);
+	}
+	char action[AUDIT_ACTION_MAX];
+	uint32_t id = 0;
+	ck_assert_int_eq(store_dek_rotate(F.s, &id), 0);
+	uint64_t before = last_audit(action, sizeof(action));
+	struct audit_entry e;
+	key_entry(&e, "sys.reseal");
+	size_t left = 99;
+	ck_assert_int_eq(store_reseal_step_audited(F.s, 2, &left, &e), 0);
+	ck_assert_uint_eq(left, 1);
+	ck_assert_uint_eq(e.seq, 0);
+	ck_assert_uint_eq(last_audit(action, sizeof(action)), before);
+	key_entry(&e, "sys.reseal");
+	ck_assert_int_eq(store_reseal_step_audited(F.s, 2, &left, &e), 0);
+	ck_assert_uint_eq(left, 0);
+	ck_assert_uint_eq(e.seq, before + 1);
+	ck_assert_uint_eq(last_audit(action, sizeof(action)), before + 1);
+	ck_assert_str_eq(action, "sys.reseal");
+	key_entry(&e, "sys.reseal");
+	ck_assert_int_eq(store_reseal_step_audited(F.s, 2, &left, &e), 0);
+	ck_assert_uint_eq(e.seq, 0);
+	ck_assert_uint_eq(last_audit(action, sizeof(action)), before + 1);
+	uint64_t checked = 0, bad = 1;
+	ck_assert_int_eq(store_audit_verify(F.s, &checked, &bad), 0);
+	ck_assert_uint_eq(checked, before + 1);
+}
+END_TEST
+
 /* store_key_status counts what the reseal has left, never a destroyed one. */
 START_TEST(test_key_status_counts_versions_under_older_keys)
 {
@@ -620,6 +657,7 @@ static Suite *keys_suite(void)
 	tcase_add_test(tc, test_rotate_or_rekey_with_a_stale_keyring_is_refused);
 	tcase_add_test(tc, test_reseal_moves_old_versions_to_active_key);
 	tcase_add_test(tc, test_audited_rotate_and_rekey_chain_their_entry);
+	tcase_add_test(tc, test_audited_reseal_chains_its_entry_with_the_last_step);
 	tcase_add_test(tc, test_key_status_counts_versions_under_older_keys);
 	suite_add_tcase(s, tc);
 	return s;

@@ -189,6 +189,26 @@ START_TEST(test_rotate_makes_a_new_key_and_reseals_every_version)
 		expect_values(&v, via, vals);
 	}
 	ck_assert_int_eq(audit_count(&v, "sys.rotate", "ok"), 2);
+	/* Each rotation's completion is in the chain, after its rotation, by
+	 * vaultd itself, and in the --audit-log copy. */
+	ck_assert_int_eq(audit_count(&v, "sys.reseal", "ok"), 2);
+	ck_assert_int_eq(sql_count(&v, "select count(*) from audit r where r.action = 'sys.reseal' "
+	                               "and r.status = 0 and r.accessor = '' and r.seq > (select "
+	                               "min(seq) from audit where action = 'sys.rotate')"),
+	                 2);
+	size_t len = 0;
+	char *copy = NULL;
+	for (int i = 0; i < 100; i++) { /* the writer copies it out after the commit */
+		free(copy);
+		copy = slurp(v.audit_log, &len);
+		if (copy && strstr(copy, "\"sys.reseal\"") &&
+		    strstr(strstr(copy, "\"sys.reseal\"") + 1, "\"sys.reseal\""))
+			break;
+		usleep(20000);
+	}
+	ck_assert_msg(copy && strstr(copy, "\"action\":\"sys.reseal\""),
+	              "sys.reseal in the --audit-log copy");
+	free(copy);
 	expect_chain_intact(&v);
 	vd_stop(&v);
 }
