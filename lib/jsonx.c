@@ -24,9 +24,13 @@ int jsonx_parse_object(const void *buf, size_t len, size_t max, json_t **ret, ch
 	 * JSON_ALLOW_NUL (strings can be used as C strings). */
 	json_t *o = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!o) {
+		/* jansson's text ends with "near '<token>'", and the token can be
+		 * (part of) a value: the position says where without quoting it. */
+		const char *near = strstr(jerr.text, " near ");
+		int keep = near ? (int)(near - jerr.text) : (int)strlen(jerr.text);
 		if (err && errcap > 0)
-			snprintf(err, errcap, "%s (line %d, column %d)", jerr.text, jerr.line,
-			         jerr.column);
+			snprintf(err, errcap, "%.*s (line %d, column %d)", keep, jerr.text,
+			         jerr.line, jerr.column);
 		return -EINVAL;
 	}
 	if (!json_is_object(o)) {

@@ -116,6 +116,11 @@ static int body_key_material(struct req *r, const json_t *o, bool allow_kdf,
 			            "\"key\" must be the base64 of the 32-byte key");
 			return -EINVAL;
 		}
+		if (secbuf_readonly(key) < 0) { /* a key is read-only once complete */
+			secbuf_free(key);
+			reply_error(r, 500, "internal", "cannot protect the key in memory");
+			return -ENOMEM;
+		}
 		*ret_key = key;
 		return 0;
 	}

@@ -298,6 +298,12 @@ static void dispatch(struct req *r)
 		reply_error(r, 405, "method_not_allowed", msg);
 		return;
 	}
+	if (r->route.status != 0 && r->route.token_in_path) {
+		reply_error(r, 400, "bad_name",
+		            "that is a token, not an accessor: a token never goes into a URL (find "
+		            "the accessor with vaultctl token list)");
+		return;
+	}
 	if (r->route.status != 0) {
 		reply_error(r, 400, "bad_name",
 		            "a name is [A-Za-z0-9][A-Za-z0-9._-]{0,127} without \"..\", one path "

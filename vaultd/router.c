@@ -3,6 +3,7 @@
 #include "router.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <string.h>
 
 enum param { P_NONE, P_NAME, P_ACCESSOR };
@@ -204,6 +205,13 @@ static int take_param(struct route *r, const struct seg *s, enum param kind)
 	bool ok = kind == P_ACCESSOR ? accessor_is_valid(buf, len) : name_is_valid(buf, len);
 	if (!ok)
 		return set_error(r, 400, "bad_name");
+	/* A token where its accessor belongs (revoking "by token"): refused,
+	 * and never copied into the route, so no log or audit entry keeps it. */
+	if (kind == P_ACCESSOR && len >= 3 && memcmp(buf, "vd_", 3) == 0) {
+		sodium_memzero(buf, sizeof(buf));
+		r->token_in_path = true;
+		return set_error(r, 400, "bad_name");
+	}
 	memcpy(r->name, buf, len + 1);
 	r->has_name = true;
 	return 0;

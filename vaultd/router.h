@@ -52,6 +52,7 @@ struct route {
 	/* The {name} / {accessor} segment, percent-decoded and validated. */
 	char name[VAULT_MAX_NAME_LEN + 1];
 	bool has_name;
+	bool token_in_path; /* a bad_name that is a token (vd_...), not an accessor */
 };
 
 /* Routes method + path (the path part of the URL, query removed, as sent:

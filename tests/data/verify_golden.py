@@ -2,10 +2,12 @@
 """Independent check of the golden files and vectors against the layouts in
 docs/security.md, without libsodium: HChaCha20 by hand + the IETF
 ChaCha20-Poly1305 of python3-cryptography (= XChaCha20-Poly1305-IETF), and
-hashlib.blake2b for the subkeys and the audit hash. Not run by ctest (it needs
-python3-cryptography); run it when reviewing a format change."""
+hashlib.blake2b for the subkeys and the audit hash, compared with the values
+test_golden.c holds. Run by ctest as crypto.golden.independent (Debian's
+python3 with python3-cryptography, from scripts/deps.sh --test)."""
 import hashlib
 import os
+import re
 import struct
 import sys
 
@@ -60,11 +62,17 @@ def main():
     msg = (b'vaultd/audit/v1' + bytes(32) + struct.pack('>Qq', 1, 1700000000123)
            + struct.pack('>qqq', 0, -1, 4242) + s('acc_golden') + s('secret.read')
            + s('golden.secret') + s('ok') + struct.pack('>i', 200))
-    print('subkey 1 (audit):', sub(1).hex())
-    print('subkey 2 (token):', sub(2).hex())
-    print('audit hash:      ', hashlib.blake2b(msg, digest_size=32, key=sub(1)).hexdigest())
+    got = {'SUBKEY_AUDIT_HEX': sub(1).hex(), 'SUBKEY_TOKEN_HEX': sub(2).hex(),
+           'AUDIT_HASH_HEX': hashlib.blake2b(msg, digest_size=32, key=sub(1)).hexdigest()}
+    c = open(os.path.join(HERE, '..', 'lib_crypto', 'test_golden.c')).read()
+    bad = 0
+    for k, v in got.items():
+        m = re.search(r'#define %s "([0-9a-f]{64})"' % k, c)
+        want = m.group(1) if m else '(missing in test_golden.c)'
+        print('%-17s %s %s' % (k, v, 'ok' if v == want else 'MISMATCH: test_golden.c has ' + want))
+        bad += v != want
     print('sealed value and wrapped key open with the documented layouts')
-    return 0
+    return 1 if bad else 0
 
 
 if __name__ == '__main__':

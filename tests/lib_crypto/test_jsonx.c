@@ -44,6 +44,22 @@ START_TEST(test_duplicate_keys_are_rejected)
 }
 END_TEST
 
+/* The parser's message quotes the token it stopped at, which can be a
+ * value; the error says where instead. */
+START_TEST(test_parse_errors_never_quote_the_input)
+{
+	static const char *bad[] = {"{\"value\" \"aHVudGVyMnB3\"}", "{\"value\":aHVudGVyMnB3}",
+	                            "{\"value\":\"aHVudGVyMnB3\",,}"};
+	for (size_t i = 0; i < 3; i++) {
+		char err[160] = "";
+		ck_assert_int_eq(parse_err(bad[i], 1024, err, sizeof(err)), -EINVAL);
+		ck_assert_msg(!strstr(err, "aHVudGVy") && !strstr(err, "near"), "%s -> %s", bad[i],
+		              err);
+		ck_assert_msg(strstr(err, "(line 1, column "), "%s -> %s", bad[i], err);
+	}
+}
+END_TEST
+
 START_TEST(test_oversize_body_is_rejected_before_parsing)
 {
 	/* Broken JSON over the cap: the size check, not the parser, refuses it. */
@@ -260,6 +276,7 @@ static Suite *jsonx_suite(void)
 	TCase *tc = tcase_create("parse");
 	tcase_add_test(tc, test_parse_accepts_an_object);
 	tcase_add_test(tc, test_duplicate_keys_are_rejected);
+	tcase_add_test(tc, test_parse_errors_never_quote_the_input);
 	tcase_add_test(tc, test_oversize_body_is_rejected_before_parsing);
 	tcase_add_test(tc, test_broken_json_non_objects_and_trailing_bytes_are_rejected);
 	tcase_add_test(tc, test_embedded_nul_byte_in_body_is_rejected);

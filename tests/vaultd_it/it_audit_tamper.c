@@ -289,12 +289,15 @@ START_TEST(test_change_whose_audit_fails_is_not_made)
 	    {"DELETE", "/v1/secrets/kept.one?destroy=1&version=1", NULL},
 	    {"POST", "/v1/secrets/kept.one/rollback", "{\"version\":1}"},
 	    {"PUT", "/v1/secrets/kept.one", put},
+	    {"POST", "/v1/secrets/kept.one/rotate", "{\"generate\":{\"length\":24}}"},
+	    {"POST", "/v1/secrets/kept.one/rotate", put},
 	    {"POST", "/v1/secrets/gone.one/undelete", NULL},
 	    {"POST", "/v1/tokens", "{\"policies\":[\"kept-policy\"]}"},
 	    {"DELETE", revoke, NULL},
 	    {"PUT", "/v1/policies/kept-policy",
 	     "{\"rules\":[{\"names\":\"*\",\"capabilities\":[\"read\",\"write\"]}]}"},
 	    {"DELETE", "/v1/policies/kept-policy", NULL},
+	    {"POST", "/v1/sys/rotate", NULL},
 	};
 	for (size_t i = 0; i < sizeof(changes) / sizeof(changes[0]); i++) {
 		vd_call(&v, i % 2 ? VIA_CURL : VIA_LIB, changes[i][0], changes[i][1], NULL, changes[i][2],
@@ -305,6 +308,10 @@ START_TEST(test_change_whose_audit_fails_is_not_made)
 		vresp_clear(&r);
 	}
 	sql(&v, "DROP TRIGGER refuse_audit;");
+	char *status_body = body_of(&v, "/v1/sys/status");
+	ck_assert_msg(strstr(status_body, "\"key_id\":1"), "the data key did not rotate: %s",
+	              status_body);
+	free(status_body);
 
 	char *now = versions_of(&v, "kept.one");
 	ck_assert_msg(strcmp(now, versions) == 0, "kept.one's versions: %s, were %s", now, versions);

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "harness.h"
 
 static struct vd g;
@@ -239,6 +241,50 @@ START_TEST(test_bodies_on_endpoints_that_take_none_are_400)
 	}
 	expect_unchanged(before); /* also: still unsealed */
 	free(before);
+}
+END_TEST
+
+/* Bytes of path, and of path + suffix, hold needle? */
+static bool file_has(const char *path, const char *suffix, const char *needle)
+{
+	char p[VD_PATH_MAX + 8];
+	snprintf(p, sizeof(p), "%s%s", path, suffix);
+	size_t n = 0;
+	char *b = slurp(p, &n);
+	bool has = b && memmem(b, n, needle, strlen(needle));
+	free(b);
+	return has;
+}
+
+/* Revoking "by token": refused, and the token is kept nowhere (store, WAL,
+ * the --audit-log copy, vaultd's log); it still works afterwards. */
+START_TEST(test_a_token_in_a_url_is_refused_and_recorded_nowhere)
+{
+	struct vresp r;
+	vd_call(&g, VIA_LIB, "POST", "/v1/tokens", NULL, "{\"policies\":[\"bi\"]}", &r);
+	EXPECT_STATUS(&r, 201);
+	char *token = strdup(jstr(r.json, "token"));
+	vresp_clear(&r);
+	char *path = xfmt("/v1/tokens/%s", token);
+	static const char *methods[] = {"DELETE", "GET"};
+	for (size_t i = 0; i < 2; i++) {
+		vd_call(&g, VIA, methods[i], path, NULL, NULL, &r);
+		EXPECT_ERROR(&r, 400, "bad_name");
+		ck_assert_msg(strstr(jstr(r.json, "error/message"), "not an accessor"), "%s: %s",
+		              r.what, r.body);
+		vresp_clear(&r);
+	}
+	struct vreq q = {.method = "GET", .path = "/v1/secrets/bi.one", .token = token};
+	vd_do(&g, VIA, &q, &r);
+	EXPECT_STATUS(&r, 200); /* not revoked */
+	vresp_clear(&r);
+	const char *files[][2] = {{g.store, ""}, {g.store, "-wal"}, {g.audit_log, ""}, {g.log, ""}};
+	for (size_t i = 0; i < 4; i++)
+		ck_assert_msg(!file_has(files[i][0], files[i][1], token + 3),
+		              "the token is in %s%s", files[i][0], files[i][1]);
+	sodium_memzero(token, strlen(token));
+	free(token);
+	free(path);
 }
 END_TEST
 
@@ -490,15 +536,16 @@ int main(void)
 	tcase_add_unchecked_fixture(tc, up, down);
 	tcase_set_timeout(tc, 90);
 	const TTest *tests[] = {
-		test_bodies_over_the_limit_are_413,
-		test_broken_json_is_400_bad_json,
-		test_bodies_on_endpoints_that_take_none_are_400,
-		test_wrong_types_are_400,
-		test_hostile_names_are_400_bad_name,
-		test_name_of_128_chars_is_the_longest_allowed,
-		test_unknown_routes_404_and_wrong_methods_405,
-		test_garbage_and_slow_clients_do_not_block_others,
-		test_headers_of_8_kib_are_served_and_bigger_ones_get_431,
+	    test_bodies_over_the_limit_are_413,
+	    test_broken_json_is_400_bad_json,
+	    test_bodies_on_endpoints_that_take_none_are_400,
+	    test_a_token_in_a_url_is_refused_and_recorded_nowhere,
+	    test_wrong_types_are_400,
+	    test_hostile_names_are_400_bad_name,
+	    test_name_of_128_chars_is_the_longest_allowed,
+	    test_unknown_routes_404_and_wrong_methods_405,
+	    test_garbage_and_slow_clients_do_not_block_others,
+	    test_headers_of_8_kib_are_served_and_bigger_ones_get_431,
 	};
 	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
 		tcase_add_loop_test(tc, tests[i], VIA_LIB, VIA_CURL + 1);

@@ -194,6 +194,9 @@ START_TEST(test_writes_in_flight_at_kill9_lose_nothing_acknowledged)
 				extra++;
 			} else
 				ck_assert_msg(st == 404, "in-flight %s: 404 or the value, got %d", name, st);
+			ck_assert_msg(audited[i][k] == (got != NULL),
+			              "%s: %s, but %s in the audit chain", name,
+			              got ? "landed" : "absent", audited[i][k] ? "written" : "not");
 			free(got);
 		}
 		free(w[i].vals);

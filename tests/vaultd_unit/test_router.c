@@ -208,6 +208,29 @@ START_TEST(test_accessors_are_a_small_alphabet)
 }
 END_TEST
 
+/* A token where the accessor belongs is refused, and the route keeps no
+ * copy of it (the audit entry and the log take their name from there). */
+START_TEST(test_a_token_in_a_tokens_path_is_refused_and_not_kept)
+{
+	static const char tok[] = "vd_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcd";
+	const char *methods[] = {"GET", "DELETE"};
+	for (size_t i = 0; i < 2; i++) {
+		char path[128];
+		snprintf(path, sizeof(path), "/v1/tokens/%s", tok);
+		struct route r;
+		ck_assert_int_eq(router_parse(methods[i], path, &r), 400);
+		ck_assert_str_eq(r.code, "bad_name");
+		ck_assert(r.token_in_path);
+		ck_assert(!r.has_name);
+		ck_assert_ptr_null(memmem(&r, sizeof(r), tok + 3, 16));
+	}
+	struct route r;
+	ck_assert_int_eq(router_parse("DELETE", "/v1/tokens/0123456789abcdef0123456789abcdef", &r),
+	                 0);
+	ck_assert(!r.token_in_path);
+}
+END_TEST
+
 START_TEST(test_public_routes_are_only_health_status_metrics)
 {
 	for (int id = R_NONE; id < R_COUNT; id++) {
@@ -234,6 +257,7 @@ int main(void)
 	tcase_add_test(tc, test_name_of_128_bytes_is_the_longest);
 	tcase_add_test(tc, test_url_decode_reports_embedded_nul_by_length);
 	tcase_add_test(tc, test_accessors_are_a_small_alphabet);
+	tcase_add_test(tc, test_a_token_in_a_tokens_path_is_refused_and_not_kept);
 	tcase_add_test(tc, test_public_routes_are_only_health_status_metrics);
 	suite_add_tcase(s, tc);
 	return check_support_run(s);
