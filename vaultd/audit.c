@@ -117,6 +117,18 @@ static void reopen_log(void)
 	log_msg(LOG_INFO, "audit_log_reopened", g_vd->cfg.audit_log_path);
 }
 
+/* How many entries a lingering writer waits for: a full batch, but never
+ * more than there are connections to send them (with 8 clients all 8
+ * waiting is the whole batch, and lingering on costs each of them the
+ * rest of the linger). */
+static size_t linger_target(void)
+{
+	long conns = http_open_connections();
+	if (conns < 1)
+		conns = 1;
+	return (size_t)conns < AUDIT_LINGER_BATCH ? (size_t)conns : AUDIT_LINGER_BATCH;
+}
+
 void audit_submit(struct audit_item *it)
 {
 	it->next = NULL;
@@ -137,7 +149,7 @@ void audit_submit(struct audit_item *it)
 	g_tail = it;
 	g_qlen++;
 	/* A lingering writer wants a full batch, not a wake-up per entry. */
-	if (!g_lingering || g_qlen >= AUDIT_LINGER_BATCH)
+	if (!g_lingering || g_qlen >= linger_target())
 		pthread_cond_signal(&g_cond);
 	pthread_mutex_unlock(&g_lock);
 }
@@ -174,11 +186,12 @@ static struct audit_item *take_batch_locked(void)
 	 * requests being handled right now, so that one commit (and one reset
 	 * of the readers' page caches) serves many. A lone client never waits. */
 	bool busy = g_last_batch > 1;
-	if ((writing || busy) && g_qlen < AUDIT_LINGER_BATCH) {
+	size_t want = linger_target();
+	if ((writing || busy) && g_qlen < want) {
 		struct timespec end = mono_timespec(
 		    mono_ns() + (writing ? AUDIT_LINGER_US : AUDIT_BUSY_LINGER_US) * 1000u);
 		g_lingering = true;
-		while (g_qlen < AUDIT_LINGER_BATCH && !g_stop &&
+		while (g_qlen < linger_target() && !g_stop &&
 		       (atomic_load(&g_writers) > 0 || !writing) &&
 		       pthread_cond_timedwait(&g_cond, &g_lock, &end) == 0)
 			;
