@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <sodium.h>
 #include <string.h>
+#include <strings.h>
 
 enum param { P_NONE, P_NAME, P_ACCESSOR };
 
@@ -200,16 +201,22 @@ static int take_param(struct route *r, const struct seg *s, enum param kind)
 {
 	char buf[VAULT_MAX_NAME_LEN + 1];
 	size_t len = 0;
-	if (url_decode(s->p, s->len, buf, sizeof(buf), &len) < 0)
-		return set_error(r, 400, "bad_name");
-	bool ok = kind == P_ACCESSOR ? accessor_is_valid(buf, len) : name_is_valid(buf, len);
-	if (!ok)
-		return set_error(r, 400, "bad_name");
-	/* A token where its accessor belongs (revoking "by token"): refused,
-	 * and never copied into the route, so no log or audit entry keeps it. */
-	if (kind == P_ACCESSOR && len >= 3 && memcmp(buf, "vd_", 3) == 0) {
+	if (url_decode(s->p, s->len, buf, sizeof(buf), &len) < 0) {
 		sodium_memzero(buf, sizeof(buf));
+		return set_error(r, 400, "bad_name");
+	}
+	bool ok = kind == P_ACCESSOR ? accessor_is_valid(buf, len) : name_is_valid(buf, len);
+	/* A token where its accessor belongs (revoking "by token", with or
+	 * without its vd_ prefix, in any case): refused, and never copied into
+	 * the route, so no log or audit entry keeps it. Accessors vaultd makes
+	 * are 32 characters; a token's body is 43. */
+	if (ok && kind == P_ACCESSOR &&
+	    (len > ACCESSOR_ISSUED_LEN || (len >= 3 && strncasecmp(buf, "vd_", 3) == 0))) {
 		r->token_in_path = true;
+		ok = false;
+	}
+	if (!ok) {
+		sodium_memzero(buf, sizeof(buf));
 		return set_error(r, 400, "bad_name");
 	}
 	memcpy(r->name, buf, len + 1);

@@ -42,6 +42,7 @@ enum route_id {
 #define ROUTE_MAX_SEGMENTS 8
 #define ROUTE_MAX_PATH 4096
 #define ACCESSOR_MAX_LEN 47 /* AUDIT_ACCESSOR_MAX - 1 */
+#define ACCESSOR_ISSUED_LEN 32 /* what vaultd makes: 16 random bytes in hex */
 
 struct route {
 	enum route_id id;   /* R_NONE when status != 0 */

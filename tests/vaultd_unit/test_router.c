@@ -213,10 +213,12 @@ END_TEST
 START_TEST(test_a_token_in_a_tokens_path_is_refused_and_not_kept)
 {
 	static const char tok[] = "vd_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcd";
-	const char *methods[] = {"GET", "DELETE"};
-	for (size_t i = 0; i < 2; i++) {
+	/* with its prefix, in upper case, and its 43-character body alone */
+	const char *forms[] = {tok, "VD_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcd", tok + 3};
+	const char *methods[] = {"GET", "DELETE", "DELETE"};
+	for (size_t i = 0; i < 3; i++) {
 		char path[128];
-		snprintf(path, sizeof(path), "/v1/tokens/%s", tok);
+		snprintf(path, sizeof(path), "/v1/tokens/%s", forms[i]);
 		struct route r;
 		ck_assert_int_eq(router_parse(methods[i], path, &r), 400);
 		ck_assert_str_eq(r.code, "bad_name");
