@@ -146,21 +146,26 @@ static void family_help(const char *family, const struct ctl_subcommand *subs, F
 	fprintf(out, "\n%s", CTL_EXIT_CODES_HELP);
 }
 
-/* How many words at argv[0..argc) are global options (--socket PATH,
- * --token-file FILE, their --opt=VALUE forms, --json): "vaultctl token
- * --socket S list" means what "vaultctl token list --socket S" does. */
+/* How many words at argv[0..argc) are common options (common_opts, but
+ * --help, which asks for the family's help): "vaultctl token --socket S
+ * list" means what "vaultctl token list --socket S" does. */
 static int leading_globals(int argc, char **argv)
 {
 	int i = 0;
-	while (i < argc) {
-		const char *a = argv[i];
-		if (strcmp(a, "--json") == 0 || strncmp(a, "--socket=", 9) == 0 ||
-		    strncmp(a, "--token-file=", 13) == 0)
-			i++;
-		else if (strcmp(a, "--socket") == 0 || strcmp(a, "--token-file") == 0)
-			i += 2; /* past argc when the value is missing: the caller says so */
-		else
+	while (i < argc && strncmp(argv[i], "--", 2) == 0) {
+		const char *a = argv[i] + 2;
+		const struct args_opt *o = common_opts;
+		size_t n = 0;
+		for (; o->name; o++) {
+			n = strlen(o->name);
+			if (o->id != COMMON_OPT_HELP && strncmp(a, o->name, n) == 0 &&
+			    (a[n] == '\0' || (o->has_arg && a[n] == '=')))
+				break;
+		}
+		if (!o->name)
 			break;
+		/* past argc when the value is missing: the caller says so */
+		i += o->has_arg && a[n] == '\0' ? 2 : 1;
 	}
 	return i;
 }

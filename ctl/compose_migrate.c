@@ -824,13 +824,13 @@ static int rewrite_service(struct ctx *x, const char *svc, struct cnode *service
 			r->delivery = reads ? DELIVER_INJECT_FILE : DELIVER_INJECT_ENV;
 		rc = deliver_row(x, svc, service, env, r, &files, &nfiles, &pairs, &npairs);
 	}
+	char user[COMPOSE_USER_MAX];
+	service_user(service, &c, user, sizeof(user));
 	if (rc == 0 && (nfiles > 0 || npairs > 0))
-		rc = service_wrap_inject(svc, service, &c, x->o, files, nfiles, pairs, npairs,
+		rc = service_wrap_inject(svc, service, &c, user, x->o, files, nfiles, pairs, npairs,
 		                         &warn, x->err, x->errcap);
 	if (rc == 0 && warn)
 		rc = note(x, "%s", warn);
-	char user[COMPOSE_USER_MAX];
-	service_user(service, &c, user, sizeof(user));
 	if (rc == 0 && (nfiles > 0 || npairs > 0) && !service_user_is_root(user))
 		rc = note(
 		    x,

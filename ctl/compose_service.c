@@ -514,14 +514,13 @@ static int wrap_entrypoint(const char *svc, struct cnode *service, const struct 
 }
 
 int service_wrap_inject(const char *svc, struct cnode *service, const struct service_cmd *c,
-                        const struct compose_opts *o, char *const *files, size_t nfiles,
-                        char *const *env_pairs, size_t nenv, char **note, char *err, size_t errcap)
+                        const char *user, const struct compose_opts *o, char *const *files,
+                        size_t nfiles, char *const *env_pairs, size_t nenv, char **note, char *err,
+                        size_t errcap)
 {
 	int rc = wrap_entrypoint(svc, service, c, note, err, errcap);
 	if (rc < 0)
 		return rc;
-	char user[COMPOSE_USER_MAX];
-	service_user(service, c, user, sizeof(user));
 	if ((rc = add_volume(service, o->socket_host, COMPOSE_SOCKET_PATH)) < 0 ||
 	    (rc = add_volume(service, o->inject_host, COMPOSE_INJECT_PATH)) < 0 ||
 	    (rc = add_tmpfs(svc, service, user, note)) < 0) {

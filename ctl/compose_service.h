@@ -46,11 +46,13 @@ bool service_reads_file(const struct service_cmd *c, const char *var);
  * image's CMD as command: when it has none), the socket and inject mounts,
  * a tmpfs on /run/secrets (inject opens it even when it only sets env
  * variables), INJECT_SECRETS += files, INJECT_ENV += env pairs
- * ("VAR=name"). Idempotent. On failure err names the fix. note (may be
- * NULL) gets a malloc'd warning for the user or stays NULL. */
+ * ("VAR=name"). user is service_user()'s, for the tmpfs's owner.
+ * Idempotent. On failure err names the fix. note (may be NULL) gets a
+ * malloc'd warning for the user or stays NULL. */
 int service_wrap_inject(const char *svc, struct cnode *service, const struct service_cmd *c,
-                        const struct compose_opts *o, char *const *files, size_t nfiles,
-                        char *const *env_pairs, size_t nenv, char **note, char *err, size_t errcap);
+                        const char *user, const struct compose_opts *o, char *const *files,
+                        size_t nfiles, char *const *env_pairs, size_t nenv, char **note, char *err,
+                        size_t errcap);
 
 /* Files mode: top-level secrets.NAME.file = <secrets_dir>/NAME and a
  * long-syntax entry {source: NAME, target: NAME} in the service. Idempotent;

@@ -50,24 +50,11 @@ void key_offline_end(struct key_offline *o)
 	o->lock_fd = -1;
 }
 
-/* The audit entry of a change vaultctl made itself: its own credentials,
- * no token, no HTTP status. */
-static void offline_entry(struct audit_entry *e, const char *action)
-{
-	memset(e, 0, sizeof(*e));
-	e->time_ms = audit_time_ms();
-	e->uid = getuid();
-	e->gid = getgid();
-	e->pid = getpid();
-	snprintf(e->action, sizeof(e->action), "%s", action);
-	snprintf(e->result, sizeof(e->result), "%s", "ok");
-}
-
 int key_offline_rekey(struct key_offline *o, enum kek_kind kind, const struct kdf_params *kdf,
                       const struct secbuf *kek)
 {
 	struct audit_entry e;
-	offline_entry(&e, "offline.rekey");
+	audit_entry_self(&e, "offline.rekey");
 	int r = store_rekey_audited(o->s, kind, kind == KEK_PASSPHRASE ? kdf : NULL, kek, &e);
 	if (r < 0) {
 		ctl_err("cannot rekey store %s: %s (it still unseals with its old key)", o->path,
@@ -84,7 +71,7 @@ static int reseal_all(struct key_offline *o)
 	size_t left = 1;
 	while (left > 0) {
 		struct audit_entry done;
-		offline_entry(&done, "offline.reseal");
+		audit_entry_self(&done, "offline.reseal");
 		int r = store_reseal_step_audited(o->s, OFFLINE_RESEAL_BATCH, &left, &done);
 		if (r < 0) {
 			ctl_err(
@@ -100,7 +87,7 @@ static int reseal_all(struct key_offline *o)
 int key_offline_rotate(struct key_offline *o, uint32_t *ret_key_id, uint64_t *ret_resealed)
 {
 	struct audit_entry e;
-	offline_entry(&e, "offline.rotate");
+	audit_entry_self(&e, "offline.rotate");
 	int r = store_dek_rotate_audited(o->s, &e, ret_key_id);
 	if (r < 0) {
 		ctl_err("cannot rotate the data key of store %s: %s", o->path, store_strerror(r));

@@ -7,7 +7,9 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 #define AUDIT_CONTEXT "vaultd/audit/v1"
 
@@ -18,6 +20,17 @@ int64_t audit_time_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void audit_entry_self(struct audit_entry *e, const char *action)
+{
+	memset(e, 0, sizeof(*e));
+	e->time_ms = audit_time_ms();
+	e->uid = getuid();
+	e->gid = getgid();
+	e->pid = getpid();
+	snprintf(e->action, sizeof(e->action), "%s", action);
+	snprintf(e->result, sizeof(e->result), "%s", "ok");
 }
 
 static void hash_be(crypto_generichash_state *st, uint64_t v, size_t n)

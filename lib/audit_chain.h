@@ -30,6 +30,11 @@ struct audit_entry {
  * requests and vaultctl's offline changes alike). */
 int64_t audit_time_ms(void);
 
+/* The entry of a change this process made itself (vaultd's re-seal,
+ * vaultctl's offline key changes): its own uid, gid and pid, no token, no
+ * HTTP status, result "ok". */
+void audit_entry_self(struct audit_entry *e, const char *action);
+
 /* hash = BLAKE2b-256 keyed with the audit key over
  * "vaultd/audit/v1" || prev_hash || canonical(e). Uses e->prev_hash. */
 void audit_chain_hash(const struct secbuf *key, const struct audit_entry *e,

@@ -6,9 +6,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <string.h>
-#include <unistd.h>
 #include "audit.h"
 #include "audit_chain.h"
 #include "bgthread.h"
@@ -51,19 +48,6 @@ static void log_done(uint32_t key_id, uint64_t seq)
 	logline_emit(&l);
 }
 
-/* The chain's record that a rotation is complete: vaultd's own entry (no
- * peer, no token, no HTTP status), committed with the last re-sealed batch. */
-static void done_entry(struct audit_entry *e)
-{
-	memset(e, 0, sizeof(*e));
-	e->time_ms = audit_time_ms();
-	e->uid = getuid();
-	e->gid = getgid();
-	e->pid = getpid();
-	snprintf(e->action, sizeof(e->action), "%s", "sys.reseal");
-	snprintf(e->result, sizeof(e->result), "%s", "ok");
-}
-
 /* Batches until nothing is left, the store is sealed (the unseal kicks
  * again) or vaultd stops. A read transaction finds out first whether there
  * is anything to do (a step is an fsync'd write, even an empty one); after
@@ -82,7 +66,8 @@ static void drain(void)
 			return;
 		size_t left = 0;
 		struct audit_entry done;
-		done_entry(&done);
+		/* the chain's record that the rotation is complete */
+		audit_entry_self(&done, "sys.reseal");
 		if (r == 0)
 			r = store_reseal_step_audited(g_store, RESEAL_BATCH, &left, &done);
 		if (r == 0 && done.seq)
