@@ -29,6 +29,11 @@ static int braced(const char *body, size_t n, const char **ret, size_t *ret_len)
 		return -ENOENT; /* ${VAR} */
 	const char *op = body + i;
 	size_t rest = n - i;
+	/* A default with a reference in it (${A:-${B:-x}}): compose 1.29 cuts
+	 * it at the first brace, compose v2 resolves it from the environment.
+	 * The two disagree, so neither reading may be frozen into a secret. */
+	if (memchr(op, '$', rest))
+		return -ENOENT;
 	if (rest >= 2 && op[0] == ':' && op[1] == '-') {
 		*ret = op + 2;
 		*ret_len = rest - 2;

@@ -12,8 +12,8 @@
 
 /* Interpolates a compose value: `$$` is a literal `$`; `${VAR:-default}` and
  * `${VAR-default}` count as their default (the migration freezes them);
- * `$VAR`, `${VAR}`, `${VAR:?err}`, `${VAR?err}` depend on the environment at
- * run time: -ENOENT. A malformed reference is -EINVAL (compose refuses it too).
+ * `$VAR`, `${VAR}`, `${VAR:?err}`, `${VAR?err}`, and a default that holds
+ * a `$` (`${A:-${B:-x}}`), depend on the environment at run time: -ENOENT. A malformed reference is -EINVAL (compose refuses it too).
  * On success *ret is a new secbuf with the value. */
 int compose_interpolate(const char *s, size_t len, struct secbuf **ret);
 

@@ -1015,12 +1015,24 @@ static int warn_leftovers(struct ctx *x, const struct leftovers *l, const struct
 	for (size_t i = 0; i < n->n; i++) {
 		char sub[PATH_MAX_LEN];
 		const struct cnode *child = n->kind == CNODE_MAP ? cnode_val(n, i) : n->items[i];
-		if (n->kind == CNODE_MAP)
+		int rc = 0;
+		if (n->kind == CNODE_MAP) {
+			/* A key that holds a value is named by where it is, never
+			 * spelled out: the note, and every path under it, would
+			 * print the value. */
+			const struct cnode *k = cnode_key(n, i);
+			long s = leftovers_find(l, k->str, k->len);
+			if (s >= 0)
+				rc = note(x,
+				          "the value of secret %s still appears in a key of %s "
+				          "(line %d of the input): move it out by hand",
+				          x->p->secrets[s].name, *where ? where : "the top level",
+				          k->line);
 			snprintf(sub, sizeof(sub), "%s%s%s", where, *where ? "." : "",
-			         cnode_key(n, i)->str);
-		else
+			         s >= 0 ? "<that key>" : k->str);
+		} else {
 			snprintf(sub, sizeof(sub), "%s[%zu]", where, i);
-		int rc = n->kind == CNODE_MAP ? warn_leftovers(x, l, cnode_key(n, i), sub) : 0;
+		}
 		if (rc == 0)
 			rc = warn_leftovers(x, l, child, sub);
 		if (rc < 0)

@@ -175,7 +175,9 @@ int input_read_fd(int fd, size_t max, struct secbuf **ret)
  * over max. 0 with *ret_fd and *st, or -errno. */
 static int open_whole(const char *path, size_t max, bool regular_only, struct stat *st, int *ret_fd)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: opening a FIFO for reading waits for a writer, and a
+	 * regular-only read must refuse one, not hang on it. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | (regular_only ? O_NONBLOCK : 0));
 	if (fd < 0)
 		return -errno;
 	int r = 0;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -509,9 +510,17 @@ int fetch_load_token(const char *path, const char *env_value, struct secbuf **re
 {
 	struct secbuf *b = NULL;
 	if (path) {
-		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		/* Regular files only, opened without waiting: a FIFO would hang
+		 * the container's start instead of failing it. */
+		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 		if (fd < 0)
 			return -errno;
+		struct stat st = {0};
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			int e = S_ISDIR(st.st_mode) ? -EISDIR : -ESPIPE;
+			close(fd);
+			return e;
+		}
 		b = secbuf_new(FETCH_MAX_TOKEN_BYTES + 1);
 		if (!b) {
 			close(fd);

@@ -81,6 +81,7 @@ static int load_token(struct run *r)
 		        r->cfg.token_file ? r->cfg.token_file : ENV_TOKEN_VAR,
 		        e == -EINVAL    ? "it is empty"
 		        : e == -EILSEQ ? "it contains a blank or control character"
+		        : e == -ESPIPE ? "it is not a regular file"
 		                       : errstr(-e));
 		return INJECT_EXIT_TOKEN;
 	}

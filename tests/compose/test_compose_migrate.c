@@ -561,6 +561,32 @@ START_TEST(test_leftover_copies_of_a_value_are_reported)
 }
 END_TEST
 
+/* A key holding a value is reported by where it is: the note, and the paths
+ * of everything under that key, never spell the key (so never the value). */
+START_TEST(test_a_leftover_key_is_not_spelled_out)
+{
+	struct run *r = run_new();
+	struct compose_opts o = opts(r, COMPOSE_MODE_INJECT);
+	migrate_ok(r,
+	           "services:\n  db:\n    image: postgres\n"
+	           "    environment: {POSTGRES_PASSWORD: SEKRITk2}\n"
+	           "  other:\n    image: redis\n    environment: {SEKRITk2: SEKRITk2}\n"
+	           "    labels:\n      xSEKRITk2y: {a: b}\n",
+	           &o);
+	bool key_env = false, key_label = false, value = false;
+	for (size_t i = 0; i < r->plan->nnotes; i++) {
+		const char *n = r->plan->notes[i];
+		ck_assert_msg(!strstr(n, "SEKRIT"), "a note spells the value: %s", n);
+		key_env |= strstr(n, "in a key of services.other.environment ") != NULL;
+		key_label |= strstr(n, "in a key of services.other.labels ") != NULL;
+		value |= strstr(n, "in services.other.environment.<that key> ") != NULL;
+	}
+	ck_assert_msg(key_env && key_label && value, "expected three notes (%d %d %d)", key_env,
+	              key_label, value);
+	run_free(r);
+}
+END_TEST
+
 static bool has_note(const struct run *r, const char *a, const char *b)
 {
 	for (size_t i = 0; i < r->plan->nnotes; i++)
@@ -886,6 +912,7 @@ int main(void)
 	tcase_add_test(tc, test_env_file_over_the_limit_is_refused);
 	tcase_add_test(tc, test_name_template_collisions_and_invalid_names_are_refused);
 	tcase_add_test(tc, test_leftover_copies_of_a_value_are_reported);
+	tcase_add_test(tc, test_a_leftover_key_is_not_spelled_out);
 	tcase_add_test(tc, test_env_file_lines_other_lines_refer_to_stay);
 	tcase_add_test(tc, test_project_dotenv_lines_the_compose_file_interpolates_stay);
 	tcase_add_test(tc, test_default_of_a_variable_dotenv_sets_is_not_frozen);

@@ -36,6 +36,9 @@ static const struct {
     {"pre-$DB", -ENOENT, NULL},
     {"${DB:?set it}", -ENOENT, NULL},
     {"${DB?set it}", -ENOENT, NULL},
+    /* compose 1.29 and v2 read a nested default differently: not frozen */
+    {"${PW:-${PW2:-SEKRITnested}}", -ENOENT, NULL},
+    {"${PW:-a$$b}", -ENOENT, NULL},
     {"${", -EINVAL, NULL},
     {"$ ", -EINVAL, NULL},
     {"${1DB}", -EINVAL, NULL},
