@@ -57,6 +57,14 @@ ln -s docker-compose.yml link.yml
 expect 2 "-o link.yml is a symlink" "-o is a symlink" \
 	compose migrate -f docker-compose.yml -o link.yml --entrypoint app=/bin/app
 rm -f link.yml
+# A FIFO where a file is read (an env_file here; Dockerfiles and -f go the
+# same way): refused at once, where opening it used to wait for a writer.
+mkfifo fifo.env
+printf 'services:\n  db:\n    image: postgres\n    env_file: fifo.env\n' >fifo.yml
+err=$(timeout 10 "$V" compose migrate -f fifo.yml --dry-run 2>&1 >/dev/null)
+vt_eq "an env_file that is a FIFO: exit 1, no hang" 1 "$?"
+vt_check "... named in the message" grep -q "fifo.env" <<<"$err"
+rm -f fifo.env fifo.yml
 
 # files mode exports from vaultd: a value it does not hold stops everything.
 expect 3 "secret db_postgres_password is not in vaultd.*--import" "files mode, value not in vaultd" \

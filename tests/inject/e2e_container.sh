@@ -389,6 +389,14 @@ vt_eq "an empty INJECT_TOKEN_FILE: exit 68" 68 "$?"
 vt_check "empty INJECT_TOKEN_FILE: the command never ran" test ! -e "$ROOT/tmp/ran"
 in_container --token-file /tmp/missing --secret db -- touch /tmp/ran >"$OUT" 2>"$ERR"
 vt_eq "a missing token file: exit 68" 68 "$?"
+# A FIFO nobody writes to: refused at once (opening it used to hang the start).
+mkfifo "$ROOT/tmp/fifo"
+timeout 10 unshare --pid --fork --mount-proc="$ROOT/proc" chroot "$ROOT" /inject \
+	--socket /run/vaultd/vaultd.sock --wait 2 --token-file /tmp/fifo --secret db -- touch /tmp/ran \
+	>"$OUT" 2>"$ERR"
+vt_eq "a FIFO as token file: exit 68, no hang" 68 "$?"
+vt_check "... the message says it is not a regular file" grep -q "not a regular file" "$ERR"
+rm -f "$ROOT/tmp/fifo"
 printf 'abc def\n' >"$ROOT/tmp/blank"
 t0=$(date +%s%N)
 in_container --wait 10 --token-file /tmp/blank --secret db -- touch /tmp/ran >"$OUT" 2>"$ERR"
