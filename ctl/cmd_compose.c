@@ -127,6 +127,28 @@ static void margs_free(struct migrate_args *m)
 	free(m->names);
 }
 
+#define SECRETS_DIR_USAGE \
+	"--secrets-dir/--dir must name a directory of its own, not the project directory or /"
+
+/* The values' own directory: not the project directory (made 0700 and
+ * filled with plaintext files next to the compose file, with no .gitignore
+ * entry to keep them out of git) nor the filesystem root. */
+static bool secrets_dir_ok(const char *dir)
+{
+	size_t n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	while (n >= 2 && dir[0] == '.' && dir[1] == '/') {
+		dir += 2;
+		n -= 2;
+		while (n > 0 && dir[0] == '/') {
+			dir++;
+			n--;
+		}
+	}
+	return n > 0 && !(n == 1 && (dir[0] == '.' || dir[0] == '/'));
+}
+
 static int migrate_opt(void *st, int id, const char *arg)
 {
 	struct migrate_args *m = st;
@@ -174,6 +196,8 @@ static int migrate_opt(void *st, int id, const char *arg)
 		break;
 	}
 	case OPT_SECRETS_DIR:
+		if (!secrets_dir_ok(arg))
+			return cmd_usage(&migrate_spec, SECRETS_DIR_USAGE);
 		m->secrets_dir = arg;
 		break;
 	case OPT_INJECT_BIN:
@@ -193,7 +217,9 @@ static int secrets_opt(void *st, int id, const char *arg)
 	struct migrate_args *m = st;
 	if (id == ARGS_OPERAND)
 		m->names[m->nnames++] = arg;
-	else /* OPT_DIR */
+	else if (!secrets_dir_ok(arg)) /* OPT_DIR */
+		return cmd_usage(&secrets_spec, SECRETS_DIR_USAGE);
+	else
 		m->secrets_dir = arg;
 	return 0;
 }
@@ -406,9 +432,10 @@ static int write_secret_files(const char *base_dir, const char *dir, char *const
 	int r = compose_secrets_dir_open(full, &dfd);
 	if (r < 0) {
 		ctl_err("cannot use %s as the secrets directory: %s", full,
-		        r == -ELOOP   ? "it is a symlink"
-		        : r == -EPERM ? "it belongs to another user"
-		                      : strerror(-r));
+		        r == -ELOOP    ? "it is a symlink"
+		        : r == -EPERM  ? "it belongs to another user"
+		        : r == -EACCES ? "group or others can open it (chmod 700 it, or name a new directory)"
+		                       : strerror(-r));
 		return CTL_ERROR;
 	}
 	size_t changed = 0;

@@ -5,6 +5,7 @@
 #include "compose_files.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,8 @@
 
 int compose_secrets_dir_open(const char *dir, int *ret_fd)
 {
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+	bool created = mkdir(dir, 0700) == 0;
+	if (!created && errno != EEXIST)
 		return -errno;
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
@@ -28,6 +30,13 @@ int compose_secrets_dir_open(const char *dir, int *ret_fd)
 	if (fstat(fd, &st) < 0 || (st.st_uid != geteuid() && geteuid() != 0)) {
 		close(fd);
 		return -EPERM;
+	}
+	/* A directory that was there already is the user's: its mode is not
+	 * ours to change (it may be shared), and values must not go where
+	 * others can read them. */
+	if (!created && (st.st_mode & 077)) {
+		close(fd);
+		return -EACCES;
 	}
 	if ((st.st_mode & 07777) != 0700 && fchmod(fd, 0700) < 0) {
 		int rc = -errno;

@@ -8,8 +8,9 @@
 #include <stddef.h>
 #include "secbuf.h"
 
-/* Creates dir (mode 0700) if needed and opens it; refuses a symlink or a
- * non-directory, and tightens an existing directory to 0700.
+/* Creates dir (mode 0700) if needed and opens it; refuses a symlink, a
+ * non-directory, another user's directory, and an existing one that group
+ * or others may open (-EACCES: it is not ours to chmod).
  * *ret_fd is an O_DIRECTORY descriptor; caller closes. 0 or -errno. */
 int compose_secrets_dir_open(const char *dir, int *ret_fd);
 /* Writes value into dirfd/name (mode 0600) atomically; name must be a valid

@@ -116,6 +116,20 @@ expect 3 "not_found|not found|no such" "compose secrets of a missing name" \
 	compose secrets db_postgres_password no_such_secret --dir ./exported
 vt_check "compose secrets made no directory" test ! -e exported
 expect 2 "invalid secret name" "compose secrets of an invalid name" compose secrets ../x
+# The values' directory is their own: not the project directory, not /, and
+# not an existing directory others may open (its mode is left alone).
+for d in . ./ '' /; do
+	expect 2 "must name a directory of its own" "--secrets-dir '$d'" \
+		compose migrate -f docker-compose.yml -o copy.yml --mode files --secrets-dir "$d" \
+		--entrypoint app=/bin/app
+done
+expect 2 "must name a directory of its own" "compose secrets --dir ." \
+	compose secrets db_postgres_password --dir .
+mkdir -m 0755 shared
+expect 1 "cannot use .*/shared as the secrets directory: group or others can open it" \
+	"compose secrets into an existing 0755 directory" compose secrets db_postgres_password --dir shared
+vt_eq "... whose mode stays 755" 755 "$(stat -c %a shared)"
+rmdir shared
 
 # The compose file is written before the env_files: when it cannot be (here
 # a file size limit of 512 bytes: the YAML is larger, worker.env smaller),
