@@ -480,7 +480,12 @@ static int write_envfiles(const struct compose_plan *p, bool in_place, FILE *rep
 		mode_t mode = stat(orig, &st) == 0 ? (st.st_mode & 0777) : 0600;
 		int r = files_write_atomic(o->path, o->text->data, o->text->len, mode);
 		if (r < 0) {
-			ctl_err("cannot write %s: %s", o->path, strerror(-r));
+			/* Say what state the project is in: the run can be repeated. */
+			ctl_err("cannot write %s: %s; %s", o->path, strerror(-r),
+			        in_place ? "the new compose file is written and no longer reads the "
+			                   "migrated variables from it"
+			                 : "the compose file and env_files are unchanged; run it again "
+			                   "once this file can be written");
 			return CTL_ERROR;
 		}
 		fprintf(report, "env_file %s written without the migrated variables\n", o->shown);

@@ -38,6 +38,7 @@ struct envcache {
 	enum compose_skip *kept;
 	bool dropped_any;
 	bool project_dotenv; /* also the file compose interpolates ${VAR} from */
+	bool outside;        /* a name of it is outside the project directory */
 	dev_t dev;           /* which file: "a.env" and "./a.env" are one */
 	ino_t ino;
 	/* The names it has (realpath of each spelling: a symlink's target, each
@@ -499,6 +500,22 @@ static int keep_referenced(struct ctx *x)
 	return 0;
 }
 
+/* Whether any name of c (a symlink's target included) is outside the
+ * project directory: such a file may be shared with other projects, which
+ * still read the lines a migration would take out of it. */
+static bool outside_project(const struct ctx *x, const struct envcache *c)
+{
+	char *proj = x->o->project_dir ? realpath(x->o->project_dir, NULL) : NULL;
+	if (!proj)
+		return false;
+	size_t n = strlen(proj);
+	bool out = false;
+	for (size_t i = 0; i < c->nreal && !out; i++)
+		out = strncmp(c->real[i], proj, n) != 0 || (c->real[i][n] != '/' && n > 1);
+	free(proj);
+	return out;
+}
+
 /* Marks, in every env_file, the lines whose values move into vaultd: one
  * service wanting a variable takes it out of the file for all who share it,
  * unless one of them already sets VAR_FILE or something that stays refers to
@@ -514,10 +531,15 @@ static int mark_drops(struct ctx *x)
 			return rc;
 		for (size_t k = 0; k < n; k++) {
 			struct envcache *c = &x->env[idx[k]];
+			c->outside = outside_project(x, c);
 			for (size_t i = 0; i < c->f->n; i++) {
 				bool sibling = false;
 				if (!wanted_line(x, svc, &c->f->items[i]))
 					continue;
+				if (c->outside) {
+					c->kept[i] = SKIP_OUTSIDE;
+					continue;
+				}
 				if ((rc = has_file_sibling(x, svc, service, c->f->items[i].key,
 				                           &sibling)) < 0)
 					return rc;
@@ -1260,6 +1282,8 @@ const char *compose_skip_text(enum compose_skip s)
 		       "quote it and run again";
 	case SKIP_REFERENCED:
 		return "skipped: referenced as ${...} elsewhere: migrate by hand";
+	case SKIP_OUTSIDE:
+		return "skipped: env_file outside the project (maybe shared): migrate by hand";
 	default:
 		return "";
 	}

@@ -45,6 +45,7 @@ enum compose_skip {
 	SKIP_ALREADY_FILE, /* VAR_FILE is already used (VAR itself, or VAR beside VAR_FILE) */
 	SKIP_NOT_TEXT,     /* unquoted value YAML reads as a number, bool or date */
 	SKIP_REFERENCED,   /* an env_file line others read as $VAR: dropping it empties them */
+	SKIP_OUTSIDE,      /* its env_file is outside the project directory (may be shared) */
 };
 
 struct compose_row { /* one line of the summary */

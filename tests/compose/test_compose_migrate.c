@@ -603,6 +603,38 @@ static const struct compose_file_out *envfile_out(const struct run *r, const cha
 	return NULL;
 }
 
+/* An env_file outside the project directory (by path or through a symlink)
+ * may be shared with other projects: its values stay, and nothing is
+ * written next to it. */
+START_TEST(test_env_files_outside_the_project_are_left_alone)
+{
+	struct run *r = run_new();
+	put_file(r, "shared/common.env", "POSTGRES_PASSWORD=sh4red-pw\n");
+	put_file(r, "proj/own.env", "API_TOKEN=own-tok\n");
+	char target[300], link[300];
+	snprintf(target, sizeof(target), "%s/shared/common.env", r->dir);
+	snprintf(link, sizeof(link), "%s/proj/link.env", r->dir);
+	ck_assert_int_eq(symlink(target, link), 0);
+	struct compose_opts o = opts(r, COMPOSE_MODE_INJECT);
+	char proj[300];
+	snprintf(proj, sizeof(proj), "%s/proj", r->dir);
+	o.project_dir = proj;
+	migrate_ok(r,
+	           "services:\n"
+	           "  db: {image: postgres, env_file: ../shared/common.env}\n"
+	           "  db2: {image: postgres, env_file: link.env}\n"
+	           "  app: {image: python:3.12, env_file: own.env}\n",
+	           &o);
+	ck_assert_int_eq(row(r, "db", "POSTGRES_PASSWORD")->skip, SKIP_OUTSIDE);
+	ck_assert_int_eq(row(r, "db2", "POSTGRES_PASSWORD")->skip, SKIP_OUTSIDE);
+	ck_assert_str_eq(value_of(r, "app", "API_TOKEN"), "own-tok");
+	ck_assert_uint_eq(r->plan->nsecrets, 1);
+	ck_assert_uint_eq(r->plan->nenvfiles, 1);
+	ck_assert_ptr_nonnull(envfile_out(r, "own.env.migrated"));
+	run_free(r);
+}
+END_TEST
+
 START_TEST(test_env_file_lines_other_lines_refer_to_stay)
 {
 	struct run *r = run_new();
@@ -914,6 +946,7 @@ int main(void)
 	tcase_add_test(tc, test_leftover_copies_of_a_value_are_reported);
 	tcase_add_test(tc, test_a_leftover_key_is_not_spelled_out);
 	tcase_add_test(tc, test_env_file_lines_other_lines_refer_to_stay);
+	tcase_add_test(tc, test_env_files_outside_the_project_are_left_alone);
 	tcase_add_test(tc, test_project_dotenv_lines_the_compose_file_interpolates_stay);
 	tcase_add_test(tc, test_default_of_a_variable_dotenv_sets_is_not_frozen);
 	tcase_add_loop_test(tc, test_unquoted_values_yaml_reads_as_numbers_or_bools_are_skipped, 0,
