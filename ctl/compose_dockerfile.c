@@ -178,34 +178,40 @@ int compose_split_command(const char *s, struct cnode **ret)
 	return 0;
 }
 
-/* Exec form (a JSON array of strings) or shell form (wrapped in SHELL). */
+/* The exec form, a JSON array of strings, into *ret: 0, or -EINVAL when arg
+ * is not one (docker build then reads the line as the shell form). */
+static int exec_form(const char *arg, struct cnode **ret)
+{
+	json_t *a = arg[0] == '[' ? json_loads(arg, 0, NULL) : NULL;
+	size_t i;
+	json_t *v;
+	bool strings = json_is_array(a);
+	json_array_foreach(a, i, v) strings &= json_is_string(v);
+	struct cnode *s = strings ? cnode_new_seq(true) : NULL;
+	int rc = !strings ? -EINVAL : s ? 0 : -ENOMEM;
+	json_array_foreach(a, i, v)
+	{
+		if (rc == 0 && cnode_seq_append(s, cnode_new_str(json_string_value(v))) < 0)
+			rc = -ENOMEM;
+	}
+	json_decref(a);
+	if (rc < 0) {
+		cnode_free(s);
+		return rc;
+	}
+	*ret = s;
+	return 0;
+}
+
+/* Exec form, or shell form (wrapped in SHELL); NULL only when out of memory. */
 static struct cnode *parse_command(struct dfile *d, const char *arg)
 {
-	if (arg[0] == '[') {
-		json_t *a = json_loads(arg, 0, NULL);
-		if (json_is_array(a)) {
-			struct cnode *s = cnode_new_seq(true);
-			size_t i;
-			json_t *v;
-			json_array_foreach(a, i, v)
-			{
-				if (!s || !json_is_string(v) ||
-				    cnode_seq_append(s, cnode_new_str(json_string_value(v))) < 0) {
-					cnode_free(s);
-					s = NULL;
-					break;
-				}
-			}
-			json_decref(a);
-			if (s)
-				return s;
-			return NULL;
-		}
-		json_decref(a); /* not JSON: Docker runs it in the shell */
-	}
+	struct cnode *s = NULL;
+	int rc = exec_form(arg, &s);
+	if (rc != -EINVAL)
+		return s;
 	const struct cnode *shell = d->n ? d->st[d->n - 1].shell : NULL;
-	struct cnode *s =
-	    shell ? cnode_dup(shell) : seq_of((const char *const[]){"/bin/sh", "-c", NULL});
+	s = shell ? cnode_dup(shell) : seq_of((const char *const[]){"/bin/sh", "-c", NULL});
 	if (s && cnode_seq_append(s, cnode_new_str(arg)) < 0) {
 		cnode_free(s);
 		s = NULL;
@@ -307,7 +313,11 @@ static int instruction(struct dfile *d, char *line)
 		return strcasecmp(line, "ARG") == 0 ? global_arg(d, args) : 0;
 	struct stage *s = &d->st[d->n - 1];
 	if (strcasecmp(line, "SHELL") == 0) {
-		struct cnode *sh = parse_command(d, args);
+		/* docker build takes only the exec form here */
+		struct cnode *sh = NULL;
+		int rc = exec_form(args, &sh);
+		if (rc < 0)
+			return rc == -EINVAL ? -EBADMSG : rc;
 		cnode_free(s->shell);
 		s->shell = sh;
 	} else if (strcasecmp(line, "ENTRYPOINT") == 0) {
@@ -384,7 +394,10 @@ static int follow(const char *path, const char *target, const struct cnode *args
 	rc = walk(d, (char *)text->data, target);
 	secbuf_free(text);
 	struct stage *last = d->n ? &d->st[d->n - 1] : NULL;
-	if (rc < 0) {
+	if (rc == -EBADMSG) {
+		snprintf(err, errcap, "%s: SHELL is not a JSON array of strings (docker build refuses it)",
+		         path);
+	} else if (rc < 0) {
 		snprintf(err, errcap, "cannot follow %s: %s", path, strerror(-rc));
 	} else if (!last) {
 		snprintf(err, errcap, "%s has no FROM line", path);

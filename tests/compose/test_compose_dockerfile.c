@@ -160,6 +160,33 @@ START_TEST(test_shell_carries_to_a_stage_built_on_its_stage_only)
 }
 END_TEST
 
+/* A JSON array that is not all strings is the shell form to docker build
+ * (CMD, ENTRYPOINT); SHELL takes only the exec form, so the build fails. */
+START_TEST(test_a_json_array_of_non_strings_is_the_shell_form)
+{
+	expect_command("FROM debian:12\n"
+	               "ENTRYPOINT [\"/usr/bin/myapp\", 1]\n"
+	               "CMD [\"a\", {}]\n",
+	               NULL, WORDS("/bin/sh", "-c", "[\"/usr/bin/myapp\", 1]"),
+	               WORDS("/bin/sh", "-c", "[\"a\", {}]"));
+	const char *bad[] = {"FROM debian:12\nSHELL [\"/bin/bash\", 1]\nENTRYPOINT [\"x\"]\n",
+	                     "FROM debian:12\nSHELL /bin/bash -c\nENTRYPOINT [\"x\"]\n"};
+	for (size_t i = 0; i < 2; i++) {
+		struct project p;
+		project_new(&p, bad[i]);
+		struct cnode *ep = NULL, *cmd = NULL;
+		char err[256] = "";
+		int rc = compose_dockerfile_command(p.path, NULL, NULL, &ep, &cmd, NULL, err,
+		                                    sizeof(err));
+		ck_assert_int_lt(rc, 0);
+		ck_assert_msg(strstr(err, "SHELL is not a JSON array of strings"), "got: %s", err);
+		cnode_free(ep);
+		cnode_free(cmd);
+		project_free(&p);
+	}
+}
+END_TEST
+
 START_TEST(test_cmd_set_in_a_stage_does_not_carry_its_flag_to_the_next)
 {
 	/* The later stage's ENTRYPOINT resets what it inherited, even though
@@ -350,6 +377,7 @@ int main(void)
 	tcase_add_test(tc, test_entrypoint_resets_a_cmd_inherited_from_an_earlier_stage);
 	tcase_add_test(tc, test_a_stage_inherits_entrypoint_and_cmd_from_an_earlier_stage);
 	tcase_add_test(tc, test_cmd_set_in_a_stage_does_not_carry_its_flag_to_the_next);
+	tcase_add_test(tc, test_a_json_array_of_non_strings_is_the_shell_form);
 	tcase_add_test(tc, test_shell_carries_to_a_stage_built_on_its_stage_only);
 	tcase_add_test(tc, test_unknown_base_is_known_once_the_stage_sets_both);
 	tcase_add_test(tc, test_migration_keeps_a_cmd_written_before_the_entrypoint);
