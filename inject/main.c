@@ -178,9 +178,9 @@ static int resolve_user(struct run *r)
 	                         err, sizeof(err));
 	if (e < 0) {
 		msg_err("%s", err);
-		return e == -ENOENT   ? INJECT_EXIT_NO_USER
-		       : e == -EINVAL ? INJECT_EXIT_USAGE
-		                      : INJECT_EXIT_INTERNAL;
+		return e == -ENOENT || e == -E2BIG ? INJECT_EXIT_NO_USER
+		       : e == -EINVAL              ? INJECT_EXIT_USAGE
+		                                   : INJECT_EXIT_INTERNAL;
 	}
 	return 0;
 }

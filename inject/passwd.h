@@ -9,7 +9,7 @@
 #define PASSWD_MAX_NAME 64
 #define PASSWD_MAX_HOME 512
 #define PASSWD_MAX_LINE (64u * 1024u) /* a group with many members is long */
-#define PASSWD_MAX_GROUPS 64
+#define PASSWD_MAX_GROUPS 256
 
 struct pw_entry {
 	char name[PASSWD_MAX_NAME];

@@ -106,8 +106,11 @@ int privdrop_resolve(const char *spec, const char *passwd_path, const char *grou
 		r = group_list_for_user(group_path, c.user, c.gid, c.groups, PASSWD_MAX_GROUPS,
 		                        &c.n_groups);
 		if (r < 0)
-			return errf(err, cap, r, "cannot read the groups of %s from %s: %s", c.user,
-			            group_path, errstr(-r));
+			return r == -E2BIG
+			           ? errf(err, cap, r, "%s is a member of more than %d groups in %s",
+			                  c.user, PASSWD_MAX_GROUPS, group_path)
+			           : errf(err, cap, r, "cannot read the groups of %s from %s: %s", c.user,
+			                  group_path, errstr(-r));
 	} else {
 		c.groups[0] = c.gid;
 		c.n_groups = 1;

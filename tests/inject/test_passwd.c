@@ -139,6 +139,33 @@ START_TEST(test_group_lookup_and_membership)
 }
 END_TEST
 
+/* Up to PASSWD_MAX_GROUPS groups resolve; one more is -E2BIG with a message
+ * naming the limit (inject: exit 67, not an internal error). */
+START_TEST(test_a_user_in_too_many_groups_is_refused_by_name)
+{
+	char path[160];
+	snprintf(path, sizeof(path), "%s/group.many", DIR_);
+	for (int total = PASSWD_MAX_GROUPS; total <= PASSWD_MAX_GROUPS + 1; total++) {
+		FILE *f = fopen(path, "w");
+		ck_assert_ptr_nonnull(f);
+		for (int i = 1; i < total; i++) /* + the primary group */
+			fprintf(f, "g%d:x:%d:app\n", i, 5000 + i);
+		fclose(f);
+		struct creds c;
+		char err[256] = "";
+		int r = privdrop_resolve("app", PW, path, &c, err, sizeof(err));
+		if (total == PASSWD_MAX_GROUPS) {
+			ck_assert_msg(r == 0, "%d groups: %s", total, err);
+			ck_assert_uint_eq(c.n_groups, PASSWD_MAX_GROUPS);
+		} else {
+			ck_assert_int_eq(r, -E2BIG);
+			ck_assert_msg(strstr(err, "member of more than"), "got: %s", err);
+		}
+	}
+	unlink(path);
+}
+END_TEST
+
 START_TEST(test_overlong_line_is_skipped_not_split)
 {
 	size_t big = PASSWD_MAX_LINE + 100;
@@ -376,6 +403,7 @@ static Suite *passwd_suite(void)
 	tcase_add_test(t, test_lookup_by_name_and_uid_skips_bad_lines);
 	tcase_add_test(t, test_group_lookup_and_membership);
 	tcase_add_test(t, test_overlong_line_is_skipped_not_split);
+	tcase_add_test(t, test_a_user_in_too_many_groups_is_refused_by_name);
 	tcase_add_test(t, test_parse_id);
 	tcase_add_test(t, test_user_name_takes_primary_and_member_groups_and_home);
 	tcase_add_test(t, test_numeric_uid_with_entry_is_that_user);
