@@ -15,12 +15,14 @@
 
 void ctl_err(const char *fmt, ...)
 {
+	/* One line whatever the arguments hold: a file's key or a name with a
+	 * newline or an escape sequence must not reach the terminal as such. */
+	char line[4096], clean[sizeof(line)];
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("vaultctl: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	fprintf(stderr, "vaultctl: %s\n", out_clean(line, clean, sizeof(clean)));
 }
 
 int ctl_load_token_file(const char *path, struct secbuf **ret)

@@ -533,8 +533,9 @@ static void summary(const struct compose_plan *p, const struct migrate_args *m, 
 	else if (t)
 		table_print(t, out);
 	table_free(t);
+	char clean[2048];
 	for (size_t i = 0; i < p->nnotes; i++)
-		fprintf(out, "note: %s\n", p->notes[i]);
+		fprintf(out, "note: %s\n", out_clean(p->notes[i], clean, sizeof(clean)));
 }
 
 /* ---- migrate ---- */

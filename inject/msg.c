@@ -18,6 +18,11 @@ static void emit(const char *prefix, const char *fmt, va_list ap)
 	size_t len = (size_t)n + (m > 0 ? (size_t)m : 0);
 	if (len > sizeof(line) - 2)
 		len = sizeof(line) - 2; /* cut, but still one line */
+	/* ...and only one line: a name or a user with a newline or an escape
+	 * sequence in it shows as '?', not as a second line or a colour. */
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+			line[i] = '?';
 	line[len++] = '\n';
 	ssize_t w;
 	do

@@ -171,5 +171,9 @@ vc_run get db.password --socket "$VT_DIR/none.sock"
 expect "unreachable socket" 5 '' "cannot reach vaultd at $VT_DIR/none.sock: is it running\\? \\(set VAULTD_SOCKET"
 VAULTD_SOCKET=$VT_DIR/none2.sock vc_run list
 expect "VAULTD_SOCKET is used" 5 '' 'none2\.sock'
+# What the user typed is echoed on one line, control characters as '?'.
+vc_run --token-file "$VT_DIR/no"$'\n\e[31m'"such" list
+expect "a token file name with a newline and an escape" 2 '' "cannot read token file .*/no\?\?\[31msuch"
+vt_eq "... on one line" 1 "$(printf '%s\n' "$ERR" | wc -l)"
 
 vt_done

@@ -22,6 +22,12 @@ put() { # name value
 	vt_curl PUT "/v1/secrets/$1" -d "{\"value\":\"$(b64 "$2")\"}" | tail -1 |
 		grep -q 'HTTP 200' || vt_die "cannot set $1"
 }
+# What the user typed is echoed on one line, control characters as '?'.
+err=$("$INJECT_BIN" --socket "$VT_SOCK" --secret $'al\e[31mpha\nX' -- true 2>&1)
+vt_eq "a name with an escape and a newline: usage error" 64 "$?"
+vt_eq "... one line on stderr" 1 "$(printf '%s\n' "$err" | wc -l)"
+vt_check "... with '?' for each control character" grep -q 'al?\[31mpha?X' <<<"$err"
+
 wait_for() { # description, command...: polls up to 5 s
 	local d=$1 i
 	shift
