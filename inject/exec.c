@@ -39,6 +39,10 @@ static void report(const char *cmd, int err)
 int exec_command(char *const argv[], char *const envp[])
 {
 	const char *cmd = argv[0];
+	if (!cmd[0]) { /* no name to look for: "" + PATH would name directories */
+		report(cmd, ENOENT);
+		return status_for(ENOENT);
+	}
 	if (strchr(cmd, '/')) {
 		execve(cmd, argv, envp);
 		int e = errno;

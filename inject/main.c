@@ -297,24 +297,28 @@ static int build_env(struct run *r)
 	return 0;
 }
 
-/* Exec mode: nothing of inject stays behind. Secrets are freed (wiped), the
- * directory closed, privileges dropped, then the command replaces us. */
+/* Exec mode: nothing of inject stays behind. Secrets are freed (wiped),
+ * privileges dropped, then the command replaces us; the directory's
+ * descriptor is close-on-exec. When the command does not start, the files
+ * go (as far as the dropped user may remove them): nothing will read them. */
 static int exec_mode(struct run *r)
 {
 	bundle_free(r->bundle);
 	r->bundle = NULL;
 	secbuf_free(r->token);
 	r->token = NULL;
-	close(r->out.dirfd);
 	int e = privdrop_apply(&r->creds);
 	if (e < 0) {
 		msg_err("cannot drop privileges to %s: %s", r->cfg.user, errstr(-e));
-		return INJECT_EXIT_PRIVDROP;
+		e = INJECT_EXIT_PRIVDROP;
 	}
 	/* The command gets the signal mask inject started with. */
-	if ((e = last_stop_check(r)))
-		return e;
-	return exec_command(r->cfg.command, r->env.vec);
+	if (e == 0 && !(e = last_stop_check(r)))
+		e = exec_command(r->cfg.command, r->env.vec);
+	if (!r->cfg.keep)
+		outputs_remove_all(&r->out);
+	close(r->out.dirfd);
+	return e;
 }
 
 static void start_watcher(struct run *r, pid_t child)

@@ -455,10 +455,15 @@ for code in 0 1 2 127 255; do
 	in_container --init --secret db -- sh -c "exit $code" >/dev/null 2>&1
 	vt_eq "--init: exit $code passes through" "$code" "$?"
 done
+clean_secrets
 in_container --secret db -- /bin/no-such-command >/dev/null 2>"$ERR"
 vt_eq "command not found: 127" 127 "$?"
+vt_eq "... and the file it would have read is removed" "" "$(ls "$SECRETS")"
 in_container --secret db -- /bin/notexec >/dev/null 2>"$ERR"
 vt_eq "command not executable: 126" 126 "$?"
+vt_eq "... and the file it would have read is removed" "" "$(ls "$SECRETS")"
+in_container --secret db -- '' >/dev/null 2>"$ERR"
+vt_eq "an empty command name: 127, as sh and tini" 127 "$?"
 in_container --init --secret db -- no-such-command >/dev/null 2>"$ERR"
 vt_eq "--init, command not found: 127" 127 "$?"
 
