@@ -3,6 +3,7 @@
 #include "names.h"
 
 #include <string.h>
+#include <strings.h>
 
 static bool is_alnum_ascii(unsigned char c)
 {
@@ -26,6 +27,16 @@ bool name_is_valid(const char *s, size_t len)
 		if (c == '.' && s[i - 1] == '.')
 			return false;
 	}
+	return !name_is_token(s, len);
+}
+
+bool name_is_token(const char *s, size_t len)
+{
+	if (!s || len != VAULT_TOKEN_TEXT_LEN || strncasecmp(s, VAULT_TOKEN_PREFIX, 3) != 0)
+		return false;
+	for (size_t i = 3; i < len; i++)
+		if (!is_alnum_ascii((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
+			return false;
 	return true;
 }
 

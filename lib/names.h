@@ -11,9 +11,17 @@
 #define VAULT_MAX_BUNDLE_NAMES 256 /* POST /v1/bundle */
 #define VAULT_MAX_WATCH_NAMES 64   /* GET /v1/watch */
 
+/* vaultd's tokens: "vd_" and the base64url of 32 bytes. */
+#define VAULT_TOKEN_PREFIX "vd_"
+#define VAULT_TOKEN_TEXT_LEN 46
+
 /* [A-Za-z0-9][A-Za-z0-9._-]{0,127} and no "..": len is the byte length, so an
- * embedded NUL (len > strlen) is rejected. */
+ * embedded NUL (len > strlen) is rejected. A name shaped like a token (see
+ * name_is_token) is refused too. */
 bool name_is_valid(const char *s, size_t len);
+/* "vd_" in any case and 43 more name characters: a token pasted where a name
+ * belongs. Refused as a name so that it is never stored, logged or audited. */
+bool name_is_token(const char *s, size_t len);
 /* Convenience for NUL-terminated input. */
 bool name_is_valid_str(const char *s);
 

@@ -38,8 +38,13 @@ static int bundle_names(struct req *r, const json_t *o, const char **names, size
 			return -EINVAL;
 		}
 		names[i] = json_string_value(s);
-		if (!name_is_valid(names[i], json_string_length(s)))
-			json_array_append_new(bad, json_stringn(names[i], json_string_length(s)));
+		size_t len = json_string_length(s);
+		/* A token pasted as a name is not echoed back: answers are logged
+		 * by clients and proxies too. */
+		if (name_is_token(names[i], len))
+			json_array_append_new(bad, json_string("(a token)"));
+		else if (!name_is_valid(names[i], len))
+			json_array_append_new(bad, json_stringn(names[i], len));
 	}
 	if (json_array_size(bad) > 0) {
 		reply_error_names(r, 400, "bad_name",

@@ -9,14 +9,15 @@
 #include <sys/types.h>
 #include "audit_chain.h"
 #include "container.h"
+#include "names.h"
 #include "policy.h"
 #include "store.h"
 
 #define PEER_MAX_GROUPS 64
 #define AUTH_MAX_POLICIES 32 /* policies on one token */
-#define TOKEN_PREFIX "vd_"
+#define TOKEN_PREFIX VAULT_TOKEN_PREFIX /* names.h: a name never has this shape */
 #define TOKEN_RAW_BYTES 32
-#define TOKEN_TEXT_LEN 46    /* "vd_" + 43 base64url characters */
+#define TOKEN_TEXT_LEN VAULT_TOKEN_TEXT_LEN /* "vd_" + 43 base64url characters */
 #define TOKEN_CACHE_MAX 4096 /* cached unlimited-use tokens */
 
 struct vaultd;

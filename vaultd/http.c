@@ -300,8 +300,8 @@ static void dispatch(struct req *r)
 	}
 	if (r->route.status != 0 && r->route.token_in_path) {
 		reply_error(r, 400, "bad_name",
-		            "that is a token, not an accessor: a token never goes into a URL (find "
-		            "the accessor with vaultctl token list)");
+		            "that is a token, not a name or an accessor: a token never goes into a "
+		            "URL (find a token's accessor with vaultctl token list)");
 		return;
 	}
 	if (r->route.status != 0) {

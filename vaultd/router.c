@@ -206,6 +206,9 @@ static int take_param(struct route *r, const struct seg *s, enum param kind)
 		return set_error(r, 400, "bad_name");
 	}
 	bool ok = kind == P_ACCESSOR ? accessor_is_valid(buf, len) : name_is_valid(buf, len);
+	/* A token where a name belongs: name_is_valid refuses it; say why. */
+	if (kind != P_ACCESSOR && name_is_token(buf, len))
+		r->token_in_path = true;
 	/* A token where its accessor belongs (revoking "by token", with or
 	 * without its vd_ prefix, in any case): refused, and never copied into
 	 * the route, so no log or audit entry keeps it. Accessors vaultd makes

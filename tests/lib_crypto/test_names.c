@@ -38,6 +38,14 @@ static const struct name_case table[] = {
     {"a*", false},
     {"a$b", false},
     {"a%2e%2e", false},
+    /* a token ("vd_" + 43 base64url characters, any case) is never a name */
+    {"vd_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcde", false},
+    {"VD_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcde", false},
+    /* one character more or less, or a '.', is not a token's shape */
+    {"vd_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcd", true},
+    {"vd_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcdef", true},
+    {"vd_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-.abcde", true},
+    {"vd_config", true},
 };
 
 START_TEST(test_name_table)

@@ -256,8 +256,9 @@ static bool file_has(const char *path, const char *suffix, const char *needle)
 	return has;
 }
 
-/* Revoking "by token": refused, and the token is kept nowhere (store, WAL,
- * the --audit-log copy, vaultd's log); it still works afterwards. */
+/* Revoking "by token", or a token pasted where a secret or policy name
+ * belongs: refused, and the token is kept nowhere (store, WAL, the
+ * --audit-log copy, vaultd's log) nor echoed; it still works afterwards. */
 START_TEST(test_a_token_in_a_url_is_refused_and_recorded_nowhere)
 {
 	struct vresp r;
@@ -265,15 +266,24 @@ START_TEST(test_a_token_in_a_url_is_refused_and_recorded_nowhere)
 	EXPECT_STATUS(&r, 201);
 	char *token = strdup(jstr(r.json, "token"));
 	vresp_clear(&r);
-	char *path = xfmt("/v1/tokens/%s", token);
-	static const char *methods[] = {"DELETE", "GET"};
-	for (size_t i = 0; i < 2; i++) {
-		vd_call(&g, VIA, methods[i], path, NULL, NULL, &r);
+	char *paths[] = {xfmt("/v1/tokens/%s", token), xfmt("/v1/tokens/%s", token),
+	                 xfmt("/v1/secrets/%s", token), xfmt("/v1/secrets/%s/versions", token),
+	                 xfmt("/v1/policies/%s", token)};
+	static const char *methods[] = {"DELETE", "GET", "GET", "GET", "PUT"};
+	for (size_t i = 0; i < 5; i++) {
+		vd_call(&g, VIA, methods[i], paths[i], NULL, i == 4 ? "{\"rules\":[]}" : NULL, &r);
 		EXPECT_ERROR(&r, 400, "bad_name");
-		ck_assert_msg(strstr(jstr(r.json, "error/message"), "not an accessor"), "%s: %s",
-		              r.what, r.body);
+		ck_assert_msg(strstr(jstr(r.json, "error/message"), "a token never goes into a URL"),
+		              "%s: %s", r.what, r.body);
 		vresp_clear(&r);
+		free(paths[i]);
 	}
+	char *body = xfmt("{\"names\":[\"bi.one\",\"%s\"]}", token);
+	vd_call(&g, VIA, "POST", "/v1/bundle", NULL, body, &r);
+	EXPECT_ERROR(&r, 400, "bad_name");
+	ck_assert_msg(!strstr(r.body, token + 3), "%s: the answer echoes the token", r.what);
+	vresp_clear(&r);
+	free(body);
 	struct vreq q = {.method = "GET", .path = "/v1/secrets/bi.one", .token = token};
 	vd_do(&g, VIA, &q, &r);
 	EXPECT_STATUS(&r, 200); /* not revoked */
@@ -284,7 +294,6 @@ START_TEST(test_a_token_in_a_url_is_refused_and_recorded_nowhere)
 		              "the token is in %s%s", files[i][0], files[i][1]);
 	sodium_memzero(token, strlen(token));
 	free(token);
-	free(path);
 }
 END_TEST
 

@@ -230,6 +230,18 @@ START_TEST(test_a_token_in_a_tokens_path_is_refused_and_not_kept)
 	ck_assert_int_eq(router_parse("DELETE", "/v1/tokens/0123456789abcdef0123456789abcdef", &r),
 	                 0);
 	ck_assert(!r.token_in_path);
+	/* where a secret or policy name belongs too */
+	static const char tok46[] = "vd_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcde";
+	const char *heads[] = {"/v1/secrets/", "/v1/secrets/", "/v1/policies/"};
+	const char *tails[] = {"", "/versions", ""};
+	for (size_t i = 0; i < 3; i++) {
+		char path[128];
+		snprintf(path, sizeof(path), "%s%s%s", heads[i], tok46, tails[i]);
+		ck_assert_int_eq(router_parse("GET", path, &r), 400);
+		ck_assert(r.token_in_path);
+		ck_assert(!r.has_name);
+		ck_assert_ptr_null(memmem(&r, sizeof(r), tok46 + 3, 16));
+	}
 }
 END_TEST
 
