@@ -134,6 +134,17 @@ void api_watch(struct req *r)
 		reply_changes(r, json_array());
 		return;
 	}
+	if (w->since > store_revision(r->vd->store)) {
+		/* A revision this store never had (it was restored from an older
+		 * backup, or it is another store): what the client holds may
+		 * differ from it in any name, so all of them count as changed and
+		 * the answer's revision is where to go on from. */
+		json_t *all = json_array();
+		for (size_t i = 0; i < w->n; i++)
+			json_array_append_new(all, json_string(w->names[i]));
+		reply_changes(r, all);
+		return;
+	}
 	json_t *now = changed_names(r, w);
 	if (json_array_size(now) > 0) {
 		reply_changes(r, now);

@@ -247,6 +247,29 @@ START_TEST(test_200_idle_watchers_do_not_block_other_requests)
 }
 END_TEST
 
+/* A since this store never reached (it was restored from an older backup,
+ * or the client watched another store): every name counts as changed, at
+ * once, with the revision to go on from. */
+START_TEST(test_a_since_ahead_of_the_store_answers_every_name_at_once)
+{
+	char a[64], b[64], names[140], path[220];
+	snprintf(a, sizeof(a), "w-%s-ahead-a", via_name(VIA));
+	snprintf(b, sizeof(b), "w-%s-ahead-b", via_name(VIA));
+	put_new(a);
+	snprintf(names, sizeof(names), "%s,%s", a, b);
+	long long rev = vd_revision(&g);
+	snprintf(path, sizeof(path), "/v1/watch?names=%s&since=%lld&timeout=5", names, rev + 1000);
+	struct vresp r;
+	vd_call(&g, VIA, "GET", path, NULL, NULL, &r);
+	EXPECT_STATUS(&r, 200);
+	ck_assert_msg(r.ms < 1000, "%s: answered after %.0f ms", r.what, r.ms);
+	ck_assert_msg(jarr_has(r.json, "changed", a) && jarr_has(r.json, "changed", b), "%s: %s",
+	              r.what, r.body);
+	ck_assert_int_eq(jint(r.json, "revision"), rev);
+	vresp_clear(&r);
+}
+END_TEST
+
 int main(void)
 {
 	vd_global_init();
@@ -260,6 +283,7 @@ int main(void)
 		test_unrelated_change_does_not_wake_and_any_listed_name_does,
 		test_rotate_and_delete_wake_watchers,
 		test_creating_a_watched_name_wakes_the_watcher,
+		test_a_since_ahead_of_the_store_answers_every_name_at_once,
 	};
 	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
 		tcase_add_loop_test(tc, tests[i], VIA_LIB, VIA_CURL + 1);
