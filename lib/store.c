@@ -457,15 +457,20 @@ int store_unseal(struct store *s, const struct secbuf *kek)
 	return r;
 }
 
+void store_seal_locked(struct store *s)
+{
+	keys_wipe(s);
+	/* Nothing is read while sealed anyway; this drops every entry. */
+	store_cache_write_begin(s->cache);
+	store_cache_write_end(s->cache);
+}
+
 void store_seal(struct store *s)
 {
 	if (!s)
 		return;
 	pthread_rwlock_wrlock(&s->keys);
-	keys_wipe(s);
-	/* Nothing is read while sealed anyway; this drops every entry. */
-	store_cache_write_begin(s->cache);
-	store_cache_write_end(s->cache);
+	store_seal_locked(s);
 	pthread_rwlock_unlock(&s->keys);
 }
 

@@ -277,6 +277,10 @@ int store_audit_append(struct store *s, struct audit_entry *e, size_t n);
  * durable commit or store_sync(); a cut can drop the newest of them, never
  * leave a gap in the chain. For entries of requests that changed nothing. */
 int store_audit_append_unsynced(struct store *s, struct audit_entry *e, size_t n);
+/* store_audit_append (durable), then store_seal, with no write of any other
+ * thread in between: an entry recording a seal is the last one before it.
+ * Nothing is sealed when the entries cannot be committed. */
+int store_audit_append_seal(struct store *s, struct audit_entry *e, size_t n);
 /* Makes every transaction committed so far durable (fsync). */
 int store_sync(struct store *s);
 /* Removes what a process that died may have left outside the live data (a

@@ -134,6 +134,30 @@ int store_audit_append_unsynced(struct store *s, struct audit_entry *e, size_t n
 	return audit_append(s, e, n, false);
 }
 
+int store_audit_append_seal(struct store *s, struct audit_entry *e, size_t n)
+{
+	if (!s || !e || n == 0)
+		return STORE_E_INVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!store_audit_entry_ok(&e[i]))
+			return STORE_E_INVAL;
+	struct audit_ctx c = {.e = malloc(n * sizeof(*e)), .n = n};
+	if (!c.e)
+		return -ENOMEM;
+	memcpy(c.e, e, n * sizeof(*e));
+	/* Exclusive: every write in flight ends first, and those waiting find
+	 * the store sealed, so none is chained after the seal's entry. */
+	pthread_rwlock_wrlock(&s->keys);
+	int r = s->kr ? store_run_audit_tx(s, true, audit_append_body, &c) : STORE_E_SEALED;
+	if (r == 0)
+		store_seal_locked(s);
+	pthread_rwlock_unlock(&s->keys);
+	if (r == 0)
+		memcpy(e, c.e, n * sizeof(*e));
+	free(c.e);
+	return r;
+}
+
 struct audit_read_ctx {
 	uint64_t since;
 	size_t limit;

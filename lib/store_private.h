@@ -134,6 +134,9 @@ static inline void keys_release(struct store *s)
 	pthread_rwlock_unlock(&s->keys);
 }
 
+/* store_seal's work, for a caller that holds s->keys for writing. */
+void store_seal_locked(struct store *s);
+
 /* The shape of most operations: one transaction with the keys held, so a
  * concurrent seal waits for it instead of wiping keys under it. */
 static inline int store_run_keyed_tx(struct store *s, bool write, tx_body body, void *ctx)

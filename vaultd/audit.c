@@ -376,7 +376,7 @@ static void seal_if_asked(struct audit_item *batch, bool chained)
 		return;
 	for (struct audit_item *it = batch; it; it = it->next) {
 		if (it->seal_after) {
-			store_seal(g_vd->store);
+			store_seal(g_vd->store); /* done with the commit (append_batch); keys gone */
 			auth_flush();
 			log_msg(LOG_INFO, "sealed", "sealed by request; keys wiped");
 			return;
@@ -398,10 +398,18 @@ static int append_batch(struct audit_item *batch, struct audit_entry *arr, enum 
 	if (store_is_sealed(g_vd->store))
 		return STORE_E_SEALED;
 	bool sync = g_vd->cfg.audit_sync_always || atomic_load(&g_sync_failed);
-	for (struct audit_item *it = batch; it && !sync; it = it->next)
-		sync = it->durable && !it->prechained;
-	int rc = sync ? store_audit_append(g_vd->store, arr, m)
-	              : store_audit_append_unsynced(g_vd->store, arr, m);
+	bool seal = false;
+	for (struct audit_item *it = batch; it; it = it->next) {
+		sync |= it->durable && !it->prechained;
+		seal |= it->seal_after && !it->prechained;
+	}
+	/* POST /v1/sys/seal: sealed in the same exclusive step as its entry's
+	 * commit, so no write lands in the chain after it. */
+	int rc = seal   ? store_audit_append_seal(g_vd->store, arr, m)
+	         : sync ? store_audit_append(g_vd->store, arr, m)
+	                : store_audit_append_unsynced(g_vd->store, arr, m);
+	if (rc == 0 && seal)
+		sync = true;
 	if (rc < 0)
 		return rc;
 	*ret = sync ? COMMIT_SYNCED : COMMIT_UNSYNCED;

@@ -1,7 +1,9 @@
 /* A passphrase store served without a key starts sealed: reads and writes
  * answer 503, health 503; a wrong passphrase fails and leaves it sealed; the
  * right one unseals. Through the lib client and curl. */
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -392,6 +394,76 @@ START_TEST(test_grace_refuses_queued_writes)
 }
 END_TEST
 
+struct sealer_race {
+	const struct vd *v;
+	int id;
+	atomic_bool *stop;
+	int acked, refused;
+};
+
+static void *race_writer(void *arg)
+{
+	struct sealer_race *w = arg;
+	char name[32], val[64];
+	snprintf(name, sizeof(name), "sl.race%d", w->id);
+	while (!atomic_load(w->stop)) {
+		canary(val, sizeof(val), "race");
+		long long v = vd_put(w->v, VIA_LIB, NULL, name, val, NULL);
+		if (v > 0)
+			w->acked++;
+		else
+			w->refused++;
+	}
+	return NULL;
+}
+
+/* POST /v1/sys/seal while writes race it: no write is chained after the
+ * seal's entry (they are sealed out, and answer 503), so the audit never
+ * shows a secret changing in a sealed store. */
+START_TEST(test_no_write_lands_after_the_seal_entry)
+{
+	struct vd v;
+	char pass[96];
+	new_sealed_store(&v, "seal-race", pass);
+	vd_start(&v);
+	unseal(&v, VIA_LIB, pass, 200);
+	atomic_bool stop = false;
+	struct sealer_race w[8];
+	pthread_t th[8];
+	for (int i = 0; i < 8; i++) {
+		w[i] = (struct sealer_race){.v = &v, .id = i, .stop = &stop};
+		ck_assert_int_eq(pthread_create(&th[i], NULL, race_writer, &w[i]), 0);
+	}
+	sleep_ms(300);
+	struct vresp r;
+	vd_call(&v, VIA_LIB, "POST", "/v1/sys/seal", NULL, NULL, &r);
+	EXPECT_STATUS(&r, 200);
+	vresp_clear(&r);
+	sleep_ms(300);
+	atomic_store(&stop, true);
+	int acked = 0, refused = 0;
+	for (int i = 0; i < 8; i++) {
+		pthread_join(th[i], NULL);
+		acked += w[i].acked;
+		refused += w[i].refused;
+	}
+	ck_assert_msg(acked > 0 && refused > 0, "writes before (%d) and refused after (%d)", acked,
+	              refused);
+	unseal(&v, VIA_LIB, pass, 200);
+	json_t *e = audit_entries(&v, &r);
+	long seal = find_entry(e, 0, "sys.seal", 200);
+	long unsealed = find_entry(e, (size_t)(seal + 1), "sys.unseal", 200);
+	ck_assert_msg(seal >= 0 && unsealed > seal, "sys.seal %ld, sys.unseal %ld", seal, unsealed);
+	for (long i = seal + 1; i < unsealed; i++) {
+		const json_t *x = json_array_get(e, (size_t)i);
+		ck_assert_msg(jint(x, "status") != 200, "entry %ld after the seal: %s %s %lld", i,
+		              jstr(x, "action"), jstr(x, "name"), jint(x, "status"));
+	}
+	vresp_clear(&r);
+	vd_stop(&v);
+}
+END_TEST
+
 int main(void)
 {
 	vd_global_init();
@@ -406,6 +478,7 @@ int main(void)
 	tcase_add_test(rs, test_restart_starts_sealed_and_keeps_values);
 	tcase_add_test(rs, test_sealed_requests_join_the_chain_at_unseal);
 	tcase_add_test(rs, test_sealed_requests_beyond_the_cap_are_counted);
+	tcase_add_test(rs, test_no_write_lands_after_the_seal_entry);
 	suite_add_tcase(s, rs);
 	TCase *wk = tcase_create("write workers");
 	tcase_set_timeout(wk, 90);
