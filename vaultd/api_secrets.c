@@ -432,9 +432,10 @@ void api_secret_rotate(struct req *r)
 	uint64_t old = m.current_version, version = 0;
 	secret_meta_clear(&m);
 	if (rc == 0) {
-		/* check-and-set on the version we saw: a rotation is one step. */
-		rc = store_put_audited(r->vd->store, name, val->data, val->len,
-		                       old ? (int64_t)old : -1, NULL, r->actor.actor,
+		/* check-and-set on the version we saw (0: none, every version
+		 * destroyed): a rotation is one step, never over a racing PUT. */
+		rc = store_put_audited(r->vd->store, name, val->data, val->len, (int64_t)old,
+		                       NULL, r->actor.actor,
 		                       http_audit_prepare(r, 200), &version);
 		if (rc == 0)
 			http_audit_committed(r);
