@@ -246,11 +246,27 @@ static int check_collection_name(struct route *r, const struct seg *segs, int n)
 	return take_param(r, &segs[2], kind);
 }
 
+/* A path too long to route whose name segment is longer than any name,
+ * even percent-encoded: the same bad_name as a shorter one gets. */
+static bool overlong_name(const char *path)
+{
+	static const char *const prefixes[] = {"/v1/secrets/", "/v1/policies/", "/v1/tokens/"};
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+		size_t n = strlen(prefixes[i]);
+		if (strncmp(path, prefixes[i], n) == 0)
+			return strcspn(path + n, "/") > 3 * VAULT_MAX_NAME_LEN;
+	}
+	return false;
+}
+
 int router_parse(const char *method, const char *path, struct route *ret)
 {
 	memset(ret, 0, sizeof(*ret));
 	struct seg segs[ROUTE_MAX_SEGMENTS];
-	int n = (path && strlen(path) <= ROUTE_MAX_PATH) ? split(path, segs) : -1;
+	bool too_long = path && strlen(path) > ROUTE_MAX_PATH;
+	if (too_long && overlong_name(path))
+		return set_error(ret, 400, "bad_name");
+	int n = (path && !too_long) ? split(path, segs) : -1;
 	if (n < 0)
 		return set_error(ret, 404, "not_found");
 

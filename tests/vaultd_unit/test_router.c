@@ -153,6 +153,28 @@ START_TEST(test_hostile_names_are_400_bad_name_on_every_route)
 }
 END_TEST
 
+/* A name too long for any path vaultd routes is still a bad name, not an
+ * unknown route; a long path elsewhere is still 404. */
+START_TEST(test_a_name_of_5000_characters_is_a_bad_name)
+{
+	char path[5100];
+	static const char *const heads[] = {"/v1/secrets/", "/v1/policies/", "/v1/tokens/"};
+	for (size_t i = 0; i < 3; i++) {
+		int n = snprintf(path, sizeof(path), "%s", heads[i]);
+		memset(path + n, 'a', 5000);
+		path[n + 5000] = '\0';
+		struct route r;
+		ck_assert_int_eq(router_parse("GET", path, &r), 400);
+		ck_assert_str_eq(r.code, "bad_name");
+	}
+	memset(path, 'a', 5000);
+	memcpy(path, "/v1/secrets/x/", 14);
+	path[5000] = '\0';
+	struct route r;
+	ck_assert_int_eq(router_parse("GET", path, &r), 404);
+}
+END_TEST
+
 START_TEST(test_dot_dot_segments_are_bad_names_not_traversal)
 {
 	struct route r;
@@ -268,6 +290,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_hostile_names_are_400_bad_name_on_every_route, 0,
 	                    (int)(sizeof(hostile) / sizeof(hostile[0])));
 	tcase_add_test(tc, test_dot_dot_segments_are_bad_names_not_traversal);
+	tcase_add_test(tc, test_a_name_of_5000_characters_is_a_bad_name);
 	tcase_add_test(tc, test_name_of_128_bytes_is_the_longest);
 	tcase_add_test(tc, test_url_decode_reports_embedded_nul_by_length);
 	tcase_add_test(tc, test_accessors_are_a_small_alphabet);
