@@ -6,6 +6,8 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "output.h"
+
 void args_init(struct args *a, int argc, char **argv, const struct args_opt *table1,
                const struct args_opt *table2)
 {
@@ -262,7 +264,8 @@ int cmd_usage(const struct cmd_spec *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "vaultctl %s: %s\nRun `vaultctl %s --help` for usage.\n", s->name, msg,
-	        s->name);
+	char clean[sizeof(msg)]; /* it may echo what was typed: one line */
+	fprintf(stderr, "vaultctl %s: %s\nRun `vaultctl %s --help` for usage.\n", s->name,
+	        out_clean(msg, clean, sizeof(clean)), s->name);
 	return 2; /* CTL_USAGE */
 }

@@ -430,6 +430,18 @@ static int write_secret_files(const char *base_dir, const char *dir, char *const
 	}
 	int dfd = -1;
 	int r = compose_secrets_dir_open(full, &dfd);
+	/* The spelling check (secrets_dir_ok) misses "sub/..", the project's
+	 * absolute path or "/.": compare the directory itself. */
+	struct stat d, p, root;
+	if (r == 0 && fstat(dfd, &d) == 0 &&
+	    ((stat(base_dir, &p) == 0 && d.st_dev == p.st_dev && d.st_ino == p.st_ino) ||
+	     (stat("/", &root) == 0 && d.st_dev == root.st_dev && d.st_ino == root.st_ino))) {
+		close(dfd);
+		ctl_err("cannot use %s as the secrets directory: it is the project directory or /; "
+		        "name a directory of its own",
+		        full);
+		return CTL_ERROR;
+	}
 	if (r < 0) {
 		ctl_err("cannot use %s as the secrets directory: %s", full,
 		        r == -ELOOP    ? "it is a symlink"

@@ -316,6 +316,10 @@ static int instruction(struct dfile *d, char *line)
 		/* docker build takes only the exec form here */
 		struct cnode *sh = NULL;
 		int rc = exec_form(args, &sh);
+		if (rc == 0 && sh->n == 0) { /* SHELL []: docker build refuses it too */
+			cnode_free(sh);
+			rc = -EINVAL;
+		}
 		if (rc < 0)
 			return rc == -EINVAL ? -EBADMSG : rc;
 		cnode_free(s->shell);
@@ -395,8 +399,10 @@ static int follow(const char *path, const char *target, const struct cnode *args
 	secbuf_free(text);
 	struct stage *last = d->n ? &d->st[d->n - 1] : NULL;
 	if (rc == -EBADMSG) {
-		snprintf(err, errcap, "%s: SHELL is not a JSON array of strings (docker build refuses it)",
-		         path);
+		snprintf(
+		    err, errcap,
+		    "%s: SHELL is not a non-empty JSON array of strings (docker build refuses it)",
+		    path);
 	} else if (rc < 0) {
 		snprintf(err, errcap, "cannot follow %s: %s", path, strerror(-rc));
 	} else if (!last) {

@@ -50,7 +50,8 @@ int compose_secrets_dir_open(const char *dir, int *ret_fd)
 /* Whether dirfd/name already holds exactly value (compared in constant time). */
 static bool same_content(int dirfd, const char *name, const struct secbuf *value)
 {
-	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd =
+	    openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK); /* no FIFO wait */
 	if (fd < 0)
 		return false;
 	struct stat st;
@@ -100,7 +101,7 @@ int compose_gitignore_add(const char *project_dir, const char *entry, bool *ret_
 	char path[4096];
 	if (snprintf(path, sizeof(path), "%s/.gitignore", project_dir) >= (int)sizeof(path))
 		return -ENAMETOOLONG;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK); /* a FIFO: no wait */
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
 	struct stat st;

@@ -515,9 +515,12 @@ int fetch_load_token(const char *path, const char *env_value, struct secbuf **re
 		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 		if (fd < 0)
 			return -errno;
-		struct stat st = {0};
-		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-			int e = S_ISDIR(st.st_mode) ? -EISDIR : -ESPIPE;
+		struct stat st;
+		int e = fstat(fd, &st) < 0     ? -errno
+		        : S_ISDIR(st.st_mode)  ? -EISDIR
+		        : !S_ISREG(st.st_mode) ? -ESPIPE
+		                               : 0;
+		if (e < 0) {
 			close(fd);
 			return e;
 		}

@@ -16,11 +16,12 @@
 #define VAULT_TOKEN_TEXT_LEN 46
 
 /* [A-Za-z0-9][A-Za-z0-9._-]{0,127} and no "..": len is the byte length, so an
- * embedded NUL (len > strlen) is rejected. A name shaped like a token (see
- * name_is_token) is refused too. */
+ * embedded NUL (len > strlen) is rejected. The format only: the store and
+ * the sealing use it, so a stored name stays valid forever. */
 bool name_is_valid(const char *s, size_t len);
 /* "vd_" in any case and 43 more name characters: a token pasted where a name
- * belongs. Refused as a name so that it is never stored, logged or audited. */
+ * belongs. vaultd refuses such names where names come in, so that a token is
+ * never stored, logged or audited; one stored before can still be deleted. */
 bool name_is_token(const char *s, size_t len);
 /* Convenience for NUL-terminated input. */
 bool name_is_valid_str(const char *s);

@@ -60,7 +60,8 @@ static int parse_create(struct req *r, const json_t *o, json_t **ret_policies, i
 	for (size_t i = 0; i < n; i++) {
 		json_t *s = json_array_get(p, i);
 		if (!json_is_string(s) ||
-		    !name_is_valid(json_string_value(s), json_string_length(s))) {
+		    !name_is_valid(json_string_value(s), json_string_length(s)) ||
+		    name_is_token(json_string_value(s), json_string_length(s))) {
 			reply_error(r, 400, "bad_request", "\"policies\" must hold policy names");
 			return -EINVAL;
 		}

@@ -40,7 +40,7 @@ static int parse_names(struct req *r, struct watch *w)
 		if (w->n == VAULT_MAX_WATCH_NAMES) {
 			reply_error(r, 400, "bad_request", "at most 64 names per watch");
 			rc = -EINVAL;
-		} else if (!name_is_valid(p, len)) {
+		} else if (!name_is_valid(p, len) || name_is_token(p, len)) {
 			reply_error(r, 400, "bad_name",
 			            "names are [A-Za-z0-9][A-Za-z0-9._-]{0,127} without \"..\"");
 			rc = -EINVAL;

@@ -376,7 +376,9 @@ static void seal_if_asked(struct audit_item *batch, bool chained)
 		return;
 	for (struct audit_item *it = batch; it; it = it->next) {
 		if (it->seal_after) {
-			store_seal(g_vd->store); /* done with the commit (append_batch); keys gone */
+			/* append_batch sealed with the commit; this is for a batch
+			 * whose seal item was chained some other way. */
+			store_seal(g_vd->store);
 			auth_flush();
 			log_msg(LOG_INFO, "sealed", "sealed by request; keys wiped");
 			return;

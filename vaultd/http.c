@@ -147,8 +147,10 @@ static void fill_audit_entry(struct req *r, int status, const char *result)
 	e->pid = known ? (int64_t)r->peer->pid : -1;
 	copy_str(e->accessor, sizeof(e->accessor), r->actor.accessor);
 	copy_str(e->action, sizeof(e->action), audit_action(r));
-	const char *name =
-	    r->audit_name[0] ? r->audit_name : (r->route.has_name ? r->route.name : "");
+	const char *name = r->route.name_is_token ? "(a token)"
+	                   : r->audit_name[0]     ? r->audit_name
+	                   : r->route.has_name    ? r->route.name
+	                                          : "";
 	copy_str(e->name, sizeof(e->name), name);
 	copy_str(e->result, sizeof(e->result), result);
 	e->status = status;

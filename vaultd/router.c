@@ -206,9 +206,17 @@ static int take_param(struct route *r, const struct seg *s, enum param kind)
 		return set_error(r, 400, "bad_name");
 	}
 	bool ok = kind == P_ACCESSOR ? accessor_is_valid(buf, len) : name_is_valid(buf, len);
-	/* A token where a name belongs: name_is_valid refuses it; say why. */
-	if (kind != P_ACCESSOR && name_is_token(buf, len))
-		r->token_in_path = true;
+	/* A token where a name belongs is refused and never copied, so no log
+	 * or audit entry keeps it; but a DELETE may remove one that a vaultd
+	 * before this check stored (its entries then say "(a token)"). */
+	if (ok && kind != P_ACCESSOR && name_is_token(buf, len)) {
+		if (r->deleting) {
+			r->name_is_token = true;
+		} else {
+			r->token_in_path = true;
+			ok = false;
+		}
+	}
 	/* A token where its accessor belongs (revoking "by token", with or
 	 * without its vd_ prefix, in any case): refused, and never copied into
 	 * the route, so no log or audit entry keeps it. Accessors vaultd makes
@@ -262,6 +270,7 @@ static bool overlong_name(const char *path)
 int router_parse(const char *method, const char *path, struct route *ret)
 {
 	memset(ret, 0, sizeof(*ret));
+	ret->deleting = method && strcmp(method, "DELETE") == 0;
 	struct seg segs[ROUTE_MAX_SEGMENTS];
 	bool too_long = path && strlen(path) > ROUTE_MAX_PATH;
 	if (too_long && overlong_name(path))

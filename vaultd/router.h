@@ -53,7 +53,9 @@ struct route {
 	/* The {name} / {accessor} segment, percent-decoded and validated. */
 	char name[VAULT_MAX_NAME_LEN + 1];
 	bool has_name;
-	bool token_in_path; /* a bad_name that is a token (vd_...), not an accessor */
+	bool token_in_path; /* a bad_name that is a token (vd_...), not a name or accessor */
+	bool deleting;      /* the method is DELETE: a stored token-shaped name may go */
+	bool name_is_token; /* name has a token's shape (DELETE only): audit "(a token)" */
 };
 
 /* Routes method + path (the path part of the URL, query removed, as sent:

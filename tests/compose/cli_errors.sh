@@ -130,6 +130,14 @@ expect 1 "cannot use .*/shared as the secrets directory: group or others can ope
 	"compose secrets into an existing 0755 directory" compose secrets db_postgres_password --dir shared
 vt_eq "... whose mode stays 755" 755 "$(stat -c %a shared)"
 rmdir shared
+# Other spellings of the project directory are the directory itself.
+mode=$(stat -c %a .)
+chmod 0700 .
+mkdir sub
+expect 1 "it is the project directory or /" "compose secrets --dir sub/.. (a 0700 project)" \
+	compose secrets db_postgres_password --dir sub/..
+rmdir sub
+chmod "$mode" .
 
 # The compose file is written before the env_files: when it cannot be (here
 # a file size limit of 512 bytes: the YAML is larger, worker.env smaller),

@@ -170,8 +170,9 @@ START_TEST(test_a_json_array_of_non_strings_is_the_shell_form)
 	               NULL, WORDS("/bin/sh", "-c", "[\"/usr/bin/myapp\", 1]"),
 	               WORDS("/bin/sh", "-c", "[\"a\", {}]"));
 	const char *bad[] = {"FROM debian:12\nSHELL [\"/bin/bash\", 1]\nENTRYPOINT [\"x\"]\n",
-	                     "FROM debian:12\nSHELL /bin/bash -c\nENTRYPOINT [\"x\"]\n"};
-	for (size_t i = 0; i < 2; i++) {
+	                     "FROM debian:12\nSHELL /bin/bash -c\nENTRYPOINT [\"x\"]\n",
+	                     "FROM debian:12\nSHELL []\nENTRYPOINT [\"x\"]\n"};
+	for (size_t i = 0; i < 3; i++) {
 		struct project p;
 		project_new(&p, bad[i]);
 		struct cnode *ep = NULL, *cmd = NULL;
@@ -179,7 +180,8 @@ START_TEST(test_a_json_array_of_non_strings_is_the_shell_form)
 		int rc = compose_dockerfile_command(p.path, NULL, NULL, &ep, &cmd, NULL, err,
 		                                    sizeof(err));
 		ck_assert_int_lt(rc, 0);
-		ck_assert_msg(strstr(err, "SHELL is not a JSON array of strings"), "got: %s", err);
+		ck_assert_msg(strstr(err, "SHELL is not a non-empty JSON array of strings"),
+		              "got: %s", err);
 		cnode_free(ep);
 		cnode_free(cmd);
 		project_free(&p);

@@ -38,15 +38,24 @@ static const struct name_case table[] = {
     {"a*", false},
     {"a$b", false},
     {"a%2e%2e", false},
-    /* a token ("vd_" + 43 base64url characters, any case) is never a name */
-    {"vd_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcde", false},
-    {"VD_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcde", false},
-    /* one character more or less, or a '.', is not a token's shape */
-    {"vd_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcd", true},
-    {"vd_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcdef", true},
-    {"vd_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-.abcde", true},
-    {"vd_config", true},
+    /* a token's shape is a valid format: a store may hold one (vaultd
+     * refuses new ones with name_is_token, below) */
+    {"vd_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcde", true},
 };
+
+/* A token ("vd_" + 43 base64url characters, any case); one character more or
+ * less, or a '.', is not a token's shape. */
+START_TEST(test_token_shaped_names)
+{
+	ck_assert(name_is_token("vd_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcde", 46));
+	ck_assert(name_is_token("VD_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcde", 46));
+	ck_assert(!name_is_token("vd_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcd", 45));
+	ck_assert(!name_is_token("vd_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcdef", 47));
+	ck_assert(!name_is_token("vd_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-.abcde", 46));
+	ck_assert(!name_is_token("xd_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcde", 46));
+	ck_assert(!name_is_token("vd_config", 9));
+}
+END_TEST
 
 START_TEST(test_name_table)
 {
@@ -112,6 +121,7 @@ static Suite *names_suite(void)
 	TCase *tc = tcase_create("validate");
 	tcase_add_loop_test(tc, test_name_table, 0, (int)(sizeof(table) / sizeof(table[0])));
 	tcase_add_test(tc, test_name_of_128_chars_is_accepted_129_refused);
+	tcase_add_test(tc, test_token_shaped_names);
 	tcase_add_test(tc, test_name_with_embedded_nul_is_refused);
 	tcase_add_test(tc, test_name_null_and_very_long_are_refused);
 	tcase_add_test(tc, test_name_every_allowed_byte_only);

@@ -279,6 +279,44 @@ START_TEST(test_reseal_left_over_is_finished_at_start_or_unseal)
 }
 END_TEST
 
+/* A store that holds a token-shaped name (stored before vaultd refused such
+ * names) still works: a rotation re-seals it, reading it by name is refused
+ * (the token goes nowhere), and it can be deleted, audited as "(a token)". */
+START_TEST(test_a_stored_token_shaped_name_is_resealed_and_can_be_deleted)
+{
+	static const char tok[] = "vd_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcde";
+	struct vd v;
+	vd_up(&v, "keys-tokname");
+	vd_stop(&v);
+	struct store *s = open_offline(&v);
+	uint64_t ver = 0;
+	ck_assert_int_eq(store_put(s, tok, (const uint8_t *)"x", 1, -1, NULL, "uid=0", &ver), 0);
+	store_close(s);
+	vd_start(&v);
+	struct vresp r;
+	vd_call(&v, VIA_LIB, "POST", "/v1/sys/rotate", NULL, NULL, &r);
+	EXPECT_STATUS(&r, 200);
+	vresp_clear(&r);
+	expect_resealed(&v, 2);
+	char *path = xfmt("/v1/secrets/%s", tok);
+	vd_call(&v, VIA_CURL, "GET", path, NULL, NULL, &r);
+	EXPECT_ERROR(&r, 400, "bad_name");
+	vresp_clear(&r);
+	vd_call(&v, VIA_CURL, "DELETE", path, NULL, NULL, &r);
+	EXPECT_STATUS(&r, 200);
+	vresp_clear(&r);
+	free(path);
+	vd_call(&v, VIA_LIB, "GET", "/v1/audit?last=1", NULL, NULL, &r);
+	EXPECT_STATUS(&r, 200);
+	ck_assert_msg(strstr(r.body, "\"(a token)\"") && !strstr(r.body, tok + 3), "%s", r.body);
+	vresp_clear(&r);
+	char *log = slurp(v.log, NULL);
+	ck_assert_msg(log && !strstr(log, tok + 3), "the token's shape is in vaultd's log");
+	free(log);
+	vd_stop(&v);
+}
+END_TEST
+
 /* Enough versions that vaultd's re-seal (64 a batch, 5 ms apart) takes a
  * third of a second at the least. */
 #define BULK 4000
@@ -575,6 +613,7 @@ int main(void)
 	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, test_rotate_makes_a_new_key_and_reseals_every_version);
 	tcase_add_test(tc, test_reseal_left_over_is_finished_at_start_or_unseal);
+	tcase_add_test(tc, test_a_stored_token_shaped_name_is_resealed_and_can_be_deleted);
 	tcase_add_test(tc, test_reseal_pending_counts_down_to_zero);
 	tcase_add_test(tc, test_rotate_and_rekey_refusals);
 	tcase_add_test(tc, test_rekey_to_a_new_key_retires_the_old_one);
