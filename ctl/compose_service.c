@@ -181,6 +181,8 @@ int service_command(const char *svc, const struct cnode *service, const char *fl
 	struct service_cmd c = {0};
 	char *ref = image_ref(service);
 	const struct cnode *build = cnode_map_get(service, "build");
+	if (build && cnode_is_null(build))
+		build = NULL; /* build: ~ builds nothing; it is not the directory "~" */
 	const struct cnode *ep = cnode_map_get(service, "entrypoint");
 	int rc = 0;
 	/* With build:, image: names what gets built, not an official image. */

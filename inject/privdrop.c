@@ -84,7 +84,8 @@ int privdrop_resolve(const char *spec, const char *passwd_path, const char *grou
 	const char *colon = strchr(spec, ':');
 	size_t ul = colon ? (size_t)(colon - spec) : strlen(spec);
 	size_t gl = colon ? strlen(colon + 1) : 0;
-	if (ul == 0 || ul >= sizeof(user) || gl >= sizeof(group) || (colon && gl == 0))
+	if (ul == 0 || ul >= sizeof(user) || gl >= sizeof(group) || (colon && gl == 0) ||
+	    (colon && strchr(colon + 1, ':'))) /* USER:GROUP:MORE */
 		return errf(err, cap, -EINVAL, "--user \"%.64s\": expected USER[:GROUP]", spec);
 	memcpy(user, spec, ul);
 	user[ul] = '\0';

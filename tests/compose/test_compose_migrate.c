@@ -561,6 +561,22 @@ START_TEST(test_leftover_copies_of_a_value_are_reported)
 }
 END_TEST
 
+/* build: ~ builds nothing: the service runs its image (postgres, known),
+ * not a Dockerfile in a directory named "~". */
+START_TEST(test_a_null_build_is_no_build)
+{
+	struct run *r = run_new();
+	struct compose_opts o = opts(r, COMPOSE_MODE_INJECT);
+	migrate_ok(r,
+	           "services:\n  db:\n    image: postgres:16\n    build: ~\n"
+	           "    environment: [POSTGRES_PASSWORD=pw12345]\n",
+	           &o);
+	ck_assert_str_eq(secret_of(r, "db", "POSTGRES_PASSWORD"), "db_postgres_password");
+	ck_assert_uint_eq(r->plan->nnotes, 0);
+	run_free(r);
+}
+END_TEST
+
 /* A key holding a value is reported by where it is: the note, and the paths
  * of everything under that key, never spell the key (so never the value). */
 START_TEST(test_a_leftover_key_is_not_spelled_out)
@@ -945,6 +961,7 @@ int main(void)
 	tcase_add_test(tc, test_name_template_collisions_and_invalid_names_are_refused);
 	tcase_add_test(tc, test_leftover_copies_of_a_value_are_reported);
 	tcase_add_test(tc, test_a_leftover_key_is_not_spelled_out);
+	tcase_add_test(tc, test_a_null_build_is_no_build);
 	tcase_add_test(tc, test_env_file_lines_other_lines_refer_to_stay);
 	tcase_add_test(tc, test_env_files_outside_the_project_are_left_alone);
 	tcase_add_test(tc, test_project_dotenv_lines_the_compose_file_interpolates_stay);

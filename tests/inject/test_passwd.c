@@ -282,6 +282,7 @@ START_TEST(test_unknown_user_or_group_is_enoent_and_bad_spec_einval)
 	ck_assert_int_eq(privdrop_resolve("", PW, GR, &c, err, sizeof(err)), -EINVAL);
 	ck_assert_int_eq(privdrop_resolve("app:", PW, GR, &c, err, sizeof(err)), -EINVAL);
 	ck_assert_int_eq(privdrop_resolve(":app", PW, GR, &c, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(privdrop_resolve("app:app:app", PW, GR, &c, err, sizeof(err)), -EINVAL);
 	ck_assert_int_eq(privdrop_resolve("4294967295", PW, GR, &c, err, sizeof(err)), -EINVAL);
 	ck_assert_int_eq(memcmp(&c, &before, sizeof(c)), 0);
 	/* A name needs the file; a number does not. */
