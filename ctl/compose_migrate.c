@@ -354,6 +354,15 @@ static int envcache_get(struct ctx *x, const char *svc, const struct cnode *item
 	if (!(c->drop = calloc(c->f->n ? c->f->n : 1, sizeof(bool))) ||
 	    !(c->kept = calloc(c->f->n ? c->f->n : 1, sizeof(*c->kept))))
 		return -ENOMEM;
+	/* Lines compose skips stay as they are, unread: say so, as one may
+	 * hold a secret (an unterminated quote, say). */
+	for (size_t i = 0; i < c->f->n_bad && rc == 0; i++)
+		rc = note(x,
+		          "line %u of env_file %s is not env_file syntax (compose skips it): it "
+		          "stays as written; if it holds a secret, move it by hand",
+		          c->f->bad_lines[i], c->shown);
+	if (rc < 0)
+		return rc;
 	c->project_dotenv = is_project_dotenv(x, c->path);
 	*ret = x->nenv - 1;
 	return 0;

@@ -651,6 +651,22 @@ START_TEST(test_env_files_outside_the_project_are_left_alone)
 }
 END_TEST
 
+/* Lines compose skips are named in a note (by number, never by content). */
+START_TEST(test_env_file_lines_compose_skips_are_noted)
+{
+	struct run *r = run_new();
+	put_file(r, "app.env", "B_TOKEN=\"s3cr3t-unterminated\nAPI_TOKEN=tok-ok\njunk line\n");
+	struct compose_opts o = opts(r, COMPOSE_MODE_INJECT);
+	migrate_ok(r, "services:\n  app: {image: python:3.12, env_file: app.env}\n", &o);
+	ck_assert_str_eq(value_of(r, "app", "API_TOKEN"), "tok-ok");
+	ck_assert(has_note(r, "line 1 of env_file app.env is not env_file syntax", NULL));
+	ck_assert(has_note(r, "line 3 of env_file app.env", NULL));
+	for (size_t i = 0; i < r->plan->nnotes; i++)
+		ck_assert_msg(!strstr(r->plan->notes[i], "s3cr3t"), "%s", r->plan->notes[i]);
+	run_free(r);
+}
+END_TEST
+
 START_TEST(test_env_file_lines_other_lines_refer_to_stay)
 {
 	struct run *r = run_new();
@@ -963,6 +979,7 @@ int main(void)
 	tcase_add_test(tc, test_a_leftover_key_is_not_spelled_out);
 	tcase_add_test(tc, test_a_null_build_is_no_build);
 	tcase_add_test(tc, test_env_file_lines_other_lines_refer_to_stay);
+	tcase_add_test(tc, test_env_file_lines_compose_skips_are_noted);
 	tcase_add_test(tc, test_env_files_outside_the_project_are_left_alone);
 	tcase_add_test(tc, test_project_dotenv_lines_the_compose_file_interpolates_stay);
 	tcase_add_test(tc, test_default_of_a_variable_dotenv_sets_is_not_frozen);
