@@ -429,25 +429,16 @@ static int write_secret_files(const char *base_dir, const char *dir, char *const
 		return CTL_ERROR;
 	}
 	int dfd = -1;
-	int r = compose_secrets_dir_open(full, &dfd);
-	/* The spelling check (secrets_dir_ok) misses "sub/..", the project's
-	 * absolute path or "/.": compare the directory itself. */
-	struct stat d, p, root;
-	if (r == 0 && fstat(dfd, &d) == 0 &&
-	    ((stat(base_dir, &p) == 0 && d.st_dev == p.st_dev && d.st_ino == p.st_ino) ||
-	     (stat("/", &root) == 0 && d.st_dev == root.st_dev && d.st_ino == root.st_ino))) {
-		close(dfd);
-		ctl_err("cannot use %s as the secrets directory: it is the project directory or /; "
-		        "name a directory of its own",
-		        full);
-		return CTL_ERROR;
-	}
+	int r = compose_secrets_dir_open(full, base_dir, &dfd);
 	if (r < 0) {
 		ctl_err("cannot use %s as the secrets directory: %s", full,
-		        r == -ELOOP    ? "it is a symlink"
-		        : r == -EPERM  ? "it belongs to another user"
-		        : r == -EACCES ? "group or others can open it (chmod 700 it, or name a new directory)"
-		                       : strerror(-r));
+		        r == -ELOOP   ? "it is a symlink"
+		        : r == -EPERM ? "it belongs to another user"
+		        : r == -EACCES
+		            ? "group or others can open it (chmod 700 it, or name a new directory)"
+		        : r == -EEXIST
+		            ? "it is the project directory or /; name a directory of its own"
+		            : strerror(-r));
 		return CTL_ERROR;
 	}
 	size_t changed = 0;

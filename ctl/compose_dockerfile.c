@@ -183,15 +183,13 @@ int compose_split_command(const char *s, struct cnode **ret)
 static int exec_form(const char *arg, struct cnode **ret)
 {
 	json_t *a = arg[0] == '[' ? json_loads(arg, 0, NULL) : NULL;
-	size_t i;
-	json_t *v;
-	bool strings = json_is_array(a);
-	json_array_foreach(a, i, v) strings &= json_is_string(v);
-	struct cnode *s = strings ? cnode_new_seq(true) : NULL;
-	int rc = !strings ? -EINVAL : s ? 0 : -ENOMEM;
-	json_array_foreach(a, i, v)
-	{
-		if (rc == 0 && cnode_seq_append(s, cnode_new_str(json_string_value(v))) < 0)
+	struct cnode *s = json_is_array(a) ? cnode_new_seq(true) : NULL;
+	int rc = !json_is_array(a) ? -EINVAL : s ? 0 : -ENOMEM;
+	for (size_t i = 0; rc == 0 && i < json_array_size(a); i++) {
+		const json_t *v = json_array_get(a, i);
+		if (!json_is_string(v))
+			rc = -EINVAL;
+		else if (cnode_seq_append(s, cnode_new_str(json_string_value(v))) < 0)
 			rc = -ENOMEM;
 	}
 	json_decref(a);

@@ -5,7 +5,6 @@
 #include "compose_files.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,11 +13,20 @@
 #include <unistd.h>
 
 #include "files.h"
+#include "fsutil.h"
 #include "input.h"
 
 #define GITIGNORE_MAX_BYTES (1024u * 1024u)
 
-int compose_secrets_dir_open(const char *dir, int *ret_fd)
+/* Whether the directory open at fd is path's. */
+static bool same_dir(int fd, const char *path)
+{
+	struct stat a, b;
+	return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
+int compose_secrets_dir_open(const char *dir, const char *project_dir, int *ret_fd)
 {
 	bool created = mkdir(dir, 0700) == 0;
 	if (!created && errno != EEXIST)
@@ -38,6 +46,13 @@ int compose_secrets_dir_open(const char *dir, int *ret_fd)
 		close(fd);
 		return -EACCES;
 	}
+	/* Whatever the spelling ("sub/..", an absolute path, "/."): plaintext
+	 * files in the project directory itself would sit beside the compose
+	 * file with no .gitignore entry; in / anywhere at all. */
+	if (!created && (same_dir(fd, project_dir) || same_dir(fd, "/"))) {
+		close(fd);
+		return -EEXIST;
+	}
 	if ((st.st_mode & 07777) != 0700 && fchmod(fd, 0700) < 0) {
 		int rc = -errno;
 		close(fd);
@@ -50,14 +65,12 @@ int compose_secrets_dir_open(const char *dir, int *ret_fd)
 /* Whether dirfd/name already holds exactly value (compared in constant time). */
 static bool same_content(int dirfd, const char *name, const struct secbuf *value)
 {
-	int fd =
-	    openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK); /* no FIFO wait */
+	struct stat st;
+	int fd = fsutil_open_regular(dirfd, name, O_NOFOLLOW, &st);
 	if (fd < 0)
 		return false;
-	struct stat st;
 	struct secbuf *b = NULL;
-	bool same = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	            (size_t)st.st_size == value->len && (st.st_mode & 07777) == 0600 &&
+	bool same = (size_t)st.st_size == value->len && (st.st_mode & 07777) == 0600 &&
 	            input_read_fd(fd, value->len, &b) == 0 && secbuf_equal(b, value);
 	secbuf_free(b);
 	close(fd);
@@ -101,11 +114,13 @@ int compose_gitignore_add(const char *project_dir, const char *entry, bool *ret_
 	char path[4096];
 	if (snprintf(path, sizeof(path), "%s/.gitignore", project_dir) >= (int)sizeof(path))
 		return -ENAMETOOLONG;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK); /* a FIFO: no wait */
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
 	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (off_t)GITIGNORE_MAX_BYTES) {
+	int fd = fsutil_open_regular(AT_FDCWD, path, O_NOFOLLOW, &st);
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0)
+		return fd == -EISDIR ? -EINVAL : fd;
+	if (st.st_size > (off_t)GITIGNORE_MAX_BYTES) {
 		close(fd);
 		return -EINVAL;
 	}

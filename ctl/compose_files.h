@@ -9,10 +9,11 @@
 #include "secbuf.h"
 
 /* Creates dir (mode 0700) if needed and opens it; refuses a symlink, a
- * non-directory, another user's directory, and an existing one that group
- * or others may open (-EACCES: it is not ours to chmod).
- * *ret_fd is an O_DIRECTORY descriptor; caller closes. 0 or -errno. */
-int compose_secrets_dir_open(const char *dir, int *ret_fd);
+ * non-directory, another user's directory, an existing one that group or
+ * others may open (-EACCES: it is not ours to chmod), and project_dir or /
+ * however spelled (-EEXIST). *ret_fd is an O_DIRECTORY descriptor; caller
+ * closes. 0 or -errno. */
+int compose_secrets_dir_open(const char *dir, const char *project_dir, int *ret_fd);
 /* Writes value into dirfd/name (mode 0600) atomically; name must be a valid
  * secret name (no '/'). A file that already holds exactly value is left
  * alone (*ret_changed false). 0 or -errno. */

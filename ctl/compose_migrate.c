@@ -38,7 +38,6 @@ struct envcache {
 	enum compose_skip *kept;
 	bool dropped_any;
 	bool project_dotenv; /* also the file compose interpolates ${VAR} from */
-	bool outside;        /* a name of it is outside the project directory */
 	dev_t dev;           /* which file: "a.env" and "./a.env" are one */
 	ino_t ino;
 	/* The names it has (realpath of each spelling: a symlink's target, each
@@ -59,7 +58,8 @@ struct ctx {
 	 * compose file from it, so such a value is not its default. */
 	struct secbuf *dotenv_text;
 	struct dotenv *dotenv;
-	bool *var_used; /* per --var: matched something */
+	bool *var_used;     /* per --var: matched something */
+	char *project_real; /* realpath of the project directory, NULL unknown */
 	/* Each secret's value -> its index (filled by name_secrets): the
 	 * values are distinct by then. Its hash key is guarded, as keyed
 	 * hashes of the values sit in plain memory. */
@@ -514,14 +514,11 @@ static int keep_referenced(struct ctx *x)
  * still read the lines a migration would take out of it. */
 static bool outside_project(const struct ctx *x, const struct envcache *c)
 {
-	char *proj = x->o->project_dir ? realpath(x->o->project_dir, NULL) : NULL;
-	if (!proj)
-		return false;
-	size_t n = strlen(proj);
+	const char *proj = x->project_real;
+	size_t n = proj ? strlen(proj) : 0;
 	bool out = false;
-	for (size_t i = 0; i < c->nreal && !out; i++)
+	for (size_t i = 0; proj && i < c->nreal && !out; i++)
 		out = strncmp(c->real[i], proj, n) != 0 || (c->real[i][n] != '/' && n > 1);
-	free(proj);
 	return out;
 }
 
@@ -540,12 +537,12 @@ static int mark_drops(struct ctx *x)
 			return rc;
 		for (size_t k = 0; k < n; k++) {
 			struct envcache *c = &x->env[idx[k]];
-			c->outside = outside_project(x, c);
+			bool outside = outside_project(x, c);
 			for (size_t i = 0; i < c->f->n; i++) {
 				bool sibling = false;
 				if (!wanted_line(x, svc, &c->f->items[i]))
 					continue;
-				if (c->outside) {
+				if (outside) {
 					c->kept[i] = SKIP_OUTSIDE;
 					continue;
 				}
@@ -1205,6 +1202,7 @@ int compose_migrate(struct cnode *root, const struct compose_opts *o, struct com
 	}
 	x.p = calloc(1, sizeof(*x.p));
 	x.var_used = calloc(o->nvars ? o->nvars : 1, sizeof(bool));
+	x.project_real = o->project_dir ? realpath(o->project_dir, NULL) : NULL;
 	int rc = x.p && x.var_used && x.seed ? run(&x) : -ENOMEM;
 	if (rc == -ENOMEM)
 		snprintf(err, errcap, "out of memory");
@@ -1226,6 +1224,7 @@ int compose_migrate(struct cnode *root, const struct compose_opts *o, struct com
 	dotenv_free(x.dotenv);
 	secbuf_free(x.dotenv_text);
 	free(x.var_used);
+	free(x.project_real);
 	strtab_free(&x.by_value);
 	secbuf_free(x.seed);
 	if (rc < 0) {

@@ -12,6 +12,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "fsutil.h"
+
 static int write_str(int fd, const char *s)
 {
 	size_t len = strlen(s);
@@ -175,18 +177,18 @@ int input_read_fd(int fd, size_t max, struct secbuf **ret)
  * over max. 0 with *ret_fd and *st, or -errno. */
 static int open_whole(const char *path, size_t max, bool regular_only, struct stat *st, int *ret_fd)
 {
-	/* O_NONBLOCK: opening a FIFO for reading waits for a writer, and a
-	 * regular-only read must refuse one, not hang on it. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | (regular_only ? O_NONBLOCK : 0));
-	if (fd < 0)
+	int fd = -1, r = 0;
+	if (regular_only) { /* and a FIFO refused, not waited on */
+		fd = fsutil_open_regular(AT_FDCWD, path, 0, st);
+		if (fd < 0)
+			return fd == -EISDIR ? -EINVAL : fd;
+	} else if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
 		return -errno;
-	int r = 0;
-	if (fstat(fd, st) < 0)
+	}
+	if (!regular_only && fstat(fd, st) < 0)
 		r = -errno;
 	else if (S_ISDIR(st->st_mode))
-		r = regular_only ? -EINVAL : -EISDIR;
-	else if (regular_only && !S_ISREG(st->st_mode))
-		r = -EINVAL;
+		r = -EISDIR;
 	else if (S_ISREG(st->st_mode) && (uint64_t)st->st_size > max)
 		r = -EFBIG;
 	if (r < 0) {

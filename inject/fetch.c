@@ -11,10 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "httpc.h"
 #include "jsonx.h"
 #include "monotime.h"
@@ -510,20 +510,11 @@ int fetch_load_token(const char *path, const char *env_value, struct secbuf **re
 {
 	struct secbuf *b = NULL;
 	if (path) {
-		/* Regular files only, opened without waiting: a FIFO would hang
-		 * the container's start instead of failing it. */
-		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		/* A regular file only: a FIFO would hang the container's start
+		 * instead of failing it. */
+		int fd = fsutil_open_regular(AT_FDCWD, path, 0, NULL);
 		if (fd < 0)
-			return -errno;
-		struct stat st;
-		int e = fstat(fd, &st) < 0     ? -errno
-		        : S_ISDIR(st.st_mode)  ? -EISDIR
-		        : !S_ISREG(st.st_mode) ? -ESPIPE
-		                               : 0;
-		if (e < 0) {
-			close(fd);
-			return e;
-		}
+			return fd == -EINVAL ? -ESPIPE : fd; /* -EINVAL says "empty" */
 		b = secbuf_new(FETCH_MAX_TOKEN_BYTES + 1);
 		if (!b) {
 			close(fd);

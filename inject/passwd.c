@@ -7,8 +7,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
+
+#include "fsutil.h"
 
 int passwd_parse_id(const char *s, unsigned *ret)
 {
@@ -89,17 +90,11 @@ int group_parse_line(char *line, struct gr_entry *ret, char **ret_members)
  * stays small. Over-long lines and lines with a NUL are skipped whole. */
 static int each_line(const char *path, int (*fn)(char *line, void *ctx), void *ctx)
 {
-	/* Without waiting, and regular files only: a FIFO planted in the image
-	 * must not hang the container's start. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	/* A regular file only: a FIFO planted in the image must not hang the
+	 * container's start. */
+	int fd = fsutil_open_regular(AT_FDCWD, path, 0, NULL);
 	if (fd < 0)
-		return -errno;
-	struct stat st;
-	int e = fstat(fd, &st) < 0 ? -errno : !S_ISREG(st.st_mode) ? -EINVAL : 0;
-	if (e < 0) {
-		close(fd);
-		return e;
-	}
+		return fd;
 	char *buf = malloc(PASSWD_MAX_LINE + 1);
 	if (!buf) {
 		close(fd);

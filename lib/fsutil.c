@@ -1,5 +1,6 @@
-/* Durable-file helpers: fsync of a path and of the directory holding a name,
- * so a new key file or backup survives a crash right after it was reported. */
+/* File helpers: fsync of a path and of the directory holding a name (so a
+ * new key file or backup survives a crash right after it was reported), and
+ * the open of a file that must be regular (not a FIFO that hangs a read). */
 #include "fsutil.h"
 
 #include <errno.h>
@@ -30,4 +31,24 @@ int fsutil_fsync_parent(const char *path)
 	memcpy(dir, path, n);
 	dir[n] = '\0';
 	return fsutil_fsync_path(dir, O_DIRECTORY);
+}
+
+int fsutil_open_regular(int dirfd, const char *path, int flags, struct stat *st)
+{
+	/* O_NONBLOCK: opening a FIFO for reading waits for a writer; it has no
+	 * effect on the regular file we keep. */
+	int fd = openat(dirfd, path, flags | O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	struct stat own;
+	struct stat *s = st ? st : &own;
+	int r = fstat(fd, s) < 0       ? -errno
+	        : S_ISDIR(s->st_mode)  ? -EISDIR
+	        : !S_ISREG(s->st_mode) ? -EINVAL
+	                               : 0;
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
 }

@@ -368,17 +368,15 @@ static void add_json_line(const struct audit_entry *e, bool chained, bool ok, ch
 	*used += fill.n;
 }
 
-/* Seal once a seal request's entry is in the chain (and before anyone is
- * told {"sealed":true}). */
+/* After a seal request's entry is in the chain (append_batch sealed the
+ * store with that commit, before anyone is told {"sealed":true}): the
+ * token cache goes too. */
 static void seal_if_asked(struct audit_item *batch, bool chained)
 {
 	if (!chained)
 		return;
 	for (struct audit_item *it = batch; it; it = it->next) {
 		if (it->seal_after) {
-			/* append_batch sealed with the commit; this is for a batch
-			 * whose seal item was chained some other way. */
-			store_seal(g_vd->store);
 			auth_flush();
 			log_msg(LOG_INFO, "sealed", "sealed by request; keys wiped");
 			return;
