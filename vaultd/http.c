@@ -225,10 +225,13 @@ static bool finish(struct req *r, bool may_direct, bool suspended)
 	/* So may a GET that spent a use of a token. */
 	r->item.durable = r->changed || may_write(r);
 	r->phase = PH_AUDITING;
-	/* A commit that fsyncs (--audit-sync always, or a GET that spent a
-	 * token use) does not run on a libmicrohttpd thread: the writer thread
-	 * batches them. Unless, as for writes, the connection is alone. */
-	if (!suspended && (r->vd->cfg.audit_sync_always || r->item.durable) && others_open())
+	/* With other connections open, no commit runs on a libmicrohttpd
+	 * thread: the thread's other connections would wait behind it, and
+	 * the commits they then sent one by one were each a WAL write (with
+	 * --threads 1, 16 readers got one commit per read, at a third of the
+	 * throughput). The writer thread batches them; a lone connection,
+	 * with nobody to batch with, records its own. */
+	if (!suspended && others_open())
 		may_direct = false;
 	if (may_direct && audit_try_direct(&r->item))
 		return true; /* recorded on this thread: r->phase is PH_READY */
