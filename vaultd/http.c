@@ -228,7 +228,7 @@ static bool finish(struct req *r, bool may_direct, bool suspended)
 	/* With other connections open, no commit runs on a libmicrohttpd
 	 * thread: the thread's other connections would wait behind it, and
 	 * the commits they then sent one by one were each a WAL write (with
-	 * --threads 1, 16 readers got one commit per read, at a third of the
+	 * --threads 1, 16 readers got one commit per read, at under half the
 	 * throughput). The writer thread batches them; a lone connection,
 	 * with nobody to batch with, records its own. */
 	if (!suspended && others_open())
