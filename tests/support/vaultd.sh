@@ -87,3 +87,13 @@ vt_need_root() {
 		echo "SKIP: needs root ($1)"; exit 77
 	fi
 }
+
+# For tests that drive vaultd with tests/bench/loadgen: it sets up as root,
+# then reads as nobody, who must reach the socket: the directory gets 0711
+# and vt_start needs --socket-group nogroup. Sets up as vt_setup does.
+vt_loadgen_setup() {
+	: "${LOADGEN_BIN:?set LOADGEN_BIN}"
+	vt_need_root "loadgen sets up as root, then reads as nobody"
+	vt_setup
+	chmod 0711 "$VT_DIR"
+}

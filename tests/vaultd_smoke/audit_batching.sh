@@ -1,14 +1,11 @@
 #!/usr/bin/env bash
 # Reads from many keep-alive connections share audit commits, even when one
 # libmicrohttpd thread serves them all: none is committed on that thread
-# while other connections wait behind it (one commit per read, stop 21).
+# while other connections wait behind it (which made a commit per read).
 set -uo pipefail
 . "$(dirname "$0")/../support/vaultd.sh"
-: "${LOADGEN_BIN:?set LOADGEN_BIN}"
-vt_need_root "loadgen sets up as root, then reads as nobody"
 
-vt_setup
-chmod 0711 "$VT_DIR"
+vt_loadgen_setup
 vt_start --socket-group nogroup --threads 1
 
 metric() { curl -s --unix-socket "$VT_SOCK" http://localhost/metrics | awk -v m="$1" '$1 == m {print $2}'; }

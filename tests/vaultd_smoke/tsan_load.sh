@@ -4,11 +4,8 @@
 # reopening the audit log, then SIGTERM. Any data race TSan sees fails it.
 set -uo pipefail
 . "$(dirname "$0")/../support/vaultd.sh"
-: "${LOADGEN_BIN:?set LOADGEN_BIN}"
-vt_need_root "loadgen sets up as root, then reads as nobody"
 
-vt_setup
-chmod 0711 "$VT_DIR"
+vt_loadgen_setup
 export TSAN_OPTIONS="halt_on_error=1 exitcode=66 log_path=$VT_DIR/tsan"
 vt_start --socket-group nogroup --audit-log "$VT_DIR/audit.jsonl"
 
