@@ -68,7 +68,7 @@ redis-server --port 0 --unixsocket "$D/redis.sock" --unixsocketperm 700 --save '
 RPID=$!
 wait_sock "$D/redis.sock" "$RPID" redis-server
 
-declare -A S_RPS S_P50 S_P99 V_RPS V_P50 V_P99 V_CPU W_RPS W_P50 W_P99 R_RPS R_P50 R_P99 R_CPU
+declare -A S_RPS S_P50 S_P99 V_RPS V_P50 V_P99 V_CPU V_CLI W_RPS W_P50 W_P99 R_RPS R_P50 R_P99 R_CPU R_CLI
 field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 
 # CPU time a process has used, in clock ticks (utime + stime). The server's
@@ -80,22 +80,36 @@ us_per() { # ticks requests -> microseconds of CPU per request
 	awk -v t="$1" -v n="$2" -v hz="$TCK" 'BEGIN{printf "%.1f", (n > 0) ? t / hz * 1e6 / n : 0}'
 }
 
-run_loadgen() { # mode conns socket server-pid [flags] -> sets LINE and CPU (server us per request)
-	local t0
-	t0=$(cpu_ticks "$4")
-	LINE=$("$LOADGEN_BIN" --socket "$3" --mode "$1" --conns "$2" --seconds "$SECS" "${@:5}") || {
+# loadgen reads the server's CPU itself, over the window it counts requests
+# in (after its warm-up and setup, which ticks around the whole run would
+# add), and its own.
+run_loadgen() { # mode conns socket server-pid [flags] -> sets LINE, CPU and CLI (us per request)
+	LINE=$("$LOADGEN_BIN" --socket "$3" --mode "$1" --conns "$2" --seconds "$SECS" \
+		--server-pid "$4" "${@:5}") || {
 		echo "bench: loadgen $1 at $2 connections reported errors: $LINE" >&2
 		exit 1
 	}
-	CPU=$(us_per "$(($(cpu_ticks "$4") - t0))" "$(field ok "$LINE")")
-	echo "  $LINE server_cpu_us_per_req=$CPU" >&2
+	CPU=$(field server_cpu_us "$LINE")
+	CLI=$(field client_cpu_us "$LINE")
+	echo "  $LINE" >&2
+}
+
+# redis-benchmark's own CPU, from bash's time: sets CSV and CLI.
+TIMEFORMAT='%U %S'
+run_redis_benchmark() { # requests, then redis-benchmark's arguments
+	local n=$1 u s
+	shift
+	{ time redis-benchmark -s "$D/redis.sock" "$@" --csv >"$D/rb.csv"; } 2>"$D/rb.time"
+	CSV=$(grep '^"GET"' "$D/rb.csv")
+	read -r u s <"$D/rb.time"
+	CLI=$(awk -v u="$u" -v s="$s" -v n="$n" 'BEGIN{printf "%.1f", (u + s) * 1e6 / n}')
 }
 
 echo "vaultd reads (token auth as nobody, audited, decrypted), ${SECS}s each:" >&2
 for c in "${READ_CONNS[@]}"; do
 	run_loadgen read "$c" "$D/vaultd.sock" "$VPID"
 	V_RPS[$c]=$(field rps "$LINE"); V_P50[$c]=$(field p50_us "$LINE"); V_P99[$c]=$(field p99_us "$LINE")
-	V_CPU[$c]=$CPU
+	V_CPU[$c]=$CPU V_CLI[$c]=$CLI
 done
 echo "vaultd audited no-op (GET /v1/health: HTTP + audit, no token, no store read):" >&2
 run_loadgen health 50 "$D/vaultd.sock" "$VPID"
@@ -123,10 +137,10 @@ echo "inject's own request: a new connection for one POST /v1/bundle of 5 secret
 run_loadgen bundle 1 "$D/vaultd.sock" "$VPID" --fresh
 FB_RPS=$(field rps "$LINE"); FB_P50=$(field p50_us "$LINE"); FB_P99=$(field p99_us "$LINE"); FB_CPU=$CPU
 t0=$(cpu_ticks "$RPID")
-csv=$(redis-benchmark -s "$D/redis.sock" -t get -d 32 -c 1 -n 20000 -k 0 --csv | grep '^"GET"')
+run_redis_benchmark 20000 -t get -d 32 -c 1 -n 20000 -k 0
 FR_CPU=$(us_per "$(($(cpu_ticks "$RPID") - t0))" 20000)
-echo "  redis -k 0: $csv server_cpu_us_per_req=$FR_CPU" >&2
-IFS=, read -r _ rps _ _ p50 _ <<<"$(tr -d '"' <<<"$csv")"
+echo "  redis -k 0: $CSV server_cpu_us=$FR_CPU client_cpu_us=$CLI" >&2
+IFS=, read -r _ rps _ _ p50 _ <<<"$(tr -d '"' <<<"$CSV")"
 FR_RPS=${rps%.*}
 FR_P50=$(awk -v m="$p50" 'BEGIN{printf "%d", m*1000}')
 
@@ -135,30 +149,33 @@ for c in 1 8 50; do
 	n=$((c == 1 ? 80000 : 200000))
 	redis-benchmark -s "$D/redis.sock" -t set -d 32 -c "$c" -n 1000 --csv >/dev/null # the key GET reads
 	t0=$(cpu_ticks "$RPID")
-	csv=$(redis-benchmark -s "$D/redis.sock" -t get -d 32 -c "$c" -n "$n" --csv | grep '^"GET"')
-	R_CPU[$c]=$(us_per "$(($(cpu_ticks "$RPID") - t0))" "$n")
-	echo "  c=$c $csv server_cpu_us_per_req=${R_CPU[$c]}" >&2
-	IFS=, read -r _ rps _ _ p50 _ p99 _ <<<"$(tr -d '"' <<<"$csv")"
+	run_redis_benchmark "$n" -t get -d 32 -c "$c" -n "$n"
+	R_CPU[$c]=$(us_per "$(($(cpu_ticks "$RPID") - t0))" "$n") R_CLI[$c]=$CLI
+	echo "  c=$c $CSV server_cpu_us=${R_CPU[$c]} client_cpu_us=$CLI" >&2
+	IFS=, read -r _ rps _ _ p50 _ p99 _ <<<"$(tr -d '"' <<<"$CSV")"
 	R_RPS[$c]=${rps%.*}
 	R_P50[$c]=$(awk -v m="$p50" 'BEGIN{printf "%d", m*1000}')
 	R_P99[$c]=$(awk -v m="$p99" 'BEGIN{printf "%d", m*1000}')
 done
 
 echo
-printf '%-6s | %11s %7s %7s %7s | %11s %7s %7s %7s | %6s\n' conns "vaultd rd/s" "p50 us" "p99 us" \
-	"cpu us" "redis GET/s" "p50 us" "p99 us" "cpu us" ratio
-printf -- '-------+--------------------------------------+--------------------------------------+-------\n'
+row='%-6s | %11s %7s %7s %7s %7s | %11s %7s %7s %7s %7s | %6s\n'
+printf "$row" conns "vaultd rd/s" "p50 us" "p99 us" "cpu us" "cli us" "redis GET/s" "p50 us" \
+	"p99 us" "cpu us" "cli us" ratio
+printf -- '-------+----------------------------------------------+----------------------------------------------+-------\n'
 for c in "${READ_CONNS[@]}"; do
 	if [ -n "${R_RPS[$c]:-}" ]; then
 		ratio=$(awk -v a="${V_RPS[$c]}" -v b="${R_RPS[$c]}" 'BEGIN{printf "%.2f", a/b}')
-		printf '%-6s | %11s %7s %7s %7s | %11s %7s %7s %7s | %6s\n' "$c" "${V_RPS[$c]}" "${V_P50[$c]}" \
-			"${V_P99[$c]}" "${V_CPU[$c]}" "${R_RPS[$c]}" "${R_P50[$c]}" "${R_P99[$c]}" "${R_CPU[$c]}" "$ratio"
+		printf "$row" "$c" "${V_RPS[$c]}" "${V_P50[$c]}" "${V_P99[$c]}" "${V_CPU[$c]}" "${V_CLI[$c]}" \
+			"${R_RPS[$c]}" "${R_P50[$c]}" "${R_P99[$c]}" "${R_CPU[$c]}" "${R_CLI[$c]}" "$ratio"
 	else
-		printf '%-6s | %11s %7s %7s %7s | %11s %7s %7s %7s | %6s\n' "$c" "${V_RPS[$c]}" "${V_P50[$c]}" \
-			"${V_P99[$c]}" "${V_CPU[$c]}" - - - - -
+		printf "$row" "$c" "${V_RPS[$c]}" "${V_P50[$c]}" "${V_P99[$c]}" "${V_CPU[$c]}" "${V_CLI[$c]}" \
+			- - - - - -
 	fi
 done
-echo "(cpu us: the server's own CPU time per request, user + system, all its threads)"
+echo "(cpu us: the server's own CPU time per request, user + system, all its threads; cli us:"
+echo " the client's, loadgen or redis-benchmark. Both share the two cores, so a server's rate"
+echo " here is bounded by 2 s / (cpu + cli) of CPU per second.)"
 echo
 printf '%-6s | %14s %8s %8s %7s | %6s   (audited no-op: GET /v1/health)\n' conns "req/s" "p50 us" \
 	"p99 us" "cpu us" ratio

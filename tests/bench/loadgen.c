@@ -1,6 +1,7 @@
 /* loadgen: N keep-alive HTTP/1.1 connections to vaultd's unix socket, driven
  * from one epoll loop; measures authenticated, audited, decrypted secret reads
- * (or durable writes) per second and p50/p99 latency. Sets up its own secret,
+ * (or durable writes) per second, p50/p99 latency, and CPU per request (its
+ * own, and the server's with --server-pid). Sets up its own secret,
  * policy and token as admin, then (as root) drops to nobody so that every
  * request goes through token auth. With --fresh every request gets a new
  * connection, as inject's does (the latency then includes the connect);
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -41,6 +43,7 @@ struct opts {
 	double seconds;
 	bool as_nobody;
 	bool fresh; /* one request per connection */
+	long server_pid; /* --server-pid: its CPU over the measured window, 0 = none */
 };
 
 struct conn {
@@ -50,6 +53,7 @@ struct conn {
 	char buf[RESP_MAX];
 	size_t got;
 	double t_start;
+	bool armed_out; /* registered for EPOLLOUT: only while a request waits to go */
 };
 
 struct stats {
@@ -63,6 +67,41 @@ static double now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* CPU seconds (user + system) this process has used. */
+static double self_cpu_s(void)
+{
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru) < 0)
+		return 0;
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* CPU seconds process pid has used, all its threads (/proc/PID/stat is
+ * readable by anyone, so this works after dropping to nobody); -1 when it
+ * cannot be read. */
+static double proc_cpu_s(long pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* Fields after the command (which may hold spaces) start past its ')':
+	 * utime and stime are the 12th and 13th of them. */
+	char *p = strrchr(buf, ')');
+	unsigned long long ut = 0, st = 0;
+	if (!p ||
+	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
 static void die(const char *what)
@@ -272,17 +311,48 @@ static void build_request(struct conn *c, const struct opts *o, const char *toke
 	c->req_len = (size_t)n;
 }
 
+/* Registered for EPOLLOUT only while part of the request is unsent (it
+ * never is, in practice: a request is well under the socket buffer). With
+ * EPOLLOUT always on, edge-triggered, vaultd's every read of a request freed
+ * buffer space and woke this loop for nothing, in vaultd's recv: CPU charged
+ * to the server that redis-benchmark, which arms writable events only to
+ * write, does not cost redis. */
+static void conn_arm(struct conn *c, int ep, int op)
+{
+	bool out = c->sent < c->req_len;
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLET | (out ? EPOLLOUT : 0u),
+	                         .data.ptr = c};
+	if (epoll_ctl(ep, op, c->fd, &ev) < 0)
+		die("epoll_ctl");
+	c->armed_out = out;
+}
+
+/* Writes what it can of the request; false on an error (not EAGAIN). */
+static bool conn_send(struct conn *c)
+{
+	while (c->sent < c->req_len) {
+		ssize_t k = write(c->fd, c->req + c->sent, c->req_len - c->sent);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return errno == EAGAIN;
+		c->sent += (size_t)k;
+	}
+	return true;
+}
+
+/* Connects and sends the request at once (a unix socket's connect is
+ * complete on return); a write error shows in conn_step, through EPOLLOUT. */
 static void conn_open(struct conn *c, const struct opts *o, int ep)
 {
 	c->fd = connect_unix(o->socket);
 	if (c->fd < 0)
 		die(o->socket);
 	fcntl(c->fd, F_SETFL, O_NONBLOCK);
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET, .data.ptr = c};
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev) < 0)
-		die("epoll_ctl");
 	c->sent = c->got = 0;
 	c->t_start = now_ms();
+	(void)conn_send(c);
+	conn_arm(c, ep, EPOLL_CTL_ADD);
 }
 
 static void record(struct stats *s, double ms, bool counted)
@@ -314,14 +384,13 @@ static void conn_step(struct conn *c, const struct opts *o, int ep, struct stats
                       const char *expect_b64)
 {
 	for (;;) {
-		if (c->sent < c->req_len) {
-			ssize_t k = write(c->fd, c->req + c->sent, c->req_len - c->sent);
-			if (k < 0 && (errno == EAGAIN || errno == EINTR))
-				return;
-			if (k < 0)
+		if (c->sent < c->req_len || c->armed_out) {
+			if (!conn_send(c))
 				goto broken;
-			c->sent += (size_t)k;
-			continue;
+			if ((c->sent < c->req_len) != c->armed_out)
+				conn_arm(c, ep, EPOLL_CTL_MOD);
+			if (c->sent < c->req_len)
+				return;
 		}
 		ssize_t k = read(c->fd, c->buf + c->got, sizeof(c->buf) - c->got);
 		if (k < 0 && (errno == EAGAIN || errno == EINTR))
@@ -379,21 +448,24 @@ static int cmp_u32(const void *a, const void *b)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: loadgen --socket PATH [--mode read|bundle|write|health] [--conns N] "
-	                "[--seconds S] "
-	                "[--fresh] [--no-drop]\n"
-	                "  as root it sets up a secret, policy and token, then becomes nobody\n"
-	                "  (vaultd must be started with --socket-group nogroup for that).\n");
+	fprintf(stderr,
+	        "usage: loadgen --socket PATH [--mode read|bundle|write|health] [--conns N] "
+	        "[--seconds S] "
+	        "[--fresh] [--no-drop] [--server-pid PID]\n"
+	        "  as root it sets up a secret, policy and token, then becomes nobody\n"
+	        "  (vaultd must be started with --socket-group nogroup for that).\n"
+	        "  Prints its own CPU per request and, with --server-pid, the server's,\n"
+	        "  both over the measured window (after the warm-up).\n");
 	exit(2);
 }
 
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
-		{"socket", required_argument, NULL, 's'}, {"mode", required_argument, NULL, 'm'},
-		{"conns", required_argument, NULL, 'c'},  {"seconds", required_argument, NULL, 't'},
-		{"no-drop", no_argument, NULL, 'n'},      {"fresh", no_argument, NULL, 'f'},
-		{NULL, 0, NULL, 0},
+	    {"socket", required_argument, NULL, 's'},     {"mode", required_argument, NULL, 'm'},
+	    {"conns", required_argument, NULL, 'c'},      {"seconds", required_argument, NULL, 't'},
+	    {"no-drop", no_argument, NULL, 'n'},          {"fresh", no_argument, NULL, 'f'},
+	    {"server-pid", required_argument, NULL, 'p'}, {NULL, 0, NULL, 0},
 	};
 	*o = (struct opts){.mode = "read", .conns = 1, .seconds = 3, .as_nobody = true};
 	int ch;
@@ -405,6 +477,9 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 't': o->seconds = atof(optarg); break;
 		case 'n': o->as_nobody = false; break;
 		case 'f': o->fresh = true; break;
+		case 'p':
+			o->server_pid = atol(optarg);
+			break;
 		default: usage();
 		}
 	}
@@ -445,14 +520,29 @@ int main(int argc, char **argv)
 	bool reads = strcmp(o.mode, "read") == 0 || strcmp(o.mode, "bundle") == 0;
 	const char *expect = reads ? value_b64 : NULL;
 	struct epoll_event evs[256];
+	bool warm = false;
+	double cpu0 = 0, server0 = 0;
 	while (now_ms() < t_end) {
+		if (!warm && now_ms() >= t_warm) {
+			warm = true;
+			cpu0 = self_cpu_s();
+			server0 = o.server_pid ? proc_cpu_s(o.server_pid) : 0;
+		}
 		int n = epoll_wait(ep, evs, 256, 100);
 		if (n < 0 && errno != EINTR)
 			die("epoll_wait");
 		for (int i = 0; i < n; i++)
 			conn_step(evs[i].data.ptr, &o, ep, &s, t_warm, expect);
 	}
+	if (!warm) { /* the run ended inside one wait: nothing measured */
+		cpu0 = self_cpu_s();
+		server0 = o.server_pid ? proc_cpu_s(o.server_pid) : 0;
+	}
 	double secs = (now_ms() - t_warm) / 1000.0;
+	double per = s.ok ? 1e6 / (double)s.ok : 0;
+	double client_us = (self_cpu_s() - cpu0) * per;
+	double server1 = o.server_pid ? proc_cpu_s(o.server_pid) : 0;
+	double server_us = server0 >= 0 && server1 >= 0 ? (server1 - server0) * per : -1;
 	uint32_t p50 = 0, p99 = 0;
 	if (s.n) {
 		qsort(s.lat_us, s.n, sizeof(*s.lat_us), cmp_u32);
@@ -460,9 +550,12 @@ int main(int argc, char **argv)
 		p99 = s.lat_us[(size_t)((double)s.n * 0.99)];
 	}
 	printf("loadgen mode=%s conns=%d seconds=%.2f ok=%llu errors=%llu reconnects=%llu rps=%.0f "
-	       "p50_us=%u p99_us=%u\n",
+	       "p50_us=%u p99_us=%u client_cpu_us=%.1f",
 	       o.mode, o.conns, secs, (unsigned long long)s.ok, (unsigned long long)s.errors,
-	       (unsigned long long)s.reconnects, (double)s.ok / secs, p50, p99);
+	       (unsigned long long)s.reconnects, (double)s.ok / secs, p50, p99, client_us);
+	if (o.server_pid)
+		printf(" server_cpu_us=%.1f", server_us);
+	printf("\n");
 	for (int i = 0; i < o.conns; i++) {
 		close(cs[i].fd);
 		sodium_free(cs[i].req);
