@@ -1,10 +1,11 @@
 /* Group commit for the audit chain. Request threads queue their entry and
  * suspend their connection; this writer takes everything queued, appends it
  * in one store transaction (fsync'd at once when a change is in it, within
- * AUDIT_SYNC_NS otherwise), copies it to --audit-log, logs the request
- * lines with one write, and resumes the connections. While sealed the chain key is gone: entries of
- * requests answered while sealed (never carrying a secret) go to the logs only; entries of requests
- * answered while unsealed fail with 500 audit_failed. */
+ * AUDIT_SYNC_NS otherwise, by audit_sync.c), resumes the connections, then
+ * logs the request lines and copies the entries to --audit-log, one write
+ * each. While sealed the chain key is gone: entries of requests answered
+ * while sealed (never carrying a secret) go to the logs only; entries of
+ * requests answered while unsealed fail with 500 audit_failed. */
 #include "audit.h"
 
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "audit_sync.h"
 #include "auth.h"
 #include "bgthread.h"
 #include "http.h"
@@ -57,13 +59,13 @@ static bool g_stop;
 static struct bgthread g_bg = {.lock = &g_lock, .cond = &g_cond, .stop = &g_stop};
 static atomic_bool g_reopen;
 static int g_fd = -1; /* --audit-log; after start only whoever holds g_busy touches it */
-static atomic_uint_fast64_t g_failures, g_entries, g_batches, g_syncs;
+static atomic_uint_fast64_t g_failures, g_entries, g_batches;
 /* Under g_lock: someone (the writer thread, or a request thread auditing
  * its own entry directly) is committing or reopening the log; only one at
- * a time touches the chain and g_fd. The deferred fsync needs no claim. */
+ * a time touches the chain and g_fd. The deferred fsync (audit_sync.c)
+ * runs beside them. */
 static bool g_busy;
 static uint64_t g_unsynced_ns;    /* under g_lock: oldest commit not fsync'd, 0 = none */
-static atomic_bool g_sync_failed; /* an fsync failed, so every commit syncs */
 static bool g_exited;             /* under g_lock: the writer takes no more work */
 /* Entries of requests answered while sealed: the chain key was gone, so
  * they wait here and join the chain, ahead of anything else, with the
@@ -92,7 +94,7 @@ uint64_t audit_batches(void)
 }
 uint64_t audit_syncs(void)
 {
-	return atomic_load(&g_syncs);
+	return audit_sync_count();
 }
 
 static int open_log(const char *path)
@@ -212,12 +214,12 @@ static struct audit_item *take_batch_locked(void)
 	return batch;
 }
 
-enum work { WORK_BATCH, WORK_SYNC, WORK_REOPEN, WORK_OWED, WORK_STOP };
+enum work { WORK_BATCH, WORK_REOPEN, WORK_OWED, WORK_STOP };
 
-/* Waits for the writer's next job: an fsync that is due (or owed before
- * stopping), a log to reopen, a batch to commit, or the end (stopping,
- * nothing queued, nothing unsynced). Claims g_busy for a reopen or a batch;
- * the fsync needs no claim, as it runs beside commits (see sync_entries). */
+/* Waits for the writer's next job: a log to reopen, a batch to commit, or
+ * the end (stopping, nothing queued, nothing unsynced). Meanwhile it hands
+ * an fsync that is due (or owed before stopping) to audit_sync.c's thread.
+ * Claims g_busy for every job but the end. */
 static enum work next_work(struct audit_item **ret_batch)
 {
 	enum work w;
@@ -228,8 +230,7 @@ static enum work next_work(struct audit_item **ret_batch)
 		if (g_unsynced_ns && (g_stop || mono_ns() >= g_unsynced_ns + AUDIT_SYNC_NS)) {
 			/* Commits from here on may miss this fsync: the next covers them. */
 			g_unsynced_ns = 0;
-			w = WORK_SYNC;
-			break;
+			audit_sync_request();
 		}
 		if (!g_busy) {
 			if (atomic_exchange(&g_reopen, false)) {
@@ -262,7 +263,7 @@ static enum work next_work(struct audit_item **ret_batch)
 			g_writer_parked = false;
 		}
 	}
-	if (w == WORK_BATCH || w == WORK_REOPEN || w == WORK_OWED)
+	if (w != WORK_STOP)
 		g_busy = true;
 	pthread_mutex_unlock(&g_lock);
 	return w;
@@ -397,7 +398,7 @@ static int append_batch(struct audit_item *batch, struct audit_entry *arr, enum 
 		return 0;
 	if (store_is_sealed(g_vd->store))
 		return STORE_E_SEALED;
-	bool sync = g_vd->cfg.audit_sync_always || atomic_load(&g_sync_failed);
+	bool sync = g_vd->cfg.audit_sync_always || audit_sync_failed();
 	bool seal = false;
 	for (struct audit_item *it = batch; it; it = it->next) {
 		sync |= it->durable && !it->prechained;
@@ -484,32 +485,62 @@ static void chain_kept(char *logbuf, size_t cap, size_t *used)
 	g_kept = NULL;
 }
 
-/* Commits a batch, copies it to --audit-log and the log (through logbuf,
- * cap bytes), and hands every request its verdict. Needs g_busy. */
-static enum commit process_batch(struct audit_item *batch, struct audit_entry *arr, bool *oks,
-                                 char *logbuf, size_t cap)
+/* An entry for --audit-log, copied out of its request: the copy is written
+ * after the answers leave, and a request is gone once its connection
+ * resumes. */
+struct json_copy {
+	struct audit_entry e;
+	bool chained, ok;
+};
+
+/* What process_batch works in: room for a batch of n items. */
+struct scratch {
+	struct audit_entry *arr; /* n: the entries for the store */
+	bool *oks;               /* n: each item's verdict */
+	struct json_copy *json;  /* 2n: an item's change entry and its answer's */
+	char *logbuf;            /* the lines, written cap bytes at a time */
+	size_t cap;
+};
+
+/* The --audit-log copy of a batch, with one write (or a few, when large). */
+static void write_json_copies(const struct json_copy *json, size_t n, char *logbuf, size_t cap)
+{
+	size_t used = 0;
+	for (size_t k = 0; k < n; k++)
+		add_json_line(&json[k].e, json[k].chained, json[k].ok, logbuf, cap, &used);
+	if (used)
+		write_all_fd(g_fd, logbuf, used);
+}
+
+/* Commits a batch, hands every request its verdict (which resumes it), and
+ * then copies the batch to the log and --audit-log: the chain in the store
+ * is the record, and the answers need not wait for the copies. Needs
+ * g_busy. */
+static enum commit process_batch(struct audit_item *batch, const struct scratch *sc)
 {
 	size_t used = 0;
 	enum commit done;
-	chain_kept(logbuf, cap, &used);
-	int rc = append_batch(batch, arr, &done);
+	chain_kept(sc->logbuf, sc->cap, &used);
+	if (used)
+		write_all_fd(g_fd, sc->logbuf, used);
+	int rc = append_batch(batch, sc->arr, &done);
 	bool chained = rc == 0;
-	size_t failed = 0, recorded = 0;
+	size_t failed = 0, recorded = 0, njson = 0;
 	size_t i = 0;
 	for (struct audit_item *it = batch; it; it = it->next, i++) {
 		it->chained = chained || it->prechained;
-		oks[i] = it->chained || (rc == STORE_E_SEALED && !it->chain_required);
-		failed += !oks[i];
+		sc->oks[i] = it->chained || (rc == STORE_E_SEALED && !it->chain_required);
+		failed += !sc->oks[i];
 		recorded += it->chained;
 		if (g_fd >= 0 && it->has_pre)
-			add_json_line(&it->pre, true, true, logbuf, cap, &used);
+			sc->json[njson++] =
+			    (struct json_copy){.e = it->pre, .chained = true, .ok = true};
 		if (g_fd >= 0)
-			add_json_line(&it->e, it->chained, oks[i], logbuf, cap, &used);
+			sc->json[njson++] = (struct json_copy){
+			    .e = it->e, .chained = it->chained, .ok = sc->oks[i]};
 		if (!it->chained && rc == STORE_E_SEALED)
-			keep_sealed(&it->e, oks[i]);
+			keep_sealed(&it->e, sc->oks[i]);
 	}
-	if (used)
-		write_all_fd(g_fd, logbuf, used); /* one write for the batch */
 	if (rc < 0 && rc != STORE_E_SEALED)
 		log_errno(LOG_ERROR, "audit_failed", rc,
 		          "audit entries could not be committed; their requests answer 500");
@@ -532,20 +563,22 @@ static enum commit process_batch(struct audit_item *batch, struct audit_entry *a
 		 * the write to a log file was on the path of every lone read. */
 		bool late = want && it->direct && it->chained;
 		it->has_late_line = late;
-		http_audited(it->req, oks[i], want ? (late ? &it->late_line : &line) : NULL, ts);
+		http_audited(it->req, sc->oks[i], want ? (late ? &it->late_line : &line) : NULL,
+		             ts);
 		if (!want || late)
 			continue;
 		size_t len;
 		const char *s = logline_finish(&line, &len);
-		if (used + len > cap) {
-			log_write_lines(logbuf, used);
+		if (used + len > sc->cap) {
+			log_write_lines(sc->logbuf, used);
 			used = 0;
 		}
-		memcpy(logbuf + used, s, len);
+		memcpy(sc->logbuf + used, s, len);
 		used += len;
 	}
 	if (used)
-		log_write_lines(logbuf, used);
+		log_write_lines(sc->logbuf, used);
+	write_json_copies(sc->json, njson, sc->logbuf, sc->cap);
 	return done;
 }
 
@@ -575,33 +608,17 @@ void audit_copy_chained(const struct audit_entry *e)
 	pthread_mutex_unlock(&g_lock);
 }
 
-/* The fsync owed to committed entries of reads. It holds no claim: commits
- * (a lone request's own, above all) go on meanwhile instead of waiting
- * behind a WAL fsync that can take milliseconds. next_work has already
- * cleared g_unsynced_ns, so a commit that lands during it is owed the next.
- * A failed fsync is not retried: Linux may have dropped the pages it could
- * not write and report the next attempt as a success. Every later commit
- * is fsync'd instead (as with --audit-sync always). */
-static void sync_entries(void)
-{
-	int rc = store_sync(g_vd->store);
-	if (rc == 0) {
-		atomic_fetch_add(&g_syncs, 1);
-		return;
-	}
-	atomic_store(&g_sync_failed, true);
-	log_errno(LOG_ERROR, "audit_sync_failed", rc,
-	          "recent audit entries of reads may not be on disk; every audit commit is "
-	          "fsync'd from now on");
-}
-
 static void *writer_main(void *arg)
 {
 	(void)arg;
-	struct audit_entry *arr = calloc(AUDIT_BATCH_MAX, sizeof(*arr));
-	bool *oks = calloc(AUDIT_BATCH_MAX, sizeof(*oks));
-	char *logbuf = malloc(LOG_BATCH_BYTES);
-	if (!arr || !oks || !logbuf) {
+	struct scratch sc = {
+	    .arr = calloc(AUDIT_BATCH_MAX, sizeof(*sc.arr)),
+	    .oks = calloc(AUDIT_BATCH_MAX, sizeof(*sc.oks)),
+	    .json = calloc(2 * AUDIT_BATCH_MAX, sizeof(*sc.json)),
+	    .logbuf = malloc(LOG_BATCH_BYTES),
+	    .cap = LOG_BATCH_BYTES,
+	};
+	if (!sc.arr || !sc.oks || !sc.json || !sc.logbuf) {
 		log_msg(LOG_ERROR, "audit_writer", "out of memory: the audit writer cannot run");
 		abort(); /* no audit, no service: never answer unaudited */
 	}
@@ -610,22 +627,21 @@ static void *writer_main(void *arg)
 		enum work w = next_work(&batch);
 		if (w == WORK_STOP)
 			break;
-		if (w == WORK_SYNC) {
-			sync_entries();
-		} else if (w == WORK_REOPEN) {
+		if (w == WORK_REOPEN) {
 			reopen_log();
 			work_done(COMMIT_NONE, 0);
 		} else if (w == WORK_OWED) {
-			write_owed(logbuf, LOG_BATCH_BYTES);
+			write_owed(sc.logbuf, sc.cap);
 			work_done(COMMIT_NONE, 0);
 		} else {
 			uint64_t t = mono_ns();
-			work_done(process_batch(batch, arr, oks, logbuf, LOG_BATCH_BYTES), t);
+			work_done(process_batch(batch, &sc), t);
 		}
 	}
-	free(arr);
-	free(oks);
-	free(logbuf);
+	free(sc.arr);
+	free(sc.oks);
+	free(sc.json);
+	free(sc.logbuf);
 	return NULL;
 }
 
@@ -642,12 +658,15 @@ bool audit_try_direct(struct audit_item *it)
 		return false;
 	struct audit_entry e;
 	bool ok;
+	struct json_copy json[2];
 	char logbuf[AUDIT_DIRECT_LOG_BYTES];
+	struct scratch sc = {
+	    .arr = &e, .oks = &ok, .json = json, .logbuf = logbuf, .cap = sizeof(logbuf)};
 	it->next = NULL;
 	it->chained = false;
 	it->direct = true;
 	uint64_t t = mono_ns();
-	work_done(process_batch(it, &e, &ok, logbuf, sizeof(logbuf)), t);
+	work_done(process_batch(it, &sc), t);
 	return true;
 }
 
@@ -668,7 +687,9 @@ int audit_start(struct vaultd *vd)
 			return fd;
 		g_fd = fd;
 	}
-	int rc = bgthread_start(&g_bg, writer_main, NULL);
+	int rc = audit_sync_start(vd->store);
+	if (rc == 0 && (rc = bgthread_start(&g_bg, writer_main, NULL)) < 0)
+		audit_sync_stop();
 	if (rc < 0) {
 		if (g_fd >= 0)
 			close(g_fd);
@@ -682,6 +703,7 @@ void audit_stop(void)
 	if (!g_bg.running)
 		return;
 	bgthread_stop(&g_bg);
+	audit_sync_stop(); /* after the writer: it asks for the last fsync as it stops */
 	if (g_fd >= 0)
 		close(g_fd);
 	g_fd = -1;

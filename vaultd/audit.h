@@ -1,7 +1,7 @@
 /* Auditing every request with group commit: request threads queue entries
  * and suspend; one writer thread appends everything pending in one store
- * transaction, copies the entries to --audit-log and the request lines to
- * the log, then resumes the waiting connections. */
+ * transaction, resumes the waiting connections, then writes the request
+ * lines to the log and the entries to --audit-log. */
 #ifndef VAULTD_AUDIT_H
 #define VAULTD_AUDIT_H
 #include <stdbool.h>
