@@ -20,21 +20,19 @@
 #define RESEAL_PAUSE_MS 5    /* between batches */
 #define RESEAL_RETRY_MS 1000 /* after a failed batch */
 
-static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t g_cond;
-static bool g_kicked, g_stop;
-static struct bgthread g_bg = {.lock = &g_lock, .cond = &g_cond, .stop = &g_stop};
+static void drain(void);
+static struct bgjob g_job = BGJOB_INIT(g_job, drain, false);
 static struct store *g_store;
 
 /* Waits ms (or until stopped); false when stopping. */
 static bool pause_ms(long ms)
 {
 	struct timespec end = mono_timespec(mono_ns() + (uint64_t)ms * 1000000u);
-	pthread_mutex_lock(&g_lock);
-	while (!g_stop && pthread_cond_timedwait(&g_cond, &g_lock, &end) == 0)
+	pthread_mutex_lock(&g_job.lock);
+	while (!g_job.stop && pthread_cond_timedwait(&g_job.cond, &g_job.lock, &end) == 0)
 		;
-	bool go_on = !g_stop;
-	pthread_mutex_unlock(&g_lock);
+	bool go_on = !g_job.stop;
+	pthread_mutex_unlock(&g_job.lock);
 	return go_on;
 }
 
@@ -89,40 +87,18 @@ static void drain(void)
 	}
 }
 
-static void *reseal_main(void *arg)
-{
-	(void)arg;
-	pthread_mutex_lock(&g_lock);
-	while (!g_stop) {
-		if (!g_kicked) {
-			pthread_cond_wait(&g_cond, &g_lock);
-			continue;
-		}
-		g_kicked = false;
-		pthread_mutex_unlock(&g_lock);
-		drain();
-		pthread_mutex_lock(&g_lock);
-	}
-	pthread_mutex_unlock(&g_lock);
-	return NULL;
-}
-
 int reseal_start(struct store *s)
 {
 	g_store = s;
-	g_kicked = true;
-	return bgthread_start(&g_bg, reseal_main, NULL);
+	return bgjob_start(&g_job, true);
 }
 
 void reseal_kick(void)
 {
-	pthread_mutex_lock(&g_lock);
-	g_kicked = true;
-	pthread_cond_signal(&g_cond);
-	pthread_mutex_unlock(&g_lock);
+	bgjob_kick(&g_job);
 }
 
 void reseal_stop(void)
 {
-	bgthread_stop(&g_bg);
+	bgjob_stop(&g_job);
 }
