@@ -1,7 +1,7 @@
 /* Group commit for the audit chain. Request threads queue their entry and
  * suspend their connection; this writer takes everything queued, appends it
  * in one store transaction (fsync'd at once when a change is in it, within
- * AUDIT_SYNC_NS otherwise, by audit_sync.c), resumes the connections, then
+ * AUDIT_SYNC_NS otherwise, by a thread of its own), resumes the connections, then
  * logs the request lines and copies the entries to --audit-log, one write
  * each. While sealed the chain key is gone: entries of requests answered
  * while sealed (never carrying a secret) go to the logs only; entries of
@@ -19,7 +19,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "audit_sync.h"
 #include "auth.h"
 #include "bgthread.h"
 #include "http.h"
@@ -57,15 +56,19 @@ static bool g_lingering;     /* the writer waits for a fuller batch */
 static atomic_int g_writers; /* requests inside a durable store write */
 static bool g_stop;
 static struct bgthread g_bg = {.lock = &g_lock, .cond = &g_cond, .stop = &g_stop};
+static void sync_entries(void);
+/* The deferred fsync's thread; an fsync asked for before the stop is owed. */
+static struct bgjob g_sync = BGJOB_INIT(g_sync, sync_entries, true);
 static atomic_bool g_reopen;
 static int g_fd = -1; /* --audit-log; after start only whoever holds g_busy touches it */
-static atomic_uint_fast64_t g_failures, g_entries, g_batches;
+static atomic_uint_fast64_t g_failures, g_entries, g_batches, g_syncs;
 /* Under g_lock: someone (the writer thread, or a request thread auditing
  * its own entry directly) is committing or reopening the log; only one at
- * a time touches the chain and g_fd. The deferred fsync (audit_sync.c)
- * runs beside them. */
+ * a time touches the chain and g_fd. The deferred fsync (g_sync) runs
+ * beside them. */
 static bool g_busy;
 static uint64_t g_unsynced_ns;    /* under g_lock: oldest commit not fsync'd, 0 = none */
+static atomic_bool g_sync_failed; /* an fsync failed, so every commit syncs */
 static bool g_exited;             /* under g_lock: the writer takes no more work */
 /* Entries of requests answered while sealed: the chain key was gone, so
  * they wait here and join the chain, ahead of anything else, with the
@@ -94,7 +97,7 @@ uint64_t audit_batches(void)
 }
 uint64_t audit_syncs(void)
 {
-	return audit_sync_count();
+	return atomic_load(&g_syncs);
 }
 
 static int open_log(const char *path)
@@ -218,7 +221,7 @@ enum work { WORK_BATCH, WORK_REOPEN, WORK_OWED, WORK_STOP };
 
 /* Waits for the writer's next job: a log to reopen, a batch to commit, or
  * the end (stopping, nothing queued, nothing unsynced). Meanwhile it hands
- * an fsync that is due (or owed before stopping) to audit_sync.c's thread.
+ * an fsync that is due (or owed before stopping) to g_sync's thread.
  * Claims g_busy for every job but the end. */
 static enum work next_work(struct audit_item **ret_batch)
 {
@@ -230,7 +233,7 @@ static enum work next_work(struct audit_item **ret_batch)
 		if (g_unsynced_ns && (g_stop || mono_ns() >= g_unsynced_ns + AUDIT_SYNC_NS)) {
 			/* Commits from here on may miss this fsync: the next covers them. */
 			g_unsynced_ns = 0;
-			audit_sync_request();
+			bgjob_kick(&g_sync);
 		}
 		if (!g_busy) {
 			if (atomic_exchange(&g_reopen, false)) {
@@ -398,7 +401,7 @@ static int append_batch(struct audit_item *batch, struct audit_entry *arr, enum 
 		return 0;
 	if (store_is_sealed(g_vd->store))
 		return STORE_E_SEALED;
-	bool sync = g_vd->cfg.audit_sync_always || audit_sync_failed();
+	bool sync = g_vd->cfg.audit_sync_always || atomic_load(&g_sync_failed);
 	bool seal = false;
 	for (struct audit_item *it = batch; it; it = it->next) {
 		sync |= it->durable && !it->prechained;
@@ -453,12 +456,23 @@ static void add_dropped_entry(void)
 	snprintf(d->result, sizeof(d->result), "%s", "dropped");
 }
 
+/* The --audit-log lines of n entries another step put on the chain, with
+ * one write (or a few, when many). */
+static void write_chained_lines(const struct audit_entry *e, size_t n, char *logbuf, size_t cap)
+{
+	size_t used = 0;
+	for (size_t i = 0; g_fd >= 0 && i < n; i++)
+		add_json_line(&e[i], true, true, logbuf, cap, &used);
+	if (used)
+		write_all_fd(g_fd, logbuf, used);
+}
+
 /* Once unsealed, puts the kept sealed-time entries on the chain in a
  * transaction of their own, before the batch at hand (they were answered
  * first), fsync'd at once: it happens once per unseal. A failure keeps
  * them for the next batch. Their --audit-log copy, written as they were
  * answered (chained:false), gets its chained twin here. */
-static void chain_kept(char *logbuf, size_t cap, size_t *used)
+static void chain_kept(char *logbuf, size_t cap)
 {
 	if ((!g_nkept && !g_kept_dropped) || store_is_sealed(g_vd->store))
 		return;
@@ -476,8 +490,7 @@ static void chain_kept(char *logbuf, size_t cap, size_t *used)
 		          "entries of requests answered while sealed could not join the chain yet");
 		return;
 	}
-	for (size_t i = 0; g_fd >= 0 && i < n; i++)
-		add_json_line(&g_kept[i], true, true, logbuf, cap, used);
+	write_chained_lines(g_kept, n, logbuf, cap);
 	atomic_fetch_add(&g_entries, n);
 	g_nkept = 0;
 	g_kept_dropped = 0;
@@ -518,11 +531,8 @@ static void write_json_copies(const struct json_copy *json, size_t n, char *logb
  * g_busy. */
 static enum commit process_batch(struct audit_item *batch, const struct scratch *sc)
 {
-	size_t used = 0;
 	enum commit done;
-	chain_kept(sc->logbuf, sc->cap, &used);
-	if (used)
-		write_all_fd(g_fd, sc->logbuf, used);
+	chain_kept(sc->logbuf, sc->cap);
 	int rc = append_batch(batch, sc->arr, &done);
 	bool chained = rc == 0;
 	size_t failed = 0, recorded = 0, njson = 0;
@@ -549,7 +559,7 @@ static enum commit process_batch(struct audit_item *batch, const struct scratch 
 	atomic_fetch_add(&g_failures, failed);
 	seal_if_asked(batch, chained);
 
-	used = 0;
+	size_t used = 0;
 	bool info = log_enabled(LOG_INFO);
 	char ts[LOG_TS_MAX];
 	log_timestamp(ts); /* one timestamp for the batch's lines */
@@ -591,11 +601,7 @@ static void write_owed(char *logbuf, size_t cap)
 	memcpy(owed, g_owed, n * sizeof(*owed));
 	g_nowed = 0;
 	pthread_mutex_unlock(&g_lock);
-	size_t used = 0;
-	for (size_t i = 0; g_fd >= 0 && i < n; i++)
-		add_json_line(&owed[i], true, true, logbuf, cap, &used);
-	if (used)
-		write_all_fd(g_fd, logbuf, used);
+	write_chained_lines(owed, n, logbuf, cap);
 }
 
 void audit_copy_chained(const struct audit_entry *e)
@@ -606,6 +612,26 @@ void audit_copy_chained(const struct audit_entry *e)
 		pthread_cond_signal(&g_cond);
 	}
 	pthread_mutex_unlock(&g_lock);
+}
+
+/* The fsync owed to committed entries of reads, on g_sync's thread: on the
+ * writer it held up every commit, so every answer, for its length (2-8 ms
+ * here). next_work has already cleared g_unsynced_ns, so a commit that
+ * lands during it is owed the next. A failed fsync is not retried: Linux
+ * may have dropped the pages it could not write and report the next
+ * attempt as a success. Every later commit is fsync'd instead (as with
+ * --audit-sync always). */
+static void sync_entries(void)
+{
+	int rc = store_sync(g_vd->store);
+	if (rc == 0) {
+		atomic_fetch_add(&g_syncs, 1);
+		return;
+	}
+	atomic_store(&g_sync_failed, true);
+	log_errno(LOG_ERROR, "audit_sync_failed", rc,
+	          "recent audit entries of reads may not be on disk; every audit commit is "
+	          "fsync'd from now on");
 }
 
 static void *writer_main(void *arg)
@@ -687,9 +713,9 @@ int audit_start(struct vaultd *vd)
 			return fd;
 		g_fd = fd;
 	}
-	int rc = audit_sync_start(vd->store);
+	int rc = bgjob_start(&g_sync, false);
 	if (rc == 0 && (rc = bgthread_start(&g_bg, writer_main, NULL)) < 0)
-		audit_sync_stop();
+		bgjob_stop(&g_sync);
 	if (rc < 0) {
 		if (g_fd >= 0)
 			close(g_fd);
@@ -703,7 +729,7 @@ void audit_stop(void)
 	if (!g_bg.running)
 		return;
 	bgthread_stop(&g_bg);
-	audit_sync_stop(); /* after the writer: it asks for the last fsync as it stops */
+	bgjob_stop(&g_sync); /* after the writer: it asks for the last fsync as it stops */
 	if (g_fd >= 0)
 		close(g_fd);
 	g_fd = -1;

@@ -211,7 +211,7 @@ END_TEST
 
 /* Entries of reads are committed before the answer and fsync'd within
  * 100 ms: that fsync must come by itself after a lone read (the audit
- * writer is woken to arm its deadline, then hands it to audit_sync.c), and
+ * writer is woken to arm its deadline, then hands it to its fsync thread), and
  * reads share it: at most one per 100 ms window, not one per read. */
 START_TEST(test_read_entries_are_fsyncd_once_per_window)
 {
