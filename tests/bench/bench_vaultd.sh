@@ -269,3 +269,5 @@ best_w=0
 for c in "${WRITE_CONNS[@]}"; do best_w=$(awk -v a="$best_w" -v b="${W_RPS[$c]}" 'BEGIN{print (b>a)?b:a}'); done
 echo "targets: reads at 50 conns >= 0.8x redis GET: ${r50}x $(awk -v r="$r50" 'BEGIN{print (r>=0.8)?"MET":"NOT MET"}');" \
 	"durable writes >= 2000/s: ${best_w}/s $(awk -v w="$best_w" 'BEGIN{print (w>=2000)?"MET":"NOT MET"}')"
+echo "(the same reads without the SQLite commit of their audit entries, vaultd_uncommitted:" \
+	"$(awk -v a="$U_RPS" -v b="${R_RPS[50]}" 'BEGIN{printf "%.2f", a/b}')x)"
