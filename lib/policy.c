@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "jsonx.h"
+#include "names.h"
 
 static const struct {
 	const char *word;
@@ -130,6 +131,13 @@ static int parse_rule(const json_t *o, size_t idx, struct policy_rule *ret, char
 	    !glob_is_valid(json_string_value(names), json_string_length(names)))
 		return fail(err, errcap,
 		            "rule %zu: \"names\" must be a glob of [A-Za-z0-9._-*?], 1-256 bytes",
+		            idx);
+	/* A token pasted as a glob would be stored in the clear and shown by
+	 * every policy read: refused like a token-shaped secret name. */
+	if (name_is_token(json_string_value(names), json_string_length(names)))
+		return fail(err, errcap,
+		            "rule %zu: \"names\" is a token, not a glob: a token never goes into "
+		            "a policy",
 		            idx);
 	unsigned caps = 0;
 	int r = parse_caps(json_object_get(o, "capabilities"), idx, &caps, err, errcap);

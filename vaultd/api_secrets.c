@@ -8,6 +8,7 @@
 #include "api.h"
 #include "jsonw.h"
 #include "jsonx.h"
+#include "names.h"
 #include "passgen.h"
 #include "seal.h"
 #include "store.h"
@@ -16,10 +17,12 @@
 
 /* ---- shared ---- */
 
+/* A token's shape is refused as it is in a name: a token pasted here
+ * should fail loudly, not list nothing. */
 static bool prefix_is_valid(const char *p)
 {
 	size_t len = strlen(p);
-	if (len > PREFIX_MAX)
+	if (len > PREFIX_MAX || name_is_token(p, len))
 		return false;
 	for (size_t i = 0; i < len; i++) {
 		char c = p[i];

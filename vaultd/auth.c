@@ -575,6 +575,9 @@ int auth_require(struct req *r, unsigned cap, const char *name)
 	if (cap == CAP_ADMIN || !name)
 		snprintf(msg, sizeof(msg), "the token lacks the \"%s\" capability",
 		         policy_cap_name(cap));
+	else if (r->route.name_is_token) /* a DELETE of one an old vaultd stored */
+		snprintf(msg, sizeof(msg), "the token lacks the \"%s\" capability on (a token)",
+		         policy_cap_name(cap));
 	else
 		snprintf(msg, sizeof(msg), "the token lacks the \"%s\" capability on \"%s\"",
 		         policy_cap_name(cap), name);

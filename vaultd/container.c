@@ -104,19 +104,38 @@ static size_t on_data(char *data, size_t size, size_t n, void *arg)
 	return add;
 }
 
-static json_t *labels_of(const char *json, size_t len)
+/* The list answer is an array of the containers the filter matched. The
+ * engine's "id" filter matches prefixes too, so the entry must be ours. */
+static int labels_of(const char *json, size_t len, const char *id, json_t **ret)
 {
 	json_t *doc = json_loadb(json, len, 0, NULL);
-	json_t *labels = json_object_get(json_object_get(doc, "Config"), "Labels");
-	json_t *ret = json_is_object(labels) ? json_incref(labels) : json_object();
+	int rc = json_is_array(doc) ? -ENOENT : -EIO;
+	size_t i;
+	json_t *c;
+	json_array_foreach(doc, i, c)
+	{
+		const char *cid = json_string_value(json_object_get(c, "Id"));
+		if (!cid || strcmp(cid, id) != 0)
+			continue;
+		json_t *labels = json_object_get(c, "Labels");
+		*ret = json_is_object(labels) ? json_incref(labels) : json_object();
+		rc = *ret ? 0 : -ENOMEM;
+		break;
+	}
 	json_decref(doc);
-	return ret;
+	return rc;
 }
 
+/* The list endpoint filtered to one id, not GET /containers/{id}/json: the
+ * inspect answer carries the container's whole Config.Env (often its
+ * passwords), which vaultd must never hold; a list entry has no Env. */
 int container_fetch_labels(const char *docker_socket, const char *id, json_t **ret)
 {
-	char url[128];
-	snprintf(url, sizeof(url), "http://localhost/containers/%.64s/json", id);
+	char url[256];
+	snprintf(url, sizeof(url),
+	         "http://localhost/containers/json?all=1&filters=%%7B%%22id%%22%%3A%%5B%%22%.64s"
+	         "%%22%%5D%%7D",
+	         id);
 	CURL *c = curl_easy_init();
 	if (!c)
 		return -ENOMEM;
@@ -132,16 +151,17 @@ int container_fetch_labels(const char *docker_socket, const char *id, json_t **r
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_cleanup(c);
 	int rc = 0;
-	if (cc != CURLE_OK || (status != 200 && status != 404)) {
+	if (cc != CURLE_OK || status != 200) {
 		char msg[160];
 		snprintf(msg, sizeof(msg), "docker engine: %s (HTTP %ld)", curl_easy_strerror(cc),
 		         status);
 		log_msg(LOG_WARN, "container_lookup", msg);
 		rc = -EIO;
-	} else if (status == 404) {
-		rc = -ENOENT;
 	} else {
-		*ret = labels_of(b.p ? b.p : "", b.len);
+		rc = labels_of(b.p ? b.p : "", b.len, id, ret);
+		if (rc == -EIO)
+			log_msg(LOG_WARN, "container_lookup",
+			        "docker engine: the answer is not a list");
 	}
 	free(b.p);
 	return rc;

@@ -22,8 +22,8 @@ bool container_id_from_cgroup(const char *text, char out[CONTAINER_ID_LEN + 1]);
  * -errno when it could not be read (-ENOENT, -ESRCH: no such process). */
 int container_id_of_pid(pid_t pid, char out[CONTAINER_ID_LEN + 1]);
 
-/* The Config.Labels object of container id, asked of the Docker engine on
- * docker_socket (new reference; an empty object when it has none).
+/* The Labels object of container id, from the Docker engine's container
+ * list on docker_socket (new reference; an empty object when it has none).
  * -ENOENT: no such container; -EIO: the engine did not answer usefully. */
 int container_fetch_labels(const char *docker_socket, const char *id, json_t **ret);
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 #include "api.h"
@@ -93,6 +94,14 @@ static int body_reserve(struct req *r, size_t need)
 	return 0;
 }
 
+/* Body bytes libmicrohttpd hands us sit in its read buffer, which it frees
+ * without wiping: whatever we do not keep (maybe a value) is wiped there. */
+static void drop_upload(const char *data, size_t n)
+{
+	if (n)
+		sodium_memzero((void *)data, n);
+}
+
 static void body_append(struct req *r, const char *data, size_t n)
 {
 	if (!r->body_too_large && n > VAULTD_MAX_BODY - r->body_len) {
@@ -106,8 +115,7 @@ static void body_append(struct req *r, const char *data, size_t n)
 		r->body_too_large = true; /* out of guarded memory: refuse, do not truncate */
 		body_drop(r);
 	}
-	/* MHD's read buffer held the same bytes (maybe a value): wipe them. */
-	sodium_memzero((void *)data, n);
+	drop_upload(data, n);
 }
 
 static bool content_length_over_cap(const char *cl)
@@ -358,6 +366,39 @@ static void refuse_early(struct req *r, int status, const char *code, const char
 	(void)finish(r, false, false);
 }
 
+static bool body_follows(struct MHD_Connection *c, const char *cl)
+{
+	const char *te =
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	return (cl && strcmp(cl, "0") != 0) || te;
+}
+
+static bool waits_for_continue(struct MHD_Connection *c)
+{
+	const char *e = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+	return e && strcasecmp(e, "100-continue") == 0;
+}
+
+/* A request refused on its headers alone. Answered now when no body byte
+ * can have come yet; otherwise the client may have sent some (a value)
+ * with its headers, and an answer now would leave them in libmicrohttpd's
+ * buffer, which it frees unwiped when it closes the connection: the body
+ * is read to its end instead, wiped as it comes (body_append), and the
+ * refusal answered then. */
+static void refuse_before_body(struct req *r, int status, const char *code, const char *message)
+{
+	const char *cl =
+	    MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (!body_follows(r->conn, cl) || waits_for_continue(r->conn)) {
+		refuse_early(r, status, code, message);
+		return;
+	}
+	r->body_too_large = true; /* keeps no byte of it */
+	r->early.status = status;
+	r->early.code = code;
+	r->early.message = message;
+}
+
 static enum MHD_Result first_call(struct MHD_Connection *c, const char *url, const char *method,
                                   void **con_cls)
 {
@@ -383,9 +424,9 @@ static enum MHD_Result first_call(struct MHD_Connection *c, const char *url, con
 	const char *cl =
 	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (header_bytes(c, url, method) > VAULTD_MAX_HEADER_BYTES) {
-		refuse_early(r, 431, "headers_too_large", "request headers over 12 KiB");
+		refuse_before_body(r, 431, "headers_too_large", "request headers over 12 KiB");
 	} else if (cl && content_length_over_cap(cl)) {
-		refuse_early(r, 413, "too_large", "request body over 1 MiB");
+		refuse_before_body(r, 413, "too_large", "request body over 1 MiB");
 	} else if (cl) {
 		unsigned long long n = strtoull(cl, NULL, 10);
 		if (n > 0 && body_reserve(r, (size_t)n) < 0)
@@ -422,8 +463,9 @@ static void run_on_worker(void *arg)
 
 /* The answer, once its audit entry is recorded. */
 static enum MHD_Result queue_answer(struct MHD_Connection *c, struct req *r,
-                                    size_t *upload_data_size)
+                                    const char *upload_data, size_t *upload_data_size)
 {
+	drop_upload(upload_data, *upload_data_size);
 	*upload_data_size = 0; /* an early answer: the rest of the body is dropped */
 	enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, r->resp);
 	MHD_destroy_response(r->resp);
@@ -449,6 +491,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			*upload_data_size = 0;
 			return MHD_YES;
 		}
+		if (r->early.status) {
+			refuse(r, r->early.status, r->early.code, r->early.message);
+			return finish(r, true, false)
+			           ? queue_answer(c, r, upload_data, upload_data_size)
+			           : MHD_YES;
+		}
 		if (wants_worker(r)) {
 			r->phase = PH_WORKER;
 			MHD_suspend_connection(c);
@@ -459,15 +507,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		dispatch(r);
 		if (r->phase == PH_WATCHING)
 			return MHD_YES; /* suspended by api_watch */
-		return finish(r, true, false) ? queue_answer(c, r, upload_data_size) : MHD_YES;
+		return finish(r, true, false) ? queue_answer(c, r, upload_data, upload_data_size)
+		                              : MHD_YES;
 	case PH_WATCHING:
 		api_watch_finish(r);
-		return finish(r, true, false) ? queue_answer(c, r, upload_data_size) : MHD_YES;
+		return finish(r, true, false) ? queue_answer(c, r, upload_data, upload_data_size)
+		                              : MHD_YES;
 	case PH_READY:
-		return queue_answer(c, r, upload_data_size);
+		return queue_answer(c, r, upload_data, upload_data_size);
 	case PH_WORKER:
 	case PH_AUDITING:
 	case PH_QUEUED:
+		drop_upload(upload_data, *upload_data_size);
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
@@ -484,6 +535,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (!r)
 		return;
 	*con_cls = NULL;
+	/* A request that never reached finish (its client went away during
+	 * the body) still has its token in libmicrohttpd's buffer. */
+	wipe_authorization(r);
 	audit_answered(&r->item);
 	if (r->phase == PH_READY || r->phase == PH_QUEUED)
 		atomic_fetch_sub(&g_answering, 1);

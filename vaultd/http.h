@@ -40,6 +40,10 @@ struct req {
 	size_t body_len;
 	bool body_too_large;
 	bool refused; /* answered by http.c itself, before any handler */
+	struct {      /* a refusal decided on the headers, answered after the body */
+		int status;
+		const char *code, *message; /* static strings */
+	} early;
 
 	struct actor actor;
 	bool sealed_at_start; /* answered while sealed: may be logged outside the chain */

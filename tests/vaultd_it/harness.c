@@ -1254,3 +1254,56 @@ int raw_read_status(int fd, int timeout_ms)
 		return -EPROTO;
 	return status;
 }
+
+/* ---- a process's memory ---- */
+
+/* Mappings bigger than this are a sanitizer's shadow or reservations: they
+ * hold no heap, and reading them would take minutes. */
+#define MEM_SCAN_MAX_MAPPING (256u << 20)
+#define MEM_SCAN_CHUNK (1u << 20)
+
+/* Searches [start, end) of the process behind memfd in chunks that
+ * overlap by the needle's length, so no occurrence falls between two. */
+static bool mapping_has(int memfd, unsigned long start, unsigned long end, const char *needle,
+                        size_t nlen, char *buf)
+{
+	for (unsigned long at = start; at < end;) {
+		size_t want = end - at < MEM_SCAN_CHUNK ? end - at : MEM_SCAN_CHUNK;
+		ssize_t got = pread(memfd, buf, want, (off_t)at);
+		if (got <= 0)
+			return false; /* unmapped meanwhile, or not readable: nothing */
+		if (memmem(buf, (size_t)got, needle, nlen))
+			return true;
+		if ((size_t)got < nlen || at + (size_t)got >= end)
+			break;
+		at += (size_t)got - (nlen - 1);
+	}
+	return false;
+}
+
+int vd_mem_has(pid_t pid, const char *needle)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%ld/maps", (long)pid);
+	FILE *maps = fopen(path, "re");
+	snprintf(path, sizeof(path), "/proc/%ld/mem", (long)pid);
+	int memfd = open(path, O_RDONLY | O_CLOEXEC);
+	char *buf = malloc(MEM_SCAN_CHUNK);
+	int found = (maps && memfd >= 0 && buf) ? 0 : -errno;
+	size_t nlen = strlen(needle);
+	char line[512];
+	while (found == 0 && fgets(line, sizeof(line), maps)) {
+		unsigned long start, end;
+		char perms[8];
+		if (sscanf(line, "%lx-%lx %7s", &start, &end, perms) != 3 || perms[0] != 'r' ||
+		    perms[1] != 'w' || end - start > MEM_SCAN_MAX_MAPPING)
+			continue;
+		found = mapping_has(memfd, start, end, needle, nlen, buf);
+	}
+	free(buf);
+	if (memfd >= 0)
+		close(memfd);
+	if (maps)
+		fclose(maps);
+	return found;
+}

@@ -167,6 +167,12 @@ size_t vd_scan_file(const char *path, bool loud);
  * files) are counted when non-NULL. */
 size_t vd_scan_dir(const char *dir, size_t *files, size_t *stores);
 
+/* ---- a process's memory ---- */
+/* Is needle in a writable mapping of pid (heap, stacks, buffers)? 1 or 0;
+ * -errno when its memory cannot be read (needs root: vaultd is not
+ * dumpable). Mappings over 256 MiB (sanitizer shadow) are skipped. */
+int vd_mem_has(pid_t pid, const char *needle);
+
 /* ---- raw connections (idle watchers, keep-alive) ---- */
 int vd_connect(const struct vd *v);   /* -errno on failure */
 /* Writes the whole buffer; 0 or -errno. */

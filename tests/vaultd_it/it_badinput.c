@@ -284,6 +284,23 @@ START_TEST(test_a_token_in_a_url_is_refused_and_recorded_nowhere)
 	ck_assert_msg(!strstr(r.body, token + 3), "%s: the answer echoes the token", r.what);
 	vresp_clear(&r);
 	free(body);
+	/* Nor into a policy's glob, nor a list's prefix. */
+	body = xfmt("{\"rules\":[{\"names\":\"%s\",\"capabilities\":[\"read\"]}]}", token);
+	vd_call(&g, VIA, "PUT", "/v1/policies/bi-tok", NULL, body, &r);
+	EXPECT_STATUS(&r, 400);
+	ck_assert_msg(strstr(r.body, "is a token") && !strstr(r.body, token + 3), "%s: %s", r.what,
+	              r.body);
+	vresp_clear(&r);
+	free(body);
+	vd_call(&g, VIA, "GET", "/v1/policies/bi-tok", NULL, NULL, &r);
+	EXPECT_STATUS(&r, 404);
+	vresp_clear(&r);
+	char *list = xfmt("/v1/secrets?prefix=%s", token);
+	vd_call(&g, VIA, "GET", list, NULL, NULL, &r);
+	EXPECT_ERROR(&r, 400, "bad_request");
+	ck_assert_msg(!strstr(r.body, token + 3), "%s: the answer echoes the token", r.what);
+	vresp_clear(&r);
+	free(list);
 	struct vreq q = {.method = "GET", .path = "/v1/secrets/bi.one", .token = token};
 	vd_do(&g, VIA, &q, &r);
 	EXPECT_STATUS(&r, 200); /* not revoked */

@@ -302,6 +302,21 @@ START_TEST(test_a_stored_token_shaped_name_is_resealed_and_can_be_deleted)
 	vd_call(&v, VIA_CURL, "GET", path, NULL, NULL, &r);
 	EXPECT_ERROR(&r, 400, "bad_name");
 	vresp_clear(&r);
+	/* A token without "delete" is refused without the name echoed. */
+	vd_call(&v, VIA_LIB, "PUT", "/v1/policies/ro", NULL,
+	        "{\"rules\":[{\"names\":\"*\",\"capabilities\":[\"read\"]}]}", &r);
+	EXPECT_STATUS(&r, 200);
+	vresp_clear(&r);
+	vd_call(&v, VIA_LIB, "POST", "/v1/tokens", NULL, "{\"policies\":[\"ro\"]}", &r);
+	EXPECT_STATUS(&r, 201);
+	char *ro = strdup(jstr(r.json, "token"));
+	vresp_clear(&r);
+	struct vreq q = {.method = "DELETE", .path = path, .token = ro};
+	vd_do(&v, VIA_CURL, &q, &r);
+	EXPECT_ERROR(&r, 403, "denied");
+	ck_assert_msg(strstr(r.body, "(a token)") && !strstr(r.body, tok + 3), "%s", r.body);
+	vresp_clear(&r);
+	free(ro);
 	vd_call(&v, VIA_CURL, "DELETE", path, NULL, NULL, &r);
 	EXPECT_STATUS(&r, 200);
 	vresp_clear(&r);

@@ -268,6 +268,8 @@ int main(void)
 	      call(cg_b, "GET", "/v1/secrets/other.db", NULL, NULL, 0));
 	check("the engine was asked about each container once (cached)", 2,
 	      atomic_load(&fd.requests));
+	check("by its list: never the inspect answer that holds the container's Env", 0,
+	      atomic_load(&fd.inspects));
 
 	check("admin deletes the binding policy", 200,
 	      call(NULL, "DELETE", "/v1/policies/web", NULL, NULL, 0));

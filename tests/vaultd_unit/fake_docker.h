@@ -1,9 +1,10 @@
-/* A fake Docker engine for tests: a thread answering
- * GET /containers/{id}/json on a unix socket with canned labels. */
+/* A fake Docker engine for tests: a thread answering the container list
+ * (GET /containers/json?filters=...) and inspect on a unix socket. */
 #ifndef VAULTD_FAKE_DOCKER_H
 #define VAULTD_FAKE_DOCKER_H
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,11 +17,89 @@ struct fake_docker {
 	int fd;
 	pthread_t thread;
 	atomic_int requests;
-	/* The known container and its Labels JSON; others answer 404. */
+	atomic_int inspects; /* GET /containers/{id}/json: the answer holds Config.Env */
+	/* The known container and its Labels JSON; others are not listed. */
 	char id[65];
 	char labels_json[512];
 	int status_override; /* non-zero: answer this status to everything */
 };
+
+/* The inspect answer's environment: a password, as in a real container. */
+#define FAKE_DOCKER_ENV_SECRET "FAKE-DOCKER-ENV-PASSWORD-9b1f"
+
+/* %XX-decodes [s, s+n) into out (cap bytes), stopping at '&' or the end. */
+static void fake_docker_unescape(const char *s, char *out, size_t cap)
+{
+	size_t o = 0;
+	for (; *s && *s != '&' && *s != ' ' && o + 1 < cap; s++) {
+		unsigned v;
+		if (*s == '%' && sscanf(s + 1, "%2x", &v) == 1) {
+			out[o++] = (char)v;
+			s += 2;
+		} else {
+			out[o++] = *s;
+		}
+	}
+	out[o] = '\0';
+}
+
+/* Does the list filter's "id" array hold a prefix of our id (the engine's
+ * id filter matches prefixes)? filters is the decoded JSON text. */
+static bool fake_docker_id_listed(const struct fake_docker *fd, const char *filters)
+{
+	const char *p = strstr(filters, "\"id\"");
+	p = p ? strchr(p, '[') : NULL;
+	while (p && *p && *p != ']') {
+		const char *q = strchr(p, '"');
+		const char *e = q ? strchr(q + 1, '"') : NULL;
+		if (!e)
+			return false;
+		size_t n = (size_t)(e - q - 1);
+		if (n > 0 && n <= strlen(fd->id) && strncmp(fd->id, q + 1, n) == 0)
+			return true;
+		p = e + 1;
+	}
+	return false;
+}
+
+static int fake_docker_body(struct fake_docker *fd, const char *req, char *body, size_t cap)
+{
+	char inspect[128];
+	snprintf(inspect, sizeof(inspect), "GET /containers/%s/json ", fd->id);
+	if (fd->status_override) {
+		snprintf(body, cap, "{\"message\":\"broken\"}");
+		return fd->status_override;
+	}
+	if (strncmp(req, "GET /containers/json?", 21) == 0) {
+		const char *f = strstr(req, "filters=");
+		char filters[512] = "";
+		if (f)
+			fake_docker_unescape(f + 8, filters, sizeof(filters));
+		if (!fake_docker_id_listed(fd, filters)) {
+			snprintf(body, cap, "[]");
+			return 200;
+		}
+		snprintf(body, cap,
+		         "[{\"Id\":\"%s\",\"Names\":[\"/web\"],\"Image\":\"x\",\"Command\":\"sh\","
+		         "\"Labels\":%s,\"State\":\"running\",\"Status\":\"Up 2 minutes\"}]",
+		         fd->id, fd->labels_json);
+		return 200;
+	}
+	if (strncmp(req, inspect, strlen(inspect)) == 0) {
+		atomic_fetch_add(&fd->inspects, 1);
+		snprintf(body, cap,
+		         "{\"Id\":\"%s\",\"Name\":\"/web\",\"Config\":{\"Image\":\"x\","
+		         "\"Env\":[\"DB_PASSWORD=" FAKE_DOCKER_ENV_SECRET "\"],\"Labels\":%s}}",
+		         fd->id, fd->labels_json);
+		return 200;
+	}
+	if (strncmp(req, "GET /containers/", 16) == 0) {
+		snprintf(body, cap, "{\"message\":\"No such container\"}");
+		return 404;
+	}
+	snprintf(body, cap, "{\"message\":\"page not found\"}");
+	return 404;
+}
 
 static void fake_docker_answer(struct fake_docker *fd, int c)
 {
@@ -37,23 +116,8 @@ static void fake_docker_answer(struct fake_docker *fd, int c)
 	}
 	req[len] = '\0';
 	atomic_fetch_add(&fd->requests, 1);
-	char want[128];
-	snprintf(want, sizeof(want), "GET /containers/%s/json ", fd->id);
 	char body[1024];
-	int status;
-	if (fd->status_override) {
-		status = fd->status_override;
-		snprintf(body, sizeof(body), "{\"message\":\"broken\"}");
-	} else if (strncmp(req, want, strlen(want)) == 0) {
-		status = 200;
-		snprintf(
-		    body, sizeof(body),
-		    "{\"Id\":\"%s\",\"Name\":\"/web\",\"Config\":{\"Image\":\"x\",\"Labels\":%s}}",
-		    fd->id, fd->labels_json);
-	} else {
-		status = 404;
-		snprintf(body, sizeof(body), "{\"message\":\"No such container\"}");
-	}
+	int status = fake_docker_body(fd, req, body, sizeof(body));
 	char resp[2048];
 	int n = snprintf(resp, sizeof(resp),
 	                 "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: "

@@ -79,10 +79,13 @@ START_TEST(test_engine_labels_of_a_known_container)
 	                 "web");
 	ck_assert_uint_eq(json_object_size(labels), 2);
 	json_decref(labels);
+	/* From the list, never the inspect answer with the container's Env. */
+	ck_assert_int_eq(atomic_load(&fd.requests), 1);
+	ck_assert_int_eq(atomic_load(&fd.inspects), 0);
 }
 END_TEST
 
-START_TEST(test_engine_404_is_enoent_and_errors_are_eio)
+START_TEST(test_engine_unlisted_is_enoent_and_errors_are_eio)
 {
 	json_t *labels = (json_t *)0x1;
 	ck_assert_int_eq(container_fetch_labels(sock, ID_B, &labels), -ENOENT);
@@ -125,7 +128,7 @@ int main(void)
 	TCase *te = tcase_create("engine");
 	tcase_add_checked_fixture(te, setup, teardown);
 	tcase_add_test(te, test_engine_labels_of_a_known_container);
-	tcase_add_test(te, test_engine_404_is_enoent_and_errors_are_eio);
+	tcase_add_test(te, test_engine_unlisted_is_enoent_and_errors_are_eio);
 	tcase_add_test(te, test_labels_are_cached);
 	suite_add_tcase(s, te);
 	return check_support_run(s);

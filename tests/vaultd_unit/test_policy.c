@@ -95,6 +95,24 @@ START_TEST(test_parse_refuses_malformed_documents)
 }
 END_TEST
 
+/* A token pasted as a glob would be stored and shown in the clear; a glob
+ * one character off a token's shape is an ordinary glob. */
+START_TEST(test_parse_refuses_a_token_shaped_glob)
+{
+	static const char tok[] = "vd_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcde";
+	char json[256];
+	snprintf(json, sizeof(json), "{\"rules\":[{\"names\":\"%s\",\"capabilities\":[\"read\"]}]}",
+	         tok);
+	struct policy *p = (struct policy *)0x1;
+	char err[200] = "";
+	ck_assert_int_lt(policy_parse(json, strlen(json), NULL, &p, err, sizeof(err)), 0);
+	ck_assert_msg(strstr(err, "is a token") && !strstr(err, tok + 3), "%s", err);
+	snprintf(json, sizeof(json),
+	         "{\"rules\":[{\"names\":\"%.45s\",\"capabilities\":[\"read\"]}]}", tok);
+	policy_free(parse_ok(json));
+}
+END_TEST
+
 START_TEST(test_parse_caps_glob_length_and_rule_count)
 {
 	char glob[POLICY_MAX_GLOB_LEN + 2];
@@ -301,6 +319,7 @@ int main(void)
 	tcase_add_test(tc, test_parse_accepts_every_capability_word);
 	tcase_add_test(tc, test_parse_accepts_the_document_get_returns);
 	tcase_add_test(tc, test_parse_refuses_malformed_documents);
+	tcase_add_test(tc, test_parse_refuses_a_token_shaped_glob);
 	tcase_add_test(tc, test_parse_caps_glob_length_and_rule_count);
 	tcase_add_loop_test(tc, test_glob_star_and_question_mark, 0,
 	                    (int)(sizeof(globs) / sizeof(globs[0])));
