@@ -1,6 +1,7 @@
 /* The command's environment. Strings inject adds live in one guarded buffer
  * (an --env value is a secret until execve copies it); inherited strings are
- * shared with inject's own environment. INJECT_TOKEN never reaches the command. */
+ * shared with inject's own environment. INJECT_TOKEN and INJECT_TOKEN_FILE
+ * never reach the command. */
 #include "env.h"
 
 #include <errno.h>
@@ -19,7 +20,9 @@ static bool var_is(const char *entry, const char *name, size_t nlen)
 /* The variables inject sets, as "NAME=" prefixes, to drop from base. */
 static bool overridden(const char *entry, const struct inject_config *cfg, const struct creds *cr)
 {
-	if (var_is(entry, ENV_TOKEN_VAR, strlen(ENV_TOKEN_VAR)))
+	/* Nor where the token file is: the command has no use for it. */
+	if (var_is(entry, ENV_TOKEN_VAR, strlen(ENV_TOKEN_VAR)) ||
+	    var_is(entry, ENV_TOKEN_FILE_VAR, strlen(ENV_TOKEN_FILE_VAR)))
 		return true;
 	if (cr->drop && var_is(entry, "HOME", 4))
 		return true;

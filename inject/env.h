@@ -1,5 +1,6 @@
-/* The command's environment: inject's own, minus the token, plus VAR_FILE
- * paths (--file-env), values (--env, with a warning) and HOME (--user). */
+/* The command's environment: inject's own, minus the token and its file's
+ * path, plus VAR_FILE paths (--file-env), values (--env, with a warning)
+ * and HOME (--user). */
 #ifndef INJECT_ENV_H
 #define INJECT_ENV_H
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include "secbuf.h"
 
 #define ENV_TOKEN_VAR "INJECT_TOKEN"
+#define ENV_TOKEN_FILE_VAR "INJECT_TOKEN_FILE"
 
 struct child_env {
 	char **vec;           /* NULL-terminated, for execve */

@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -36,9 +38,27 @@ static void report(const char *cmd, int err)
 	                              NULL});
 }
 
+/* The command's core file limit, as inject found it. */
+static struct rlimit g_core;
+static bool g_core_saved;
+
+int exec_core_dumps_off(void)
+{
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 || getrlimit(RLIMIT_CORE, &g_core) < 0)
+		return -errno;
+	g_core_saved = true;
+	/* Only the soft limit: the command gets it back before execve. */
+	struct rlimit off = {.rlim_cur = 0, .rlim_max = g_core.rlim_max};
+	return setrlimit(RLIMIT_CORE, &off) < 0 ? -errno : 0;
+}
+
 int exec_command(char *const argv[], char *const envp[])
 {
 	const char *cmd = argv[0];
+	/* The command keeps its own core dump policy; execve resets the
+	 * dumpable flag by itself. */
+	if (g_core_saved)
+		(void)setrlimit(RLIMIT_CORE, &g_core);
 	if (!cmd[0]) { /* no name to look for: "" + PATH would name directories */
 		report(cmd, ENOENT);
 		return status_for(ENOENT);

@@ -11,6 +11,11 @@
 
 #define EXEC_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
+/* No core dump of inject, which holds the token and values: not dumpable,
+ * core file soft limit 0. exec_command gives the command the limit inject
+ * found. 0 or -errno. */
+int exec_core_dumps_off(void);
+
 /* execve()s argv[0] (searched in envp's PATH when it has no '/'). Returns
  * only on failure, with 127 (not found) or 126 (found, not executable),
  * after one line on stderr. Async-signal-safe: usable after fork. */

@@ -412,6 +412,8 @@ int main(int argc, char **argv)
 	/* jansson would read /dev/urandom for its hash seed, which a scratch
 	 * image may not have; libsodium uses getrandom(2). */
 	json_object_seed(randombytes_random() | 1u);
+	if (exec_core_dumps_off() < 0)
+		msg_warn("cannot turn core dumps off: a crash of inject could dump its memory");
 	if ((s = read_config(&r, argc, argv)))
 		return s;
 	if (r.cfg.action == CONFIG_HELP) {

@@ -80,4 +80,22 @@ vt_check "the command runs on" kill -0 "$CHILD"
 kill -TERM "$CHILD"
 wait "$IPID"
 vt_eq "inject still exits with the command's status" 143 "$?"
+
+# ---- no core dump of inject; the command keeps its own limit ----
+core_line() { grep '^Max core file size' "$1" | tr -s ' '; }
+(
+	ulimit -S -c 12345 # KiB
+	exec "$INJECT_BIN" --socket "$VT_SOCK" --dir "$S" --init --secret hook.secret -- \
+		sh -c 'grep "^Max core file size" /proc/self/limits >"$0/core"; exec sleep 1000' \
+		"$VT_DIR"
+) >"$VT_DIR/out" 2>"$VT_DIR/err" &
+IPID=$!
+wait_for "the command's start" pgrep -P "$IPID" -x sleep
+CHILD=$(pgrep -P "$IPID" -x sleep)
+vt_eq "PID 1 (inject) may dump no core: soft limit 0" "Max core file size 0" \
+	"$(core_line "/proc/$IPID/limits" | cut -d' ' -f1-5)"
+vt_eq "the command has the limit inject was started with" "Max core file size $((12345 * 1024))" \
+	"$(tr -s ' ' <"$VT_DIR/core" | cut -d' ' -f1-5)"
+kill -TERM "$CHILD"
+wait "$IPID"
 vt_done

@@ -419,6 +419,7 @@ START_TEST(test_env_scrubs_token_sets_file_vars_values_and_home)
 	                NULL};
 	char *const base[] = {"PATH=/bin",
 	                      "INJECT_TOKEN=vd_secret",
+	                      "INJECT_TOKEN_FILE=/run/vault-token",
 	                      "POSTGRES_PASSWORD_FILE=/old",
 	                      "API_KEY=old",
 	                      "HOME=/root",
@@ -432,6 +433,7 @@ START_TEST(test_env_scrubs_token_sets_file_vars_values_and_home)
 	struct child_env e;
 	ck_assert_int_eq(env_build(base, &C, &cr, b, &e), 0);
 	ck_assert_ptr_null(env_get(e.vec, "INJECT_TOKEN"));
+	ck_assert_ptr_null(env_get(e.vec, "INJECT_TOKEN_FILE")); /* nor where it is */
 	ck_assert_str_eq(env_get(e.vec, "PATH"), "/bin");
 	ck_assert_str_eq(env_get(e.vec, "POSTGRES_PASSWORD_FILE"), "/run/secrets/pw.txt");
 	ck_assert_str_eq(env_get(e.vec, "API_KEY"), "apival");
