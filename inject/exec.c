@@ -56,7 +56,9 @@ int exec_command(char *const argv[], char *const envp[])
 {
 	const char *cmd = argv[0];
 	/* The command keeps its own core dump policy; execve resets the
-	 * dumpable flag by itself. */
+	 * dumpable flag by itself. setrlimit is not on POSIX's list of
+	 * async-signal-safe calls, but glibc's is the bare prlimit64 system
+	 * call, safe after fork. */
 	if (g_core_saved)
 		(void)setrlimit(RLIMIT_CORE, &g_core);
 	if (!cmd[0]) { /* no name to look for: "" + PATH would name directories */

@@ -132,13 +132,6 @@ static int parse_rule(const json_t *o, size_t idx, struct policy_rule *ret, char
 		return fail(err, errcap,
 		            "rule %zu: \"names\" must be a glob of [A-Za-z0-9._-*?], 1-256 bytes",
 		            idx);
-	/* A token pasted as a glob would be stored in the clear and shown by
-	 * every policy read: refused like a token-shaped secret name. */
-	if (name_is_token(json_string_value(names), json_string_length(names)))
-		return fail(err, errcap,
-		            "rule %zu: \"names\" is a token, not a glob: a token never goes into "
-		            "a policy",
-		            idx);
 	unsigned caps = 0;
 	int r = parse_caps(json_object_get(o, "capabilities"), idx, &caps, err, errcap);
 	if (r < 0)
@@ -363,6 +356,17 @@ bool policy_any_allow(const struct policy *const *ps, size_t n, unsigned cap)
 		for (size_t j = 0; j < ps[i]->n; j++)
 			if (!ps[i]->rules[j].deny && (ps[i]->rules[j].caps & cap))
 				return true;
+	}
+	return false;
+}
+
+bool policy_has_token_glob(const struct policy *p, size_t *ret_rule)
+{
+	for (size_t i = 0; p && i < p->n; i++) {
+		if (name_is_token(p->rules[i].glob, strlen(p->rules[i].glob))) {
+			*ret_rule = i;
+			return true;
+		}
 	}
 	return false;
 }

@@ -60,6 +60,11 @@ int policy_parse(const char *json, size_t len, const char *expect_name, struct p
                  char *err, size_t errcap);
 void policy_free(struct policy *p); /* NULL ok */
 
+/* Is a rule's glob a token's shape (a token pasted where a glob belongs)?
+ * Its index in *ret_rule. PUT refuses such a document; policy_parse does
+ * not, so that one an older vaultd stored still loads with its denies. */
+bool policy_has_token_glob(const struct policy *p, size_t *ret_rule);
+
 /* "read" -> CAP_READ, ...; 0 for an unknown word. */
 unsigned policy_cap_from_string(const char *s);
 /* The word for one capability bit ("read"), or "?" */

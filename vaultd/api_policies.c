@@ -20,6 +20,16 @@ void api_policy_put(struct req *r)
 	char err[200];
 	struct policy *p = NULL;
 	int rc = policy_parse((const char *)r->body->data, r->body_len, name, &p, err, sizeof(err));
+	size_t bad = 0;
+	if (rc == 0 && policy_has_token_glob(p, &bad)) {
+		/* Would be stored in the clear and shown by every read. */
+		snprintf(err, sizeof(err),
+		         "rule %zu: \"names\" is a token, not a glob: a token never goes into a "
+		         "policy",
+		         bad);
+		rc = -EINVAL;
+	}
+	policy_free(p);
 	if (rc < 0) {
 		json_decref(o);
 		char msg[260];
@@ -27,7 +37,6 @@ void api_policy_put(struct req *r)
 		reply_error(r, 400, "bad_request", msg);
 		return;
 	}
-	policy_free(p);
 	json_object_del(o, "name"); /* the path names it */
 	char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(o);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,14 @@ struct body {
 	bool too_big;
 };
 
+static void body_wipe(struct body *b)
+{
+	if (b->p)
+		sodium_memzero(b->p, b->len);
+	free(b->p);
+	b->p = NULL;
+}
+
 static size_t on_data(char *data, size_t size, size_t n, void *arg)
 {
 	struct body *b = arg;
@@ -94,9 +103,14 @@ static size_t on_data(char *data, size_t size, size_t n, void *arg)
 		b->too_big = true;
 		return 0; /* aborts the transfer */
 	}
-	char *np = realloc(b->p, b->len + add + 1);
+	/* Not realloc: a list entry carries the container's command line, which
+	 * may hold a password; no copy of it is left behind unwiped. */
+	char *np = malloc(b->len + add + 1);
 	if (!np)
 		return 0;
+	if (b->len)
+		memcpy(np, b->p, b->len);
+	body_wipe(b);
 	memcpy(np + b->len, data, add);
 	b->p = np;
 	b->len += add;
@@ -163,7 +177,7 @@ int container_fetch_labels(const char *docker_socket, const char *id, json_t **r
 			log_msg(LOG_WARN, "container_lookup",
 			        "docker engine: the answer is not a list");
 	}
-	free(b.p);
+	body_wipe(&b);
 	return rc;
 }
 

@@ -115,6 +115,8 @@ static void body_append(struct req *r, const char *data, size_t n)
 		r->body_too_large = true; /* out of guarded memory: refuse, do not truncate */
 		body_drop(r);
 	}
+	if (r->body_too_large)
+		r->drained += n;
 	drop_upload(data, n);
 }
 
@@ -177,10 +179,10 @@ void http_audit_committed(struct req *r)
 
 /* A token may sit in libmicrohttpd's buffer even when no handler looked at
  * it (public routes, early errors): wipe it before the request goes on. */
-static void wipe_authorization(struct req *r)
+static void wipe_authorization(struct MHD_Connection *c)
 {
 	const char *hdr =
-	    MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	if (hdr && *hdr)
 		sodium_memzero((void *)hdr, strlen(hdr));
 }
@@ -213,7 +215,7 @@ static bool may_write(const struct req *r)
  * would go on to send "100 Continue" and read the body first. */
 static bool finish(struct req *r, bool may_direct, bool suspended)
 {
-	wipe_authorization(r);
+	wipe_authorization(r->conn);
 	if (!r->resp)
 		reply_error(r, 500, "internal", "the handler produced no answer");
 	const char *result = r->result ? r->result : "internal";
@@ -366,17 +368,30 @@ static void refuse_early(struct req *r, int status, const char *code, const char
 	(void)finish(r, false, false);
 }
 
-static bool body_follows(struct MHD_Connection *c, const char *cl)
+/* The body's declared length: 0 for none, UINT64_MAX when undeclared
+ * (chunked) or not a number libmicrohttpd would take. */
+static uint64_t declared_body(struct MHD_Connection *c)
 {
-	const char *te =
-	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
-	return (cl && strcmp(cl, "0") != 0) || te;
+	const char *cl =
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (!cl)
+		return MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		                                   MHD_HTTP_HEADER_TRANSFER_ENCODING)
+		           ? UINT64_MAX
+		           : 0;
+	char *end = NULL;
+	errno = 0;
+	unsigned long long v = strtoull(cl, &end, 10);
+	return errno || end == cl ? UINT64_MAX : (uint64_t)v;
 }
 
-static bool waits_for_continue(struct MHD_Connection *c)
+/* An HTTP/1.1 client that asked for "100 Continue" sends no body before it
+ * (libmicrohttpd ignores Expect from HTTP/1.0 clients). */
+static bool waits_for_continue(struct MHD_Connection *c, const char *version)
 {
 	const char *e = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
-	return e && strcasecmp(e, "100-continue") == 0;
+	return e && strcasecmp(e, "100-continue") == 0 &&
+	       strcmp(version, MHD_HTTP_VERSION_1_1) == 0;
 }
 
 /* A request refused on its headers alone. Answered now when no body byte
@@ -384,12 +399,14 @@ static bool waits_for_continue(struct MHD_Connection *c)
  * with its headers, and an answer now would leave them in libmicrohttpd's
  * buffer, which it frees unwiped when it closes the connection: the body
  * is read to its end instead, wiped as it comes (body_append), and the
- * refusal answered then. */
-static void refuse_before_body(struct req *r, int status, const char *code, const char *message)
+ * refusal answered then. A body declared over VAULTD_MAX_DRAIN is not
+ * worth reading: refused at once. */
+static void refuse_before_body(struct req *r, const char *version, int status, const char *code,
+                               const char *message)
 {
-	const char *cl =
-	    MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (!body_follows(r->conn, cl) || waits_for_continue(r->conn)) {
+	uint64_t body = declared_body(r->conn);
+	if (body == 0 || waits_for_continue(r->conn, version) ||
+	    (body != UINT64_MAX && body > VAULTD_MAX_DRAIN)) {
 		refuse_early(r, status, code, message);
 		return;
 	}
@@ -400,13 +417,15 @@ static void refuse_before_body(struct req *r, int status, const char *code, cons
 }
 
 static enum MHD_Result first_call(struct MHD_Connection *c, const char *url, const char *method,
-                                  void **con_cls)
+                                  const char *version, void **con_cls)
 {
-	if (atomic_load(&g_closing))
-		return MHD_NO; /* shutting down: close instead of starting a request */
-	struct req *r = calloc(1, sizeof(*r));
-	if (!r)
-		return MHD_NO; /* closes the connection: nothing better to do */
+	struct req *r = atomic_load(&g_closing) ? NULL : calloc(1, sizeof(*r));
+	if (!r) {
+		/* Shutting down (or out of memory): close instead of starting a
+		 * request, and on_completed will not see this one. */
+		wipe_authorization(c);
+		return MHD_NO;
+	}
 	r->vd = g_vd;
 	r->conn = c;
 	r->method = method;
@@ -419,14 +438,15 @@ static enum MHD_Result first_call(struct MHD_Connection *c, const char *url, con
 	*con_cls = r;
 	atomic_fetch_add(&g_inflight, 1);
 
-	/* Cheap checks first: a declared oversized body is refused before a
-	 * byte of it is read (the answer closes the connection). */
+	/* Cheap checks first: a declared oversized body is refused before any
+	 * of it is kept (refuse_before_body: when it is read, it is wiped). */
 	const char *cl =
 	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (header_bytes(c, url, method) > VAULTD_MAX_HEADER_BYTES) {
-		refuse_before_body(r, 431, "headers_too_large", "request headers over 12 KiB");
+		refuse_before_body(r, version, 431, "headers_too_large",
+		                   "request headers over 12 KiB");
 	} else if (cl && content_length_over_cap(cl)) {
-		refuse_before_body(r, 413, "too_large", "request body over 1 MiB");
+		refuse_before_body(r, version, 413, "too_large", "request body over 1 MiB");
 	} else if (cl) {
 		unsigned long long n = strtoull(cl, NULL, 10);
 		if (n > 0 && body_reserve(r, (size_t)n) < 0)
@@ -479,17 +499,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   size_t *upload_data_size, void **con_cls)
 {
 	(void)cls;
-	(void)version;
 	struct req *r = *con_cls;
 	if (!r)
-		return first_call(c, url, method, con_cls);
+		return first_call(c, url, method, version, con_cls);
 
 	switch (r->phase) {
 	case PH_BODY:
 		if (*upload_data_size > 0) {
 			body_append(r, upload_data, *upload_data_size);
 			*upload_data_size = 0;
-			return MHD_YES;
+			/* libmicrohttpd cannot answer in the middle of a body: one
+			 * refused that runs on past this is cut off unanswered. */
+			return r->drained > VAULTD_MAX_DRAIN ? MHD_NO : MHD_YES;
 		}
 		if (r->early.status) {
 			refuse(r, r->early.status, r->early.code, r->early.message);
@@ -537,7 +558,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 	/* A request that never reached finish (its client went away during
 	 * the body) still has its token in libmicrohttpd's buffer. */
-	wipe_authorization(r);
+	wipe_authorization(r->conn);
 	audit_answered(&r->item);
 	if (r->phase == PH_READY || r->phase == PH_QUEUED)
 		atomic_fetch_sub(&g_answering, 1);

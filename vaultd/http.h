@@ -39,6 +39,7 @@ struct req {
 	struct secbuf *body; /* guarded: bodies can hold values */
 	size_t body_len;
 	bool body_too_large;
+	size_t drained; /* bytes of a refused body read and wiped */
 	bool refused; /* answered by http.c itself, before any handler */
 	struct {      /* a refusal decided on the headers, answered after the body */
 		int status;

@@ -10,6 +10,10 @@
 
 #define VAULTD_MAX_ADMIN_IDS 32
 #define VAULTD_MAX_BODY (1024u * 1024u) /* request body cap (413 above) */
+/* A refused body is read and wiped rather than left in libmicrohttpd's
+ * buffer (http.c), up to this much: one declared larger is refused at once,
+ * and an undeclared (chunked) one that runs past it is cut off. */
+#define VAULTD_MAX_DRAIN (8u * 1024u * 1024u)
 #define VAULTD_DEFAULT_MAX_CONNECTIONS 1024u
 #define VAULTD_DEFAULT_CONN_TIMEOUT_S 60u   /* idle / slow connection */
 #define VAULTD_DEFAULT_SHUTDOWN_GRACE_S 10u /* in-flight requests at SIGTERM */

@@ -83,9 +83,13 @@ vt_eq "inject still exits with the command's status" 143 "$?"
 
 # ---- no core dump of inject; the command keeps its own limit ----
 core_line() { grep '^Max core file size' "$1" | tr -s ' '; }
+hard=$(ulimit -H -c)
+[ "$hard" = unlimited ] || [ "$hard" -ge 12345 ] ||
+	vt_die "the core file hard limit ($hard KiB) is under the 12345 KiB this check sets"
 (
 	ulimit -S -c 12345 # KiB
-	exec "$INJECT_BIN" --socket "$VT_SOCK" --dir "$S" --init --secret hook.secret -- \
+	# An ASan build of inject would otherwise set its own limit to 0 first.
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}disable_coredump=0" exec "$INJECT_BIN" --socket "$VT_SOCK" --dir "$S" --init --secret hook.secret -- \
 		sh -c 'grep "^Max core file size" /proc/self/limits >"$0/core"; exec sleep 1000' \
 		"$VT_DIR"
 ) >"$VT_DIR/out" 2>"$VT_DIR/err" &

@@ -279,6 +279,27 @@ START_TEST(test_reseal_left_over_is_finished_at_start_or_unseal)
 }
 END_TEST
 
+/* A new token whose one policy (named policy) grants caps (the inside of a
+ * JSON array of strings: read","list) on every name; malloc'd. */
+static char *token_for(const struct vd *v, const char *policy, const char *caps)
+{
+	struct vresp r;
+	char *path = xfmt("/v1/policies/%s", policy);
+	char *rules = xfmt("{\"rules\":[{\"names\":\"*\",\"capabilities\":[\"%s\"]}]}", caps);
+	vd_call(v, VIA_LIB, "PUT", path, NULL, rules, &r);
+	EXPECT_STATUS(&r, 200);
+	vresp_clear(&r);
+	free(path);
+	free(rules);
+	char *body = xfmt("{\"policies\":[\"%s\"]}", policy);
+	vd_call(v, VIA_LIB, "POST", "/v1/tokens", NULL, body, &r);
+	free(body);
+	EXPECT_STATUS(&r, 201);
+	char *token = strdup(jstr(r.json, "token"));
+	vresp_clear(&r);
+	return token;
+}
+
 /* A store that holds a token-shaped name (stored before vaultd refused such
  * names) still works: a rotation re-seals it, reading it by name is refused
  * (the token goes nowhere), and it can be deleted, audited as "(a token)". */
@@ -303,14 +324,7 @@ START_TEST(test_a_stored_token_shaped_name_is_resealed_and_can_be_deleted)
 	EXPECT_ERROR(&r, 400, "bad_name");
 	vresp_clear(&r);
 	/* A token without "delete" is refused without the name echoed. */
-	vd_call(&v, VIA_LIB, "PUT", "/v1/policies/ro", NULL,
-	        "{\"rules\":[{\"names\":\"*\",\"capabilities\":[\"read\"]}]}", &r);
-	EXPECT_STATUS(&r, 200);
-	vresp_clear(&r);
-	vd_call(&v, VIA_LIB, "POST", "/v1/tokens", NULL, "{\"policies\":[\"ro\"]}", &r);
-	EXPECT_STATUS(&r, 201);
-	char *ro = strdup(jstr(r.json, "token"));
-	vresp_clear(&r);
+	char *ro = token_for(&v, "ro", "read");
 	struct vreq q = {.method = "DELETE", .path = path, .token = ro};
 	vd_do(&v, VIA_CURL, &q, &r);
 	EXPECT_ERROR(&r, 403, "denied");
@@ -403,16 +417,8 @@ START_TEST(test_rotate_and_rekey_refusals)
 	vd_up_with(&v, "keys-refused", flags);
 	struct vresp r;
 	/* A token with every capability but admin. */
-	vd_call(&v, VIA_LIB, "PUT", "/v1/policies/all-but-admin", NULL,
-	        "{\"rules\":[{\"names\":\"*\",\"capabilities\":[\"read\",\"list\",\"write\","
-	        "\"rotate\",\"delete\"]}]}",
-	        &r);
-	EXPECT_STATUS(&r, 200);
-	vresp_clear(&r);
-	vd_call(&v, VIA_LIB, "POST", "/v1/tokens", NULL, "{\"policies\":[\"all-but-admin\"]}", &r);
-	EXPECT_STATUS(&r, 201);
-	char *token = strdup(jstr(r.json, "token"));
-	vresp_clear(&r);
+	char *token =
+	    token_for(&v, "all-but-admin", "read\",\"list\",\"write\",\"rotate\",\"delete");
 	static const char *paths[] = {"/v1/sys/rotate", "/v1/sys/rekey"};
 	unsigned char k[32];
 	randombytes_buf(k, sizeof(k));

@@ -2,6 +2,7 @@
  * (GET /containers/json?filters=...) and inspect on a unix socket. */
 #ifndef VAULTD_FAKE_DOCKER_H
 #define VAULTD_FAKE_DOCKER_H
+#include <ctype.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -22,6 +23,7 @@ struct fake_docker {
 	char id[65];
 	char labels_json[512];
 	int status_override; /* non-zero: answer this status to everything */
+	char listed_id[65];  /* non-empty: the Id a matching list entry shows */
 };
 
 /* The inspect answer's environment: a password, as in a real container. */
@@ -33,7 +35,8 @@ static void fake_docker_unescape(const char *s, char *out, size_t cap)
 	size_t o = 0;
 	for (; *s && *s != '&' && *s != ' ' && o + 1 < cap; s++) {
 		unsigned v;
-		if (*s == '%' && sscanf(s + 1, "%2x", &v) == 1) {
+		if (*s == '%' && isxdigit((unsigned char)s[1]) && isxdigit((unsigned char)s[2]) &&
+		    sscanf(s + 1, "%2x", &v) == 1) {
 			out[o++] = (char)v;
 			s += 2;
 		} else {
@@ -82,7 +85,7 @@ static int fake_docker_body(struct fake_docker *fd, const char *req, char *body,
 		snprintf(body, cap,
 		         "[{\"Id\":\"%s\",\"Names\":[\"/web\"],\"Image\":\"x\",\"Command\":\"sh\","
 		         "\"Labels\":%s,\"State\":\"running\",\"Status\":\"Up 2 minutes\"}]",
-		         fd->id, fd->labels_json);
+		         fd->listed_id[0] ? fd->listed_id : fd->id, fd->labels_json);
 		return 200;
 	}
 	if (strncmp(req, inspect, strlen(inspect)) == 0) {

@@ -90,6 +90,11 @@ START_TEST(test_engine_unlisted_is_enoent_and_errors_are_eio)
 	json_t *labels = (json_t *)0x1;
 	ck_assert_int_eq(container_fetch_labels(sock, ID_B, &labels), -ENOENT);
 	ck_assert_ptr_eq(labels, (json_t *)0x1);
+	/* The engine's id filter matches prefixes: an entry listed under
+	 * another id is not the container asked about. */
+	snprintf(fd.listed_id, sizeof(fd.listed_id), "%s", ID_B);
+	ck_assert_int_eq(container_fetch_labels(sock, ID_A, &labels), -ENOENT);
+	fd.listed_id[0] = '\0';
 	fd.status_override = 500;
 	ck_assert_int_eq(container_fetch_labels(sock, ID_A, &labels), -EIO);
 	fd.status_override = 0;
