@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds a normal and an ASan+UBSan tree, and runs
 # every test in both (in the normal tree the unit and daemon suites run under
-# valgrind too), then vaultd built with ThreadSanitizer under load.
+# valgrind too), then vaultd built with ThreadSanitizer under load, then the
+# libFuzzer targets for a short run each.
 # With CI=true a skipped test is a failure.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -40,8 +41,25 @@ run_tsan() {
 		{ echo "test.sh: the ThreadSanitizer test failed" >&2; exit 1; }
 }
 
+# The parsers that take hostile input under libFuzzer (clang, ASan+UBSan):
+# only the fuzz targets are built, and each runs VAULT_FUZZ_SECONDS from its
+# seeds (tests/fuzz). A crash, a sanitizer report, a leak or a broken
+# invariant fails the run; the input is kept as build-fuzz/tests/fuzz/crash-*.
+run_fuzz() {
+	local dir=build-fuzz
+	cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang-14 \
+		-DVAULT_FUZZ=ON >/dev/null
+	local targets
+	targets=$(sed -n 's/^vault_fuzz(\([a-z_]*\).*/fuzz_\1/p' tests/fuzz/CMakeLists.txt)
+	# shellcheck disable=SC2086
+	cmake --build "$dir" -j "$jobs" --target $targets
+	ctest --test-dir "$dir" --output-on-failure -j "$jobs" -L fuzz ||
+		{ echo "test.sh: a fuzz target failed (inputs: $dir/tests/fuzz/crash-*)" >&2; exit 1; }
+}
+
 run_tree build
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	run_tree build-asan -DVAULT_SANITIZE=ON
 run_tsan
-echo "test.sh: all tests passed (normal, ASan+UBSan and ThreadSanitizer builds)"
+run_fuzz
+echo "test.sh: all tests passed (normal, ASan+UBSan, ThreadSanitizer and fuzz builds)"

@@ -97,8 +97,9 @@ static int load(const char *file, const struct import_args *a, struct dotenv **r
 	secbuf_free(text);
 	if (r < 0) {
 		ctl_err("cannot read %s: %s", file,
-		        r == -EILSEQ  ? "it is not UTF-8 text"
-		        : r == -E2BIG ? "too many entries"
+		        r == -EILSEQ  ? "it is not UTF-8 text, or a key holds a NUL byte"
+		        : r == -E2BIG ? "too many entries, or ${VAR} references that grow its "
+		                        "values over 4 MiB (16 MiB in all)"
 		                      : strerror(-r));
 		return CTL_ERROR;
 	}

@@ -348,9 +348,10 @@ static int envcache_get(struct ctx *x, const char *svc, const struct cnode *item
 		return fail(x, "service %s: cannot read env_file %s: %s", svc, c->path,
 		            rc == -EFBIG    ? "larger than 1 MiB"
 		            : rc == -EINVAL ? "not a regular file"
-		            : rc == -EILSEQ ? "it is not UTF-8 text"
-		            : rc == -E2BIG  ? "too many entries"
-		                            : strerror(-rc));
+		            : rc == -EILSEQ ? "it is not UTF-8 text, or a key holds a NUL byte"
+		            : rc == -E2BIG ? "too many entries, or ${VAR} references that grow its "
+		                             "values over 4 MiB (16 MiB in all)"
+		                           : strerror(-rc));
 	if (!(c->drop = calloc(c->f->n ? c->f->n : 1, sizeof(bool))) ||
 	    !(c->kept = calloc(c->f->n ? c->f->n : 1, sizeof(*c->kept))))
 		return -ENOMEM;

@@ -113,6 +113,7 @@ enum vkind { V_NONE, V_EMPTY, V_UNQUOTED, V_SINGLE, V_DOUBLE };
 
 struct binding {
 	bool error, has_key;
+	bool nul_key; /* the error: a NUL inside the key (the file is refused) */
 	size_t kstart, klen;
 	enum vkind vk;
 	size_t vstart, vlen;
@@ -217,10 +218,16 @@ static int parse_key(struct parser *p, struct binding *b)
 		b->kstart = start;
 		b->klen = end - start;
 	}
-	/* A NUL inside a key cannot become a name or an environment variable:
-	 * treated as an unparsable line (python-dotenv would keep it). */
-	if (memchr(s + b->kstart, '\0', b->klen))
+	/* A NUL inside a key cannot become a name or an environment variable
+	 * (python-dotenv would keep it). Not skipped as a bad line either: a
+	 * quoted key may span lines, and one that holds a NUL starts parsing
+	 * differently once a line inside it goes, so the file vaultctl writes
+	 * without its migrated lines could gain a key (tests/fuzz/fuzz_dotenv
+	 * found one). The whole file is refused. */
+	if (memchr(s + b->kstart, '\0', b->klen)) {
+		b->nul_key = true;
 		return -1;
+	}
 	b->has_key = true;
 	advance(p, end);
 	return 0;
@@ -418,6 +425,7 @@ struct builder {
 	dotenv_lookup_fn lookup;
 	void *ctx;
 	struct origmap map;
+	size_t grown; /* bytes of interpolated values so far */
 };
 
 const struct dotenv_entry *dotenv_find(const struct dotenv *d, const char *key)
@@ -527,14 +535,23 @@ static size_t interpolate(const struct builder *bl, const struct secbuf *v, unsi
 	return o;
 }
 
-static struct secbuf *interpolated(const struct builder *bl, struct secbuf *v, bool *needs_env)
+/* Replaces *v by its interpolation. Each ${A}${A} doubles A, so a small
+ * file could ask for gigabytes (tests/fuzz/fuzz_dotenv found 1.6 KiB that
+ * did): a value over DOTENV_MAX_BYTES, or all of them together over
+ * DOTENV_MAX_GROWN, is -E2BIG. */
+static int interpolated(struct builder *bl, struct secbuf **v, bool *needs_env)
 {
-	size_t n = interpolate(bl, v, NULL, needs_env);
+	size_t n = interpolate(bl, *v, NULL, needs_env);
+	if (n > DOTENV_MAX_BYTES || n > DOTENV_MAX_GROWN - bl->grown)
+		return -E2BIG;
+	bl->grown += n;
 	struct secbuf *out = secbuf_new(n);
-	if (out)
-		interpolate(bl, v, out->data, NULL);
-	secbuf_free(v);
-	return out;
+	if (!out)
+		return -ENOMEM;
+	interpolate(bl, *v, out->data, NULL);
+	secbuf_free(*v);
+	*v = out;
+	return 0;
 }
 
 /* Sets key to value (taking value; NULL = no value), keeping the key's
@@ -613,17 +630,20 @@ static int note_bad_line(struct dotenv *d, unsigned line)
 static int apply(struct builder *bl, const unsigned char *s, const struct binding *b, bool interp)
 {
 	if (b->error)
-		return note_bad_line(bl->d, b->line);
+		return b->nul_key ? -EILSEQ : note_bad_line(bl->d, b->line);
 	if (!b->has_key)
 		return 0; /* a comment */
 	struct secbuf *v = NULL;
 	bool needs_env = false;
 	if (b->vk != V_NONE) {
 		v = raw_value(s, b);
-		if (v && interp)
-			v = interpolated(bl, v, &needs_env);
 		if (!v)
 			return -ENOMEM;
+		int r = interp ? interpolated(bl, &v, &needs_env) : 0;
+		if (r < 0) {
+			secbuf_free(v);
+			return r;
+		}
 	}
 	size_t index;
 	int r = upsert(bl, s + b->kstart, b->klen, v, needs_env, b->line, &index);

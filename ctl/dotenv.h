@@ -13,6 +13,9 @@
 #include "secbuf.h"
 
 #define DOTENV_MAX_BYTES (4u * 1024u * 1024u)
+/* All interpolated values of one file together (a value is at most
+ * DOTENV_MAX_BYTES after interpolation too). */
+#define DOTENV_MAX_GROWN (16u * 1024u * 1024u)
 #define DOTENV_MAX_ENTRIES 10000u
 #define DOTENV_MAX_KEY 1024u
 
@@ -52,8 +55,10 @@ typedef const char *(*dotenv_lookup_fn)(const char *name, void *ctx);
  * and ${VAR:-default} in values are replaced by an earlier key of the file,
  * else by lookup(VAR) (NULL lookup: an empty environment), else by the
  * default or "" — as `docker-compose config` does; without it, values stay
- * as written. -EILSEQ when buf is not UTF-8, -E2BIG over DOTENV_MAX_BYTES or
- * DOTENV_MAX_ENTRIES, -ENOMEM. *ret is freed with dotenv_free. */
+ * as written. -EILSEQ when buf is not UTF-8 or a key holds a NUL byte,
+ * -E2BIG over DOTENV_MAX_BYTES or DOTENV_MAX_ENTRIES, or when
+ * interpolation grows a value over DOTENV_MAX_BYTES or all of them over
+ * DOTENV_MAX_GROWN; -ENOMEM. *ret is freed with dotenv_free. */
 int dotenv_parse(const void *buf, size_t len, bool interpolate, dotenv_lookup_fn lookup, void *ctx,
                  struct dotenv **ret);
 void dotenv_free(struct dotenv *d); /* wipes values; NULL ok */

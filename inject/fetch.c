@@ -273,7 +273,7 @@ static int decode_into(struct bundle *b, const json_t *secrets,
 		for (int k = 0; k < (previous ? 2 : 1); k++) {
 			const json_t *o;
 			const char *str;
-			size_t len, bin, got = 0;
+			size_t len, bin;
 			uint64_t ver;
 			if (stage_of(s, k == 1, &o) < 0 ||
 			    (o && (read_version(o, &ver) < 0 || value_of(o, &str, &len, &bin) < 0)))
@@ -281,11 +281,7 @@ static int decode_into(struct bundle *b, const json_t *secrets,
 			if (!o)
 				continue;
 			unsigned char *p = bundle_take(b, &off, bin);
-			const char *end = NULL;
-			if (!p ||
-			    (len > 0 && (sodium_base642bin(p, bin, str, len, NULL, &got, &end,
-			                                   sodium_base64_VARIANT_ORIGINAL) != 0 ||
-			                 got != bin || end != str + len)))
+			if (!p || b64_decode_exact(p, bin, str, len) < 0)
 				return -EINVAL;
 			e->view[k].data = p;
 			e->view[k].len = bin;

@@ -10,7 +10,8 @@
 
 #define MSG_MAX 1024
 
-static void emit(const char *prefix, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void emit(const char *prefix, const char *fmt,
+                                                       va_list ap)
 {
 	char line[MSG_MAX];
 	int n = snprintf(line, sizeof(line), "%s", prefix);

@@ -123,6 +123,25 @@ struct secbuf *b64_encode_secret(const void *p, size_t len)
 	return b;
 }
 
+int b64_decode_exact(void *out, size_t bin, const char *s, size_t len)
+{
+	/* libsodium 1.0.18 (Debian 12) decodes every byte >= 0x80 as '/' (a
+	 * signed char in its constant-time table), so "é" in a JSON string
+	 * would become a value instead of a 400: refused here first, without
+	 * a branch per byte. */
+	unsigned char high = 0;
+	for (size_t i = 0; i < len; i++)
+		high |= (unsigned char)s[i];
+	size_t got = 0;
+	const char *end = NULL;
+	if ((high & 0x80) ||
+	    (len > 0 && (sodium_base642bin(out, bin, s, len, NULL, &got, &end, B64_VARIANT) != 0 ||
+	                 got != bin || end != s + len)) ||
+	    (len == 0 && bin != 0))
+		return -EINVAL;
+	return 0;
+}
+
 int b64_decode_secret(const char *s, size_t len, struct secbuf **ret)
 {
 	if (!ret || (!s && len > 0))
@@ -138,11 +157,7 @@ int b64_decode_secret(const char *s, size_t len, struct secbuf **ret)
 	struct secbuf *b = secbuf_new(bin);
 	if (!b)
 		return -ENOMEM;
-	size_t got = 0;
-	const char *end = NULL;
-	if (len > 0 &&
-	    (sodium_base642bin(b->data, bin, s, len, NULL, &got, &end, B64_VARIANT) != 0 ||
-	     got != bin || end != s + len)) {
+	if (b64_decode_exact(b->data, bin, s, len) < 0) {
 		secbuf_free(b);
 		return -EINVAL;
 	}

@@ -23,6 +23,9 @@ int jsonx_get_b64(const json_t *o, const char *key, size_t max, struct secbuf **
 
 /* Base64 (standard, padded) of a secret into a secbuf (NUL-terminated). */
 struct secbuf *b64_encode_secret(const void *p, size_t len);
+/* Decodes exactly bin bytes from the len characters of padded standard
+ * base64 at s into out (all of s, nothing else); -EINVAL otherwise. */
+int b64_decode_exact(void *out, size_t bin, const char *s, size_t len);
 /* Decodes into a new secbuf; -EINVAL on bad input. */
 int b64_decode_secret(const char *s, size_t len, struct secbuf **ret);
 

@@ -8,7 +8,8 @@ BUILD_PKGS=(gcc make cmake pkg-config libc6-dev file
 	libcurl4-openssl-dev libyaml-dev check)
 RUN_PKGS=(curl sqlite3)
 TEST_PKGS=(valgrind util-linux procps redis-server redis-tools busybox-static
-	tini hyperfine docker-compose systemd python3 python3-cryptography)
+	tini hyperfine docker-compose systemd python3 python3-cryptography
+	clang-14 libclang-rt-14-dev)
 
 want=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}")
 [ "${1:-}" = "--test" ] && want+=("${TEST_PKGS[@]}")

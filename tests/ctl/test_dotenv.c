@@ -167,6 +167,21 @@ START_TEST(test_invalid_utf8_is_refused)
 }
 END_TEST
 
+/* A key with a NUL (here a quoted key across three lines, found by
+ * tests/fuzz/fuzz_dotenv) refuses the file: skipped as a bad line, it came
+ * back as a key once vaultctl removed the line with C from it. */
+START_TEST(test_a_nul_in_a_key_refuses_the_file)
+{
+	static const char text[] = "'\nC=\0\n'";
+	struct dotenv *d = NULL;
+	ck_assert_int_eq(dotenv_parse(text, sizeof(text) - 1, true, NULL, NULL, &d), -EILSEQ);
+	ck_assert_ptr_null(d);
+	static const char unquoted[] = "A\0B=1\n";
+	ck_assert_int_eq(dotenv_parse(unquoted, sizeof(unquoted) - 1, true, NULL, NULL, &d),
+	                 -EILSEQ);
+}
+END_TEST
+
 START_TEST(test_values_may_hold_nul_bytes)
 {
 	const char text[] = "A=\"x\0y\"\n";
@@ -176,6 +191,29 @@ START_TEST(test_values_may_hold_nul_bytes)
 	ck_assert_uint_eq(d->items[0].value->len, 3);
 	ck_assert_int_eq(memcmp(d->items[0].value->data, "x\0y", 3), 0);
 	dotenv_free(d);
+}
+END_TEST
+
+/* ${A}${A} doubles A: 30 such lines would ask for gigabytes (found by
+ * tests/fuzz/fuzz_dotenv); past 4 MiB a value is refused. Without
+ * interpolation the file is small and fine. */
+START_TEST(test_interpolation_that_explodes_is_refused)
+{
+	char text[2048] = "A=xxxxxxxxxxxxxxxx\n";
+	for (int i = 0; i < 30; i++)
+		strcat(text, "A=${A}${A}\n");
+	struct dotenv *d = NULL;
+	ck_assert_int_eq(dotenv_parse(text, strlen(text), true, NULL, NULL, &d), -E2BIG);
+	ck_assert_ptr_null(d);
+	ck_assert_int_eq(dotenv_parse(text, strlen(text), false, NULL, NULL, &d), 0);
+	dotenv_free(d);
+	/* Many values each under the cap still add up: 16 MiB in all. */
+	char many[4096] = "A=xxxxxxxxxxxxxxxx\n";
+	for (int i = 0; i < 17; i++)
+		strcat(many, "A=${A}${A}\n"); /* A reaches 2 MiB */
+	for (int i = 0; i < 9; i++)
+		strcat(many, "B=${A}\n"); /* 9 more copies of 2 MiB */
+	ck_assert_int_eq(dotenv_parse(many, strlen(many), true, NULL, NULL, &d), -E2BIG);
 }
 END_TEST
 
@@ -326,6 +364,8 @@ int main(void)
 	tcase_add_test(tc, test_without_interpolation_values_stay_as_written);
 	tcase_add_test(tc, test_invalid_utf8_is_refused);
 	tcase_add_test(tc, test_values_may_hold_nul_bytes);
+	tcase_add_test(tc, test_a_nul_in_a_key_refuses_the_file);
+	tcase_add_test(tc, test_interpolation_that_explodes_is_refused);
 	tcase_add_test(tc, test_oversized_file_is_refused_before_parsing);
 	tcase_add_test(tc, test_env_file_without_environment_tells_what_only_run_time_knows);
 	tcase_add_test(tc, test_a_key_built_from_a_run_time_key_is_run_time_too);

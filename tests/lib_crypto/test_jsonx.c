@@ -189,7 +189,12 @@ START_TEST(test_b64_decoding_is_strict)
 	                     "aGl=",   /* non-zero trailing bits */
 	                     "====",   /* only padding */
 	                     "a===",   /* too much padding */
-	                     "aGk==="};
+	                     "aGk===",
+	                     /* bytes >= 0x80, which libsodium 1.0.18 reads as '/'
+	                      * (found by tests/fuzz/fuzz_jsonx) */
+	                     "aG\x9c\xcd", "aGk\xff",
+	                     "\xc3\xa9"
+	                     "AA"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct secbuf *v = NULL;
 		ck_assert_msg(b64_decode_secret(bad[i], strlen(bad[i]), &v) == -EINVAL,

@@ -318,38 +318,53 @@ START_TEST(test_wrong_types_are_400)
 {
 	char *before = snapshot();
 	static const struct bad b[] = {
-		{"PUT", "/v1/secrets/bi.one", "{\"value\":123}", 400, 0, TYPES},
-		{"PUT", "/v1/secrets/bi.one", "{\"value\":null}", 400, 0, TYPES},
-		{"PUT", "/v1/secrets/bi.one", "{}", 400, 0, TYPES},
-		{"PUT", "/v1/secrets/bi.one", "{\"value\":\"!!not base64!!\"}", 400, 0, "bad_value"},
-		{"PUT", "/v1/secrets/bi.one", "{\"value\":\"eA=\"}", 400, 0, "bad_value"},
-		{"PUT", "/v1/secrets/bi.one", "{\"value\":\"eA==\",\"cas\":\"2\"}", 400, 0, TYPES},
-		{"PUT", "/v1/secrets/bi.one", "{\"value\":\"eA==\",\"cas\":-5}", 400, 0, TYPES},
-		{"PUT", "/v1/secrets/bi.one", "{\"value\":\"eA==\",\"metadata\":\"x\"}", 400, 0, TYPES},
-		{"PUT", "/v1/secrets/bi.one", "{\"value\":\"eA==\",\"metadata\":{\"max_versions\":\"3\"}}", 400, 0, TYPES},
-		{"PUT", "/v1/secrets/bi.one", "{\"value\":\"eA==\",\"metadata\":{\"max_versions\":0}}", 400, 0, TYPES},
-		{"PUT", "/v1/secrets/bi.one", "{\"value\":\"eA==\",\"metadata\":{\"max_versions\":1000000}}", 400, 0, TYPES},
-		{"PUT", "/v1/secrets/bi.one", "{\"value\":\"eA==\",\"metadata\":{\"labels\":[1]}}", 400, 0, TYPES},
-		{"POST", "/v1/secrets/bi.one/rotate", "{\"generate\":{\"length\":\"32\",\"charset\":\"hex\"}}", 400, 0, TYPES},
-		{"POST", "/v1/secrets/bi.one/rotate", "{\"generate\":{\"length\":0,\"charset\":\"hex\"}}", 400, 0, TYPES},
-		{"POST", "/v1/secrets/bi.one/rotate", "{\"generate\":{\"length\":-1,\"charset\":\"hex\"}}", 400, 0, TYPES},
-		{"POST", "/v1/secrets/bi.one/rotate", "{\"generate\":{\"length\":100000000,\"charset\":\"hex\"}}", 400, 413, TYPES "|too_large"},
-		{"POST", "/v1/secrets/bi.one/rotate", "{\"generate\":{\"length\":16,\"charset\":\"klingon\"}}", 400, 0, TYPES},
-		{"POST", "/v1/secrets/bi.one/rotate", "{}", 400, 0, TYPES},
-		{"POST", "/v1/secrets/bi.one/rollback", "{\"version\":\"1\"}", 400, 0, TYPES},
-		{"POST", "/v1/secrets/bi.one/rollback", "{\"version\":-1}", 400, 0, TYPES},
-		{"POST", "/v1/secrets/bi.one/rollback", "{}", 400, 0, TYPES},
-		{"POST", "/v1/bundle", "{\"names\":\"bi.one\"}", 400, 0, TYPES},
-		{"POST", "/v1/bundle", "{\"names\":[1]}", 400, 0, TYPES},
-		{"POST", "/v1/bundle", "{\"names\":[\"bi.one\"],\"previous\":\"yes\"}", 400, 0, TYPES},
-		{"POST", "/v1/tokens", "{\"policies\":\"bi\"}", 400, 0, TYPES},
-		{"POST", "/v1/tokens", "{\"policies\":[\"bi\"],\"ttl\":\"60\"}", 400, 0, TYPES},
-		{"POST", "/v1/tokens", "{\"policies\":[\"bi\"],\"ttl\":-60}", 400, 0, TYPES},
-		{"POST", "/v1/tokens", "{\"policies\":[\"bi\"],\"uses\":\"x\"}", 400, 0, TYPES},
-		{"PUT", "/v1/policies/bi", "{\"rules\":\"all\"}", 400, 0, TYPES},
-		{"PUT", "/v1/policies/bi", "{\"rules\":[{\"names\":\"bi.*\",\"capabilities\":[\"fly\"]}]}", 400, 0, TYPES},
-		{"PUT", "/v1/policies/bi", "{\"rules\":[{\"names\":\"bi.*\",\"capabilities\":[]}]}", 400, 0, TYPES},
-		{"PUT", "/v1/policies/bi", "{\"rules\":[{\"names\":5,\"capabilities\":[\"read\"]}]}", 400, 0, TYPES},
+	    {"PUT", "/v1/secrets/bi.one", "{\"value\":123}", 400, 0, TYPES},
+	    {"PUT", "/v1/secrets/bi.one", "{\"value\":null}", 400, 0, TYPES},
+	    {"PUT", "/v1/secrets/bi.one", "{}", 400, 0, TYPES},
+	    {"PUT", "/v1/secrets/bi.one", "{\"value\":\"!!not base64!!\"}", 400, 0, "bad_value"},
+	    {"PUT", "/v1/secrets/bi.one", "{\"value\":\"eA=\"}", 400, 0, "bad_value"},
+	    /* 4 bytes of UTF-8 that libsodium alone would decode as "aG//" */
+	    {"PUT", "/v1/secrets/bi.one", "{\"value\":\"aG\\u00e9\"}", 400, 0, "bad_value"},
+	    {"PUT", "/v1/secrets/bi.one", "{\"value\":\"eA==\",\"cas\":\"2\"}", 400, 0, TYPES},
+	    {"PUT", "/v1/secrets/bi.one", "{\"value\":\"eA==\",\"cas\":-5}", 400, 0, TYPES},
+	    {"PUT", "/v1/secrets/bi.one", "{\"value\":\"eA==\",\"metadata\":\"x\"}", 400, 0, TYPES},
+	    {"PUT", "/v1/secrets/bi.one",
+	     "{\"value\":\"eA==\",\"metadata\":{\"max_versions\":\"3\"}}", 400, 0, TYPES},
+	    {"PUT", "/v1/secrets/bi.one", "{\"value\":\"eA==\",\"metadata\":{\"max_versions\":0}}",
+	     400, 0, TYPES},
+	    {"PUT", "/v1/secrets/bi.one",
+	     "{\"value\":\"eA==\",\"metadata\":{\"max_versions\":1000000}}", 400, 0, TYPES},
+	    {"PUT", "/v1/secrets/bi.one", "{\"value\":\"eA==\",\"metadata\":{\"labels\":[1]}}", 400,
+	     0, TYPES},
+	    {"POST", "/v1/secrets/bi.one/rotate",
+	     "{\"generate\":{\"length\":\"32\",\"charset\":\"hex\"}}", 400, 0, TYPES},
+	    {"POST", "/v1/secrets/bi.one/rotate",
+	     "{\"generate\":{\"length\":0,\"charset\":\"hex\"}}", 400, 0, TYPES},
+	    {"POST", "/v1/secrets/bi.one/rotate",
+	     "{\"generate\":{\"length\":-1,\"charset\":\"hex\"}}", 400, 0, TYPES},
+	    {"POST", "/v1/secrets/bi.one/rotate",
+	     "{\"generate\":{\"length\":100000000,\"charset\":\"hex\"}}", 400, 413,
+	     TYPES "|too_large"},
+	    {"POST", "/v1/secrets/bi.one/rotate",
+	     "{\"generate\":{\"length\":16,\"charset\":\"klingon\"}}", 400, 0, TYPES},
+	    {"POST", "/v1/secrets/bi.one/rotate", "{}", 400, 0, TYPES},
+	    {"POST", "/v1/secrets/bi.one/rollback", "{\"version\":\"1\"}", 400, 0, TYPES},
+	    {"POST", "/v1/secrets/bi.one/rollback", "{\"version\":-1}", 400, 0, TYPES},
+	    {"POST", "/v1/secrets/bi.one/rollback", "{}", 400, 0, TYPES},
+	    {"POST", "/v1/bundle", "{\"names\":\"bi.one\"}", 400, 0, TYPES},
+	    {"POST", "/v1/bundle", "{\"names\":[1]}", 400, 0, TYPES},
+	    {"POST", "/v1/bundle", "{\"names\":[\"bi.one\"],\"previous\":\"yes\"}", 400, 0, TYPES},
+	    {"POST", "/v1/tokens", "{\"policies\":\"bi\"}", 400, 0, TYPES},
+	    {"POST", "/v1/tokens", "{\"policies\":[\"bi\"],\"ttl\":\"60\"}", 400, 0, TYPES},
+	    {"POST", "/v1/tokens", "{\"policies\":[\"bi\"],\"ttl\":-60}", 400, 0, TYPES},
+	    {"POST", "/v1/tokens", "{\"policies\":[\"bi\"],\"uses\":\"x\"}", 400, 0, TYPES},
+	    {"PUT", "/v1/policies/bi", "{\"rules\":\"all\"}", 400, 0, TYPES},
+	    {"PUT", "/v1/policies/bi",
+	     "{\"rules\":[{\"names\":\"bi.*\",\"capabilities\":[\"fly\"]}]}", 400, 0, TYPES},
+	    {"PUT", "/v1/policies/bi", "{\"rules\":[{\"names\":\"bi.*\",\"capabilities\":[]}]}",
+	     400, 0, TYPES},
+	    {"PUT", "/v1/policies/bi", "{\"rules\":[{\"names\":5,\"capabilities\":[\"read\"]}]}",
+	     400, 0, TYPES},
 	};
 	expect_all_bad(VIA, b, sizeof(b) / sizeof(b[0]));
 	static const struct bad q[] = {
@@ -524,14 +539,17 @@ END_TEST
  * vaultd answers 431 itself while the pool still has room for an answer
  * (a 14 KiB one is below libmicrohttpd's own limit), and far bigger ones
  * get libmicrohttpd's 431; the daemon goes on serving. */
-static int status_with_header(size_t pad)
+static int status_with_header(size_t pad, const char *body)
 {
 	char *p = malloc(pad + 1);
 	memset(p, 'p', pad);
 	p[pad] = 0;
-	char *req = xfmt("GET /v1/secrets/bi.one HTTP/1.1\r\nHost: x\r\nX-Pad: %s\r\n"
-	                 "Connection: close\r\n\r\n",
-	                 p);
+	char *req = body ? xfmt("PUT /v1/secrets/bi.one HTTP/1.1\r\nHost: x\r\nX-Pad: %s\r\n"
+	                        "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+	                        p, strlen(body), body)
+	                 : xfmt("GET /v1/secrets/bi.one HTTP/1.1\r\nHost: x\r\nX-Pad: %s\r\n"
+	                        "Connection: close\r\n\r\n",
+	                        p);
 	int fd = vd_connect(&g);
 	ck_assert_msg(fd >= 0, "connect");
 	ck_assert_int_eq(write_all(fd, req, strlen(req)), 0);
@@ -544,9 +562,11 @@ static int status_with_header(size_t pad)
 
 START_TEST(test_headers_of_8_kib_are_served_and_bigger_ones_get_431)
 {
-	ck_assert_int_eq(status_with_header(8 * 1024), 200);
-	ck_assert_int_eq(status_with_header(14 * 1024), 431);
-	ck_assert_int_eq(status_with_header(64 * 1024), 431);
+	ck_assert_int_eq(status_with_header(8 * 1024, NULL), 200);
+	ck_assert_int_eq(status_with_header(14 * 1024, NULL), 431);
+	ck_assert_int_eq(status_with_header(64 * 1024, NULL), 431);
+	/* With a body sent along: read (and wiped), then the same 431. */
+	ck_assert_int_eq(status_with_header(14 * 1024, "{\"value\":\"eA==\"}"), 431);
 	struct vresp r;
 	vd_call(&g, VIA, "GET", "/v1/secrets/bi.one", NULL, NULL, &r);
 	EXPECT_STATUS(&r, 200);
