@@ -42,8 +42,8 @@ run_tsan() {
 }
 
 # The parsers that take hostile input under libFuzzer (clang, ASan+UBSan):
-# only the fuzz targets are built, and each runs VAULT_FUZZ_SECONDS from its
-# seeds (tests/fuzz). A crash, a sanitizer report, a leak or a broken
+# only the fuzz targets are built, and each runs a fixed series of inputs
+# from its seeds (tests/fuzz). A crash, a sanitizer report, a leak or a broken
 # invariant fails the run; the input is kept as build-fuzz/tests/fuzz/crash-*.
 run_fuzz() {
 	local dir=build-fuzz
