@@ -96,11 +96,7 @@ static int load(const char *file, const struct import_args *a, struct dotenv **r
 	r = dotenv_parse(text->data, text->len, !a->no_interpolate, env_lookup, NULL, ret);
 	secbuf_free(text);
 	if (r < 0) {
-		ctl_err("cannot read %s: %s", file,
-		        r == -EILSEQ  ? "it is not UTF-8 text, or a key holds a NUL byte"
-		        : r == -E2BIG ? "too many entries, or ${VAR} references that grow its "
-		                        "values over 4 MiB (16 MiB in all)"
-		                      : strerror(-r));
+		ctl_err("cannot read %s: %s", file, dotenv_strerror(r));
 		return CTL_ERROR;
 	}
 	for (size_t i = 0; i < (*ret)->n_bad; i++)

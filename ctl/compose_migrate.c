@@ -348,10 +348,7 @@ static int envcache_get(struct ctx *x, const char *svc, const struct cnode *item
 		return fail(x, "service %s: cannot read env_file %s: %s", svc, c->path,
 		            rc == -EFBIG    ? "larger than 1 MiB"
 		            : rc == -EINVAL ? "not a regular file"
-		            : rc == -EILSEQ ? "it is not UTF-8 text, or a key holds a NUL byte"
-		            : rc == -E2BIG ? "too many entries, or ${VAR} references that grow its "
-		                             "values over 4 MiB (16 MiB in all)"
-		                           : strerror(-rc));
+		                            : dotenv_strerror(rc));
 	if (!(c->drop = calloc(c->f->n ? c->f->n : 1, sizeof(bool))) ||
 	    !(c->kept = calloc(c->f->n ? c->f->n : 1, sizeof(*c->kept))))
 		return -ENOMEM;
@@ -1149,7 +1146,8 @@ static int load_dotenv(struct ctx *x)
 	if (rc == -ENOENT)
 		rc = 0; /* no .env: nothing to read from */
 	else if (rc < 0 && rc != -ENOMEM)
-		rc = fail(x, "cannot read %s, which compose reads too: %s", path, strerror(-rc));
+		rc = fail(x, "cannot read %s, which compose reads too: %s", path,
+		          dotenv_strerror(rc));
 	free(path);
 	return rc;
 }

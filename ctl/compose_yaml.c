@@ -1,7 +1,8 @@
 /* Reads a compose file with libyaml's event parser into the ordered tree of
  * compose_doc.h: aliases become copies, merge keys (<<) are applied, duplicate
  * keys are refused, and every buffer that held text is wiped before release.
- * Work and memory stay linear in COMPOSE_MAX_NODES whatever the input. */
+ * Work and memory stay linear in COMPOSE_MAX_NODES and
+ * COMPOSE_MAX_COPIED_BYTES whatever the input. */
 #include "compose_doc.h"
 
 #include <errno.h>
@@ -19,6 +20,7 @@ struct anchor {
 	char *name;
 	struct cnode *node; /* our own copy: the tree may free or change the original */
 	size_t size;        /* nodes in it, charged again on every alias */
+	size_t bytes;       /* and bytes of text */
 };
 
 struct loader {
@@ -27,7 +29,8 @@ struct loader {
 	size_t nanchors, capanchors;
 	struct strtab anchor_names; /* name -> index in anchors */
 	unsigned char seed[crypto_shorthash_KEYBYTES];
-	size_t nodes; /* nodes made so far: tree, anchor copies and alias copies */
+	size_t nodes;  /* nodes made so far: tree, anchor copies and alias copies */
+	size_t copied; /* bytes of text in anchor and alias copies */
 	char *err;
 	size_t errcap;
 	int rc; /* first error */
@@ -88,15 +91,30 @@ static int count_nodes(struct loader *l, size_t add, int line)
 	return 0;
 }
 
-static size_t tree_size(const struct cnode *n)
+/* A copy of a tree of nodes and bytes of text: both count against their
+ * budgets. */
+static int count_copy(struct loader *l, size_t nodes, size_t bytes, int line)
 {
-	size_t s = 1;
+	int rc = count_nodes(l, nodes, line);
+	if (rc < 0)
+		return rc;
+	if (bytes > COMPOSE_MAX_COPIED_BYTES - l->copied)
+		return fail(l, -E2BIG, line, "more than %u bytes of text after expanding aliases",
+		            COMPOSE_MAX_COPIED_BYTES);
+	l->copied += bytes;
+	return 0;
+}
+
+/* Nodes in the tree at n, and bytes of its text (scalars and tags). */
+static void tree_cost(const struct cnode *n, size_t *nodes, size_t *bytes)
+{
+	*nodes += 1;
+	*bytes += n->len + (n->tag ? strlen(n->tag) : 0);
 	if (n->kind == CNODE_SEQ || n->kind == CNODE_MAP) {
 		size_t slots = n->kind == CNODE_MAP ? 2 * n->n : n->n;
 		for (size_t i = 0; i < slots; i++)
-			s += tree_size(n->items[i]);
+			tree_cost(n->items[i], nodes, bytes);
 	}
-	return s;
 }
 
 /* Keeps a copy of node under name; a name defined again takes the new node,
@@ -106,8 +124,9 @@ static int anchor_add(struct loader *l, const char *name, const struct cnode *no
 	/* The copy costs what the node costs: it counts against the node
 	 * budget like an alias does, or nested anchors (&a [&b [&c ...]]) would
 	 * copy one big node once per level, unbounded. */
-	size_t size = tree_size(node);
-	int rc = count_nodes(l, size, node->line);
+	size_t size = 0, bytes = 0;
+	tree_cost(node, &size, &bytes);
+	int rc = count_copy(l, size, bytes, node->line);
 	if (rc < 0)
 		return rc;
 	struct cnode *copy = cnode_dup(node);
@@ -119,6 +138,7 @@ static int anchor_add(struct loader *l, const char *name, const struct cnode *no
 		cnode_free(a->node);
 		a->node = copy;
 		a->size = size;
+		a->bytes = bytes;
 		return 0;
 	}
 	if (l->nanchors == l->capanchors) {
@@ -140,6 +160,7 @@ static int anchor_add(struct loader *l, const char *name, const struct cnode *no
 	}
 	a->node = copy;
 	a->size = size;
+	a->bytes = bytes;
 	l->nanchors++;
 	return 0;
 }
@@ -204,7 +225,7 @@ static int load_alias(struct loader *l, yaml_event_t *ev, struct cnode **ret)
 	const struct anchor *a = anchor_find(l, name);
 	if (!a)
 		return fail(l, -EINVAL, line, "alias *%s names no anchor defined before it", name);
-	int rc = count_nodes(l, a->size, line);
+	int rc = count_copy(l, a->size, a->bytes, line);
 	if (rc < 0)
 		return rc;
 	struct cnode *n = cnode_dup(a->node);
@@ -523,7 +544,12 @@ int compose_yaml_load(const char *buf, size_t len, struct cnode **ret, char *err
 		return -E2BIG;
 	}
 	struct loader l = {.err = err, .errcap = errcap};
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+	/* tests/fuzz: the same input must take the same path every run. */
+	memset(l.seed, 0x5a, sizeof(l.seed));
+#else
 	randombytes_buf(l.seed, sizeof(l.seed));
+#endif
 	l.anchor_names.seed = l.seed;
 	if (!yaml_parser_initialize(&l.parser))
 		return -ENOMEM;

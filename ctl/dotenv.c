@@ -490,9 +490,11 @@ static size_t match_var(const unsigned char *s, size_t n, size_t i, size_t *name
 #define DOTENV_MAX_VAR_NAME 1024
 
 /* Interpolates v into out (NULL: only measure, and set *needs_env when a
- * reference is found nowhere and has no default). Returns the length. */
+ * reference is found nowhere and has no default). Returns the length; a
+ * measure stops as soon as it passes limit (and returns more than limit),
+ * so that a million ${A} of 4 MiB each cannot overflow the count. */
 static size_t interpolate(const struct builder *bl, const struct secbuf *v, unsigned char *out,
-                          bool *needs_env)
+                          bool *needs_env, size_t limit)
 {
 	const unsigned char *s = v->data;
 	size_t n = v->len, o = 0, i = 0;
@@ -529,6 +531,8 @@ static size_t interpolate(const struct builder *bl, const struct secbuf *v, unsi
 			memcpy(out + o, rep, rlen);
 		o += rlen;
 		i = end;
+		if (!out && o > limit)
+			break;
 	}
 	if (!out)
 		*needs_env = env;
@@ -541,14 +545,16 @@ static size_t interpolate(const struct builder *bl, const struct secbuf *v, unsi
  * DOTENV_MAX_GROWN, is -E2BIG. */
 static int interpolated(struct builder *bl, struct secbuf **v, bool *needs_env)
 {
-	size_t n = interpolate(bl, *v, NULL, needs_env);
-	if (n > DOTENV_MAX_BYTES || n > DOTENV_MAX_GROWN - bl->grown)
+	size_t room = DOTENV_MAX_GROWN - bl->grown;
+	size_t n =
+	    interpolate(bl, *v, NULL, needs_env, room < DOTENV_MAX_BYTES ? room : DOTENV_MAX_BYTES);
+	if (n > DOTENV_MAX_BYTES || n > room)
 		return -E2BIG;
 	bl->grown += n;
 	struct secbuf *out = secbuf_new(n);
 	if (!out)
 		return -ENOMEM;
-	interpolate(bl, *v, out->data, NULL);
+	interpolate(bl, *v, out->data, NULL, n);
 	secbuf_free(*v);
 	*v = out;
 	return 0;
@@ -718,4 +724,15 @@ int dotenv_without(const struct dotenv *d, const void *text, size_t len, const b
 	out->data[o] = '\0';
 	*ret = out;
 	return 0;
+}
+
+const char *dotenv_strerror(int rc)
+{
+	if (rc == -EILSEQ)
+		return "it is not UTF-8 text, or a key holds a NUL byte";
+	if (rc == -E2BIG)
+		return "over 4 MiB, 10,000 keys or 10,000 lines it cannot parse, a key over "
+		       "1 KiB, or ${VAR} references that grow its values over 4 MiB (16 MiB in "
+		       "all)";
+	return strerror(-rc);
 }

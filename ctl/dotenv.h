@@ -62,6 +62,8 @@ typedef const char *(*dotenv_lookup_fn)(const char *name, void *ctx);
 int dotenv_parse(const void *buf, size_t len, bool interpolate, dotenv_lookup_fn lookup, void *ctx,
                  struct dotenv **ret);
 void dotenv_free(struct dotenv *d); /* wipes values; NULL ok */
+/* Why dotenv_parse refused a file, in words (-EILSEQ, -E2BIG, others). */
+const char *dotenv_strerror(int rc);
 
 /* The entry for key, or NULL. */
 const struct dotenv_entry *dotenv_find(const struct dotenv *d, const char *key);

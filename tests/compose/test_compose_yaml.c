@@ -279,6 +279,38 @@ START_TEST(test_anchor_copies_count_against_the_node_limit)
 }
 END_TEST
 
+/* Few nodes, long text: a 32 KiB anchor aliased n times. */
+static char *long_anchor(unsigned n)
+{
+	struct text t = {0};
+	add(&t, "x: &big \"");
+	for (unsigned i = 0; i < 32 * 1024; i++)
+		add(&t, "b");
+	add(&t, "\"\ny: [");
+	for (unsigned i = 0; i < n; i++)
+		add(&t, i ? ",*big" : "*big");
+	add(&t, "]\n");
+	return t.s;
+}
+
+/* 11,000 aliases are 11,000 nodes, far under the node limit, but 360 MB
+ * of text (found in review of tests/fuzz/fuzz_compose_yaml): copies count
+ * their bytes too. 100 aliases (3 MB) are a real file. */
+START_TEST(test_alias_copies_count_their_text)
+{
+	char *text = long_anchor(11000);
+	char err[256];
+	ck_assert_int_eq(load_err(text, err, sizeof(err)), -E2BIG);
+	ck_assert_msg(strstr(err, "bytes of text after expanding aliases"), "got: %s", err);
+	free(text);
+	text = long_anchor(100);
+	struct cnode *root = load_ok(text);
+	ck_assert_uint_eq(cnode_map_get(root, "y")->n, 100);
+	cnode_free(root);
+	free(text);
+}
+END_TEST
+
 static double cpu_seconds(void)
 {
 	struct timespec ts;
@@ -478,6 +510,7 @@ int main(void)
 	tcase_add_test(tc, test_edits_keep_order);
 	tcase_add_test(tc, test_an_anchor_defined_again_names_the_new_node);
 	tcase_add_test(tc, test_anchor_copies_count_against_the_node_limit);
+	tcase_add_test(tc, test_alias_copies_count_their_text);
 	suite_add_tcase(s, tc);
 	/* Inputs of a few MB: more room than Check's default 4 s of wall time
 	 * on a loaded machine (each test bounds its own CPU time). */
