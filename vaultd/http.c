@@ -120,14 +120,6 @@ static void body_append(struct req *r, const char *data, size_t n)
 	drop_upload(data, n);
 }
 
-static bool content_length_over_cap(const char *cl)
-{
-	char *end = NULL;
-	errno = 0;
-	unsigned long long v = strtoull(cl, &end, 10);
-	return errno == ERANGE || (end != cl && v > VAULTD_MAX_BODY);
-}
-
 /* ---- the audit hand-off ---- */
 
 static const char *audit_action(const struct req *r)
@@ -368,21 +360,21 @@ static void refuse_early(struct req *r, int status, const char *code, const char
 	(void)finish(r, false, false);
 }
 
-/* The body's declared length: 0 for none, UINT64_MAX when undeclared
- * (chunked) or not a number libmicrohttpd would take. */
-static uint64_t declared_body(struct MHD_Connection *c)
+/* What the request says of its body: its Content-Length in *len (0 when
+ * none; UINT64_MAX when too large to read: libmicrohttpd has refused any
+ * that is not a number), and whether it comes chunked, undeclared. */
+static void declared_length(struct MHD_Connection *c, uint64_t *len, bool *chunked)
 {
 	const char *cl =
 	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (!cl)
-		return MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-		                                   MHD_HTTP_HEADER_TRANSFER_ENCODING)
-		           ? UINT64_MAX
-		           : 0;
-	char *end = NULL;
-	errno = 0;
-	unsigned long long v = strtoull(cl, &end, 10);
-	return errno || end == cl ? UINT64_MAX : (uint64_t)v;
+	*chunked = !cl && MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	                                              MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	*len = 0;
+	if (cl) {
+		errno = 0;
+		unsigned long long v = strtoull(cl, NULL, 10);
+		*len = errno == ERANGE ? UINT64_MAX : (uint64_t)v;
+	}
 }
 
 /* An HTTP/1.1 client that asked for "100 Continue" sends no body before it
@@ -401,12 +393,11 @@ static bool waits_for_continue(struct MHD_Connection *c, const char *version)
  * is read to its end instead, wiped as it comes (body_append), and the
  * refusal answered then. A body declared over VAULTD_MAX_DRAIN is not
  * worth reading: refused at once. */
-static void refuse_before_body(struct req *r, const char *version, int status, const char *code,
-                               const char *message)
+static void refuse_before_body(struct req *r, const char *version, uint64_t declared, bool chunked,
+                               int status, const char *code, const char *message)
 {
-	uint64_t body = declared_body(r->conn);
-	if (body == 0 || waits_for_continue(r->conn, version) ||
-	    (body != UINT64_MAX && body > VAULTD_MAX_DRAIN)) {
+	if ((declared == 0 && !chunked) || waits_for_continue(r->conn, version) ||
+	    declared > VAULTD_MAX_DRAIN) {
 		refuse_early(r, status, code, message);
 		return;
 	}
@@ -440,18 +431,17 @@ static enum MHD_Result first_call(struct MHD_Connection *c, const char *url, con
 
 	/* Cheap checks first: a declared oversized body is refused before any
 	 * of it is kept (refuse_before_body: when it is read, it is wiped). */
-	const char *cl =
-	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (header_bytes(c, url, method) > VAULTD_MAX_HEADER_BYTES) {
-		refuse_before_body(r, version, 431, "headers_too_large",
+	uint64_t declared;
+	bool chunked;
+	declared_length(c, &declared, &chunked);
+	if (header_bytes(c, url, method) > VAULTD_MAX_HEADER_BYTES)
+		refuse_before_body(r, version, declared, chunked, 431, "headers_too_large",
 		                   "request headers over 12 KiB");
-	} else if (cl && content_length_over_cap(cl)) {
-		refuse_before_body(r, version, 413, "too_large", "request body over 1 MiB");
-	} else if (cl) {
-		unsigned long long n = strtoull(cl, NULL, 10);
-		if (n > 0 && body_reserve(r, (size_t)n) < 0)
-			r->body_too_large = true;
-	}
+	else if (declared > VAULTD_MAX_BODY)
+		refuse_before_body(r, version, declared, chunked, 413, "too_large",
+		                   "request body over 1 MiB");
+	else if (declared > 0 && body_reserve(r, (size_t)declared) < 0)
+		r->body_too_large = true;
 	return MHD_YES;
 }
 

@@ -197,11 +197,21 @@ END_TEST
 /* ${A}${A} doubles A: 30 such lines would ask for gigabytes (found by
  * tests/fuzz/fuzz_dotenv); past 4 MiB a value is refused. Without
  * interpolation the file is small and fine. */
+/* Appends n copies of line to the text in buf (cap bytes); fails the test
+ * rather than cut it short. */
+static void repeat_line(char *buf, size_t cap, int n, const char *line)
+{
+	for (int i = 0; i < n; i++) {
+		size_t len = strlen(buf);
+		int w = snprintf(buf + len, cap - len, "%s", line);
+		ck_assert(w > 0 && (size_t)w < cap - len);
+	}
+}
+
 START_TEST(test_interpolation_that_explodes_is_refused)
 {
 	char text[2048] = "A=xxxxxxxxxxxxxxxx\n";
-	for (int i = 0; i < 30; i++)
-		strcat(text, "A=${A}${A}\n");
+	repeat_line(text, sizeof(text), 30, "A=${A}${A}\n");
 	struct dotenv *d = NULL;
 	ck_assert_int_eq(dotenv_parse(text, strlen(text), true, NULL, NULL, &d), -E2BIG);
 	ck_assert_ptr_null(d);
@@ -209,10 +219,8 @@ START_TEST(test_interpolation_that_explodes_is_refused)
 	dotenv_free(d);
 	/* Many values each under the cap still add up: 16 MiB in all. */
 	char many[4096] = "A=xxxxxxxxxxxxxxxx\n";
-	for (int i = 0; i < 17; i++)
-		strcat(many, "A=${A}${A}\n"); /* A reaches 2 MiB */
-	for (int i = 0; i < 9; i++)
-		strcat(many, "B=${A}\n"); /* 9 more copies of 2 MiB */
+	repeat_line(many, sizeof(many), 17, "A=${A}${A}\n"); /* A reaches 2 MiB */
+	repeat_line(many, sizeof(many), 9, "B=${A}\n");      /* 9 more copies of 2 MiB */
 	ck_assert_int_eq(dotenv_parse(many, strlen(many), true, NULL, NULL, &d), -E2BIG);
 }
 END_TEST

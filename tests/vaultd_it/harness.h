@@ -63,6 +63,9 @@ int vd_run_suite(Suite *s);
 /* For tests that need another uid: returns only when running as root;
  * otherwise prints why and exits 77 (skip) or 1 when CI=true. */
 void vd_need_root(const char *why);
+/* Prints why the suite cannot run here and exits 77 (skip), or 1 when
+ * CI=true (CI runs everything). */
+void vd_cannot_run(const char *why) __attribute__((noreturn));
 /* The directory every test of the suite writes under (see it_fixture). */
 const char *vd_suite_root(void);
 
